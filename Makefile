@@ -1,0 +1,49 @@
+# credkeep: the two commands are `make run` and `make test`.
+# Everything builds with the `cse` tag (client-side field encryption, libmongocrypt).
+
+GO       ?= go
+TAGS     := cse
+BIN      := bin/credkeep
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PKGS := libmongocrypt-dev pkg-config gcc
+
+.PHONY: run test build generate lint deps clean check-generated
+
+## run: install what is missing, build, and start the server on the embedded database (:8080, ./data)
+run: deps build
+	./$(BIN)
+
+## test: every test, with the race detector
+test: deps
+	$(GO) test -tags $(TAGS) -race -count=1 ./...
+
+## build: the server binary in bin/
+build: deps
+	$(GO) build -tags $(TAGS) -o $(BIN) .
+
+## generate: regenerate graph/ from schema.graphqls (never edit graph/ by hand)
+generate:
+	$(GO) generate ./...
+
+## check-generated: fail if graph/ is not what `make generate` makes of schema.graphqls
+check-generated: generate
+	git diff --exit-code -- graph/
+
+## lint: gofmt and go vet (graph/ is generated and skipped by gofmt)
+lint: deps
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^graph/')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet -tags $(TAGS) ./...
+
+## deps: install the C library for field encryption (Debian/Ubuntu apt, macOS brew) if it is missing
+deps:
+	@command -v $(GO) >/dev/null || { echo "Go is required: https://go.dev/dl (see go.mod for the version)"; exit 1; }
+	@if pkg-config --exists libmongocrypt 2>/dev/null && command -v gcc >/dev/null; then :; \
+	elif command -v apt-get >/dev/null; then \
+	  echo "installing $(APT_PKGS)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PKGS) >/dev/null; \
+	elif command -v brew >/dev/null; then brew install libmongocrypt pkg-config; \
+	else echo "install libmongocrypt (>= 1.7) and pkg-config with your package manager"; exit 1; fi
+
+clean:
+	rm -rf bin

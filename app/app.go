@@ -1,0 +1,57 @@
+// Package app wires credkeep's parts into one HTTP handler: storage, the
+// authenticator, the services, the resolvers and the HTTP surface. The server
+// and the end-to-end tests build the handler the same way, through NewHandler.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"credkeep/authz"
+	"credkeep/httpapi"
+	"credkeep/resolvers"
+	"credkeep/storage"
+	"credkeep/workspace"
+)
+
+// Options are what NewHandler needs.
+type Options struct {
+	Store      *storage.Store
+	JWT        authz.JWTConfig
+	Logger     *slog.Logger
+	Dev        bool
+	Playground bool
+	// Now is the clock (tests inject one); time.Now when nil.
+	Now func() time.Time
+}
+
+// NewHandler builds the root handler. ctx bounds background work (JWKS refresh).
+func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	o.JWT.Now = o.Now
+	o.JWT.Logger = o.Logger
+	verifier, err := authz.NewJWTVerifier(ctx, o.JWT)
+	if err != nil {
+		return nil, err
+	}
+	workspaces := workspace.New(o.Store, o.Now, o.Logger)
+	gql := httpapi.NewGraphQL(httpapi.GraphQLOptions{
+		Resolvers: resolvers.New(workspaces),
+		Logger:    o.Logger,
+		Dev:       o.Dev,
+	})
+	return httpapi.New(httpapi.Options{
+		GraphQL:    gql,
+		Auth:       authz.NewAuthenticator(verifier, o.Store, o.Now),
+		DB:         o.Store,
+		Logger:     o.Logger,
+		Playground: o.Playground,
+	}), nil
+}

@@ -1,0 +1,244 @@
+// Package config reads credkeep's configuration from the environment (SPEC.md §7),
+// once, into a typed struct. A bad value is an *Error naming the variable, which
+// the server prints as one line before exiting with code 2.
+package config
+
+import (
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"credkeep/redact"
+)
+
+// MasterKeyLen is the length of a local KMS master key in bytes.
+const MasterKeyLen = 96
+
+// MinJWTSecretLen is the shortest HS256 secret accepted: 256 bits, the size of the hash.
+const MinJWTSecretLen = 32
+
+// Config is credkeep's whole configuration.
+type Config struct {
+	Addr      string
+	MongoURI  redact.Secret // may hold a database password
+	DBName    string
+	DataDir   string
+	MasterKey redact.Bytes // empty: generated into DataDir (embedded database only)
+
+	JWTSecret   redact.Secret
+	JWKSURL     string
+	JWTIssuer   string
+	JWTAudience string
+
+	CORSOrigins         []string
+	Playground          bool
+	Dev                 bool
+	PersistedQueries    string
+	TokenRateLimit      int
+	OAuthRedirectURL    string
+	AllowPrivateTargets bool
+
+	LogLevel  slog.Level
+	LogFormat string // "json" or "text"
+}
+
+// Embedded reports whether the server starts its own embedded database.
+func (c *Config) Embedded() bool { return c.MongoURI.IsZero() }
+
+// DevAuth reports whether no JWT verification is configured, so that the server
+// signs and verifies development JWTs with a secret of its own.
+func (c *Config) DevAuth() bool { return c.JWTSecret.IsZero() && c.JWKSURL == "" }
+
+// Error is a configuration error: the variable at fault and what is wrong with it.
+type Error struct {
+	Var string
+	Msg string
+}
+
+func (e *Error) Error() string { return e.Var + ": " + e.Msg }
+
+func bad(name, format string, args ...any) *Error {
+	return &Error{Var: name, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Lookup returns an environment variable and whether it is set (os.LookupEnv).
+type Lookup func(name string) (string, bool)
+
+// Load reads and validates the configuration. The error, if any, is an *Error.
+func Load(lookup Lookup) (*Config, error) {
+	get := func(name, def string) string {
+		if v, ok := lookup(name); ok && strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v)
+		}
+		return def
+	}
+	c := &Config{}
+	var err error
+
+	c.Addr = get("CREDKEEP_ADDR", ":8080")
+	if err := checkAddr(c.Addr); err != nil {
+		return nil, bad("CREDKEEP_ADDR", "%v", err)
+	}
+
+	uri := get("MONGODB_URI", "")
+	if uri != "" && !strings.HasPrefix(uri, "mongodb://") && !strings.HasPrefix(uri, "mongodb+srv://") {
+		return nil, bad("MONGODB_URI", "must start with mongodb:// or mongodb+srv://")
+	}
+	c.MongoURI = redact.New(uri)
+
+	c.DBName = get("CREDKEEP_DB_NAME", "credkeep")
+	if len(c.DBName) > 63 || strings.ContainsAny(c.DBName, `/\. "$`) {
+		return nil, bad("CREDKEEP_DB_NAME", "not a valid database name (at most 63 characters, none of / \\ . \" $ or space)")
+	}
+	c.DataDir = get("CREDKEEP_DATA_DIR", "./data")
+
+	if v := get("CREDKEEP_MASTER_KEY", ""); v != "" {
+		key, err := base64.StdEncoding.DecodeString(v)
+		if err != nil {
+			return nil, bad("CREDKEEP_MASTER_KEY", "not valid base64")
+		}
+		if len(key) != MasterKeyLen {
+			return nil, bad("CREDKEEP_MASTER_KEY", "must decode to %d bytes, got %d", MasterKeyLen, len(key))
+		}
+		c.MasterKey = redact.NewBytes(key)
+	}
+
+	if c.Dev, err = getBool(get, "CREDKEEP_DEV", false); err != nil {
+		return nil, err
+	}
+
+	c.JWTSecret = redact.New(get("CREDKEEP_JWT_SECRET", ""))
+	if !c.JWTSecret.IsZero() && len(c.JWTSecret.Reveal()) < MinJWTSecretLen {
+		return nil, bad("CREDKEEP_JWT_SECRET", "must be at least %d bytes long", MinJWTSecretLen)
+	}
+	c.JWKSURL = get("CREDKEEP_JWT_JWKS_URL", "")
+	if c.JWKSURL != "" {
+		if !c.JWTSecret.IsZero() {
+			return nil, bad("CREDKEEP_JWT_JWKS_URL", "set either CREDKEEP_JWT_SECRET or CREDKEEP_JWT_JWKS_URL, not both")
+		}
+		if err := checkJWKSURL(c.JWKSURL, c.Dev); err != nil {
+			return nil, bad("CREDKEEP_JWT_JWKS_URL", "%v", err)
+		}
+	}
+	c.JWTIssuer = get("CREDKEEP_JWT_ISSUER", "")
+	c.JWTAudience = get("CREDKEEP_JWT_AUDIENCE", "")
+
+	if !c.Embedded() && !c.Dev {
+		// An external database means a real deployment: nothing may be generated.
+		if c.MasterKey.Len() == 0 {
+			return nil, bad("CREDKEEP_MASTER_KEY", "required with MONGODB_URI (base64 of %d random bytes)", MasterKeyLen)
+		}
+		if c.DevAuth() {
+			return nil, bad("CREDKEEP_JWT_SECRET", "required with MONGODB_URI (or set CREDKEEP_JWT_JWKS_URL)")
+		}
+	}
+
+	if v := get("CREDKEEP_CORS_ORIGINS", ""); v != "" {
+		for _, o := range strings.Split(v, ",") {
+			o = strings.TrimSpace(o)
+			if o == "" {
+				continue
+			}
+			if err := checkOrigin(o); err != nil {
+				return nil, bad("CREDKEEP_CORS_ORIGINS", "%q: %v", o, err)
+			}
+			c.CORSOrigins = append(c.CORSOrigins, o)
+		}
+	}
+
+	if c.Playground, err = getBool(get, "CREDKEEP_PLAYGROUND", c.Dev || c.DevAuth()); err != nil {
+		return nil, err
+	}
+	c.PersistedQueries = get("CREDKEEP_PERSISTED_QUERIES", "")
+
+	limit := get("CREDKEEP_TOKEN_RATE_LIMIT", "5000")
+	if c.TokenRateLimit, err = strconv.Atoi(limit); err != nil || c.TokenRateLimit < 1 {
+		return nil, bad("CREDKEEP_TOKEN_RATE_LIMIT", "must be a whole number of requests per hour, at least 1")
+	}
+
+	c.OAuthRedirectURL = get("CREDKEEP_OAUTH_REDIRECT_URL", "http://localhost:8080/oauth/callback")
+	if u, err := url.Parse(c.OAuthRedirectURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, bad("CREDKEEP_OAUTH_REDIRECT_URL", "must be an absolute http(s) URL")
+	}
+	if c.AllowPrivateTargets, err = getBool(get, "CREDKEEP_ALLOW_PRIVATE_TARGETS", false); err != nil {
+		return nil, err
+	}
+
+	if err := c.LogLevel.UnmarshalText([]byte(get("CREDKEEP_LOG_LEVEL", "info"))); err != nil {
+		return nil, bad("CREDKEEP_LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	defFormat := "json"
+	if c.Dev || c.DevAuth() {
+		defFormat = "text"
+	}
+	c.LogFormat = get("CREDKEEP_LOG_FORMAT", defFormat)
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		return nil, bad("CREDKEEP_LOG_FORMAT", "must be json or text")
+	}
+	return c, nil
+}
+
+func getBool(get func(string, string) string, name string, def bool) (bool, error) {
+	v := get(name, strconv.FormatBool(def))
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, bad(name, "must be true or false")
+	}
+	return b, nil
+}
+
+func checkAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("must be host:port or :port")
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("port must be a number from 0 to 65535")
+	}
+	return nil
+}
+
+func checkJWKSURL(raw string, dev bool) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("must be an absolute URL")
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		// Keys fetched over plain HTTP could be swapped in transit; allow it only for
+		// a server on this machine (tests, a local identity provider) or in dev mode.
+		if dev || isLoopbackHost(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("must use https (http is accepted only for loopback hosts)")
+	}
+	return fmt.Errorf("must be an https URL")
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+func checkOrigin(o string) error {
+	if o == "*" || strings.Contains(o, "*") {
+		return fmt.Errorf("wildcards are not allowed; list each origin")
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("must be scheme://host[:port]")
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("an origin has no path, query or user part")
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func env(vars map[string]string) Lookup {
+	return func(name string) (string, bool) {
+		v, ok := vars[name]
+		return v, ok
+	}
+}
+
+var validKey = base64.StdEncoding.EncodeToString(make([]byte, MasterKeyLen))
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || c.DBName != "credkeep" || c.DataDir != "./data" || c.TokenRateLimit != 5000 {
+		t.Errorf("unexpected defaults: %+v", c)
+	}
+	if !c.Embedded() || !c.DevAuth() || !c.Playground || c.Dev || c.AllowPrivateTargets {
+		t.Errorf("unexpected mode: embedded=%v devAuth=%v playground=%v dev=%v", c.Embedded(), c.DevAuth(), c.Playground, c.Dev)
+	}
+	if c.OAuthRedirectURL != "http://localhost:8080/oauth/callback" {
+		t.Errorf("redirect default: %s", c.OAuthRedirectURL)
+	}
+}
+
+func TestConfiguredProduction(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"MONGODB_URI":                 "mongodb://db.internal:27017/?replicaSet=rs0",
+		"CREDKEEP_MASTER_KEY":         validKey,
+		"CREDKEEP_JWT_SECRET":         strings.Repeat("s", 40),
+		"CREDKEEP_JWT_ISSUER":         "https://idp.example",
+		"CREDKEEP_JWT_AUDIENCE":       "credkeep",
+		"CREDKEEP_CORS_ORIGINS":       "https://app.example.com, http://localhost:3000",
+		"CREDKEEP_TOKEN_RATE_LIMIT":   "100",
+		"CREDKEEP_ADDR":               "127.0.0.1:9000",
+		"CREDKEEP_PLAYGROUND":         "false",
+		"CREDKEEP_OAUTH_REDIRECT_URL": "https://ck.example.com/oauth/callback",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Embedded() || c.DevAuth() || c.Playground || c.MasterKey.Len() != MasterKeyLen || c.TokenRateLimit != 100 {
+		t.Errorf("unexpected config: %+v", c)
+	}
+	if len(c.CORSOrigins) != 2 || c.CORSOrigins[1] != "http://localhost:3000" {
+		t.Errorf("origins: %v", c.CORSOrigins)
+	}
+}
+
+func TestBadValuesNameTheVariable(t *testing.T) {
+	cases := []struct {
+		name    string
+		vars    map[string]string
+		wantVar string
+	}{
+		{"short master key", map[string]string{"CREDKEEP_MASTER_KEY": base64.StdEncoding.EncodeToString(make([]byte, 32))}, "CREDKEEP_MASTER_KEY"},
+		{"master key not base64", map[string]string{"CREDKEEP_MASTER_KEY": "not base64!!"}, "CREDKEEP_MASTER_KEY"},
+		{"external db without master key", map[string]string{"MONGODB_URI": "mongodb://x", "CREDKEEP_JWT_SECRET": strings.Repeat("s", 32)}, "CREDKEEP_MASTER_KEY"},
+		{"external db without jwt", map[string]string{"MONGODB_URI": "mongodb://x", "CREDKEEP_MASTER_KEY": validKey}, "CREDKEEP_JWT_SECRET"},
+		{"bad uri scheme", map[string]string{"MONGODB_URI": "postgres://x"}, "MONGODB_URI"},
+		{"short jwt secret", map[string]string{"CREDKEEP_JWT_SECRET": "short"}, "CREDKEEP_JWT_SECRET"},
+		{"both jwt configs", map[string]string{"CREDKEEP_JWT_SECRET": strings.Repeat("s", 32), "CREDKEEP_JWT_JWKS_URL": "https://idp/keys"}, "CREDKEEP_JWT_JWKS_URL"},
+		{"plain http jwks", map[string]string{"CREDKEEP_JWT_JWKS_URL": "http://idp.example/keys"}, "CREDKEEP_JWT_JWKS_URL"},
+		{"bad addr", map[string]string{"CREDKEEP_ADDR": "8080"}, "CREDKEEP_ADDR"},
+		{"bad port", map[string]string{"CREDKEEP_ADDR": ":99999"}, "CREDKEEP_ADDR"},
+		{"wildcard origin", map[string]string{"CREDKEEP_CORS_ORIGINS": "*"}, "CREDKEEP_CORS_ORIGINS"},
+		{"origin with path", map[string]string{"CREDKEEP_CORS_ORIGINS": "https://a.example/app"}, "CREDKEEP_CORS_ORIGINS"},
+		{"bad bool", map[string]string{"CREDKEEP_DEV": "yes please"}, "CREDKEEP_DEV"},
+		{"bad playground", map[string]string{"CREDKEEP_PLAYGROUND": "maybe"}, "CREDKEEP_PLAYGROUND"},
+		{"bad rate limit", map[string]string{"CREDKEEP_TOKEN_RATE_LIMIT": "0"}, "CREDKEEP_TOKEN_RATE_LIMIT"},
+		{"non-numeric rate limit", map[string]string{"CREDKEEP_TOKEN_RATE_LIMIT": "lots"}, "CREDKEEP_TOKEN_RATE_LIMIT"},
+		{"relative redirect", map[string]string{"CREDKEEP_OAUTH_REDIRECT_URL": "/oauth/callback"}, "CREDKEEP_OAUTH_REDIRECT_URL"},
+		{"bad db name", map[string]string{"CREDKEEP_DB_NAME": "a.b"}, "CREDKEEP_DB_NAME"},
+		{"bad private targets", map[string]string{"CREDKEEP_ALLOW_PRIVATE_TARGETS": "2"}, "CREDKEEP_ALLOW_PRIVATE_TARGETS"},
+		{"bad log level", map[string]string{"CREDKEEP_LOG_LEVEL": "loud"}, "CREDKEEP_LOG_LEVEL"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(env(tc.vars))
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("want *Error, got %v", err)
+			}
+			if ce.Var != tc.wantVar {
+				t.Errorf("error names %s, want %s (%v)", ce.Var, tc.wantVar, err)
+			}
+			if !strings.HasPrefix(err.Error(), tc.wantVar+": ") || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error is not one line naming the variable: %q", err)
+			}
+		})
+	}
+}
+
+func TestLoopbackJWKSOverHTTP(t *testing.T) {
+	c, err := Load(env(map[string]string{"CREDKEEP_JWT_JWKS_URL": "http://127.0.0.1:4000/jwks.json"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DevAuth() {
+		t.Error("JWKS configured: not dev auth")
+	}
+}

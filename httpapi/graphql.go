@@ -1,0 +1,101 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"credkeep/apierror"
+	"credkeep/authz"
+	"credkeep/graph"
+	"credkeep/logging"
+)
+
+// GraphQLOptions configure the GraphQL server.
+type GraphQLOptions struct {
+	Resolvers graph.ResolverRoot
+	Logger    *slog.Logger
+	// Dev opens introspection to everyone; otherwise only platform admins have it.
+	Dev bool
+}
+
+// NewGraphQL returns the gqlgen handler for /graphql.
+func NewGraphQL(o GraphQLOptions) *handler.Server {
+	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: o.Resolvers}))
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	// Parsed and validated documents are cached by query text.
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(introspectionGate{dev: o.Dev})
+	srv.SetErrorPresenter(presentError(o.Logger))
+	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
+		o.Logger.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		return errInternalPanic
+	})
+	return srv
+}
+
+var errInternalPanic = errors.New("panic in resolver")
+
+// presentError is the allow-list of SPEC.md §5: client errors keep their message
+// and code; GraphQL parse and validation errors keep theirs; anything else is
+// logged with the request id and shown as "internal error".
+func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		if ae, ok := apierror.As(err); ok {
+			g := graphql.DefaultErrorPresenter(ctx, err)
+			g.Message = ae.Message
+			g.Extensions = map[string]any{"code": string(ae.Code)}
+			if ae.Field != "" {
+				g.Extensions["field"] = ae.Field
+			}
+			for k, v := range ae.Extensions {
+				g.Extensions[k] = v
+			}
+			return g
+		}
+		var g *gqlerror.Error
+		if errors.As(err, &g) && g.Err == nil {
+			if code, _ := g.Extensions["code"].(string); apierror.Known(code) && code != string(apierror.Internal) {
+				return g
+			}
+		}
+		log.ErrorContext(ctx, "internal error", "error", err)
+		out := &gqlerror.Error{
+			Message:    internalMessage(ctx),
+			Extensions: map[string]any{"code": string(apierror.Internal), "requestId": logging.RequestID(ctx)},
+		}
+		if g != nil {
+			out.Path = g.Path
+		} else if fc := graphql.GetFieldContext(ctx); fc != nil {
+			out.Path = fc.Path()
+		}
+		return out
+	}
+}
+
+// introspectionGate allows introspection to platform admins, or to all in dev mode.
+type introspectionGate struct{ dev bool }
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = introspectionGate{}
+
+func (introspectionGate) ExtensionName() string                   { return "IntrospectionGate" }
+func (introspectionGate) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (g introspectionGate) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	p := authz.PrincipalFrom(ctx)
+	oc.DisableIntrospection = !(g.dev || (p != nil && p.PlatformAdmin))
+	return nil
+}

@@ -1,0 +1,151 @@
+// Package httpapi is credkeep's HTTP surface (SPEC.md §6): routes, the middleware
+// every request passes (request id, access log, body limit, authentication), the
+// gqlgen server with its error presenter, and the health endpoints.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"credkeep/authz"
+	"credkeep/logging"
+)
+
+// MaxBodyBytes caps a request body; a GraphQL request is a few KiB.
+const MaxBodyBytes = 1 << 20
+
+// Pinger reports whether the database is reachable.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Authenticator resolves the caller from the Authorization header.
+type Authenticator interface {
+	Authenticate(ctx context.Context, header string) (*authz.Principal, error)
+}
+
+// Options wire the handler.
+type Options struct {
+	GraphQL    http.Handler // from NewGraphQL
+	Auth       Authenticator
+	DB         Pinger
+	Logger     *slog.Logger
+	Playground bool
+}
+
+// New returns the server's root handler.
+func New(o Options) http.Handler {
+	mux := http.NewServeMux()
+	gql := authenticate(o.Auth, o.Logger, o.GraphQL)
+	mux.Handle("POST /graphql", gql)
+	mux.Handle("GET /graphql", gql)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", readyz(o.DB, o.Logger))
+	if o.Playground {
+		mux.Handle("GET /playground", playgroundHandler())
+	}
+	return requestContext(o.Logger, limitBody(mux))
+}
+
+// requestContext gives each request an id (echoed in X-Request-Id) and writes one
+// access log line. Headers are never logged: they carry tokens.
+func requestContext(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := logging.NewRequestID()
+		ctx := logging.WithRequestID(r.Context(), id)
+		w.Header().Set("X-Request-Id", id)
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		start := time.Now()
+		next.ServeHTTP(rec, r.WithContext(ctx))
+		log.LogAttrs(ctx, slog.LevelInfo, "request",
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status),
+			slog.Duration("duration", time.Since(start)))
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBodyBytes {
+			writeError(w, http.StatusRequestEntityTooLarge, "BAD_USER_INPUT", "request body too large")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authenticate puts the caller's Principal in the context. Presented but invalid
+// credentials are refused with 401 before GraphQL runs; no credentials at all
+// go through as anonymous, and each resolver that needs a caller says UNAUTHENTICATED.
+func authenticate(a Authenticator, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		p, err := a.Authenticate(ctx, r.Header.Get("Authorization"))
+		switch {
+		case errors.Is(err, authz.ErrBadCredentials):
+			log.InfoContext(ctx, "authentication refused", "reason", err.Error())
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "invalid or expired credentials")
+			return
+		case err != nil:
+			log.ErrorContext(ctx, "authentication failed", "error", err)
+			writeError(w, http.StatusServiceUnavailable, "INTERNAL", internalMessage(ctx))
+			return
+		}
+		if p != nil {
+			ctx = authz.WithPrincipal(ctx, p)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func readyz(db Pinger, log *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := db.Ping(ctx); err != nil {
+			log.WarnContext(ctx, "not ready: database unreachable", "error", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database unreachable"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	}
+}
+
+func internalMessage(ctx context.Context) string {
+	return "internal error (request id " + logging.RequestID(ctx) + ")"
+}
+
+// writeError answers outside GraphQL execution in the GraphQL response shape.
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{
+		"errors": []map[string]any{{"message": msg, "extensions": map[string]string{"code": code}}},
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,38 @@
+package resolvers
+
+import (
+	"credkeep/authz"
+	"credkeep/graph/model"
+	"credkeep/storage"
+	"credkeep/workspace"
+)
+
+func toGraphWorkspace(v workspace.View) *model.Workspace {
+	return &model.Workspace{
+		ID:         v.Workspace.ID,
+		Name:       v.Workspace.Name,
+		CreatedAt:  v.Workspace.CreatedAt,
+		ViewerRole: model.WorkspaceRole(v.ViewerRole),
+	}
+}
+
+func toGraphUser(u storage.User) *model.User {
+	return &model.User{ID: u.ID, Email: optional(u.Email), Name: optional(u.Name)}
+}
+
+func toGraphMember(m workspace.MemberView) *model.Member {
+	return &model.Member{
+		User:    toGraphUser(m.User),
+		Role:    model.WorkspaceRole(m.Member.Role),
+		AddedAt: m.Member.AddedAt,
+	}
+}
+
+func toRole(r model.WorkspaceRole) authz.Role { return authz.Role(r) }
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

@@ -1,0 +1,252 @@
+// Command credkeep is the credential service: a GraphQL API that keeps a
+// workspace's third-party credentials encrypted and lets people and machines use
+// them without a person seeing a secret again.
+//
+//	credkeep [serve]                     start the server (configuration: environment, SPEC.md §7)
+//	credkeep token --sub ID [flags]      print a JWT signed with CREDKEEP_JWT_SECRET, for local use
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"credkeep/app"
+	"credkeep/authz"
+	"credkeep/config"
+	"credkeep/keyfile"
+	"credkeep/logging"
+	"credkeep/redact"
+	"credkeep/storage"
+)
+
+// Exit codes: 2 for bad configuration (SPEC.md §7), 1 for anything else.
+const (
+	exitFailure = 1
+	exitConfig  = 2
+)
+
+// devTokenTTL is how long the development admin JWT printed at start-up lasts.
+const devTokenTTL = 24 * time.Hour
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(stdout, stderr)
+	case "token":
+		return mintToken(args, stdout, stderr)
+	case "help":
+		fmt.Fprintln(stdout, "usage: credkeep [serve] | credkeep token --sub ID [--email E] [--name N] [--admin] [--ttl 1h]")
+		return 0
+	}
+	fmt.Fprintf(stderr, "credkeep: unknown command %q (want serve or token)\n", cmd)
+	return exitConfig
+}
+
+// configError prints one line naming the variable at fault and returns exit code 2.
+func configError(stderr io.Writer, variable string, err error) int {
+	fmt.Fprintf(stderr, "credkeep: %s: %v\n", variable, err)
+	return exitConfig
+}
+
+func serve(stdout, stderr io.Writer) int {
+	cfg, err := config.Load(os.LookupEnv)
+	if err != nil {
+		fmt.Fprintf(stderr, "credkeep: %v\n", err)
+		return exitConfig
+	}
+	log := logging.New(stderr, cfg.LogFormat, cfg.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var warnings []string
+	masterKey := cfg.MasterKey
+	if masterKey.Len() == 0 {
+		var created bool
+		masterKey, created, err = keyfile.LoadOrCreate(filepath.Join(cfg.DataDir, "master.key"), config.MasterKeyLen)
+		if err != nil {
+			return configError(stderr, "CREDKEEP_DATA_DIR", err)
+		}
+		how := "using"
+		if created {
+			how = "generated"
+		}
+		warnings = append(warnings, fmt.Sprintf("%s a development master key in %s: set CREDKEEP_MASTER_KEY in production, or secrets are only as safe as that file",
+			how, filepath.Join(cfg.DataDir, "master.key")))
+	}
+	jwtSecret := cfg.JWTSecret
+	if cfg.DevAuth() {
+		key, _, err := keyfile.LoadOrCreate(filepath.Join(cfg.DataDir, "dev-jwt.key"), 32)
+		if err != nil {
+			return configError(stderr, "CREDKEEP_DATA_DIR", err)
+		}
+		jwtSecret = redact.New(string(key.Reveal()))
+	}
+
+	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	store, err := storage.Open(openCtx, storage.Options{
+		URI:       cfg.MongoURI,
+		DBName:    cfg.DBName,
+		DataDir:   cfg.DataDir,
+		MasterKey: masterKey,
+		Logger:    log,
+	})
+	cancel()
+	if err != nil {
+		variable := "MONGODB_URI"
+		if cfg.Embedded() {
+			variable = "CREDKEEP_DATA_DIR"
+		}
+		return configError(stderr, variable, err)
+	}
+	defer store.Close(context.Background())
+
+	handler, err := app.NewHandler(ctx, app.Options{
+		Store: store,
+		JWT: authz.JWTConfig{
+			Secret:   jwtSecret,
+			JWKSURL:  cfg.JWKSURL,
+			Issuer:   cfg.JWTIssuer,
+			Audience: cfg.JWTAudience,
+		},
+		Logger:     log,
+		Dev:        cfg.Dev,
+		Playground: cfg.Playground,
+	})
+	if err != nil {
+		return configError(stderr, "CREDKEEP_JWT_JWKS_URL", err)
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return configError(stderr, "CREDKEEP_ADDR", err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	for _, w := range warnings {
+		log.Warn(w)
+	}
+	log.Info("credkeep listening", "addr", ln.Addr().String(), "embedded_db", cfg.Embedded())
+	if cfg.DevAuth() {
+		if err := printDevBanner(stdout, jwtSecret, cfg, ln.Addr()); err != nil {
+			log.Error("mint development token", "error", err)
+			return exitFailure
+		}
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		log.Error("server stopped", "error", err)
+		return exitFailure
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("shutdown", "error", err)
+	}
+	return 0
+}
+
+// printDevBanner prints the development-mode warning, an admin JWT and the URLs.
+// It goes to stdout, not the log: a token must never land in log storage.
+func printDevBanner(w io.Writer, secret redact.Secret, cfg *config.Config, addr net.Addr) error {
+	tok, err := authz.MintHS256(secret, authz.MintOptions{
+		Subject: "dev-admin", Email: "admin@localhost", Name: "Dev Admin", Admin: true,
+		TTL: devTokenTTL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+	})
+	if err != nil {
+		return err
+	}
+	base := "http://" + displayAddr(addr)
+	fmt.Fprintf(w, `
+WARNING: development mode. No CREDKEEP_JWT_SECRET or CREDKEEP_JWT_JWKS_URL is set, so
+credkeep signs its own JWTs with a key in %s. Do not expose this server.
+
+Dev admin JWT (valid %v hours), send it as "Authorization: Bearer <token>":
+%s
+
+GraphQL:    %s/graphql
+Playground: %s/playground
+
+`, cfg.DataDir, devTokenTTL.Hours(), tok.Reveal(), base, base)
+	return nil
+}
+
+func displayAddr(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() || ip.IsLoopback() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func mintToken(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sub := fs.String("sub", "", "user id (the JWT sub claim); required")
+	email := fs.String("email", "", "e-mail claim")
+	name := fs.String("name", "", "name claim")
+	admin := fs.Bool("admin", false, `add roles: ["admin"] (platform admin)`)
+	ttl := fs.Duration("ttl", time.Hour, "lifetime of the token")
+	if err := fs.Parse(args); err != nil {
+		return exitConfig
+	}
+	if *sub == "" {
+		fmt.Fprintln(stderr, "credkeep token: --sub is required")
+		return exitConfig
+	}
+	if *ttl <= 0 || *ttl > 30*24*time.Hour {
+		fmt.Fprintln(stderr, "credkeep token: --ttl must be between 1s and 720h")
+		return exitConfig
+	}
+	cfg, err := config.Load(os.LookupEnv)
+	if err != nil {
+		fmt.Fprintf(stderr, "credkeep token: %v\n", err)
+		return exitConfig
+	}
+	if cfg.JWTSecret.IsZero() {
+		fmt.Fprintln(stderr, "credkeep token: CREDKEEP_JWT_SECRET is not set; the token must be signed with the secret the server verifies with")
+		return exitConfig
+	}
+	tok, err := authz.MintHS256(cfg.JWTSecret, authz.MintOptions{
+		Subject: *sub, Email: *email, Name: *name, Admin: *admin, TTL: *ttl,
+		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "credkeep token: %v\n", err)
+		return exitFailure
+	}
+	fmt.Fprintln(stdout, tok.Reveal())
+	return 0
+}

@@ -1,0 +1,5 @@
+//go:build cse
+
+package storage
+
+const cseEnabled = true

@@ -1,0 +1,107 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/bson/primitive"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+)
+
+const (
+	keyVaultDB         = "encryption"
+	keyVaultCollection = "__keyVault"
+	keyVaultNamespace  = keyVaultDB + "." + keyVaultCollection
+	// Random (not deterministic): equal plaintexts give different ciphertexts, and
+	// secrets are never queried by value.
+	encryptAlgorithm = "AEAD_AES_256_CBC_HMAC_SHA_512-Random"
+	kmsProvider      = "local"
+)
+
+// encryption does explicit client-side field encryption with one data key per
+// workspace (key alt name = workspace id), wrapped by the master key.
+type encryption struct {
+	keyVaultClient *mongo.Client
+	ce             *mongo.ClientEncryption
+}
+
+func newEncryption(ctx context.Context, opts *options.ClientOptions, kms map[string]map[string]any) (*encryption, error) {
+	kv, err := mongo.Connect(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect key vault: %w", err)
+	}
+	ce, err := mongo.NewClientEncryption(kv, options.ClientEncryption().
+		SetKeyVaultNamespace(keyVaultNamespace).
+		SetKmsProviders(kms))
+	if err != nil {
+		_ = kv.Disconnect(ctx)
+		return nil, fmt.Errorf("set up field encryption: %w", err)
+	}
+	return &encryption{keyVaultClient: kv, ce: ce}, nil
+}
+
+func (e *encryption) close(ctx context.Context) {
+	_ = e.ce.Close(ctx)
+	_ = e.keyVaultClient.Disconnect(ctx)
+}
+
+func (e *encryption) keyVault() *mongo.Collection {
+	return e.keyVaultClient.Database(keyVaultDB).Collection(keyVaultCollection)
+}
+
+func (e *encryption) ensureKeyVaultIndex(ctx context.Context) error {
+	_, err := e.keyVault().Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys:    bson.D{{Key: "keyAltNames", Value: 1}},
+		Options: options.Index().SetName("keyAltNames"),
+	})
+	if err != nil {
+		return fmt.Errorf("create key vault index: %w", err)
+	}
+	return nil
+}
+
+// CreateDataKey creates the data key of a workspace.
+func (s *Store) CreateDataKey(ctx context.Context, workspaceID string) error {
+	_, err := s.crypt.ce.CreateDataKey(ctx, kmsProvider, options.DataKey().SetKeyAltNames([]string{workspaceID}))
+	if err != nil {
+		return fmt.Errorf("create data key: %w", err)
+	}
+	return nil
+}
+
+// DeleteDataKey destroys the data key of a workspace (crypto-shredding): every value
+// encrypted with it becomes unreadable, backups included. Deleting a key that is
+// already gone is not an error, so an interrupted workspace deletion can be retried.
+func (s *Store) DeleteDataKey(ctx context.Context, workspaceID string) error {
+	// keyAltNames is an array; DeleteMany also removes a duplicate key left by a
+	// create that was retried after a lost reply.
+	_, err := s.crypt.keyVault().DeleteMany(ctx, bson.M{"keyAltNames": workspaceID})
+	if err != nil {
+		return fmt.Errorf("delete data key: %w", err)
+	}
+	return nil
+}
+
+// HasDataKey reports whether the workspace's data key exists.
+func (s *Store) HasDataKey(ctx context.Context, workspaceID string) (bool, error) {
+	n, err := s.crypt.keyVault().CountDocuments(ctx, bson.M{"keyAltNames": workspaceID})
+	return n > 0, err
+}
+
+// Encrypt encrypts v (any BSON-marshallable value, typically a sub-document of
+// secret fields) with the workspace's data key. Reads of the stored value through
+// this Store come back decrypted.
+func (s *Store) Encrypt(ctx context.Context, workspaceID string, v any) (primitive.Binary, error) {
+	t, data, err := bson.MarshalValue(v)
+	if err != nil {
+		return primitive.Binary{}, fmt.Errorf("encode value to encrypt: %w", err)
+	}
+	bin, err := s.crypt.ce.Encrypt(ctx, bson.RawValue{Type: t, Value: data},
+		options.Encrypt().SetAlgorithm(encryptAlgorithm).SetKeyAltName(workspaceID))
+	if err != nil {
+		return primitive.Binary{}, fmt.Errorf("encrypt: %w", err)
+	}
+	return bin, nil
+}

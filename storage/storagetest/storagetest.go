@@ -1,0 +1,76 @@
+// Package storagetest starts databases for tests: the embedded FerretDB in a
+// temporary directory, or the MongoDB named by MONGODB_URI when it is set, so
+// that one suite runs against either.
+package storagetest
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"credkeep/redact"
+	"credkeep/storage"
+)
+
+// DB is a database shared by the Stores of one test (several server instances).
+type DB struct {
+	Dir       string // the embedded database's data directory ("" for MONGODB_URI)
+	Embedded  *storage.Embedded
+	URI       redact.Secret
+	Name      string
+	MasterKey redact.Bytes
+}
+
+// Start starts a database for t and stops it when t ends.
+func Start(t testing.TB) *DB {
+	t.Helper()
+	key := make([]byte, 96)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	db := &DB{MasterKey: redact.NewBytes(key), Name: fmt.Sprintf("credkeep_test_%d", time.Now().UnixNano())}
+	if uri := os.Getenv("MONGODB_URI"); uri != "" {
+		db.URI = redact.New(uri)
+		t.Cleanup(func() {
+			s := db.Open(t)
+			_ = s.DropDatabase(context.Background())
+		})
+		return db
+	}
+	db.Dir = t.TempDir()
+	e, err := storage.StartEmbedded(db.Dir, nil)
+	if err != nil {
+		t.Fatalf("start embedded database: %v", err)
+	}
+	db.Embedded = e
+	t.Cleanup(e.Stop)
+	return db
+}
+
+// Open connects a new Store (a new server instance) to the database; it is
+// closed when t ends.
+func (db *DB) Open(t testing.TB) *storage.Store {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := storage.Open(ctx, storage.Options{
+		URI:       db.URI,
+		Embedded:  db.Embedded,
+		DBName:    db.Name,
+		MasterKey: db.MasterKey,
+	})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { s.Close(context.Background()) })
+	return s
+}
+
+// Store starts a database and opens one Store on it.
+func Store(t testing.TB) (*DB, *storage.Store) {
+	db := Start(t)
+	return db, db.Open(t)
+}

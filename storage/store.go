@@ -1,0 +1,202 @@
+// Package storage owns credkeep's MongoDB: the connection (to MongoDB, or to an
+// embedded FerretDB started in the data directory), the collections and their
+// indexes, client-side field encryption, and the documents' BSON shapes.
+//
+// FerretDB has no multi-document transactions, so every write is designed to be
+// safe on its own: unique ids, idempotent upserts, guarded updates, and ordered
+// steps whose partial failure leaves a consistent state.
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+	"go.mongodb.org/mongo-driver/mongo/readpref"
+
+	"credkeep/logging"
+	"credkeep/redact"
+)
+
+// Collection names.
+const (
+	colUsers      = "users"
+	colWorkspaces = "workspaces"
+	colMembers    = "members"
+)
+
+// Options configure Open.
+type Options struct {
+	// URI of the database. Empty: use Embedded, or start an embedded database in DataDir.
+	URI redact.Secret
+	// Embedded, when set, is an already running embedded database to connect to
+	// (several Stores in one process, as tests of multiple instances do).
+	Embedded *Embedded
+	DBName   string
+	DataDir  string
+	// MasterKey wraps the data keys (local KMS, 96 bytes).
+	MasterKey redact.Bytes
+	Logger    *slog.Logger
+	// Timeout bounds each start-up step and server selection.
+	Timeout time.Duration
+}
+
+// Store is credkeep's database handle. It is safe for concurrent use.
+type Store struct {
+	client   *mongo.Client // decrypts encrypted fields automatically on reads
+	db       *mongo.Database
+	crypt    *encryption
+	embedded *Embedded
+	ownsDB   bool
+	locks    *stripedLock // nil when the database has atomic single-document updates
+	log      *slog.Logger
+	closed   sync.Once
+}
+
+// Open connects to the database (starting the embedded one if needed), sets up
+// field encryption and creates the collections and indexes. It is idempotent.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	if !cseEnabled {
+		return nil, errors.New("this binary was built without client-side encryption: build with -tags cse")
+	}
+	if o.MasterKey.Len() != 96 {
+		return nil, errors.New("master key must be 96 bytes")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.DBName == "" {
+		o.DBName = "credkeep"
+	}
+	s := &Store{log: o.Logger}
+	uri := o.URI.Reveal()
+	switch {
+	case uri != "":
+	case o.Embedded != nil:
+		s.embedded, uri = o.Embedded, o.Embedded.URI()
+	default:
+		e, err := StartEmbedded(o.DataDir, logging.AtLeast(o.Logger, slog.LevelError).With("component", "ferretdb"))
+		if err != nil {
+			return nil, err
+		}
+		s.embedded, s.ownsDB, uri = e, true, e.URI()
+	}
+	if s.embedded != nil {
+		s.locks = s.embedded.locks
+	}
+	if err := s.connect(ctx, uri, o); err != nil {
+		s.Close(context.Background())
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) connect(ctx context.Context, uri string, o Options) error {
+	kms := map[string]map[string]any{"local": {"key": o.MasterKey.Reveal()}}
+	clientOpts := func() *options.ClientOptions {
+		return options.Client().ApplyURI(uri).
+			SetServerSelectionTimeout(o.Timeout).
+			SetConnectTimeout(o.Timeout).
+			SetAppName("credkeep")
+	}
+	auto := options.AutoEncryption().
+		SetKeyVaultNamespace(keyVaultNamespace).
+		SetKmsProviders(kms).
+		// Writes encrypt explicitly (per workspace key); reads decrypt automatically.
+		SetBypassAutoEncryption(true)
+	client, err := mongo.Connect(ctx, clientOpts().SetAutoEncryptionOptions(auto))
+	if err != nil {
+		return fmt.Errorf("connect to database: %w", err)
+	}
+	s.client = client
+	s.db = client.Database(o.DBName)
+
+	pingCtx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	if err := client.Ping(pingCtx, readpref.Primary()); err != nil {
+		return fmt.Errorf("database unreachable: %w", err)
+	}
+
+	s.crypt, err = newEncryption(ctx, clientOpts(), kms)
+	if err != nil {
+		return err
+	}
+	return s.ensureIndexes(ctx)
+}
+
+// index is one index to create at start-up.
+type index struct {
+	collection string
+	model      mongo.IndexModel
+}
+
+func indexes() []index {
+	return []index{
+		{colMembers, mongo.IndexModel{Keys: bson.D{{Key: "userId", Value: 1}}, Options: options.Index().SetName("userId")}},
+		{colMembers, mongo.IndexModel{Keys: bson.D{{Key: "workspaceId", Value: 1}}, Options: options.Index().SetName("workspaceId")}},
+		{colUsers, mongo.IndexModel{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetName("email")}},
+	}
+}
+
+// ensureIndexes creates the collections' indexes; creating an existing index is a no-op.
+func (s *Store) ensureIndexes(ctx context.Context) error {
+	for _, ix := range indexes() {
+		if _, err := s.db.Collection(ix.collection).Indexes().CreateOne(ctx, ix.model); err != nil {
+			return fmt.Errorf("create index %s.%s: %w", ix.collection, *ix.model.Options.Name, err)
+		}
+	}
+	return s.crypt.ensureKeyVaultIndex(ctx)
+}
+
+// Ping reports whether the database answers; /readyz uses it.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.client.Ping(ctx, readpref.Primary())
+}
+
+// Close disconnects, and stops the embedded database if this Store started it.
+// Calling it again does nothing (libmongocrypt must not be freed twice).
+func (s *Store) Close(ctx context.Context) {
+	s.closed.Do(func() {
+		if s.crypt != nil {
+			s.crypt.close(ctx)
+		}
+		if s.client != nil {
+			_ = s.client.Disconnect(ctx)
+		}
+		if s.ownsDB && s.embedded != nil {
+			s.embedded.Stop()
+		}
+	})
+}
+
+// serialize takes the document lock for key when the database needs one (see
+// Embedded.locks) and returns the function that releases it.
+func (s *Store) serialize(key string) func() {
+	if s.locks == nil {
+		return func() {}
+	}
+	return s.locks.lock(key)
+}
+
+func (s *Store) col(name string) *mongo.Collection { return s.db.Collection(name) }
+
+// isDuplicateKey reports a unique index violation.
+func isDuplicateKey(err error) bool { return mongo.IsDuplicateKeyError(err) }
+
+// ErrNotFound is returned when a document does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned when a guarded write finds the document changed or a unique key taken.
+var ErrConflict = errors.New("conflict")
+
+// DropDatabase drops credkeep's database (tests against a shared MongoDB).
+func (s *Store) DropDatabase(ctx context.Context) error { return s.db.Drop(ctx) }

@@ -1,0 +1,174 @@
+package workspace
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"credkeep/apierror"
+	"credkeep/authz"
+	"credkeep/storage"
+)
+
+// maxUserIDLen matches the longest JWT subject credkeep accepts.
+const maxUserIDLen = 256
+
+// AddMember adds a user to a workspace (OWNER, ADMIN; only an OWNER adds an OWNER).
+// The user need not have signed in yet: their record fills in when they do.
+func (s *Service) AddMember(ctx context.Context, workspaceID, userID string, role authz.Role) (MemberView, error) {
+	_, actor, err := s.access(ctx, workspaceID, authz.ActMembersManage)
+	if err != nil {
+		return MemberView{}, err
+	}
+	userID, err = validUserID(userID)
+	if err != nil {
+		return MemberView{}, err
+	}
+	if !role.Valid() {
+		return MemberView{}, apierror.Invalid("role", "unknown role")
+	}
+	if !authz.CanChangeMembership(actor, "", role) {
+		return MemberView{}, apierror.ForbiddenErr("only an OWNER may add an OWNER")
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	if err := s.store.EnsureUser(ctx, userID, now); err != nil {
+		return MemberView{}, err
+	}
+	m := storage.Member{WorkspaceID: workspaceID, UserID: userID, Role: string(role), AddedAt: now, UpdatedAt: now}
+	if err := s.store.InsertMember(ctx, m); err != nil {
+		if errors.Is(err, storage.ErrConflict) {
+			return MemberView{}, apierror.ConflictErr("the user is already a member of this workspace")
+		}
+		return MemberView{}, err
+	}
+	if role == authz.RoleOwner {
+		// After the member became OWNER: the guard list may lag reality, never lead it.
+		if err := s.store.AddOwner(ctx, workspaceID, userID); err != nil {
+			return MemberView{}, err
+		}
+	}
+	m.ID = storage.MemberID(workspaceID, userID)
+	return s.withUser(ctx, m)
+}
+
+// ChangeRole sets a member's role (OWNER, ADMIN; only an OWNER may change an
+// OWNER's role or make one). Demoting the last OWNER is a CONFLICT.
+func (s *Service) ChangeRole(ctx context.Context, workspaceID, userID string, role authz.Role) (MemberView, error) {
+	_, actor, err := s.access(ctx, workspaceID, authz.ActMembersManage)
+	if err != nil {
+		return MemberView{}, err
+	}
+	if !role.Valid() {
+		return MemberView{}, apierror.Invalid("role", "unknown role")
+	}
+	target, err := s.member(ctx, workspaceID, userID)
+	if err != nil {
+		return MemberView{}, err
+	}
+	from := authz.Role(target.Role)
+	if !authz.CanChangeMembership(actor, from, role) {
+		return MemberView{}, apierror.ForbiddenErr("only an OWNER may change an OWNER's role or make an OWNER")
+	}
+	if from == role {
+		return s.withUser(ctx, target)
+	}
+	demote := from == authz.RoleOwner
+	if demote {
+		if err := s.releaseOwner(ctx, workspaceID, userID); err != nil {
+			return MemberView{}, err
+		}
+	}
+	m, err := s.store.SetMemberRole(ctx, workspaceID, userID, string(role), s.now().UTC())
+	if err != nil {
+		if demote {
+			s.undo(ctx, "restore owner", func(ctx context.Context) error { return s.store.AddOwner(ctx, workspaceID, userID) })
+		}
+		if errors.Is(err, storage.ErrNotFound) {
+			return MemberView{}, apierror.NotFoundErr("member")
+		}
+		return MemberView{}, err
+	}
+	if role == authz.RoleOwner {
+		if err := s.store.AddOwner(ctx, workspaceID, userID); err != nil {
+			return MemberView{}, err
+		}
+	}
+	return s.withUser(ctx, m)
+}
+
+// RemoveMember removes a member (OWNER, ADMIN, or the member itself; only an
+// OWNER removes another OWNER). Removing the last OWNER is a CONFLICT.
+func (s *Service) RemoveMember(ctx context.Context, workspaceID, userID string) error {
+	p, actor, err := s.access(ctx, workspaceID, authz.ActWorkspaceRead)
+	if err != nil {
+		return err
+	}
+	target, err := s.member(ctx, workspaceID, userID)
+	if err != nil {
+		return err
+	}
+	from := authz.Role(target.Role)
+	leaving := userID == p.UserID
+	if !leaving && !authz.CanChangeMembership(actor, from, "") {
+		if !authz.RoleAllows(actor, authz.ActMembersManage) {
+			return apierror.ForbiddenErr("your role in this workspace (%s) does not allow this", actor)
+		}
+		return apierror.ForbiddenErr("only an OWNER may remove an OWNER")
+	}
+	if from == authz.RoleOwner {
+		if err := s.releaseOwner(ctx, workspaceID, userID); err != nil {
+			return err
+		}
+	}
+	if err := s.store.DeleteMember(ctx, workspaceID, userID); err != nil {
+		if from == authz.RoleOwner {
+			s.undo(ctx, "restore owner", func(ctx context.Context) error { return s.store.AddOwner(ctx, workspaceID, userID) })
+		}
+		if errors.Is(err, storage.ErrNotFound) {
+			return apierror.NotFoundErr("member")
+		}
+		return err
+	}
+	return nil
+}
+
+// releaseOwner takes userID off the owner guard list before it stops being OWNER.
+func (s *Service) releaseOwner(ctx context.Context, workspaceID, userID string) error {
+	err := s.store.RemoveOwner(ctx, workspaceID, userID)
+	if errors.Is(err, storage.ErrConflict) {
+		return apierror.ConflictErr("a workspace must keep at least one OWNER; make another member OWNER first")
+	}
+	return err
+}
+
+func (s *Service) member(ctx context.Context, workspaceID, userID string) (storage.Member, error) {
+	m, err := s.store.Member(ctx, workspaceID, userID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.Member{}, apierror.NotFoundErr("member")
+	}
+	return m, err
+}
+
+func (s *Service) withUser(ctx context.Context, m storage.Member) (MemberView, error) {
+	users, err := s.store.UsersByID(ctx, []string{m.UserID})
+	if err != nil {
+		return MemberView{}, err
+	}
+	u, ok := users[m.UserID]
+	if !ok {
+		u = storage.User{ID: m.UserID}
+	}
+	return MemberView{Member: m, User: u}, nil
+}
+
+func validUserID(id string) (string, error) {
+	id = strings.TrimSpace(id)
+	if id == "" {
+		return "", apierror.Invalid("userId", "userId must not be empty")
+	}
+	if len(id) > maxUserIDLen {
+		return "", apierror.Invalid("userId", "userId must be at most %d bytes", maxUserIDLen)
+	}
+	return id, nil
+}

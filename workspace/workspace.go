@@ -1,0 +1,270 @@
+// Package workspace holds the rules of workspaces and their members: who may
+// create, rename and delete a workspace, who may add, re-role and remove members,
+// and the rule that a workspace always keeps an OWNER.
+package workspace
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"credkeep/apierror"
+	"credkeep/authz"
+	"credkeep/storage"
+)
+
+// MaxNameLen is the longest workspace name, in characters, after trimming.
+const MaxNameLen = 100
+
+// Store is what the service needs from storage.
+type Store interface {
+	CreateDataKey(ctx context.Context, workspaceID string) error
+	DeleteDataKey(ctx context.Context, workspaceID string) error
+	InsertWorkspace(ctx context.Context, w storage.Workspace) error
+	Workspace(ctx context.Context, id string) (storage.Workspace, error)
+	WorkspacesByID(ctx context.Context, ids []string) ([]storage.Workspace, error)
+	RenameWorkspace(ctx context.Context, id, name string, now time.Time) (storage.Workspace, error)
+	MarkWorkspaceDeleting(ctx context.Context, id string, now time.Time) error
+	DeleteWorkspaceDocuments(ctx context.Context, id string) error
+	AddOwner(ctx context.Context, workspaceID, userID string) error
+	RemoveOwner(ctx context.Context, workspaceID, userID string) error
+	Member(ctx context.Context, workspaceID, userID string) (storage.Member, error)
+	InsertMember(ctx context.Context, m storage.Member) error
+	SetMemberRole(ctx context.Context, workspaceID, userID, role string, now time.Time) (storage.Member, error)
+	DeleteMember(ctx context.Context, workspaceID, userID string) error
+	MembersOf(ctx context.Context, workspaceID string) ([]storage.Member, error)
+	MembershipsOf(ctx context.Context, userID string) ([]storage.Member, error)
+	EnsureUser(ctx context.Context, id string, now time.Time) error
+	UsersByID(ctx context.Context, ids []string) (map[string]storage.User, error)
+}
+
+// Service implements workspace operations for a principal.
+type Service struct {
+	store Store
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// New returns a Service; now may be nil (time.Now).
+func New(store Store, now func() time.Time, log *slog.Logger) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: store, now: now, log: log}
+}
+
+// View is a workspace as its viewer sees it.
+type View struct {
+	Workspace  storage.Workspace
+	ViewerRole authz.Role
+}
+
+// MemberView is a membership with its user.
+type MemberView struct {
+	Member storage.Member
+	User   storage.User
+}
+
+// Create makes a workspace with the caller as its OWNER. The data key comes
+// first, so a workspace never exists without one; a failure undoes earlier steps.
+func (s *Service) Create(ctx context.Context, name string) (View, error) {
+	p, err := authz.RequirePrincipal(ctx)
+	if err != nil {
+		return View{}, err
+	}
+	name, err = validName(name)
+	if err != nil {
+		return View{}, err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return View{}, err
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	w := storage.Workspace{ID: id.String(), Name: name, Owners: []string{p.UserID}, CreatedAt: now, UpdatedAt: now}
+	if err := s.store.CreateDataKey(ctx, w.ID); err != nil {
+		return View{}, err
+	}
+	if err := s.store.InsertWorkspace(ctx, w); err != nil {
+		s.undo(ctx, "delete data key", func(ctx context.Context) error { return s.store.DeleteDataKey(ctx, w.ID) })
+		return View{}, err
+	}
+	m := storage.Member{WorkspaceID: w.ID, UserID: p.UserID, Role: string(authz.RoleOwner), AddedAt: now, UpdatedAt: now}
+	if err := s.store.InsertMember(ctx, m); err != nil {
+		s.undo(ctx, "delete workspace", func(ctx context.Context) error {
+			if err := s.store.DeleteWorkspaceDocuments(ctx, w.ID); err != nil {
+				return err
+			}
+			return s.store.DeleteDataKey(ctx, w.ID)
+		})
+		return View{}, err
+	}
+	return View{Workspace: w, ViewerRole: authz.RoleOwner}, nil
+}
+
+// Get returns a workspace the caller is a member of; NOT_FOUND for any other.
+func (s *Service) Get(ctx context.Context, id string) (View, error) {
+	_, role, err := s.access(ctx, id, authz.ActWorkspaceRead)
+	if err != nil {
+		return View{}, err
+	}
+	w, err := s.liveWorkspace(ctx, id)
+	if err != nil {
+		return View{}, err
+	}
+	return View{Workspace: w, ViewerRole: role}, nil
+}
+
+// List returns the caller's workspaces, sorted by name.
+func (s *Service) List(ctx context.Context) ([]View, error) {
+	p, err := authz.RequirePrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := s.store.MembershipsOf(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	roles := make(map[string]authz.Role, len(ms))
+	ids := make([]string, 0, len(ms))
+	for _, m := range ms {
+		roles[m.WorkspaceID] = authz.Role(m.Role)
+		ids = append(ids, m.WorkspaceID)
+	}
+	ws, err := s.store.WorkspacesByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]View, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, View{Workspace: w, ViewerRole: roles[w.ID]})
+	}
+	return out, nil
+}
+
+// Rename sets a workspace's name (OWNER, ADMIN).
+func (s *Service) Rename(ctx context.Context, id, name string) (View, error) {
+	_, role, err := s.access(ctx, id, authz.ActWorkspaceRename)
+	if err != nil {
+		return View{}, err
+	}
+	name, err = validName(name)
+	if err != nil {
+		return View{}, err
+	}
+	w, err := s.store.RenameWorkspace(ctx, id, name, s.now().UTC())
+	if errors.Is(err, storage.ErrNotFound) {
+		return View{}, apierror.NotFoundErr("workspace")
+	}
+	if err != nil {
+		return View{}, err
+	}
+	return View{Workspace: w, ViewerRole: role}, nil
+}
+
+// Delete removes a workspace (OWNER). It first hides the workspace, then destroys
+// its data key (after which its secrets are unrecoverable), then removes its
+// documents. Each step is idempotent, so a failed deletion can simply be retried.
+func (s *Service) Delete(ctx context.Context, id string) error {
+	if _, _, err := s.access(ctx, id, authz.ActWorkspaceDelete); err != nil {
+		return err
+	}
+	if err := s.store.MarkWorkspaceDeleting(ctx, id, s.now().UTC()); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return apierror.NotFoundErr("workspace")
+		}
+		return err
+	}
+	if err := s.store.DeleteDataKey(ctx, id); err != nil {
+		return err
+	}
+	return s.store.DeleteWorkspaceDocuments(ctx, id)
+}
+
+// Members lists a workspace's members with their users (any member may read it).
+func (s *Service) Members(ctx context.Context, workspaceID string) ([]MemberView, error) {
+	if _, _, err := s.access(ctx, workspaceID, authz.ActWorkspaceRead); err != nil {
+		return nil, err
+	}
+	ms, err := s.store.MembersOf(ctx, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.UserID
+	}
+	users, err := s.store.UsersByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]MemberView, len(ms))
+	for i, m := range ms {
+		u, ok := users[m.UserID]
+		if !ok {
+			u = storage.User{ID: m.UserID}
+		}
+		out[i] = MemberView{Member: m, User: u}
+	}
+	return out, nil
+}
+
+// access checks that the caller is a member of a live workspace whose role allows
+// act. Non-members (and deleted workspaces) get NOT_FOUND, so a workspace's
+// existence is not revealed; members without the role get FORBIDDEN.
+func (s *Service) access(ctx context.Context, workspaceID string, act authz.WorkspaceAction) (*authz.Principal, authz.Role, error) {
+	p, err := authz.RequirePrincipal(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	m, err := s.store.Member(ctx, workspaceID, p.UserID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, "", apierror.NotFoundErr("workspace")
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	role := authz.Role(m.Role)
+	if !authz.RoleAllows(role, act) {
+		return nil, "", apierror.ForbiddenErr("your role in this workspace (%s) does not allow this", role)
+	}
+	return p, role, nil
+}
+
+func (s *Service) liveWorkspace(ctx context.Context, id string) (storage.Workspace, error) {
+	w, err := s.store.Workspace(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && w.DeletingAt != nil) {
+		return storage.Workspace{}, apierror.NotFoundErr("workspace")
+	}
+	return w, err
+}
+
+// undo runs a compensating step after a failure. It uses a fresh context (the
+// request's may be the reason for the failure) and logs, never returns, its own
+// error: the caller reports the original one.
+func (s *Service) undo(ctx context.Context, what string, step func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := step(ctx); err != nil {
+		s.log.ErrorContext(ctx, "compensating step failed", "step", what, "error", err)
+	}
+}
+
+func validName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "", apierror.Invalid("name", "name must not be empty")
+	}
+	if utf8.RuneCountInString(name) > MaxNameLen {
+		return "", apierror.Invalid("name", "name must be at most %d characters", MaxNameLen)
+	}
+	return name, nil
+}
