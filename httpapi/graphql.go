@@ -97,5 +97,36 @@ func (introspectionGate) Validate(graphql.ExecutableSchema) error { return nil }
 func (g introspectionGate) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
 	p := authz.PrincipalFrom(ctx)
 	oc.DisableIntrospection = !(g.dev || (p != nil && p.PlatformAdmin))
+	if oc.DisableIntrospection && usesIntrospection(oc.Operation.SelectionSet, map[string]bool{}) {
+		// Refused as a whole, with a code, instead of gqlgen's per-field error.
+		err := gqlerror.Errorf("introspection is available to platform admins only")
+		err.Extensions = map[string]any{"code": string(apierror.Forbidden)}
+		return err
+	}
 	return nil
+}
+
+// usesIntrospection reports whether a selection set (with its fragments) asks
+// for __schema or __type; __typename is not introspection of the schema.
+func usesIntrospection(set ast.SelectionSet, seen map[string]bool) bool {
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			if s.Name == "__schema" || s.Name == "__type" || usesIntrospection(s.SelectionSet, seen) {
+				return true
+			}
+		case *ast.InlineFragment:
+			if usesIntrospection(s.SelectionSet, seen) {
+				return true
+			}
+		case *ast.FragmentSpread:
+			if s.Definition != nil && !seen[s.Name] {
+				seen[s.Name] = true
+				if usesIntrospection(s.Definition.SelectionSet, seen) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

@@ -103,10 +103,12 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 func (s *Store) connect(ctx context.Context, uri string, o Options) error {
 	kms := map[string]map[string]any{"local": {"key": o.MasterKey.Reveal()}}
 	clientOpts := func() *options.ClientOptions {
-		return options.Client().ApplyURI(uri).
+		// Defaults first: options given in the URI (serverSelectionTimeoutMS, ...) win.
+		return options.Client().
 			SetServerSelectionTimeout(o.Timeout).
 			SetConnectTimeout(o.Timeout).
-			SetAppName("credkeep")
+			SetAppName("credkeep").
+			ApplyURI(uri)
 	}
 	auto := options.AutoEncryption().
 		SetKeyVaultNamespace(keyVaultNamespace).

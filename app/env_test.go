@@ -1,0 +1,232 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"credkeep/app"
+	"credkeep/authz"
+	"credkeep/redact"
+	"credkeep/storage"
+	"credkeep/storage/storagetest"
+)
+
+var jwtSecret = redact.New("test-secret-test-secret-test-secret-0123")
+
+const audience = "credkeep-test"
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// env is one database with one or more server instances on it.
+type env struct {
+	t     *testing.T
+	db    *storagetest.DB
+	store *storage.Store // the first instance's store
+	srv   *httptest.Server
+	clock *clock
+	dev   bool
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{t: t, db: storagetest.Start(t), clock: &clock{t: time.Now().UTC()}}
+	e.srv, e.store = e.instance()
+	return e
+}
+
+// instance starts another server (own store, caches and handler) on the same database.
+func (e *env) instance() (*httptest.Server, *storage.Store) {
+	e.t.Helper()
+	store := e.db.Open(e.t)
+	ctx, cancel := context.WithCancel(context.Background())
+	e.t.Cleanup(cancel)
+	h, err := app.NewHandler(ctx, app.Options{
+		Store:      store,
+		JWT:        authz.JWTConfig{Secret: jwtSecret, Audience: audience},
+		Dev:        e.dev,
+		Playground: true,
+		Now:        e.clock.Now,
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	e.t.Cleanup(srv.Close)
+	return srv, store
+}
+
+type tokenOpt func(*authz.MintOptions)
+
+func admin(o *authz.MintOptions) { o.Admin = true }
+
+// token signs a JWT for user sub, valid for an hour from the test clock.
+func (e *env) token(sub string, opts ...tokenOpt) string {
+	e.t.Helper()
+	o := authz.MintOptions{Subject: sub, Email: sub + "@example.com", Name: strings.ToUpper(sub[:1]) + sub[1:],
+		TTL: time.Hour, Audience: audience, Now: e.clock.Now()}
+	for _, f := range opts {
+		f(&o)
+	}
+	tok, err := authz.MintHS256(jwtSecret, o)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok.Reveal()
+}
+
+type gqlError struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   string
+	Data   map[string]json.RawMessage
+	Errors []gqlError
+}
+
+// code returns the first error's extensions.code, or "".
+func (r response) code() string {
+	if len(r.Errors) == 0 {
+		return ""
+	}
+	c, _ := r.Errors[0].Extensions["code"].(string)
+	return c
+}
+
+// field decodes data[name] into v.
+func (r response) field(t *testing.T, name string, v any) {
+	t.Helper()
+	raw, ok := r.Data[name]
+	if !ok {
+		t.Fatalf("no data.%s in %s", name, r.Body)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		t.Fatalf("decode data.%s: %v (%s)", name, err, raw)
+	}
+}
+
+// gql posts a GraphQL request to srv (the first instance when nil) as the holder of token ("" for none).
+func (e *env) gqlOn(srv *httptest.Server, token, query string, vars map[string]any) response {
+	e.t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return do(e.t, req)
+}
+
+func (e *env) gql(token, query string, vars map[string]any) response {
+	e.t.Helper()
+	return e.gqlOn(e.srv, token, query, vars)
+}
+
+func do(t *testing.T, req *http.Request) response {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := response{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
+	var parsed struct {
+		Data   map[string]json.RawMessage `json:"data"`
+		Errors []gqlError                 `json:"errors"`
+	}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(b, &parsed); err != nil {
+			t.Fatalf("response is not JSON: %v: %s", err, b)
+		}
+	}
+	r.Data, r.Errors = parsed.Data, parsed.Errors
+	return r
+}
+
+// mustOK fails the test when the response has errors.
+func mustOK(t *testing.T, r response) response {
+	t.Helper()
+	if r.Status != http.StatusOK || len(r.Errors) > 0 {
+		t.Fatalf("want success, got HTTP %d: %s", r.Status, r.Body)
+	}
+	return r
+}
+
+// wantCode fails the test unless the first error has code.
+func wantCode(t *testing.T, r response, code string) {
+	t.Helper()
+	if r.code() != code {
+		t.Fatalf("want %s, got HTTP %d: %s", code, r.Status, r.Body)
+	}
+}
+
+type workspaceJSON struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	ViewerRole string `json:"viewerRole"`
+	CreatedAt  string `json:"createdAt"`
+	Members    []struct {
+		User struct {
+			ID    string  `json:"id"`
+			Email *string `json:"email"`
+		} `json:"user"`
+		Role string `json:"role"`
+	} `json:"members"`
+}
+
+const createWorkspace = `mutation($name: String!) { createWorkspace(input: {name: $name}) { id name viewerRole createdAt } }`
+
+// createWorkspace makes a workspace owned by the holder of token and returns its id.
+func (e *env) createWorkspace(token, name string) string {
+	e.t.Helper()
+	var w workspaceJSON
+	mustOK(e.t, e.gql(token, createWorkspace, map[string]any{"name": name})).field(e.t, "createWorkspace", &w)
+	return w.ID
+}
+
+const addMember = `mutation($ws: ID!, $user: ID!, $role: WorkspaceRole!) { addMember(workspaceId: $ws, userId: $user, role: $role) { user { id email } role addedAt } }`
+
+func (e *env) addMember(token, ws, user, role string) {
+	e.t.Helper()
+	mustOK(e.t, e.gql(token, addMember, map[string]any{"ws": ws, "user": user, "role": role}))
+}
+
+func httptestServer(h http.Handler) *httptest.Server { return httptest.NewServer(h) }
