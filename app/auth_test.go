@@ -115,7 +115,7 @@ func TestIntrospectionOnlyForAdmins(t *testing.T) {
 	// __typename is not introspection.
 	mustOK(t, e.gql(e.token("alice"), `{ __typename }`, nil))
 
-	dev := &env{t: t, db: e.db, clock: e.clock, dev: true}
+	dev := &env{t: t, db: e.db, clock: e.clock, dev: true, logs: e.logs}
 	srv, _ := dev.instance()
 	mustOK(t, dev.gqlOn(srv, dev.token("alice"), q, nil))
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"credkeep/app"
 	"credkeep/authz"
+	"credkeep/logging"
 	"credkeep/redact"
 	"credkeep/storage"
 	"credkeep/storage/storagetest"
@@ -49,12 +51,33 @@ type env struct {
 	srv   *httptest.Server
 	clock *clock
 	dev   bool
+	logs  *syncBuffer // every instance's log
+	// tokens are all JWTs handed out; none may appear in a log.
+	tokens []string
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, db: storagetest.Start(t), clock: &clock{t: time.Now().UTC()}}
+	e := &env{t: t, db: storagetest.Start(t), clock: &clock{t: time.Now().UTC()}, logs: &syncBuffer{}}
 	e.srv, e.store = e.instance()
+	t.Cleanup(e.checkLogs)
 	return e
 }
 
@@ -67,6 +90,7 @@ func (e *env) instance() (*httptest.Server, *storage.Store) {
 	h, err := app.NewHandler(ctx, app.Options{
 		Store:      store,
 		JWT:        authz.JWTConfig{Secret: jwtSecret, Audience: audience},
+		Logger:     logging.New(e.logs, "json", slog.LevelDebug),
 		Dev:        e.dev,
 		Playground: true,
 		Now:        e.clock.Now,
@@ -77,6 +101,24 @@ func (e *env) instance() (*httptest.Server, *storage.Store) {
 	srv := httptest.NewServer(h)
 	e.t.Cleanup(srv.Close)
 	return srv, store
+}
+
+// checkLogs fails the test if a log line holds a token or the signing secret,
+// and proves the log was written at all.
+func (e *env) checkLogs() {
+	logs := e.logs.String()
+	if !strings.Contains(logs, `"msg":"request"`) {
+		e.t.Errorf("no access log lines were written")
+	}
+	if strings.Contains(logs, jwtSecret.Reveal()) {
+		e.t.Errorf("the JWT secret appears in the log")
+	}
+	for _, tok := range e.tokens {
+		if strings.Contains(logs, tok) || strings.Contains(logs, strings.Split(tok, ".")[2]) {
+			e.t.Errorf("a JWT appears in the log")
+			return
+		}
+	}
 }
 
 type tokenOpt func(*authz.MintOptions)
@@ -95,6 +137,7 @@ func (e *env) token(sub string, opts ...tokenOpt) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	e.tokens = append(e.tokens, tok.Reveal())
 	return tok.Reveal()
 }
 

@@ -1,0 +1,104 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"credkeep/storage"
+	"credkeep/storage/storagetest"
+)
+
+// TestOpenIsIdempotent opens several stores on one database, as restarts and
+// several instances do: collections and indexes are created once, quietly.
+func TestOpenIsIdempotent(t *testing.T) {
+	db := storagetest.Start(t)
+	for i := 0; i < 3; i++ {
+		s := db.Open(t)
+		if err := s.Ping(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestTenantIsolation: one workspace's reads never return another's documents.
+func TestTenantIsolation(t *testing.T) {
+	_, s := storagetest.Store(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	for _, ws := range []string{"ws-a", "ws-b"} {
+		if err := s.InsertWorkspace(ctx, storage.Workspace{ID: ws, Name: ws, Owners: []string{"u-" + ws}, CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.InsertMember(ctx, storage.Member{WorkspaceID: ws, UserID: "u-" + ws, Role: "OWNER", AddedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.InsertMember(ctx, storage.Member{WorkspaceID: "ws-a", UserID: "shared", Role: "MEMBER", AddedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := s.MembersOf(ctx, "ws-b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 1 || ms[0].UserID != "u-ws-b" {
+		t.Fatalf("ws-b members = %+v", ms)
+	}
+	if _, err := s.Member(ctx, "ws-b", "shared"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("membership of ws-a found in ws-b: %v", err)
+	}
+	mine, err := s.MembershipsOf(ctx, "u-ws-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mine) != 1 || mine[0].WorkspaceID != "ws-a" {
+		t.Fatalf("memberships = %+v", mine)
+	}
+	if err := s.InsertMember(ctx, storage.Member{WorkspaceID: "ws-a", UserID: "shared", Role: "ADMIN", AddedAt: now}); !errors.Is(err, storage.ErrConflict) {
+		t.Fatalf("duplicate membership: %v", err)
+	}
+}
+
+// TestOwnerGuardNeverEmpties removes owners concurrently; the guard list always
+// keeps one, whatever the interleaving.
+func TestOwnerGuardNeverEmpties(t *testing.T) {
+	db := storagetest.Start(t)
+	stores := []*storage.Store{db.Open(t), db.Open(t)}
+	ctx := context.Background()
+	owners := []string{"o1", "o2", "o3", "o4", "o5", "o6"}
+	if err := stores[0].InsertWorkspace(ctx, storage.Workspace{ID: "ws", Name: "ws", Owners: owners}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	removed := 0
+	for i, o := range owners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := stores[i%2].RemoveOwner(ctx, "ws", o)
+			switch {
+			case err == nil:
+				mu.Lock()
+				removed++
+				mu.Unlock()
+			case !errors.Is(err, storage.ErrConflict):
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	w, err := stores[0].Workspace(ctx, "ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w.Owners) != 1 || removed != len(owners)-1 {
+		t.Fatalf("owners left %v, removed %d", w.Owners, removed)
+	}
+	// Removing a user who is not on the list is not a conflict.
+	if err := stores[0].RemoveOwner(ctx, "ws", "stranger"); err != nil {
+		t.Fatal(err)
+	}
+}
