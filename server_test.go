@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"credkeep/authz"
+	"credkeep/logging/logtest"
 	"credkeep/redact"
 )
 
@@ -124,10 +125,10 @@ func TestServeDevMode(t *testing.T) {
 	t.Setenv("CREDKEEP_JWT_SECRET", "")
 	t.Setenv("MONGODB_URI", "")
 	pr, pw := io.Pipe()
-	var errOut bytes.Buffer
+	errOut := &logtest.Buffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- run([]string{"serve"}, pw, &errOut)
+		done <- run([]string{"serve"}, pw, errOut)
 		pw.Close()
 	}()
 

@@ -16,6 +16,7 @@ import (
 	"credkeep/app"
 	"credkeep/authz"
 	"credkeep/logging"
+	"credkeep/logging/logtest"
 	"credkeep/redact"
 	"credkeep/storage"
 	"credkeep/storage/storagetest"
@@ -45,37 +46,20 @@ func (c *clock) Advance(d time.Duration) {
 
 // env is one database with one or more server instances on it.
 type env struct {
-	t     *testing.T
-	db    *storagetest.DB
-	store *storage.Store // the first instance's store
-	srv   *httptest.Server
-	clock *clock
-	dev   bool
-	logs  *syncBuffer // every instance's log
-	// tokens are all JWTs handed out; none may appear in a log.
-	tokens []string
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	t      *testing.T
+	db     *storagetest.DB
+	store  *storage.Store // the first instance's store
+	srv    *httptest.Server
+	clock  *clock
+	dev    bool
+	logs   *logtest.Buffer // every instance's log
+	mu     sync.Mutex
+	tokens []string // every JWT handed out; none may appear in a log
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, db: storagetest.Start(t), clock: &clock{t: time.Now().UTC()}, logs: &syncBuffer{}}
+	e := &env{t: t, db: storagetest.Start(t), clock: &clock{t: time.Now().UTC()}, logs: &logtest.Buffer{}}
 	e.srv, e.store = e.instance()
 	t.Cleanup(e.checkLogs)
 	return e
@@ -113,6 +97,8 @@ func (e *env) checkLogs() {
 	if strings.Contains(logs, jwtSecret.Reveal()) {
 		e.t.Errorf("the JWT secret appears in the log")
 	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	for _, tok := range e.tokens {
 		if strings.Contains(logs, tok) || strings.Contains(logs, strings.Split(tok, ".")[2]) {
 			e.t.Errorf("a JWT appears in the log")
@@ -137,7 +123,9 @@ func (e *env) token(sub string, opts ...tokenOpt) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	e.mu.Lock()
 	e.tokens = append(e.tokens, tok.Reveal())
+	e.mu.Unlock()
 	return tok.Reveal()
 }
 
