@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"credkeep/authz"
+	"credkeep/credential"
 	"credkeep/httpapi"
+	"credkeep/loaders"
 	"credkeep/resolvers"
 	"credkeep/storage"
 	"credkeep/workspace"
@@ -41,9 +43,14 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	workspaces := workspace.New(o.Store, o.Now, o.Logger)
+	authorizer, err := authz.NewAuthorizer(o.Store.Rules(), o.Store)
+	if err != nil {
+		return nil, err
+	}
+	workspaces := workspace.New(o.Store, authorizer, o.Now, o.Logger)
+	credentials := credential.NewService(o.Store, authorizer, o.Now, o.Logger)
 	gql := httpapi.NewGraphQL(httpapi.GraphQLOptions{
-		Resolvers: resolvers.New(workspaces),
+		Resolvers: resolvers.New(workspaces, credentials, o.Store),
 		Logger:    o.Logger,
 		Dev:       o.Dev,
 	})
@@ -53,5 +60,8 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 		DB:         o.Store,
 		Logger:     o.Logger,
 		Playground: o.Playground,
+		PerRequest: func(ctx context.Context) context.Context {
+			return authz.WithRequestCache(loaders.With(ctx, loaders.New(o.Store)))
+		},
 	}), nil
 }

@@ -35,12 +35,15 @@ type Options struct {
 	DB         Pinger
 	Logger     *slog.Logger
 	Playground bool
+	// PerRequest adds request-scoped state (dataloaders, the authorization cache)
+	// to each GraphQL request's context.
+	PerRequest func(context.Context) context.Context
 }
 
 // New returns the server's root handler.
 func New(o Options) http.Handler {
 	mux := http.NewServeMux()
-	gql := authenticate(o.Auth, o.Logger, o.GraphQL)
+	gql := authenticate(o.Auth, o.Logger, perRequest(o.PerRequest, o.GraphQL))
 	mux.Handle("POST /graphql", gql)
 	mux.Handle("GET /graphql", gql)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -116,6 +119,15 @@ func authenticate(a Authenticator, log *slog.Logger, next http.Handler) http.Han
 			ctx = authz.WithPrincipal(ctx, p)
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func perRequest(scope func(context.Context) context.Context, next http.Handler) http.Handler {
+	if scope == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(scope(r.Context())))
 	})
 }
 

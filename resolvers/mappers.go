@@ -2,6 +2,7 @@ package resolvers
 
 import (
 	"credkeep/authz"
+	"credkeep/credential"
 	"credkeep/graph/model"
 	"credkeep/storage"
 	"credkeep/workspace"
@@ -36,3 +37,17 @@ func optional(s string) *string {
 	}
 	return &s
 }
+
+func toGraphType(t *credential.Type) *model.CredentialType {
+	fields := make([]*model.FieldSpec, len(t.Fields))
+	for i, f := range t.Fields {
+		fields[i] = &model.FieldSpec{
+			Key: f.Key, Label: f.Label, Kind: model.FieldKind(f.Kind), Required: f.Required, Secret: f.Secret,
+			Description: optional(f.Description), Default: optional(f.Default), Options: f.Options,
+		}
+	}
+	return &model.CredentialType{Key: t.Key, Name: t.Name, AuthKind: model.AuthKind(t.AuthKind),
+		Editable: t.Editable, Testable: t.Testable, Fields: fields}
+}
+
+func toGraphLevel(l authz.Level) model.AccessLevel { return model.AccessLevel(l.String()) }

@@ -7,7 +7,9 @@ import (
 	"context"
 
 	"credkeep/authz"
+	"credkeep/credential"
 	"credkeep/graph"
+	"credkeep/loaders"
 	"credkeep/workspace"
 )
 
@@ -24,14 +26,31 @@ type WorkspaceService interface {
 	RemoveMember(ctx context.Context, workspaceID, userID string) error
 }
 
+// CredentialService is what the resolvers need of the credential package.
+type CredentialService interface {
+	Create(ctx context.Context, in credential.CreateInput) (credential.View, error)
+	Get(ctx context.Context, id string) (credential.View, error)
+	List(ctx context.Context, workspaceID string, f credential.Filter, first int, after *string) (credential.Page, error)
+	Update(ctx context.Context, in credential.UpdateInput) (credential.View, error)
+	Delete(ctx context.Context, id string) error
+	Share(ctx context.Context, in credential.ShareInput) (credential.View, error)
+	Unshare(ctx context.Context, credentialID, grantID string) (credential.View, error)
+	Fields(ctx context.Context, v credential.View) ([]credential.FieldView, error)
+	Grants(ctx context.Context, v credential.View) ([]authz.Grant, error)
+	Shared(ctx context.Context, v credential.View) (bool, error)
+	Status(v credential.View) (string, *string)
+}
+
 // Resolver is the root of the resolver tree.
 type Resolver struct {
-	workspaces WorkspaceService
+	workspaces  WorkspaceService
+	credentials CredentialService
+	loads       loaders.Store
 }
 
 // New returns the root resolver.
-func New(workspaces WorkspaceService) *Resolver {
-	return &Resolver{workspaces: workspaces}
+func New(workspaces WorkspaceService, credentials CredentialService, loads loaders.Store) *Resolver {
+	return &Resolver{workspaces: workspaces, credentials: credentials, loads: loads}
 }
 
 var _ graph.ResolverRoot = (*Resolver)(nil)
@@ -45,6 +64,14 @@ func (r *Resolver) Mutation() graph.MutationResolver { return &mutationResolver{
 // Workspace returns the resolvers of Workspace fields.
 func (r *Resolver) Workspace() graph.WorkspaceResolver { return &workspaceResolver{r} }
 
+// Credential returns the resolvers of Credential fields.
+func (r *Resolver) Credential() graph.CredentialResolver { return &credentialResolver{r} }
+
+// Grant returns the resolvers of Grant fields.
+func (r *Resolver) Grant() graph.GrantResolver { return &grantResolver{r} }
+
 type queryResolver struct{ *Resolver }
+type credentialResolver struct{ *Resolver }
+type grantResolver struct{ *Resolver }
 type mutationResolver struct{ *Resolver }
 type workspaceResolver struct{ *Resolver }

@@ -101,3 +101,16 @@ func (s *Store) findMembers(ctx context.Context, filter bson.M) ([]Member, error
 	}
 	return out, nil
 }
+
+// MemberRoles returns user id → role for a workspace's members.
+func (s *Store) MemberRoles(ctx context.Context, workspaceID string) (map[string]string, error) {
+	ms, err := s.MembersOf(ctx, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(ms))
+	for _, m := range ms {
+		out[m.UserID] = m.Role
+	}
+	return out, nil
+}

@@ -57,6 +57,7 @@ type Store struct {
 	locks    *stripedLock // nil when the database has atomic single-document updates
 	log      *slog.Logger
 	closed   sync.Once
+	rules    RuleAdapter
 }
 
 // Open connects to the database (starting the embedded one if needed), sets up
@@ -132,7 +133,10 @@ func (s *Store) connect(ctx context.Context, uri string, o Options) error {
 	if err != nil {
 		return err
 	}
-	return s.ensureIndexes(ctx)
+	if err := s.ensureIndexes(ctx); err != nil {
+		return err
+	}
+	return s.newRuleAdapter()
 }
 
 // index is one index to create at start-up.
@@ -146,6 +150,9 @@ func indexes() []index {
 		{colMembers, mongo.IndexModel{Keys: bson.D{{Key: "userId", Value: 1}}, Options: options.Index().SetName("userId")}},
 		{colMembers, mongo.IndexModel{Keys: bson.D{{Key: "workspaceId", Value: 1}}, Options: options.Index().SetName("workspaceId")}},
 		{colUsers, mongo.IndexModel{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetName("email")}},
+		// Unique names per workspace (case-insensitive), and the list's sort order.
+		{colCredentials, mongo.IndexModel{Keys: bson.D{{Key: "workspaceId", Value: 1}, {Key: "nameKey", Value: 1}},
+			Options: options.Index().SetName("workspaceId_nameKey").SetUnique(true)}},
 	}
 }
 

@@ -19,12 +19,15 @@ import (
 // a guarded update never lets it become empty. So whatever fails between the two
 // writes, at least one real OWNER remains.
 type Workspace struct {
-	ID         string     `bson:"_id"`
-	Name       string     `bson:"name"`
-	Owners     []string   `bson:"owners"`
-	CreatedAt  time.Time  `bson:"createdAt"`
-	UpdatedAt  time.Time  `bson:"updatedAt"`
-	DeletingAt *time.Time `bson:"deletingAt,omitempty"`
+	ID     string   `bson:"_id"`
+	Name   string   `bson:"name"`
+	Owners []string `bson:"owners"`
+	// PolicyVersion changes with every change of grants or membership; server
+	// instances compare it with the version of the policies they cached.
+	PolicyVersion int64      `bson:"policyVersion"`
+	CreatedAt     time.Time  `bson:"createdAt"`
+	UpdatedAt     time.Time  `bson:"updatedAt"`
+	DeletingAt    *time.Time `bson:"deletingAt,omitempty"`
 }
 
 // InsertWorkspace stores a new workspace.
@@ -140,14 +143,45 @@ func (s *Store) MarkWorkspaceDeleting(ctx context.Context, id string, now time.T
 	return nil
 }
 
-// DeleteWorkspaceDocuments removes a workspace's memberships and then the
-// workspace itself. Run it after MarkWorkspaceDeleting and DeleteDataKey.
+// DeleteWorkspaceDocuments removes a workspace's credentials and memberships and
+// then the workspace itself. Run it after MarkWorkspaceDeleting and DeleteDataKey.
 func (s *Store) DeleteWorkspaceDocuments(ctx context.Context, id string) error {
+	if _, err := s.col(colCredentials).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
+		return fmt.Errorf("delete credentials: %w", err)
+	}
 	if _, err := s.col(colMembers).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
 		return fmt.Errorf("delete members: %w", err)
 	}
 	if _, err := s.col(colWorkspaces).DeleteOne(ctx, bson.M{"_id": id}); err != nil {
 		return fmt.Errorf("delete workspace: %w", err)
+	}
+	return nil
+}
+
+// PolicyVersion returns a live workspace's policy version; ok is false when the
+// workspace does not exist or is being deleted. It is one _id lookup of one field.
+func (s *Store) PolicyVersion(ctx context.Context, workspaceID string) (int64, bool, error) {
+	var w struct {
+		PolicyVersion int64      `bson:"policyVersion"`
+		DeletingAt    *time.Time `bson:"deletingAt"`
+	}
+	err := s.col(colWorkspaces).FindOne(ctx, bson.M{"_id": workspaceID},
+		options.FindOne().SetProjection(bson.M{"policyVersion": 1, "deletingAt": 1})).Decode(&w)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("read policy version: %w", err)
+	}
+	return w.PolicyVersion, w.DeletingAt == nil, nil
+}
+
+// BumpPolicyVersion increments the workspace's policy version.
+func (s *Store) BumpPolicyVersion(ctx context.Context, workspaceID string) error {
+	defer s.serialize(colWorkspaces + "/" + workspaceID)()
+	if _, err := s.col(colWorkspaces).UpdateOne(ctx, bson.M{"_id": workspaceID},
+		bson.M{"$inc": bson.M{"policyVersion": 1}}); err != nil {
+		return fmt.Errorf("bump policy version: %w", err)
 	}
 	return nil
 }

@@ -48,6 +48,9 @@ func (s *Service) AddMember(ctx context.Context, workspaceID, userID string, rol
 			return MemberView{}, err
 		}
 	}
+	if err := s.policies.MembershipChanged(ctx, workspaceID); err != nil {
+		return MemberView{}, err
+	}
 	m.ID = storage.MemberID(workspaceID, userID)
 	return s.withUser(ctx, m)
 }
@@ -71,6 +74,11 @@ func (s *Service) ChangeRole(ctx context.Context, workspaceID, userID string, ro
 		return MemberView{}, apierror.ForbiddenErr("only an OWNER may change an OWNER's role or make an OWNER")
 	}
 	if from == role {
+		// Nothing to change, but a retry after a failed version bump lands here:
+		// bump again so that no instance keeps deciding on the old role.
+		if err := s.policies.MembershipChanged(ctx, workspaceID); err != nil {
+			return MemberView{}, err
+		}
 		return s.withUser(ctx, target)
 	}
 	demote := from == authz.RoleOwner
@@ -93,6 +101,9 @@ func (s *Service) ChangeRole(ctx context.Context, workspaceID, userID string, ro
 		if err := s.store.AddOwner(ctx, workspaceID, userID); err != nil {
 			return MemberView{}, err
 		}
+	}
+	if err := s.policies.MembershipChanged(ctx, workspaceID); err != nil {
+		return MemberView{}, err
 	}
 	return s.withUser(ctx, m)
 }
@@ -130,7 +141,9 @@ func (s *Service) RemoveMember(ctx context.Context, workspaceID, userID string) 
 		}
 		return err
 	}
-	return nil
+	// The member is gone (and is refused from the next request on); their
+	// grants go too, so that rejoining later does not bring them back.
+	return s.policies.DropMember(ctx, workspaceID, userID)
 }
 
 // releaseOwner takes userID off the owner guard list before it stops being OWNER.

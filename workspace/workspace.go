@@ -12,9 +12,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/vikstrous/dataloadgen"
 
 	"credkeep/apierror"
 	"credkeep/authz"
+	"credkeep/loaders"
 	"credkeep/storage"
 )
 
@@ -40,25 +42,36 @@ type Store interface {
 	MembersOf(ctx context.Context, workspaceID string) ([]storage.Member, error)
 	MembershipsOf(ctx context.Context, userID string) ([]storage.Member, error)
 	EnsureUser(ctx context.Context, id string, now time.Time) error
-	UsersByID(ctx context.Context, ids []string) (map[string]storage.User, error)
+	loaders.Store
+}
+
+// Policies is what the service needs of the authorizer: roles are decided from
+// the same per-request snapshot as credential access, and every membership
+// change must reach every instance's cached policies.
+type Policies interface {
+	Role(ctx context.Context, p *authz.Principal, workspaceID string) (authz.Role, error)
+	MembershipChanged(ctx context.Context, workspaceID string) error
+	DropMember(ctx context.Context, workspaceID, userID string) error
+	DropWorkspace(ctx context.Context, workspaceID string) error
 }
 
 // Service implements workspace operations for a principal.
 type Service struct {
-	store Store
-	now   func() time.Time
-	log   *slog.Logger
+	store    Store
+	policies Policies
+	now      func() time.Time
+	log      *slog.Logger
 }
 
 // New returns a Service; now may be nil (time.Now).
-func New(store Store, now func() time.Time, log *slog.Logger) *Service {
+func New(store Store, policies Policies, now func() time.Time, log *slog.Logger) *Service {
 	if now == nil {
 		now = time.Now
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, now: now, log: log}
+	return &Service{store: store, policies: policies, now: now, log: log}
 }
 
 // View is a workspace as its viewer sees it.
@@ -111,12 +124,17 @@ func (s *Service) Create(ctx context.Context, name string) (View, error) {
 }
 
 // Get returns a workspace the caller is a member of; NOT_FOUND for any other.
+// Workspaces load through the request's loader: a page of credentials asking
+// for their workspace costs one query.
 func (s *Service) Get(ctx context.Context, id string) (View, error) {
 	_, role, err := s.access(ctx, id, authz.ActWorkspaceRead)
 	if err != nil {
 		return View{}, err
 	}
-	w, err := s.liveWorkspace(ctx, id)
+	w, err := loaders.From(ctx, s.store).Workspaces.Load(ctx, id)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return View{}, apierror.NotFoundErr("workspace")
+	}
 	if err != nil {
 		return View{}, err
 	}
@@ -186,6 +204,9 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	if err := s.store.DeleteDataKey(ctx, id); err != nil {
 		return err
 	}
+	if err := s.policies.DropWorkspace(ctx, id); err != nil {
+		return err
+	}
 	return s.store.DeleteWorkspaceDocuments(ctx, id)
 }
 
@@ -225,26 +246,17 @@ func (s *Service) access(ctx context.Context, workspaceID string, act authz.Work
 	if err != nil {
 		return nil, "", err
 	}
-	m, err := s.store.Member(ctx, workspaceID, p.UserID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, "", apierror.NotFoundErr("workspace")
-	}
+	role, err := s.policies.Role(ctx, p, workspaceID)
 	if err != nil {
 		return nil, "", err
 	}
-	role := authz.Role(m.Role)
+	if role == "" {
+		return nil, "", apierror.NotFoundErr("workspace")
+	}
 	if !authz.RoleAllows(role, act) {
 		return nil, "", apierror.ForbiddenErr("your role in this workspace (%s) does not allow this", role)
 	}
 	return p, role, nil
-}
-
-func (s *Service) liveWorkspace(ctx context.Context, id string) (storage.Workspace, error) {
-	w, err := s.store.Workspace(ctx, id)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && w.DeletingAt != nil) {
-		return storage.Workspace{}, apierror.NotFoundErr("workspace")
-	}
-	return w, err
 }
 
 // undo runs a compensating step after a failure. It uses a fresh context (the

@@ -4,19 +4,89 @@ package model
 
 import (
 	"bytes"
+	"credkeep/apimodel"
 	"fmt"
 	"io"
 	"strconv"
 	"time"
+
+	"github.com/99designs/gqlgen/graphql"
 )
+
+type CreateCredentialInput struct {
+	WorkspaceID string        `json:"workspaceId"`
+	Type        string        `json:"type"`
+	Name        string        `json:"name"`
+	Fields      []*FieldInput `json:"fields"`
+	ExpiresAt   *time.Time    `json:"expiresAt,omitempty"`
+}
 
 type CreateWorkspaceInput struct {
 	Name string `json:"name"`
 }
 
+type CredentialConnection struct {
+	Edges      []*CredentialEdge `json:"edges"`
+	PageInfo   *PageInfo         `json:"pageInfo"`
+	TotalCount int               `json:"totalCount"`
+}
+
+type CredentialEdge struct {
+	Cursor string               `json:"cursor"`
+	Node   *apimodel.Credential `json:"node"`
+}
+
+type CredentialField struct {
+	Key    string  `json:"key"`
+	Label  string  `json:"label"`
+	Secret bool    `json:"secret"`
+	Value  *string `json:"value,omitempty"`
+	IsSet  bool    `json:"isSet"`
+	// For a secret of 12 characters or more: "••••" and its last 4 characters.
+	Hint *string `json:"hint,omitempty"`
+}
+
+type CredentialFilter struct {
+	Type     *string           `json:"type,omitempty"`
+	AuthKind *AuthKind         `json:"authKind,omitempty"`
+	Status   *CredentialStatus `json:"status,omitempty"`
+	// Case-insensitive substring of the name.
+	Search        *string       `json:"search,omitempty"`
+	Sharing       *SharingScope `json:"sharing,omitempty"`
+	OwnedByViewer *bool         `json:"ownedByViewer,omitempty"`
+}
+
+type CredentialType struct {
+	Key      string   `json:"key"`
+	Name     string   `json:"name"`
+	AuthKind AuthKind `json:"authKind"`
+	// false: fields cannot change after creation (the name can).
+	Editable bool         `json:"editable"`
+	Testable bool         `json:"testable"`
+	Fields   []*FieldSpec `json:"fields"`
+}
+
 type DeletePayload struct {
 	ID      string `json:"id"`
 	Deleted bool   `json:"deleted"`
+}
+
+type FieldInput struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+	// Custom credentials only: marks the field secret.
+	Secret *bool `json:"secret,omitempty"`
+}
+
+type FieldSpec struct {
+	Key         string    `json:"key"`
+	Label       string    `json:"label"`
+	Kind        FieldKind `json:"kind"`
+	Required    bool      `json:"required"`
+	Secret      bool      `json:"secret"`
+	Description *string   `json:"description,omitempty"`
+	Default     *string   `json:"default,omitempty"`
+	Options     []string  `json:"options,omitempty"`
 }
 
 type Member struct {
@@ -28,7 +98,30 @@ type Member struct {
 type Mutation struct {
 }
 
+type PageInfo struct {
+	HasNextPage bool    `json:"hasNextPage"`
+	EndCursor   *string `json:"endCursor,omitempty"`
+}
+
 type Query struct {
+}
+
+type ShareCredentialInput struct {
+	CredentialID string      `json:"credentialId"`
+	GranteeKind  GranteeKind `json:"granteeKind"`
+	// Required for USER, empty for WORKSPACE.
+	UserID *string     `json:"userId,omitempty"`
+	Level  AccessLevel `json:"level"`
+}
+
+type UpdateCredentialInput struct {
+	ID     string        `json:"id"`
+	Name   *string       `json:"name,omitempty"`
+	Fields []*FieldInput `json:"fields,omitempty"`
+	// null clears the expiry; leaving it out keeps it.
+	ExpiresAt graphql.Omittable[*time.Time] `json:"expiresAt,omitempty"`
+	// When set and not the current version: CONFLICT.
+	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 }
 
 type User struct {
@@ -48,6 +141,358 @@ type Workspace struct {
 	CreatedAt  time.Time     `json:"createdAt"`
 	ViewerRole WorkspaceRole `json:"viewerRole"`
 	Members    []*Member     `json:"members"`
+	// The credentials the viewer can at least USE, sorted by name. first: 1-200.
+	Credentials *CredentialConnection `json:"credentials"`
+}
+
+type AccessLevel string
+
+const (
+	AccessLevelUse    AccessLevel = "USE"
+	AccessLevelView   AccessLevel = "VIEW"
+	AccessLevelManage AccessLevel = "MANAGE"
+)
+
+var AllAccessLevel = []AccessLevel{
+	AccessLevelUse,
+	AccessLevelView,
+	AccessLevelManage,
+}
+
+func (e AccessLevel) IsValid() bool {
+	switch e {
+	case AccessLevelUse, AccessLevelView, AccessLevelManage:
+		return true
+	}
+	return false
+}
+
+func (e AccessLevel) String() string {
+	return string(e)
+}
+
+func (e *AccessLevel) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AccessLevel(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AccessLevel", str)
+	}
+	return nil
+}
+
+func (e AccessLevel) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AccessLevel) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AccessLevel) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type AuthKind string
+
+const (
+	AuthKindOauth2    AuthKind = "OAUTH2"
+	AuthKindAPIKey    AuthKind = "API_KEY"
+	AuthKindBasicAuth AuthKind = "BASIC_AUTH"
+	AuthKindCustom    AuthKind = "CUSTOM"
+)
+
+var AllAuthKind = []AuthKind{
+	AuthKindOauth2,
+	AuthKindAPIKey,
+	AuthKindBasicAuth,
+	AuthKindCustom,
+}
+
+func (e AuthKind) IsValid() bool {
+	switch e {
+	case AuthKindOauth2, AuthKindAPIKey, AuthKindBasicAuth, AuthKindCustom:
+		return true
+	}
+	return false
+}
+
+func (e AuthKind) String() string {
+	return string(e)
+}
+
+func (e *AuthKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AuthKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AuthKind", str)
+	}
+	return nil
+}
+
+func (e AuthKind) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AuthKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AuthKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type CredentialStatus string
+
+const (
+	CredentialStatusActive  CredentialStatus = "ACTIVE"
+	CredentialStatusExpired CredentialStatus = "EXPIRED"
+	CredentialStatusError   CredentialStatus = "ERROR"
+)
+
+var AllCredentialStatus = []CredentialStatus{
+	CredentialStatusActive,
+	CredentialStatusExpired,
+	CredentialStatusError,
+}
+
+func (e CredentialStatus) IsValid() bool {
+	switch e {
+	case CredentialStatusActive, CredentialStatusExpired, CredentialStatusError:
+		return true
+	}
+	return false
+}
+
+func (e CredentialStatus) String() string {
+	return string(e)
+}
+
+func (e *CredentialStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CredentialStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CredentialStatus", str)
+	}
+	return nil
+}
+
+func (e CredentialStatus) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CredentialStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CredentialStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type FieldKind string
+
+const (
+	FieldKindText     FieldKind = "TEXT"
+	FieldKindNumber   FieldKind = "NUMBER"
+	FieldKindEmail    FieldKind = "EMAIL"
+	FieldKindURL      FieldKind = "URL"
+	FieldKindHostname FieldKind = "HOSTNAME"
+	FieldKindPort     FieldKind = "PORT"
+	FieldKindBoolean  FieldKind = "BOOLEAN"
+	FieldKindSelect   FieldKind = "SELECT"
+)
+
+var AllFieldKind = []FieldKind{
+	FieldKindText,
+	FieldKindNumber,
+	FieldKindEmail,
+	FieldKindURL,
+	FieldKindHostname,
+	FieldKindPort,
+	FieldKindBoolean,
+	FieldKindSelect,
+}
+
+func (e FieldKind) IsValid() bool {
+	switch e {
+	case FieldKindText, FieldKindNumber, FieldKindEmail, FieldKindURL, FieldKindHostname, FieldKindPort, FieldKindBoolean, FieldKindSelect:
+		return true
+	}
+	return false
+}
+
+func (e FieldKind) String() string {
+	return string(e)
+}
+
+func (e *FieldKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = FieldKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid FieldKind", str)
+	}
+	return nil
+}
+
+func (e FieldKind) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *FieldKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e FieldKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type GranteeKind string
+
+const (
+	GranteeKindUser      GranteeKind = "USER"
+	GranteeKindWorkspace GranteeKind = "WORKSPACE"
+)
+
+var AllGranteeKind = []GranteeKind{
+	GranteeKindUser,
+	GranteeKindWorkspace,
+}
+
+func (e GranteeKind) IsValid() bool {
+	switch e {
+	case GranteeKindUser, GranteeKindWorkspace:
+		return true
+	}
+	return false
+}
+
+func (e GranteeKind) String() string {
+	return string(e)
+}
+
+func (e *GranteeKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = GranteeKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid GranteeKind", str)
+	}
+	return nil
+}
+
+func (e GranteeKind) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *GranteeKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e GranteeKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type SharingScope string
+
+const (
+	SharingScopePersonal SharingScope = "PERSONAL"
+	SharingScopeShared   SharingScope = "SHARED"
+)
+
+var AllSharingScope = []SharingScope{
+	SharingScopePersonal,
+	SharingScopeShared,
+}
+
+func (e SharingScope) IsValid() bool {
+	switch e {
+	case SharingScopePersonal, SharingScopeShared:
+		return true
+	}
+	return false
+}
+
+func (e SharingScope) String() string {
+	return string(e)
+}
+
+func (e *SharingScope) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SharingScope(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SharingScope", str)
+	}
+	return nil
+}
+
+func (e SharingScope) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SharingScope) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SharingScope) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type WorkspaceRole string

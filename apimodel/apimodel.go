@@ -1,0 +1,45 @@
+// Package apimodel holds the GraphQL types that carry the service's view of an
+// object, so that their field resolvers can authorize and load lazily. The
+// plain API types are generated into graph/model; storage types never appear here.
+package apimodel
+
+import (
+	"time"
+
+	"credkeep/authz"
+	"credkeep/credential"
+)
+
+// Credential is the API's Credential. Plain fields are copied from the view;
+// the rest (fields, grants, owner, ...) are resolved from View on demand.
+type Credential struct {
+	ID           string
+	Name         string
+	Version      int
+	UseCount     int
+	LastUsedAt   *time.Time
+	LastTestedAt *time.Time
+	ExpiresAt    *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+
+	View credential.View
+}
+
+// NewCredential maps a service view to the API type.
+func NewCredential(v credential.View) *Credential {
+	c := v.Credential
+	return &Credential{
+		ID: c.ID, Name: c.Name, Version: int(c.Version), UseCount: int(c.UseCount),
+		LastUsedAt: c.LastUsedAt, LastTestedAt: c.LastTestedAt, ExpiresAt: c.ExpiresAt,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, View: v,
+	}
+}
+
+// Grant is the API's Grant; users are resolved through loaders.
+type Grant struct {
+	ID        string
+	GrantedAt time.Time
+
+	Grant authz.Grant
+}

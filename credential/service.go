@@ -1,0 +1,402 @@
+package credential
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"credkeep/apierror"
+	"credkeep/authz"
+	"credkeep/loaders"
+	"credkeep/redact"
+	"credkeep/storage"
+)
+
+// Store is what the service needs from storage.
+type Store interface {
+	loaders.Store
+	InsertCredential(ctx context.Context, c storage.Credential, secrets map[string]string) error
+	Credential(ctx context.Context, id string) (storage.Credential, error)
+	CredentialsOf(ctx context.Context, workspaceID string, q storage.CredentialQuery) ([]storage.Credential, error)
+	UpdateCredential(ctx context.Context, c storage.Credential, secrets map[string]string, expectedVersion int64) (storage.Credential, error)
+	DeleteCredential(ctx context.Context, id string) error
+}
+
+// Authorizer decides access levels and keeps grants (authz.Authorizer).
+type Authorizer interface {
+	Level(ctx context.Context, p *authz.Principal, workspaceID, credentialID string) (authz.Level, error)
+	Role(ctx context.Context, p *authz.Principal, workspaceID string) (authz.Role, error)
+	Grants(ctx context.Context, workspaceID, credentialID string) ([]authz.Grant, error)
+	Shared(ctx context.Context, workspaceID string) (map[string]bool, error)
+	GrantOwner(ctx context.Context, workspaceID, credentialID, userID string, at time.Time) error
+	PutGrant(ctx context.Context, workspaceID, credentialID string, g authz.Grant) error
+	RemoveGrant(ctx context.Context, workspaceID, credentialID, grantID string) (bool, error)
+	DropCredential(ctx context.Context, workspaceID, credentialID string) error
+}
+
+// Service implements credential operations; every method authorizes its caller.
+type Service struct {
+	store Store
+	authz Authorizer
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// NewService returns a Service; now may be nil (time.Now).
+func NewService(store Store, a Authorizer, now func() time.Time, log *slog.Logger) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: store, authz: a, now: now, log: log}
+}
+
+// View is a credential together with the caller's access to it.
+type View struct {
+	Credential storage.Credential
+	Type       *Type
+	Level      authz.Level
+}
+
+// Status returns the credential's status and message at the service's clock.
+func (s *Service) Status(v View) (string, *string) {
+	return Status(v.Credential.ExpiresAt, v.Credential.LastError, s.now())
+}
+
+// CreateInput is createCredential's input.
+type CreateInput struct {
+	WorkspaceID string
+	Type        string
+	Name        string
+	Fields      []FieldInput
+	ExpiresAt   *time.Time
+}
+
+// Create stores a new credential owned by the caller, who must be a member of the workspace.
+func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
+	p, err := authz.RequirePrincipal(ctx)
+	if err != nil {
+		return View{}, err
+	}
+	role, err := s.authz.Role(ctx, p, in.WorkspaceID)
+	if err != nil {
+		return View{}, err
+	}
+	if role == "" {
+		return View{}, apierror.NotFoundErr("workspace")
+	}
+	t, ok := Lookup(strings.TrimSpace(in.Type))
+	if !ok {
+		return View{}, apierror.Invalid("type", "unknown credential type %q", in.Type)
+	}
+	name, err := ValidName(in.Name)
+	if err != nil {
+		return View{}, err
+	}
+	values, err := ValidateCreate(t, in.Fields)
+	if err != nil {
+		return View{}, err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return View{}, err
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	c := storage.Credential{
+		ID: id.String(), WorkspaceID: in.WorkspaceID, Name: name, NameKey: nameKey(name), Type: t.Key,
+		OwnerID: p.UserID, Fields: values.Plain, SecretKeys: secretKeys(values), Version: 1,
+		ExpiresAt: utc(in.ExpiresAt), CreatedAt: now, UpdatedAt: now,
+	}
+	if err := s.store.InsertCredential(ctx, c, reveal(values.Secret)); err != nil {
+		if errors.Is(err, storage.ErrNameTaken) {
+			return View{}, nameTaken(name)
+		}
+		return View{}, err
+	}
+	if err := s.authz.GrantOwner(ctx, c.WorkspaceID, c.ID, p.UserID, now); err != nil {
+		// Without its owner rule the credential would be managed by admins only: undo.
+		s.undo(ctx, "delete credential", func(ctx context.Context) error { return s.store.DeleteCredential(ctx, c.ID) })
+		return View{}, err
+	}
+	return View{Credential: c, Type: t, Level: authz.LevelManage}, nil
+}
+
+// Get returns a credential the caller can at least USE; NOT_FOUND otherwise.
+func (s *Service) Get(ctx context.Context, id string) (View, error) {
+	return s.require(ctx, id, authz.LevelUse)
+}
+
+// require loads a credential and checks the caller's level: no access at all
+// reads as NOT_FOUND (existence is not revealed), too little as FORBIDDEN.
+func (s *Service) require(ctx context.Context, id string, need authz.Level) (View, error) {
+	p, err := authz.RequirePrincipal(ctx)
+	if err != nil {
+		return View{}, err
+	}
+	c, err := s.store.Credential(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return View{}, apierror.NotFoundErr("credential")
+	}
+	if err != nil {
+		return View{}, err
+	}
+	level, err := s.authz.Level(ctx, p, c.WorkspaceID, c.ID)
+	if err != nil {
+		return View{}, err
+	}
+	if level == authz.LevelNone {
+		return View{}, apierror.NotFoundErr("credential")
+	}
+	if level < need {
+		return View{}, apierror.ForbiddenErr("this needs %s access to the credential; you have %s", need, level)
+	}
+	t, ok := Lookup(c.Type)
+	if !ok {
+		return View{}, errors.New("credential has unknown type " + c.Type)
+	}
+	return View{Credential: c, Type: t, Level: level}, nil
+}
+
+// Fields returns a credential's fields with secrets masked (VIEW).
+func (s *Service) Fields(ctx context.Context, v View) ([]FieldView, error) {
+	if v.Level < authz.LevelView {
+		return nil, apierror.ForbiddenErr("reading fields needs VIEW access to the credential")
+	}
+	secrets, err := loaders.From(ctx, s.store).Secrets.Load(ctx, v.Credential.ID)
+	if err != nil {
+		return nil, err
+	}
+	return Mask(v.Type, Values{Plain: v.Credential.Fields, Secret: secrets}), nil
+}
+
+// Grants lists a credential's grants (MANAGE).
+func (s *Service) Grants(ctx context.Context, v View) ([]authz.Grant, error) {
+	if v.Level < authz.LevelManage {
+		return nil, apierror.ForbiddenErr("reading grants needs MANAGE access to the credential")
+	}
+	return s.authz.Grants(ctx, v.Credential.WorkspaceID, v.Credential.ID)
+}
+
+// Shared reports whether a credential has at least one grant.
+func (s *Service) Shared(ctx context.Context, v View) (bool, error) {
+	shared, err := s.authz.Shared(ctx, v.Credential.WorkspaceID)
+	if err != nil {
+		return false, err
+	}
+	return shared[v.Credential.ID], nil
+}
+
+// UpdateInput is updateCredential's input.
+type UpdateInput struct {
+	ID              string
+	Name            *string
+	Fields          []FieldInput
+	FieldsGiven     bool
+	ExpiresAt       *time.Time
+	ExpiresAtGiven  bool // with ExpiresAt nil: clear the expiry
+	ExpectedVersion *int64
+}
+
+// Update changes a credential (MANAGE): name, expiry and fields (merged).
+func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
+	v, err := s.require(ctx, in.ID, authz.LevelManage)
+	if err != nil {
+		return View{}, err
+	}
+	c := v.Credential
+	if in.ExpectedVersion != nil && *in.ExpectedVersion != c.Version {
+		return View{}, versionConflict()
+	}
+	if in.Name != nil {
+		name, err := ValidName(*in.Name)
+		if err != nil {
+			return View{}, err
+		}
+		c.Name, c.NameKey = name, nameKey(name)
+	}
+	if in.ExpiresAtGiven {
+		c.ExpiresAt = utc(in.ExpiresAt)
+	}
+	var secrets map[string]string
+	if in.FieldsGiven && len(in.Fields) > 0 {
+		if !v.Type.Editable {
+			return View{}, &apierror.Error{Code: apierror.NotEditable,
+				Message: v.Type.Name + " credentials cannot be edited after creation; delete and recreate it (the name can still change)"}
+		}
+		current, err := loaders.From(ctx, s.store).Secrets.Load(ctx, c.ID)
+		if err != nil {
+			return View{}, err
+		}
+		merged, _, err := ValidateUpdate(v.Type, Values{Plain: c.Fields, Secret: current}, in.Fields)
+		if err != nil {
+			return View{}, err
+		}
+		c.Fields, c.SecretKeys, secrets = merged.Plain, secretKeys(merged), reveal(merged.Secret)
+	}
+	c.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
+	updated, err := s.store.UpdateCredential(ctx, c, secrets, v.Credential.Version)
+	switch {
+	case errors.Is(err, storage.ErrNameTaken):
+		return View{}, nameTaken(c.Name)
+	case errors.Is(err, storage.ErrConflict):
+		return View{}, versionConflict()
+	case errors.Is(err, storage.ErrNotFound):
+		return View{}, apierror.NotFoundErr("credential")
+	case err != nil:
+		return View{}, err
+	}
+	loaders.From(ctx, s.store).Secrets.Clear(c.ID)
+	return View{Credential: updated, Type: v.Type, Level: v.Level}, nil
+}
+
+// Delete removes a credential (MANAGE) and then its rules.
+func (s *Service) Delete(ctx context.Context, id string) error {
+	v, err := s.require(ctx, id, authz.LevelManage)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteCredential(ctx, id); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return apierror.NotFoundErr("credential")
+		}
+		return err
+	}
+	// The credential is gone, so its rules decide nothing; removing them is tidying.
+	if err := s.authz.DropCredential(ctx, v.Credential.WorkspaceID, id); err != nil {
+		s.log.WarnContext(ctx, "remove rules of deleted credential", "credential", id, "error", err)
+	}
+	return nil
+}
+
+// ShareInput is shareCredential's input.
+type ShareInput struct {
+	CredentialID string
+	Kind         authz.GranteeKind
+	UserID       *string
+	Level        authz.Level
+}
+
+// Share grants a member (USER) or every member (WORKSPACE) a level (MANAGE).
+// Sharing again with the same grantee replaces the level.
+func (s *Service) Share(ctx context.Context, in ShareInput) (View, error) {
+	v, err := s.require(ctx, in.CredentialID, authz.LevelManage)
+	if err != nil {
+		return View{}, err
+	}
+	p, _ := authz.RequirePrincipal(ctx)
+	if in.Level < authz.LevelUse || in.Level > authz.LevelManage {
+		return View{}, apierror.Invalid("level", "unknown access level")
+	}
+	g := authz.Grant{Kind: in.Kind, Level: in.Level, GrantedBy: p.UserID, GrantedAt: s.now().UTC().Truncate(time.Millisecond)}
+	switch in.Kind {
+	case authz.GranteeUser:
+		if in.UserID == nil || strings.TrimSpace(*in.UserID) == "" {
+			return View{}, apierror.Invalid("userId", "userId is required to share with a user")
+		}
+		g.UserID = strings.TrimSpace(*in.UserID)
+		role, err := s.authz.Role(ctx, &authz.Principal{UserID: g.UserID}, v.Credential.WorkspaceID)
+		if err != nil {
+			return View{}, err
+		}
+		if role == "" {
+			return View{}, apierror.Invalid("userId", "the user is not a member of this workspace")
+		}
+	case authz.GranteeWorkspace:
+		if in.UserID != nil && *in.UserID != "" {
+			return View{}, apierror.Invalid("userId", "userId must be empty when sharing with the whole workspace")
+		}
+	default:
+		return View{}, apierror.Invalid("granteeKind", "unknown grantee kind")
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return View{}, err
+	}
+	g.ID = id.String()
+	if err := s.authz.PutGrant(ctx, v.Credential.WorkspaceID, v.Credential.ID, g); err != nil {
+		return View{}, err
+	}
+	return s.reload(ctx, v)
+}
+
+// Unshare revokes a grant (MANAGE); NOT_FOUND when the credential has no such grant.
+func (s *Service) Unshare(ctx context.Context, credentialID, grantID string) (View, error) {
+	v, err := s.require(ctx, credentialID, authz.LevelManage)
+	if err != nil {
+		return View{}, err
+	}
+	found, err := s.authz.RemoveGrant(ctx, v.Credential.WorkspaceID, credentialID, grantID)
+	if err != nil {
+		return View{}, err
+	}
+	if !found {
+		return View{}, apierror.NotFoundErr("grant")
+	}
+	return s.reload(ctx, v)
+}
+
+// reload recomputes the caller's level after a change of rules (they may have
+// shared with or unshared from themselves).
+func (s *Service) reload(ctx context.Context, v View) (View, error) {
+	p, _ := authz.RequirePrincipal(ctx)
+	level, err := s.authz.Level(ctx, p, v.Credential.WorkspaceID, v.Credential.ID)
+	if err != nil {
+		return View{}, err
+	}
+	v.Level = level
+	return v, nil
+}
+
+func (s *Service) undo(ctx context.Context, what string, step func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := step(ctx); err != nil {
+		s.log.ErrorContext(ctx, "compensating step failed", "step", what, "error", err)
+	}
+}
+
+func nameKey(name string) string { return strings.ToLower(name) }
+
+func nameTaken(name string) error {
+	return &apierror.Error{Code: apierror.Conflict, Field: "name",
+		Message: "a credential named " + quote(name) + " already exists in this workspace"}
+}
+
+func versionConflict() error {
+	return apierror.ConflictErr("the credential was changed since you read it (expectedVersion is not the current version); read it again")
+}
+
+func quote(s string) string { return "\"" + s + "\"" }
+
+func secretKeys(v Values) []string {
+	keys := make([]string, 0, len(v.Secret))
+	for k := range v.Secret {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// reveal unwraps secrets for the one place that needs plaintext: encryption.
+func reveal(m map[string]redact.Secret) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v.Reveal()
+	}
+	return out
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC().Truncate(time.Millisecond)
+	return &u
+}

@@ -1,0 +1,74 @@
+package resolvers
+
+import (
+	"context"
+
+	"credkeep/apierror"
+	"credkeep/apimodel"
+	"credkeep/credential"
+	"credkeep/graph/model"
+)
+
+// Credential answers null, not an error, for a credential the viewer cannot use.
+func (r *queryResolver) Credential(ctx context.Context, id string) (*apimodel.Credential, error) {
+	v, err := r.credentials.Get(ctx, id)
+	if apierror.Is(err, apierror.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return apimodel.NewCredential(v), nil
+}
+
+func (r *queryResolver) CredentialTypes(ctx context.Context) ([]*model.CredentialType, error) {
+	types := credential.Types()
+	out := make([]*model.CredentialType, len(types))
+	for i := range types {
+		out[i] = toGraphType(&types[i])
+	}
+	return out, nil
+}
+
+func (r *workspaceResolver) Credentials(ctx context.Context, obj *model.Workspace, filter *model.CredentialFilter, first *int, after *string) (*model.CredentialConnection, error) {
+	n := 50
+	if first != nil {
+		n = *first
+	}
+	page, err := r.credentials.List(ctx, obj.ID, toFilter(filter), n, after)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.CredentialConnection{
+		Edges:      make([]*model.CredentialEdge, len(page.Items)),
+		PageInfo:   &model.PageInfo{HasNextPage: page.HasNextPage},
+		TotalCount: page.TotalCount,
+	}
+	for i, v := range page.Items {
+		conn.Edges[i] = &model.CredentialEdge{Cursor: page.Cursors[i], Node: apimodel.NewCredential(v)}
+	}
+	if len(page.Cursors) > 0 {
+		conn.PageInfo.EndCursor = &page.Cursors[len(page.Cursors)-1]
+	}
+	return conn, nil
+}
+
+func toFilter(f *model.CredentialFilter) credential.Filter {
+	if f == nil {
+		return credential.Filter{}
+	}
+	out := credential.Filter{Type: f.Type, Search: f.Search, OwnedByViewer: f.OwnedByViewer}
+	if f.AuthKind != nil {
+		k := credential.AuthKind(*f.AuthKind)
+		out.AuthKind = &k
+	}
+	if f.Status != nil {
+		s := string(*f.Status)
+		out.Status = &s
+	}
+	if f.Sharing != nil {
+		shared := *f.Sharing == model.SharingScopeShared
+		out.Shared = &shared
+	}
+	return out
+}

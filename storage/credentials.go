@@ -1,0 +1,202 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+)
+
+const colCredentials = "credentials"
+
+// Credential is a stored credential without its secrets. The secret values are
+// one encrypted sub-document, "secrets", written by InsertCredential and
+// UpdateCredential and read only through CredentialSecrets.
+type Credential struct {
+	ID          string `bson:"_id"`
+	WorkspaceID string `bson:"workspaceId"`
+	Name        string `bson:"name"`
+	// NameKey is the lower-cased name: unique within a workspace, and the sort key.
+	NameKey string `bson:"nameKey"`
+	Type    string `bson:"type"`
+	OwnerID string `bson:"ownerId"`
+	// Fields holds the non-secret values.
+	Fields map[string]string `bson:"fields"`
+	// SecretKeys lists the keys of the secret fields that are set, sorted.
+	SecretKeys   []string   `bson:"secretKeys"`
+	Version      int64      `bson:"version"`
+	UseCount     int64      `bson:"useCount"`
+	LastUsedAt   *time.Time `bson:"lastUsedAt,omitempty"`
+	LastTestedAt *time.Time `bson:"lastTestedAt,omitempty"`
+	ExpiresAt    *time.Time `bson:"expiresAt,omitempty"`
+	// LastError is why the last test or refresh failed; empty when it succeeded.
+	LastError string    `bson:"lastError,omitempty"`
+	CreatedAt time.Time `bson:"createdAt"`
+	UpdatedAt time.Time `bson:"updatedAt"`
+}
+
+// ErrNameTaken is returned when a workspace already has a credential of that name.
+var ErrNameTaken = errors.New("name taken")
+
+// withoutSecrets is the projection for every read that does not need secrets:
+// nothing is decrypted that is not used.
+var withoutSecrets = bson.M{"secrets": 0}
+
+// InsertCredential stores a new credential with its secrets encrypted under the
+// workspace's data key.
+func (s *Store) InsertCredential(ctx context.Context, c Credential, secrets map[string]string) error {
+	doc, err := s.credentialDoc(ctx, c, secrets)
+	if err != nil {
+		return err
+	}
+	if _, err := s.col(colCredentials).InsertOne(ctx, doc); err != nil {
+		if isDuplicateKey(err) {
+			return ErrNameTaken
+		}
+		return fmt.Errorf("insert credential: %w", err)
+	}
+	return nil
+}
+
+// credentialDoc is the document of c with its secrets encrypted.
+func (s *Store) credentialDoc(ctx context.Context, c Credential, secrets map[string]string) (bson.D, error) {
+	raw, err := bson.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	var doc bson.D
+	if err := bson.Unmarshal(raw, &doc); err != nil {
+		return nil, err
+	}
+	if secrets == nil {
+		secrets = map[string]string{}
+	}
+	enc, err := s.Encrypt(ctx, c.WorkspaceID, secrets)
+	if err != nil {
+		return nil, err
+	}
+	return append(doc, bson.E{Key: "secrets", Value: enc}), nil
+}
+
+// Credential returns a credential (without secrets), or ErrNotFound.
+func (s *Store) Credential(ctx context.Context, id string) (Credential, error) {
+	var c Credential
+	err := s.col(colCredentials).FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(withoutSecrets)).Decode(&c)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return Credential{}, ErrNotFound
+	}
+	if err != nil {
+		return Credential{}, fmt.Errorf("find credential: %w", err)
+	}
+	return c, nil
+}
+
+// CredentialQuery narrows CredentialsOf in the database.
+type CredentialQuery struct {
+	Types []string // nil: any type
+}
+
+// CredentialsOf returns a workspace's credentials (without secrets) sorted by name.
+func (s *Store) CredentialsOf(ctx context.Context, workspaceID string, q CredentialQuery) ([]Credential, error) {
+	filter := bson.M{"workspaceId": workspaceID}
+	if q.Types != nil {
+		filter["type"] = bson.M{"$in": q.Types}
+	}
+	cur, err := s.col(colCredentials).Find(ctx, filter, options.Find().
+		SetProjection(withoutSecrets).
+		SetSort(bson.D{{Key: "nameKey", Value: 1}, {Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("find credentials: %w", err)
+	}
+	var out []Credential
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, fmt.Errorf("read credentials: %w", err)
+	}
+	return out, nil
+}
+
+// CredentialSecrets returns the decrypted secret values of credentials, by id,
+// in one query.
+func (s *Store) CredentialSecrets(ctx context.Context, ids []string) (map[string]map[string]string, error) {
+	out := make(map[string]map[string]string, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	cur, err := s.col(colCredentials).Find(ctx, bson.M{"_id": bson.M{"$in": ids}},
+		options.Find().SetProjection(bson.M{"secrets": 1}))
+	if err != nil {
+		return nil, fmt.Errorf("find secrets: %w", err)
+	}
+	var docs []struct {
+		ID      string            `bson:"_id"`
+		Secrets map[string]string `bson:"secrets"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("decrypt secrets: %w", err)
+	}
+	for _, d := range docs {
+		out[d.ID] = d.Secrets
+	}
+	return out, nil
+}
+
+// UpdateCredential replaces a credential's state if its version is still
+// expectedVersion; the stored version becomes expectedVersion+1. secrets nil keeps
+// the stored secrets. It returns ErrConflict when the version moved,
+// ErrNameTaken when the new name is used, ErrNotFound when it is gone.
+func (s *Store) UpdateCredential(ctx context.Context, c Credential, secrets map[string]string, expectedVersion int64) (Credential, error) {
+	defer s.serialize(colCredentials + "/" + c.ID)()
+	c.Version = expectedVersion + 1
+	set := bson.M{
+		"name": c.Name, "nameKey": c.NameKey, "fields": c.Fields, "secretKeys": c.SecretKeys,
+		"version": c.Version, "updatedAt": c.UpdatedAt,
+	}
+	unset := bson.M{}
+	if c.ExpiresAt != nil {
+		set["expiresAt"] = c.ExpiresAt
+	} else {
+		unset["expiresAt"] = ""
+	}
+	if secrets != nil {
+		enc, err := s.Encrypt(ctx, c.WorkspaceID, secrets)
+		if err != nil {
+			return Credential{}, err
+		}
+		set["secrets"] = enc
+	}
+	update := bson.M{"$set": set}
+	if len(unset) > 0 {
+		update["$unset"] = unset
+	}
+	var out Credential
+	err := s.col(colCredentials).FindOneAndUpdate(ctx, bson.M{"_id": c.ID, "version": expectedVersion}, update,
+		options.FindOneAndUpdate().SetReturnDocument(options.After).SetProjection(withoutSecrets)).Decode(&out)
+	switch {
+	case err == nil:
+		return out, nil
+	case isDuplicateKey(err):
+		return Credential{}, ErrNameTaken
+	case errors.Is(err, mongo.ErrNoDocuments):
+		if _, err := s.Credential(ctx, c.ID); err != nil {
+			return Credential{}, err
+		}
+		return Credential{}, ErrConflict
+	}
+	return Credential{}, fmt.Errorf("update credential: %w", err)
+}
+
+// DeleteCredential removes a credential; ErrNotFound if it is gone already.
+func (s *Store) DeleteCredential(ctx context.Context, id string) error {
+	res, err := s.col(colCredentials).DeleteOne(ctx, bson.M{"_id": id})
+	if err != nil {
+		return fmt.Errorf("delete credential: %w", err)
+	}
+	if res.DeletedCount == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
