@@ -55,6 +55,7 @@ type env struct {
 	logs   *logtest.Buffer // every instance's log
 	mu     sync.Mutex
 	tokens []string // every JWT handed out; none may appear in a log
+	bodies []string // every response body; none may contain a stored secret
 }
 
 func newEnv(t *testing.T) *env {
@@ -90,6 +91,13 @@ func (e *env) instance() (*httptest.Server, *storage.Store) {
 // checkLogs fails the test if a log line holds a token or the signing secret,
 // and proves the log was written at all.
 func (e *env) checkLogs() {
+	if testing.Verbose() {
+		for _, l := range strings.Split(e.logs.String(), "\n") {
+			if strings.Contains(l, "ERROR") {
+				e.t.Log(l)
+			}
+		}
+	}
 	logs := e.logs.String()
 	if !strings.Contains(logs, `"msg":"request"`) {
 		e.t.Errorf("no access log lines were written")
@@ -99,6 +107,13 @@ func (e *env) checkLogs() {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	for _, b := range append(e.bodies, logs) {
+		for _, sec := range secrets {
+			if strings.Contains(b, sec) {
+				e.t.Errorf("a stored secret appears in a response or the log: %.300s", b)
+			}
+		}
+	}
 	for _, tok := range e.tokens {
 		if strings.Contains(logs, tok) || strings.Contains(logs, strings.Split(tok, ".")[2]) {
 			e.t.Errorf("a JWT appears in the log")
@@ -179,7 +194,11 @@ func (e *env) gqlOn(srv *httptest.Server, token, query string, vars map[string]a
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	return do(e.t, req)
+	r := do(e.t, req)
+	e.mu.Lock()
+	e.bodies = append(e.bodies, r.Body)
+	e.mu.Unlock()
+	return r
 }
 
 func (e *env) gql(token, query string, vars map[string]any) response {

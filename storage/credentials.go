@@ -172,21 +172,22 @@ func (s *Store) UpdateCredential(ctx context.Context, c Credential, secrets map[
 	if len(unset) > 0 {
 		update["$unset"] = unset
 	}
-	var out Credential
-	err := s.col(colCredentials).FindOneAndUpdate(ctx, bson.M{"_id": c.ID, "version": expectedVersion}, update,
-		options.FindOneAndUpdate().SetReturnDocument(options.After).SetProjection(withoutSecrets)).Decode(&out)
+	// UpdateOne then a read (not findAndModify: FerretDB does not project there,
+	// and the reply would carry the decrypted secrets). The document lock keeps
+	// the pair consistent on the embedded database.
+	res, err := s.col(colCredentials).UpdateOne(ctx, bson.M{"_id": c.ID, "version": expectedVersion}, update)
 	switch {
-	case err == nil:
-		return out, nil
 	case isDuplicateKey(err):
 		return Credential{}, ErrNameTaken
-	case errors.Is(err, mongo.ErrNoDocuments):
+	case err != nil:
+		return Credential{}, fmt.Errorf("update credential: %w", err)
+	case res.MatchedCount == 0:
 		if _, err := s.Credential(ctx, c.ID); err != nil {
 			return Credential{}, err
 		}
 		return Credential{}, ErrConflict
 	}
-	return Credential{}, fmt.Errorf("update credential: %w", err)
+	return s.Credential(ctx, c.ID)
 }
 
 // DeleteCredential removes a credential; ErrNotFound if it is gone already.

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -198,8 +199,11 @@ func (s *Store) serialize(key string) func() {
 
 func (s *Store) col(name string) *mongo.Collection { return s.db.Collection(name) }
 
-// isDuplicateKey reports a unique index violation.
-func isDuplicateKey(err error) bool { return mongo.IsDuplicateKeyError(err) }
+// isDuplicateKey reports a unique index violation. FerretDB reports one from an
+// update (not an insert) as an InternalError carrying SQLite's message.
+func isDuplicateKey(err error) bool {
+	return mongo.IsDuplicateKeyError(err) || (err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed"))
+}
 
 // ErrNotFound is returned when a document does not exist.
 var ErrNotFound = errors.New("not found")
