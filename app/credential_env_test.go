@@ -1,6 +1,5 @@
 package app_test
 
-
 const credentialFragment = `fragment C on Credential {
   id name version viewerAccess sharing status statusMessage useCount expiresAt createdAt updatedAt
   type { key editable }
@@ -85,4 +84,3 @@ func smtpFields(password string) []field {
 		{"key": "password", "value": password},
 	}
 }
-

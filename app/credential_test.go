@@ -8,15 +8,15 @@ import (
 )
 
 const (
-	credentialQuery = `query($id: ID!) { credential(id: $id) { ...C fields { key secret value isSet hint } grants { id granteeKind user { id } level grantedBy { id } } } }` + "\n" + credentialFragment
-	updateCredential = `mutation($in: UpdateCredentialInput!) { updateCredential(input: $in) { ...C fields { key secret value isSet hint } } }` + "\n" + credentialFragment
-	deleteCredential = `mutation($id: ID!) { deleteCredential(id: $id) { id deleted } }`
-	shareCredential  = `mutation($in: ShareCredentialInput!) { shareCredential(input: $in) { id sharing grants { id granteeKind user { id } level grantedBy { id } } } }`
+	credentialQuery   = `query($id: ID!) { credential(id: $id) { ...C fields { key secret value isSet hint } grants { id granteeKind user { id } level grantedBy { id } } } }` + "\n" + credentialFragment
+	updateCredential  = `mutation($in: UpdateCredentialInput!) { updateCredential(input: $in) { ...C fields { key secret value isSet hint } } }` + "\n" + credentialFragment
+	deleteCredential  = `mutation($id: ID!) { deleteCredential(id: $id) { id deleted } }`
+	shareCredential   = `mutation($in: ShareCredentialInput!) { shareCredential(input: $in) { id sharing grants { id granteeKind user { id } level grantedBy { id } } } }`
 	unshareCredential = `mutation($c: ID!, $g: ID!) { unshareCredential(credentialId: $c, grantId: $g) { id sharing grants { id } } }`
-	listCredentials  = `query($ws: ID!, $filter: CredentialFilter, $first: Int, $after: String) { workspace(id: $ws) { credentials(filter: $filter, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id name viewerAccess } } } } }`
+	listCredentials   = `query($ws: ID!, $filter: CredentialFilter, $first: Int, $after: String) { workspace(id: $ws) { credentials(filter: $filter, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id name viewerAccess } } } } }`
 )
 
-func fieldByKey(t *testing.T, fs []fieldJSON, key string) fieldJSON {
+func fieldByKey(t testing.TB, fs []fieldJSON, key string) fieldJSON {
 	t.Helper()
 	for _, f := range fs {
 		if f.Key == key {

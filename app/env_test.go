@@ -46,7 +46,7 @@ func (c *clock) Advance(d time.Duration) {
 
 // env is one database with one or more server instances on it.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	db     *storagetest.DB
 	store  *storage.Store // the first instance's store
 	srv    *httptest.Server
@@ -58,7 +58,7 @@ type env struct {
 	bodies []string // every response body; none may contain a stored secret
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, db: storagetest.Start(t), clock: &clock{t: time.Now().UTC()}, logs: &logtest.Buffer{}}
 	e.srv, e.store = e.instance()
@@ -168,7 +168,7 @@ func (r response) code() string {
 }
 
 // field decodes data[name] into v.
-func (r response) field(t *testing.T, name string, v any) {
+func (r response) field(t testing.TB, name string, v any) {
 	t.Helper()
 	raw, ok := r.Data[name]
 	if !ok {
@@ -206,7 +206,7 @@ func (e *env) gql(token, query string, vars map[string]any) response {
 	return e.gqlOn(e.srv, token, query, vars)
 }
 
-func do(t *testing.T, req *http.Request) response {
+func do(t testing.TB, req *http.Request) response {
 	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -232,7 +232,7 @@ func do(t *testing.T, req *http.Request) response {
 }
 
 // mustOK fails the test when the response has errors.
-func mustOK(t *testing.T, r response) response {
+func mustOK(t testing.TB, r response) response {
 	t.Helper()
 	if r.Status != http.StatusOK || len(r.Errors) > 0 {
 		t.Fatalf("want success, got HTTP %d: %s", r.Status, r.Body)
@@ -241,7 +241,7 @@ func mustOK(t *testing.T, r response) response {
 }
 
 // wantCode fails the test unless the first error has code.
-func wantCode(t *testing.T, r response, code string) {
+func wantCode(t testing.TB, r response, code string) {
 	t.Helper()
 	if r.code() != code {
 		t.Fatalf("want %s, got HTTP %d: %s", code, r.Status, r.Body)

@@ -13,7 +13,7 @@ import (
 	"credkeep/storage/storagetest"
 )
 
-func get(t *testing.T, url string) response {
+func get(t testing.TB, url string) response {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
@@ -80,7 +80,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 }
 
-func newServer(t *testing.T, h http.Handler) string {
+func newServer(t testing.TB, h http.Handler) string {
 	t.Helper()
 	srv := httptestServer(h)
 	t.Cleanup(srv.Close)

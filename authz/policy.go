@@ -78,12 +78,21 @@ type Authorizer struct {
 	loads   singleflight.Group
 }
 
-// policySet is one workspace's compiled policies at one version. It is never
-// modified after it is built.
+// policySet is one workspace's compiled policies at one version. Its rules are
+// never modified after it is built; it memoizes each user's levels.
 type policySet struct {
 	version  int64
 	enforcer *casbin.SyncedEnforcer
 	members  map[string]Role
+
+	mu     sync.Mutex
+	byUser map[string]*userLevels
+}
+
+// userLevels are one user's levels on a workspace's credentials.
+type userLevels struct {
+	all   Level            // from rules on "*" (OWNER, ADMIN)
+	byObj map[string]Level // from rules on one credential
 }
 
 // NewAuthorizer compiles the model once; policy sets copy it.
@@ -129,7 +138,57 @@ func (a *Authorizer) Role(ctx context.Context, p *Principal, workspaceID string)
 	return set.members[p.UserID], nil
 }
 
+// level is the highest level whose action Casbin's matcher would allow. Asking
+// Enforce for each credential costs a pass over every rule of the workspace
+// (measured: 4.5 s for a page of 1,000 credentials and 1,500 rules); instead one
+// pass collects the user's rules through Casbin's role manager and policy index,
+// memoized per user for this version. TestLevelsAgreeWithEnforce holds the two equal.
 func (s *policySet) level(userID, workspaceID, credentialID string) (Level, error) {
+	if _, member := s.members[userID]; !member {
+		return LevelNone, nil
+	}
+	ul, err := s.levelsOf(userID, workspaceID)
+	if err != nil {
+		return LevelNone, err
+	}
+	return max(ul.all, ul.byObj[credObject(credentialID)]), nil
+}
+
+func (s *policySet) levelsOf(userID, workspaceID string) (*userLevels, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ul, ok := s.byUser[userID]; ok {
+		return ul, nil
+	}
+	sub := userSubject(userID)
+	roles, err := s.enforcer.GetImplicitRolesForUser(sub, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("roles: %w", err)
+	}
+	ul := &userLevels{byObj: map[string]Level{}}
+	for _, subject := range append([]string{sub}, roles...) {
+		rules, err := s.enforcer.GetFilteredPolicy(0, subject, workspaceID)
+		if err != nil {
+			return nil, fmt.Errorf("rules: %w", err)
+		}
+		for _, r := range rules {
+			l := levelOfAction(r[3])
+			if r[2] == "*" {
+				ul.all = max(ul.all, l)
+			} else {
+				ul.byObj[r[2]] = max(ul.byObj[r[2]], l)
+			}
+		}
+	}
+	if s.byUser == nil {
+		s.byUser = map[string]*userLevels{}
+	}
+	s.byUser[userID] = ul
+	return ul, nil
+}
+
+// enforceLevel asks Casbin's matcher directly, level by level (tests compare it with level).
+func (s *policySet) enforceLevel(userID, workspaceID, credentialID string) (Level, error) {
 	if _, member := s.members[userID]; !member {
 		return LevelNone, nil
 	}

@@ -8,6 +8,7 @@ import (
 
 	"credkeep/apierror"
 	"credkeep/authz"
+	"credkeep/loaders"
 	"credkeep/storage"
 )
 
@@ -35,9 +36,21 @@ type Page struct {
 	HasNextPage bool
 }
 
+// ListInput asks for one page of a workspace's credentials.
+type ListInput struct {
+	WorkspaceID string
+	Filter      Filter
+	First       int
+	After       *string
+	// WithFields: the caller will read the page's fields, so their secrets are
+	// read (and the loader primed) with the list instead of in a second query.
+	WithFields bool
+}
+
 // List returns the workspace's credentials the caller can at least USE, sorted
 // by name, filtered, one page after the cursor.
-func (s *Service) List(ctx context.Context, workspaceID string, f Filter, first int, after *string) (Page, error) {
+func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
+	workspaceID, f, first, after := in.WorkspaceID, in.Filter, in.First, in.After
 	p, err := authz.RequirePrincipal(ctx)
 	if err != nil {
 		return Page{}, err
@@ -64,7 +77,8 @@ func (s *Service) List(ctx context.Context, workspaceID string, f Filter, first 
 	if err != nil {
 		return Page{}, err
 	}
-	creds, err := s.store.CredentialsOf(ctx, workspaceID, q)
+	q.WithSecrets = in.WithFields
+	creds, secrets, err := s.store.CredentialsOf(ctx, workspaceID, q)
 	if err != nil {
 		return Page{}, err
 	}
@@ -116,8 +130,12 @@ func (s *Service) List(ctx context.Context, workspaceID string, f Filter, first 
 	}
 	end := min(start+first, len(visible))
 	page := Page{Items: visible[start:end], TotalCount: len(visible), HasNextPage: end < len(visible)}
+	secretLoader := loaders.From(ctx, s.store).Secrets
 	for _, v := range page.Items {
 		page.Cursors = append(page.Cursors, cursorOf(v.Credential).encode())
+		if sec, ok := secrets[v.Credential.ID]; ok && v.Level >= authz.LevelView {
+			secretLoader.Prime(v.Credential.ID, loaders.Redacted(sec))
+		}
 	}
 	return page, nil
 }

@@ -22,7 +22,7 @@ type Store interface {
 	loaders.Store
 	InsertCredential(ctx context.Context, c storage.Credential, secrets map[string]string) error
 	Credential(ctx context.Context, id string) (storage.Credential, error)
-	CredentialsOf(ctx context.Context, workspaceID string, q storage.CredentialQuery) ([]storage.Credential, error)
+	CredentialsOf(ctx context.Context, workspaceID string, q storage.CredentialQuery) ([]storage.Credential, map[string]map[string]string, error)
 	UpdateCredential(ctx context.Context, c storage.Credential, secrets map[string]string, expectedVersion int64) (storage.Credential, error)
 	DeleteCredential(ctx context.Context, id string) error
 }

@@ -65,15 +65,20 @@ func New(s Store) *Loaders {
 			}
 			out := make(map[string]map[string]redact.Secret, len(plain))
 			for id, m := range plain {
-				sec := make(map[string]redact.Secret, len(m))
-				for k, v := range m {
-					sec[k] = redact.New(v)
-				}
-				out[id] = sec
+				out[id] = Redacted(m)
 			}
 			return out, nil
 		}, opts...),
 	}
+}
+
+// Redacted wraps decrypted values as Secrets.
+func Redacted(m map[string]string) map[string]redact.Secret {
+	out := make(map[string]redact.Secret, len(m))
+	for k, v := range m {
+		out[k] = redact.New(v)
+	}
+	return out
 }
 
 type key struct{}

@@ -3,6 +3,8 @@ package resolvers
 import (
 	"context"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"credkeep/apierror"
 	"credkeep/apimodel"
 	"credkeep/credential"
@@ -35,7 +37,10 @@ func (r *workspaceResolver) Credentials(ctx context.Context, obj *model.Workspac
 	if first != nil {
 		n = *first
 	}
-	page, err := r.credentials.List(ctx, obj.ID, toFilter(filter), n, after)
+	page, err := r.credentials.List(ctx, credential.ListInput{
+		WorkspaceID: obj.ID, Filter: toFilter(filter), First: n, After: after,
+		WithFields: selects(ctx, "edges", "node", "fields"),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -71,4 +76,27 @@ func toFilter(f *model.CredentialFilter) credential.Filter {
 		out.Shared = &shared
 	}
 	return out
+}
+
+// selects reports whether the current field's selection reaches the given path
+// (through fragments too), e.g. edges → node → fields.
+func selects(ctx context.Context, path ...string) bool {
+	oc := graphql.GetOperationContext(ctx)
+	fields := graphql.CollectFieldsCtx(ctx, nil)
+	for i, name := range path {
+		var next []graphql.CollectedField
+		for _, f := range fields {
+			if f.Name == name {
+				if i == len(path)-1 {
+					return true
+				}
+				next = append(next, graphql.CollectFields(oc, f.Selections, nil)...)
+			}
+		}
+		if len(next) == 0 {
+			return false
+		}
+		fields = next
+	}
+	return false
 }

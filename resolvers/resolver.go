@@ -30,7 +30,7 @@ type WorkspaceService interface {
 type CredentialService interface {
 	Create(ctx context.Context, in credential.CreateInput) (credential.View, error)
 	Get(ctx context.Context, id string) (credential.View, error)
-	List(ctx context.Context, workspaceID string, f credential.Filter, first int, after *string) (credential.Page, error)
+	List(ctx context.Context, in credential.ListInput) (credential.Page, error)
 	Update(ctx context.Context, in credential.UpdateInput) (credential.View, error)
 	Delete(ctx context.Context, id string) error
 	Share(ctx context.Context, in credential.ShareInput) (credential.View, error)

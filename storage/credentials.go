@@ -98,50 +98,90 @@ func (s *Store) Credential(ctx context.Context, id string) (Credential, error) {
 // CredentialQuery narrows CredentialsOf in the database.
 type CredentialQuery struct {
 	Types []string // nil: any type
+	// WithSecrets also returns the decrypted secrets, by credential id. A list
+	// that shows fields needs them, and reading them with the list costs one
+	// decryption per document instead of a second query.
+	WithSecrets bool
 }
 
-// CredentialsOf returns a workspace's credentials (without secrets) sorted by name.
-func (s *Store) CredentialsOf(ctx context.Context, workspaceID string, q CredentialQuery) ([]Credential, error) {
+// CredentialsOf returns a workspace's credentials sorted by name, and their
+// secrets when q.WithSecrets.
+func (s *Store) CredentialsOf(ctx context.Context, workspaceID string, q CredentialQuery) ([]Credential, map[string]map[string]string, error) {
 	filter := bson.M{"workspaceId": workspaceID}
 	if q.Types != nil {
 		filter["type"] = bson.M{"$in": q.Types}
 	}
-	cur, err := s.col(colCredentials).Find(ctx, filter, options.Find().
-		SetProjection(withoutSecrets).
-		SetSort(bson.D{{Key: "nameKey", Value: 1}, {Key: "_id", Value: 1}}))
+	opts := options.Find().SetSort(bson.D{{Key: "nameKey", Value: 1}, {Key: "_id", Value: 1}})
+	if !q.WithSecrets {
+		opts.SetProjection(withoutSecrets)
+	}
+	cur, err := s.col(colCredentials).Find(ctx, filter, opts)
 	if err != nil {
-		return nil, fmt.Errorf("find credentials: %w", err)
+		return nil, nil, fmt.Errorf("find credentials: %w", err)
 	}
+	defer cur.Close(ctx)
 	var out []Credential
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, fmt.Errorf("read credentials: %w", err)
+	var secrets map[string]map[string]string
+	if q.WithSecrets {
+		secrets = map[string]map[string]string{}
 	}
-	return out, nil
+	for cur.Next(ctx) {
+		var c Credential
+		if err := cur.Decode(&c); err != nil {
+			return nil, nil, fmt.Errorf("read credential: %w", err)
+		}
+		out = append(out, c)
+		if q.WithSecrets {
+			var sec struct {
+				Secrets map[string]string `bson:"secrets"`
+			}
+			if err := cur.Decode(&sec); err != nil {
+				return nil, nil, fmt.Errorf("decrypt secrets: %w", err)
+			}
+			if sec.Secrets == nil {
+				sec.Secrets = map[string]string{}
+			}
+			secrets[c.ID] = sec.Secrets
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read credentials: %w", err)
+	}
+	return out, secrets, nil
 }
 
 // CredentialSecrets returns the decrypted secret values of credentials, by id,
-// in one query.
+// in one query. (FerretDB pushes down only _id equality, so on the embedded
+// database this scans the collection; point lookups measured worse still:
+// 0.5 ms of fixed cost per query. A list that shows fields therefore reads
+// secrets with the list itself; see CredentialQuery.WithSecrets.)
 func (s *Store) CredentialSecrets(ctx context.Context, ids []string) (map[string]map[string]string, error) {
 	out := make(map[string]map[string]string, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
-	cur, err := s.col(colCredentials).Find(ctx, bson.M{"_id": bson.M{"$in": ids}},
-		options.Find().SetProjection(bson.M{"secrets": 1}))
+	return out, s.findSecrets(ctx, bson.M{"_id": bson.M{"$in": ids}}, out)
+}
+
+func (s *Store) findSecrets(ctx context.Context, filter bson.M, out map[string]map[string]string) error {
+	cur, err := s.col(colCredentials).Find(ctx, filter, options.Find().SetProjection(bson.M{"secrets": 1}))
 	if err != nil {
-		return nil, fmt.Errorf("find secrets: %w", err)
+		return fmt.Errorf("find secrets: %w", err)
 	}
 	var docs []struct {
 		ID      string            `bson:"_id"`
 		Secrets map[string]string `bson:"secrets"`
 	}
 	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("decrypt secrets: %w", err)
+		return fmt.Errorf("decrypt secrets: %w", err)
 	}
 	for _, d := range docs {
+		if d.Secrets == nil {
+			d.Secrets = map[string]string{}
+		}
 		out[d.ID] = d.Secrets
 	}
-	return out, nil
+	return nil
 }
 
 // UpdateCredential replaces a credential's state if its version is still
