@@ -2,10 +2,13 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
+
+	"credkeep/storage"
 )
 
 const (
@@ -298,6 +301,7 @@ func TestDeleteWorkspaceDestroysItsKey(t *testing.T) {
 	ws := e.createWorkspace(alice, "doomed")
 	e.addMember(alice, ws, "bob", "ADMIN")
 	keep := e.createWorkspace(alice, "kept")
+	cred := e.createCredential(alice, ws, "smtp", "Mail", smtpFields(secrets[0])...)
 
 	wantCode(t, e.gql(e.token("bob"), deleteWorkspace, map[string]any{"id": ws}), "FORBIDDEN")
 	var p struct {
@@ -314,6 +318,9 @@ func TestDeleteWorkspaceDestroysItsKey(t *testing.T) {
 	}
 	if ms, err := e.store.MembersOf(ctx, ws); err != nil || len(ms) != 0 {
 		t.Fatalf("members survived deletion: %v %v", ms, err)
+	}
+	if _, err := e.store.Credential(ctx, cred); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("credential survived deletion: %v", err)
 	}
 	for _, tok := range []string{alice, e.token("bob")} {
 		if r := mustOK(t, e.gql(tok, workspaceQuery, map[string]any{"id": ws})); string(r.Data["workspace"]) != "null" {
