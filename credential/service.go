@@ -15,6 +15,8 @@ import (
 	"credkeep/loaders"
 	"credkeep/redact"
 	"credkeep/storage"
+	"credkeep/undo"
+	"credkeep/validate"
 )
 
 // Store is what the service needs from storage.
@@ -96,7 +98,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 	if !ok {
 		return View{}, apierror.Invalid("type", "unknown credential type %q", in.Type)
 	}
-	name, err := ValidName(in.Name)
+	name, err := validate.Name(in.Name)
 	if err != nil {
 		return View{}, err
 	}
@@ -122,7 +124,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 	}
 	if err := s.authz.GrantOwner(ctx, c.WorkspaceID, c.ID, p.UserID, now); err != nil {
 		// Without its owner rule the credential would be managed by admins only: undo.
-		s.undo(ctx, "delete credential", func(ctx context.Context) error { return s.store.DeleteCredential(ctx, c.ID) })
+		undo.Run(ctx, s.log, "delete credential", func(ctx context.Context) error { return s.store.DeleteCredential(ctx, c.ID) })
 		return View{}, err
 	}
 	return View{Credential: c, Type: t, Level: authz.LevelManage}, nil
@@ -215,7 +217,7 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
 		return View{}, versionConflict()
 	}
 	if in.Name != nil {
-		name, err := ValidName(*in.Name)
+		name, err := validate.Name(*in.Name)
 		if err != nil {
 			return View{}, err
 		}
@@ -352,14 +354,6 @@ func (s *Service) reload(ctx context.Context, v View) (View, error) {
 	}
 	v.Level = level
 	return v, nil
-}
-
-func (s *Service) undo(ctx context.Context, what string, step func(context.Context) error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := step(ctx); err != nil {
-		s.log.ErrorContext(ctx, "compensating step failed", "step", what, "error", err)
-	}
 }
 
 func nameKey(name string) string { return strings.ToLower(name) }

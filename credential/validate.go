@@ -17,7 +17,6 @@ import (
 
 // Limits on what a caller may store.
 const (
-	MaxNameLen      = 100
 	MaxValueLen     = 16 << 10 // a PEM key or a long token fits
 	MaxCustomFields = 50
 )
@@ -45,18 +44,6 @@ func emptyValues() Values {
 }
 
 func fieldPath(key string) string { return "fields." + key }
-
-// ValidName trims a credential name and checks its length.
-func ValidName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return "", apierror.Invalid("name", "name must not be empty")
-	}
-	if utf8.RuneCountInString(name) > MaxNameLen {
-		return "", apierror.Invalid("name", "name must be at most %d characters", MaxNameLen)
-	}
-	return name, nil
-}
 
 // ValidateCreate checks the fields of a new credential and applies defaults.
 func ValidateCreate(t *Type, in []FieldInput) (Values, error) {

@@ -9,6 +9,7 @@ import (
 	"credkeep/apierror"
 	"credkeep/authz"
 	"credkeep/storage"
+	"credkeep/undo"
 )
 
 // maxUserIDLen matches the longest JWT subject credkeep accepts.
@@ -90,7 +91,7 @@ func (s *Service) ChangeRole(ctx context.Context, workspaceID, userID string, ro
 	m, err := s.store.SetMemberRole(ctx, workspaceID, userID, string(role), s.now().UTC())
 	if err != nil {
 		if demote {
-			s.undo(ctx, "restore owner", func(ctx context.Context) error { return s.store.AddOwner(ctx, workspaceID, userID) })
+			undo.Run(ctx, s.log, "restore owner", func(ctx context.Context) error { return s.store.AddOwner(ctx, workspaceID, userID) })
 		}
 		if errors.Is(err, storage.ErrNotFound) {
 			return MemberView{}, apierror.NotFoundErr("member")
@@ -134,7 +135,7 @@ func (s *Service) RemoveMember(ctx context.Context, workspaceID, userID string) 
 	}
 	if err := s.store.DeleteMember(ctx, workspaceID, userID); err != nil {
 		if from == authz.RoleOwner {
-			s.undo(ctx, "restore owner", func(ctx context.Context) error { return s.store.AddOwner(ctx, workspaceID, userID) })
+			undo.Run(ctx, s.log, "restore owner", func(ctx context.Context) error { return s.store.AddOwner(ctx, workspaceID, userID) })
 		}
 		if errors.Is(err, storage.ErrNotFound) {
 			return apierror.NotFoundErr("member")

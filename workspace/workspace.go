@@ -7,9 +7,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/vikstrous/dataloadgen"
@@ -18,10 +16,9 @@ import (
 	"credkeep/authz"
 	"credkeep/loaders"
 	"credkeep/storage"
+	"credkeep/undo"
+	"credkeep/validate"
 )
-
-// MaxNameLen is the longest workspace name, in characters, after trimming.
-const MaxNameLen = 100
 
 // Store is what the service needs from storage.
 type Store interface {
@@ -93,7 +90,7 @@ func (s *Service) Create(ctx context.Context, name string) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	name, err = validName(name)
+	name, err = validate.Name(name)
 	if err != nil {
 		return View{}, err
 	}
@@ -107,12 +104,12 @@ func (s *Service) Create(ctx context.Context, name string) (View, error) {
 		return View{}, err
 	}
 	if err := s.store.InsertWorkspace(ctx, w); err != nil {
-		s.undo(ctx, "delete data key", func(ctx context.Context) error { return s.store.DeleteDataKey(ctx, w.ID) })
+		undo.Run(ctx, s.log, "delete data key", func(ctx context.Context) error { return s.store.DeleteDataKey(ctx, w.ID) })
 		return View{}, err
 	}
 	m := storage.Member{WorkspaceID: w.ID, UserID: p.UserID, Role: string(authz.RoleOwner), AddedAt: now, UpdatedAt: now}
 	if err := s.store.InsertMember(ctx, m); err != nil {
-		s.undo(ctx, "delete workspace", func(ctx context.Context) error {
+		undo.Run(ctx, s.log, "delete workspace", func(ctx context.Context) error {
 			if err := s.store.DeleteWorkspaceDocuments(ctx, w.ID); err != nil {
 				return err
 			}
@@ -174,7 +171,7 @@ func (s *Service) Rename(ctx context.Context, id, name string) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	name, err = validName(name)
+	name, err = validate.Name(name)
 	if err != nil {
 		return View{}, err
 	}
@@ -257,26 +254,4 @@ func (s *Service) access(ctx context.Context, workspaceID string, act authz.Work
 		return nil, "", apierror.ForbiddenErr("your role in this workspace (%s) does not allow this", role)
 	}
 	return p, role, nil
-}
-
-// undo runs a compensating step after a failure. It uses a fresh context (the
-// request's may be the reason for the failure) and logs, never returns, its own
-// error: the caller reports the original one.
-func (s *Service) undo(ctx context.Context, what string, step func(context.Context) error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := step(ctx); err != nil {
-		s.log.ErrorContext(ctx, "compensating step failed", "step", what, "error", err)
-	}
-}
-
-func validName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return "", apierror.Invalid("name", "name must not be empty")
-	}
-	if utf8.RuneCountInString(name) > MaxNameLen {
-		return "", apierror.Invalid("name", "name must be at most %d characters", MaxNameLen)
-	}
-	return name, nil
 }

@@ -7,7 +7,9 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -73,4 +75,31 @@ func (db *DB) Open(t testing.TB) *storage.Store {
 func Store(t testing.TB) (*DB, *storage.Store) {
 	db := Start(t)
 	return db, db.Open(t)
+}
+
+// ScanFiles stops the embedded database (so SQLite has written everything to
+// its files) and returns the files it wrote, by path; the test is skipped when
+// the database is not the embedded one. Stores on the database must be closed first.
+func (db *DB) ScanFiles(t testing.TB) map[string][]byte {
+	t.Helper()
+	if db.Embedded == nil {
+		t.Skip("raw file scan needs the embedded database (MONGODB_URI is set)")
+	}
+	db.Embedded.Stop()
+	files := map[string][]byte{}
+	err := filepath.WalkDir(db.Dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Type()&fs.ModeSocket != 0 {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		files[path] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("the database wrote no files")
+	}
+	return files
 }
