@@ -49,14 +49,8 @@ type Service struct {
 	log   *slog.Logger
 }
 
-// NewService returns a Service; now may be nil (time.Now).
+// NewService returns a Service.
 func NewService(store Store, a Authorizer, now func() time.Time, log *slog.Logger) *Service {
-	if now == nil {
-		now = time.Now
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	return &Service{store: store, authz: a, now: now, log: log}
 }
 

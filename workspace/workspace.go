@@ -60,14 +60,8 @@ type Service struct {
 	log      *slog.Logger
 }
 
-// New returns a Service; now may be nil (time.Now).
+// New returns a Service.
 func New(store Store, policies Policies, now func() time.Time, log *slog.Logger) *Service {
-	if now == nil {
-		now = time.Now
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	return &Service{store: store, policies: policies, now: now, log: log}
 }
 
