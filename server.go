@@ -127,9 +127,10 @@ func serve(stdout, stderr io.Writer) int {
 			Issuer:   cfg.JWTIssuer,
 			Audience: cfg.JWTAudience,
 		},
-		Logger:     log,
-		Dev:        cfg.Dev,
-		Playground: cfg.Playground,
+		Logger:         log,
+		Dev:            cfg.Dev,
+		Playground:     cfg.Playground,
+		TokenRateLimit: cfg.TokenRateLimit,
 	})
 	if err != nil {
 		return configError(stderr, "CREDKEEP_JWT_JWKS_URL", err)

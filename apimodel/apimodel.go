@@ -43,3 +43,17 @@ type Grant struct {
 
 	Grant authz.Grant
 }
+
+// APIToken is the API's ApiToken: never the secret, nor its hash.
+type APIToken struct {
+	ID                   string
+	Name                 string
+	Prefix               string
+	PersistedQueriesOnly bool
+	CreatedAt            time.Time
+	LastUsedAt           *time.Time
+	ExpiresAt            *time.Time
+
+	WorkspaceID string
+	ScopeNames  []string
+}

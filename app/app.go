@@ -9,12 +9,15 @@ import (
 	"net/http"
 	"time"
 
+	"credkeep/audit"
 	"credkeep/authz"
 	"credkeep/credential"
 	"credkeep/httpapi"
 	"credkeep/loaders"
+	"credkeep/ratelimit"
 	"credkeep/resolvers"
 	"credkeep/storage"
+	"credkeep/tokens"
 	"credkeep/workspace"
 )
 
@@ -25,6 +28,8 @@ type Options struct {
 	Logger     *slog.Logger
 	Dev        bool
 	Playground bool
+	// TokenRateLimit is the number of requests per API token per hour.
+	TokenRateLimit int
 	// Now is the clock (tests inject one); time.Now when nil.
 	Now func() time.Time
 }
@@ -37,6 +42,9 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.TokenRateLimit == 0 {
+		o.TokenRateLimit = 5000
+	}
 	o.JWT.Now = o.Now
 	o.JWT.Logger = o.Logger
 	verifier, err := authz.NewJWTVerifier(ctx, o.JWT)
@@ -47,19 +55,22 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	auditLog := audit.NewLog(o.Store, o.Now)
 	workspaces := workspace.New(o.Store, authorizer, o.Now, o.Logger)
-	credentials := credential.NewService(o.Store, authorizer, o.Now, o.Logger)
+	credentials := credential.NewService(o.Store, authorizer, auditLog, o.Now, o.Logger)
+	apiTokens := tokens.New(o.Store, authorizer, auditLog, o.Now, o.Logger)
 	gql := httpapi.NewGraphQL(httpapi.GraphQLOptions{
-		Resolvers: resolvers.New(workspaces, credentials, o.Store),
+		Resolvers: resolvers.New(workspaces, credentials, apiTokens, o.Store),
 		Logger:    o.Logger,
 		Dev:       o.Dev,
 	})
 	return httpapi.New(httpapi.Options{
 		GraphQL:    gql,
-		Auth:       authz.NewAuthenticator(verifier, o.Store, o.Now),
+		Auth:       authz.NewAuthenticator(verifier, o.Store, o.Store, o.Now),
 		DB:         o.Store,
 		Logger:     o.Logger,
 		Playground: o.Playground,
+		Limiter:    ratelimit.New(o.Store, o.TokenRateLimit, o.Now),
 		PerRequest: func(ctx context.Context) context.Context {
 			return authz.WithRequestCache(loaders.With(ctx, loaders.New(o.Store)))
 		},

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+
+	"credkeep/apitoken"
+	"credkeep/storage"
 )
 
 // UserRecorder creates or refreshes the user record of an authenticated subject.
@@ -15,23 +18,33 @@ type UserRecorder interface {
 	UpsertUser(ctx context.Context, id, email, name string, now time.Time) error
 }
 
+// TokenStore finds API tokens by hash and records their use.
+type TokenStore interface {
+	APITokenByHash(ctx context.Context, hash string) (storage.APIToken, error)
+	TouchAPIToken(ctx context.Context, hash string, at, notBefore time.Time) error
+}
+
+// touchInterval bounds lastUsedAt writes: at most one per token per interval.
+const touchInterval = time.Minute
+
 // Authenticator turns an Authorization header into a Principal.
 type Authenticator struct {
-	jwt   *JWTVerifier
-	users UserRecorder
-	now   func() time.Time
+	jwt    *JWTVerifier
+	users  UserRecorder
+	tokens TokenStore
+	now    func() time.Time
+	// touched remembers when this instance last wrote a token's lastUsedAt.
+	touched *lru.Cache[string, time.Time]
 	// seen remembers the claims last written per user, so a user record costs one
 	// write when it changes, not one per request.
 	seen *lru.Cache[string, string]
 }
 
-// NewAuthenticator builds an Authenticator; now may be nil (time.Now).
-func NewAuthenticator(v *JWTVerifier, users UserRecorder, now func() time.Time) *Authenticator {
-	if now == nil {
-		now = time.Now
-	}
+// NewAuthenticator builds an Authenticator.
+func NewAuthenticator(v *JWTVerifier, users UserRecorder, tokens TokenStore, now func() time.Time) *Authenticator {
 	seen, _ := lru.New[string, string](10_000) // error only for a size < 1
-	return &Authenticator{jwt: v, users: users, now: now, seen: seen}
+	touched, _ := lru.New[string, time.Time](10_000)
+	return &Authenticator{jwt: v, users: users, tokens: tokens, now: now, seen: seen, touched: touched}
 }
 
 // ErrBadCredentials wraps every refusal of presented credentials; the reason is
@@ -49,8 +62,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (*Princ
 		return nil, fmt.Errorf("%w: not a Bearer authorization", ErrBadCredentials)
 	}
 	token = strings.TrimSpace(token)
-	if strings.HasPrefix(token, "ck_") {
-		return nil, fmt.Errorf("%w: API tokens are not accepted yet", ErrBadCredentials)
+	if apitoken.Looks(token) {
+		return a.authenticateToken(ctx, token)
 	}
 	claims, err := a.jwt.Verify(token)
 	if err != nil {
@@ -70,4 +83,41 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (*Princ
 		a.seen.Add(p.UserID, fingerprint)
 	}
 	return p, nil
+}
+
+// authenticateToken checks an API token: the checksum first (no database
+// lookup for a mistyped or forged token), then its record by hash, then expiry.
+func (a *Authenticator) authenticateToken(ctx context.Context, token string) (*Principal, error) {
+	if !apitoken.Valid(token) {
+		return nil, fmt.Errorf("%w: API token checksum mismatch", ErrBadCredentials)
+	}
+	hash := apitoken.Hash(token)
+	t, err := a.tokens.APITokenByHash(ctx, hash)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, fmt.Errorf("%w: unknown or revoked API token", ErrBadCredentials)
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := a.now()
+	if t.ExpiresAt != nil && !t.ExpiresAt.After(now) {
+		return nil, fmt.Errorf("%w: API token expired", ErrBadCredentials)
+	}
+	if last, ok := a.touched.Get(hash); !ok || now.Sub(last) >= touchInterval {
+		// At most one write per token per minute from this instance, and the
+		// write itself is skipped when another instance wrote within the minute.
+		if err := a.tokens.TouchAPIToken(ctx, hash, now, now.Add(-touchInterval)); err != nil {
+			return nil, err
+		}
+		a.touched.Add(hash, now)
+	}
+	scopes := make([]Scope, len(t.Scopes))
+	for i, s := range t.Scopes {
+		scopes[i] = Scope(s)
+	}
+	return &Principal{
+		UserID: t.UserID,
+		Token: &TokenInfo{ID: t.ID, Hash: hash, Name: t.Name, Scopes: scopes,
+			WorkspaceID: t.WorkspaceID, PersistedQueriesOnly: t.PersistedQueriesOnly},
+	}, nil
 }

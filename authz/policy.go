@@ -109,8 +109,12 @@ func NewAuthorizer(adapter RuleAdapter, store PolicyStore) (*Authorizer, error) 
 }
 
 // Level returns the principal's access to a credential of a workspace. A
-// non-member has LevelNone whatever grants name them.
+// non-member has LevelNone whatever grants name them, and so has a token
+// restricted to another workspace.
 func (a *Authorizer) Level(ctx context.Context, p *Principal, workspaceID, credentialID string) (Level, error) {
+	if !p.SeesWorkspace(workspaceID) {
+		return LevelNone, nil
+	}
 	rc := requestCacheFrom(ctx)
 	key := workspaceID + "/" + credentialID
 	if l, ok := rc.level(key); ok {
@@ -128,9 +132,12 @@ func (a *Authorizer) Level(ctx context.Context, p *Principal, workspaceID, crede
 	return l, nil
 }
 
-// Role returns the principal's role in a workspace ("" for a non-member), as of
-// the policies this request uses.
+// Role returns the principal's role in a workspace ("" for a non-member, and for
+// a token restricted to another workspace), as of the policies this request uses.
 func (a *Authorizer) Role(ctx context.Context, p *Principal, workspaceID string) (Role, error) {
+	if !p.SeesWorkspace(workspaceID) {
+		return "", nil
+	}
 	set, err := a.policySet(ctx, workspaceID)
 	if err != nil {
 		return "", err

@@ -1,22 +1,64 @@
 // Package authz decides who the caller is and what it may do: JWT verification
-// (HS256 secret or JWKS), the Principal carried in the request context, and the
-// named permission checks of workspace roles.
+// (HS256 secret or JWKS), API tokens, the Principal carried in the request
+// context, token scopes, and credential access levels with Casbin.
 package authz
 
 import (
 	"context"
+	"slices"
 
 	"credkeep/apierror"
 )
 
-// Principal is the authenticated caller of one request.
+// Scope is an API token scope (SPEC.md §4).
+type Scope string
+
+// Token scopes.
+const (
+	ScopeRead      Scope = "CREDENTIALS_READ"
+	ScopeWrite     Scope = "CREDENTIALS_WRITE"
+	ScopeUse       Scope = "CREDENTIALS_USE"
+	ScopeAuditRead Scope = "AUDIT_READ"
+)
+
+// ValidScope reports whether s is a known scope.
+func ValidScope(s Scope) bool {
+	return s == ScopeRead || s == ScopeWrite || s == ScopeUse || s == ScopeAuditRead
+}
+
+// TokenInfo describes the API token a request authenticated with.
+type TokenInfo struct {
+	ID                   string // public id
+	Hash                 string // the stored key; never shown
+	Name                 string
+	Scopes               []Scope
+	WorkspaceID          string // "" when the token may use every workspace of its user
+	PersistedQueriesOnly bool
+}
+
+// Principal is the authenticated caller of one request: a user, directly or
+// through one of their API tokens.
 type Principal struct {
 	UserID string
 	Email  string
 	Name   string
 	// PlatformAdmin: the JWT's roles claim contains "admin". It unlocks platform
-	// tooling (introspection, playground), not other workspaces' data.
+	// tooling (introspection, playground), not other workspaces' data. Never set
+	// for API tokens.
 	PlatformAdmin bool
+	// Token is set when the request authenticated with an API token.
+	Token *TokenInfo
+}
+
+// HasScope reports whether the principal may do what scope s covers: always for
+// a user session, for a token only with the scope.
+func (p *Principal) HasScope(s Scope) bool {
+	return p.Token == nil || slices.Contains(p.Token.Scopes, s)
+}
+
+// SeesWorkspace reports whether a workspace-restricted token may see workspaceID.
+func (p *Principal) SeesWorkspace(workspaceID string) bool {
+	return p.Token == nil || p.Token.WorkspaceID == "" || p.Token.WorkspaceID == workspaceID
 }
 
 type principalKey struct{}
@@ -38,4 +80,41 @@ func RequirePrincipal(ctx context.Context) (*Principal, error) {
 		return p, nil
 	}
 	return nil, apierror.UnauthenticatedErr()
+}
+
+// RequireScope returns the caller if it may act within scope s: UNAUTHENTICATED
+// without a caller, FORBIDDEN for a token without the scope.
+func RequireScope(ctx context.Context, s Scope) (*Principal, error) {
+	p, err := RequirePrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !p.HasScope(s) {
+		return nil, apierror.ForbiddenErr("this API token lacks the %s scope", s)
+	}
+	return p, nil
+}
+
+// RequireUser returns the caller if it is a user session; API tokens get FORBIDDEN.
+func RequireUser(ctx context.Context, what string) (*Principal, error) {
+	p, err := RequirePrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p.Token != nil {
+		return nil, apierror.ForbiddenErr("API tokens cannot %s", what)
+	}
+	return p, nil
+}
+
+// RequireToken returns the caller if it is an API token; user sessions get FORBIDDEN.
+func RequireToken(ctx context.Context, what string) (*Principal, error) {
+	p, err := RequirePrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p.Token == nil {
+		return nil, apierror.ForbiddenErr("only API tokens can %s", what)
+	}
+	return p, nil
 }

@@ -51,7 +51,7 @@ type ListInput struct {
 // by name, filtered, one page after the cursor.
 func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 	workspaceID, f, first, after := in.WorkspaceID, in.Filter, in.First, in.After
-	p, err := authz.RequirePrincipal(ctx)
+	p, err := authz.RequireScope(ctx, authz.ScopeRead)
 	if err != nil {
 		return Page{}, err
 	}

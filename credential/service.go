@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"credkeep/apierror"
+	"credkeep/audit"
 	"credkeep/authz"
 	"credkeep/loaders"
 	"credkeep/redact"
@@ -23,6 +24,14 @@ import (
 type Store interface {
 	loaders.Store
 	InsertCredential(ctx context.Context, c storage.Credential, secrets map[string]string) error
+	CredentialFull(ctx context.Context, id string) (storage.Credential, map[string]string, error)
+	AttachUsage(ctx context.Context, u storage.Usage) (storage.Usage, error)
+	DetachUsage(ctx context.Context, credentialID, kind, consumerID string) error
+	UsagesOf(ctx context.Context, credentialID string) ([]storage.Usage, error)
+	DeleteUsagesOf(ctx context.Context, credentialID string) error
+	RecordUse(ctx context.Context, credentialID, consumerUsageID string, at time.Time) error
+	SetDefaultCredential(ctx context.Context, workspaceID, purpose, credentialID string) error
+	DefaultCredential(ctx context.Context, workspaceID, purpose string) (string, error)
 	Credential(ctx context.Context, id string) (storage.Credential, error)
 	CredentialsOf(ctx context.Context, workspaceID string, q storage.CredentialQuery) ([]storage.Credential, map[string]map[string]string, error)
 	UpdateCredential(ctx context.Context, c storage.Credential, secrets map[string]string, expectedVersion int64) (storage.Credential, error)
@@ -45,13 +54,14 @@ type Authorizer interface {
 type Service struct {
 	store Store
 	authz Authorizer
+	audit audit.Recorder
 	now   func() time.Time
 	log   *slog.Logger
 }
 
 // NewService returns a Service.
-func NewService(store Store, a Authorizer, now func() time.Time, log *slog.Logger) *Service {
-	return &Service{store: store, authz: a, now: now, log: log}
+func NewService(store Store, a Authorizer, rec audit.Recorder, now func() time.Time, log *slog.Logger) *Service {
+	return &Service{store: store, authz: a, audit: rec, now: now, log: log}
 }
 
 // View is a credential together with the caller's access to it.
@@ -77,7 +87,7 @@ type CreateInput struct {
 
 // Create stores a new credential owned by the caller, who must be a member of the workspace.
 func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
-	p, err := authz.RequirePrincipal(ctx)
+	p, err := authz.RequireScope(ctx, authz.ScopeWrite)
 	if err != nil {
 		return View{}, err
 	}
@@ -126,13 +136,13 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 
 // Get returns a credential the caller can at least USE; NOT_FOUND otherwise.
 func (s *Service) Get(ctx context.Context, id string) (View, error) {
-	return s.require(ctx, id, authz.LevelUse)
+	return s.require(ctx, id, authz.LevelUse, authz.ScopeRead)
 }
 
 // require loads a credential and checks the caller's level: no access at all
 // reads as NOT_FOUND (existence is not revealed), too little as FORBIDDEN.
-func (s *Service) require(ctx context.Context, id string, need authz.Level) (View, error) {
-	p, err := authz.RequirePrincipal(ctx)
+func (s *Service) require(ctx context.Context, id string, need authz.Level, scope authz.Scope) (View, error) {
+	p, err := authz.RequireScope(ctx, scope)
 	if err != nil {
 		return View{}, err
 	}
@@ -202,7 +212,7 @@ type UpdateInput struct {
 
 // Update changes a credential (MANAGE): name, expiry and fields (merged).
 func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
-	v, err := s.require(ctx, in.ID, authz.LevelManage)
+	v, err := s.require(ctx, in.ID, authz.LevelManage, authz.ScopeWrite)
 	if err != nil {
 		return View{}, err
 	}
@@ -252,11 +262,19 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
 	return View{Credential: updated, Type: v.Type, Level: v.Level}, nil
 }
 
-// Delete removes a credential (MANAGE) and then its rules.
-func (s *Service) Delete(ctx context.Context, id string) error {
-	v, err := s.require(ctx, id, authz.LevelManage)
+// Delete removes a credential (MANAGE) and then its usages and rules. A
+// credential with consumers is CREDENTIAL_IN_USE unless force is set.
+func (s *Service) Delete(ctx context.Context, id string, force bool) error {
+	v, err := s.require(ctx, id, authz.LevelManage, authz.ScopeWrite)
 	if err != nil {
 		return err
+	}
+	usages, err := s.store.UsagesOf(ctx, id)
+	if err != nil {
+		return err
+	}
+	if len(usages) > 0 && !force {
+		return inUse(usages)
 	}
 	if err := s.store.DeleteCredential(ctx, id); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
@@ -264,7 +282,10 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 		}
 		return err
 	}
-	// The credential is gone, so its rules decide nothing; removing them is tidying.
+	// The credential is gone, so its usages and rules mean nothing; removing them is tidying.
+	if err := s.store.DeleteUsagesOf(ctx, id); err != nil {
+		s.log.WarnContext(ctx, "remove usages of deleted credential", "credential", id, "error", err)
+	}
 	if err := s.authz.DropCredential(ctx, v.Credential.WorkspaceID, id); err != nil {
 		s.log.WarnContext(ctx, "remove rules of deleted credential", "credential", id, "error", err)
 	}
@@ -282,7 +303,7 @@ type ShareInput struct {
 // Share grants a member (USER) or every member (WORKSPACE) a level (MANAGE).
 // Sharing again with the same grantee replaces the level.
 func (s *Service) Share(ctx context.Context, in ShareInput) (View, error) {
-	v, err := s.require(ctx, in.CredentialID, authz.LevelManage)
+	v, err := s.require(ctx, in.CredentialID, authz.LevelManage, authz.ScopeWrite)
 	if err != nil {
 		return View{}, err
 	}
@@ -324,7 +345,7 @@ func (s *Service) Share(ctx context.Context, in ShareInput) (View, error) {
 
 // Unshare revokes a grant (MANAGE); NOT_FOUND when the credential has no such grant.
 func (s *Service) Unshare(ctx context.Context, credentialID, grantID string) (View, error) {
-	v, err := s.require(ctx, credentialID, authz.LevelManage)
+	v, err := s.require(ctx, credentialID, authz.LevelManage, authz.ScopeWrite)
 	if err != nil {
 		return View{}, err
 	}

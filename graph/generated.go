@@ -29,10 +29,12 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	ApiToken() ApiTokenResolver
 	Credential() CredentialResolver
 	Grant() GrantResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Viewer() ViewerResolver
 	Workspace() WorkspaceResolver
 }
 
@@ -40,6 +42,23 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	ApiToken struct {
+		CreatedAt            func(childComplexity int) int
+		ExpiresAt            func(childComplexity int) int
+		ID                   func(childComplexity int) int
+		LastUsedAt           func(childComplexity int) int
+		Name                 func(childComplexity int) int
+		PersistedQueriesOnly func(childComplexity int) int
+		Prefix               func(childComplexity int) int
+		Scopes               func(childComplexity int) int
+		Workspace            func(childComplexity int) int
+	}
+
+	CreatedApiToken struct {
+		Secret func(childComplexity int) int
+		Token  func(childComplexity int) int
+	}
+
 	Credential struct {
 		CreatedAt     func(childComplexity int) int
 		ExpiresAt     func(childComplexity int) int
@@ -55,6 +74,7 @@ type ComplexityRoot struct {
 		StatusMessage func(childComplexity int) int
 		Type          func(childComplexity int) int
 		UpdatedAt     func(childComplexity int) int
+		Usages        func(childComplexity int) int
 		UseCount      func(childComplexity int) int
 		Version       func(childComplexity int) int
 		ViewerAccess  func(childComplexity int) int
@@ -81,6 +101,13 @@ type ComplexityRoot struct {
 		Value  func(childComplexity int) int
 	}
 
+	CredentialSecret struct {
+		AccessToken func(childComplexity int) int
+		Credential  func(childComplexity int) int
+		ExpiresAt   func(childComplexity int) int
+		Fields      func(childComplexity int) int
+	}
+
 	CredentialType struct {
 		AuthKind func(childComplexity int) int
 		Editable func(childComplexity int) int
@@ -88,6 +115,15 @@ type ComplexityRoot struct {
 		Key      func(childComplexity int) int
 		Name     func(childComplexity int) int
 		Testable func(childComplexity int) int
+	}
+
+	CredentialUsage struct {
+		AttachedAt   func(childComplexity int) int
+		ConsumerID   func(childComplexity int) int
+		ConsumerKind func(childComplexity int) int
+		ConsumerName func(childComplexity int) int
+		LastUsedAt   func(childComplexity int) int
+		UseCount     func(childComplexity int) int
 	}
 
 	DeletePayload struct {
@@ -122,17 +158,23 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddMember         func(childComplexity int, workspaceID string, userID string, role model.WorkspaceRole) int
-		ChangeMemberRole  func(childComplexity int, workspaceID string, userID string, role model.WorkspaceRole) int
-		CreateCredential  func(childComplexity int, input model.CreateCredentialInput) int
-		CreateWorkspace   func(childComplexity int, input model.CreateWorkspaceInput) int
-		DeleteCredential  func(childComplexity int, id string, force *bool) int
-		DeleteWorkspace   func(childComplexity int, id string) int
-		RemoveMember      func(childComplexity int, workspaceID string, userID string) int
-		RenameWorkspace   func(childComplexity int, id string, name string) int
-		ShareCredential   func(childComplexity int, input model.ShareCredentialInput) int
-		UnshareCredential func(childComplexity int, credentialID string, grantID string) int
-		UpdateCredential  func(childComplexity int, input model.UpdateCredentialInput) int
+		AddMember            func(childComplexity int, workspaceID string, userID string, role model.WorkspaceRole) int
+		AttachCredential     func(childComplexity int, credentialID string, consumer model.ConsumerInput) int
+		ChangeMemberRole     func(childComplexity int, workspaceID string, userID string, role model.WorkspaceRole) int
+		CreateAPIToken       func(childComplexity int, input model.CreateAPITokenInput) int
+		CreateCredential     func(childComplexity int, input model.CreateCredentialInput) int
+		CreateWorkspace      func(childComplexity int, input model.CreateWorkspaceInput) int
+		DeleteCredential     func(childComplexity int, id string, force *bool) int
+		DeleteWorkspace      func(childComplexity int, id string) int
+		DetachCredential     func(childComplexity int, credentialID string, consumerKind model.ConsumerKind, consumerID string) int
+		RemoveMember         func(childComplexity int, workspaceID string, userID string) int
+		RenameWorkspace      func(childComplexity int, id string, name string) int
+		RevokeAPIToken       func(childComplexity int, id string) int
+		SetDefaultCredential func(childComplexity int, workspaceID string, purpose string, credentialID *string) int
+		ShareCredential      func(childComplexity int, input model.ShareCredentialInput) int
+		UnshareCredential    func(childComplexity int, credentialID string, grantID string) int
+		UpdateCredential     func(childComplexity int, input model.UpdateCredentialInput) int
+		UseCredential        func(childComplexity int, id string, consumer *model.ConsumerInput) int
 	}
 
 	PageInfo struct {
@@ -141,11 +183,17 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		APITokens       func(childComplexity int) int
 		Credential      func(childComplexity int, id string) int
 		CredentialTypes func(childComplexity int) int
 		Viewer          func(childComplexity int) int
 		Workspace       func(childComplexity int, id string) int
 		Workspaces      func(childComplexity int) int
+	}
+
+	SecretField struct {
+		Key   func(childComplexity int) int
+		Value func(childComplexity int) int
 	}
 
 	User struct {
@@ -155,20 +203,26 @@ type ComplexityRoot struct {
 	}
 
 	Viewer struct {
-		IsAdmin func(childComplexity int) int
-		User    func(childComplexity int) int
+		APIToken func(childComplexity int) int
+		IsAdmin  func(childComplexity int) int
+		User     func(childComplexity int) int
 	}
 
 	Workspace struct {
-		CreatedAt   func(childComplexity int) int
-		Credentials func(childComplexity int, filter *model.CredentialFilter, first *int, after *string) int
-		ID          func(childComplexity int) int
-		Members     func(childComplexity int) int
-		Name        func(childComplexity int) int
-		ViewerRole  func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		Credentials       func(childComplexity int, filter *model.CredentialFilter, first *int, after *string) int
+		DefaultCredential func(childComplexity int, purpose string) int
+		ID                func(childComplexity int) int
+		Members           func(childComplexity int) int
+		Name              func(childComplexity int) int
+		ViewerRole        func(childComplexity int) int
 	}
 }
 
+type ApiTokenResolver interface {
+	Scopes(ctx context.Context, obj *apimodel.APIToken) ([]model.TokenScope, error)
+	Workspace(ctx context.Context, obj *apimodel.APIToken) (*model.Workspace, error)
+}
 type CredentialResolver interface {
 	Workspace(ctx context.Context, obj *apimodel.Credential) (*model.Workspace, error)
 
@@ -180,6 +234,7 @@ type CredentialResolver interface {
 	Sharing(ctx context.Context, obj *apimodel.Credential) (model.SharingScope, error)
 	Grants(ctx context.Context, obj *apimodel.Credential) ([]*apimodel.Grant, error)
 	Fields(ctx context.Context, obj *apimodel.Credential) ([]*model.CredentialField, error)
+	Usages(ctx context.Context, obj *apimodel.Credential) ([]*model.CredentialUsage, error)
 }
 type GrantResolver interface {
 	GranteeKind(ctx context.Context, obj *apimodel.Grant) (model.GranteeKind, error)
@@ -199,6 +254,12 @@ type MutationResolver interface {
 	DeleteCredential(ctx context.Context, id string, force *bool) (*model.DeletePayload, error)
 	ShareCredential(ctx context.Context, input model.ShareCredentialInput) (*apimodel.Credential, error)
 	UnshareCredential(ctx context.Context, credentialID string, grantID string) (*apimodel.Credential, error)
+	SetDefaultCredential(ctx context.Context, workspaceID string, purpose string, credentialID *string) (*model.Workspace, error)
+	AttachCredential(ctx context.Context, credentialID string, consumer model.ConsumerInput) (*model.CredentialUsage, error)
+	DetachCredential(ctx context.Context, credentialID string, consumerKind model.ConsumerKind, consumerID string) (*model.DeletePayload, error)
+	UseCredential(ctx context.Context, id string, consumer *model.ConsumerInput) (*model.CredentialSecret, error)
+	CreateAPIToken(ctx context.Context, input model.CreateAPITokenInput) (*model.CreatedAPIToken, error)
+	RevokeAPIToken(ctx context.Context, id string) (*model.DeletePayload, error)
 }
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*model.Viewer, error)
@@ -206,10 +267,15 @@ type QueryResolver interface {
 	Workspace(ctx context.Context, id string) (*model.Workspace, error)
 	Credential(ctx context.Context, id string) (*apimodel.Credential, error)
 	CredentialTypes(ctx context.Context) ([]*model.CredentialType, error)
+	APITokens(ctx context.Context) ([]*apimodel.APIToken, error)
+}
+type ViewerResolver interface {
+	User(ctx context.Context, obj *model.Viewer) (*model.User, error)
 }
 type WorkspaceResolver interface {
 	Members(ctx context.Context, obj *model.Workspace) ([]*model.Member, error)
 	Credentials(ctx context.Context, obj *model.Workspace, filter *model.CredentialFilter, first *int, after *string) (*model.CredentialConnection, error)
+	DefaultCredential(ctx context.Context, obj *model.Workspace, purpose string) (*apimodel.Credential, error)
 }
 
 type executableSchema graphql.ExecutableSchemaState[ResolverRoot, DirectiveRoot, ComplexityRoot]
@@ -225,6 +291,74 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "ApiToken.createdAt":
+		if e.ComplexityRoot.ApiToken.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.CreatedAt(childComplexity), true
+	case "ApiToken.expiresAt":
+		if e.ComplexityRoot.ApiToken.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.ExpiresAt(childComplexity), true
+	case "ApiToken.id":
+		if e.ComplexityRoot.ApiToken.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.ID(childComplexity), true
+	case "ApiToken.lastUsedAt":
+		if e.ComplexityRoot.ApiToken.LastUsedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.LastUsedAt(childComplexity), true
+	case "ApiToken.name":
+		if e.ComplexityRoot.ApiToken.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.Name(childComplexity), true
+	case "ApiToken.persistedQueriesOnly":
+		if e.ComplexityRoot.ApiToken.PersistedQueriesOnly == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.PersistedQueriesOnly(childComplexity), true
+	case "ApiToken.prefix":
+		if e.ComplexityRoot.ApiToken.Prefix == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.Prefix(childComplexity), true
+	case "ApiToken.scopes":
+		if e.ComplexityRoot.ApiToken.Scopes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.Scopes(childComplexity), true
+	case "ApiToken.workspace":
+		if e.ComplexityRoot.ApiToken.Workspace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.Workspace(childComplexity), true
+
+	case "CreatedApiToken.secret":
+		if e.ComplexityRoot.CreatedApiToken.Secret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedApiToken.Secret(childComplexity), true
+	case "CreatedApiToken.token":
+		if e.ComplexityRoot.CreatedApiToken.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedApiToken.Token(childComplexity), true
 
 	case "Credential.createdAt":
 		if e.ComplexityRoot.Credential.CreatedAt == nil {
@@ -310,6 +444,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Credential.UpdatedAt(childComplexity), true
+	case "Credential.usages":
+		if e.ComplexityRoot.Credential.Usages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Credential.Usages(childComplexity), true
 	case "Credential.useCount":
 		if e.ComplexityRoot.Credential.UseCount == nil {
 			break
@@ -404,6 +544,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CredentialField.Value(childComplexity), true
 
+	case "CredentialSecret.accessToken":
+		if e.ComplexityRoot.CredentialSecret.AccessToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialSecret.AccessToken(childComplexity), true
+	case "CredentialSecret.credential":
+		if e.ComplexityRoot.CredentialSecret.Credential == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialSecret.Credential(childComplexity), true
+	case "CredentialSecret.expiresAt":
+		if e.ComplexityRoot.CredentialSecret.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialSecret.ExpiresAt(childComplexity), true
+	case "CredentialSecret.fields":
+		if e.ComplexityRoot.CredentialSecret.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialSecret.Fields(childComplexity), true
+
 	case "CredentialType.authKind":
 		if e.ComplexityRoot.CredentialType.AuthKind == nil {
 			break
@@ -440,6 +605,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CredentialType.Testable(childComplexity), true
+
+	case "CredentialUsage.attachedAt":
+		if e.ComplexityRoot.CredentialUsage.AttachedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialUsage.AttachedAt(childComplexity), true
+	case "CredentialUsage.consumerId":
+		if e.ComplexityRoot.CredentialUsage.ConsumerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialUsage.ConsumerID(childComplexity), true
+	case "CredentialUsage.consumerKind":
+		if e.ComplexityRoot.CredentialUsage.ConsumerKind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialUsage.ConsumerKind(childComplexity), true
+	case "CredentialUsage.consumerName":
+		if e.ComplexityRoot.CredentialUsage.ConsumerName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialUsage.ConsumerName(childComplexity), true
+	case "CredentialUsage.lastUsedAt":
+		if e.ComplexityRoot.CredentialUsage.LastUsedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialUsage.LastUsedAt(childComplexity), true
+	case "CredentialUsage.useCount":
+		if e.ComplexityRoot.CredentialUsage.UseCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialUsage.UseCount(childComplexity), true
 
 	case "DeletePayload.deleted":
 		if e.ComplexityRoot.DeletePayload.Deleted == nil {
@@ -570,6 +772,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddMember(childComplexity, args["workspaceId"].(string), args["userId"].(string), args["role"].(model.WorkspaceRole)), true
+	case "Mutation.attachCredential":
+		if e.ComplexityRoot.Mutation.AttachCredential == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_attachCredential_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AttachCredential(childComplexity, args["credentialId"].(string), args["consumer"].(model.ConsumerInput)), true
 	case "Mutation.changeMemberRole":
 		if e.ComplexityRoot.Mutation.ChangeMemberRole == nil {
 			break
@@ -581,6 +794,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ChangeMemberRole(childComplexity, args["workspaceId"].(string), args["userId"].(string), args["role"].(model.WorkspaceRole)), true
+	case "Mutation.createApiToken":
+		if e.ComplexityRoot.Mutation.CreateAPIToken == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createApiToken_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateAPIToken(childComplexity, args["input"].(model.CreateAPITokenInput)), true
 	case "Mutation.createCredential":
 		if e.ComplexityRoot.Mutation.CreateCredential == nil {
 			break
@@ -625,6 +849,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteWorkspace(childComplexity, args["id"].(string)), true
+	case "Mutation.detachCredential":
+		if e.ComplexityRoot.Mutation.DetachCredential == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_detachCredential_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DetachCredential(childComplexity, args["credentialId"].(string), args["consumerKind"].(model.ConsumerKind), args["consumerId"].(string)), true
 	case "Mutation.removeMember":
 		if e.ComplexityRoot.Mutation.RemoveMember == nil {
 			break
@@ -647,6 +882,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RenameWorkspace(childComplexity, args["id"].(string), args["name"].(string)), true
+	case "Mutation.revokeApiToken":
+		if e.ComplexityRoot.Mutation.RevokeAPIToken == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeApiToken_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeAPIToken(childComplexity, args["id"].(string)), true
+	case "Mutation.setDefaultCredential":
+		if e.ComplexityRoot.Mutation.SetDefaultCredential == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setDefaultCredential_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetDefaultCredential(childComplexity, args["workspaceId"].(string), args["purpose"].(string), args["credentialId"].(*string)), true
 	case "Mutation.shareCredential":
 		if e.ComplexityRoot.Mutation.ShareCredential == nil {
 			break
@@ -680,6 +937,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateCredential(childComplexity, args["input"].(model.UpdateCredentialInput)), true
+	case "Mutation.useCredential":
+		if e.ComplexityRoot.Mutation.UseCredential == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_useCredential_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UseCredential(childComplexity, args["id"].(string), args["consumer"].(*model.ConsumerInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -694,6 +962,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
 
+	case "Query.apiTokens":
+		if e.ComplexityRoot.Query.APITokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.APITokens(childComplexity), true
 	case "Query.credential":
 		if e.ComplexityRoot.Query.Credential == nil {
 			break
@@ -736,6 +1010,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Workspaces(childComplexity), true
 
+	case "SecretField.key":
+		if e.ComplexityRoot.SecretField.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecretField.Key(childComplexity), true
+	case "SecretField.value":
+		if e.ComplexityRoot.SecretField.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecretField.Value(childComplexity), true
+
 	case "User.email":
 		if e.ComplexityRoot.User.Email == nil {
 			break
@@ -755,6 +1042,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.User.Name(childComplexity), true
 
+	case "Viewer.apiToken":
+		if e.ComplexityRoot.Viewer.APIToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.APIToken(childComplexity), true
 	case "Viewer.isAdmin":
 		if e.ComplexityRoot.Viewer.IsAdmin == nil {
 			break
@@ -785,6 +1078,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Workspace.Credentials(childComplexity, args["filter"].(*model.CredentialFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Workspace.defaultCredential":
+		if e.ComplexityRoot.Workspace.DefaultCredential == nil {
+			break
+		}
+
+		args, err := ec.field_Workspace_defaultCredential_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Workspace.DefaultCredential(childComplexity, args["purpose"].(string)), true
 	case "Workspace.id":
 		if e.ComplexityRoot.Workspace.ID == nil {
 			break
@@ -818,6 +1122,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputConsumerInput,
+		ec.unmarshalInputCreateApiTokenInput,
 		ec.unmarshalInputCreateCredentialInput,
 		ec.unmarshalInputCreateWorkspaceInput,
 		ec.unmarshalInputCredentialFilter,
@@ -916,11 +1222,15 @@ type Query {
   credential(id: ID!): Credential
   "The built-in credential types."
   credentialTypes: [CredentialType!]!
+  "The viewer's own API tokens (user sessions only), newest first."
+  apiTokens: [ApiToken!]!
 }
 
 type Viewer {
   user: User!
   isAdmin: Boolean!
+  "The API token this request authenticated with, if any."
+  apiToken: ApiToken
 }
 
 type User {
@@ -943,6 +1253,8 @@ type Workspace {
   members: [Member!]!
   "The credentials the viewer can at least USE, sorted by name. first: 1-200."
   credentials(filter: CredentialFilter, first: Int = 50, after: String): CredentialConnection!
+  "The workspace's default credential for a purpose (e.g. email), if the viewer can use it."
+  defaultCredential(purpose: String!): Credential
 }
 
 type Member {
@@ -1021,6 +1333,8 @@ type Credential {
   grants: [Grant!]!
   "VIEW. Secret values are never returned: value is null, isSet and hint describe them."
   fields: [CredentialField!]!
+  "VIEW. The bots, workflows, functions and integrations attached to it."
+  usages: [CredentialUsage!]!
   useCount: Int!
   lastUsedAt: Time
   lastTestedAt: Time
@@ -1052,6 +1366,76 @@ type Grant {
   level: AccessLevel!
   grantedBy: User!
   grantedAt: Time!
+}
+
+enum ConsumerKind {
+  BOT
+  WORKFLOW
+  FUNCTION
+  INTEGRATION
+}
+
+type CredentialUsage {
+  consumerKind: ConsumerKind!
+  consumerId: String!
+  consumerName: String
+  attachedAt: Time!
+  lastUsedAt: Time
+  useCount: Int!
+}
+
+input ConsumerInput {
+  kind: ConsumerKind!
+  id: String!
+  name: String
+}
+
+enum TokenScope {
+  CREDENTIALS_READ
+  CREDENTIALS_WRITE
+  CREDENTIALS_USE
+  AUDIT_READ
+}
+
+type ApiToken {
+  id: ID!
+  name: String!
+  "The first 8 characters of the token, to recognise it."
+  prefix: String!
+  scopes: [TokenScope!]!
+  "Set when the token may only see this workspace."
+  workspace: Workspace
+  persistedQueriesOnly: Boolean!
+  createdAt: Time!
+  lastUsedAt: Time
+  expiresAt: Time
+}
+
+input CreateApiTokenInput {
+  name: String!
+  scopes: [TokenScope!]!
+  workspaceId: ID
+  expiresAt: Time
+  persistedQueriesOnly: Boolean = false
+}
+
+type CreatedApiToken {
+  token: ApiToken!
+  "The token itself: shown this once, never stored."
+  secret: String!
+}
+
+type SecretField {
+  key: String!
+  value: String!
+}
+
+type CredentialSecret {
+  credential: Credential!
+  "Every set field, secret ones decrypted."
+  fields: [SecretField!]!
+  accessToken: String
+  expiresAt: Time
 }
 
 input CredentialFilter {
@@ -1104,6 +1488,19 @@ type Mutation {
   shareCredential(input: ShareCredentialInput!): Credential!
   "MANAGE. Takes effect on the next request on every instance."
   unshareCredential(credentialId: ID!, grantId: ID!): Credential!
+  "OWNER or ADMIN. credentialId null clears the default."
+  setDefaultCredential(workspaceId: ID!, purpose: String!, credentialId: ID): Workspace!
+  "USE. Attaching again refreshes the consumer's name."
+  attachCredential(credentialId: ID!, consumer: ConsumerInput!): CredentialUsage!
+  "USE."
+  detachCredential(credentialId: ID!, consumerKind: ConsumerKind!, consumerId: String!): DeletePayload!
+  "API tokens with CREDENTIALS_USE and USE access only; audited. Attaches a new consumer."
+  useCredential(id: ID!, consumer: ConsumerInput): CredentialSecret!
+
+  "User sessions only. The secret is returned once."
+  createApiToken(input: CreateApiTokenInput!): CreatedApiToken!
+  "User sessions only; refused from the token's next request on, on every instance."
+  revokeApiToken(id: ID!): DeletePayload!
 }
 
 input CreateWorkspaceInput {
@@ -1176,6 +1573,22 @@ func (ec *executionContext) field_Mutation_addMember_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_attachCredential_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "credentialId", ec.unmarshalNID2string)
+	if err != nil {
+		return nil, err
+	}
+	args["credentialId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "consumer", ec.unmarshalNConsumerInput2credkeepᚋgraphᚋmodelᚐConsumerInput)
+	if err != nil {
+		return nil, err
+	}
+	args["consumer"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_changeMemberRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1194,6 +1607,17 @@ func (ec *executionContext) field_Mutation_changeMemberRole_args(ctx context.Con
 		return nil, err
 	}
 	args["role"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createApiToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input", ec.unmarshalNCreateApiTokenInput2credkeepᚋgraphᚋmodelᚐCreateAPITokenInput)
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -1246,6 +1670,27 @@ func (ec *executionContext) field_Mutation_deleteWorkspace_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_detachCredential_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "credentialId", ec.unmarshalNID2string)
+	if err != nil {
+		return nil, err
+	}
+	args["credentialId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "consumerKind", ec.unmarshalNConsumerKind2credkeepᚋgraphᚋmodelᚐConsumerKind)
+	if err != nil {
+		return nil, err
+	}
+	args["consumerKind"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "consumerId", ec.unmarshalNString2string)
+	if err != nil {
+		return nil, err
+	}
+	args["consumerId"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_removeMember_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1275,6 +1720,38 @@ func (ec *executionContext) field_Mutation_renameWorkspace_args(ctx context.Cont
 		return nil, err
 	}
 	args["name"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revokeApiToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id", ec.unmarshalNID2string)
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setDefaultCredential_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "workspaceId", ec.unmarshalNID2string)
+	if err != nil {
+		return nil, err
+	}
+	args["workspaceId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "purpose", ec.unmarshalNString2string)
+	if err != nil {
+		return nil, err
+	}
+	args["purpose"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "credentialId", ec.unmarshalOID2ᚖstring)
+	if err != nil {
+		return nil, err
+	}
+	args["credentialId"] = arg2
 	return args, nil
 }
 
@@ -1313,6 +1790,22 @@ func (ec *executionContext) field_Mutation_updateCredential_args(ctx context.Con
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_useCredential_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id", ec.unmarshalNID2string)
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "consumer", ec.unmarshalOConsumerInput2ᚖcredkeepᚋgraphᚋmodelᚐConsumerInput)
+	if err != nil {
+		return nil, err
+	}
+	args["consumer"] = arg1
 	return args, nil
 }
 
@@ -1370,6 +1863,17 @@ func (ec *executionContext) field_Workspace_credentials_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Workspace_defaultCredential_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "purpose", ec.unmarshalNString2string)
+	if err != nil {
+		return nil, err
+	}
+	args["purpose"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field___Directive_args_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1421,6 +1925,361 @@ func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArg
 // endregion ************************** directives.gotpl **************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _ApiToken_id(ctx context.Context, field graphql.CollectedField, obj *apimodel.APIToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_ApiToken_id,
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		ec.marshalNID2string,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_ApiToken_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApiToken",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ID does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApiToken_name(ctx context.Context, field graphql.CollectedField, obj *apimodel.APIToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_ApiToken_name,
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		ec.marshalNString2string,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_ApiToken_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApiToken",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApiToken_prefix(ctx context.Context, field graphql.CollectedField, obj *apimodel.APIToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_ApiToken_prefix,
+		func(ctx context.Context) (any, error) {
+			return obj.Prefix, nil
+		},
+		nil,
+		ec.marshalNString2string,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_ApiToken_prefix(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApiToken",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApiToken_scopes(ctx context.Context, field graphql.CollectedField, obj *apimodel.APIToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_ApiToken_scopes,
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ApiToken().Scopes(ctx, obj)
+		},
+		nil,
+		ec.marshalNTokenScope2ᚕcredkeepᚋgraphᚋmodelᚐTokenScopeᚄ,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_ApiToken_scopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApiToken",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type TokenScope does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApiToken_workspace(ctx context.Context, field graphql.CollectedField, obj *apimodel.APIToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_ApiToken_workspace,
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ApiToken().Workspace(ctx, obj)
+		},
+		nil,
+		ec.marshalOWorkspace2ᚖcredkeepᚋgraphᚋmodelᚐWorkspace,
+		true,
+		false,
+	)
+}
+
+func (ec *executionContext) fieldContext_ApiToken_workspace(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApiToken",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "id":
+				return ec.fieldContext_Workspace_id(ctx, field)
+			case "name":
+				return ec.fieldContext_Workspace_name(ctx, field)
+			case "createdAt":
+				return ec.fieldContext_Workspace_createdAt(ctx, field)
+			case "viewerRole":
+				return ec.fieldContext_Workspace_viewerRole(ctx, field)
+			case "members":
+				return ec.fieldContext_Workspace_members(ctx, field)
+			case "credentials":
+				return ec.fieldContext_Workspace_credentials(ctx, field)
+			case "defaultCredential":
+				return ec.fieldContext_Workspace_defaultCredential(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type Workspace", field.Name)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApiToken_persistedQueriesOnly(ctx context.Context, field graphql.CollectedField, obj *apimodel.APIToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_ApiToken_persistedQueriesOnly,
+		func(ctx context.Context) (any, error) {
+			return obj.PersistedQueriesOnly, nil
+		},
+		nil,
+		ec.marshalNBoolean2bool,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_ApiToken_persistedQueriesOnly(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApiToken",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApiToken_createdAt(ctx context.Context, field graphql.CollectedField, obj *apimodel.APIToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_ApiToken_createdAt,
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		ec.marshalNTime2timeᚐTime,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_ApiToken_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApiToken",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Time does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApiToken_lastUsedAt(ctx context.Context, field graphql.CollectedField, obj *apimodel.APIToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_ApiToken_lastUsedAt,
+		func(ctx context.Context) (any, error) {
+			return obj.LastUsedAt, nil
+		},
+		nil,
+		ec.marshalOTime2ᚖtimeᚐTime,
+		true,
+		false,
+	)
+}
+
+func (ec *executionContext) fieldContext_ApiToken_lastUsedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApiToken",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Time does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApiToken_expiresAt(ctx context.Context, field graphql.CollectedField, obj *apimodel.APIToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_ApiToken_expiresAt,
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		ec.marshalOTime2ᚖtimeᚐTime,
+		true,
+		false,
+	)
+}
+
+func (ec *executionContext) fieldContext_ApiToken_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApiToken",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Time does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreatedApiToken_token(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAPIToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CreatedApiToken_token,
+		func(ctx context.Context) (any, error) {
+			return obj.Token, nil
+		},
+		nil,
+		ec.marshalNApiToken2ᚖcredkeepᚋapimodelᚐAPIToken,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_CreatedApiToken_token(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreatedApiToken",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "id":
+				return ec.fieldContext_ApiToken_id(ctx, field)
+			case "name":
+				return ec.fieldContext_ApiToken_name(ctx, field)
+			case "prefix":
+				return ec.fieldContext_ApiToken_prefix(ctx, field)
+			case "scopes":
+				return ec.fieldContext_ApiToken_scopes(ctx, field)
+			case "workspace":
+				return ec.fieldContext_ApiToken_workspace(ctx, field)
+			case "persistedQueriesOnly":
+				return ec.fieldContext_ApiToken_persistedQueriesOnly(ctx, field)
+			case "createdAt":
+				return ec.fieldContext_ApiToken_createdAt(ctx, field)
+			case "lastUsedAt":
+				return ec.fieldContext_ApiToken_lastUsedAt(ctx, field)
+			case "expiresAt":
+				return ec.fieldContext_ApiToken_expiresAt(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type ApiToken", field.Name)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreatedApiToken_secret(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAPIToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CreatedApiToken_secret,
+		func(ctx context.Context) (any, error) {
+			return obj.Secret, nil
+		},
+		nil,
+		ec.marshalNString2string,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_CreatedApiToken_secret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreatedApiToken",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	return fc, nil
+}
 
 func (ec *executionContext) _Credential_id(ctx context.Context, field graphql.CollectedField, obj *apimodel.Credential) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -1487,6 +2346,8 @@ func (ec *executionContext) fieldContext_Credential_workspace(_ context.Context,
 				return ec.fieldContext_Workspace_members(ctx, field)
 			case "credentials":
 				return ec.fieldContext_Workspace_credentials(ctx, field)
+			case "defaultCredential":
+				return ec.fieldContext_Workspace_defaultCredential(ctx, field)
 			}
 			return nil, fmt.Errorf("no field named %q was found under type Workspace", field.Name)
 		},
@@ -1800,6 +2661,49 @@ func (ec *executionContext) fieldContext_Credential_fields(_ context.Context, fi
 				return ec.fieldContext_CredentialField_hint(ctx, field)
 			}
 			return nil, fmt.Errorf("no field named %q was found under type CredentialField", field.Name)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Credential_usages(ctx context.Context, field graphql.CollectedField, obj *apimodel.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Credential_usages,
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Credential().Usages(ctx, obj)
+		},
+		nil,
+		ec.marshalNCredentialUsage2ᚕᚖcredkeepᚋgraphᚋmodelᚐCredentialUsageᚄ,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_Credential_usages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Credential",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "consumerKind":
+				return ec.fieldContext_CredentialUsage_consumerKind(ctx, field)
+			case "consumerId":
+				return ec.fieldContext_CredentialUsage_consumerId(ctx, field)
+			case "consumerName":
+				return ec.fieldContext_CredentialUsage_consumerName(ctx, field)
+			case "attachedAt":
+				return ec.fieldContext_CredentialUsage_attachedAt(ctx, field)
+			case "lastUsedAt":
+				return ec.fieldContext_CredentialUsage_lastUsedAt(ctx, field)
+			case "useCount":
+				return ec.fieldContext_CredentialUsage_useCount(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type CredentialUsage", field.Name)
 		},
 	}
 	return fc, nil
@@ -2182,6 +3086,8 @@ func (ec *executionContext) fieldContext_CredentialEdge_node(_ context.Context, 
 				return ec.fieldContext_Credential_grants(ctx, field)
 			case "fields":
 				return ec.fieldContext_Credential_fields(ctx, field)
+			case "usages":
+				return ec.fieldContext_Credential_usages(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -2377,6 +3283,168 @@ func (ec *executionContext) fieldContext_CredentialField_hint(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _CredentialSecret_credential(ctx context.Context, field graphql.CollectedField, obj *model.CredentialSecret) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialSecret_credential,
+		func(ctx context.Context) (any, error) {
+			return obj.Credential, nil
+		},
+		nil,
+		ec.marshalNCredential2ᚖcredkeepᚋapimodelᚐCredential,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_CredentialSecret_credential(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CredentialSecret",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "id":
+				return ec.fieldContext_Credential_id(ctx, field)
+			case "workspace":
+				return ec.fieldContext_Credential_workspace(ctx, field)
+			case "name":
+				return ec.fieldContext_Credential_name(ctx, field)
+			case "type":
+				return ec.fieldContext_Credential_type(ctx, field)
+			case "status":
+				return ec.fieldContext_Credential_status(ctx, field)
+			case "statusMessage":
+				return ec.fieldContext_Credential_statusMessage(ctx, field)
+			case "owner":
+				return ec.fieldContext_Credential_owner(ctx, field)
+			case "viewerAccess":
+				return ec.fieldContext_Credential_viewerAccess(ctx, field)
+			case "sharing":
+				return ec.fieldContext_Credential_sharing(ctx, field)
+			case "grants":
+				return ec.fieldContext_Credential_grants(ctx, field)
+			case "fields":
+				return ec.fieldContext_Credential_fields(ctx, field)
+			case "usages":
+				return ec.fieldContext_Credential_usages(ctx, field)
+			case "useCount":
+				return ec.fieldContext_Credential_useCount(ctx, field)
+			case "lastUsedAt":
+				return ec.fieldContext_Credential_lastUsedAt(ctx, field)
+			case "lastTestedAt":
+				return ec.fieldContext_Credential_lastTestedAt(ctx, field)
+			case "expiresAt":
+				return ec.fieldContext_Credential_expiresAt(ctx, field)
+			case "version":
+				return ec.fieldContext_Credential_version(ctx, field)
+			case "createdAt":
+				return ec.fieldContext_Credential_createdAt(ctx, field)
+			case "updatedAt":
+				return ec.fieldContext_Credential_updatedAt(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type Credential", field.Name)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CredentialSecret_fields(ctx context.Context, field graphql.CollectedField, obj *model.CredentialSecret) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialSecret_fields,
+		func(ctx context.Context) (any, error) {
+			return obj.Fields, nil
+		},
+		nil,
+		ec.marshalNSecretField2ᚕᚖcredkeepᚋgraphᚋmodelᚐSecretFieldᚄ,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_CredentialSecret_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CredentialSecret",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "key":
+				return ec.fieldContext_SecretField_key(ctx, field)
+			case "value":
+				return ec.fieldContext_SecretField_value(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type SecretField", field.Name)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CredentialSecret_accessToken(ctx context.Context, field graphql.CollectedField, obj *model.CredentialSecret) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialSecret_accessToken,
+		func(ctx context.Context) (any, error) {
+			return obj.AccessToken, nil
+		},
+		nil,
+		ec.marshalOString2ᚖstring,
+		true,
+		false,
+	)
+}
+
+func (ec *executionContext) fieldContext_CredentialSecret_accessToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CredentialSecret",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CredentialSecret_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.CredentialSecret) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialSecret_expiresAt,
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		ec.marshalOTime2ᚖtimeᚐTime,
+		true,
+		false,
+	)
+}
+
+func (ec *executionContext) fieldContext_CredentialSecret_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CredentialSecret",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Time does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CredentialType_key(ctx context.Context, field graphql.CollectedField, obj *model.CredentialType) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2564,6 +3632,180 @@ func (ec *executionContext) fieldContext_CredentialType_fields(_ context.Context
 				return ec.fieldContext_FieldSpec_options(ctx, field)
 			}
 			return nil, fmt.Errorf("no field named %q was found under type FieldSpec", field.Name)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CredentialUsage_consumerKind(ctx context.Context, field graphql.CollectedField, obj *model.CredentialUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialUsage_consumerKind,
+		func(ctx context.Context) (any, error) {
+			return obj.ConsumerKind, nil
+		},
+		nil,
+		ec.marshalNConsumerKind2credkeepᚋgraphᚋmodelᚐConsumerKind,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_CredentialUsage_consumerKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CredentialUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ConsumerKind does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CredentialUsage_consumerId(ctx context.Context, field graphql.CollectedField, obj *model.CredentialUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialUsage_consumerId,
+		func(ctx context.Context) (any, error) {
+			return obj.ConsumerID, nil
+		},
+		nil,
+		ec.marshalNString2string,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_CredentialUsage_consumerId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CredentialUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CredentialUsage_consumerName(ctx context.Context, field graphql.CollectedField, obj *model.CredentialUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialUsage_consumerName,
+		func(ctx context.Context) (any, error) {
+			return obj.ConsumerName, nil
+		},
+		nil,
+		ec.marshalOString2ᚖstring,
+		true,
+		false,
+	)
+}
+
+func (ec *executionContext) fieldContext_CredentialUsage_consumerName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CredentialUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CredentialUsage_attachedAt(ctx context.Context, field graphql.CollectedField, obj *model.CredentialUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialUsage_attachedAt,
+		func(ctx context.Context) (any, error) {
+			return obj.AttachedAt, nil
+		},
+		nil,
+		ec.marshalNTime2timeᚐTime,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_CredentialUsage_attachedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CredentialUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Time does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CredentialUsage_lastUsedAt(ctx context.Context, field graphql.CollectedField, obj *model.CredentialUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialUsage_lastUsedAt,
+		func(ctx context.Context) (any, error) {
+			return obj.LastUsedAt, nil
+		},
+		nil,
+		ec.marshalOTime2ᚖtimeᚐTime,
+		true,
+		false,
+	)
+}
+
+func (ec *executionContext) fieldContext_CredentialUsage_lastUsedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CredentialUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Time does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CredentialUsage_useCount(ctx context.Context, field graphql.CollectedField, obj *model.CredentialUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialUsage_useCount,
+		func(ctx context.Context) (any, error) {
+			return obj.UseCount, nil
+		},
+		nil,
+		ec.marshalNInt2int,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_CredentialUsage_useCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CredentialUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
 		},
 	}
 	return fc, nil
@@ -3181,6 +4423,8 @@ func (ec *executionContext) fieldContext_Mutation_createWorkspace(ctx context.Co
 				return ec.fieldContext_Workspace_members(ctx, field)
 			case "credentials":
 				return ec.fieldContext_Workspace_credentials(ctx, field)
+			case "defaultCredential":
+				return ec.fieldContext_Workspace_defaultCredential(ctx, field)
 			}
 			return nil, fmt.Errorf("no field named %q was found under type Workspace", field.Name)
 		},
@@ -3236,6 +4480,8 @@ func (ec *executionContext) fieldContext_Mutation_renameWorkspace(ctx context.Co
 				return ec.fieldContext_Workspace_members(ctx, field)
 			case "credentials":
 				return ec.fieldContext_Workspace_credentials(ctx, field)
+			case "defaultCredential":
+				return ec.fieldContext_Workspace_defaultCredential(ctx, field)
 			}
 			return nil, fmt.Errorf("no field named %q was found under type Workspace", field.Name)
 		},
@@ -3493,6 +4739,8 @@ func (ec *executionContext) fieldContext_Mutation_createCredential(ctx context.C
 				return ec.fieldContext_Credential_grants(ctx, field)
 			case "fields":
 				return ec.fieldContext_Credential_fields(ctx, field)
+			case "usages":
+				return ec.fieldContext_Credential_usages(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -3572,6 +4820,8 @@ func (ec *executionContext) fieldContext_Mutation_updateCredential(ctx context.C
 				return ec.fieldContext_Credential_grants(ctx, field)
 			case "fields":
 				return ec.fieldContext_Credential_fields(ctx, field)
+			case "usages":
+				return ec.fieldContext_Credential_usages(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -3698,6 +4948,8 @@ func (ec *executionContext) fieldContext_Mutation_shareCredential(ctx context.Co
 				return ec.fieldContext_Credential_grants(ctx, field)
 			case "fields":
 				return ec.fieldContext_Credential_fields(ctx, field)
+			case "usages":
+				return ec.fieldContext_Credential_usages(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -3777,6 +5029,8 @@ func (ec *executionContext) fieldContext_Mutation_unshareCredential(ctx context.
 				return ec.fieldContext_Credential_grants(ctx, field)
 			case "fields":
 				return ec.fieldContext_Credential_fields(ctx, field)
+			case "usages":
+				return ec.fieldContext_Credential_usages(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -3803,6 +5057,310 @@ func (ec *executionContext) fieldContext_Mutation_unshareCredential(ctx context.
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_unshareCredential_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setDefaultCredential(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Mutation_setDefaultCredential,
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetDefaultCredential(ctx, fc.Args["workspaceId"].(string), fc.Args["purpose"].(string), fc.Args["credentialId"].(*string))
+		},
+		nil,
+		ec.marshalNWorkspace2ᚖcredkeepᚋgraphᚋmodelᚐWorkspace,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_Mutation_setDefaultCredential(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "id":
+				return ec.fieldContext_Workspace_id(ctx, field)
+			case "name":
+				return ec.fieldContext_Workspace_name(ctx, field)
+			case "createdAt":
+				return ec.fieldContext_Workspace_createdAt(ctx, field)
+			case "viewerRole":
+				return ec.fieldContext_Workspace_viewerRole(ctx, field)
+			case "members":
+				return ec.fieldContext_Workspace_members(ctx, field)
+			case "credentials":
+				return ec.fieldContext_Workspace_credentials(ctx, field)
+			case "defaultCredential":
+				return ec.fieldContext_Workspace_defaultCredential(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type Workspace", field.Name)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setDefaultCredential_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_attachCredential(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Mutation_attachCredential,
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AttachCredential(ctx, fc.Args["credentialId"].(string), fc.Args["consumer"].(model.ConsumerInput))
+		},
+		nil,
+		ec.marshalNCredentialUsage2ᚖcredkeepᚋgraphᚋmodelᚐCredentialUsage,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_Mutation_attachCredential(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "consumerKind":
+				return ec.fieldContext_CredentialUsage_consumerKind(ctx, field)
+			case "consumerId":
+				return ec.fieldContext_CredentialUsage_consumerId(ctx, field)
+			case "consumerName":
+				return ec.fieldContext_CredentialUsage_consumerName(ctx, field)
+			case "attachedAt":
+				return ec.fieldContext_CredentialUsage_attachedAt(ctx, field)
+			case "lastUsedAt":
+				return ec.fieldContext_CredentialUsage_lastUsedAt(ctx, field)
+			case "useCount":
+				return ec.fieldContext_CredentialUsage_useCount(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type CredentialUsage", field.Name)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_attachCredential_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_detachCredential(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Mutation_detachCredential,
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DetachCredential(ctx, fc.Args["credentialId"].(string), fc.Args["consumerKind"].(model.ConsumerKind), fc.Args["consumerId"].(string))
+		},
+		nil,
+		ec.marshalNDeletePayload2ᚖcredkeepᚋgraphᚋmodelᚐDeletePayload,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_Mutation_detachCredential(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "id":
+				return ec.fieldContext_DeletePayload_id(ctx, field)
+			case "deleted":
+				return ec.fieldContext_DeletePayload_deleted(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type DeletePayload", field.Name)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_detachCredential_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_useCredential(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Mutation_useCredential,
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UseCredential(ctx, fc.Args["id"].(string), fc.Args["consumer"].(*model.ConsumerInput))
+		},
+		nil,
+		ec.marshalNCredentialSecret2ᚖcredkeepᚋgraphᚋmodelᚐCredentialSecret,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_Mutation_useCredential(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "credential":
+				return ec.fieldContext_CredentialSecret_credential(ctx, field)
+			case "fields":
+				return ec.fieldContext_CredentialSecret_fields(ctx, field)
+			case "accessToken":
+				return ec.fieldContext_CredentialSecret_accessToken(ctx, field)
+			case "expiresAt":
+				return ec.fieldContext_CredentialSecret_expiresAt(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type CredentialSecret", field.Name)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_useCredential_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createApiToken(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Mutation_createApiToken,
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateAPIToken(ctx, fc.Args["input"].(model.CreateAPITokenInput))
+		},
+		nil,
+		ec.marshalNCreatedApiToken2ᚖcredkeepᚋgraphᚋmodelᚐCreatedAPIToken,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_Mutation_createApiToken(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "token":
+				return ec.fieldContext_CreatedApiToken_token(ctx, field)
+			case "secret":
+				return ec.fieldContext_CreatedApiToken_secret(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type CreatedApiToken", field.Name)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createApiToken_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeApiToken(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Mutation_revokeApiToken,
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeAPIToken(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		ec.marshalNDeletePayload2ᚖcredkeepᚋgraphᚋmodelᚐDeletePayload,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_Mutation_revokeApiToken(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "id":
+				return ec.fieldContext_DeletePayload_id(ctx, field)
+			case "deleted":
+				return ec.fieldContext_DeletePayload_deleted(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type DeletePayload", field.Name)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeApiToken_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -3895,6 +5453,8 @@ func (ec *executionContext) fieldContext_Query_viewer(_ context.Context, field g
 				return ec.fieldContext_Viewer_user(ctx, field)
 			case "isAdmin":
 				return ec.fieldContext_Viewer_isAdmin(ctx, field)
+			case "apiToken":
+				return ec.fieldContext_Viewer_apiToken(ctx, field)
 			}
 			return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 		},
@@ -3938,6 +5498,8 @@ func (ec *executionContext) fieldContext_Query_workspaces(_ context.Context, fie
 				return ec.fieldContext_Workspace_members(ctx, field)
 			case "credentials":
 				return ec.fieldContext_Workspace_credentials(ctx, field)
+			case "defaultCredential":
+				return ec.fieldContext_Workspace_defaultCredential(ctx, field)
 			}
 			return nil, fmt.Errorf("no field named %q was found under type Workspace", field.Name)
 		},
@@ -3982,6 +5544,8 @@ func (ec *executionContext) fieldContext_Query_workspace(ctx context.Context, fi
 				return ec.fieldContext_Workspace_members(ctx, field)
 			case "credentials":
 				return ec.fieldContext_Workspace_credentials(ctx, field)
+			case "defaultCredential":
+				return ec.fieldContext_Workspace_defaultCredential(ctx, field)
 			}
 			return nil, fmt.Errorf("no field named %q was found under type Workspace", field.Name)
 		},
@@ -4047,6 +5611,8 @@ func (ec *executionContext) fieldContext_Query_credential(ctx context.Context, f
 				return ec.fieldContext_Credential_grants(ctx, field)
 			case "fields":
 				return ec.fieldContext_Credential_fields(ctx, field)
+			case "usages":
+				return ec.fieldContext_Credential_usages(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -4117,6 +5683,55 @@ func (ec *executionContext) fieldContext_Query_credentialTypes(_ context.Context
 				return ec.fieldContext_CredentialType_fields(ctx, field)
 			}
 			return nil, fmt.Errorf("no field named %q was found under type CredentialType", field.Name)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_apiTokens(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Query_apiTokens,
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().APITokens(ctx)
+		},
+		nil,
+		ec.marshalNApiToken2ᚕᚖcredkeepᚋapimodelᚐAPITokenᚄ,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_Query_apiTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "id":
+				return ec.fieldContext_ApiToken_id(ctx, field)
+			case "name":
+				return ec.fieldContext_ApiToken_name(ctx, field)
+			case "prefix":
+				return ec.fieldContext_ApiToken_prefix(ctx, field)
+			case "scopes":
+				return ec.fieldContext_ApiToken_scopes(ctx, field)
+			case "workspace":
+				return ec.fieldContext_ApiToken_workspace(ctx, field)
+			case "persistedQueriesOnly":
+				return ec.fieldContext_ApiToken_persistedQueriesOnly(ctx, field)
+			case "createdAt":
+				return ec.fieldContext_ApiToken_createdAt(ctx, field)
+			case "lastUsedAt":
+				return ec.fieldContext_ApiToken_lastUsedAt(ctx, field)
+			case "expiresAt":
+				return ec.fieldContext_ApiToken_expiresAt(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type ApiToken", field.Name)
 		},
 	}
 	return fc, nil
@@ -4230,6 +5845,64 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _SecretField_key(ctx context.Context, field graphql.CollectedField, obj *model.SecretField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_SecretField_key,
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		ec.marshalNString2string,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_SecretField_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SecretField",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SecretField_value(ctx context.Context, field graphql.CollectedField, obj *model.SecretField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_SecretField_value,
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		ec.marshalNString2string,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_SecretField_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SecretField",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *model.User) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4324,7 +5997,7 @@ func (ec *executionContext) _Viewer_user(ctx context.Context, field graphql.Coll
 		field,
 		ec.fieldContext_Viewer_user,
 		func(ctx context.Context) (any, error) {
-			return obj.User, nil
+			return ec.Resolvers.Viewer().User(ctx, obj)
 		},
 		nil,
 		ec.marshalNUser2ᚖcredkeepᚋgraphᚋmodelᚐUser,
@@ -4337,8 +6010,8 @@ func (ec *executionContext) fieldContext_Viewer_user(_ context.Context, field gr
 	fc = &graphql.FieldContext{
 		Object:     "Viewer",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			switch field.Name {
 			case "id":
@@ -4378,6 +6051,55 @@ func (ec *executionContext) fieldContext_Viewer_isAdmin(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Viewer_apiToken(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Viewer_apiToken,
+		func(ctx context.Context) (any, error) {
+			return obj.APIToken, nil
+		},
+		nil,
+		ec.marshalOApiToken2ᚖcredkeepᚋapimodelᚐAPIToken,
+		true,
+		false,
+	)
+}
+
+func (ec *executionContext) fieldContext_Viewer_apiToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Viewer",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "id":
+				return ec.fieldContext_ApiToken_id(ctx, field)
+			case "name":
+				return ec.fieldContext_ApiToken_name(ctx, field)
+			case "prefix":
+				return ec.fieldContext_ApiToken_prefix(ctx, field)
+			case "scopes":
+				return ec.fieldContext_ApiToken_scopes(ctx, field)
+			case "workspace":
+				return ec.fieldContext_ApiToken_workspace(ctx, field)
+			case "persistedQueriesOnly":
+				return ec.fieldContext_ApiToken_persistedQueriesOnly(ctx, field)
+			case "createdAt":
+				return ec.fieldContext_ApiToken_createdAt(ctx, field)
+			case "lastUsedAt":
+				return ec.fieldContext_ApiToken_lastUsedAt(ctx, field)
+			case "expiresAt":
+				return ec.fieldContext_ApiToken_expiresAt(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type ApiToken", field.Name)
 		},
 	}
 	return fc, nil
@@ -4579,6 +6301,87 @@ func (ec *executionContext) fieldContext_Workspace_credentials(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Workspace_credentials_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Workspace_defaultCredential(ctx context.Context, field graphql.CollectedField, obj *model.Workspace) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Workspace_defaultCredential,
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Workspace().DefaultCredential(ctx, obj, fc.Args["purpose"].(string))
+		},
+		nil,
+		ec.marshalOCredential2ᚖcredkeepᚋapimodelᚐCredential,
+		true,
+		false,
+	)
+}
+
+func (ec *executionContext) fieldContext_Workspace_defaultCredential(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Workspace",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "id":
+				return ec.fieldContext_Credential_id(ctx, field)
+			case "workspace":
+				return ec.fieldContext_Credential_workspace(ctx, field)
+			case "name":
+				return ec.fieldContext_Credential_name(ctx, field)
+			case "type":
+				return ec.fieldContext_Credential_type(ctx, field)
+			case "status":
+				return ec.fieldContext_Credential_status(ctx, field)
+			case "statusMessage":
+				return ec.fieldContext_Credential_statusMessage(ctx, field)
+			case "owner":
+				return ec.fieldContext_Credential_owner(ctx, field)
+			case "viewerAccess":
+				return ec.fieldContext_Credential_viewerAccess(ctx, field)
+			case "sharing":
+				return ec.fieldContext_Credential_sharing(ctx, field)
+			case "grants":
+				return ec.fieldContext_Credential_grants(ctx, field)
+			case "fields":
+				return ec.fieldContext_Credential_fields(ctx, field)
+			case "usages":
+				return ec.fieldContext_Credential_usages(ctx, field)
+			case "useCount":
+				return ec.fieldContext_Credential_useCount(ctx, field)
+			case "lastUsedAt":
+				return ec.fieldContext_Credential_lastUsedAt(ctx, field)
+			case "lastTestedAt":
+				return ec.fieldContext_Credential_lastTestedAt(ctx, field)
+			case "expiresAt":
+				return ec.fieldContext_Credential_expiresAt(ctx, field)
+			case "version":
+				return ec.fieldContext_Credential_version(ctx, field)
+			case "createdAt":
+				return ec.fieldContext_Credential_createdAt(ctx, field)
+			case "updatedAt":
+				return ec.fieldContext_Credential_updatedAt(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type Credential", field.Name)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Workspace_defaultCredential_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -6031,6 +7834,112 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputConsumerInput(ctx context.Context, obj any) (model.ConsumerInput, error) {
+	var it model.ConsumerInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "id", "name"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNConsumerKind2credkeepᚋgraphᚋmodelᚐConsumerKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputCreateApiTokenInput(ctx context.Context, obj any) (model.CreateAPITokenInput, error) {
+	var it model.CreateAPITokenInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["persistedQueriesOnly"]; !present {
+		asMap["persistedQueriesOnly"] = false
+	}
+
+	fieldsInOrder := [...]string{"name", "scopes", "workspaceId", "expiresAt", "persistedQueriesOnly"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "scopes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scopes"))
+			data, err := ec.unmarshalNTokenScope2ᚕcredkeepᚋgraphᚋmodelᚐTokenScopeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Scopes = data
+		case "workspaceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("workspaceId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WorkspaceID = data
+		case "expiresAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiresAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiresAt = data
+		case "persistedQueriesOnly":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("persistedQueriesOnly"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PersistedQueriesOnly = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputCreateCredentialInput(ctx context.Context, obj any) (model.CreateCredentialInput, error) {
 	var it model.CreateCredentialInput
 	if obj == nil {
@@ -6344,6 +8253,182 @@ func (ec *executionContext) unmarshalInputUpdateCredentialInput(ctx context.Cont
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var apiTokenImplementors = []string{"ApiToken"}
+
+func (ec *executionContext) _ApiToken(ctx context.Context, sel ast.SelectionSet, obj *apimodel.APIToken) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, apiTokenImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ApiToken")
+		case "id":
+			out.Values[i] = ec._ApiToken_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._ApiToken_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "prefix":
+			out.Values[i] = ec._ApiToken_prefix(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "scopes":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ApiToken_scopes(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "workspace":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ApiToken_workspace(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "persistedQueriesOnly":
+			out.Values[i] = ec._ApiToken_persistedQueriesOnly(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._ApiToken_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastUsedAt":
+			out.Values[i] = ec._ApiToken_lastUsedAt(ctx, field, obj)
+		case "expiresAt":
+			out.Values[i] = ec._ApiToken_expiresAt(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(len(deferred)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var createdApiTokenImplementors = []string{"CreatedApiToken"}
+
+func (ec *executionContext) _CreatedApiToken(ctx context.Context, sel ast.SelectionSet, obj *model.CreatedAPIToken) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, createdApiTokenImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CreatedApiToken")
+		case "token":
+			out.Values[i] = ec._CreatedApiToken_token(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "secret":
+			out.Values[i] = ec._CreatedApiToken_secret(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(len(deferred)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
 
 var credentialImplementors = []string{"Credential"}
 
@@ -6687,6 +8772,42 @@ func (ec *executionContext) _Credential(ctx context.Context, sel ast.SelectionSe
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "usages":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Credential_usages(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "useCount":
 			out.Values[i] = ec._Credential_useCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -6887,6 +9008,54 @@ func (ec *executionContext) _CredentialField(ctx context.Context, sel ast.Select
 	return out
 }
 
+var credentialSecretImplementors = []string{"CredentialSecret"}
+
+func (ec *executionContext) _CredentialSecret(ctx context.Context, sel ast.SelectionSet, obj *model.CredentialSecret) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, credentialSecretImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CredentialSecret")
+		case "credential":
+			out.Values[i] = ec._CredentialSecret_credential(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fields":
+			out.Values[i] = ec._CredentialSecret_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accessToken":
+			out.Values[i] = ec._CredentialSecret_accessToken(ctx, field, obj)
+		case "expiresAt":
+			out.Values[i] = ec._CredentialSecret_expiresAt(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(len(deferred)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var credentialTypeImplementors = []string{"CredentialType"}
 
 func (ec *executionContext) _CredentialType(ctx context.Context, sel ast.SelectionSet, obj *model.CredentialType) graphql.Marshaler {
@@ -6925,6 +9094,64 @@ func (ec *executionContext) _CredentialType(ctx context.Context, sel ast.Selecti
 			}
 		case "fields":
 			out.Values[i] = ec._CredentialType_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(len(deferred)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var credentialUsageImplementors = []string{"CredentialUsage"}
+
+func (ec *executionContext) _CredentialUsage(ctx context.Context, sel ast.SelectionSet, obj *model.CredentialUsage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, credentialUsageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CredentialUsage")
+		case "consumerKind":
+			out.Values[i] = ec._CredentialUsage_consumerKind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "consumerId":
+			out.Values[i] = ec._CredentialUsage_consumerId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "consumerName":
+			out.Values[i] = ec._CredentialUsage_consumerName(ctx, field, obj)
+		case "attachedAt":
+			out.Values[i] = ec._CredentialUsage_attachedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastUsedAt":
+			out.Values[i] = ec._CredentialUsage_lastUsedAt(ctx, field, obj)
+		case "useCount":
+			out.Values[i] = ec._CredentialUsage_useCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -7390,6 +9617,48 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setDefaultCredential":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setDefaultCredential(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attachCredential":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_attachCredential(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "detachCredential":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_detachCredential(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "useCredential":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_useCredential(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createApiToken":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createApiToken(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeApiToken":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeApiToken(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -7577,6 +9846,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "apiTokens":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_apiTokens(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -7585,6 +9876,50 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___schema(ctx, field)
 			})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(len(deferred)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var secretFieldImplementors = []string{"SecretField"}
+
+func (ec *executionContext) _SecretField(ctx context.Context, sel ast.SelectionSet, obj *model.SecretField) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, secretFieldImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SecretField")
+		case "key":
+			out.Values[i] = ec._SecretField_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._SecretField_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -7663,15 +9998,48 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Viewer")
 		case "user":
-			out.Values[i] = ec._Viewer_user(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Viewer_user(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "isAdmin":
 			out.Values[i] = ec._Viewer_isAdmin(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "apiToken":
+			out.Values[i] = ec._Viewer_apiToken(ctx, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -7775,6 +10143,39 @@ func (ec *executionContext) _Workspace(ctx context.Context, sel ast.SelectionSet
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "defaultCredential":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Workspace_defaultCredential(ctx, field, obj)
 				return res
 			}
 
@@ -8166,6 +10567,32 @@ func (ec *executionContext) marshalNAccessLevel2credkeepᚋgraphᚋmodelᚐAcces
 	return v
 }
 
+func (ec *executionContext) marshalNApiToken2ᚕᚖcredkeepᚋapimodelᚐAPITokenᚄ(ctx context.Context, sel ast.SelectionSet, v []*apimodel.APIToken) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNApiToken2ᚖcredkeepᚋapimodelᚐAPIToken(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNApiToken2ᚖcredkeepᚋapimodelᚐAPIToken(ctx context.Context, sel ast.SelectionSet, v *apimodel.APIToken) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ApiToken(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNAuthKind2credkeepᚋgraphᚋmodelᚐAuthKind(ctx context.Context, v any) (model.AuthKind, error) {
 	var res model.AuthKind
 	err := res.UnmarshalGQL(v)
@@ -8192,6 +10619,26 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalNConsumerInput2credkeepᚋgraphᚋmodelᚐConsumerInput(ctx context.Context, v any) (model.ConsumerInput, error) {
+	res, err := ec.unmarshalInputConsumerInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNConsumerKind2credkeepᚋgraphᚋmodelᚐConsumerKind(ctx context.Context, v any) (model.ConsumerKind, error) {
+	var res model.ConsumerKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConsumerKind2credkeepᚋgraphᚋmodelᚐConsumerKind(ctx context.Context, sel ast.SelectionSet, v model.ConsumerKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNCreateApiTokenInput2credkeepᚋgraphᚋmodelᚐCreateAPITokenInput(ctx context.Context, v any) (model.CreateAPITokenInput, error) {
+	res, err := ec.unmarshalInputCreateApiTokenInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateCredentialInput2credkeepᚋgraphᚋmodelᚐCreateCredentialInput(ctx context.Context, v any) (model.CreateCredentialInput, error) {
 	res, err := ec.unmarshalInputCreateCredentialInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -8200,6 +10647,20 @@ func (ec *executionContext) unmarshalNCreateCredentialInput2credkeepᚋgraphᚋm
 func (ec *executionContext) unmarshalNCreateWorkspaceInput2credkeepᚋgraphᚋmodelᚐCreateWorkspaceInput(ctx context.Context, v any) (model.CreateWorkspaceInput, error) {
 	res, err := ec.unmarshalInputCreateWorkspaceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCreatedApiToken2credkeepᚋgraphᚋmodelᚐCreatedAPIToken(ctx context.Context, sel ast.SelectionSet, v model.CreatedAPIToken) graphql.Marshaler {
+	return ec._CreatedApiToken(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCreatedApiToken2ᚖcredkeepᚋgraphᚋmodelᚐCreatedAPIToken(ctx context.Context, sel ast.SelectionSet, v *model.CreatedAPIToken) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CreatedApiToken(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNCredential2credkeepᚋapimodelᚐCredential(ctx context.Context, sel ast.SelectionSet, v apimodel.Credential) graphql.Marshaler {
@@ -8282,6 +10743,20 @@ func (ec *executionContext) marshalNCredentialField2ᚖcredkeepᚋgraphᚋmodel�
 	return ec._CredentialField(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCredentialSecret2credkeepᚋgraphᚋmodelᚐCredentialSecret(ctx context.Context, sel ast.SelectionSet, v model.CredentialSecret) graphql.Marshaler {
+	return ec._CredentialSecret(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCredentialSecret2ᚖcredkeepᚋgraphᚋmodelᚐCredentialSecret(ctx context.Context, sel ast.SelectionSet, v *model.CredentialSecret) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CredentialSecret(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCredentialStatus2credkeepᚋgraphᚋmodelᚐCredentialStatus(ctx context.Context, v any) (model.CredentialStatus, error) {
 	var res model.CredentialStatus
 	err := res.UnmarshalGQL(v)
@@ -8320,6 +10795,36 @@ func (ec *executionContext) marshalNCredentialType2ᚖcredkeepᚋgraphᚋmodel�
 		return graphql.Null
 	}
 	return ec._CredentialType(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCredentialUsage2credkeepᚋgraphᚋmodelᚐCredentialUsage(ctx context.Context, sel ast.SelectionSet, v model.CredentialUsage) graphql.Marshaler {
+	return ec._CredentialUsage(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCredentialUsage2ᚕᚖcredkeepᚋgraphᚋmodelᚐCredentialUsageᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CredentialUsage) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCredentialUsage2ᚖcredkeepᚋgraphᚋmodelᚐCredentialUsage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCredentialUsage2ᚖcredkeepᚋgraphᚋmodelᚐCredentialUsage(ctx context.Context, sel ast.SelectionSet, v *model.CredentialUsage) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CredentialUsage(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNDeletePayload2credkeepᚋgraphᚋmodelᚐDeletePayload(ctx context.Context, sel ast.SelectionSet, v model.DeletePayload) graphql.Marshaler {
@@ -8500,6 +11005,32 @@ func (ec *executionContext) marshalNPageInfo2ᚖcredkeepᚋgraphᚋmodelᚐPageI
 	return ec._PageInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNSecretField2ᚕᚖcredkeepᚋgraphᚋmodelᚐSecretFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SecretField) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSecretField2ᚖcredkeepᚋgraphᚋmodelᚐSecretField(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSecretField2ᚖcredkeepᚋgraphᚋmodelᚐSecretField(ctx context.Context, sel ast.SelectionSet, v *model.SecretField) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SecretField(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNShareCredentialInput2credkeepᚋgraphᚋmodelᚐShareCredentialInput(ctx context.Context, v any) (model.ShareCredentialInput, error) {
 	res, err := ec.unmarshalInputShareCredentialInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -8545,6 +11076,47 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNTokenScope2credkeepᚋgraphᚋmodelᚐTokenScope(ctx context.Context, v any) (model.TokenScope, error) {
+	var res model.TokenScope
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTokenScope2credkeepᚋgraphᚋmodelᚐTokenScope(ctx context.Context, sel ast.SelectionSet, v model.TokenScope) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNTokenScope2ᚕcredkeepᚋgraphᚋmodelᚐTokenScopeᚄ(ctx context.Context, v any) ([]model.TokenScope, error) {
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]model.TokenScope, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNTokenScope2credkeepᚋgraphᚋmodelᚐTokenScope(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNTokenScope2ᚕcredkeepᚋgraphᚋmodelᚐTokenScopeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.TokenScope) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTokenScope2credkeepᚋgraphᚋmodelᚐTokenScope(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNUpdateCredentialInput2credkeepᚋgraphᚋmodelᚐUpdateCredentialInput(ctx context.Context, v any) (model.UpdateCredentialInput, error) {
@@ -8761,6 +11333,13 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) marshalOApiToken2ᚖcredkeepᚋapimodelᚐAPIToken(ctx context.Context, sel ast.SelectionSet, v *apimodel.APIToken) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ApiToken(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOAuthKind2ᚖcredkeepᚋgraphᚋmodelᚐAuthKind(ctx context.Context, v any) (*model.AuthKind, error) {
 	if v == nil {
 		return nil, nil
@@ -8805,6 +11384,14 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOConsumerInput2ᚖcredkeepᚋgraphᚋmodelᚐConsumerInput(ctx context.Context, v any) (*model.ConsumerInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputConsumerInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOCredential2ᚖcredkeepᚋapimodelᚐCredential(ctx context.Context, sel ast.SelectionSet, v *apimodel.Credential) graphql.Marshaler {

@@ -8,11 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"credkeep/authz"
 	"credkeep/logging"
+	"credkeep/ratelimit"
 )
 
 // MaxBodyBytes caps a request body; a GraphQL request is a few KiB.
@@ -38,12 +41,19 @@ type Options struct {
 	// PerRequest adds request-scoped state (dataloaders, the authorization cache)
 	// to each GraphQL request's context.
 	PerRequest func(context.Context) context.Context
+	// Limiter counts API token requests.
+	Limiter Limiter
+}
+
+// Limiter decides whether an API token may make another request.
+type Limiter interface {
+	Allow(ctx context.Context, tokenHash string) (ratelimit.Decision, error)
 }
 
 // New returns the server's root handler.
 func New(o Options) http.Handler {
 	mux := http.NewServeMux()
-	gql := authenticate(o.Auth, o.Logger, perRequest(o.PerRequest, o.GraphQL))
+	gql := authenticate(o.Auth, o.Logger, rateLimit(o.Limiter, o.Logger, perRequest(o.PerRequest, o.GraphQL)))
 	mux.Handle("POST /graphql", gql)
 	mux.Handle("GET /graphql", gql)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -119,6 +129,36 @@ func authenticate(a Authenticator, log *slog.Logger, next http.Handler) http.Han
 			ctx = authz.WithPrincipal(ctx, p)
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// rateLimit counts each API token request against the token's hourly limit,
+// sets the X-RateLimit-* headers on every token response, and answers 429 with
+// Retry-After and RATE_LIMITED over the limit. User sessions are not limited here.
+func rateLimit(l Limiter, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := authz.PrincipalFrom(r.Context())
+		if l == nil || p == nil || p.Token == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		d, err := l.Allow(r.Context(), p.Token.Hash)
+		if err != nil {
+			log.ErrorContext(r.Context(), "rate limit", "error", err)
+			writeError(w, http.StatusServiceUnavailable, "INTERNAL", internalMessage(r.Context()))
+			return
+		}
+		h := w.Header()
+		h.Set("X-RateLimit-Limit", strconv.Itoa(d.Limit))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(d.Remaining))
+		h.Set("X-RateLimit-Reset", strconv.FormatInt(d.Reset.Unix(), 10))
+		if !d.Allowed {
+			retry := int(math.Ceil(d.Wait.Seconds()))
+			h.Set("Retry-After", strconv.Itoa(max(retry, 1)))
+			writeError(w, http.StatusTooManyRequests, "RATE_LIMITED", "rate limit exceeded for this API token; retry after the window resets")
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -39,7 +39,7 @@ func (r *mutationResolver) UpdateCredential(ctx context.Context, input model.Upd
 }
 
 func (r *mutationResolver) DeleteCredential(ctx context.Context, id string, force *bool) (*model.DeletePayload, error) {
-	if err := r.credentials.Delete(ctx, id); err != nil {
+	if err := r.credentials.Delete(ctx, id, force != nil && *force); err != nil {
 		return nil, err
 	}
 	return &model.DeletePayload{ID: id, Deleted: true}, nil

@@ -12,8 +12,28 @@ func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &model.Viewer{
-		User:    &model.User{ID: p.UserID, Email: optional(p.Email), Name: optional(p.Name)},
-		IsAdmin: p.PlatformAdmin,
-	}, nil
+	v := &model.Viewer{IsAdmin: p.PlatformAdmin}
+	if p.Token != nil {
+		t, err := r.tokens.Current(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if t != nil {
+			v.APIToken = toGraphToken(*t)
+		}
+	}
+	return v, nil
+}
+
+// User is the signed-in user: from the JWT's claims, or for an API token, from
+// the record of the user who created it.
+func (r *viewerResolver) User(ctx context.Context, obj *model.Viewer) (*model.User, error) {
+	p, err := authz.RequirePrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p.Token != nil {
+		return r.user(ctx, p.UserID)
+	}
+	return &model.User{ID: p.UserID, Email: optional(p.Email), Name: optional(p.Name)}, nil
 }

@@ -10,6 +10,9 @@ import (
 	"credkeep/credential"
 	"credkeep/graph"
 	"credkeep/loaders"
+	"credkeep/redact"
+	"credkeep/storage"
+	"credkeep/tokens"
 	"credkeep/workspace"
 )
 
@@ -32,25 +35,40 @@ type CredentialService interface {
 	Get(ctx context.Context, id string) (credential.View, error)
 	List(ctx context.Context, in credential.ListInput) (credential.Page, error)
 	Update(ctx context.Context, in credential.UpdateInput) (credential.View, error)
-	Delete(ctx context.Context, id string) error
+	Delete(ctx context.Context, id string, force bool) error
 	Share(ctx context.Context, in credential.ShareInput) (credential.View, error)
 	Unshare(ctx context.Context, credentialID, grantID string) (credential.View, error)
 	Fields(ctx context.Context, v credential.View) ([]credential.FieldView, error)
 	Grants(ctx context.Context, v credential.View) ([]authz.Grant, error)
 	Shared(ctx context.Context, v credential.View) (bool, error)
 	Status(v credential.View) (string, *string)
+	Use(ctx context.Context, id string, consumer *credential.Consumer) (credential.Released, error)
+	Attach(ctx context.Context, credentialID string, c credential.Consumer) (storage.Usage, error)
+	Detach(ctx context.Context, credentialID, kind, consumerID string) error
+	Usages(ctx context.Context, v credential.View) ([]storage.Usage, error)
+	SetDefault(ctx context.Context, workspaceID, purpose string, credentialID *string) error
+	Default(ctx context.Context, workspaceID, purpose string) (*credential.View, error)
+}
+
+// TokenService is what the resolvers need of the tokens package.
+type TokenService interface {
+	Create(ctx context.Context, in tokens.CreateInput) (storage.APIToken, redact.Secret, error)
+	List(ctx context.Context) ([]storage.APIToken, error)
+	Revoke(ctx context.Context, id string) error
+	Current(ctx context.Context) (*storage.APIToken, error)
 }
 
 // Resolver is the root of the resolver tree.
 type Resolver struct {
 	workspaces  WorkspaceService
 	credentials CredentialService
+	tokens      TokenService
 	loads       loaders.Store
 }
 
 // New returns the root resolver.
-func New(workspaces WorkspaceService, credentials CredentialService, loads loaders.Store) *Resolver {
-	return &Resolver{workspaces: workspaces, credentials: credentials, loads: loads}
+func New(workspaces WorkspaceService, credentials CredentialService, tokens TokenService, loads loaders.Store) *Resolver {
+	return &Resolver{workspaces: workspaces, credentials: credentials, tokens: tokens, loads: loads}
 }
 
 var _ graph.ResolverRoot = (*Resolver)(nil)
@@ -67,11 +85,19 @@ func (r *Resolver) Workspace() graph.WorkspaceResolver { return &workspaceResolv
 // Credential returns the resolvers of Credential fields.
 func (r *Resolver) Credential() graph.CredentialResolver { return &credentialResolver{r} }
 
+// ApiToken returns the resolvers of ApiToken fields.
+func (r *Resolver) ApiToken() graph.ApiTokenResolver { return &apiTokenResolver{r} }
+
+// Viewer returns the resolvers of Viewer fields.
+func (r *Resolver) Viewer() graph.ViewerResolver { return &viewerResolver{r} }
+
 // Grant returns the resolvers of Grant fields.
 func (r *Resolver) Grant() graph.GrantResolver { return &grantResolver{r} }
 
 type queryResolver struct{ *Resolver }
 type credentialResolver struct{ *Resolver }
 type grantResolver struct{ *Resolver }
+type apiTokenResolver struct{ *Resolver }
+type viewerResolver struct{ *Resolver }
 type mutationResolver struct{ *Resolver }
 type workspaceResolver struct{ *Resolver }

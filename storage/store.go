@@ -151,6 +151,9 @@ func indexes() []index {
 		{colMembers, mongo.IndexModel{Keys: bson.D{{Key: "userId", Value: 1}}, Options: options.Index().SetName("userId")}},
 		{colMembers, mongo.IndexModel{Keys: bson.D{{Key: "workspaceId", Value: 1}}, Options: options.Index().SetName("workspaceId")}},
 		{colUsers, mongo.IndexModel{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetName("email")}},
+		{colAPITokens, mongo.IndexModel{Keys: bson.D{{Key: "publicId", Value: 1}}, Options: options.Index().SetName("publicId").SetUnique(true)}},
+		{colAPITokens, mongo.IndexModel{Keys: bson.D{{Key: "userId", Value: 1}}, Options: options.Index().SetName("userId")}},
+		{colUsages, mongo.IndexModel{Keys: bson.D{{Key: "credentialId", Value: 1}}, Options: options.Index().SetName("credentialId")}},
 		// Unique names per workspace (case-insensitive), and the list's sort order.
 		{colCredentials, mongo.IndexModel{Keys: bson.D{{Key: "workspaceId", Value: 1}, {Key: "nameKey", Value: 1}},
 			Options: options.Index().SetName("workspaceId_nameKey").SetUnique(true)}},

@@ -149,6 +149,12 @@ func (s *Store) DeleteWorkspaceDocuments(ctx context.Context, id string) error {
 	if _, err := s.col(colCredentials).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
 		return fmt.Errorf("delete credentials: %w", err)
 	}
+	if _, err := s.col(colUsages).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
+		return fmt.Errorf("delete usages: %w", err)
+	}
+	if _, err := s.col(colAPITokens).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
+		return fmt.Errorf("delete api tokens: %w", err)
+	}
 	if _, err := s.col(colMembers).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
 		return fmt.Errorf("delete members: %w", err)
 	}

@@ -80,9 +80,12 @@ type MemberView struct {
 // Create makes a workspace with the caller as its OWNER. The data key comes
 // first, so a workspace never exists without one; a failure undoes earlier steps.
 func (s *Service) Create(ctx context.Context, name string) (View, error) {
-	p, err := authz.RequirePrincipal(ctx)
+	p, err := authz.RequireScope(ctx, authz.ScopeWrite)
 	if err != nil {
 		return View{}, err
+	}
+	if p.Token != nil && p.Token.WorkspaceID != "" {
+		return View{}, apierror.ForbiddenErr("this API token is restricted to one workspace")
 	}
 	name, err = validate.Name(name)
 	if err != nil {
@@ -118,7 +121,7 @@ func (s *Service) Create(ctx context.Context, name string) (View, error) {
 // Workspaces load through the request's loader: a page of credentials asking
 // for their workspace costs one query.
 func (s *Service) Get(ctx context.Context, id string) (View, error) {
-	_, role, err := s.access(ctx, id, authz.ActWorkspaceRead)
+	_, role, err := s.access(ctx, id, authz.ActWorkspaceRead, authz.ScopeRead)
 	if err != nil {
 		return View{}, err
 	}
@@ -134,7 +137,7 @@ func (s *Service) Get(ctx context.Context, id string) (View, error) {
 
 // List returns the caller's workspaces, sorted by name.
 func (s *Service) List(ctx context.Context) ([]View, error) {
-	p, err := authz.RequirePrincipal(ctx)
+	p, err := authz.RequireScope(ctx, authz.ScopeRead)
 	if err != nil {
 		return nil, err
 	}
@@ -145,6 +148,9 @@ func (s *Service) List(ctx context.Context) ([]View, error) {
 	roles := make(map[string]authz.Role, len(ms))
 	ids := make([]string, 0, len(ms))
 	for _, m := range ms {
+		if !p.SeesWorkspace(m.WorkspaceID) {
+			continue
+		}
 		roles[m.WorkspaceID] = authz.Role(m.Role)
 		ids = append(ids, m.WorkspaceID)
 	}
@@ -161,7 +167,7 @@ func (s *Service) List(ctx context.Context) ([]View, error) {
 
 // Rename sets a workspace's name (OWNER, ADMIN).
 func (s *Service) Rename(ctx context.Context, id, name string) (View, error) {
-	_, role, err := s.access(ctx, id, authz.ActWorkspaceRename)
+	_, role, err := s.access(ctx, id, authz.ActWorkspaceRename, authz.ScopeWrite)
 	if err != nil {
 		return View{}, err
 	}
@@ -183,7 +189,7 @@ func (s *Service) Rename(ctx context.Context, id, name string) (View, error) {
 // its data key (after which its secrets are unrecoverable), then removes its
 // documents. Each step is idempotent, so a failed deletion can simply be retried.
 func (s *Service) Delete(ctx context.Context, id string) error {
-	if _, _, err := s.access(ctx, id, authz.ActWorkspaceDelete); err != nil {
+	if _, _, err := s.access(ctx, id, authz.ActWorkspaceDelete, authz.ScopeWrite); err != nil {
 		return err
 	}
 	if err := s.store.MarkWorkspaceDeleting(ctx, id, s.now().UTC()); err != nil {
@@ -203,7 +209,7 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 
 // Members lists a workspace's members with their users (any member may read it).
 func (s *Service) Members(ctx context.Context, workspaceID string) ([]MemberView, error) {
-	if _, _, err := s.access(ctx, workspaceID, authz.ActWorkspaceRead); err != nil {
+	if _, _, err := s.access(ctx, workspaceID, authz.ActWorkspaceRead, authz.ScopeRead); err != nil {
 		return nil, err
 	}
 	ms, err := s.store.MembersOf(ctx, workspaceID)
@@ -232,8 +238,8 @@ func (s *Service) Members(ctx context.Context, workspaceID string) ([]MemberView
 // access checks that the caller is a member of a live workspace whose role allows
 // act. Non-members (and deleted workspaces) get NOT_FOUND, so a workspace's
 // existence is not revealed; members without the role get FORBIDDEN.
-func (s *Service) access(ctx context.Context, workspaceID string, act authz.WorkspaceAction) (*authz.Principal, authz.Role, error) {
-	p, err := authz.RequirePrincipal(ctx)
+func (s *Service) access(ctx context.Context, workspaceID string, act authz.WorkspaceAction, scope authz.Scope) (*authz.Principal, authz.Role, error) {
+	p, err := authz.RequireScope(ctx, scope)
 	if err != nil {
 		return nil, "", err
 	}

@@ -13,6 +13,20 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
+type ConsumerInput struct {
+	Kind ConsumerKind `json:"kind"`
+	ID   string       `json:"id"`
+	Name *string      `json:"name,omitempty"`
+}
+
+type CreateAPITokenInput struct {
+	Name                 string       `json:"name"`
+	Scopes               []TokenScope `json:"scopes"`
+	WorkspaceID          *string      `json:"workspaceId,omitempty"`
+	ExpiresAt            *time.Time   `json:"expiresAt,omitempty"`
+	PersistedQueriesOnly *bool        `json:"persistedQueriesOnly,omitempty"`
+}
+
 type CreateCredentialInput struct {
 	WorkspaceID string        `json:"workspaceId"`
 	Type        string        `json:"type"`
@@ -23,6 +37,12 @@ type CreateCredentialInput struct {
 
 type CreateWorkspaceInput struct {
 	Name string `json:"name"`
+}
+
+type CreatedAPIToken struct {
+	Token *apimodel.APIToken `json:"token"`
+	// The token itself: shown this once, never stored.
+	Secret string `json:"secret"`
 }
 
 type CredentialConnection struct {
@@ -56,6 +76,14 @@ type CredentialFilter struct {
 	OwnedByViewer *bool         `json:"ownedByViewer,omitempty"`
 }
 
+type CredentialSecret struct {
+	Credential *apimodel.Credential `json:"credential"`
+	// Every set field, secret ones decrypted.
+	Fields      []*SecretField `json:"fields"`
+	AccessToken *string        `json:"accessToken,omitempty"`
+	ExpiresAt   *time.Time     `json:"expiresAt,omitempty"`
+}
+
 type CredentialType struct {
 	Key      string   `json:"key"`
 	Name     string   `json:"name"`
@@ -64,6 +92,15 @@ type CredentialType struct {
 	Editable bool         `json:"editable"`
 	Testable bool         `json:"testable"`
 	Fields   []*FieldSpec `json:"fields"`
+}
+
+type CredentialUsage struct {
+	ConsumerKind ConsumerKind `json:"consumerKind"`
+	ConsumerID   string       `json:"consumerId"`
+	ConsumerName *string      `json:"consumerName,omitempty"`
+	AttachedAt   time.Time    `json:"attachedAt"`
+	LastUsedAt   *time.Time   `json:"lastUsedAt,omitempty"`
+	UseCount     int          `json:"useCount"`
 }
 
 type DeletePayload struct {
@@ -106,6 +143,11 @@ type PageInfo struct {
 type Query struct {
 }
 
+type SecretField struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
 type ShareCredentialInput struct {
 	CredentialID string      `json:"credentialId"`
 	GranteeKind  GranteeKind `json:"granteeKind"`
@@ -133,6 +175,8 @@ type User struct {
 type Viewer struct {
 	User    *User `json:"user"`
 	IsAdmin bool  `json:"isAdmin"`
+	// The API token this request authenticated with, if any.
+	APIToken *apimodel.APIToken `json:"apiToken,omitempty"`
 }
 
 type Workspace struct {
@@ -143,6 +187,8 @@ type Workspace struct {
 	Members    []*Member     `json:"members"`
 	// The credentials the viewer can at least USE, sorted by name. first: 1-200.
 	Credentials *CredentialConnection `json:"credentials"`
+	// The workspace's default credential for a purpose (e.g. email), if the viewer can use it.
+	DefaultCredential *apimodel.Credential `json:"defaultCredential,omitempty"`
 }
 
 type AccessLevel string
@@ -256,6 +302,65 @@ func (e *AuthKind) UnmarshalJSON(b []byte) error {
 }
 
 func (e AuthKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ConsumerKind string
+
+const (
+	ConsumerKindBot         ConsumerKind = "BOT"
+	ConsumerKindWorkflow    ConsumerKind = "WORKFLOW"
+	ConsumerKindFunction    ConsumerKind = "FUNCTION"
+	ConsumerKindIntegration ConsumerKind = "INTEGRATION"
+)
+
+var AllConsumerKind = []ConsumerKind{
+	ConsumerKindBot,
+	ConsumerKindWorkflow,
+	ConsumerKindFunction,
+	ConsumerKindIntegration,
+}
+
+func (e ConsumerKind) IsValid() bool {
+	switch e {
+	case ConsumerKindBot, ConsumerKindWorkflow, ConsumerKindFunction, ConsumerKindIntegration:
+		return true
+	}
+	return false
+}
+
+func (e ConsumerKind) String() string {
+	return string(e)
+}
+
+func (e *ConsumerKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ConsumerKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ConsumerKind", str)
+	}
+	return nil
+}
+
+func (e ConsumerKind) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ConsumerKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ConsumerKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -490,6 +595,65 @@ func (e *SharingScope) UnmarshalJSON(b []byte) error {
 }
 
 func (e SharingScope) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type TokenScope string
+
+const (
+	TokenScopeCredentialsRead  TokenScope = "CREDENTIALS_READ"
+	TokenScopeCredentialsWrite TokenScope = "CREDENTIALS_WRITE"
+	TokenScopeCredentialsUse   TokenScope = "CREDENTIALS_USE"
+	TokenScopeAuditRead        TokenScope = "AUDIT_READ"
+)
+
+var AllTokenScope = []TokenScope{
+	TokenScopeCredentialsRead,
+	TokenScopeCredentialsWrite,
+	TokenScopeCredentialsUse,
+	TokenScopeAuditRead,
+}
+
+func (e TokenScope) IsValid() bool {
+	switch e {
+	case TokenScopeCredentialsRead, TokenScopeCredentialsWrite, TokenScopeCredentialsUse, TokenScopeAuditRead:
+		return true
+	}
+	return false
+}
+
+func (e TokenScope) String() string {
+	return string(e)
+}
+
+func (e *TokenScope) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = TokenScope(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid TokenScope", str)
+	}
+	return nil
+}
+
+func (e TokenScope) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *TokenScope) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e TokenScope) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -1,0 +1,266 @@
+package credential
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"credkeep/apierror"
+	"credkeep/audit"
+	"credkeep/authz"
+	"credkeep/redact"
+	"credkeep/storage"
+)
+
+// Consumer is a bot, workflow, function or integration that uses a credential.
+type Consumer struct {
+	Kind string // BOT, WORKFLOW, FUNCTION, INTEGRATION
+	ID   string
+	Name string
+}
+
+const maxConsumerLen = 200
+
+func (c Consumer) validate(prefix string) (Consumer, error) {
+	c.ID, c.Name = strings.TrimSpace(c.ID), strings.TrimSpace(c.Name)
+	switch c.Kind {
+	case "BOT", "WORKFLOW", "FUNCTION", "INTEGRATION":
+	default:
+		return c, apierror.Invalid(prefix+"kind", "unknown consumer kind")
+	}
+	if c.ID == "" || len(c.ID) > maxConsumerLen {
+		return c, apierror.Invalid(prefix+"id", "a consumer id has 1 to %d characters", maxConsumerLen)
+	}
+	if len(c.Name) > maxConsumerLen {
+		return c, apierror.Invalid(prefix+"name", "a consumer name has at most %d characters", maxConsumerLen)
+	}
+	return c, nil
+}
+
+// SecretField is one decrypted field, released by Use only.
+type SecretField struct {
+	Key   string
+	Value redact.Secret
+}
+
+// Released is what useCredential returns: the credential and all its values.
+type Released struct {
+	View        View
+	Fields      []SecretField
+	AccessToken *redact.Secret
+	ExpiresAt   *time.Time
+}
+
+// Use releases a credential's values to an API token with CREDENTIALS_USE and
+// USE access (user sessions never see secret values). It counts the use, records
+// the consumer's usage (attaching it if new) and writes a CREDENTIAL_USED audit
+// entry before anything is returned: if the entry cannot be written, nothing is.
+func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Released, error) {
+	p, err := authz.RequireToken(ctx, "fetch secret values: only API tokens can, people never see them")
+	if err != nil {
+		return Released{}, err
+	}
+	if !p.HasScope(authz.ScopeUse) {
+		return Released{}, apierror.ForbiddenErr("this API token lacks the %s scope", authz.ScopeUse)
+	}
+	c, secrets, err := s.store.CredentialFull(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return Released{}, apierror.NotFoundErr("credential")
+	}
+	if err != nil {
+		return Released{}, err
+	}
+	level, err := s.authz.Level(ctx, p, c.WorkspaceID, c.ID)
+	if err != nil {
+		return Released{}, err
+	}
+	if level == authz.LevelNone {
+		return Released{}, apierror.NotFoundErr("credential")
+	}
+	t, ok := Lookup(c.Type)
+	if !ok {
+		return Released{}, errors.New("credential has unknown type " + c.Type)
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	details := []storage.AuditDetail{{Key: "fields", Value: strings.Join(releasedKeys(t, c.Fields, secrets), ",")}}
+	usageID := ""
+	if consumer != nil {
+		cons, err := consumer.validate("consumer.")
+		if err != nil {
+			return Released{}, err
+		}
+		u, err := s.store.AttachUsage(ctx, storage.Usage{CredentialID: c.ID, WorkspaceID: c.WorkspaceID,
+			ConsumerKind: cons.Kind, ConsumerID: cons.ID, ConsumerName: cons.Name, AttachedAt: now})
+		if err != nil {
+			return Released{}, err
+		}
+		usageID = u.ID
+		details = append(details, storage.AuditDetail{Key: "consumerKind", Value: cons.Kind}, storage.AuditDetail{Key: "consumerId", Value: cons.ID})
+	}
+	if err := s.store.RecordUse(ctx, c.ID, usageID, now); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return Released{}, apierror.NotFoundErr("credential")
+		}
+		return Released{}, err
+	}
+	if err := s.audit.Record(ctx, audit.Entry{
+		WorkspaceID: c.WorkspaceID, Action: audit.CredentialUsed, Outcome: audit.Success,
+		TargetType: "CREDENTIAL", TargetID: c.ID, TargetName: c.Name, Details: details,
+	}); err != nil {
+		return Released{}, err
+	}
+	c.UseCount++
+	c.LastUsedAt = &now
+	out := Released{View: View{Credential: c, Type: t, Level: level}}
+	for _, k := range releasedKeys(t, c.Fields, secrets) {
+		v, secret := secrets[k]
+		if !secret {
+			v = c.Fields[k]
+		}
+		out.Fields = append(out.Fields, SecretField{Key: k, Value: redact.New(v)})
+	}
+	return out, nil
+}
+
+// releasedKeys orders the set fields: catalog order, then (custom) by key.
+func releasedKeys(t *Type, plain map[string]string, secrets map[string]string) []string {
+	var keys []string
+	for _, f := range t.Fields {
+		_, p := plain[f.Key]
+		_, s := secrets[f.Key]
+		if p || s {
+			keys = append(keys, f.Key)
+		}
+	}
+	if t.IsCustom() {
+		for k := range plain {
+			keys = append(keys, k)
+		}
+		for k := range secrets {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+	}
+	return keys
+}
+
+// Attach records a consumer of a credential (USE); attaching again refreshes its name.
+func (s *Service) Attach(ctx context.Context, credentialID string, c Consumer) (storage.Usage, error) {
+	v, err := s.require(ctx, credentialID, authz.LevelUse, authz.ScopeWrite)
+	if err != nil {
+		return storage.Usage{}, err
+	}
+	c, err = c.validate("consumer.")
+	if err != nil {
+		return storage.Usage{}, err
+	}
+	return s.store.AttachUsage(ctx, storage.Usage{CredentialID: v.Credential.ID, WorkspaceID: v.Credential.WorkspaceID,
+		ConsumerKind: c.Kind, ConsumerID: c.ID, ConsumerName: c.Name, AttachedAt: s.now().UTC().Truncate(time.Millisecond)})
+}
+
+// Detach removes a consumer (USE); NOT_FOUND when it is not attached.
+func (s *Service) Detach(ctx context.Context, credentialID, kind, consumerID string) error {
+	if _, err := s.require(ctx, credentialID, authz.LevelUse, authz.ScopeWrite); err != nil {
+		return err
+	}
+	err := s.store.DetachUsage(ctx, credentialID, kind, consumerID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return apierror.NotFoundErr("usage")
+	}
+	return err
+}
+
+// Usages lists a credential's consumers (VIEW).
+func (s *Service) Usages(ctx context.Context, v View) ([]storage.Usage, error) {
+	if v.Level < authz.LevelView {
+		return nil, apierror.ForbiddenErr("reading usages needs VIEW access to the credential")
+	}
+	return s.store.UsagesOf(ctx, v.Credential.ID)
+}
+
+// inUse refuses to delete a credential that has consumers.
+func inUse(usages []storage.Usage) error {
+	list := make([]map[string]any, len(usages))
+	for i, u := range usages {
+		list[i] = map[string]any{"consumerKind": u.ConsumerKind, "consumerId": u.ConsumerID, "consumerName": nilIfEmpty(u.ConsumerName)}
+	}
+	return &apierror.Error{Code: apierror.CredentialInUse,
+		Message:    "the credential is in use; detach its consumers or delete with force: true",
+		Extensions: map[string]any{"usages": list}}
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+var purposeShape = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,63}$`)
+
+// SetDefault makes a credential the workspace's default for a purpose (OWNER,
+// ADMIN), or clears it when credentialID is nil.
+func (s *Service) SetDefault(ctx context.Context, workspaceID, purpose string, credentialID *string) error {
+	p, err := authz.RequireScope(ctx, authz.ScopeWrite)
+	if err != nil {
+		return err
+	}
+	role, err := s.authz.Role(ctx, p, workspaceID)
+	if err != nil {
+		return err
+	}
+	if role == "" {
+		return apierror.NotFoundErr("workspace")
+	}
+	if !authz.RoleAllows(role, authz.ActWorkspaceRename) {
+		return apierror.ForbiddenErr("only an OWNER or ADMIN sets default credentials")
+	}
+	if !purposeShape.MatchString(purpose) {
+		return apierror.Invalid("purpose", "a purpose is lower-case letters, digits, '_', '.' or '-' (at most 64), e.g. email")
+	}
+	id := ""
+	if credentialID != nil && *credentialID != "" {
+		v, err := s.require(ctx, *credentialID, authz.LevelUse, authz.ScopeWrite)
+		if err != nil {
+			return err
+		}
+		if v.Credential.WorkspaceID != workspaceID {
+			return apierror.Invalid("credentialId", "the credential belongs to another workspace")
+		}
+		id = v.Credential.ID
+	}
+	err = s.store.SetDefaultCredential(ctx, workspaceID, purpose, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return apierror.NotFoundErr("workspace")
+	}
+	return err
+}
+
+// Default returns the workspace's default credential for a purpose, or nil when
+// there is none or the caller cannot use it.
+func (s *Service) Default(ctx context.Context, workspaceID, purpose string) (*View, error) {
+	if _, err := authz.RequireScope(ctx, authz.ScopeRead); err != nil {
+		return nil, err
+	}
+	id, err := s.store.DefaultCredential(ctx, workspaceID, purpose)
+	if err != nil || id == "" {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	v, err := s.Get(ctx, id)
+	if apierror.Is(err, apierror.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if v.Credential.WorkspaceID != workspaceID {
+		return nil, nil
+	}
+	return &v, nil
+}

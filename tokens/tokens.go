@@ -1,0 +1,182 @@
+// Package tokens manages users' API tokens: create (the plaintext is returned
+// once and only its hash is stored), list, revoke.
+package tokens
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"credkeep/apierror"
+	"credkeep/apitoken"
+	"credkeep/audit"
+	"credkeep/authz"
+	"credkeep/redact"
+	"credkeep/storage"
+	"credkeep/undo"
+	"credkeep/validate"
+)
+
+// Store is what the service needs from storage.
+type Store interface {
+	InsertAPIToken(ctx context.Context, t storage.APIToken) error
+	APITokensOf(ctx context.Context, userID string) ([]storage.APIToken, error)
+	DeleteAPIToken(ctx context.Context, userID, publicID string) (storage.APIToken, error)
+	APITokenByHash(ctx context.Context, hash string) (storage.APIToken, error)
+}
+
+// Roles tells whether the caller is a member of a workspace.
+type Roles interface {
+	Role(ctx context.Context, p *authz.Principal, workspaceID string) (authz.Role, error)
+}
+
+// Service manages API tokens for user sessions; API tokens cannot manage tokens.
+type Service struct {
+	store Store
+	roles Roles
+	audit audit.Recorder
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// New returns a Service.
+func New(store Store, roles Roles, rec audit.Recorder, now func() time.Time, log *slog.Logger) *Service {
+	return &Service{store: store, roles: roles, audit: rec, now: now, log: log}
+}
+
+// CreateInput is createApiToken's input.
+type CreateInput struct {
+	Name                 string
+	Scopes               []authz.Scope
+	WorkspaceID          *string
+	ExpiresAt            *time.Time
+	PersistedQueriesOnly bool
+}
+
+// Create makes a token for the caller and returns it with its plaintext, which
+// is never stored and cannot be shown again.
+func (s *Service) Create(ctx context.Context, in CreateInput) (storage.APIToken, redact.Secret, error) {
+	p, err := authz.RequireUser(ctx, "create API tokens")
+	if err != nil {
+		return storage.APIToken{}, redact.Secret{}, err
+	}
+	name, err := validate.Name(in.Name)
+	if err != nil {
+		return storage.APIToken{}, redact.Secret{}, err
+	}
+	if len(in.Scopes) == 0 {
+		return storage.APIToken{}, redact.Secret{}, apierror.Invalid("scopes", "a token needs at least one scope")
+	}
+	scopes := make([]string, 0, len(in.Scopes))
+	for _, sc := range in.Scopes {
+		if !authz.ValidScope(sc) {
+			return storage.APIToken{}, redact.Secret{}, apierror.Invalid("scopes", "unknown scope")
+		}
+		if !slices.Contains(scopes, string(sc)) {
+			scopes = append(scopes, string(sc))
+		}
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
+		return storage.APIToken{}, redact.Secret{}, apierror.Invalid("expiresAt", "expiresAt must be in the future")
+	}
+	ws := ""
+	if in.WorkspaceID != nil && *in.WorkspaceID != "" {
+		role, err := s.roles.Role(ctx, p, *in.WorkspaceID)
+		if err != nil {
+			return storage.APIToken{}, redact.Secret{}, err
+		}
+		if role == "" {
+			return storage.APIToken{}, redact.Secret{}, apierror.NotFoundErr("workspace")
+		}
+		ws = *in.WorkspaceID
+	}
+	secret, err := apitoken.Generate()
+	if err != nil {
+		return storage.APIToken{}, redact.Secret{}, err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return storage.APIToken{}, redact.Secret{}, err
+	}
+	t := storage.APIToken{
+		Hash: apitoken.Hash(secret.Reveal()), ID: id.String(), UserID: p.UserID, Name: name,
+		Prefix: apitoken.PublicPrefix(secret.Reveal()), Scopes: scopes, WorkspaceID: ws,
+		PersistedQueriesOnly: in.PersistedQueriesOnly, CreatedAt: now, ExpiresAt: utc(in.ExpiresAt),
+	}
+	if err := s.store.InsertAPIToken(ctx, t); err != nil {
+		return storage.APIToken{}, redact.Secret{}, err
+	}
+	if err := s.record(ctx, audit.TokenCreated, t); err != nil {
+		// Fail closed: a token whose creation is not on record must not exist.
+		undo.Run(ctx, s.log, "delete unrecorded token", func(ctx context.Context) error {
+			_, err := s.store.DeleteAPIToken(ctx, t.UserID, t.ID)
+			return err
+		})
+		return storage.APIToken{}, redact.Secret{}, err
+	}
+	return t, secret, nil
+}
+
+// List returns the caller's tokens, newest first.
+func (s *Service) List(ctx context.Context) ([]storage.APIToken, error) {
+	p, err := authz.RequireUser(ctx, "list API tokens")
+	if err != nil {
+		return nil, err
+	}
+	return s.store.APITokensOf(ctx, p.UserID)
+}
+
+// Current returns the record of the token the request authenticated with (nil
+// for a user session, or a token revoked since the request began).
+func (s *Service) Current(ctx context.Context) (*storage.APIToken, error) {
+	p := authz.PrincipalFrom(ctx)
+	if p == nil || p.Token == nil {
+		return nil, nil
+	}
+	t, err := s.store.APITokenByHash(ctx, p.Token.Hash)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// Revoke deletes one of the caller's tokens: refused from its next request on,
+// on every instance.
+func (s *Service) Revoke(ctx context.Context, id string) error {
+	p, err := authz.RequireUser(ctx, "revoke API tokens")
+	if err != nil {
+		return err
+	}
+	t, err := s.store.DeleteAPIToken(ctx, p.UserID, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return apierror.NotFoundErr("API token")
+	}
+	if err != nil {
+		return err
+	}
+	return s.record(ctx, audit.TokenRevoked, t)
+}
+
+func (s *Service) record(ctx context.Context, a audit.Action, t storage.APIToken) error {
+	return s.audit.Record(ctx, audit.Entry{
+		WorkspaceID: t.WorkspaceID, Action: a, Outcome: audit.Success,
+		TargetType: "API_TOKEN", TargetID: t.ID, TargetName: t.Name,
+		Details: []storage.AuditDetail{{Key: "prefix", Value: t.Prefix}},
+	})
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC().Truncate(time.Millisecond)
+	return &u
+}
