@@ -29,7 +29,7 @@ type Store interface {
 	DetachUsage(ctx context.Context, credentialID, kind, consumerID string) error
 	UsagesOf(ctx context.Context, credentialID string) ([]storage.Usage, error)
 	DeleteUsagesOf(ctx context.Context, credentialID string) error
-	RecordUse(ctx context.Context, credentialID, consumerUsageID string, at time.Time) error
+	RecordUse(ctx context.Context, credentialID string, u *storage.Usage, at time.Time) error
 	SetDefaultCredential(ctx context.Context, workspaceID, purpose, credentialID string) error
 	DefaultCredential(ctx context.Context, workspaceID, purpose string) (string, error)
 	Credential(ctx context.Context, id string) (storage.Credential, error)

@@ -86,21 +86,17 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	details := []storage.AuditDetail{{Key: "fields", Value: strings.Join(releasedKeys(t, c.Fields, secrets), ",")}}
-	usageID := ""
+	var usage *storage.Usage
 	if consumer != nil {
 		cons, err := consumer.validate("consumer.")
 		if err != nil {
 			return Released{}, err
 		}
-		u, err := s.store.AttachUsage(ctx, storage.Usage{CredentialID: c.ID, WorkspaceID: c.WorkspaceID,
-			ConsumerKind: cons.Kind, ConsumerID: cons.ID, ConsumerName: cons.Name, AttachedAt: now})
-		if err != nil {
-			return Released{}, err
-		}
-		usageID = u.ID
+		usage = &storage.Usage{CredentialID: c.ID, WorkspaceID: c.WorkspaceID,
+			ConsumerKind: cons.Kind, ConsumerID: cons.ID, ConsumerName: cons.Name}
 		details = append(details, storage.AuditDetail{Key: "consumerKind", Value: cons.Kind}, storage.AuditDetail{Key: "consumerId", Value: cons.ID})
 	}
-	if err := s.store.RecordUse(ctx, c.ID, usageID, now); err != nil {
+	if err := s.store.RecordUse(ctx, c.ID, usage, now); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return Released{}, apierror.NotFoundErr("credential")
 		}

@@ -90,12 +90,12 @@ func (s *Store) DeleteUsagesOf(ctx context.Context, credentialID string) error {
 	return nil
 }
 
-// RecordUse counts one use of a credential (and of its consumer's usage, when
-// consumerUsageID is not empty) at the given time.
-func (s *Store) RecordUse(ctx context.Context, credentialID, consumerUsageID string, at time.Time) error {
-	inc := bson.M{"$inc": bson.M{"useCount": 1}, "$max": bson.M{"lastUsedAt": at}}
+// RecordUse counts one use of a credential, and of its consumer when u is not
+// nil: the consumer's usage is created on its first use (one upsert either way).
+func (s *Store) RecordUse(ctx context.Context, credentialID string, u *Usage, at time.Time) error {
 	unlock := s.serialize(colCredentials + "/" + credentialID)
-	res, err := s.col(colCredentials).UpdateOne(ctx, bson.M{"_id": credentialID}, inc)
+	res, err := s.col(colCredentials).UpdateOne(ctx, bson.M{"_id": credentialID},
+		bson.M{"$inc": bson.M{"useCount": 1}, "$max": bson.M{"lastUsedAt": at}})
 	unlock()
 	if err != nil {
 		return fmt.Errorf("count use: %w", err)
@@ -103,11 +103,21 @@ func (s *Store) RecordUse(ctx context.Context, credentialID, consumerUsageID str
 	if res.MatchedCount == 0 {
 		return ErrNotFound
 	}
-	if consumerUsageID == "" {
+	if u == nil {
 		return nil
 	}
-	defer s.serialize(colUsages + "/" + consumerUsageID)()
-	if _, err := s.col(colUsages).UpdateOne(ctx, bson.M{"_id": consumerUsageID}, inc); err != nil {
+	u.ID = UsageID(u.CredentialID, u.ConsumerKind, u.ConsumerID)
+	defer s.serialize(colUsages + "/" + u.ID)()
+	update := bson.M{
+		"$inc": bson.M{"useCount": 1},
+		"$max": bson.M{"lastUsedAt": at},
+		"$setOnInsert": bson.M{"credentialId": u.CredentialID, "workspaceId": u.WorkspaceID,
+			"consumerKind": u.ConsumerKind, "consumerId": u.ConsumerID, "attachedAt": at},
+	}
+	if u.ConsumerName != "" {
+		update["$set"] = bson.M{"consumerName": u.ConsumerName}
+	}
+	if _, err := s.col(colUsages).UpdateOne(ctx, bson.M{"_id": u.ID}, update, options.Update().SetUpsert(true)); err != nil {
 		return fmt.Errorf("count consumer use: %w", err)
 	}
 	return nil
