@@ -96,9 +96,11 @@ func TestTokenLifecycle(t *testing.T) {
 	wantCode(t, e.gql(tok, createToken, map[string]any{"in": map[string]any{"name": "child", "scopes": allScopes()}}), "FORBIDDEN")
 	wantCode(t, e.gql(tok, `{ apiTokens { id } }`, nil), "FORBIDDEN")
 
-	// Revoke: the very next request is refused.
+	// Revoke on one instance: the very next request on another is refused.
+	second, _ := e.instance()
+	mustOK(t, e.gqlOn(second, tok, `{ viewer { user { id } } }`, nil))
 	mustOK(t, e.gql(alice, `mutation($id: ID!) { revokeApiToken(id: $id) { id deleted } }`, map[string]any{"id": created.Token.ID}))
-	r = e.gql(tok, `{ viewer { user { id } } }`, nil)
+	r = e.gqlOn(second, tok, `{ viewer { user { id } } }`, nil)
 	if r.Status != http.StatusUnauthorized {
 		t.Fatalf("revoked token: %d %s", r.Status, r.Body)
 	}
