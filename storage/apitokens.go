@@ -2,12 +2,10 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
-	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 )
 
@@ -40,26 +38,18 @@ func (s *Store) InsertAPIToken(ctx context.Context, t APIToken) error {
 // APITokenByHash returns the token with this hash, or ErrNotFound.
 func (s *Store) APITokenByHash(ctx context.Context, hash string) (APIToken, error) {
 	var t APIToken
-	err := s.col(colAPITokens).FindOne(ctx, bson.M{"_id": hash}).Decode(&t)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return APIToken{}, ErrNotFound
-	}
-	if err != nil {
-		return APIToken{}, fmt.Errorf("find api token: %w", err)
+	if err := one(s.col(colAPITokens).FindOne(ctx, bson.M{"_id": hash}), &t, "find api token"); err != nil {
+		return APIToken{}, err
 	}
 	return t, nil
 }
 
 // APITokensOf lists a user's tokens, newest first.
 func (s *Store) APITokensOf(ctx context.Context, userID string) ([]APIToken, error) {
-	cur, err := s.col(colAPITokens).Find(ctx, bson.M{"userId": userID},
-		options.Find().SetSort(bson.D{{Key: "createdAt", Value: -1}, {Key: "publicId", Value: 1}}))
-	if err != nil {
-		return nil, fmt.Errorf("find api tokens: %w", err)
-	}
 	var out []APIToken
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, fmt.Errorf("read api tokens: %w", err)
+	if err := s.all(ctx, colAPITokens, bson.M{"userId": userID}, &out, "find api tokens",
+		options.Find().SetSort(bson.D{{Key: "createdAt", Value: -1}, {Key: "publicId", Value: 1}})); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -68,12 +58,8 @@ func (s *Store) APITokensOf(ctx context.Context, userID string) ([]APIToken, err
 // user has no such token. A deleted token is refused on its next request.
 func (s *Store) DeleteAPIToken(ctx context.Context, userID, publicID string) (APIToken, error) {
 	var t APIToken
-	err := s.col(colAPITokens).FindOneAndDelete(ctx, bson.M{"publicId": publicID, "userId": userID}).Decode(&t)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return APIToken{}, ErrNotFound
-	}
-	if err != nil {
-		return APIToken{}, fmt.Errorf("delete api token: %w", err)
+	if err := one(s.col(colAPITokens).FindOneAndDelete(ctx, bson.M{"publicId": publicID, "userId": userID}), &t, "delete api token"); err != nil {
+		return APIToken{}, err
 	}
 	return t, nil
 }

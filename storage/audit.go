@@ -47,13 +47,9 @@ func (s *Store) InsertAuditEntry(ctx context.Context, e AuditEntry) error {
 
 // AuditEntriesFor returns the audit entries about a target, oldest first (tests, and the audit issue's queries).
 func (s *Store) AuditEntriesFor(ctx context.Context, targetID string) ([]AuditEntry, error) {
-	cur, err := s.col(colAudit).Find(ctx, bson.M{"targetId": targetID}, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, fmt.Errorf("find audit entries: %w", err)
-	}
 	var out []AuditEntry
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, fmt.Errorf("read audit entries: %w", err)
+	if err := s.all(ctx, colAudit, bson.M{"targetId": targetID}, &out, "find audit entries", options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}})); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
-	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 )
 
@@ -85,12 +84,8 @@ func (s *Store) credentialDoc(ctx context.Context, c Credential, secrets map[str
 // Credential returns a credential (without secrets), or ErrNotFound.
 func (s *Store) Credential(ctx context.Context, id string) (Credential, error) {
 	var c Credential
-	err := s.col(colCredentials).FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(withoutSecrets)).Decode(&c)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return Credential{}, ErrNotFound
-	}
-	if err != nil {
-		return Credential{}, fmt.Errorf("find credential: %w", err)
+	if err := one(s.col(colCredentials).FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(withoutSecrets)), &c, "find credential"); err != nil {
+		return Credential{}, err
 	}
 	return c, nil
 }
@@ -164,16 +159,12 @@ func (s *Store) CredentialSecrets(ctx context.Context, ids []string) (map[string
 }
 
 func (s *Store) findSecrets(ctx context.Context, filter bson.M, out map[string]map[string]string) error {
-	cur, err := s.col(colCredentials).Find(ctx, filter, options.Find().SetProjection(bson.M{"secrets": 1}))
-	if err != nil {
-		return fmt.Errorf("find secrets: %w", err)
-	}
 	var docs []struct {
 		ID      string            `bson:"_id"`
 		Secrets map[string]string `bson:"secrets"`
 	}
-	if err := cur.All(ctx, &docs); err != nil {
-		return fmt.Errorf("decrypt secrets: %w", err)
+	if err := s.all(ctx, colCredentials, filter, &docs, "find secrets", options.Find().SetProjection(bson.M{"secrets": 1})); err != nil {
+		return err
 	}
 	for _, d := range docs {
 		if d.Secrets == nil {

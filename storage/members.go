@@ -2,12 +2,10 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
-	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 )
 
@@ -28,12 +26,8 @@ func MemberID(workspaceID, userID string) string { return workspaceID + ":" + us
 // Member returns one membership, or ErrNotFound.
 func (s *Store) Member(ctx context.Context, workspaceID, userID string) (Member, error) {
 	var m Member
-	err := s.col(colMembers).FindOne(ctx, bson.M{"_id": MemberID(workspaceID, userID)}).Decode(&m)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return Member{}, ErrNotFound
-	}
-	if err != nil {
-		return Member{}, fmt.Errorf("find member: %w", err)
+	if err := one(s.col(colMembers).FindOne(ctx, bson.M{"_id": MemberID(workspaceID, userID)}), &m, "find member"); err != nil {
+		return Member{}, err
 	}
 	return m, nil
 }
@@ -55,14 +49,10 @@ func (s *Store) SetMemberRole(ctx context.Context, workspaceID, userID, role str
 	id := MemberID(workspaceID, userID)
 	defer s.serialize(colMembers + "/" + id)()
 	var m Member
-	err := s.col(colMembers).FindOneAndUpdate(ctx, bson.M{"_id": id},
+	if err := one(s.col(colMembers).FindOneAndUpdate(ctx, bson.M{"_id": id},
 		bson.M{"$set": bson.M{"role": role, "updatedAt": now}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&m)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return Member{}, ErrNotFound
-	}
-	if err != nil {
-		return Member{}, fmt.Errorf("set member role: %w", err)
+		options.FindOneAndUpdate().SetReturnDocument(options.After)), &m, "set member role"); err != nil {
+		return Member{}, err
 	}
 	return m, nil
 }
@@ -90,14 +80,10 @@ func (s *Store) MembershipsOf(ctx context.Context, userID string) ([]Member, err
 }
 
 func (s *Store) findMembers(ctx context.Context, filter bson.M) ([]Member, error) {
-	cur, err := s.col(colMembers).Find(ctx, filter,
-		options.Find().SetSort(bson.D{{Key: "addedAt", Value: 1}, {Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, fmt.Errorf("find members: %w", err)
-	}
 	var out []Member
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, fmt.Errorf("read members: %w", err)
+	if err := s.all(ctx, colMembers, filter, &out, "find members",
+		options.Find().SetSort(bson.D{{Key: "addedAt", Value: 1}, {Key: "_id", Value: 1}})); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -216,3 +216,28 @@ var ErrConflict = errors.New("conflict")
 
 // DropDatabase drops credkeep's database (tests against a shared MongoDB).
 func (s *Store) DropDatabase(ctx context.Context) error { return s.db.Drop(ctx) }
+
+// one decodes a single result into v: ErrNotFound when there is none, other
+// errors wrapped with what was being done.
+func one(r *mongo.SingleResult, v any, what string) error {
+	err := r.Decode(v)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// all runs a query on a collection and decodes every result into out (a pointer to a slice).
+func (s *Store) all(ctx context.Context, collection string, filter any, out any, what string, opts ...*options.FindOptions) error {
+	cur, err := s.col(collection).Find(ctx, filter, opts...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := cur.All(ctx, out); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}

@@ -2,12 +2,10 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
-	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 )
 
@@ -70,14 +68,10 @@ func (s *Store) DetachUsage(ctx context.Context, credentialID, kind, consumerID 
 
 // UsagesOf lists a credential's consumers in the order they were attached.
 func (s *Store) UsagesOf(ctx context.Context, credentialID string) ([]Usage, error) {
-	cur, err := s.col(colUsages).Find(ctx, bson.M{"credentialId": credentialID},
-		options.Find().SetSort(bson.D{{Key: "attachedAt", Value: 1}, {Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, fmt.Errorf("find usages: %w", err)
-	}
 	var out []Usage
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, fmt.Errorf("read usages: %w", err)
+	if err := s.all(ctx, colUsages, bson.M{"credentialId": credentialID}, &out, "find usages",
+		options.Find().SetSort(bson.D{{Key: "attachedAt", Value: 1}, {Key: "_id", Value: 1}})); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -147,13 +141,9 @@ func (s *Store) DefaultCredential(ctx context.Context, workspaceID, purpose stri
 	var w struct {
 		Defaults map[string]string `bson:"defaults"`
 	}
-	err := s.col(colWorkspaces).FindOne(ctx, bson.M{"_id": workspaceID},
-		options.FindOne().SetProjection(bson.M{"defaults": 1})).Decode(&w)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return "", ErrNotFound
-	}
-	if err != nil {
-		return "", fmt.Errorf("read default credential: %w", err)
+	if err := one(s.col(colWorkspaces).FindOne(ctx, bson.M{"_id": workspaceID},
+		options.FindOne().SetProjection(bson.M{"defaults": 1})), &w, "read default credential"); err != nil {
+		return "", err
 	}
 	return w.Defaults[purpose], nil
 }
@@ -164,12 +154,8 @@ func (s *Store) CredentialFull(ctx context.Context, id string) (Credential, map[
 		Credential `bson:",inline"`
 		Secrets    map[string]string `bson:"secrets"`
 	}
-	err := s.col(colCredentials).FindOne(ctx, bson.M{"_id": id}).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return Credential{}, nil, ErrNotFound
-	}
-	if err != nil {
-		return Credential{}, nil, fmt.Errorf("find credential: %w", err)
+	if err := one(s.col(colCredentials).FindOne(ctx, bson.M{"_id": id}), &doc, "find credential"); err != nil {
+		return Credential{}, nil, err
 	}
 	if doc.Secrets == nil {
 		doc.Secrets = map[string]string{}

@@ -54,13 +54,9 @@ func (s *Store) UsersByID(ctx context.Context, ids []string) (map[string]User, e
 	if len(ids) == 0 {
 		return out, nil
 	}
-	cur, err := s.col(colUsers).Find(ctx, bson.M{"_id": bson.M{"$in": ids}})
-	if err != nil {
-		return nil, fmt.Errorf("find users: %w", err)
-	}
 	var users []User
-	if err := cur.All(ctx, &users); err != nil {
-		return nil, fmt.Errorf("read users: %w", err)
+	if err := s.all(ctx, colUsers, bson.M{"_id": bson.M{"$in": ids}}, &users, "find users"); err != nil {
+		return nil, err
 	}
 	for _, u := range users {
 		out[u.ID] = u

@@ -44,12 +44,8 @@ func (s *Store) InsertWorkspace(ctx context.Context, w Workspace) error {
 // Workspace returns a workspace, including one that is being deleted (see DeletingAt).
 func (s *Store) Workspace(ctx context.Context, id string) (Workspace, error) {
 	var w Workspace
-	err := s.col(colWorkspaces).FindOne(ctx, bson.M{"_id": id}).Decode(&w)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return Workspace{}, ErrNotFound
-	}
-	if err != nil {
-		return Workspace{}, fmt.Errorf("find workspace: %w", err)
+	if err := one(s.col(colWorkspaces).FindOne(ctx, bson.M{"_id": id}), &w, "find workspace"); err != nil {
+		return Workspace{}, err
 	}
 	return w, nil
 }
@@ -76,15 +72,11 @@ func (s *Store) WorkspacesByID(ctx context.Context, ids []string) ([]Workspace, 
 func (s *Store) RenameWorkspace(ctx context.Context, id, name string, now time.Time) (Workspace, error) {
 	defer s.serialize(colWorkspaces + "/" + id)()
 	var w Workspace
-	err := s.col(colWorkspaces).FindOneAndUpdate(ctx,
+	if err := one(s.col(colWorkspaces).FindOneAndUpdate(ctx,
 		bson.M{"_id": id, "deletingAt": bson.M{"$exists": false}},
 		bson.M{"$set": bson.M{"name": name, "updatedAt": now}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&w)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return Workspace{}, ErrNotFound
-	}
-	if err != nil {
-		return Workspace{}, fmt.Errorf("rename workspace: %w", err)
+		options.FindOneAndUpdate().SetReturnDocument(options.After)), &w, "rename workspace"); err != nil {
+		return Workspace{}, err
 	}
 	return w, nil
 }
