@@ -131,6 +131,7 @@ func serve(stdout, stderr io.Writer) int {
 		Dev:            cfg.Dev,
 		Playground:     cfg.Playground,
 		TokenRateLimit: cfg.TokenRateLimit,
+		TrustedProxies: cfg.TrustedProxies,
 	})
 	if err != nil {
 		return configError(stderr, "CREDKEEP_JWT_JWKS_URL", err)

@@ -8,6 +8,7 @@ import (
 
 	"credkeep/authz"
 	"credkeep/credential"
+	"credkeep/storage"
 )
 
 // Credential is the API's Credential. Plain fields are copied from the view;
@@ -56,4 +57,34 @@ type APIToken struct {
 
 	WorkspaceID string
 	ScopeNames  []string
+}
+
+// AuditEntry is the API's AuditEntry; actor, action, outcome and details are
+// resolved from the stored entry.
+type AuditEntry struct {
+	ID         string
+	Seq        int
+	At         time.Time
+	TargetType *string
+	TargetID   *string
+	TargetName *string
+	IP         *string
+	UserAgent  *string
+	Hash       string
+
+	Entry storage.AuditEntry
+}
+
+// NewAuditEntry maps a stored entry to the API type.
+func NewAuditEntry(e storage.AuditEntry) *AuditEntry {
+	opt := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
+	}
+	return &AuditEntry{
+		ID: e.ID, Seq: int(e.Seq), At: e.At, TargetType: opt(e.TargetType), TargetID: opt(e.TargetID),
+		TargetName: opt(e.TargetName), IP: opt(e.IP), UserAgent: opt(e.UserAgent), Hash: e.Hash, Entry: e,
+	}
 }

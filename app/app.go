@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -30,6 +31,8 @@ type Options struct {
 	Playground bool
 	// TokenRateLimit is the number of requests per API token per hour.
 	TokenRateLimit int
+	// TrustedProxies may set X-Forwarded-For.
+	TrustedProxies []*net.IPNet
 	// Now is the clock (tests inject one); time.Now when nil.
 	Now func() time.Time
 }
@@ -55,8 +58,10 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	auditLog := audit.NewLog(o.Store, o.Now)
-	workspaces := workspace.New(o.Store, authorizer, o.Now, o.Logger)
+	auditLog := audit.NewLog(o.Store, o.Now, func(ctx context.Context, msg string, err error) {
+		o.Logger.ErrorContext(ctx, msg, "error", err)
+	})
+	workspaces := workspace.New(o.Store, authorizer, auditLog, o.Now, o.Logger)
 	credentials := credential.NewService(o.Store, authorizer, auditLog, o.Now, o.Logger)
 	apiTokens := tokens.New(o.Store, authorizer, auditLog, o.Now, o.Logger)
 	gql := httpapi.NewGraphQL(httpapi.GraphQLOptions{
@@ -65,12 +70,13 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 		Dev:       o.Dev,
 	})
 	return httpapi.New(httpapi.Options{
-		GraphQL:    gql,
-		Auth:       authz.NewAuthenticator(verifier, o.Store, o.Store, o.Now),
-		DB:         o.Store,
-		Logger:     o.Logger,
-		Playground: o.Playground,
-		Limiter:    ratelimit.New(o.Store, o.TokenRateLimit, o.Now),
+		GraphQL:        gql,
+		Auth:           authz.NewAuthenticator(verifier, o.Store, o.Store, o.Now),
+		DB:             o.Store,
+		Logger:         o.Logger,
+		Playground:     o.Playground,
+		Limiter:        ratelimit.New(o.Store, o.TokenRateLimit, o.Now),
+		TrustedProxies: o.TrustedProxies,
 		PerRequest: func(ctx context.Context) context.Context {
 			return authz.WithRequestCache(loaders.With(ctx, loaders.New(o.Store)))
 		},

@@ -1,16 +1,25 @@
-// Package audit records what happened: who did what to which object, when,
-// and with what outcome. Entries are written synchronously before the
-// operation they describe returns; a failed write fails the operation.
+// Package audit keeps the tamper-evident record of what happened: who did what
+// to which object, when, from where, and with what outcome.
 //
-// This first version stores plain entries; the hash chain, queries and
-// ACCESS_DENIED records build on the same Entry and Recorder.
+// Each workspace has its own log (entries that belong to no workspace go to the
+// platform log). Entries are numbered 1, 2, 3, ... with no gaps: an entry's _id
+// is its log and number, so two writers cannot take the same number, and the
+// loser retries. Each entry's hash is the SHA-256 of the previous entry's hash
+// and the entry's canonical encoding, so editing, removing or reordering an
+// entry breaks the chain from that point, which Verify reports.
+//
+// Entries are written before the operation they describe returns; when one
+// cannot be written the operation fails (see Recorder).
 package audit
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
-
-	"github.com/google/uuid"
 
 	"credkeep/authz"
 	"credkeep/storage"
@@ -19,11 +28,29 @@ import (
 // Action is what an entry records (SPEC.md §4 AuditAction).
 type Action string
 
-// Actions recorded so far.
+// Actions.
 const (
-	CredentialUsed Action = "CREDENTIAL_USED"
-	TokenCreated   Action = "TOKEN_CREATED"
-	TokenRevoked   Action = "TOKEN_REVOKED"
+	WorkspaceCreated     Action = "WORKSPACE_CREATED"
+	WorkspaceUpdated     Action = "WORKSPACE_UPDATED"
+	WorkspaceDeleted     Action = "WORKSPACE_DELETED"
+	MemberAdded          Action = "MEMBER_ADDED"
+	MemberRoleChanged    Action = "MEMBER_ROLE_CHANGED"
+	MemberRemoved        Action = "MEMBER_REMOVED"
+	CredentialCreated    Action = "CREDENTIAL_CREATED"
+	CredentialUpdated    Action = "CREDENTIAL_UPDATED"
+	CredentialDeleted    Action = "CREDENTIAL_DELETED"
+	CredentialShared     Action = "CREDENTIAL_SHARED"
+	CredentialUnshared   Action = "CREDENTIAL_UNSHARED"
+	CredentialUsed       Action = "CREDENTIAL_USED"
+	CredentialTested     Action = "CREDENTIAL_TESTED"
+	CredentialRefreshed  Action = "CREDENTIAL_REFRESHED"
+	CredentialAuthorized Action = "CREDENTIAL_AUTHORIZED"
+	CredentialAttached   Action = "CREDENTIAL_ATTACHED"
+	CredentialDetached   Action = "CREDENTIAL_DETACHED"
+	DefaultCredentialSet Action = "DEFAULT_CREDENTIAL_SET"
+	TokenCreated         Action = "TOKEN_CREATED"
+	TokenRevoked         Action = "TOKEN_REVOKED"
+	AccessDenied         Action = "ACCESS_DENIED"
 )
 
 // Outcome of the recorded action.
@@ -36,9 +63,17 @@ const (
 	Failure Outcome = "FAILURE"
 )
 
-// Entry is one audit record. Details hold names and ids, never secret values.
+// Target types.
+const (
+	TargetWorkspace  = "WORKSPACE"
+	TargetCredential = "CREDENTIAL"
+	TargetMember     = "MEMBER"
+	TargetToken      = "API_TOKEN"
+)
+
+// Entry is one record to write. Details hold names and ids, never secret values.
 type Entry struct {
-	WorkspaceID string
+	WorkspaceID string // "" for the platform log
 	Action      Action
 	Outcome     Outcome
 	TargetType  string
@@ -47,35 +82,76 @@ type Entry struct {
 	Details     []storage.AuditDetail
 }
 
+// Detail is a shorthand for one key/value.
+func Detail(k, v string) storage.AuditDetail { return storage.AuditDetail{Key: k, Value: v} }
+
 // Recorder writes audit entries.
 type Recorder interface {
+	// Record writes e before returning; an error means it is not on record.
 	Record(ctx context.Context, e Entry) error
+	// Denied records a refused attempt, within the bounds of the denial limiter;
+	// it never fails the request it describes.
+	Denied(ctx context.Context, e Entry)
 }
 
-// Store is where a Log writes.
+// Store is the audit storage.
 type Store interface {
+	AuditHead(ctx context.Context, log string) (storage.AuditHead, error)
+	AdvanceAuditHead(ctx context.Context, log string, from, to storage.AuditHead) error
 	InsertAuditEntry(ctx context.Context, e storage.AuditEntry) error
+	AuditEntry(ctx context.Context, log string, seq int64) (storage.AuditEntry, error)
+	AuditEntries(ctx context.Context, q storage.AuditQuery) ([]storage.AuditEntry, int64, error)
+	ForEachAuditEntry(ctx context.Context, log string, fn func(storage.AuditEntry) error) error
 }
 
-// Log records entries in the database, with the actor taken from the context.
+// maxAppendAttempts bounds the retries of one append under contention.
+const maxAppendAttempts = 100
+
+// Log writes and verifies audit logs.
 type Log struct {
-	store Store
-	now   func() time.Time
+	store   Store
+	now     func() time.Time
+	denials *denialLimiter
+	onError func(ctx context.Context, msg string, err error)
 }
 
-// NewLog returns a Log.
-func NewLog(store Store, now func() time.Time) *Log { return &Log{store: store, now: now} }
+// NewLog returns a Log. onError reports denied-attempt entries that could not be written.
+func NewLog(store Store, now func() time.Time, onError func(ctx context.Context, msg string, err error)) *Log {
+	return &Log{store: store, now: now, denials: newDenialLimiter(), onError: onError}
+}
 
-// Record writes e with the request's actor.
+// Record writes e with the request's actor, client address and user agent.
 func (l *Log) Record(ctx context.Context, e Entry) error {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return err
+	return l.append(ctx, l.entry(ctx, e))
+}
+
+// Denied records a refused attempt unless the limiter suppresses it.
+func (l *Log) Denied(ctx context.Context, e Entry) {
+	e.Action, e.Outcome = AccessDenied, Denied
+	ok, suppressed := l.denials.allow(ctx, e, l.now())
+	if !ok {
+		return
+	}
+	if suppressed > 0 {
+		e.Details = append(e.Details, Detail("suppressed", fmt.Sprint(suppressed)))
+	}
+	if err := l.append(ctx, l.entry(ctx, e)); err != nil && l.onError != nil {
+		l.onError(ctx, "write ACCESS_DENIED entry", err)
+	}
+}
+
+func (l *Log) entry(ctx context.Context, e Entry) storage.AuditEntry {
+	log := e.WorkspaceID
+	if log == "" {
+		log = storage.PlatformLog
 	}
 	doc := storage.AuditEntry{
-		ID: id.String(), WorkspaceID: e.WorkspaceID, At: l.now().UTC(), Action: string(e.Action), Outcome: string(e.Outcome),
+		Log: log, At: l.now().UTC().Truncate(time.Millisecond), Action: string(e.Action), Outcome: string(e.Outcome),
 		TargetType: e.TargetType, TargetID: e.TargetID, TargetName: e.TargetName, Details: e.Details,
 		ActorKind: "SYSTEM",
+	}
+	if doc.Details == nil {
+		doc.Details = []storage.AuditDetail{}
 	}
 	if p := authz.PrincipalFrom(ctx); p != nil {
 		doc.ActorKind, doc.ActorUserID = "USER", p.UserID
@@ -83,5 +159,132 @@ func (l *Log) Record(ctx context.Context, e Entry) error {
 			doc.ActorKind, doc.ActorTokenID, doc.ActorTokenName = "API_TOKEN", p.Token.ID, p.Token.Name
 		}
 	}
-	return l.store.InsertAuditEntry(ctx, doc)
+	c := ClientFrom(ctx)
+	doc.IP, doc.UserAgent = c.IP, c.UserAgent
+	return doc
 }
+
+// append chains doc onto its log: number = head + 1, hash over the head's hash.
+// When another writer took the number first, the head moves to that entry and
+// the append is tried again.
+func (l *Log) append(ctx context.Context, doc storage.AuditEntry) error {
+	for attempt := 0; attempt < maxAppendAttempts; attempt++ {
+		head, err := l.store.AuditHead(ctx, doc.Log)
+		if err != nil {
+			return err
+		}
+		doc.Seq = head.Seq + 1
+		doc.Hash = ChainHash(head.Hash, doc)
+		err = l.store.InsertAuditEntry(ctx, doc)
+		if err == nil {
+			// The entry is durable; a head left behind here is moved on by the next writer.
+			_ = l.store.AdvanceAuditHead(ctx, doc.Log, head, storage.AuditHead{Seq: doc.Seq, Hash: doc.Hash})
+			return nil
+		}
+		if !errors.Is(err, storage.ErrConflict) {
+			return err
+		}
+		taken, err := l.store.AuditEntry(ctx, doc.Log, doc.Seq)
+		if err != nil {
+			return err
+		}
+		if err := l.store.AdvanceAuditHead(ctx, doc.Log, head, storage.AuditHead{Seq: taken.Seq, Hash: taken.Hash}); err != nil {
+			return err
+		}
+	}
+	return errors.New("audit log too busy: entry not written")
+}
+
+// canonical is the fixed encoding an entry's hash covers: every field but the
+// hash itself, in a fixed order, the time in UTC milliseconds.
+type canonical struct {
+	Log        string      `json:"log"`
+	Seq        int64       `json:"seq"`
+	At         string      `json:"at"`
+	Action     string      `json:"action"`
+	Outcome    string      `json:"outcome"`
+	ActorKind  string      `json:"actorKind"`
+	ActorUser  string      `json:"actorUser"`
+	ActorToken string      `json:"actorToken"`
+	TokenName  string      `json:"tokenName"`
+	TargetType string      `json:"targetType"`
+	TargetID   string      `json:"targetId"`
+	TargetName string      `json:"targetName"`
+	IP         string      `json:"ip"`
+	UserAgent  string      `json:"userAgent"`
+	Details    [][2]string `json:"details"`
+}
+
+// ChainHash is the hash of e chained to the previous entry's hash.
+func ChainHash(prev string, e storage.AuditEntry) string {
+	c := canonical{
+		Log: e.Log, Seq: e.Seq, At: e.At.UTC().Format("2006-01-02T15:04:05.000Z"), Action: e.Action, Outcome: e.Outcome,
+		ActorKind: e.ActorKind, ActorUser: e.ActorUserID, ActorToken: e.ActorTokenID, TokenName: e.ActorTokenName,
+		TargetType: e.TargetType, TargetID: e.TargetID, TargetName: e.TargetName, IP: e.IP, UserAgent: e.UserAgent,
+		Details: make([][2]string, len(e.Details)),
+	}
+	for i, d := range e.Details {
+		c.Details[i] = [2]string{d.Key, d.Value}
+	}
+	b, _ := json.Marshal(c) // a struct of strings always marshals
+	h := sha256.New()
+	h.Write([]byte(prev))
+	h.Write([]byte{'\n'})
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Verification is the result of checking a log.
+type Verification struct {
+	OK             bool
+	Checked        int
+	FirstBrokenSeq *int64
+}
+
+// Verify recomputes a workspace's chain from the first entry: a missing number,
+// an entry whose hash does not match, or a log shorter than its head breaks it.
+func (l *Log) Verify(ctx context.Context, workspaceID string) (Verification, error) {
+	var v Verification
+	prev, expect := "", int64(1)
+	var broken *int64
+	err := l.store.ForEachAuditEntry(ctx, workspaceID, func(e storage.AuditEntry) error {
+		if broken != nil {
+			return nil
+		}
+		if e.Seq != expect || e.Hash != ChainHash(prev, e) {
+			b := expect
+			if e.Seq == expect {
+				b = e.Seq
+			}
+			broken = &b
+			return nil
+		}
+		prev, expect = e.Hash, expect+1
+		v.Checked++
+		return nil
+	})
+	if err != nil {
+		return Verification{}, err
+	}
+	if broken == nil {
+		head, err := l.store.AuditHead(ctx, workspaceID)
+		if err != nil {
+			return Verification{}, err
+		}
+		if head.Seq >= expect { // entries at the end were removed
+			b := expect
+			broken = &b
+		}
+	}
+	v.FirstBrokenSeq, v.OK = broken, broken == nil
+	return v, nil
+}
+
+// Journal is what services need: writing entries, and reading and verifying a log.
+type Journal interface {
+	Recorder
+	List(ctx context.Context, q storage.AuditQuery, first int, after *string) (Page, error)
+	Verify(ctx context.Context, workspaceID string) (Verification, error)
+}
+
+var _ Journal = (*Log)(nil)

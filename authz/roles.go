@@ -23,6 +23,7 @@ const (
 	ActWorkspaceDelete  WorkspaceAction = "workspace:delete"
 	ActMembersManage    WorkspaceAction = "members:manage"
 	ActCredentialsAdmin WorkspaceAction = "credentials:admin" // MANAGE on every credential
+	ActAuditRead        WorkspaceAction = "audit:read"
 )
 
 var roleActions = map[Role]map[WorkspaceAction]bool{

@@ -44,6 +44,8 @@ type Config struct {
 
 	LogLevel  slog.Level
 	LogFormat string // "json" or "text"
+	// TrustedProxies may set X-Forwarded-For (audit entries record the client address).
+	TrustedProxies []*net.IPNet
 }
 
 // Embedded reports whether the server starts its own embedded database.
@@ -166,6 +168,27 @@ func Load(lookup Lookup) (*Config, error) {
 	}
 	if c.AllowPrivateTargets, err = getBool(get, "CREDKEEP_ALLOW_PRIVATE_TARGETS", false); err != nil {
 		return nil, err
+	}
+
+	if v := get("CREDKEEP_TRUSTED_PROXIES", ""); v != "" {
+		for _, p := range strings.Split(v, ",") {
+			p = strings.TrimSpace(p)
+			if p == "" {
+				continue
+			}
+			if !strings.Contains(p, "/") {
+				if ip := net.ParseIP(p); ip != nil && ip.To4() != nil {
+					p += "/32"
+				} else {
+					p += "/128"
+				}
+			}
+			_, n, err := net.ParseCIDR(p)
+			if err != nil {
+				return nil, bad("CREDKEEP_TRUSTED_PROXIES", "%q is not an IP address or CIDR", p)
+			}
+			c.TrustedProxies = append(c.TrustedProxies, n)
+		}
 	}
 
 	if err := c.LogLevel.UnmarshalText([]byte(get("CREDKEEP_LOG_LEVEL", "info"))); err != nil {

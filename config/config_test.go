@@ -44,12 +44,16 @@ func TestConfiguredProduction(t *testing.T) {
 		"CREDKEEP_ADDR":               "127.0.0.1:9000",
 		"CREDKEEP_PLAYGROUND":         "false",
 		"CREDKEEP_OAUTH_REDIRECT_URL": "https://ck.example.com/oauth/callback",
+		"CREDKEEP_TRUSTED_PROXIES":    "10.0.0.0/8, 192.168.1.5",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Embedded() || c.DevAuth() || c.Playground || c.MasterKey.Len() != MasterKeyLen || c.TokenRateLimit != 100 {
 		t.Errorf("unexpected config: %+v", c)
+	}
+	if len(c.TrustedProxies) != 2 || c.TrustedProxies[1].String() != "192.168.1.5/32" {
+		t.Errorf("proxies: %v", c.TrustedProxies)
 	}
 	if len(c.CORSOrigins) != 2 || c.CORSOrigins[1] != "http://localhost:3000" {
 		t.Errorf("origins: %v", c.CORSOrigins)
@@ -82,6 +86,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"bad db name", map[string]string{"CREDKEEP_DB_NAME": "a.b"}, "CREDKEEP_DB_NAME"},
 		{"bad private targets", map[string]string{"CREDKEEP_ALLOW_PRIVATE_TARGETS": "2"}, "CREDKEEP_ALLOW_PRIVATE_TARGETS"},
 		{"bad log level", map[string]string{"CREDKEEP_LOG_LEVEL": "loud"}, "CREDKEEP_LOG_LEVEL"},
+		{"bad proxy", map[string]string{"CREDKEEP_TRUSTED_PROXIES": "10.0.0.1, proxy.example"}, "CREDKEEP_TRUSTED_PROXIES"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

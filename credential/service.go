@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,13 +55,13 @@ type Authorizer interface {
 type Service struct {
 	store Store
 	authz Authorizer
-	audit audit.Recorder
+	audit audit.Journal
 	now   func() time.Time
 	log   *slog.Logger
 }
 
 // NewService returns a Service.
-func NewService(store Store, a Authorizer, rec audit.Recorder, now func() time.Time, log *slog.Logger) *Service {
+func NewService(store Store, a Authorizer, rec audit.Journal, now func() time.Time, log *slog.Logger) *Service {
 	return &Service{store: store, authz: a, audit: rec, now: now, log: log}
 }
 
@@ -120,15 +121,23 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 		OwnerID: p.UserID, Fields: values.Plain, SecretKeys: secretKeys(values), Version: 1,
 		ExpiresAt: utc(in.ExpiresAt), CreatedAt: now, UpdatedAt: now,
 	}
-	if err := s.store.InsertCredential(ctx, c, reveal(values.Secret)); err != nil {
-		if errors.Is(err, storage.ErrNameTaken) {
-			return View{}, nameTaken(name)
+	entry := credentialEntry(c, audit.CredentialCreated,
+		audit.Detail("type", t.Key), audit.Detail("fields", strings.Join(fieldKeys(values), ",")))
+	err = audit.Do(ctx, s.audit, entry, func() error {
+		if err := s.store.InsertCredential(ctx, c, reveal(values.Secret)); err != nil {
+			if errors.Is(err, storage.ErrNameTaken) {
+				return nameTaken(name)
+			}
+			return err
 		}
-		return View{}, err
-	}
-	if err := s.authz.GrantOwner(ctx, c.WorkspaceID, c.ID, p.UserID, now); err != nil {
-		// Without its owner rule the credential would be managed by admins only: undo.
-		undo.Run(ctx, s.log, "delete credential", func(ctx context.Context) error { return s.store.DeleteCredential(ctx, c.ID) })
+		if err := s.authz.GrantOwner(ctx, c.WorkspaceID, c.ID, p.UserID, now); err != nil {
+			// Without its owner rule the credential would be managed by admins only: undo.
+			undo.Run(ctx, s.log, "delete credential", func(ctx context.Context) error { return s.store.DeleteCredential(ctx, c.ID) })
+			return err
+		}
+		return nil
+	})
+	if err != nil {
 		return View{}, err
 	}
 	return View{Credential: c, Type: t, Level: authz.LevelManage}, nil
@@ -141,16 +150,28 @@ func (s *Service) Get(ctx context.Context, id string) (View, error) {
 
 // require loads a credential and checks the caller's level: no access at all
 // reads as NOT_FOUND (existence is not revealed), too little as FORBIDDEN.
+//
+// Every refusal of an existing credential is recorded as ACCESS_DENIED in its
+// workspace's log (within the bounds of the denial limiter).
 func (s *Service) require(ctx context.Context, id string, need authz.Level, scope authz.Scope) (View, error) {
-	p, err := authz.RequireScope(ctx, scope)
+	p, err := authz.RequirePrincipal(ctx)
 	if err != nil {
 		return View{}, err
 	}
 	c, err := s.store.Credential(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
+		if !p.HasScope(scope) {
+			_, err := authz.RequireScope(ctx, scope)
+			return View{}, err
+		}
 		return View{}, apierror.NotFoundErr("credential")
 	}
 	if err != nil {
+		return View{}, err
+	}
+	if !p.HasScope(scope) {
+		s.denied(ctx, c, "scope "+string(scope)+" missing")
+		_, err := authz.RequireScope(ctx, scope)
 		return View{}, err
 	}
 	level, err := s.authz.Level(ctx, p, c.WorkspaceID, c.ID)
@@ -158,9 +179,11 @@ func (s *Service) require(ctx context.Context, id string, need authz.Level, scop
 		return View{}, err
 	}
 	if level == authz.LevelNone {
+		s.denied(ctx, c, "no access")
 		return View{}, apierror.NotFoundErr("credential")
 	}
 	if level < need {
+		s.denied(ctx, c, "needs "+need.String()+", has "+level.String())
 		return View{}, apierror.ForbiddenErr("this needs %s access to the credential; you have %s", need, level)
 	}
 	t, ok := Lookup(c.Type)
@@ -231,6 +254,13 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
 		c.ExpiresAt = utc(in.ExpiresAt)
 	}
 	var secrets map[string]string
+	var changed []string
+	if in.Name != nil && c.Name != v.Credential.Name {
+		changed = append(changed, "name")
+	}
+	if in.ExpiresAtGiven {
+		changed = append(changed, "expiresAt")
+	}
 	if in.FieldsGiven && len(in.Fields) > 0 {
 		if !v.Type.Editable {
 			return View{}, &apierror.Error{Code: apierror.NotEditable,
@@ -240,14 +270,22 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
 		if err != nil {
 			return View{}, err
 		}
-		merged, _, err := ValidateUpdate(v.Type, Values{Plain: c.Fields, Secret: current}, in.Fields)
+		merged, keys, err := ValidateUpdate(v.Type, Values{Plain: c.Fields, Secret: current}, in.Fields)
 		if err != nil {
 			return View{}, err
+		}
+		for _, k := range keys {
+			changed = append(changed, "fields."+k)
 		}
 		c.Fields, c.SecretKeys, secrets = merged.Plain, secretKeys(merged), reveal(merged.Secret)
 	}
 	c.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
-	updated, err := s.store.UpdateCredential(ctx, c, secrets, v.Credential.Version)
+	entry := credentialEntry(v.Credential, audit.CredentialUpdated, audit.Detail("changed", strings.Join(changed, ",")))
+	var updated storage.Credential
+	err = audit.Do(ctx, s.audit, entry, func() (err error) {
+		updated, err = s.store.UpdateCredential(ctx, c, secrets, v.Credential.Version)
+		return err
+	})
 	switch {
 	case errors.Is(err, storage.ErrNameTaken):
 		return View{}, nameTaken(c.Name)
@@ -276,10 +314,20 @@ func (s *Service) Delete(ctx context.Context, id string, force bool) error {
 	if len(usages) > 0 && !force {
 		return inUse(usages)
 	}
-	if err := s.store.DeleteCredential(ctx, id); err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			return apierror.NotFoundErr("credential")
+	entry := credentialEntry(v.Credential, audit.CredentialDeleted, audit.Detail("consumers", strconv.Itoa(len(usages))))
+	if force {
+		entry.Details = append(entry.Details, audit.Detail("force", "true"))
+	}
+	err = audit.Do(ctx, s.audit, entry, func() error {
+		if err := s.store.DeleteCredential(ctx, id); err != nil {
+			if errors.Is(err, storage.ErrNotFound) {
+				return apierror.NotFoundErr("credential")
+			}
+			return err
 		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	// The credential is gone, so its usages and rules mean nothing; removing them is tidying.
@@ -337,7 +385,14 @@ func (s *Service) Share(ctx context.Context, in ShareInput) (View, error) {
 		return View{}, err
 	}
 	g.ID = id.String()
-	if err := s.authz.PutGrant(ctx, v.Credential.WorkspaceID, v.Credential.ID, g); err != nil {
+	entry := credentialEntry(v.Credential, audit.CredentialShared, audit.Detail("grantId", g.ID),
+		audit.Detail("granteeKind", string(g.Kind)), audit.Detail("level", g.Level.String()))
+	if g.UserID != "" {
+		entry.Details = append(entry.Details, audit.Detail("userId", g.UserID))
+	}
+	if err := audit.Do(ctx, s.audit, entry, func() error {
+		return s.authz.PutGrant(ctx, v.Credential.WorkspaceID, v.Credential.ID, g)
+	}); err != nil {
 		return View{}, err
 	}
 	return s.reload(ctx, v)
@@ -349,12 +404,22 @@ func (s *Service) Unshare(ctx context.Context, credentialID, grantID string) (Vi
 	if err != nil {
 		return View{}, err
 	}
-	found, err := s.authz.RemoveGrant(ctx, v.Credential.WorkspaceID, credentialID, grantID)
+	grants, err := s.authz.Grants(ctx, v.Credential.WorkspaceID, credentialID)
 	if err != nil {
 		return View{}, err
 	}
-	if !found {
+	if !slices.ContainsFunc(grants, func(g authz.Grant) bool { return g.ID == grantID }) {
 		return View{}, apierror.NotFoundErr("grant")
+	}
+	entry := credentialEntry(v.Credential, audit.CredentialUnshared, audit.Detail("grantId", grantID))
+	if err := audit.Do(ctx, s.audit, entry, func() error {
+		found, err := s.authz.RemoveGrant(ctx, v.Credential.WorkspaceID, credentialID, grantID)
+		if err == nil && !found {
+			return apierror.NotFoundErr("grant")
+		}
+		return err
+	}); err != nil {
+		return View{}, err
 	}
 	return s.reload(ctx, v)
 }
@@ -372,6 +437,30 @@ func (s *Service) reload(ctx context.Context, v View) (View, error) {
 }
 
 func nameKey(name string) string { return strings.ToLower(name) }
+
+// credentialEntry is an audit entry about a credential.
+func credentialEntry(c storage.Credential, a audit.Action, details ...storage.AuditDetail) audit.Entry {
+	return audit.Entry{WorkspaceID: c.WorkspaceID, Action: a, Outcome: audit.Success,
+		TargetType: audit.TargetCredential, TargetID: c.ID, TargetName: c.Name, Details: details}
+}
+
+// denied records a refused attempt on a credential.
+func (s *Service) denied(ctx context.Context, c storage.Credential, reason string) {
+	s.audit.Denied(ctx, credentialEntry(c, audit.AccessDenied, audit.Detail("reason", reason)))
+}
+
+// fieldKeys lists the keys of set fields, sorted (names only).
+func fieldKeys(v Values) []string {
+	keys := make([]string, 0, len(v.Plain)+len(v.Secret))
+	for k := range v.Plain {
+		keys = append(keys, k)
+	}
+	for k := range v.Secret {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
 
 func nameTaken(name string) error {
 	return &apierror.Error{Code: apierror.Conflict, Field: "name",
@@ -408,4 +497,17 @@ func utc(t *time.Time) *time.Time {
 	}
 	u := t.UTC().Truncate(time.Millisecond)
 	return &u
+}
+
+// AuditTrail returns a page of the entries about a credential, newest first
+// (MANAGE; an API token also needs AUDIT_READ).
+func (s *Service) AuditTrail(ctx context.Context, v View, first int, after *string) (audit.Page, error) {
+	if _, err := authz.RequireScope(ctx, authz.ScopeAuditRead); err != nil {
+		return audit.Page{}, err
+	}
+	if v.Level < authz.LevelManage {
+		s.denied(ctx, v.Credential, "audit trail needs MANAGE, has "+v.Level.String())
+		return audit.Page{}, apierror.ForbiddenErr("reading the audit trail needs MANAGE access to the credential")
+	}
+	return s.audit.List(ctx, storage.AuditQuery{Log: v.Credential.WorkspaceID, TargetID: v.Credential.ID}, first, after)
 }

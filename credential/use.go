@@ -59,25 +59,35 @@ type Released struct {
 // the consumer's usage (attaching it if new) and writes a CREDENTIAL_USED audit
 // entry before anything is returned: if the entry cannot be written, nothing is.
 func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Released, error) {
-	p, err := authz.RequireToken(ctx, "fetch secret values: only API tokens can, people never see them")
+	p, err := authz.RequirePrincipal(ctx)
 	if err != nil {
 		return Released{}, err
 	}
-	if !p.HasScope(authz.ScopeUse) {
-		return Released{}, apierror.ForbiddenErr("this API token lacks the %s scope", authz.ScopeUse)
-	}
 	c, secrets, err := s.store.CredentialFull(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
+		if _, err := authz.RequireToken(ctx, "fetch secret values"); err != nil {
+			return Released{}, err
+		}
 		return Released{}, apierror.NotFoundErr("credential")
 	}
 	if err != nil {
 		return Released{}, err
+	}
+	if p.Token == nil {
+		s.denied(ctx, c, "useCredential by a user session")
+		_, err := authz.RequireToken(ctx, "fetch secret values: only API tokens can, people never see them")
+		return Released{}, err
+	}
+	if !p.HasScope(authz.ScopeUse) {
+		s.denied(ctx, c, "scope "+string(authz.ScopeUse)+" missing")
+		return Released{}, apierror.ForbiddenErr("this API token lacks the %s scope", authz.ScopeUse)
 	}
 	level, err := s.authz.Level(ctx, p, c.WorkspaceID, c.ID)
 	if err != nil {
 		return Released{}, err
 	}
 	if level == authz.LevelNone {
+		s.denied(ctx, c, "no access")
 		return Released{}, apierror.NotFoundErr("credential")
 	}
 	t, ok := Lookup(c.Type)
@@ -102,10 +112,7 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 		}
 		return Released{}, err
 	}
-	if err := s.audit.Record(ctx, audit.Entry{
-		WorkspaceID: c.WorkspaceID, Action: audit.CredentialUsed, Outcome: audit.Success,
-		TargetType: "CREDENTIAL", TargetID: c.ID, TargetName: c.Name, Details: details,
-	}); err != nil {
+	if err := s.audit.Record(ctx, credentialEntry(c, audit.CredentialUsed, details...)); err != nil {
 		return Released{}, err
 	}
 	c.UseCount++
@@ -153,20 +160,37 @@ func (s *Service) Attach(ctx context.Context, credentialID string, c Consumer) (
 	if err != nil {
 		return storage.Usage{}, err
 	}
-	return s.store.AttachUsage(ctx, storage.Usage{CredentialID: v.Credential.ID, WorkspaceID: v.Credential.WorkspaceID,
-		ConsumerKind: c.Kind, ConsumerID: c.ID, ConsumerName: c.Name, AttachedAt: s.now().UTC().Truncate(time.Millisecond)})
+	var u storage.Usage
+	entry := credentialEntry(v.Credential, audit.CredentialAttached, audit.Detail("consumerKind", c.Kind), audit.Detail("consumerId", c.ID))
+	err = audit.Do(ctx, s.audit, entry, func() (err error) {
+		u, err = s.store.AttachUsage(ctx, storage.Usage{CredentialID: v.Credential.ID, WorkspaceID: v.Credential.WorkspaceID,
+			ConsumerKind: c.Kind, ConsumerID: c.ID, ConsumerName: c.Name, AttachedAt: s.now().UTC().Truncate(time.Millisecond)})
+		return err
+	})
+	return u, err
 }
 
 // Detach removes a consumer (USE); NOT_FOUND when it is not attached.
 func (s *Service) Detach(ctx context.Context, credentialID, kind, consumerID string) error {
-	if _, err := s.require(ctx, credentialID, authz.LevelUse, authz.ScopeWrite); err != nil {
+	v, err := s.require(ctx, credentialID, authz.LevelUse, authz.ScopeWrite)
+	if err != nil {
 		return err
 	}
-	err := s.store.DetachUsage(ctx, credentialID, kind, consumerID)
-	if errors.Is(err, storage.ErrNotFound) {
+	usages, err := s.store.UsagesOf(ctx, credentialID)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(usages, func(u storage.Usage) bool { return u.ConsumerKind == kind && u.ConsumerID == consumerID }) {
 		return apierror.NotFoundErr("usage")
 	}
-	return err
+	entry := credentialEntry(v.Credential, audit.CredentialDetached, audit.Detail("consumerKind", kind), audit.Detail("consumerId", consumerID))
+	return audit.Do(ctx, s.audit, entry, func() error {
+		err := s.store.DetachUsage(ctx, credentialID, kind, consumerID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return apierror.NotFoundErr("usage")
+		}
+		return err
+	})
 }
 
 // Usages lists a credential's consumers (VIEW).
@@ -217,7 +241,7 @@ func (s *Service) SetDefault(ctx context.Context, workspaceID, purpose string, c
 	if !purposeShape.MatchString(purpose) {
 		return apierror.Invalid("purpose", "a purpose is lower-case letters, digits, '_', '.' or '-' (at most 64), e.g. email")
 	}
-	id := ""
+	id, name := "", ""
 	if credentialID != nil && *credentialID != "" {
 		v, err := s.require(ctx, *credentialID, authz.LevelUse, authz.ScopeWrite)
 		if err != nil {
@@ -226,13 +250,21 @@ func (s *Service) SetDefault(ctx context.Context, workspaceID, purpose string, c
 		if v.Credential.WorkspaceID != workspaceID {
 			return apierror.Invalid("credentialId", "the credential belongs to another workspace")
 		}
-		id = v.Credential.ID
+		id, name = v.Credential.ID, v.Credential.Name
 	}
-	err = s.store.SetDefaultCredential(ctx, workspaceID, purpose, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return apierror.NotFoundErr("workspace")
+	entry := audit.Entry{WorkspaceID: workspaceID, Action: audit.DefaultCredentialSet, Outcome: audit.Success,
+		TargetType: audit.TargetCredential, TargetID: id, TargetName: name, Details: []storage.AuditDetail{audit.Detail("purpose", purpose)}}
+	if id == "" {
+		entry.TargetType, entry.TargetID = audit.TargetWorkspace, workspaceID
+		entry.Details = append(entry.Details, audit.Detail("cleared", "true"))
 	}
-	return err
+	return audit.Do(ctx, s.audit, entry, func() error {
+		err := s.store.SetDefaultCredential(ctx, workspaceID, purpose, id)
+		if errors.Is(err, storage.ErrNotFound) {
+			return apierror.NotFoundErr("workspace")
+		}
+		return err
+	})
 }
 
 // Default returns the workspace's default credential for a purpose, or nil when

@@ -9,10 +9,12 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
 
+	"credkeep/audit"
 	"credkeep/authz"
 	"credkeep/logging"
 	"credkeep/ratelimit"
@@ -43,6 +45,8 @@ type Options struct {
 	PerRequest func(context.Context) context.Context
 	// Limiter counts API token requests.
 	Limiter Limiter
+	// TrustedProxies may set X-Forwarded-For.
+	TrustedProxies []*net.IPNet
 }
 
 // Limiter decides whether an API token may make another request.
@@ -63,15 +67,16 @@ func New(o Options) http.Handler {
 	if o.Playground {
 		mux.Handle("GET /playground", playgroundHandler())
 	}
-	return requestContext(o.Logger, limitBody(mux))
+	return requestContext(o.Logger, o.TrustedProxies, limitBody(mux))
 }
 
-// requestContext gives each request an id (echoed in X-Request-Id) and writes one
-// access log line. Headers are never logged: they carry tokens.
-func requestContext(log *slog.Logger, next http.Handler) http.Handler {
+// requestContext gives each request an id (echoed in X-Request-Id) and its
+// client address for audit entries, and writes one access log line. Headers are never logged: they carry tokens.
+func requestContext(log *slog.Logger, trusted []*net.IPNet, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := logging.NewRequestID()
 		ctx := logging.WithRequestID(r.Context(), id)
+		ctx = audit.WithClient(ctx, audit.ClientOf(r, trusted))
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		start := time.Now()

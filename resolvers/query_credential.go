@@ -33,12 +33,8 @@ func (r *queryResolver) CredentialTypes(ctx context.Context) ([]*model.Credentia
 }
 
 func (r *workspaceResolver) Credentials(ctx context.Context, obj *model.Workspace, filter *model.CredentialFilter, first *int, after *string) (*model.CredentialConnection, error) {
-	n := 50
-	if first != nil {
-		n = *first
-	}
 	page, err := r.credentials.List(ctx, credential.ListInput{
-		WorkspaceID: obj.ID, Filter: toFilter(filter), First: n, After: after,
+		WorkspaceID: obj.ID, Filter: toFilter(filter), First: pageSize(first), After: after,
 		WithFields: selects(ctx, "edges", "node", "fields"),
 	})
 	if err != nil {

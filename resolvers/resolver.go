@@ -6,6 +6,7 @@ package resolvers
 import (
 	"context"
 
+	"credkeep/audit"
 	"credkeep/authz"
 	"credkeep/credential"
 	"credkeep/graph"
@@ -27,6 +28,8 @@ type WorkspaceService interface {
 	AddMember(ctx context.Context, workspaceID, userID string, role authz.Role) (workspace.MemberView, error)
 	ChangeRole(ctx context.Context, workspaceID, userID string, role authz.Role) (workspace.MemberView, error)
 	RemoveMember(ctx context.Context, workspaceID, userID string) error
+	AuditLog(ctx context.Context, workspaceID string, q storage.AuditQuery, first int, after *string) (audit.Page, error)
+	VerifyAuditLog(ctx context.Context, workspaceID string) (audit.Verification, error)
 }
 
 // CredentialService is what the resolvers need of the credential package.
@@ -48,6 +51,7 @@ type CredentialService interface {
 	Usages(ctx context.Context, v credential.View) ([]storage.Usage, error)
 	SetDefault(ctx context.Context, workspaceID, purpose string, credentialID *string) error
 	Default(ctx context.Context, workspaceID, purpose string) (*credential.View, error)
+	AuditTrail(ctx context.Context, v credential.View, first int, after *string) (audit.Page, error)
 }
 
 // TokenService is what the resolvers need of the tokens package.
@@ -88,6 +92,9 @@ func (r *Resolver) Credential() graph.CredentialResolver { return &credentialRes
 // ApiToken returns the resolvers of ApiToken fields.
 func (r *Resolver) ApiToken() graph.ApiTokenResolver { return &apiTokenResolver{r} }
 
+// AuditEntry returns the resolvers of AuditEntry fields.
+func (r *Resolver) AuditEntry() graph.AuditEntryResolver { return &auditEntryResolver{r} }
+
 // Viewer returns the resolvers of Viewer fields.
 func (r *Resolver) Viewer() graph.ViewerResolver { return &viewerResolver{r} }
 
@@ -99,5 +106,6 @@ type credentialResolver struct{ *Resolver }
 type grantResolver struct{ *Resolver }
 type apiTokenResolver struct{ *Resolver }
 type viewerResolver struct{ *Resolver }
+type auditEntryResolver struct{ *Resolver }
 type mutationResolver struct{ *Resolver }
 type workspaceResolver struct{ *Resolver }

@@ -96,3 +96,10 @@ func (s *Store) AddRequests(ctx context.Context, tokenHash string, windowStart t
 	}
 	return doc.Count, nil
 }
+
+// APITokenOf returns a user's token by its public id, or ErrNotFound.
+func (s *Store) APITokenOf(ctx context.Context, userID, publicID string) (APIToken, error) {
+	var t APIToken
+	err := one(s.col(colAPITokens).FindOne(ctx, bson.M{"publicId": publicID, "userId": userID}), &t, "find api token")
+	return t, err
+}

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,7 +10,14 @@ import (
 	"go.mongodb.org/mongo-driver/mongo/options"
 )
 
-const colAudit = "audit"
+const (
+	colAudit      = "audit"
+	colAuditHeads = "audit_heads"
+)
+
+// PlatformLog is the log key of entries that belong to no workspace: tokens not
+// restricted to a workspace, and the final record of each deleted workspace.
+const PlatformLog = "_platform"
 
 // AuditDetail is one key/value of an audit entry.
 type AuditDetail struct {
@@ -17,10 +25,12 @@ type AuditDetail struct {
 	Value string `bson:"v"`
 }
 
-// AuditEntry is a stored audit record.
+// AuditEntry is a stored audit record. Its _id is "<log>:<seq, 12 digits>", so
+// the unique _id (and the unique log+seq index) make every seq of a log used once.
 type AuditEntry struct {
 	ID             string        `bson:"_id"`
-	WorkspaceID    string        `bson:"workspaceId,omitempty"`
+	Log            string        `bson:"workspaceId"` // workspace id, or PlatformLog
+	Seq            int64         `bson:"seq"`
 	At             time.Time     `bson:"at"`
 	Action         string        `bson:"action"`
 	Outcome        string        `bson:"outcome"`
@@ -31,25 +41,156 @@ type AuditEntry struct {
 	TargetType     string        `bson:"targetType,omitempty"`
 	TargetID       string        `bson:"targetId,omitempty"`
 	TargetName     string        `bson:"targetName,omitempty"`
+	IP             string        `bson:"ip,omitempty"`
+	UserAgent      string        `bson:"userAgent,omitempty"`
 	Details        []AuditDetail `bson:"details"`
+	Hash           string        `bson:"hash"`
 }
 
-// InsertAuditEntry stores an audit entry.
+// AuditEntryID is the _id of a log's entry number seq.
+func AuditEntryID(log string, seq int64) string { return fmt.Sprintf("%s:%012d", log, seq) }
+
+// AuditHead is the last entry of a log: where the next one chains from.
+type AuditHead struct {
+	Seq  int64  `bson:"seq"`
+	Hash string `bson:"hash"`
+}
+
+// AuditHead returns a log's head ({0, ""} for an empty log).
+func (s *Store) AuditHead(ctx context.Context, log string) (AuditHead, error) {
+	var h AuditHead
+	err := one(s.col(colAuditHeads).FindOne(ctx, bson.M{"_id": log}), &h, "read audit head")
+	if errors.Is(err, ErrNotFound) {
+		return AuditHead{}, nil
+	}
+	return h, err
+}
+
+// AdvanceAuditHead moves a log's head from `from` to `to`; it does nothing when
+// the head is already at or past to.seq (another writer moved it).
+func (s *Store) AdvanceAuditHead(ctx context.Context, log string, from, to AuditHead) error {
+	defer s.serialize(colAuditHeads + "/" + log)()
+	_, err := s.col(colAuditHeads).UpdateOne(ctx,
+		bson.M{"_id": log, "$or": bson.A{bson.M{"seq": bson.M{"$lt": to.Seq}}, bson.M{"seq": bson.M{"$exists": false}}}},
+		bson.M{"$set": bson.M{"seq": to.Seq, "hash": to.Hash}}, options.Update().SetUpsert(true))
+	if isDuplicateKey(err) {
+		return nil // the head exists and is already at or past to
+	}
+	if err != nil {
+		return fmt.Errorf("advance audit head: %w", err)
+	}
+	return nil
+}
+
+// InsertAuditEntry stores an entry; ErrConflict when its seq is taken.
 func (s *Store) InsertAuditEntry(ctx context.Context, e AuditEntry) error {
 	if e.Details == nil {
 		e.Details = []AuditDetail{}
 	}
+	e.ID = AuditEntryID(e.Log, e.Seq)
 	if _, err := s.col(colAudit).InsertOne(ctx, e); err != nil {
+		if isDuplicateKey(err) {
+			return ErrConflict
+		}
 		return fmt.Errorf("write audit entry: %w", err)
 	}
 	return nil
 }
 
-// AuditEntriesFor returns the audit entries about a target, oldest first (tests, and the audit issue's queries).
+// AuditEntry returns a log's entry number seq, or ErrNotFound.
+func (s *Store) AuditEntry(ctx context.Context, log string, seq int64) (AuditEntry, error) {
+	var e AuditEntry
+	err := one(s.col(colAudit).FindOne(ctx, bson.M{"_id": AuditEntryID(log, seq)}), &e, "read audit entry")
+	return e, err
+}
+
+// AuditQuery selects entries of one log.
+type AuditQuery struct {
+	Log       string
+	Action    string
+	TargetID  string
+	ActorID   string
+	Outcome   string
+	Since     *time.Time
+	Until     *time.Time
+	BeforeSeq int64 // 0: from the newest
+	Limit     int64
+}
+
+func (q AuditQuery) filter() bson.M {
+	f := bson.M{"workspaceId": q.Log}
+	if q.Action != "" {
+		f["action"] = q.Action
+	}
+	if q.TargetID != "" {
+		f["targetId"] = q.TargetID
+	}
+	if q.ActorID != "" {
+		f["actorUserId"] = q.ActorID
+	}
+	if q.Outcome != "" {
+		f["outcome"] = q.Outcome
+	}
+	at := bson.M{}
+	if q.Since != nil {
+		at["$gte"] = *q.Since
+	}
+	if q.Until != nil {
+		at["$lte"] = *q.Until
+	}
+	if len(at) > 0 {
+		f["at"] = at
+	}
+	return f
+}
+
+// AuditEntries returns a page of a log's entries, newest first, and how many match in all.
+func (s *Store) AuditEntries(ctx context.Context, q AuditQuery) ([]AuditEntry, int64, error) {
+	f := q.filter()
+	total, err := s.col(colAudit).CountDocuments(ctx, f)
+	if err != nil {
+		return nil, 0, fmt.Errorf("count audit entries: %w", err)
+	}
+	if q.BeforeSeq > 0 {
+		f["seq"] = bson.M{"$lt": q.BeforeSeq}
+	}
+	var out []AuditEntry
+	if err := s.all(ctx, colAudit, f, &out, "find audit entries",
+		options.Find().SetSort(bson.D{{Key: "seq", Value: -1}}).SetLimit(q.Limit)); err != nil {
+		return nil, 0, err
+	}
+	return out, total, nil
+}
+
+// ForEachAuditEntry calls fn with a log's entries in seq order (verification).
+func (s *Store) ForEachAuditEntry(ctx context.Context, log string, fn func(AuditEntry) error) error {
+	cur, err := s.col(colAudit).Find(ctx, bson.M{"workspaceId": log}, options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}))
+	if err != nil {
+		return fmt.Errorf("read audit log: %w", err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var e AuditEntry
+		if err := cur.Decode(&e); err != nil {
+			return fmt.Errorf("read audit entry: %w", err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return cur.Err()
+}
+
+// AuditEntriesFor returns every entry about a target, oldest first (tests).
 func (s *Store) AuditEntriesFor(ctx context.Context, targetID string) ([]AuditEntry, error) {
 	var out []AuditEntry
-	if err := s.all(ctx, colAudit, bson.M{"targetId": targetID}, &out, "find audit entries", options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}})); err != nil {
-		return nil, err
-	}
-	return out, nil
+	err := s.all(ctx, colAudit, bson.M{"targetId": targetID}, &out, "find audit entries",
+		options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "seq", Value: 1}}))
+	return out, err
+}
+
+// RawAudit is the audit collection itself, for tests that tamper with it.
+func (s *Store) RawAuditSet(ctx context.Context, id string, set bson.M) error {
+	_, err := s.col(colAudit).UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": set})
+	return err
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,7 +18,6 @@ import (
 	"credkeep/authz"
 	"credkeep/redact"
 	"credkeep/storage"
-	"credkeep/undo"
 	"credkeep/validate"
 )
 
@@ -27,6 +27,7 @@ type Store interface {
 	APITokensOf(ctx context.Context, userID string) ([]storage.APIToken, error)
 	DeleteAPIToken(ctx context.Context, userID, publicID string) (storage.APIToken, error)
 	APITokenByHash(ctx context.Context, hash string) (storage.APIToken, error)
+	APITokenOf(ctx context.Context, userID, publicID string) (storage.APIToken, error)
 }
 
 // Roles tells whether the caller is a member of a workspace.
@@ -108,15 +109,10 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (storage.APIToken,
 		Prefix: apitoken.PublicPrefix(secret.Reveal()), Scopes: scopes, WorkspaceID: ws,
 		PersistedQueriesOnly: in.PersistedQueriesOnly, CreatedAt: now, ExpiresAt: utc(in.ExpiresAt),
 	}
-	if err := s.store.InsertAPIToken(ctx, t); err != nil {
-		return storage.APIToken{}, redact.Secret{}, err
-	}
-	if err := s.record(ctx, audit.TokenCreated, t); err != nil {
-		// Fail closed: a token whose creation is not on record must not exist.
-		undo.Run(ctx, s.log, "delete unrecorded token", func(ctx context.Context) error {
-			_, err := s.store.DeleteAPIToken(ctx, t.UserID, t.ID)
-			return err
-		})
+	// On record first: a token whose creation is not in the log never exists.
+	if err := audit.Do(ctx, s.audit, tokenEntry(audit.TokenCreated, t), func() error {
+		return s.store.InsertAPIToken(ctx, t)
+	}); err != nil {
 		return storage.APIToken{}, redact.Secret{}, err
 	}
 	return t, secret, nil
@@ -155,22 +151,30 @@ func (s *Service) Revoke(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	t, err := s.store.DeleteAPIToken(ctx, p.UserID, id)
+	t, err := s.store.APITokenOf(ctx, p.UserID, id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return apierror.NotFoundErr("API token")
 	}
 	if err != nil {
 		return err
 	}
-	return s.record(ctx, audit.TokenRevoked, t)
+	return audit.Do(ctx, s.audit, tokenEntry(audit.TokenRevoked, t), func() error {
+		_, err := s.store.DeleteAPIToken(ctx, p.UserID, id)
+		if errors.Is(err, storage.ErrNotFound) {
+			return apierror.NotFoundErr("API token")
+		}
+		return err
+	})
 }
 
-func (s *Service) record(ctx context.Context, a audit.Action, t storage.APIToken) error {
-	return s.audit.Record(ctx, audit.Entry{
+// tokenEntry is an audit entry about a token: in its workspace's log when it is
+// restricted to one, else in the platform log.
+func tokenEntry(a audit.Action, t storage.APIToken) audit.Entry {
+	return audit.Entry{
 		WorkspaceID: t.WorkspaceID, Action: a, Outcome: audit.Success,
-		TargetType: "API_TOKEN", TargetID: t.ID, TargetName: t.Name,
-		Details: []storage.AuditDetail{{Key: "prefix", Value: t.Prefix}},
-	})
+		TargetType: audit.TargetToken, TargetID: t.ID, TargetName: t.Name,
+		Details: []storage.AuditDetail{audit.Detail("prefix", t.Prefix), audit.Detail("scopes", strings.Join(t.Scopes, ","))},
+	}
 }
 
 func utc(t *time.Time) *time.Time {

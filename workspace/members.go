@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"credkeep/apierror"
+	"credkeep/audit"
 	"credkeep/authz"
 	"credkeep/storage"
 	"credkeep/undo"
@@ -36,20 +37,26 @@ func (s *Service) AddMember(ctx context.Context, workspaceID, userID string, rol
 	if err := s.store.EnsureUser(ctx, userID, now); err != nil {
 		return MemberView{}, err
 	}
+	if _, err := s.store.Member(ctx, workspaceID, userID); err == nil {
+		return MemberView{}, apierror.ConflictErr("the user is already a member of this workspace")
+	}
 	m := storage.Member{WorkspaceID: workspaceID, UserID: userID, Role: string(role), AddedAt: now, UpdatedAt: now}
-	if err := s.store.InsertMember(ctx, m); err != nil {
-		if errors.Is(err, storage.ErrConflict) {
-			return MemberView{}, apierror.ConflictErr("the user is already a member of this workspace")
+	err = audit.Do(ctx, s.audit, memberEntry(workspaceID, userID, audit.MemberAdded, audit.Detail("role", string(role))), func() error {
+		if err := s.store.InsertMember(ctx, m); err != nil {
+			if errors.Is(err, storage.ErrConflict) {
+				return apierror.ConflictErr("the user is already a member of this workspace")
+			}
+			return err
 		}
-		return MemberView{}, err
-	}
-	if role == authz.RoleOwner {
-		// After the member became OWNER: the guard list may lag reality, never lead it.
-		if err := s.store.AddOwner(ctx, workspaceID, userID); err != nil {
-			return MemberView{}, err
+		if role == authz.RoleOwner {
+			// After the member became OWNER: the guard list may lag reality, never lead it.
+			if err := s.store.AddOwner(ctx, workspaceID, userID); err != nil {
+				return err
+			}
 		}
-	}
-	if err := s.policies.MembershipChanged(ctx, workspaceID); err != nil {
+		return s.policies.MembershipChanged(ctx, workspaceID)
+	})
+	if err != nil {
 		return MemberView{}, err
 	}
 	m.ID = storage.MemberID(workspaceID, userID)
@@ -88,22 +95,29 @@ func (s *Service) ChangeRole(ctx context.Context, workspaceID, userID string, ro
 			return MemberView{}, err
 		}
 	}
-	m, err := s.store.SetMemberRole(ctx, workspaceID, userID, string(role), s.now().UTC())
+	var m storage.Member
+	roleSet := false
+	entry := memberEntry(workspaceID, userID, audit.MemberRoleChanged, audit.Detail("from", string(from)), audit.Detail("to", string(role)))
+	err = audit.Do(ctx, s.audit, entry, func() (err error) {
+		if m, err = s.store.SetMemberRole(ctx, workspaceID, userID, string(role), s.now().UTC()); err != nil {
+			if errors.Is(err, storage.ErrNotFound) {
+				return apierror.NotFoundErr("member")
+			}
+			return err
+		}
+		roleSet = true
+		if role == authz.RoleOwner {
+			if err := s.store.AddOwner(ctx, workspaceID, userID); err != nil {
+				return err
+			}
+		}
+		return s.policies.MembershipChanged(ctx, workspaceID)
+	})
 	if err != nil {
-		if demote {
+		if demote && !roleSet {
+			// Still an OWNER: back on the guard list (never while demoted: it would lead reality).
 			undo.Run(ctx, s.log, "restore owner", func(ctx context.Context) error { return s.store.AddOwner(ctx, workspaceID, userID) })
 		}
-		if errors.Is(err, storage.ErrNotFound) {
-			return MemberView{}, apierror.NotFoundErr("member")
-		}
-		return MemberView{}, err
-	}
-	if role == authz.RoleOwner {
-		if err := s.store.AddOwner(ctx, workspaceID, userID); err != nil {
-			return MemberView{}, err
-		}
-	}
-	if err := s.policies.MembershipChanged(ctx, workspaceID); err != nil {
 		return MemberView{}, err
 	}
 	return s.withUser(ctx, m)
@@ -133,18 +147,33 @@ func (s *Service) RemoveMember(ctx context.Context, workspaceID, userID string) 
 			return err
 		}
 	}
-	if err := s.store.DeleteMember(ctx, workspaceID, userID); err != nil {
-		if from == authz.RoleOwner {
-			undo.Run(ctx, s.log, "restore owner", func(ctx context.Context) error { return s.store.AddOwner(ctx, workspaceID, userID) })
-		}
-		if errors.Is(err, storage.ErrNotFound) {
-			return apierror.NotFoundErr("member")
-		}
-		return err
+	removed := false
+	entry := memberEntry(workspaceID, userID, audit.MemberRemoved, audit.Detail("role", string(from)))
+	if leaving {
+		entry.Details = append(entry.Details, audit.Detail("left", "true"))
 	}
-	// The member is gone (and is refused from the next request on); their
-	// grants go too, so that rejoining later does not bring them back.
-	return s.policies.DropMember(ctx, workspaceID, userID)
+	err = audit.Do(ctx, s.audit, entry, func() error {
+		if err := s.store.DeleteMember(ctx, workspaceID, userID); err != nil {
+			if errors.Is(err, storage.ErrNotFound) {
+				return apierror.NotFoundErr("member")
+			}
+			return err
+		}
+		removed = true
+		// The member is gone (and is refused from the next request on); their
+		// grants go too, so that rejoining later does not bring them back.
+		return s.policies.DropMember(ctx, workspaceID, userID)
+	})
+	if err != nil && from == authz.RoleOwner && !removed {
+		undo.Run(ctx, s.log, "restore owner", func(ctx context.Context) error { return s.store.AddOwner(ctx, workspaceID, userID) })
+	}
+	return err
+}
+
+// memberEntry is an audit entry about a membership.
+func memberEntry(workspaceID, userID string, a audit.Action, details ...storage.AuditDetail) audit.Entry {
+	return audit.Entry{WorkspaceID: workspaceID, Action: a, Outcome: audit.Success,
+		TargetType: audit.TargetMember, TargetID: userID, TargetName: userID, Details: details}
 }
 
 // releaseOwner takes userID off the owner guard list before it stops being OWNER.

@@ -13,6 +13,7 @@ import (
 	"github.com/vikstrous/dataloadgen"
 
 	"credkeep/apierror"
+	"credkeep/audit"
 	"credkeep/authz"
 	"credkeep/loaders"
 	"credkeep/storage"
@@ -39,6 +40,7 @@ type Store interface {
 	MembersOf(ctx context.Context, workspaceID string) ([]storage.Member, error)
 	MembershipsOf(ctx context.Context, userID string) ([]storage.Member, error)
 	EnsureUser(ctx context.Context, id string, now time.Time) error
+	PolicyVersion(ctx context.Context, workspaceID string) (int64, bool, error)
 	loaders.Store
 }
 
@@ -56,13 +58,14 @@ type Policies interface {
 type Service struct {
 	store    Store
 	policies Policies
+	audit    audit.Journal
 	now      func() time.Time
 	log      *slog.Logger
 }
 
 // New returns a Service.
-func New(store Store, policies Policies, now func() time.Time, log *slog.Logger) *Service {
-	return &Service{store: store, policies: policies, now: now, log: log}
+func New(store Store, policies Policies, rec audit.Journal, now func() time.Time, log *slog.Logger) *Service {
+	return &Service{store: store, policies: policies, audit: rec, now: now, log: log}
 }
 
 // View is a workspace as its viewer sees it.
@@ -97,24 +100,36 @@ func (s *Service) Create(ctx context.Context, name string) (View, error) {
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	w := storage.Workspace{ID: id.String(), Name: name, Owners: []string{p.UserID}, CreatedAt: now, UpdatedAt: now}
-	if err := s.store.CreateDataKey(ctx, w.ID); err != nil {
-		return View{}, err
-	}
-	if err := s.store.InsertWorkspace(ctx, w); err != nil {
-		undo.Run(ctx, s.log, "delete data key", func(ctx context.Context) error { return s.store.DeleteDataKey(ctx, w.ID) })
-		return View{}, err
-	}
-	m := storage.Member{WorkspaceID: w.ID, UserID: p.UserID, Role: string(authz.RoleOwner), AddedAt: now, UpdatedAt: now}
-	if err := s.store.InsertMember(ctx, m); err != nil {
-		undo.Run(ctx, s.log, "delete workspace", func(ctx context.Context) error {
-			if err := s.store.DeleteWorkspaceDocuments(ctx, w.ID); err != nil {
-				return err
-			}
-			return s.store.DeleteDataKey(ctx, w.ID)
-		})
+	err = audit.Do(ctx, s.audit, workspaceEntry(w.ID, w.Name, audit.WorkspaceCreated), func() error {
+		if err := s.store.CreateDataKey(ctx, w.ID); err != nil {
+			return err
+		}
+		if err := s.store.InsertWorkspace(ctx, w); err != nil {
+			undo.Run(ctx, s.log, "delete data key", func(ctx context.Context) error { return s.store.DeleteDataKey(ctx, w.ID) })
+			return err
+		}
+		m := storage.Member{WorkspaceID: w.ID, UserID: p.UserID, Role: string(authz.RoleOwner), AddedAt: now, UpdatedAt: now}
+		if err := s.store.InsertMember(ctx, m); err != nil {
+			undo.Run(ctx, s.log, "delete workspace", func(ctx context.Context) error {
+				if err := s.store.DeleteWorkspaceDocuments(ctx, w.ID); err != nil {
+					return err
+				}
+				return s.store.DeleteDataKey(ctx, w.ID)
+			})
+			return err
+		}
+		return nil
+	})
+	if err != nil {
 		return View{}, err
 	}
 	return View{Workspace: w, ViewerRole: authz.RoleOwner}, nil
+}
+
+// workspaceEntry is an audit entry about a workspace, in its own log.
+func workspaceEntry(id, name string, a audit.Action, details ...storage.AuditDetail) audit.Entry {
+	return audit.Entry{WorkspaceID: id, Action: a, Outcome: audit.Success,
+		TargetType: audit.TargetWorkspace, TargetID: id, TargetName: name, Details: details}
 }
 
 // Get returns a workspace the caller is a member of; NOT_FOUND for any other.
@@ -175,7 +190,17 @@ func (s *Service) Rename(ctx context.Context, id, name string) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	w, err := s.store.RenameWorkspace(ctx, id, name, s.now().UTC())
+	old, err := loaders.From(ctx, s.store).Workspaces.Load(ctx, id)
+	if err != nil {
+		return View{}, apierror.NotFoundErr("workspace")
+	}
+	var w storage.Workspace
+	entry := workspaceEntry(id, name, audit.WorkspaceUpdated, audit.Detail("oldName", old.Name), audit.Detail("newName", name))
+	err = audit.Do(ctx, s.audit, entry, func() (err error) {
+		w, err = s.store.RenameWorkspace(ctx, id, name, s.now().UTC())
+		return err
+	})
+	loaders.From(ctx, s.store).Workspaces.Clear(id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return View{}, apierror.NotFoundErr("workspace")
 	}
@@ -188,23 +213,38 @@ func (s *Service) Rename(ctx context.Context, id, name string) (View, error) {
 // Delete removes a workspace (OWNER). It first hides the workspace, then destroys
 // its data key (after which its secrets are unrecoverable), then removes its
 // documents. Each step is idempotent, so a failed deletion can simply be retried.
+//
+// The deletion is recorded twice: as the last entry of the workspace's own log,
+// which stays in the audit collection, and in the platform log, where an
+// operator finds every deleted workspace.
 func (s *Service) Delete(ctx context.Context, id string) error {
 	if _, _, err := s.access(ctx, id, authz.ActWorkspaceDelete, authz.ScopeWrite); err != nil {
 		return err
 	}
-	if err := s.store.MarkWorkspaceDeleting(ctx, id, s.now().UTC()); err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			return apierror.NotFoundErr("workspace")
+	name := ""
+	if w, err := loaders.From(ctx, s.store).Workspaces.Load(ctx, id); err == nil {
+		name = w.Name
+	}
+	platform := workspaceEntry(id, name, audit.WorkspaceDeleted)
+	platform.WorkspaceID = ""
+	if err := s.audit.Record(ctx, platform); err != nil {
+		return err
+	}
+	return audit.Do(ctx, s.audit, workspaceEntry(id, name, audit.WorkspaceDeleted), func() error {
+		if err := s.store.MarkWorkspaceDeleting(ctx, id, s.now().UTC()); err != nil {
+			if errors.Is(err, storage.ErrNotFound) {
+				return apierror.NotFoundErr("workspace")
+			}
+			return err
 		}
-		return err
-	}
-	if err := s.store.DeleteDataKey(ctx, id); err != nil {
-		return err
-	}
-	if err := s.policies.DropWorkspace(ctx, id); err != nil {
-		return err
-	}
-	return s.store.DeleteWorkspaceDocuments(ctx, id)
+		if err := s.store.DeleteDataKey(ctx, id); err != nil {
+			return err
+		}
+		if err := s.policies.DropWorkspace(ctx, id); err != nil {
+			return err
+		}
+		return s.store.DeleteWorkspaceDocuments(ctx, id)
+	})
 }
 
 // Members lists a workspace's members with their users (any member may read it).
@@ -248,10 +288,33 @@ func (s *Service) access(ctx context.Context, workspaceID string, act authz.Work
 		return nil, "", err
 	}
 	if role == "" {
+		// Recorded only for a workspace that exists (an unknown id has no log).
+		if _, ok, err := s.store.PolicyVersion(ctx, workspaceID); err == nil && ok {
+			s.audit.Denied(ctx, workspaceEntry(workspaceID, "", audit.AccessDenied, audit.Detail("reason", "not a member")))
+		}
 		return nil, "", apierror.NotFoundErr("workspace")
 	}
 	if !authz.RoleAllows(role, act) {
+		s.audit.Denied(ctx, workspaceEntry(workspaceID, "", audit.AccessDenied, audit.Detail("reason", string(act)+" needs another role than "+string(role))))
 		return nil, "", apierror.ForbiddenErr("your role in this workspace (%s) does not allow this", role)
 	}
 	return p, role, nil
+}
+
+// AuditLog returns a page of the workspace's audit log, newest first (OWNER,
+// ADMIN; an API token also needs AUDIT_READ). q.Log is set here.
+func (s *Service) AuditLog(ctx context.Context, workspaceID string, q storage.AuditQuery, first int, after *string) (audit.Page, error) {
+	if _, _, err := s.access(ctx, workspaceID, authz.ActAuditRead, authz.ScopeAuditRead); err != nil {
+		return audit.Page{}, err
+	}
+	q.Log = workspaceID
+	return s.audit.List(ctx, q, first, after)
+}
+
+// VerifyAuditLog recomputes the workspace's hash chain (OWNER, ADMIN).
+func (s *Service) VerifyAuditLog(ctx context.Context, workspaceID string) (audit.Verification, error) {
+	if _, _, err := s.access(ctx, workspaceID, authz.ActAuditRead, authz.ScopeAuditRead); err != nil {
+		return audit.Verification{}, err
+	}
+	return s.audit.Verify(ctx, workspaceID)
 }

@@ -13,6 +13,46 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
+type AuditActor struct {
+	Kind         ActorKind `json:"kind"`
+	User         *User     `json:"user,omitempty"`
+	APITokenID   *string   `json:"apiTokenId,omitempty"`
+	APITokenName *string   `json:"apiTokenName,omitempty"`
+}
+
+type AuditDetail struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+type AuditEntryConnection struct {
+	Edges      []*AuditEntryEdge `json:"edges"`
+	PageInfo   *PageInfo         `json:"pageInfo"`
+	TotalCount int               `json:"totalCount"`
+}
+
+type AuditEntryEdge struct {
+	Cursor string               `json:"cursor"`
+	Node   *apimodel.AuditEntry `json:"node"`
+}
+
+type AuditFilter struct {
+	Action *AuditAction `json:"action,omitempty"`
+	// Entries whose target is this credential.
+	CredentialID *string `json:"credentialId,omitempty"`
+	// Entries whose actor is this user.
+	ActorID *string       `json:"actorId,omitempty"`
+	Outcome *AuditOutcome `json:"outcome,omitempty"`
+	Since   *time.Time    `json:"since,omitempty"`
+	Until   *time.Time    `json:"until,omitempty"`
+}
+
+type AuditVerification struct {
+	Ok             bool `json:"ok"`
+	Checked        int  `json:"checked"`
+	FirstBrokenSeq *int `json:"firstBrokenSeq,omitempty"`
+}
+
 type ConsumerInput struct {
 	Kind ConsumerKind `json:"kind"`
 	ID   string       `json:"id"`
@@ -189,6 +229,8 @@ type Workspace struct {
 	Credentials *CredentialConnection `json:"credentials"`
 	// The workspace's default credential for a purpose (e.g. email), if the viewer can use it.
 	DefaultCredential *apimodel.Credential `json:"defaultCredential,omitempty"`
+	// OWNER or ADMIN (API tokens: AUDIT_READ). Newest first.
+	AuditLog *AuditEntryConnection `json:"auditLog"`
 }
 
 type AccessLevel string
@@ -243,6 +285,213 @@ func (e *AccessLevel) UnmarshalJSON(b []byte) error {
 }
 
 func (e AccessLevel) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ActorKind string
+
+const (
+	ActorKindUser     ActorKind = "USER"
+	ActorKindAPIToken ActorKind = "API_TOKEN"
+	ActorKindSystem   ActorKind = "SYSTEM"
+)
+
+var AllActorKind = []ActorKind{
+	ActorKindUser,
+	ActorKindAPIToken,
+	ActorKindSystem,
+}
+
+func (e ActorKind) IsValid() bool {
+	switch e {
+	case ActorKindUser, ActorKindAPIToken, ActorKindSystem:
+		return true
+	}
+	return false
+}
+
+func (e ActorKind) String() string {
+	return string(e)
+}
+
+func (e *ActorKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ActorKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ActorKind", str)
+	}
+	return nil
+}
+
+func (e ActorKind) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ActorKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ActorKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type AuditAction string
+
+const (
+	AuditActionWorkspaceCreated     AuditAction = "WORKSPACE_CREATED"
+	AuditActionWorkspaceUpdated     AuditAction = "WORKSPACE_UPDATED"
+	AuditActionWorkspaceDeleted     AuditAction = "WORKSPACE_DELETED"
+	AuditActionMemberAdded          AuditAction = "MEMBER_ADDED"
+	AuditActionMemberRoleChanged    AuditAction = "MEMBER_ROLE_CHANGED"
+	AuditActionMemberRemoved        AuditAction = "MEMBER_REMOVED"
+	AuditActionCredentialCreated    AuditAction = "CREDENTIAL_CREATED"
+	AuditActionCredentialUpdated    AuditAction = "CREDENTIAL_UPDATED"
+	AuditActionCredentialDeleted    AuditAction = "CREDENTIAL_DELETED"
+	AuditActionCredentialShared     AuditAction = "CREDENTIAL_SHARED"
+	AuditActionCredentialUnshared   AuditAction = "CREDENTIAL_UNSHARED"
+	AuditActionCredentialUsed       AuditAction = "CREDENTIAL_USED"
+	AuditActionCredentialTested     AuditAction = "CREDENTIAL_TESTED"
+	AuditActionCredentialRefreshed  AuditAction = "CREDENTIAL_REFRESHED"
+	AuditActionCredentialAuthorized AuditAction = "CREDENTIAL_AUTHORIZED"
+	AuditActionCredentialAttached   AuditAction = "CREDENTIAL_ATTACHED"
+	AuditActionCredentialDetached   AuditAction = "CREDENTIAL_DETACHED"
+	AuditActionDefaultCredentialSet AuditAction = "DEFAULT_CREDENTIAL_SET"
+	AuditActionTokenCreated         AuditAction = "TOKEN_CREATED"
+	AuditActionTokenRevoked         AuditAction = "TOKEN_REVOKED"
+	AuditActionAccessDenied         AuditAction = "ACCESS_DENIED"
+)
+
+var AllAuditAction = []AuditAction{
+	AuditActionWorkspaceCreated,
+	AuditActionWorkspaceUpdated,
+	AuditActionWorkspaceDeleted,
+	AuditActionMemberAdded,
+	AuditActionMemberRoleChanged,
+	AuditActionMemberRemoved,
+	AuditActionCredentialCreated,
+	AuditActionCredentialUpdated,
+	AuditActionCredentialDeleted,
+	AuditActionCredentialShared,
+	AuditActionCredentialUnshared,
+	AuditActionCredentialUsed,
+	AuditActionCredentialTested,
+	AuditActionCredentialRefreshed,
+	AuditActionCredentialAuthorized,
+	AuditActionCredentialAttached,
+	AuditActionCredentialDetached,
+	AuditActionDefaultCredentialSet,
+	AuditActionTokenCreated,
+	AuditActionTokenRevoked,
+	AuditActionAccessDenied,
+}
+
+func (e AuditAction) IsValid() bool {
+	switch e {
+	case AuditActionWorkspaceCreated, AuditActionWorkspaceUpdated, AuditActionWorkspaceDeleted, AuditActionMemberAdded, AuditActionMemberRoleChanged, AuditActionMemberRemoved, AuditActionCredentialCreated, AuditActionCredentialUpdated, AuditActionCredentialDeleted, AuditActionCredentialShared, AuditActionCredentialUnshared, AuditActionCredentialUsed, AuditActionCredentialTested, AuditActionCredentialRefreshed, AuditActionCredentialAuthorized, AuditActionCredentialAttached, AuditActionCredentialDetached, AuditActionDefaultCredentialSet, AuditActionTokenCreated, AuditActionTokenRevoked, AuditActionAccessDenied:
+		return true
+	}
+	return false
+}
+
+func (e AuditAction) String() string {
+	return string(e)
+}
+
+func (e *AuditAction) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AuditAction(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AuditAction", str)
+	}
+	return nil
+}
+
+func (e AuditAction) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AuditAction) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AuditAction) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type AuditOutcome string
+
+const (
+	AuditOutcomeSuccess AuditOutcome = "SUCCESS"
+	AuditOutcomeDenied  AuditOutcome = "DENIED"
+	AuditOutcomeFailure AuditOutcome = "FAILURE"
+)
+
+var AllAuditOutcome = []AuditOutcome{
+	AuditOutcomeSuccess,
+	AuditOutcomeDenied,
+	AuditOutcomeFailure,
+}
+
+func (e AuditOutcome) IsValid() bool {
+	switch e {
+	case AuditOutcomeSuccess, AuditOutcomeDenied, AuditOutcomeFailure:
+		return true
+	}
+	return false
+}
+
+func (e AuditOutcome) String() string {
+	return string(e)
+}
+
+func (e *AuditOutcome) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AuditOutcome(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AuditOutcome", str)
+	}
+	return nil
+}
+
+func (e AuditOutcome) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AuditOutcome) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AuditOutcome) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
