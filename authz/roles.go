@@ -27,8 +27,8 @@ const (
 )
 
 var roleActions = map[Role]map[WorkspaceAction]bool{
-	RoleOwner:  {ActWorkspaceRead: true, ActWorkspaceRename: true, ActWorkspaceDelete: true, ActMembersManage: true, ActCredentialsAdmin: true},
-	RoleAdmin:  {ActWorkspaceRead: true, ActWorkspaceRename: true, ActMembersManage: true, ActCredentialsAdmin: true},
+	RoleOwner:  {ActWorkspaceRead: true, ActWorkspaceRename: true, ActWorkspaceDelete: true, ActMembersManage: true, ActCredentialsAdmin: true, ActAuditRead: true},
+	RoleAdmin:  {ActWorkspaceRead: true, ActWorkspaceRename: true, ActMembersManage: true, ActCredentialsAdmin: true, ActAuditRead: true},
 	RoleMember: {ActWorkspaceRead: true},
 }
 

@@ -189,8 +189,27 @@ func (s *Store) AuditEntriesFor(ctx context.Context, targetID string) ([]AuditEn
 	return out, err
 }
 
-// RawAudit is the audit collection itself, for tests that tamper with it.
+// RawAuditSet edits an entry behind the log's back (tests of tampering).
 func (s *Store) RawAuditSet(ctx context.Context, id string, set bson.M) error {
 	_, err := s.col(colAudit).UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": set})
 	return err
+}
+
+// RawAuditDelete removes an entry behind the log's back (tests of tampering).
+func (s *Store) RawAuditDelete(ctx context.Context, id string) error {
+	_, err := s.col(colAudit).DeleteOne(ctx, bson.M{"_id": id})
+	return err
+}
+
+// RawAuditDump returns every audit document as extended JSON (tests that scan for leaks).
+func (s *Store) RawAuditDump(ctx context.Context) ([]string, error) {
+	var docs []bson.Raw
+	if err := s.all(ctx, colAudit, bson.M{}, &docs, "dump audit"); err != nil {
+		return nil, err
+	}
+	out := make([]string, len(docs))
+	for i, d := range docs {
+		out[i] = d.String()
+	}
+	return out, nil
 }

@@ -1,0 +1,58 @@
+package credential_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"testing"
+	"time"
+
+	"credkeep/audit"
+	"credkeep/authz"
+	"credkeep/credential"
+	"credkeep/redact"
+	"credkeep/storage"
+	"credkeep/storage/storagetest"
+)
+
+// downJournal is an audit log whose writes fail.
+type downJournal struct{ audit.Journal }
+
+func (downJournal) Record(context.Context, audit.Entry) error { return errors.New("audit store down") }
+func (downJournal) Denied(context.Context, audit.Entry)       {}
+
+// TestNoChangeWithoutAnAuditEntry: when the audit entry cannot be written, the
+// operation fails and the database holds nothing of it.
+func TestNoChangeWithoutAnAuditEntry(t *testing.T) {
+	_, store := storagetest.Store(t)
+	ctx := context.Background()
+	a, err := authz.NewAuthorizer(store.Rules(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := store.CreateDataKey(ctx, "ws"); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.InsertWorkspace(ctx, storage.Workspace{ID: "ws", Name: "ws", Owners: []string{"alice"}, CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.InsertMember(ctx, storage.Member{WorkspaceID: "ws", UserID: "alice", Role: "OWNER", AddedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	svc := credential.NewService(store, a, downJournal{}, time.Now, slog.New(slog.DiscardHandler))
+	ctx = authz.WithPrincipal(ctx, &authz.Principal{UserID: "alice"})
+	_, err = svc.Create(ctx, credential.CreateInput{WorkspaceID: "ws", Type: "api_key", Name: "k",
+		Fields: []credential.FieldInput{{Key: "apiKey", Value: redact.New("abcdefghijklmnop")}}})
+	if err == nil {
+		t.Fatal("create succeeded without an audit entry")
+	}
+	creds, _, err := store.CredentialsOf(ctx, "ws", storage.CredentialQuery{})
+	if err != nil || len(creds) != 0 {
+		t.Fatalf("credential stored without an audit entry: %v %v", creds, err)
+	}
+	shared, err := a.Shared(ctx, "ws")
+	if err != nil || len(shared) != 0 {
+		t.Fatalf("rules written without an audit entry: %v %v", shared, err)
+	}
+}
