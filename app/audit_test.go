@@ -380,7 +380,9 @@ func TestAuditLogQueries(t *testing.T) {
 	var c struct {
 		AuditTrail struct {
 			TotalCount int
-			Edges      []struct{ Node struct{ Action, TargetID string } }
+			Edges      []struct {
+				Node struct{ Action, TargetID string }
+			}
 		}
 	}
 	mustOK(t, e.gql(alice, trail, map[string]any{"id": c2})).field(t, "credential", &c)

@@ -21,9 +21,9 @@ const (
 )
 
 type denialLimiter struct {
-	mu    sync.Mutex
-	keys  *lru.Cache[string, *denialKey]
-	logs  map[string]*logWindow
+	mu   sync.Mutex
+	keys *lru.Cache[string, *denialKey]
+	logs map[string]*logWindow
 }
 
 type denialKey struct {
