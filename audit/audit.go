@@ -19,7 +19,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"credkeep/authz"
 	"credkeep/storage"
@@ -113,11 +116,32 @@ type Log struct {
 	now     func() time.Time
 	denials *denialLimiter
 	onError func(ctx context.Context, msg string, err error)
+	// logs serializes this instance's appends per log and remembers each log's
+	// head, so appends from one instance never race each other and need no read.
+	logs *lru.Cache[string, *logState]
+	mu   sync.Mutex
+}
+
+type logState struct {
+	mu   sync.Mutex
+	head *storage.AuditHead // nil: not known yet
 }
 
 // NewLog returns a Log. onError reports denied-attempt entries that could not be written.
 func NewLog(store Store, now func() time.Time, onError func(ctx context.Context, msg string, err error)) *Log {
-	return &Log{store: store, now: now, denials: newDenialLimiter(), onError: onError}
+	logs, _ := lru.New[string, *logState](10_000)
+	return &Log{store: store, now: now, denials: newDenialLimiter(), onError: onError, logs: logs}
+}
+
+func (l *Log) state(log string) *logState {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st, ok := l.logs.Get(log)
+	if !ok {
+		st = &logState{}
+		l.logs.Add(log, st)
+	}
+	return st
 }
 
 // Record writes e with the request's actor, client address and user agent.
@@ -165,30 +189,44 @@ func (l *Log) entry(ctx context.Context, e Entry) storage.AuditEntry {
 }
 
 // append chains doc onto its log: number = head + 1, hash over the head's hash.
-// When another writer took the number first, the head moves to that entry and
-// the append is tried again.
+// Appends of one instance to one log take turns; when another instance took
+// the number first, the head moves to that entry and the append is tried again.
 func (l *Log) append(ctx context.Context, doc storage.AuditEntry) error {
+	st := l.state(doc.Log)
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	for attempt := 0; attempt < maxAppendAttempts; attempt++ {
-		head, err := l.store.AuditHead(ctx, doc.Log)
-		if err != nil {
-			return err
+		if st.head == nil {
+			h, err := l.store.AuditHead(ctx, doc.Log)
+			if err != nil {
+				return err
+			}
+			st.head = &h
 		}
+		head := *st.head
 		doc.Seq = head.Seq + 1
 		doc.Hash = ChainHash(head.Hash, doc)
-		err = l.store.InsertAuditEntry(ctx, doc)
+		err := l.store.InsertAuditEntry(ctx, doc)
 		if err == nil {
-			// The entry is durable; a head left behind here is moved on by the next writer.
-			_ = l.store.AdvanceAuditHead(ctx, doc.Log, head, storage.AuditHead{Seq: doc.Seq, Hash: doc.Hash})
+			next := storage.AuditHead{Seq: doc.Seq, Hash: doc.Hash}
+			st.head = &next
+			// The entry is durable; a head document left behind here is moved on
+			// by the next writer that collides with this entry.
+			_ = l.store.AdvanceAuditHead(ctx, doc.Log, head, next)
 			return nil
 		}
 		if !errors.Is(err, storage.ErrConflict) {
+			st.head = nil // unknown state: read the head again next time
 			return err
 		}
 		taken, err := l.store.AuditEntry(ctx, doc.Log, doc.Seq)
 		if err != nil {
+			st.head = nil
 			return err
 		}
-		if err := l.store.AdvanceAuditHead(ctx, doc.Log, head, storage.AuditHead{Seq: taken.Seq, Hash: taken.Hash}); err != nil {
+		next := storage.AuditHead{Seq: taken.Seq, Hash: taken.Hash}
+		st.head = &next
+		if err := l.store.AdvanceAuditHead(ctx, doc.Log, head, next); err != nil {
 			return err
 		}
 	}
