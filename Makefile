@@ -7,7 +7,7 @@ BIN      := bin/credkeep
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS := libmongocrypt-dev pkg-config gcc
 
-.PHONY: run test build generate lint deps clean check-generated
+.PHONY: run test build generate lint deps clean check-generated manifest playground
 
 ## run: install what is missing, build, and start the server on the embedded database (:8080, ./data)
 run: deps build
@@ -47,3 +47,8 @@ deps:
 
 clean:
 	rm -rf bin
+
+## manifest: build a trusted-documents manifest from a folder of .graphql operations
+##   make manifest DIR=operations OUT=persisted-queries.json
+manifest: deps
+	$(GO) run -tags $(TAGS) . manifest $(DIR) -o $(OUT)

@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,8 +25,10 @@ import (
 	"credkeep/app"
 	"credkeep/authz"
 	"credkeep/config"
+	"credkeep/graph"
 	"credkeep/keyfile"
 	"credkeep/logging"
+	"credkeep/persisted"
 	"credkeep/redact"
 	"credkeep/storage"
 )
@@ -53,11 +56,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(stdout, stderr)
 	case "token":
 		return mintToken(args, stdout, stderr)
+	case "manifest":
+		return buildManifest(args, stdout, stderr)
 	case "help":
-		fmt.Fprintln(stdout, "usage: credkeep [serve] | credkeep token --sub ID [--email E] [--name N] [--admin] [--ttl 1h]")
+		fmt.Fprintln(stdout, "usage: credkeep [serve] | credkeep token --sub ID [--email E] [--name N] [--admin] [--ttl 1h] | credkeep manifest DIR [-o FILE]")
 		return 0
 	}
-	fmt.Fprintf(stderr, "credkeep: unknown command %q (want serve or token)\n", cmd)
+	fmt.Fprintf(stderr, "credkeep: unknown command %q (want serve, token or manifest)\n", cmd)
 	return exitConfig
 }
 
@@ -119,6 +124,14 @@ func serve(stdout, stderr io.Writer) int {
 	}
 	defer store.Close(context.Background())
 
+	var trusted *persisted.Trusted
+	if cfg.PersistedQueries != "" {
+		if trusted, err = persisted.LoadManifest(cfg.PersistedQueries, graph.NewExecutableSchema(graph.Config{}).Schema()); err != nil {
+			return configError(stderr, "CREDKEEP_PERSISTED_QUERIES", err)
+		}
+		log.Info("trusted documents loaded", "operations", trusted.Len())
+	}
+
 	handler, err := app.NewHandler(ctx, app.Options{
 		Store: store,
 		JWT: authz.JWTConfig{
@@ -132,6 +145,8 @@ func serve(stdout, stderr io.Writer) int {
 		Playground:     cfg.Playground,
 		TokenRateLimit: cfg.TokenRateLimit,
 		TrustedProxies: cfg.TrustedProxies,
+		CORSOrigins:    cfg.CORSOrigins,
+		Trusted:        trusted,
 	})
 	if err != nil {
 		return configError(stderr, "CREDKEEP_JWT_JWKS_URL", err)
@@ -250,5 +265,41 @@ func mintToken(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	fmt.Fprintln(stdout, tok.Reveal())
+	return 0
+}
+
+// buildManifest turns a folder of .graphql operations into an Apollo persisted
+// query manifest (for CREDKEEP_PERSISTED_QUERIES), checked against the schema.
+func buildManifest(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("manifest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "", "write the manifest to this file (default: stdout)")
+	if err := fs.Parse(args); err != nil {
+		return exitConfig
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "credkeep manifest: usage: credkeep manifest DIR [-o FILE]")
+		return exitConfig
+	}
+	m, err := persisted.BuildManifest(fs.Arg(0), graph.NewExecutableSchema(graph.Config{}).Schema())
+	if err != nil {
+		fmt.Fprintf(stderr, "credkeep manifest: %v\n", err)
+		return exitFailure
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		fmt.Fprintf(stderr, "credkeep manifest: %v\n", err)
+		return exitFailure
+	}
+	b = append(b, '\n')
+	if *out == "" {
+		_, _ = stdout.Write(b)
+		return 0
+	}
+	if err := os.WriteFile(*out, b, 0o644); err != nil {
+		fmt.Fprintf(stderr, "credkeep manifest: %v\n", err)
+		return exitFailure
+	}
+	fmt.Fprintf(stderr, "credkeep manifest: %d operations written to %s\n", len(m.Operations), *out)
 	return 0
 }

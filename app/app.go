@@ -15,6 +15,7 @@ import (
 	"credkeep/credential"
 	"credkeep/httpapi"
 	"credkeep/loaders"
+	"credkeep/persisted"
 	"credkeep/ratelimit"
 	"credkeep/resolvers"
 	"credkeep/storage"
@@ -33,6 +34,10 @@ type Options struct {
 	TokenRateLimit int
 	// TrustedProxies may set X-Forwarded-For.
 	TrustedProxies []*net.IPNet
+	// CORSOrigins get CORS headers.
+	CORSOrigins []string
+	// Trusted are the trusted documents (CREDKEEP_PERSISTED_QUERIES); nil for none.
+	Trusted *persisted.Trusted
 	// Now is the clock (tests inject one); time.Now when nil.
 	Now func() time.Time
 }
@@ -66,6 +71,7 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	apiTokens := tokens.New(o.Store, authorizer, auditLog, o.Now, o.Logger)
 	gql := httpapi.NewGraphQL(httpapi.GraphQLOptions{
 		Resolvers: resolvers.New(workspaces, credentials, apiTokens, o.Store),
+		Persisted: persisted.NewExtension(o.Store, o.Trusted),
 		Logger:    o.Logger,
 		Dev:       o.Dev,
 	})
@@ -77,6 +83,7 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 		Playground:     o.Playground,
 		Limiter:        ratelimit.New(o.Store, o.TokenRateLimit, o.Now),
 		TrustedProxies: o.TrustedProxies,
+		CORSOrigins:    o.CORSOrigins,
 		PerRequest: func(ctx context.Context) context.Context {
 			return authz.WithRequestCache(loaders.With(ctx, loaders.New(o.Store)))
 		},

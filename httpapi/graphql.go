@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"runtime/debug"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -24,25 +26,71 @@ import (
 type GraphQLOptions struct {
 	Resolvers graph.ResolverRoot
 	Logger    *slog.Logger
-	// Dev opens introspection to everyone; otherwise only platform admins have it.
+	// Dev opens introspection and field suggestions to everyone; otherwise only
+	// platform admins have them.
 	Dev bool
+	// Persisted resolves persisted queries (APQ and trusted documents).
+	Persisted graphql.HandlerExtension
 }
 
-// NewGraphQL returns the gqlgen handler for /graphql.
-func NewGraphQL(o GraphQLOptions) *handler.Server {
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: o.Resolvers}))
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
-	// Parsed and validated documents are cached by query text.
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.Use(introspectionGate{dev: o.Dev})
-	srv.SetErrorPresenter(presentError(o.Logger))
-	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
-		o.Logger.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-		return errInternalPanic
+// NewGraphQL returns the handler for /graphql: two gqlgen servers that differ
+// only in "Did you mean ...?" suggestions, which platform admins (or everyone
+// in dev mode) get and nobody else does.
+func NewGraphQL(o GraphQLOptions) http.Handler {
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: o.Resolvers, Complexity: complexityRoot()})
+	// Parsed and validated documents are cached by query text, shared by both.
+	cache := lru.New[*ast.QueryDocument](1000)
+	build := func(suggest bool) *handler.Server {
+		srv := handler.New(schema)
+		srv.AddTransport(transport.GET{})
+		srv.AddTransport(transport.POST{})
+		srv.SetQueryCache(cache)
+		srv.SetParserTokenLimit(MaxParserTokens)
+		srv.SetDisableSuggestion(!suggest)
+		if o.Persisted != nil {
+			srv.Use(o.Persisted)
+		}
+		srv.Use(introspectionGate{dev: o.Dev})
+		srv.Use(queryLimits{schema: schema})
+		srv.Use(getQueriesOnly{})
+		srv.SetErrorPresenter(presentError(o.Logger))
+		srv.SetRecoverFunc(func(ctx context.Context, v any) error {
+			o.Logger.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			return errInternalPanic
+		})
+		return srv
+	}
+	plain, suggesting := build(false), build(true)
+	if o.Dev {
+		return suggesting
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := authz.PrincipalFrom(r.Context()); p != nil && p.PlatformAdmin {
+			suggesting.ServeHTTP(w, r)
+			return
+		}
+		plain.ServeHTTP(w, r)
 	})
-	return srv
 }
+
+// getQueriesOnly refuses a mutation sent with GET (with a code, before gqlgen's
+// own check, which has none).
+type getQueriesOnly struct{}
+
+func (getQueriesOnly) ExtensionName() string                   { return "GetQueriesOnly" }
+func (getQueriesOnly) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (getQueriesOnly) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if isGET(ctx) && oc.Operation != nil && oc.Operation.Operation != ast.Query {
+		return &gqlerror.Error{Message: "GET requests may only run queries; send mutations with POST",
+			Extensions: map[string]any{"code": string(apierror.BadUserInput)}}
+	}
+	return nil
+}
+
+type getKey struct{}
+
+func isGET(ctx context.Context) bool { v, _ := ctx.Value(getKey{}).(bool); return v }
 
 var errInternalPanic = errors.New("panic in resolver")
 
@@ -65,6 +113,10 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		var g *gqlerror.Error
 		if errors.As(err, &g) && g.Err == nil {
+			if strings.Contains(g.Message, "token limit") {
+				// The parser names its limit; say no more than for any other limit.
+				return tooComplex()
+			}
 			if code, _ := g.Extensions["code"].(string); apierror.Known(code) && code != string(apierror.Internal) {
 				return g
 			}

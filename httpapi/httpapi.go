@@ -4,15 +4,20 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"math"
+	"mime"
 	"net"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/rs/cors"
 
 	"credkeep/audit"
 	"credkeep/authz"
@@ -47,6 +52,8 @@ type Options struct {
 	Limiter Limiter
 	// TrustedProxies may set X-Forwarded-For.
 	TrustedProxies []*net.IPNet
+	// CORSOrigins get CORS headers on /graphql; nobody else does.
+	CORSOrigins []string
 }
 
 // Limiter decides whether an API token may make another request.
@@ -57,9 +64,10 @@ type Limiter interface {
 // New returns the server's root handler.
 func New(o Options) http.Handler {
 	mux := http.NewServeMux()
-	gql := authenticate(o.Auth, o.Logger, rateLimit(o.Limiter, o.Logger, perRequest(o.PerRequest, o.GraphQL)))
+	gql := withCORS(o.CORSOrigins, graphqlRequest(authenticate(o.Auth, o.Logger, rateLimit(o.Limiter, o.Logger, perRequest(o.PerRequest, o.GraphQL)))))
 	mux.Handle("POST /graphql", gql)
 	mux.Handle("GET /graphql", gql)
+	mux.Handle("OPTIONS /graphql", gql)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -101,6 +109,7 @@ func (s *statusRecorder) WriteHeader(code int) {
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
+// limitBody refuses a declared oversized body at once, and caps every body.
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > MaxBodyBytes {
@@ -110,6 +119,68 @@ func limitBody(next http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// HandlerTimeout bounds the work of one GraphQL request.
+const HandlerTimeout = 30 * time.Second
+
+// graphqlRequest enforces the HTTP rules of /graphql before gqlgen sees the
+// request: POST bodies are application/json (415 otherwise), read whole up to
+// the limit (413 past it, even without a Content-Length), and a single
+// operation (a batch, a JSON array, is refused without echoing it); GET is
+// marked so that it may run queries only. Every request gets a deadline.
+func graphqlRequest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), HandlerTimeout)
+		defer cancel()
+		switch r.Method {
+		case http.MethodGet:
+			ctx = context.WithValue(ctx, getKey{}, true)
+		case http.MethodPost:
+			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+			if err != nil || mt != "application/json" {
+				writeError(w, http.StatusUnsupportedMediaType, "BAD_USER_INPUT", "send GraphQL requests as application/json")
+				return
+			}
+			body, err := io.ReadAll(r.Body)
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				writeError(w, http.StatusRequestEntityTooLarge, "BAD_USER_INPUT", "request body too large")
+				return
+			}
+			if err != nil {
+				writeError(w, http.StatusBadRequest, "BAD_USER_INPUT", "could not read the request body")
+				return
+			}
+			if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
+				writeError(w, http.StatusBadRequest, "BAD_USER_INPUT", "batched requests are not supported; send one operation per request")
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// withCORS answers CORS for the configured origins only: never a wildcard,
+// never a reflected origin, no cookies (credentials are bearer tokens), and
+// preflights cached for ten minutes.
+func withCORS(origins []string, next http.Handler) http.Handler {
+	c := cors.New(cors.Options{
+		AllowedOrigins: origins,
+		AllowedMethods: []string{http.MethodGet, http.MethodPost},
+		AllowedHeaders: []string{"Authorization", "Content-Type"},
+		ExposedHeaders: []string{"X-Request-Id", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"},
+		MaxAge:         600,
+	})
+	return c.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions {
+			// A preflight from an origin that is not allowed: no CORS headers, nothing else.
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	}))
 }
 
 // authenticate puts the caller's Principal in the context. Presented but invalid

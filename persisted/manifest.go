@@ -1,0 +1,164 @@
+// Package persisted handles persisted queries: automatic persisted queries
+// (Apollo's protocol: a client sends a query's SHA-256 instead of its text, and
+// the text once when the server does not know it yet), shared by all instances
+// through MongoDB; and trusted documents, an allow-list of operations loaded
+// from an Apollo persisted-query manifest, which tokens marked
+// persistedQueriesOnly are restricted to.
+package persisted
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+	"github.com/vektah/gqlparser/v2/validator"
+)
+
+// ManifestFormat is the format field of an Apollo persisted-query manifest.
+const ManifestFormat = "apollo-persisted-query-manifest"
+
+// Operation is one trusted document.
+type Operation struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Type string `json:"type"`
+	Body string `json:"body"`
+}
+
+// Manifest is an Apollo persisted-query manifest.
+type Manifest struct {
+	Format     string      `json:"format"`
+	Version    int         `json:"version"`
+	Operations []Operation `json:"operations"`
+}
+
+// Trusted is a loaded manifest, indexed by operation id and by body hash.
+type Trusted struct {
+	byKey map[string]*Operation
+}
+
+// Hash is the hex SHA-256 of a query text, as the APQ protocol computes it.
+func Hash(query string) string {
+	sum := sha256.Sum256([]byte(query))
+	return hex.EncodeToString(sum[:])
+}
+
+// Lookup finds a trusted operation by its id or by its body's hash.
+func (t *Trusted) Lookup(key string) (*Operation, bool) {
+	if t == nil {
+		return nil, false
+	}
+	op, ok := t.byKey[key]
+	return op, ok
+}
+
+// Len is the number of trusted operations.
+func (t *Trusted) Len() int {
+	if t == nil {
+		return 0
+	}
+	return len(t.byKey) / 2
+}
+
+// LoadManifest reads and checks a manifest: its format, unique ids, and every
+// body a single operation that is valid against the schema.
+func LoadManifest(path string, schema *ast.Schema) (*Trusted, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseManifest(b, schema)
+}
+
+// ParseManifest is LoadManifest on bytes.
+func ParseManifest(b []byte, schema *ast.Schema) (*Trusted, error) {
+	var m Manifest
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("not a JSON manifest: %v", err)
+	}
+	if m.Format != ManifestFormat || m.Version != 1 {
+		return nil, fmt.Errorf("format must be %q version 1", ManifestFormat)
+	}
+	t := &Trusted{byKey: map[string]*Operation{}}
+	for i := range m.Operations {
+		op := &m.Operations[i]
+		if op.ID == "" || op.Body == "" {
+			return nil, fmt.Errorf("operation %d has no id or body", i)
+		}
+		if _, dup := t.byKey[op.ID]; dup {
+			return nil, fmt.Errorf("operation id %q appears twice", op.ID)
+		}
+		doc, err := parseOne(op.Body, schema)
+		if err != nil {
+			return nil, fmt.Errorf("operation %q: %v", op.ID, err)
+		}
+		if op.Type != "" && op.Type != string(doc.Operations[0].Operation) {
+			return nil, fmt.Errorf("operation %q: type %q but the body is a %s", op.ID, op.Type, doc.Operations[0].Operation)
+		}
+		t.byKey[op.ID] = op
+		t.byKey[Hash(op.Body)] = op
+	}
+	return t, nil
+}
+
+// parseOne parses a document that must hold exactly one operation, valid against schema.
+func parseOne(body string, schema *ast.Schema) (*ast.QueryDocument, error) {
+	doc, gerr := parser.ParseQuery(&ast.Source{Input: body})
+	if gerr != nil {
+		return nil, gerr
+	}
+	if len(doc.Operations) != 1 {
+		return nil, fmt.Errorf("a trusted document holds exactly one operation, found %d", len(doc.Operations))
+	}
+	if schema != nil {
+		if errs := validator.Validate(schema, doc); len(errs) > 0 {
+			return nil, errs[0]
+		}
+	}
+	return doc, nil
+}
+
+// BuildManifest turns a folder of .graphql files, one operation each (with its
+// fragments), into a manifest; ids are the SHA-256 of each body.
+func BuildManifest(dir string, schema *ast.Schema) (*Manifest, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.graphql"))
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no .graphql files in %s", dir)
+	}
+	sort.Strings(files)
+	m := &Manifest{Format: ManifestFormat, Version: 1}
+	names := map[string]string{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		body := strings.TrimSpace(string(b))
+		doc, err := parseOne(body, schema)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", filepath.Base(f), err)
+		}
+		op := doc.Operations[0]
+		if op.Name == "" {
+			return nil, fmt.Errorf("%s: the operation needs a name", filepath.Base(f))
+		}
+		if other, dup := names[op.Name]; dup {
+			return nil, fmt.Errorf("%s: operation %s is also in %s", filepath.Base(f), op.Name, other)
+		}
+		names[op.Name] = filepath.Base(f)
+		m.Operations = append(m.Operations, Operation{ID: Hash(body), Name: op.Name, Type: string(op.Operation), Body: body})
+	}
+	return m, nil
+}
