@@ -277,11 +277,16 @@ func buildManifest(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return exitConfig
 	}
-	if fs.NArg() != 1 {
+	// The folder may come before the flags: parse what follows it too.
+	dir := fs.Arg(0)
+	if err := fs.Parse(fs.Args()[min(1, fs.NArg()):]); err != nil {
+		return exitConfig
+	}
+	if dir == "" || fs.NArg() != 0 {
 		fmt.Fprintln(stderr, "credkeep manifest: usage: credkeep manifest DIR [-o FILE]")
 		return exitConfig
 	}
-	m, err := persisted.BuildManifest(fs.Arg(0), graph.NewExecutableSchema(graph.Config{}).Schema())
+	m, err := persisted.BuildManifest(dir, graph.NewExecutableSchema(graph.Config{}).Schema())
 	if err != nil {
 		fmt.Fprintf(stderr, "credkeep manifest: %v\n", err)
 		return exitFailure

@@ -87,6 +87,8 @@ func TestBadConfigurationExitsWithCode2(t *testing.T) {
 			"CREDKEEP_MASTER_KEY": key, "CREDKEEP_JWT_SECRET": secret,
 		}, "MONGODB_URI"},
 		{"bad port", map[string]string{"CREDKEEP_ADDR": "127.0.0.1:-1"}, "CREDKEEP_ADDR"},
+		{"missing manifest", map[string]string{"CREDKEEP_PERSISTED_QUERIES": "/nonexistent/manifest.json"}, "CREDKEEP_PERSISTED_QUERIES"},
+		{"invalid manifest", map[string]string{"CREDKEEP_PERSISTED_QUERIES": badManifest(t)}, "CREDKEEP_PERSISTED_QUERIES"},
 		{"port in use", map[string]string{"CREDKEEP_ADDR": busy.Addr().String()}, "CREDKEEP_ADDR"},
 	}
 	for _, tc := range cases {
@@ -183,5 +185,48 @@ func TestServeDevMode(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("server did not stop on SIGINT")
+	}
+}
+
+func badManifest(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "bad.json")
+	body := `{"format":"apollo-persisted-query-manifest","version":1,"operations":[{"id":"a","body":"{ noSuchField }"}]}`
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestManifestSubcommand(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "me.graphql"), []byte("query Me { viewer { user { id } } }\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "manifest.json")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"manifest", dir, "-o", out}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"apollo-persisted-query-manifest"`) || !strings.Contains(string(b), `"name": "Me"`) {
+		t.Fatalf("manifest: %s", b)
+	}
+	// The server loads what the subcommand wrote.
+	t.Setenv("CREDKEEP_PERSISTED_QUERIES", out)
+	t.Setenv("CREDKEEP_ADDR", "127.0.0.1:-1") // stop right after the manifest is checked
+	t.Setenv("CREDKEEP_DATA_DIR", t.TempDir())
+	stderr.Reset()
+	if code := run(nil, &stdout, &stderr); code != exitConfig || !strings.Contains(stderr.String(), "CREDKEEP_ADDR") {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	// A folder with an invalid operation is refused.
+	if err := os.WriteFile(filepath.Join(dir, "bad.graphql"), []byte("query Bad { nope }"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code := run([]string{"manifest", dir}, &stdout, &stderr); code == 0 {
+		t.Fatal("an invalid operation was accepted")
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"credkeep/authz"
 	"credkeep/logging"
 	"credkeep/logging/logtest"
+	"credkeep/persisted"
 	"credkeep/redact"
 	"credkeep/storage"
 	"credkeep/storage/storagetest"
@@ -54,6 +55,8 @@ type env struct {
 	dev   bool
 	// rateLimit is the requests per token per hour; 0: the default.
 	rateLimit int
+	cors      []string
+	trusted   *persisted.Trusted
 	logs      *logtest.Buffer // every instance's log
 	mu        sync.Mutex
 	tokens    []string // every JWT handed out; none may appear in a log
@@ -90,6 +93,8 @@ func (e *env) instance() (*httptest.Server, *storage.Store) {
 		JWT:            authz.JWTConfig{Secret: jwtSecret, Audience: audience},
 		Logger:         logging.New(e.logs, "json", slog.LevelDebug),
 		TokenRateLimit: e.rateLimit,
+		CORSOrigins:    e.cors,
+		Trusted:        e.trusted,
 		Dev:            e.dev,
 		Playground:     true,
 		Now:            e.clock.Now,

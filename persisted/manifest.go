@@ -42,6 +42,7 @@ type Manifest struct {
 // Trusted is a loaded manifest, indexed by operation id and by body hash.
 type Trusted struct {
 	byKey map[string]*Operation
+	n     int
 }
 
 // Hash is the hex SHA-256 of a query text, as the APQ protocol computes it.
@@ -64,7 +65,7 @@ func (t *Trusted) Len() int {
 	if t == nil {
 		return 0
 	}
-	return len(t.byKey) / 2
+	return t.n
 }
 
 // LoadManifest reads and checks a manifest: its format, unique ids, and every
@@ -106,6 +107,7 @@ func ParseManifest(b []byte, schema *ast.Schema) (*Trusted, error) {
 		}
 		t.byKey[op.ID] = op
 		t.byKey[Hash(op.Body)] = op
+		t.n++
 	}
 	return t, nil
 }
