@@ -52,3 +52,7 @@ clean:
 ##   make manifest DIR=operations OUT=persisted-queries.json
 manifest: deps
 	$(GO) run -tags $(TAGS) . manifest $(DIR) -o $(OUT)
+
+## playground: rebuild the embedded GraphiQL from the pinned npm packages (needs Node; the output is committed)
+playground:
+	cd playground && npm ci --no-audit --no-fund && npm run build

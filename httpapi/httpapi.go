@@ -74,6 +74,7 @@ func New(o Options) http.Handler {
 	mux.HandleFunc("GET /readyz", readyz(o.DB, o.Logger))
 	if o.Playground {
 		mux.Handle("GET /playground", playgroundHandler())
+		mux.Handle("GET /playground/", playgroundHandler())
 	}
 	return requestContext(o.Logger, o.TrustedProxies, limitBody(mux))
 }
