@@ -91,16 +91,22 @@ func toAuditQuery(f *model.AuditFilter) storage.AuditQuery {
 func toAuditConnection(p audit.Page) *model.AuditEntryConnection {
 	conn := &model.AuditEntryConnection{
 		Edges:      make([]*model.AuditEntryEdge, len(p.Entries)),
-		PageInfo:   &model.PageInfo{HasNextPage: p.HasNextPage},
+		PageInfo:   pageInfo(p.Cursors, p.HasNextPage),
 		TotalCount: p.TotalCount,
 	}
 	for i, e := range p.Entries {
 		conn.Edges[i] = &model.AuditEntryEdge{Cursor: p.Cursors[i], Node: apimodel.NewAuditEntry(e)}
 	}
-	if len(p.Cursors) > 0 {
-		conn.PageInfo.EndCursor = &p.Cursors[len(p.Cursors)-1]
-	}
 	return conn
+}
+
+// pageInfo ends a page at its last cursor.
+func pageInfo(cursors []string, hasNext bool) *model.PageInfo {
+	pi := &model.PageInfo{HasNextPage: hasNext}
+	if len(cursors) > 0 {
+		pi.EndCursor = &cursors[len(cursors)-1]
+	}
+	return pi
 }
 
 // pageSize is a list's first argument, 50 when not given.

@@ -42,14 +42,11 @@ func (r *workspaceResolver) Credentials(ctx context.Context, obj *model.Workspac
 	}
 	conn := &model.CredentialConnection{
 		Edges:      make([]*model.CredentialEdge, len(page.Items)),
-		PageInfo:   &model.PageInfo{HasNextPage: page.HasNextPage},
+		PageInfo:   pageInfo(page.Cursors, page.HasNextPage),
 		TotalCount: page.TotalCount,
 	}
 	for i, v := range page.Items {
 		conn.Edges[i] = &model.CredentialEdge{Cursor: page.Cursors[i], Node: apimodel.NewCredential(v)}
-	}
-	if len(page.Cursors) > 0 {
-		conn.PageInfo.EndCursor = &page.Cursors[len(page.Cursors)-1]
 	}
 	return conn, nil
 }
