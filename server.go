@@ -25,6 +25,7 @@ import (
 	"credkeep/app"
 	"credkeep/authz"
 	"credkeep/config"
+	"credkeep/connection"
 	"credkeep/graph"
 	"credkeep/keyfile"
 	"credkeep/logging"
@@ -147,6 +148,11 @@ func serve(stdout, stderr io.Writer) int {
 		TrustedProxies: cfg.TrustedProxies,
 		CORSOrigins:    cfg.CORSOrigins,
 		Trusted:        trusted,
+		Outbound: connection.Config{
+			RedirectURL: cfg.OAuthRedirectURL,
+			BaseURLs:    cfg.ProviderBaseURLs,
+		},
+		AllowPrivateTargets: cfg.AllowPrivateTargets,
 	})
 	if err != nil {
 		return configError(stderr, "CREDKEEP_JWT_JWKS_URL", err)

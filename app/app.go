@@ -12,9 +12,11 @@ import (
 
 	"credkeep/audit"
 	"credkeep/authz"
+	"credkeep/connection"
 	"credkeep/credential"
 	"credkeep/httpapi"
 	"credkeep/loaders"
+	"credkeep/netguard"
 	"credkeep/persisted"
 	"credkeep/ratelimit"
 	"credkeep/resolvers"
@@ -38,6 +40,11 @@ type Options struct {
 	CORSOrigins []string
 	// Trusted are the trusted documents (CREDKEEP_PERSISTED_QUERIES); nil for none.
 	Trusted *persisted.Trusted
+	// Outbound configures connections to providers (tests, OAuth2); Guard,
+	// RedirectURL and Now are filled in when empty.
+	Outbound connection.Config
+	// AllowPrivateTargets lets outbound calls reach loopback and private addresses.
+	AllowPrivateTargets bool
 	// Now is the clock (tests inject one); time.Now when nil.
 	Now func() time.Time
 }
@@ -66,8 +73,15 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	auditLog := audit.NewLog(o.Store, o.Now, func(ctx context.Context, msg string, err error) {
 		o.Logger.ErrorContext(ctx, msg, "error", err)
 	})
+	if o.Outbound.Guard == nil {
+		o.Outbound.Guard = netguard.New(o.AllowPrivateTargets)
+	}
+	if o.Outbound.RedirectURL == "" {
+		o.Outbound.RedirectURL = "http://localhost:8080/oauth/callback"
+	}
+	o.Outbound.Now = o.Now
 	workspaces := workspace.New(o.Store, authorizer, auditLog, o.Now, o.Logger)
-	credentials := credential.NewService(o.Store, authorizer, auditLog, o.Now, o.Logger)
+	credentials := credential.NewService(o.Store, authorizer, auditLog, connection.NewManager(o.Outbound, o.Store), o.Now, o.Logger)
 	apiTokens := tokens.New(o.Store, authorizer, auditLog, o.Now, o.Logger)
 	gql := httpapi.NewGraphQL(httpapi.GraphQLOptions{
 		Resolvers: resolvers.New(workspaces, credentials, apiTokens, o.Store),
@@ -84,6 +98,7 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 		Limiter:        ratelimit.New(o.Store, o.TokenRateLimit, o.Now),
 		TrustedProxies: o.TrustedProxies,
 		CORSOrigins:    o.CORSOrigins,
+		Authorizations: credentials,
 		PerRequest: func(ctx context.Context) context.Context {
 			return authz.WithRequestCache(loaders.With(ctx, loaders.New(o.Store)))
 		},

@@ -46,6 +46,8 @@ type Config struct {
 	LogFormat string // "json" or "text"
 	// TrustedProxies may set X-Forwarded-For (audit entries record the client address).
 	TrustedProxies []*net.IPNet
+	// ProviderBaseURLs override providers' API and OAuth endpoints (key → base URL).
+	ProviderBaseURLs map[string]string
 }
 
 // Embedded reports whether the server starts its own embedded database.
@@ -188,6 +190,22 @@ func Load(lookup Lookup) (*Config, error) {
 				return nil, bad("CREDKEEP_TRUSTED_PROXIES", "%q is not an IP address or CIDR", p)
 			}
 			c.TrustedProxies = append(c.TrustedProxies, n)
+		}
+	}
+
+	if v := get("CREDKEEP_PROVIDER_BASE_URLS", ""); v != "" {
+		c.ProviderBaseURLs = map[string]string{}
+		for _, kv := range strings.Split(v, ",") {
+			k, u, ok := strings.Cut(strings.TrimSpace(kv), "=")
+			switch k {
+			case "stripe", "openai", "mailgun", "twilio", "whatsapp", "google", "microsoft":
+			default:
+				return nil, bad("CREDKEEP_PROVIDER_BASE_URLS", "unknown provider %q (stripe, openai, mailgun, twilio, whatsapp, google, microsoft)", k)
+			}
+			if pu, err := url.Parse(u); !ok || err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+				return nil, bad("CREDKEEP_PROVIDER_BASE_URLS", "%s needs an absolute http(s) URL", k)
+			}
+			c.ProviderBaseURLs[k] = u
 		}
 	}
 

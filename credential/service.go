@@ -32,6 +32,9 @@ type Store interface {
 	DeleteUsagesOf(ctx context.Context, credentialID string) error
 	RecordUse(ctx context.Context, credentialID string, u *storage.Usage, at time.Time) error
 	SetDefaultCredential(ctx context.Context, workspaceID, purpose, credentialID string) error
+	SetCredentialCheck(ctx context.Context, id string, tested *time.Time, lastError string) error
+	InsertOAuthState(ctx context.Context, st storage.OAuthState) error
+	TakeOAuthState(ctx context.Context, id string) (storage.OAuthState, error)
 	DefaultCredential(ctx context.Context, workspaceID, purpose string) (string, error)
 	Credential(ctx context.Context, id string) (storage.Credential, error)
 	CredentialsOf(ctx context.Context, workspaceID string, q storage.CredentialQuery) ([]storage.Credential, map[string]map[string]string, error)
@@ -56,13 +59,14 @@ type Service struct {
 	store Store
 	authz Authorizer
 	audit audit.Journal
+	conn  Connector
 	now   func() time.Time
 	log   *slog.Logger
 }
 
 // NewService returns a Service.
-func NewService(store Store, a Authorizer, rec audit.Journal, now func() time.Time, log *slog.Logger) *Service {
-	return &Service{store: store, authz: a, audit: rec, now: now, log: log}
+func NewService(store Store, a Authorizer, rec audit.Journal, conn Connector, now func() time.Time, log *slog.Logger) *Service {
+	return &Service{store: store, authz: a, audit: rec, conn: conn, now: now, log: log}
 }
 
 // View is a credential together with the caller's access to it.

@@ -11,6 +11,8 @@ import (
 	"credkeep/apierror"
 	"credkeep/audit"
 	"credkeep/authz"
+	"credkeep/connection"
+	"credkeep/loaders"
 	"credkeep/redact"
 	"credkeep/storage"
 )
@@ -94,6 +96,17 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 	if !ok {
 		return Released{}, errors.New("credential has unknown type " + c.Type)
 	}
+	// An OAuth2 credential's access token first (refreshed when it expires within
+	// a minute): if there is none to give, nothing is counted or recorded as used.
+	var token *connection.Token
+	if t.AuthKind == OAuth2 {
+		tok, err := s.conn.Token(ctx, connection.Cred{ID: c.ID, WorkspaceID: c.WorkspaceID, Type: c.Type,
+			Fields: c.Fields, Secrets: loaders.Redacted(secrets)}, false)
+		if err != nil {
+			return Released{}, apierror.New(apierror.Conflict, "no access token: %v", err)
+		}
+		token = &tok
+	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	details := []storage.AuditDetail{{Key: "fields", Value: strings.Join(releasedKeys(t, c.Fields, secrets), ",")}}
 	var usage *storage.Usage
@@ -118,6 +131,9 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 	c.UseCount++
 	c.LastUsedAt = &now
 	out := Released{View: View{Credential: c, Type: t, Level: level}}
+	if token != nil {
+		out.AccessToken, out.ExpiresAt = &token.AccessToken, token.ExpiresAt
+	}
 	for _, k := range releasedKeys(t, c.Fields, secrets) {
 		v, secret := secrets[k]
 		if !secret {

@@ -155,6 +155,13 @@ type ComplexityRoot struct {
 		Fields      func(childComplexity int) int
 	}
 
+	CredentialTestResult struct {
+		Credential func(childComplexity int) int
+		Message    func(childComplexity int) int
+		Ok         func(childComplexity int) int
+		TestedAt   func(childComplexity int) int
+	}
+
 	CredentialType struct {
 		AuthKind func(childComplexity int) int
 		Editable func(childComplexity int) int
@@ -205,24 +212,33 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddMember            func(childComplexity int, workspaceID string, userID string, role model.WorkspaceRole) int
-		AttachCredential     func(childComplexity int, credentialID string, consumer model.ConsumerInput) int
-		ChangeMemberRole     func(childComplexity int, workspaceID string, userID string, role model.WorkspaceRole) int
-		CreateAPIToken       func(childComplexity int, input model.CreateAPITokenInput) int
-		CreateCredential     func(childComplexity int, input model.CreateCredentialInput) int
-		CreateWorkspace      func(childComplexity int, input model.CreateWorkspaceInput) int
-		DeleteCredential     func(childComplexity int, id string, force *bool) int
-		DeleteWorkspace      func(childComplexity int, id string) int
-		DetachCredential     func(childComplexity int, credentialID string, consumerKind model.ConsumerKind, consumerID string) int
-		RemoveMember         func(childComplexity int, workspaceID string, userID string) int
-		RenameWorkspace      func(childComplexity int, id string, name string) int
-		RevokeAPIToken       func(childComplexity int, id string) int
-		SetDefaultCredential func(childComplexity int, workspaceID string, purpose string, credentialID *string) int
-		ShareCredential      func(childComplexity int, input model.ShareCredentialInput) int
-		UnshareCredential    func(childComplexity int, credentialID string, grantID string) int
-		UpdateCredential     func(childComplexity int, input model.UpdateCredentialInput) int
-		UseCredential        func(childComplexity int, id string, consumer *model.ConsumerInput) int
-		VerifyAuditLog       func(childComplexity int, workspaceID string) int
+		AddMember               func(childComplexity int, workspaceID string, userID string, role model.WorkspaceRole) int
+		AttachCredential        func(childComplexity int, credentialID string, consumer model.ConsumerInput) int
+		ChangeMemberRole        func(childComplexity int, workspaceID string, userID string, role model.WorkspaceRole) int
+		CreateAPIToken          func(childComplexity int, input model.CreateAPITokenInput) int
+		CreateCredential        func(childComplexity int, input model.CreateCredentialInput) int
+		CreateWorkspace         func(childComplexity int, input model.CreateWorkspaceInput) int
+		DeleteCredential        func(childComplexity int, id string, force *bool) int
+		DeleteWorkspace         func(childComplexity int, id string) int
+		DetachCredential        func(childComplexity int, credentialID string, consumerKind model.ConsumerKind, consumerID string) int
+		RefreshCredential       func(childComplexity int, id string) int
+		RemoveMember            func(childComplexity int, workspaceID string, userID string) int
+		RenameWorkspace         func(childComplexity int, id string, name string) int
+		RevokeAPIToken          func(childComplexity int, id string) int
+		SetDefaultCredential    func(childComplexity int, workspaceID string, purpose string, credentialID *string) int
+		ShareCredential         func(childComplexity int, input model.ShareCredentialInput) int
+		StartOAuthAuthorization func(childComplexity int, credentialID string) int
+		TestCredential          func(childComplexity int, id string) int
+		UnshareCredential       func(childComplexity int, credentialID string, grantID string) int
+		UpdateCredential        func(childComplexity int, input model.UpdateCredentialInput) int
+		UseCredential           func(childComplexity int, id string, consumer *model.ConsumerInput) int
+		VerifyAuditLog          func(childComplexity int, workspaceID string) int
+	}
+
+	OAuthAuthorization struct {
+		AuthorizationURL func(childComplexity int) int
+		ExpiresAt        func(childComplexity int) int
+		State            func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -317,6 +333,9 @@ type MutationResolver interface {
 	UseCredential(ctx context.Context, id string, consumer *model.ConsumerInput) (*model.CredentialSecret, error)
 	CreateAPIToken(ctx context.Context, input model.CreateAPITokenInput) (*model.CreatedAPIToken, error)
 	RevokeAPIToken(ctx context.Context, id string) (*model.DeletePayload, error)
+	TestCredential(ctx context.Context, id string) (*model.CredentialTestResult, error)
+	RefreshCredential(ctx context.Context, id string) (*apimodel.Credential, error)
+	StartOAuthAuthorization(ctx context.Context, credentialID string) (*model.OAuthAuthorization, error)
 	VerifyAuditLog(ctx context.Context, workspaceID string) (*model.AuditVerification, error)
 }
 type QueryResolver interface {
@@ -807,6 +826,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CredentialSecret.Fields(childComplexity), true
 
+	case "CredentialTestResult.credential":
+		if e.ComplexityRoot.CredentialTestResult.Credential == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialTestResult.Credential(childComplexity), true
+	case "CredentialTestResult.message":
+		if e.ComplexityRoot.CredentialTestResult.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialTestResult.Message(childComplexity), true
+	case "CredentialTestResult.ok":
+		if e.ComplexityRoot.CredentialTestResult.Ok == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialTestResult.Ok(childComplexity), true
+	case "CredentialTestResult.testedAt":
+		if e.ComplexityRoot.CredentialTestResult.TestedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialTestResult.TestedAt(childComplexity), true
+
 	case "CredentialType.authKind":
 		if e.ComplexityRoot.CredentialType.AuthKind == nil {
 			break
@@ -1098,6 +1142,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DetachCredential(childComplexity, args["credentialId"].(string), args["consumerKind"].(model.ConsumerKind), args["consumerId"].(string)), true
+	case "Mutation.refreshCredential":
+		if e.ComplexityRoot.Mutation.RefreshCredential == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_refreshCredential_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RefreshCredential(childComplexity, args["id"].(string)), true
 	case "Mutation.removeMember":
 		if e.ComplexityRoot.Mutation.RemoveMember == nil {
 			break
@@ -1153,6 +1208,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ShareCredential(childComplexity, args["input"].(model.ShareCredentialInput)), true
+	case "Mutation.startOAuthAuthorization":
+		if e.ComplexityRoot.Mutation.StartOAuthAuthorization == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_startOAuthAuthorization_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StartOAuthAuthorization(childComplexity, args["credentialId"].(string)), true
+	case "Mutation.testCredential":
+		if e.ComplexityRoot.Mutation.TestCredential == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_testCredential_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TestCredential(childComplexity, args["id"].(string)), true
 	case "Mutation.unshareCredential":
 		if e.ComplexityRoot.Mutation.UnshareCredential == nil {
 			break
@@ -1197,6 +1274,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.VerifyAuditLog(childComplexity, args["workspaceId"].(string)), true
+
+	case "OAuthAuthorization.authorizationUrl":
+		if e.ComplexityRoot.OAuthAuthorization.AuthorizationURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuthAuthorization.AuthorizationURL(childComplexity), true
+	case "OAuthAuthorization.expiresAt":
+		if e.ComplexityRoot.OAuthAuthorization.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuthAuthorization.ExpiresAt(childComplexity), true
+	case "OAuthAuthorization.state":
+		if e.ComplexityRoot.OAuthAuthorization.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuthAuthorization.State(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1797,6 +1893,20 @@ type AuditVerification {
   firstBrokenSeq: Int
 }
 
+type CredentialTestResult {
+  ok: Boolean!
+  message: String!
+  testedAt: Time!
+  credential: Credential!
+}
+
+type OAuthAuthorization {
+  authorizationUrl: String!
+  "Single use; expires with expiresAt (10 minutes)."
+  state: String!
+  expiresAt: Time!
+}
+
 input CredentialFilter {
   type: String
   authKind: AuthKind
@@ -1860,6 +1970,13 @@ type Mutation {
   createApiToken(input: CreateApiTokenInput!): CreatedApiToken!
   "User sessions only; refused from the token's next request on, on every instance."
   revokeApiToken(id: ID!): DeletePayload!
+
+  "MANAGE. Checks the credential against its provider; sets lastTestedAt and the status."
+  testCredential(id: ID!): CredentialTestResult!
+  "MANAGE. OAuth2 types: obtains a new access token now (refresh, or client credentials)."
+  refreshCredential(id: ID!): Credential!
+  "MANAGE. Starts the authorization-code flow (PKCE): open authorizationUrl; the provider returns to /oauth/callback."
+  startOAuthAuthorization(credentialId: ID!): OAuthAuthorization!
 
   "OWNER or ADMIN. Recomputes the workspace's hash chain and reports the first broken entry."
   verifyAuditLog(workspaceId: ID!): AuditVerification!
@@ -2069,6 +2186,17 @@ func (ec *executionContext) field_Mutation_detachCredential_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_refreshCredential_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id", ec.unmarshalNID2string)
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_removeMember_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2141,6 +2269,28 @@ func (ec *executionContext) field_Mutation_shareCredential_args(ctx context.Cont
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_startOAuthAuthorization_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "credentialId", ec.unmarshalNID2string)
+	if err != nil {
+		return nil, err
+	}
+	args["credentialId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_testCredential_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id", ec.unmarshalNID2string)
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -4759,6 +4909,164 @@ func (ec *executionContext) fieldContext_CredentialSecret_expiresAt(_ context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _CredentialTestResult_ok(ctx context.Context, field graphql.CollectedField, obj *model.CredentialTestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialTestResult_ok,
+		func(ctx context.Context) (any, error) {
+			return obj.Ok, nil
+		},
+		nil,
+		ec.marshalNBoolean2bool,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_CredentialTestResult_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CredentialTestResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CredentialTestResult_message(ctx context.Context, field graphql.CollectedField, obj *model.CredentialTestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialTestResult_message,
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		ec.marshalNString2string,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_CredentialTestResult_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CredentialTestResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CredentialTestResult_testedAt(ctx context.Context, field graphql.CollectedField, obj *model.CredentialTestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialTestResult_testedAt,
+		func(ctx context.Context) (any, error) {
+			return obj.TestedAt, nil
+		},
+		nil,
+		ec.marshalNTime2timeᚐTime,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_CredentialTestResult_testedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CredentialTestResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Time does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CredentialTestResult_credential(ctx context.Context, field graphql.CollectedField, obj *model.CredentialTestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialTestResult_credential,
+		func(ctx context.Context) (any, error) {
+			return obj.Credential, nil
+		},
+		nil,
+		ec.marshalNCredential2ᚖcredkeepᚋapimodelᚐCredential,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_CredentialTestResult_credential(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CredentialTestResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "id":
+				return ec.fieldContext_Credential_id(ctx, field)
+			case "workspace":
+				return ec.fieldContext_Credential_workspace(ctx, field)
+			case "name":
+				return ec.fieldContext_Credential_name(ctx, field)
+			case "type":
+				return ec.fieldContext_Credential_type(ctx, field)
+			case "status":
+				return ec.fieldContext_Credential_status(ctx, field)
+			case "statusMessage":
+				return ec.fieldContext_Credential_statusMessage(ctx, field)
+			case "owner":
+				return ec.fieldContext_Credential_owner(ctx, field)
+			case "viewerAccess":
+				return ec.fieldContext_Credential_viewerAccess(ctx, field)
+			case "sharing":
+				return ec.fieldContext_Credential_sharing(ctx, field)
+			case "grants":
+				return ec.fieldContext_Credential_grants(ctx, field)
+			case "fields":
+				return ec.fieldContext_Credential_fields(ctx, field)
+			case "usages":
+				return ec.fieldContext_Credential_usages(ctx, field)
+			case "auditTrail":
+				return ec.fieldContext_Credential_auditTrail(ctx, field)
+			case "useCount":
+				return ec.fieldContext_Credential_useCount(ctx, field)
+			case "lastUsedAt":
+				return ec.fieldContext_Credential_lastUsedAt(ctx, field)
+			case "lastTestedAt":
+				return ec.fieldContext_Credential_lastTestedAt(ctx, field)
+			case "expiresAt":
+				return ec.fieldContext_Credential_expiresAt(ctx, field)
+			case "version":
+				return ec.fieldContext_Credential_version(ctx, field)
+			case "createdAt":
+				return ec.fieldContext_Credential_createdAt(ctx, field)
+			case "updatedAt":
+				return ec.fieldContext_Credential_updatedAt(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type Credential", field.Name)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CredentialType_key(ctx context.Context, field graphql.CollectedField, obj *model.CredentialType) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6695,6 +7003,189 @@ func (ec *executionContext) fieldContext_Mutation_revokeApiToken(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_testCredential(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Mutation_testCredential,
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TestCredential(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		ec.marshalNCredentialTestResult2ᚖcredkeepᚋgraphᚋmodelᚐCredentialTestResult,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_Mutation_testCredential(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "ok":
+				return ec.fieldContext_CredentialTestResult_ok(ctx, field)
+			case "message":
+				return ec.fieldContext_CredentialTestResult_message(ctx, field)
+			case "testedAt":
+				return ec.fieldContext_CredentialTestResult_testedAt(ctx, field)
+			case "credential":
+				return ec.fieldContext_CredentialTestResult_credential(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type CredentialTestResult", field.Name)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_testCredential_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_refreshCredential(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Mutation_refreshCredential,
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RefreshCredential(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		ec.marshalNCredential2ᚖcredkeepᚋapimodelᚐCredential,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_Mutation_refreshCredential(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "id":
+				return ec.fieldContext_Credential_id(ctx, field)
+			case "workspace":
+				return ec.fieldContext_Credential_workspace(ctx, field)
+			case "name":
+				return ec.fieldContext_Credential_name(ctx, field)
+			case "type":
+				return ec.fieldContext_Credential_type(ctx, field)
+			case "status":
+				return ec.fieldContext_Credential_status(ctx, field)
+			case "statusMessage":
+				return ec.fieldContext_Credential_statusMessage(ctx, field)
+			case "owner":
+				return ec.fieldContext_Credential_owner(ctx, field)
+			case "viewerAccess":
+				return ec.fieldContext_Credential_viewerAccess(ctx, field)
+			case "sharing":
+				return ec.fieldContext_Credential_sharing(ctx, field)
+			case "grants":
+				return ec.fieldContext_Credential_grants(ctx, field)
+			case "fields":
+				return ec.fieldContext_Credential_fields(ctx, field)
+			case "usages":
+				return ec.fieldContext_Credential_usages(ctx, field)
+			case "auditTrail":
+				return ec.fieldContext_Credential_auditTrail(ctx, field)
+			case "useCount":
+				return ec.fieldContext_Credential_useCount(ctx, field)
+			case "lastUsedAt":
+				return ec.fieldContext_Credential_lastUsedAt(ctx, field)
+			case "lastTestedAt":
+				return ec.fieldContext_Credential_lastTestedAt(ctx, field)
+			case "expiresAt":
+				return ec.fieldContext_Credential_expiresAt(ctx, field)
+			case "version":
+				return ec.fieldContext_Credential_version(ctx, field)
+			case "createdAt":
+				return ec.fieldContext_Credential_createdAt(ctx, field)
+			case "updatedAt":
+				return ec.fieldContext_Credential_updatedAt(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type Credential", field.Name)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_refreshCredential_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_startOAuthAuthorization(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Mutation_startOAuthAuthorization,
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().StartOAuthAuthorization(ctx, fc.Args["credentialId"].(string))
+		},
+		nil,
+		ec.marshalNOAuthAuthorization2ᚖcredkeepᚋgraphᚋmodelᚐOAuthAuthorization,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_Mutation_startOAuthAuthorization(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "authorizationUrl":
+				return ec.fieldContext_OAuthAuthorization_authorizationUrl(ctx, field)
+			case "state":
+				return ec.fieldContext_OAuthAuthorization_state(ctx, field)
+			case "expiresAt":
+				return ec.fieldContext_OAuthAuthorization_expiresAt(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type OAuthAuthorization", field.Name)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_startOAuthAuthorization_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_verifyAuditLog(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6740,6 +7231,93 @@ func (ec *executionContext) fieldContext_Mutation_verifyAuditLog(ctx context.Con
 	if fc.Args, err = ec.field_Mutation_verifyAuditLog_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OAuthAuthorization_authorizationUrl(ctx context.Context, field graphql.CollectedField, obj *model.OAuthAuthorization) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_OAuthAuthorization_authorizationUrl,
+		func(ctx context.Context) (any, error) {
+			return obj.AuthorizationURL, nil
+		},
+		nil,
+		ec.marshalNString2string,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_OAuthAuthorization_authorizationUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OAuthAuthorization",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OAuthAuthorization_state(ctx context.Context, field graphql.CollectedField, obj *model.OAuthAuthorization) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_OAuthAuthorization_state,
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		ec.marshalNString2string,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_OAuthAuthorization_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OAuthAuthorization",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OAuthAuthorization_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.OAuthAuthorization) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_OAuthAuthorization_expiresAt,
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		ec.marshalNTime2timeᚐTime,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_OAuthAuthorization_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OAuthAuthorization",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Time does not have child fields")
+		},
 	}
 	return fc, nil
 }
@@ -11027,6 +11605,60 @@ func (ec *executionContext) _CredentialSecret(ctx context.Context, sel ast.Selec
 	return out
 }
 
+var credentialTestResultImplementors = []string{"CredentialTestResult"}
+
+func (ec *executionContext) _CredentialTestResult(ctx context.Context, sel ast.SelectionSet, obj *model.CredentialTestResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, credentialTestResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CredentialTestResult")
+		case "ok":
+			out.Values[i] = ec._CredentialTestResult_ok(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._CredentialTestResult_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "testedAt":
+			out.Values[i] = ec._CredentialTestResult_testedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "credential":
+			out.Values[i] = ec._CredentialTestResult_credential(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(len(deferred)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var credentialTypeImplementors = []string{"CredentialType"}
 
 func (ec *executionContext) _CredentialType(ctx context.Context, sel ast.SelectionSet, obj *model.CredentialType) graphql.Marshaler {
@@ -11630,10 +12262,80 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "testCredential":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_testCredential(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refreshCredential":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_refreshCredential(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startOAuthAuthorization":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_startOAuthAuthorization(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "verifyAuditLog":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_verifyAuditLog(ctx, field)
 			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(len(deferred)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var oAuthAuthorizationImplementors = []string{"OAuthAuthorization"}
+
+func (ec *executionContext) _OAuthAuthorization(ctx context.Context, sel ast.SelectionSet, obj *model.OAuthAuthorization) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, oAuthAuthorizationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OAuthAuthorization")
+		case "authorizationUrl":
+			out.Values[i] = ec._OAuthAuthorization_authorizationUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._OAuthAuthorization_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._OAuthAuthorization_expiresAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -12915,6 +13617,20 @@ func (ec *executionContext) marshalNCredentialStatus2credkeepᚋgraphᚋmodelᚐ
 	return v
 }
 
+func (ec *executionContext) marshalNCredentialTestResult2credkeepᚋgraphᚋmodelᚐCredentialTestResult(ctx context.Context, sel ast.SelectionSet, v model.CredentialTestResult) graphql.Marshaler {
+	return ec._CredentialTestResult(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCredentialTestResult2ᚖcredkeepᚋgraphᚋmodelᚐCredentialTestResult(ctx context.Context, sel ast.SelectionSet, v *model.CredentialTestResult) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CredentialTestResult(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCredentialType2credkeepᚋgraphᚋmodelᚐCredentialType(ctx context.Context, sel ast.SelectionSet, v model.CredentialType) graphql.Marshaler {
 	return ec._CredentialType(ctx, sel, &v)
 }
@@ -13141,6 +13857,20 @@ func (ec *executionContext) marshalNMember2ᚖcredkeepᚋgraphᚋmodelᚐMember(
 		return graphql.Null
 	}
 	return ec._Member(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOAuthAuthorization2credkeepᚋgraphᚋmodelᚐOAuthAuthorization(ctx context.Context, sel ast.SelectionSet, v model.OAuthAuthorization) graphql.Marshaler {
+	return ec._OAuthAuthorization(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNOAuthAuthorization2ᚖcredkeepᚋgraphᚋmodelᚐOAuthAuthorization(ctx context.Context, sel ast.SelectionSet, v *model.OAuthAuthorization) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._OAuthAuthorization(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNPageInfo2ᚖcredkeepᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {

@@ -54,6 +54,8 @@ type Options struct {
 	TrustedProxies []*net.IPNet
 	// CORSOrigins get CORS headers on /graphql; nobody else does.
 	CORSOrigins []string
+	// Authorizations completes OAuth2 flows at /oauth/callback.
+	Authorizations Authorizations
 }
 
 // Limiter decides whether an API token may make another request.
@@ -72,6 +74,9 @@ func New(o Options) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", readyz(o.DB, o.Logger))
+	if o.Authorizations != nil {
+		mux.HandleFunc("GET /oauth/callback", oauthCallback(o.Authorizations, o.Logger))
+	}
 	if o.Playground {
 		mux.Handle("GET /playground", playgroundHandler())
 		mux.Handle("GET /playground/", playgroundHandler())

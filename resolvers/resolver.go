@@ -52,6 +52,9 @@ type CredentialService interface {
 	SetDefault(ctx context.Context, workspaceID, purpose string, credentialID *string) error
 	Default(ctx context.Context, workspaceID, purpose string) (*credential.View, error)
 	AuditTrail(ctx context.Context, v credential.View, first int, after *string) (audit.Page, error)
+	Test(ctx context.Context, id string) (credential.TestResult, error)
+	Refresh(ctx context.Context, id string) (credential.View, error)
+	StartAuthorization(ctx context.Context, id string) (credential.Authorization, error)
 }
 
 // TokenService is what the resolvers need of the tokens package.

@@ -43,7 +43,7 @@ var ErrNameTaken = errors.New("name taken")
 
 // withoutSecrets is the projection for every read that does not need secrets:
 // nothing is decrypted that is not used.
-var withoutSecrets = bson.M{"secrets": 0}
+var withoutSecrets = bson.M{"secrets": 0, "oauthTokens": 0}
 
 // InsertCredential stores a new credential with its secrets encrypted under the
 // workspace's data key.

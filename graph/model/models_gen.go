@@ -124,6 +124,13 @@ type CredentialSecret struct {
 	ExpiresAt   *time.Time     `json:"expiresAt,omitempty"`
 }
 
+type CredentialTestResult struct {
+	Ok         bool                 `json:"ok"`
+	Message    string               `json:"message"`
+	TestedAt   time.Time            `json:"testedAt"`
+	Credential *apimodel.Credential `json:"credential"`
+}
+
 type CredentialType struct {
 	Key      string   `json:"key"`
 	Name     string   `json:"name"`
@@ -173,6 +180,13 @@ type Member struct {
 }
 
 type Mutation struct {
+}
+
+type OAuthAuthorization struct {
+	AuthorizationURL string `json:"authorizationUrl"`
+	// Single use; expires with expiresAt (10 minutes).
+	State     string    `json:"state"`
+	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 type PageInfo struct {

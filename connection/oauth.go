@@ -1,0 +1,303 @@
+// Package connection talks to the outside world for credentials: the OAuth2
+// flows (authorization code with PKCE, client credentials, refresh under a
+// lease shared by all instances) and the connection tests of every testable
+// type. Every connection goes through the netguard SSRF guard.
+package connection
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"credkeep/netguard"
+	"credkeep/redact"
+	"credkeep/storage"
+)
+
+// Config configures outbound calls.
+type Config struct {
+	Guard       *netguard.Guard
+	RedirectURL string
+	// BaseURLs override providers' endpoints (tests point them at loopback):
+	// stripe, openai, mailgun, twilio, whatsapp, google (OAuth), microsoft (login).
+	BaseURLs map[string]string
+	// RootCAs verifies TLS of SMTP servers; nil: the system's roots.
+	RootCAs *x509.CertPool
+	Now     func() time.Time
+}
+
+func (c Config) base(key, def string) string {
+	if b, ok := c.BaseURLs[key]; ok && b != "" {
+		return strings.TrimRight(b, "/")
+	}
+	return def
+}
+
+// Cred is what a connection needs of a credential: its identity, plain fields
+// and secret values.
+type Cred struct {
+	ID          string
+	WorkspaceID string
+	Type        string
+	Fields      map[string]string
+	Secrets     map[string]redact.Secret
+}
+
+func (c Cred) secret(k string) string { return c.Secrets[k].Reveal() }
+
+// Store keeps tokens and leases.
+type Store interface {
+	CredentialOAuthTokens(ctx context.Context, id string) (storage.OAuthTokens, error)
+	SetCredentialOAuthTokens(ctx context.Context, workspaceID, id string, t storage.OAuthTokens, now time.Time) error
+	SetCredentialCheck(ctx context.Context, id string, tested *time.Time, lastError string) error
+	AcquireLease(ctx context.Context, name, holder string, until, now time.Time) (bool, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
+}
+
+// Errors the caller shows as they are (they hold no secret).
+var (
+	ErrNotAuthorized = errors.New("not authorized yet: start the authorization to connect the account")
+	ErrReauthorize   = errors.New("the provider refused the refresh token (invalid_grant): re-authorize the credential")
+	ErrNotOAuth      = errors.New("this credential type has no OAuth2 flow")
+)
+
+// refreshSkew: a token expiring within this is refreshed first (SPEC: 60 seconds).
+const refreshSkew = 60 * time.Second
+
+// Lease timing: a refresh holds the lease at most this long, and waiters give up after waitTimeout.
+const (
+	leaseTTL    = 30 * time.Second
+	waitTimeout = 20 * time.Second
+	waitStep    = 50 * time.Millisecond
+)
+
+// Manager runs OAuth2 flows.
+type Manager struct {
+	cfg    Config
+	store  Store
+	holder string // this instance's lease holder id
+}
+
+// NewManager returns a Manager.
+func NewManager(cfg Config, store Store) *Manager {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return &Manager{cfg: cfg, store: store, holder: hex.EncodeToString(b)}
+}
+
+// flow is a credential's OAuth2 configuration.
+type flow struct {
+	cfg          oauth2.Config
+	clientCreds  bool
+	staticBearer string // whatsapp: a long-lived token typed by the user
+}
+
+func (m *Manager) flowOf(c Cred) (flow, error) {
+	scopes := strings.Fields(c.Fields["scopes"])
+	f := flow{cfg: oauth2.Config{ClientID: c.Fields["clientId"], ClientSecret: c.secret("clientSecret"), RedirectURL: m.cfg.RedirectURL, Scopes: scopes}}
+	switch c.Type {
+	case "google_sheets":
+		g := m.cfg.base("google", "")
+		f.cfg.Endpoint = oauth2.Endpoint{AuthURL: "https://accounts.google.com/o/oauth2/v2/auth", TokenURL: "https://oauth2.googleapis.com/token"}
+		if g != "" {
+			f.cfg.Endpoint = oauth2.Endpoint{AuthURL: g + "/o/oauth2/v2/auth", TokenURL: g + "/token"}
+		}
+	case "microsoft365":
+		login := m.cfg.base("microsoft", "https://login.microsoftonline.com")
+		tenant := c.Fields["tenantId"]
+		f.cfg.Endpoint = oauth2.Endpoint{AuthURL: login + "/" + tenant + "/oauth2/v2.0/authorize", TokenURL: login + "/" + tenant + "/oauth2/v2.0/token"}
+		f.clientCreds = c.Fields["grantType"] != "authorization_code"
+		if f.clientCreds && len(scopes) == 0 {
+			f.cfg.Scopes = []string{"https://graph.microsoft.com/.default"}
+		}
+	case "oauth2":
+		f.cfg.Endpoint = oauth2.Endpoint{AuthURL: c.Fields["authorizationUrl"], TokenURL: c.Fields["tokenUrl"]}
+		f.clientCreds = c.Fields["grantType"] == "client_credentials"
+	case "whatsapp":
+		f.staticBearer = c.secret("accessToken")
+	default:
+		return flow{}, ErrNotOAuth
+	}
+	return f, nil
+}
+
+// UsesAuthorizationCode reports whether the credential is connected by a person
+// going through the provider's consent page.
+func (m *Manager) UsesAuthorizationCode(c Cred) bool {
+	f, err := m.flowOf(c)
+	return err == nil && !f.clientCreds && f.staticBearer == "" && f.cfg.Endpoint.AuthURL != ""
+}
+
+// AuthURL is the provider URL a person visits to authorize: state, PKCE (S256), offline access.
+func (m *Manager) AuthURL(c Cred, state, verifier string) (string, error) {
+	f, err := m.flowOf(c)
+	if err != nil {
+		return "", err
+	}
+	return f.cfg.AuthCodeURL(state, oauth2.AccessTypeOffline, oauth2.S256ChallengeOption(verifier)), nil
+}
+
+func (m *Manager) httpCtx(ctx context.Context) context.Context {
+	return context.WithValue(ctx, oauth2.HTTPClient, m.cfg.Guard.HTTPClient())
+}
+
+// Exchange trades an authorization code (with its PKCE verifier) for tokens and stores them.
+func (m *Manager) Exchange(ctx context.Context, c Cred, code, verifier string) error {
+	f, err := m.flowOf(c)
+	if err != nil {
+		return err
+	}
+	tok, err := f.cfg.Exchange(m.httpCtx(ctx), code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		return describe(err)
+	}
+	return m.save(ctx, c, tok, "")
+}
+
+func (m *Manager) save(ctx context.Context, c Cred, tok *oauth2.Token, oldRefresh string) error {
+	t := storage.OAuthTokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken}
+	if t.RefreshToken == "" {
+		t.RefreshToken = oldRefresh // not rotated: keep the one we have
+	}
+	if !tok.Expiry.IsZero() {
+		e := tok.Expiry.UTC().Truncate(time.Millisecond)
+		t.ExpiresAt = &e
+	}
+	return m.store.SetCredentialOAuthTokens(ctx, c.WorkspaceID, c.ID, t, m.cfg.Now().UTC())
+}
+
+// Token is a usable access token.
+type Token struct {
+	AccessToken redact.Secret
+	ExpiresAt   *time.Time
+	Refreshed   bool
+}
+
+// Token returns a valid access token: the stored one while it has more than a
+// minute left (unless force), else a refreshed or newly fetched one. At most one
+// refresh of a credential runs at a time across all instances (a lease in the
+// database); the others wait for it and use its result.
+func (m *Manager) Token(ctx context.Context, c Cred, force bool) (Token, error) {
+	f, err := m.flowOf(c)
+	if err != nil {
+		return Token{}, err
+	}
+	if f.staticBearer != "" {
+		return Token{AccessToken: redact.New(f.staticBearer)}, nil
+	}
+	cur, err := m.store.CredentialOAuthTokens(ctx, c.ID)
+	if err != nil {
+		return Token{}, err
+	}
+	if !force && m.fresh(cur) {
+		return asToken(cur, false), nil
+	}
+	deadline := m.cfg.Now().Add(waitTimeout)
+	lease := "oauth-refresh:" + c.ID
+	for {
+		now := m.cfg.Now()
+		ok, err := m.store.AcquireLease(ctx, lease, m.holder, now.Add(leaseTTL), now)
+		if err != nil {
+			return Token{}, err
+		}
+		if ok {
+			return m.refreshHolding(ctx, c, f, cur, force, lease)
+		}
+		// Another instance (or request) is refreshing: wait for its result.
+		select {
+		case <-ctx.Done():
+			return Token{}, ctx.Err()
+		case <-time.After(waitStep):
+		}
+		latest, err := m.store.CredentialOAuthTokens(ctx, c.ID)
+		if err != nil {
+			return Token{}, err
+		}
+		if latest.AccessToken != cur.AccessToken && m.fresh(latest) {
+			return asToken(latest, true), nil
+		}
+		if m.cfg.Now().After(deadline) {
+			return Token{}, errors.New("a refresh of this credential is taking too long elsewhere; try again")
+		}
+	}
+}
+
+func (m *Manager) refreshHolding(ctx context.Context, c Cred, f flow, before storage.OAuthTokens, force bool, lease string) (Token, error) {
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = m.store.ReleaseLease(ctx, lease, m.holder)
+	}()
+	// Someone may have refreshed between our read and our lease.
+	cur, err := m.store.CredentialOAuthTokens(ctx, c.ID)
+	if err != nil {
+		return Token{}, err
+	}
+	if cur.AccessToken != before.AccessToken && m.fresh(cur) {
+		return asToken(cur, true), nil
+	}
+	if !force && m.fresh(cur) {
+		return asToken(cur, false), nil
+	}
+	var tok *oauth2.Token
+	switch {
+	case f.clientCreds:
+		cc := clientcredentials.Config{ClientID: f.cfg.ClientID, ClientSecret: f.cfg.ClientSecret, TokenURL: f.cfg.Endpoint.TokenURL, Scopes: f.cfg.Scopes}
+		tok, err = cc.Token(m.httpCtx(ctx))
+	case cur.RefreshToken != "":
+		tok, err = f.cfg.TokenSource(m.httpCtx(ctx), &oauth2.Token{RefreshToken: cur.RefreshToken, Expiry: time.Unix(1, 0)}).Token()
+	default:
+		return Token{}, ErrNotAuthorized
+	}
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
+			_ = m.store.SetCredentialCheck(ctx, c.ID, nil, ErrReauthorize.Error())
+			return Token{}, ErrReauthorize
+		}
+		return Token{}, describe(err)
+	}
+	if err := m.save(ctx, c, tok, cur.RefreshToken); err != nil {
+		return Token{}, err
+	}
+	t := Token{AccessToken: redact.New(tok.AccessToken), Refreshed: true}
+	if !tok.Expiry.IsZero() {
+		e := tok.Expiry.UTC()
+		t.ExpiresAt = &e
+	}
+	return t, nil
+}
+
+func (m *Manager) fresh(t storage.OAuthTokens) bool {
+	return t.AccessToken != "" && (t.ExpiresAt == nil || t.ExpiresAt.After(m.cfg.Now().Add(refreshSkew)))
+}
+
+func asToken(t storage.OAuthTokens, refreshed bool) Token {
+	return Token{AccessToken: redact.New(t.AccessToken), ExpiresAt: t.ExpiresAt, Refreshed: refreshed}
+}
+
+// describe turns a token endpoint error into a message with no secret in it.
+func describe(err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		if re.ErrorCode != "" {
+			return fmt.Errorf("the token endpoint refused: %s", re.ErrorCode)
+		}
+		return fmt.Errorf("the token endpoint answered HTTP %d", re.Response.StatusCode)
+	}
+	if errors.Is(err, netguard.ErrForbiddenTarget) {
+		return fmt.Errorf("the token endpoint is on a private or loopback address, which is not allowed")
+	}
+	return fmt.Errorf("the token endpoint could not be reached")
+}
+
+// NewVerifier returns a PKCE code verifier.
+func NewVerifier() string { return oauth2.GenerateVerifier() }

@@ -1,0 +1,170 @@
+package connection
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/smtp"
+	"net/url"
+
+	"credkeep/netguard"
+)
+
+// Result is the outcome of a connection test. Message never holds a secret.
+type Result struct {
+	OK      bool
+	Message string
+}
+
+func fail(format string, args ...any) Result { return Result{Message: fmt.Sprintf(format, args...)} }
+
+// Test checks that a credential works: SMTP logs in, OAuth2 types obtain a token,
+// API-key types call a cheap authenticated endpoint of their provider.
+func (m *Manager) Test(ctx context.Context, c Cred) Result {
+	ctx, cancel := context.WithTimeout(ctx, netguard.RequestTimeout)
+	defer cancel()
+	switch c.Type {
+	case "smtp":
+		return m.testSMTP(ctx, c)
+	case "google_sheets", "microsoft365", "oauth2":
+		if _, err := m.Token(ctx, c, true); err != nil {
+			return fail("%v", err)
+		}
+		return Result{OK: true, Message: "obtained an access token"}
+	case "whatsapp":
+		return m.testHTTP(ctx, m.cfg.base("whatsapp", "https://graph.facebook.com")+"/v19.0/"+url.PathEscape(c.Fields["phoneNumberId"]),
+			func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+c.secret("accessToken")) })
+	case "stripe":
+		return m.testHTTP(ctx, m.cfg.base("stripe", "https://api.stripe.com")+"/v1/balance",
+			func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+c.secret("secretKey")) })
+	case "openai":
+		base := m.cfg.base("openai", "https://api.openai.com")
+		if b := c.Fields["baseUrl"]; b != "" {
+			base = b
+		}
+		return m.testHTTP(ctx, trimSlash(base)+"/v1/models", func(r *http.Request) {
+			r.Header.Set("Authorization", "Bearer "+c.secret("apiKey"))
+			if org := c.Fields["organizationId"]; org != "" {
+				r.Header.Set("OpenAI-Organization", org)
+			}
+		})
+	case "mailgun":
+		def := "https://api.mailgun.net"
+		if c.Fields["region"] == "eu" {
+			def = "https://api.eu.mailgun.net"
+		}
+		return m.testHTTP(ctx, m.cfg.base("mailgun", def)+"/v3/domains/"+url.PathEscape(c.Fields["domain"]),
+			func(r *http.Request) { r.SetBasicAuth("api", c.secret("apiKey")) })
+	case "twilio":
+		return m.testHTTP(ctx, m.cfg.base("twilio", "https://api.twilio.com")+"/2010-04-01/Accounts/"+url.PathEscape(c.Fields["accountSid"])+".json",
+			func(r *http.Request) { r.SetBasicAuth(c.Fields["accountSid"], c.secret("authToken")) })
+	}
+	return fail("%s credentials cannot be tested", c.Type)
+}
+
+func trimSlash(s string) string {
+	for len(s) > 0 && s[len(s)-1] == '/' {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func (m *Manager) testHTTP(ctx context.Context, target string, auth func(*http.Request)) Result {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return fail("invalid provider address")
+	}
+	auth(req)
+	resp, err := m.cfg.Guard.HTTPClient().Do(req)
+	if err != nil {
+		return fail("%s", reach(err))
+	}
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		return Result{OK: true, Message: fmt.Sprintf("the provider accepted the credential (HTTP %d)", resp.StatusCode)}
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return fail("the provider refused the credential (HTTP %d)", resp.StatusCode)
+	}
+	return fail("the provider answered HTTP %d", resp.StatusCode)
+}
+
+// reach describes a connection error without internals.
+func reach(err error) string {
+	if errors.Is(err, netguard.ErrForbiddenTarget) {
+		return "the address is loopback, link-local or private, which is not allowed"
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "the server did not answer in time"
+	}
+	return "the server could not be reached"
+}
+
+// testSMTP connects, negotiates TLS as configured (tls: from the start;
+// starttls: required upgrade; none: plain) and authenticates.
+func (m *Manager) testSMTP(ctx context.Context, c Cred) Result {
+	host, port := c.Fields["host"], c.Fields["port"]
+	addr := net.JoinHostPort(host, port)
+	conn, err := m.cfg.Guard.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fail("%s", reach(err))
+	}
+	deadline, _ := ctx.Deadline()
+	_ = conn.SetDeadline(deadline)
+	tlsCfg := &tls.Config{ServerName: host, RootCAs: m.cfg.RootCAs, MinVersion: tls.VersionTLS12}
+	security := c.Fields["security"]
+	if security == "tls" {
+		tc := tls.Client(conn, tlsCfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return fail("TLS handshake failed: %s", tlsReason(err))
+		}
+		conn = tc
+	}
+	client, err := smtp.NewClient(conn, host)
+	if err != nil {
+		conn.Close()
+		return fail("not an SMTP server, or it refused the connection")
+	}
+	defer client.Close()
+	if err := client.Hello("credkeep"); err != nil {
+		return fail("the server refused EHLO")
+	}
+	if security == "starttls" {
+		if ok, _ := client.Extension("STARTTLS"); !ok {
+			return fail("the server does not offer STARTTLS")
+		}
+		if err := client.StartTLS(tlsCfg); err != nil {
+			return fail("STARTTLS failed: %s", tlsReason(err))
+		}
+	}
+	if ok, _ := client.Extension("AUTH"); !ok {
+		return fail("the server does not offer authentication")
+	}
+	if err := client.Auth(smtp.PlainAuth("", c.Fields["username"], c.secret("password"), host)); err != nil {
+		return fail("authentication failed: %s", smtpReason(err))
+	}
+	_ = client.Quit()
+	return Result{OK: true, Message: "connected and authenticated"}
+}
+
+func tlsReason(err error) string {
+	var cerr *tls.CertificateVerificationError
+	if errors.As(err, &cerr) {
+		return "the server's certificate is not trusted"
+	}
+	return "the handshake did not complete"
+}
+
+// smtpReason keeps the server's reply code and text (it holds no secret of ours).
+func smtpReason(err error) string {
+	msg := err.Error()
+	if len(msg) > 120 {
+		msg = msg[:120]
+	}
+	return msg
+}

@@ -1,0 +1,217 @@
+package credential
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"credkeep/apierror"
+	"credkeep/audit"
+	"credkeep/authz"
+	"credkeep/connection"
+	"credkeep/loaders"
+	"credkeep/storage"
+)
+
+// Connector talks to providers (connection.Manager).
+type Connector interface {
+	Test(ctx context.Context, c connection.Cred) connection.Result
+	Token(ctx context.Context, c connection.Cred, force bool) (connection.Token, error)
+	UsesAuthorizationCode(c connection.Cred) bool
+	AuthURL(c connection.Cred, state, verifier string) (string, error)
+	Exchange(ctx context.Context, c connection.Cred, code, verifier string) error
+}
+
+// stateTTL is how long an authorization may take (SPEC: 10 minutes).
+const stateTTL = 10 * time.Minute
+
+// cred loads a credential with its secrets, for a connection.
+func (s *Service) cred(ctx context.Context, id string) (storage.Credential, connection.Cred, error) {
+	c, secrets, err := s.store.CredentialFull(ctx, id)
+	if err != nil {
+		return storage.Credential{}, connection.Cred{}, err
+	}
+	return c, connection.Cred{ID: c.ID, WorkspaceID: c.WorkspaceID, Type: c.Type, Fields: c.Fields, Secrets: loaders.Redacted(secrets)}, nil
+}
+
+// TestResult is testCredential's answer.
+type TestResult struct {
+	OK       bool
+	Message  string
+	TestedAt time.Time
+	View     View
+}
+
+// Test checks a credential against its provider (MANAGE); the outcome sets
+// lastTestedAt and the status, and is audited.
+func (s *Service) Test(ctx context.Context, id string) (TestResult, error) {
+	v, err := s.require(ctx, id, authz.LevelManage, authz.ScopeWrite)
+	if err != nil {
+		return TestResult{}, err
+	}
+	if !v.Type.Testable {
+		return TestResult{}, apierror.Invalid("id", "%s credentials cannot be tested", v.Type.Name)
+	}
+	_, cc, err := s.cred(ctx, id)
+	if err != nil {
+		return TestResult{}, err
+	}
+	res := s.conn.Test(ctx, cc)
+	now := s.now().UTC().Truncate(time.Millisecond)
+	lastError := ""
+	outcome := audit.Success
+	if !res.OK {
+		lastError, outcome = "test failed: "+res.Message, audit.Failure
+	}
+	if err := s.audit.Record(ctx, withOutcome(credentialEntry(v.Credential, audit.CredentialTested, audit.Detail("result", res.Message)), outcome)); err != nil {
+		return TestResult{}, err
+	}
+	if err := s.store.SetCredentialCheck(ctx, id, &now, lastError); err != nil {
+		return TestResult{}, err
+	}
+	v.Credential.LastTestedAt, v.Credential.LastError = &now, lastError
+	return TestResult{OK: res.OK, Message: res.Message, TestedAt: now, View: v}, nil
+}
+
+// Refresh obtains a new access token now (MANAGE): a refresh, or a new
+// client-credentials token. A refusal by the provider is not an error of this
+// call: it shows in the credential's status, and is audited as a FAILURE.
+func (s *Service) Refresh(ctx context.Context, id string) (View, error) {
+	v, err := s.require(ctx, id, authz.LevelManage, authz.ScopeWrite)
+	if err != nil {
+		return View{}, err
+	}
+	if v.Type.AuthKind != OAuth2 || v.Type.Key == "whatsapp" {
+		return View{}, apierror.Invalid("id", "%s credentials have no token to refresh", v.Type.Name)
+	}
+	_, cc, err := s.cred(ctx, id)
+	if err != nil {
+		return View{}, err
+	}
+	_, terr := s.conn.Token(ctx, cc, true)
+	outcome, msg := audit.Success, "refreshed"
+	if terr != nil {
+		outcome, msg = audit.Failure, terr.Error()
+		if !errors.Is(terr, connection.ErrReauthorize) {
+			if err := s.store.SetCredentialCheck(ctx, id, nil, "refresh failed: "+msg); err != nil {
+				return View{}, err
+			}
+		}
+	}
+	if err := s.audit.Record(ctx, withOutcome(credentialEntry(v.Credential, audit.CredentialRefreshed, audit.Detail("result", msg)), outcome)); err != nil {
+		return View{}, err
+	}
+	c, err := s.store.Credential(ctx, id)
+	if err != nil {
+		return View{}, err
+	}
+	v.Credential = c
+	return v, nil
+}
+
+// Authorization is a started authorization-code flow.
+type Authorization struct {
+	URL       string
+	State     string
+	ExpiresAt time.Time
+}
+
+// StartAuthorization begins the authorization-code flow (MANAGE): a single-use
+// state valid 10 minutes, and a PKCE verifier kept encrypted until the callback.
+func (s *Service) StartAuthorization(ctx context.Context, id string) (Authorization, error) {
+	v, err := s.require(ctx, id, authz.LevelManage, authz.ScopeWrite)
+	if err != nil {
+		return Authorization{}, err
+	}
+	p, _ := authz.RequirePrincipal(ctx)
+	_, cc, err := s.cred(ctx, id)
+	if err != nil {
+		return Authorization{}, err
+	}
+	if v.Type.AuthKind != OAuth2 || !s.conn.UsesAuthorizationCode(cc) {
+		return Authorization{}, apierror.Invalid("credentialId", "this credential does not use the authorization-code flow")
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return Authorization{}, err
+	}
+	state := base64.RawURLEncoding.EncodeToString(raw)
+	verifier := connection.NewVerifier()
+	u, err := s.conn.AuthURL(cc, state, verifier)
+	if err != nil {
+		return Authorization{}, err
+	}
+	exp := s.now().UTC().Add(stateTTL).Truncate(time.Millisecond)
+	if err := s.store.InsertOAuthState(ctx, storage.OAuthState{ID: stateKey(state), CredentialID: id,
+		WorkspaceID: v.Credential.WorkspaceID, UserID: p.UserID, Verifier: verifier, ExpiresAt: exp}); err != nil {
+		return Authorization{}, err
+	}
+	return Authorization{URL: u, State: state, ExpiresAt: exp}, nil
+}
+
+func stateKey(state string) string {
+	sum := sha256.Sum256([]byte(state))
+	return hex.EncodeToString(sum[:])
+}
+
+// ErrBadState is the callback's answer to an unknown, used or expired state.
+var ErrBadState = errors.New("this authorization link is unknown, already used or expired; start again")
+
+// CompleteAuthorization handles the provider's redirect: it consumes the state,
+// exchanges the code (with the PKCE verifier) and stores the tokens. It returns
+// the credential's name for the page shown to the person.
+func (s *Service) CompleteAuthorization(ctx context.Context, state, code, providerError string) (string, error) {
+	if state == "" {
+		return "", ErrBadState
+	}
+	st, err := s.store.TakeOAuthState(ctx, stateKey(state))
+	if errors.Is(err, storage.ErrNotFound) {
+		return "", ErrBadState
+	}
+	if err != nil {
+		return "", err
+	}
+	if !s.now().Before(st.ExpiresAt) {
+		return "", ErrBadState
+	}
+	// The person who started the flow is the actor of what follows.
+	ctx = authz.WithPrincipal(ctx, &authz.Principal{UserID: st.UserID})
+	c, cc, err := s.cred(ctx, st.CredentialID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return "", errors.New("the credential was deleted")
+	}
+	if err != nil {
+		return "", err
+	}
+	entry := credentialEntry(c, audit.CredentialAuthorized)
+	var exErr error
+	switch {
+	case providerError != "":
+		exErr = errors.New("the provider did not authorize: " + providerError)
+	case code == "":
+		exErr = errors.New("the provider sent no authorization code")
+	default:
+		exErr = s.conn.Exchange(ctx, cc, code, st.Verifier)
+	}
+	if exErr != nil {
+		_ = s.store.SetCredentialCheck(ctx, c.ID, nil, "authorization failed: "+exErr.Error())
+		if err := s.audit.Record(ctx, withOutcome(entry, audit.Failure)); err != nil {
+			return "", err
+		}
+		return c.Name, exErr
+	}
+	if err := s.audit.Record(ctx, entry); err != nil {
+		return "", err
+	}
+	return c.Name, nil
+}
+
+// withOutcome returns the entry with another outcome.
+func withOutcome(e audit.Entry, o audit.Outcome) audit.Entry {
+	e.Outcome = o
+	return e
+}
