@@ -15,6 +15,7 @@ import (
 
 	"credkeep/app"
 	"credkeep/authz"
+	"credkeep/connection"
 	"credkeep/logging"
 	"credkeep/logging/logtest"
 	"credkeep/persisted"
@@ -57,10 +58,13 @@ type env struct {
 	rateLimit int
 	cors      []string
 	trusted   *persisted.Trusted
-	logs      *logtest.Buffer // every instance's log
-	mu        sync.Mutex
-	tokens    []string // every JWT handed out; none may appear in a log
-	bodies    []string // every response body; none may contain a stored secret
+	// outbound and allowPrivate configure connections to providers.
+	outbound     connection.Config
+	allowPrivate bool
+	logs         *logtest.Buffer // every instance's log
+	mu           sync.Mutex
+	tokens       []string // every JWT handed out; none may appear in a log
+	bodies       []string // every response body; none may contain a stored secret
 	// released are secrets a test released on purpose through useCredential.
 	released map[string]bool
 }
@@ -89,15 +93,17 @@ func (e *env) instance() (*httptest.Server, *storage.Store) {
 	ctx, cancel := context.WithCancel(context.Background())
 	e.t.Cleanup(cancel)
 	h, err := app.NewHandler(ctx, app.Options{
-		Store:          store,
-		JWT:            authz.JWTConfig{Secret: jwtSecret, Audience: audience},
-		Logger:         logging.New(e.logs, "json", slog.LevelDebug),
-		TokenRateLimit: e.rateLimit,
-		CORSOrigins:    e.cors,
-		Trusted:        e.trusted,
-		Dev:            e.dev,
-		Playground:     true,
-		Now:            e.clock.Now,
+		Store:               store,
+		JWT:                 authz.JWTConfig{Secret: jwtSecret, Audience: audience},
+		Logger:              logging.New(e.logs, "json", slog.LevelDebug),
+		TokenRateLimit:      e.rateLimit,
+		CORSOrigins:         e.cors,
+		Trusted:             e.trusted,
+		Outbound:            e.outbound,
+		AllowPrivateTargets: e.allowPrivate,
+		Dev:                 e.dev,
+		Playground:          true,
+		Now:                 e.clock.Now,
 	})
 	if err != nil {
 		e.t.Fatal(err)
