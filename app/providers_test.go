@@ -70,9 +70,9 @@ func (s *smtpSession) Auth(string) (sasl.Server, error) {
 }
 func (s *smtpSession) Mail(string, *smtp.MailOptions) error { return nil }
 func (s *smtpSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (s *smtpSession) Data(r io.Reader) error              { _, err := io.Copy(io.Discard, r); return err }
-func (s *smtpSession) Reset()                              {}
-func (s *smtpSession) Logout() error                       { return nil }
+func (s *smtpSession) Data(r io.Reader) error               { _, err := io.Copy(io.Discard, r); return err }
+func (s *smtpSession) Reset()                               {}
+func (s *smtpSession) Logout() error                        { return nil }
 
 // startSMTP runs an SMTP server on loopback: STARTTLS on one port, implicit TLS on another.
 func startSMTP(t *testing.T, cert tls.Certificate) (starttlsPort, tlsPort string) {
