@@ -158,8 +158,14 @@ func stateKey(state string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// AuthorizationError is a reason an authorization did not complete that may be
+// shown to the person at the callback page (it holds no secret and no internals).
+type AuthorizationError struct{ Reason string }
+
+func (e *AuthorizationError) Error() string { return e.Reason }
+
 // ErrBadState is the callback's answer to an unknown, used or expired state.
-var ErrBadState = errors.New("this authorization link is unknown, already used or expired; start again")
+var ErrBadState = &AuthorizationError{"this authorization link is unknown, already used or expired; start again"}
 
 // CompleteAuthorization handles the provider's redirect: it consumes the state,
 // exchanges the code (with the PKCE verifier) and stores the tokens. It returns
@@ -182,7 +188,7 @@ func (s *Service) CompleteAuthorization(ctx context.Context, state, code, provid
 	ctx = authz.WithPrincipal(ctx, &authz.Principal{UserID: st.UserID})
 	c, cc, err := s.cred(ctx, st.CredentialID)
 	if errors.Is(err, storage.ErrNotFound) {
-		return "", errors.New("the credential was deleted")
+		return "", &AuthorizationError{"the credential was deleted"}
 	}
 	if err != nil {
 		return "", err
@@ -191,11 +197,13 @@ func (s *Service) CompleteAuthorization(ctx context.Context, state, code, provid
 	var exErr error
 	switch {
 	case providerError != "":
-		exErr = errors.New("the provider did not authorize: " + providerError)
+		exErr = &AuthorizationError{"the provider did not authorize: " + providerError}
 	case code == "":
-		exErr = errors.New("the provider sent no authorization code")
+		exErr = &AuthorizationError{"the provider sent no authorization code"}
 	default:
-		exErr = s.conn.Exchange(ctx, cc, code, st.Verifier)
+		if err := s.conn.Exchange(ctx, cc, code, st.Verifier); err != nil {
+			exErr = &AuthorizationError{err.Error()}
+		}
 	}
 	if exErr != nil {
 		_ = s.store.SetCredentialCheck(ctx, c.ID, nil, "authorization failed: "+exErr.Error())

@@ -2,9 +2,12 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"html/template"
 	"log/slog"
 	"net/http"
+
+	"credkeep/credential"
 )
 
 // Authorizations completes OAuth2 authorization-code flows.
@@ -32,9 +35,14 @@ func oauthCallback(a Authorizations, log *slog.Logger) http.HandlerFunc {
 			Name, Reason string
 		}{OK: err == nil, Name: name}
 		status := http.StatusOK
-		if err != nil {
-			log.InfoContext(r.Context(), "oauth callback refused", "error", err)
-			data.Reason, status = err.Error(), http.StatusBadRequest
+		var shown *credential.AuthorizationError
+		switch {
+		case errors.As(err, &shown):
+			log.InfoContext(r.Context(), "oauth callback refused", "reason", shown.Reason)
+			data.Reason, status = shown.Reason, http.StatusBadRequest
+		case err != nil:
+			log.ErrorContext(r.Context(), "oauth callback failed", "error", err)
+			data.Reason, status = internalMessage(r.Context()), http.StatusInternalServerError
 		}
 		h := w.Header()
 		h.Set("Content-Type", "text/html; charset=utf-8")
