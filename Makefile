@@ -7,7 +7,7 @@ BIN      := bin/credkeep
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS := libmongocrypt-dev pkg-config gcc
 
-.PHONY: run test build generate lint deps clean check-generated manifest playground
+.PHONY: run test build generate lint deps clean check-generated manifest playground fuzz
 
 ## run: install what is missing, build, and start the server on the embedded database (:8080, ./data)
 run: deps build
@@ -56,3 +56,11 @@ manifest: deps
 ## playground: rebuild the embedded GraphiQL from the pinned npm packages (needs Node; the output is committed)
 playground:
 	cd playground && npm ci --no-audit --no-fund && npm run build
+
+FUZZTIME ?= 30s
+FUZZ_TARGETS := apitoken:FuzzValid authz:FuzzVerify credential:FuzzValidate credential:FuzzCursor persisted:FuzzParseManifest
+
+## fuzz: run every fuzz target for FUZZTIME (CI uses a few seconds each)
+fuzz: deps
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$pkg $$fn"; $(GO) test -tags $(TAGS) -run XXX -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg/ || exit 1; done
