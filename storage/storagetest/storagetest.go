@@ -24,6 +24,8 @@ type DB struct {
 	URI       redact.Secret
 	Name      string
 	MasterKey redact.Bytes
+	// Timeout bounds server selection of the Stores opened later (0: storage's default).
+	Timeout time.Duration
 }
 
 // Start starts a database for t and stops it when t ends.
@@ -63,6 +65,7 @@ func (db *DB) Open(t testing.TB) *storage.Store {
 		Embedded:  db.Embedded,
 		DBName:    db.Name,
 		MasterKey: db.MasterKey,
+		Timeout:   db.Timeout,
 	})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
@@ -102,4 +105,46 @@ func (db *DB) ScanFiles(t testing.TB) map[string][]byte {
 		t.Fatal("the database wrote no files")
 	}
 	return files
+}
+
+// StartRestartable starts an embedded database on a unix socket whose path
+// survives a restart (a short, lower-case temporary directory), so that Stores
+// reconnect to the restarted database by themselves.
+func StartRestartable(t testing.TB) *DB {
+	t.Helper()
+	if os.Getenv("MONGODB_URI") != "" {
+		t.Skip("restarting the database needs the embedded one")
+	}
+	dir, err := os.MkdirTemp("", "ck")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	key := make([]byte, 96)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	db := &DB{Dir: dir, MasterKey: redact.NewBytes(key), Name: "credkeep_outage"}
+	db.Embedded, err = storage.StartEmbedded(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Embedded.Stop() })
+	return db
+}
+
+// Stop stops the embedded database (an outage).
+func (db *DB) Stop() { db.Embedded.Stop() }
+
+// Restart starts the embedded database again on the same files and socket.
+// Stores opened before keep working once their driver reconnects.
+func (db *DB) Restart(t testing.TB) {
+	t.Helper()
+	e, err := storage.StartEmbedded(db.Dir, nil)
+	if err != nil {
+		t.Fatalf("restart embedded database: %v", err)
+	}
+	old := db.Embedded
+	db.Embedded = e
+	_ = old
 }
