@@ -7,7 +7,7 @@ BIN      := bin/credkeep
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS := libmongocrypt-dev pkg-config gcc
 
-.PHONY: run test build generate lint deps clean check-generated manifest playground fuzz
+.PHONY: run test build generate lint deps clean check-generated manifest playground fuzz conformance soak
 
 ## run: install what is missing, build, and start the server on the embedded database (:8080, ./data)
 run: deps build
@@ -64,3 +64,11 @@ FUZZ_TARGETS := apitoken:FuzzValid authz:FuzzVerify credential:FuzzValidate cred
 fuzz: deps
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "fuzz $$pkg $$fn"; $(GO) test -tags $(TAGS) -run XXX -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg/ || exit 1; done
+
+## conformance: the graphql-http audit (GraphQL over HTTP) against a started server (needs Node)
+conformance: deps
+	./conformance/run.sh
+
+## soak: the long reliability tests, repeated
+soak: deps
+	$(GO) test -tags $(TAGS) -count=3 -run 'Outage|CrashSafety|Concurrent' -v ./ ./app/ | grep -E '^(=== RUN|--- |ok|FAIL)|outage_test|crash_test|concurrency_test'

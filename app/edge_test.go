@@ -197,6 +197,26 @@ func TestHTTPRules(t *testing.T) {
 		t.Fatal("a mutation ran over GET")
 	}
 
+	// GraphQL over HTTP: a validation failure is 200 for application/json clients,
+	// 4xx without "data" for application/graphql-response+json ones.
+	bad := []byte(`{"query":"{ nope }"}`)
+	if r := e.post(e.srv.URL, tok, "application/json", bad); r.Status != http.StatusOK || r.code() != "GRAPHQL_VALIDATION_FAILED" {
+		t.Errorf("validation failure for application/json: %d %s", r.Status, r.Body)
+	}
+	req, _ = http.NewRequest(http.MethodPost, e.srv.URL+"/graphql", bytes.NewReader(bad))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/graphql-response+json")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 != 4 || strings.Contains(string(body), `"data"`) || resp.Header.Get("Content-Type") != "application/graphql-response+json" {
+		t.Errorf("validation failure for graphql-response+json: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+
 	// Suggestions only for platform admins.
 	typo := `{ viewer { isAdmn } }`
 	if r := e.gql(tok, typo, nil); strings.Contains(r.Body, "Did you mean") || r.code() != "GRAPHQL_VALIDATION_FAILED" {

@@ -66,7 +66,7 @@ type Limiter interface {
 // New returns the server's root handler.
 func New(o Options) http.Handler {
 	mux := http.NewServeMux()
-	gql := withCORS(o.CORSOrigins, graphqlRequest(authenticate(o.Auth, o.Logger, rateLimit(o.Limiter, o.Logger, perRequest(o.PerRequest, o.GraphQL)))))
+	gql := withCORS(o.CORSOrigins, graphqlRequest(authenticate(o.Auth, o.Logger, rateLimit(o.Limiter, o.Logger, perRequest(o.PerRequest, graphqlResponse(o.GraphQL))))))
 	mux.Handle("POST /graphql", gql)
 	mux.Handle("GET /graphql", gql)
 	mux.Handle("OPTIONS /graphql", gql)
