@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"credkeep/graph"
 	"credkeep/persisted"
@@ -145,7 +146,11 @@ func TestQueryLimits(t *testing.T) {
 	costly := `{ workspaces { credentials(first: 200) { edges { node { auditTrail(first: 200) { edges { node { id } } } } } } } }`
 	tokens := "{ viewer { " + strings.Repeat("isAdmin ", 4000) + "} }"
 	for name, q := range map[string]string{"depth": deep, "aliases": aliases, "complexity": costly, "tokens": tokens} {
+		start := time.Now()
 		r := e.gql(tok, q, nil)
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("%s: refused after %v", name, d)
+		}
 		wantCode(t, r, "QUERY_TOO_COMPLEX")
 		if strings.ContainsAny(r.Errors[0].Message, "0123456789") {
 			t.Errorf("%s: the message teaches the limit: %s", name, r.Errors[0].Message)
@@ -166,8 +171,12 @@ func TestHTTPRules(t *testing.T) {
 
 	// A 3 MB body: 413, with or without a Content-Length.
 	big := []byte(`{"query":"{ viewer { isAdmin } }","variables":{"x":"` + strings.Repeat("x", 3<<20) + `"}}`)
+	start := time.Now()
 	if r := e.post(e.srv.URL, tok, "application/json", big); r.Status != http.StatusRequestEntityTooLarge {
 		t.Errorf("3 MB body: %d", r.Status)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("3 MB body refused after %v", d)
 	}
 	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/graphql", io.MultiReader(bytes.NewReader(big)))
 	req.Header.Set("Content-Type", "application/json")
