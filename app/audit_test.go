@@ -197,12 +197,7 @@ func TestEveryActionIsRecordedOnce(t *testing.T) {
 		seen = a.Seq
 	}
 	// Entries survive the credential's deletion; verification passes.
-	var v struct {
-		OK             bool `json:"ok"`
-		Checked        int
-		FirstBrokenSeq *int
-	}
-	mustOK(t, e.gql(alice, `mutation($ws: ID!) { verifyAuditLog(workspaceId: $ws) { ok checked firstBrokenSeq } }`, map[string]any{"ws": ws})).field(t, "verifyAuditLog", &v)
+	v := e.verifyAudit(alice, ws)
 	if !v.OK || v.Checked != seen || v.FirstBrokenSeq != nil {
 		t.Fatalf("verification: %+v (%d entries)", v, seen)
 	}
@@ -225,6 +220,21 @@ func TestEveryActionIsRecordedOnce(t *testing.T) {
 }
 
 var wholeToken = regexp.MustCompile(`ck_[0-9A-Za-z]{46}`)
+
+// verification is verifyAuditLog's answer.
+type verification struct {
+	OK             bool `json:"ok"`
+	Checked        int
+	FirstBrokenSeq *int
+}
+
+// verifyAudit runs verifyAuditLog on a workspace.
+func (e *env) verifyAudit(tok, ws string) verification {
+	e.t.Helper()
+	var v verification
+	mustOK(e.t, e.gql(tok, `mutation($ws: ID!) { verifyAuditLog(workspaceId: $ws) { ok checked firstBrokenSeq } }`, map[string]any{"ws": ws})).field(e.t, "verifyAuditLog", &v)
+	return v
+}
 
 // tokenSecret makes a USE token for the step that needs one.
 func (e *env) tokenSecret(jwt, ws string) string {
@@ -421,12 +431,7 @@ func TestConcurrentWritersKeepTheChain(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	var v struct {
-		OK      bool `json:"ok"`
-		Checked int
-	}
-	mustOK(t, e.gql(alice, `mutation($ws: ID!) { verifyAuditLog(workspaceId: $ws) { ok checked } }`, map[string]any{"ws": ws})).field(t, "verifyAuditLog", &v)
-	if !v.OK || v.Checked != 2+writers*each {
+	if v := e.verifyAudit(alice, ws); !v.OK || v.Checked != 2+writers*each {
 		t.Fatalf("after %d concurrent appends: %+v", writers*each, v)
 	}
 }
@@ -439,11 +444,7 @@ func TestTamperingIsDetected(t *testing.T) {
 		e.createCredential(alice, ws, "smtp", fmt.Sprintf("c%d", i), smtpFields(secrets[0])...)
 	}
 	verify := func() (bool, *int) {
-		var v struct {
-			OK             bool `json:"ok"`
-			FirstBrokenSeq *int
-		}
-		mustOK(t, e.gql(alice, `mutation($ws: ID!) { verifyAuditLog(workspaceId: $ws) { ok firstBrokenSeq } }`, map[string]any{"ws": ws})).field(t, "verifyAuditLog", &v)
+		v := e.verifyAudit(alice, ws)
 		return v.OK, v.FirstBrokenSeq
 	}
 	if ok, _ := verify(); !ok {

@@ -82,11 +82,7 @@ func TestConcurrentUpdatesShareAndUse(t *testing.T) {
 	if updated.Load() == 0 || updated.Load()+conflicts.Load() != writers*rounds {
 		t.Fatalf("updated %d, conflicts %d", updated.Load(), conflicts.Load())
 	}
-	var v struct {
-		OK      bool `json:"ok"`
-		Checked int
-	}
-	mustOK(t, e.gql(alice, `mutation($ws: ID!) { verifyAuditLog(workspaceId: $ws) { ok checked } }`, map[string]any{"ws": ws})).field(t, "verifyAuditLog", &v)
+	v := e.verifyAudit(alice, ws)
 	if !v.OK {
 		t.Fatalf("audit chain: %+v", v)
 	}
