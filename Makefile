@@ -7,7 +7,7 @@ BIN      := bin/credkeep
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS := libmongocrypt-dev pkg-config gcc
 
-.PHONY: run test build generate lint deps clean check-generated manifest playground fuzz conformance soak
+.PHONY: run test build generate lint deps clean check-generated manifest playground fuzz conformance soak bench
 
 ## run: install what is missing, build, and start the server on the embedded database (:8080, ./data)
 run: deps build
@@ -72,3 +72,7 @@ conformance: deps
 ## soak: the long reliability tests, repeated
 soak: deps
 	$(GO) test -tags $(TAGS) -count=3 -run 'Outage|CrashSafety|Concurrent' -v ./ ./app/ | grep -E '^(=== RUN|--- |ok|FAIL)|outage_test|crash_test|concurrency_test'
+
+## bench: the load benchmark: baseline vs credkeep scenarios, one table and bench-result.json (a few minutes)
+bench: build
+	$(GO) run ./bench -bin $(BIN) -out bench-result.json

@@ -152,8 +152,13 @@ func (s *Store) CredentialsOf(ctx context.Context, workspaceID string, q Credent
 // secrets with the list itself; see CredentialQuery.WithSecrets.)
 func (s *Store) CredentialSecrets(ctx context.Context, ids []string) (map[string]map[string]string, error) {
 	out := make(map[string]map[string]string, len(ids))
-	if len(ids) == 0 {
+	switch {
+	case len(ids) == 0:
 		return out, nil
+	case len(ids) == 1:
+		// One credential (credential(id) with fields): an _id equality, which
+		// FerretDB answers from its index instead of scanning the collection.
+		return out, s.findSecrets(ctx, bson.M{"_id": ids[0]}, out)
 	}
 	return out, s.findSecrets(ctx, bson.M{"_id": bson.M{"$in": ids}}, out)
 }

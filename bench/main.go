@@ -1,0 +1,242 @@
+// Command bench is credkeep's load benchmark (`make bench`). It starts a bare
+// net/http JSON handler as the baseline and the credkeep binary on a fresh
+// embedded database, seeds a realistic data set, drives each scenario from this
+// separate process over loopback with vegeta, and prints req/s, p50, p99 and
+// server CPU per request, each as a ratio to the baseline measured in the same
+// run. The table is also written as JSON.
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+func main() {
+	bin := flag.String("bin", "bin/credkeep", "the credkeep binary")
+	duration := flag.Duration("duration", 10*time.Second, "load per scenario")
+	conns := flag.Int("connections", 50, "concurrent connections")
+	creds := flag.Int("credentials", 5000, "credentials to seed")
+	out := flag.String("out", "bench-result.json", "JSON result file")
+	flag.Parse()
+	if err := run(*bin, *duration, *conns, *creds, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// Row is one scenario's result.
+type Row struct {
+	Scenario   string  `json:"scenario"`
+	Requests   uint64  `json:"requests"`
+	Success    float64 `json:"success"`
+	RPS        float64 `json:"rps"`
+	P50ms      float64 `json:"p50_ms"`
+	P99ms      float64 `json:"p99_ms"`
+	CPUusPerRq float64 `json:"server_cpu_us_per_request"`
+	Ratio      float64 `json:"ratio_to_baseline"`
+}
+
+func run(bin string, duration time.Duration, conns, nCreds int, out string) error {
+	baseline, stopBase := startBaseline()
+	defer stopBase()
+	srv, err := startCredkeep(bin)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+
+	fmt.Fprintf(os.Stderr, "seeding %d credentials ...\n", nCreds)
+	seed, err := seedData(srv, nCreds)
+	if err != nil {
+		return err
+	}
+
+	scenarios := []struct {
+		name    string
+		url     string
+		auth    string
+		targets func(i int) []byte
+		pid     int
+	}{
+		{"baseline net/http JSON", baseline + "/", "", func(int) []byte { return []byte(`{"query":"{ viewer { isAdmin } }"}`) }, 0},
+		{"credential(id) with fields", srv.base + "/graphql", srv.jwt, func(i int) []byte {
+			return gqlBody(`query($id: ID!) { credential(id: $id) { id name status fields { key value isSet hint } } }`, map[string]any{"id": seed.creds[i%len(seed.creds)]})
+		}, srv.pid()},
+		{"page of 50 with fields and owner", srv.base + "/graphql", srv.jwt, func(i int) []byte {
+			return gqlBody(`query($ws: ID!) { workspace(id: $ws) { credentials(first: 50) { totalCount edges { node { id name owner { id email } fields { key value isSet hint } } } } } }`, map[string]any{"ws": seed.workspaces[i%len(seed.workspaces)]})
+		}, srv.pid()},
+		{"APQ hash-only viewer", srv.base + "/graphql", srv.jwt, func(int) []byte { return seed.apq }, srv.pid()},
+		{"useCredential by token", srv.base + "/graphql", seed.token, func(i int) []byte {
+			return gqlBody(`mutation($id: ID!) { useCredential(id: $id) { fields { key value } } }`, map[string]any{"id": seed.creds[i%len(seed.creds)]})
+		}, srv.pid()},
+	}
+	var rows []Row
+	for _, sc := range scenarios {
+		fmt.Fprintf(os.Stderr, "%s ...\n", sc.name)
+		row := attack(sc.name, sc.url, sc.auth, sc.targets, duration, conns, sc.pid)
+		if len(rows) > 0 && rows[0].RPS > 0 {
+			row.Ratio = row.RPS / rows[0].RPS
+		} else {
+			row.Ratio = 1
+		}
+		rows = append(rows, row)
+	}
+	fmt.Printf("\n%-34s %9s %8s %9s %9s %12s %8s\n", "scenario", "req/s", "ok", "p50 ms", "p99 ms", "cpu µs/req", "ratio")
+	for _, r := range rows {
+		cpu := "-"
+		if r.CPUusPerRq > 0 {
+			cpu = fmt.Sprintf("%.0f", r.CPUusPerRq)
+		}
+		fmt.Printf("%-34s %9.0f %7.1f%% %9.2f %9.2f %12s %7.3fx\n", r.Scenario, r.RPS, r.Success*100, r.P50ms, r.P99ms, cpu, r.Ratio)
+	}
+	b, _ := json.MarshalIndent(map[string]any{"at": time.Now().UTC(), "duration": duration.String(), "connections": conns, "credentials": nCreds, "rows": rows}, "", "  ")
+	return os.WriteFile(out, append(b, '\n'), 0o644)
+}
+
+func gqlBody(q string, vars map[string]any) []byte {
+	b, _ := json.Marshal(map[string]any{"query": q, "variables": vars})
+	return b
+}
+
+// attack runs one scenario at full speed with conns connections.
+func attack(name, url, auth string, body func(int) []byte, d time.Duration, conns, pid int) Row {
+	header := http.Header{"Content-Type": {"application/json"}}
+	if auth != "" {
+		header.Set("Authorization", "Bearer "+auth)
+	}
+	var mu sync.Mutex
+	i := 0
+	targeter := func(t *vegeta.Target) error {
+		mu.Lock()
+		i++
+		n := i
+		mu.Unlock()
+		t.Method, t.URL, t.Body, t.Header = http.MethodPost, url, body(n), header
+		return nil
+	}
+	atk := vegeta.NewAttacker(vegeta.Workers(uint64(conns)), vegeta.MaxWorkers(uint64(conns)), vegeta.Connections(conns), vegeta.KeepAlive(true))
+	cpu0 := cpuTime(pid)
+	var m vegeta.Metrics
+	for res := range atk.Attack(targeter, vegeta.Rate{Freq: 0}, d, name) {
+		if res.Code == http.StatusOK && bytes.Contains(res.Body, []byte(`"errors"`)) {
+			res.Code, res.Error = 0, "graphql error"
+		}
+		m.Add(res)
+	}
+	m.Close()
+	row := Row{Scenario: name, Requests: m.Requests, Success: m.Success, RPS: m.Throughput,
+		P50ms: float64(m.Latencies.P50.Microseconds()) / 1000, P99ms: float64(m.Latencies.P99.Microseconds()) / 1000}
+	if pid > 0 && m.Requests > 0 {
+		row.CPUusPerRq = float64((cpuTime(pid) - cpu0).Microseconds()) / float64(m.Requests)
+	}
+	return row
+}
+
+// cpuTime is a process's user+system CPU time from /proc (0 where unknown).
+func cpuTime(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which is in parentheses): utime is the 14th, stime the 15th.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * (time.Second / 100) // USER_HZ = 100
+}
+
+func startBaseline() (string, func()) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	s := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, "bad json", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"data": map[string]any{"viewer": map[string]any{"isAdmin": true}}})
+	})}
+	go func() { _ = s.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func() { _ = s.Close() }
+}
+
+type server struct {
+	cmd  *exec.Cmd
+	base string
+	jwt  string
+	dir  string
+}
+
+func (s *server) pid() int { return s.cmd.Process.Pid }
+
+func (s *server) stop() {
+	_ = s.cmd.Process.Kill()
+	_, _ = s.cmd.Process.Wait()
+	_ = os.RemoveAll(s.dir)
+}
+
+func startCredkeep(bin string) (*server, error) {
+	dir, err := os.MkdirTemp("", "ckbench")
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	secret := "bench-secret-bench-secret-bench-secret"
+	env := append(os.Environ(), "CREDKEEP_ADDR="+addr, "CREDKEEP_DATA_DIR="+filepath.Join(dir, "data"), "MONGODB_URI=",
+		"CREDKEEP_JWT_SECRET="+secret, "CREDKEEP_MASTER_KEY="+base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, 96)),
+		"CREDKEEP_TOKEN_RATE_LIMIT=1000000000", "CREDKEEP_LOG_LEVEL=error")
+	cmd := exec.Command(bin)
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{cmd: cmd, base: "http://" + addr, dir: dir}
+	for i := 0; ; i++ {
+		if r, err := http.Get(s.base + "/readyz"); err == nil && r.StatusCode == http.StatusOK {
+			r.Body.Close()
+			break
+		}
+		if i > 300 {
+			s.stop()
+			return nil, fmt.Errorf("credkeep did not become ready")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	tok := exec.Command(bin, "token", "--sub", "bench-owner", "--email", "owner@bench.local", "--ttl", "2h")
+	tok.Env = env
+	b, err := tok.Output()
+	if err != nil {
+		s.stop()
+		return nil, fmt.Errorf("mint token: %w", err)
+	}
+	s.jwt = strings.TrimSpace(string(b))
+	return s, nil
+}
