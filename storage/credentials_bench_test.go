@@ -56,7 +56,7 @@ func BenchmarkCredentialSecrets200of1000(b *testing.B) {
 }
 
 func BenchmarkCredentialByID(b *testing.B) {
-	for _, n := range []int{10, 1000} {
+	for _, n := range []int{10, 1000, 5000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			_, s := storagetest.Store(b)
 			ids := seedCredentials(b, s, "ws", n)
