@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -179,6 +180,18 @@ func serve(stdout, stderr io.Writer) int {
 			log.Error("mint development token", "error", err)
 			return exitFailure
 		}
+	}
+
+	if cfg.PprofAddr != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		pp := &http.Server{Addr: cfg.PprofAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = pp.ListenAndServe() }()
+		defer pp.Close()
+		log.Warn("profiling endpoints enabled", "addr", cfg.PprofAddr)
 	}
 
 	errc := make(chan error, 1)

@@ -48,6 +48,8 @@ type Config struct {
 	TrustedProxies []*net.IPNet
 	// ProviderBaseURLs override providers' API and OAuth endpoints (key → base URL).
 	ProviderBaseURLs map[string]string
+	// PprofAddr, when set, serves net/http/pprof on this loopback address (profiling).
+	PprofAddr string
 }
 
 // Embedded reports whether the server starts its own embedded database.
@@ -207,6 +209,14 @@ func Load(lookup Lookup) (*Config, error) {
 			}
 			c.ProviderBaseURLs[k] = u
 		}
+	}
+
+	if v := get("CREDKEEP_PPROF_ADDR", ""); v != "" {
+		host, _, err := net.SplitHostPort(v)
+		if err != nil || !isLoopbackHost(host) {
+			return nil, bad("CREDKEEP_PPROF_ADDR", "must be a loopback host:port (profiles reveal internals)")
+		}
+		c.PprofAddr = v
 	}
 
 	if err := c.LogLevel.UnmarshalText([]byte(get("CREDKEEP_LOG_LEVEL", "info"))); err != nil {

@@ -87,6 +87,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"bad private targets", map[string]string{"CREDKEEP_ALLOW_PRIVATE_TARGETS": "2"}, "CREDKEEP_ALLOW_PRIVATE_TARGETS"},
 		{"bad log level", map[string]string{"CREDKEEP_LOG_LEVEL": "loud"}, "CREDKEEP_LOG_LEVEL"},
 		{"bad proxy", map[string]string{"CREDKEEP_TRUSTED_PROXIES": "10.0.0.1, proxy.example"}, "CREDKEEP_TRUSTED_PROXIES"},
+		{"public pprof", map[string]string{"CREDKEEP_PPROF_ADDR": "0.0.0.0:6060"}, "CREDKEEP_PPROF_ADDR"},
 		{"unknown provider", map[string]string{"CREDKEEP_PROVIDER_BASE_URLS": "paypal=https://x"}, "CREDKEEP_PROVIDER_BASE_URLS"},
 		{"provider without url", map[string]string{"CREDKEEP_PROVIDER_BASE_URLS": "stripe=not a url"}, "CREDKEEP_PROVIDER_BASE_URLS"},
 	}
