@@ -152,17 +152,43 @@ func (s *Service) Get(ctx context.Context, id string) (View, error) {
 	return s.require(ctx, id, authz.LevelUse, authz.ScopeRead)
 }
 
+// GetWithFields is Get for a caller that will read the fields: the credential
+// and its secrets come in one read (on the embedded database every read of a
+// document costs a scan), and the secrets are kept for Fields only when the
+// caller may VIEW them.
+func (s *Service) GetWithFields(ctx context.Context, id string) (View, error) {
+	var secrets map[string]string
+	v, err := s.requireWith(ctx, id, authz.LevelUse, authz.ScopeRead, func(ctx context.Context, id string) (storage.Credential, error) {
+		c, sec, err := s.store.CredentialFull(ctx, id)
+		secrets = sec
+		return c, err
+	})
+	if err == nil && v.Level >= authz.LevelView {
+		loaders.From(ctx, s.store).Secrets.Prime(v.Credential.ID, loaders.Redacted(secrets))
+	}
+	return v, err
+}
+
 // require loads a credential and checks the caller's level: no access at all
 // reads as NOT_FOUND (existence is not revealed), too little as FORBIDDEN.
 //
 // Every refusal of an existing credential is recorded as ACCESS_DENIED in its
 // workspace's log (within the bounds of the denial limiter).
 func (s *Service) require(ctx context.Context, id string, need authz.Level, scope authz.Scope) (View, error) {
+	return s.requireWith(ctx, id, need, scope, nil)
+}
+
+// requireWith is require with the credential read by read (nil: without secrets).
+func (s *Service) requireWith(ctx context.Context, id string, need authz.Level, scope authz.Scope,
+	read func(ctx context.Context, id string) (storage.Credential, error)) (View, error) {
 	p, err := authz.RequirePrincipal(ctx)
 	if err != nil {
 		return View{}, err
 	}
-	c, err := s.store.Credential(ctx, id)
+	if read == nil {
+		read = s.store.Credential
+	}
+	c, err := read(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
 		if !p.HasScope(scope) {
 			_, err := authz.RequireScope(ctx, scope)

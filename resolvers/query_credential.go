@@ -13,7 +13,11 @@ import (
 
 // Credential answers null, not an error, for a credential the viewer cannot use.
 func (r *queryResolver) Credential(ctx context.Context, id string) (*apimodel.Credential, error) {
-	v, err := r.credentials.Get(ctx, id)
+	get := r.credentials.Get
+	if selects(ctx, "fields") {
+		get = r.credentials.GetWithFields
+	}
+	v, err := get(ctx, id)
 	if apierror.Is(err, apierror.NotFound) {
 		return nil, nil
 	}
