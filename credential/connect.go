@@ -29,13 +29,18 @@ type Connector interface {
 // stateTTL is how long an authorization may take (SPEC: 10 minutes).
 const stateTTL = 10 * time.Minute
 
-// cred loads a credential with its secrets, for a connection.
-func (s *Service) cred(ctx context.Context, id string) (storage.Credential, connection.Cred, error) {
-	c, secrets, err := s.store.CredentialFull(ctx, id)
+// connCred is what a connection needs of a credential and its decrypted secrets.
+func connCred(c storage.Credential, secrets map[string]string) connection.Cred {
+	return connection.Cred{ID: c.ID, WorkspaceID: c.WorkspaceID, Type: c.Type, Fields: c.Fields, Secrets: loaders.Redacted(secrets)}
+}
+
+// requireConn is require for a connection: the credential and its secrets in one read.
+func (s *Service) requireConn(ctx context.Context, id string, need authz.Level, scope authz.Scope) (View, connection.Cred, error) {
+	v, secrets, err := s.requireFull(ctx, id, need, scope)
 	if err != nil {
-		return storage.Credential{}, connection.Cred{}, err
+		return View{}, connection.Cred{}, err
 	}
-	return c, connection.Cred{ID: c.ID, WorkspaceID: c.WorkspaceID, Type: c.Type, Fields: c.Fields, Secrets: loaders.Redacted(secrets)}, nil
+	return v, connCred(v.Credential, secrets), nil
 }
 
 // TestResult is testCredential's answer.
@@ -49,16 +54,12 @@ type TestResult struct {
 // Test checks a credential against its provider (MANAGE); the outcome sets
 // lastTestedAt and the status, and is audited.
 func (s *Service) Test(ctx context.Context, id string) (TestResult, error) {
-	v, err := s.require(ctx, id, authz.LevelManage, authz.ScopeWrite)
+	v, cc, err := s.requireConn(ctx, id, authz.LevelManage, authz.ScopeWrite)
 	if err != nil {
 		return TestResult{}, err
 	}
 	if !v.Type.Testable {
 		return TestResult{}, apierror.Invalid("id", "%s credentials cannot be tested", v.Type.Name)
-	}
-	_, cc, err := s.cred(ctx, id)
-	if err != nil {
-		return TestResult{}, err
 	}
 	res := s.conn.Test(ctx, cc)
 	now := s.now().UTC().Truncate(time.Millisecond)
@@ -81,16 +82,12 @@ func (s *Service) Test(ctx context.Context, id string) (TestResult, error) {
 // client-credentials token. A refusal by the provider is not an error of this
 // call: it shows in the credential's status, and is audited as a FAILURE.
 func (s *Service) Refresh(ctx context.Context, id string) (View, error) {
-	v, err := s.require(ctx, id, authz.LevelManage, authz.ScopeWrite)
+	v, cc, err := s.requireConn(ctx, id, authz.LevelManage, authz.ScopeWrite)
 	if err != nil {
 		return View{}, err
 	}
 	if v.Type.AuthKind != OAuth2 || v.Type.Key == "whatsapp" {
 		return View{}, apierror.Invalid("id", "%s credentials have no token to refresh", v.Type.Name)
-	}
-	_, cc, err := s.cred(ctx, id)
-	if err != nil {
-		return View{}, err
 	}
 	_, terr := s.conn.Token(ctx, cc, true)
 	outcome, msg := audit.Success, "refreshed"
@@ -123,15 +120,11 @@ type Authorization struct {
 // StartAuthorization begins the authorization-code flow (MANAGE): a single-use
 // state valid 10 minutes, and a PKCE verifier kept encrypted until the callback.
 func (s *Service) StartAuthorization(ctx context.Context, id string) (Authorization, error) {
-	v, err := s.require(ctx, id, authz.LevelManage, authz.ScopeWrite)
+	v, cc, err := s.requireConn(ctx, id, authz.LevelManage, authz.ScopeWrite)
 	if err != nil {
 		return Authorization{}, err
 	}
 	p, _ := authz.RequirePrincipal(ctx)
-	_, cc, err := s.cred(ctx, id)
-	if err != nil {
-		return Authorization{}, err
-	}
 	if v.Type.AuthKind != OAuth2 || !s.conn.UsesAuthorizationCode(cc) {
 		return Authorization{}, apierror.Invalid("credentialId", "this credential does not use the authorization-code flow")
 	}
@@ -186,7 +179,8 @@ func (s *Service) CompleteAuthorization(ctx context.Context, state, code, provid
 	}
 	// The person who started the flow is the actor of what follows.
 	ctx = authz.WithPrincipal(ctx, &authz.Principal{UserID: st.UserID})
-	c, cc, err := s.cred(ctx, st.CredentialID)
+	c, secrets, err := s.store.CredentialFull(ctx, st.CredentialID)
+	cc := connCred(c, secrets)
 	if errors.Is(err, storage.ErrNotFound) {
 		return "", &AuthorizationError{"the credential was deleted"}
 	}

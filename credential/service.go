@@ -157,16 +157,22 @@ func (s *Service) Get(ctx context.Context, id string) (View, error) {
 // document costs a scan), and the secrets are kept for Fields only when the
 // caller may VIEW them.
 func (s *Service) GetWithFields(ctx context.Context, id string) (View, error) {
-	var secrets map[string]string
-	v, err := s.requireWith(ctx, id, authz.LevelUse, authz.ScopeRead, func(ctx context.Context, id string) (storage.Credential, error) {
-		c, sec, err := s.store.CredentialFull(ctx, id)
-		secrets = sec
-		return c, err
-	})
+	v, secrets, err := s.requireFull(ctx, id, authz.LevelUse, authz.ScopeRead)
 	if err == nil && v.Level >= authz.LevelView {
 		loaders.From(ctx, s.store).Secrets.Prime(v.Credential.ID, loaders.Redacted(secrets))
 	}
 	return v, err
+}
+
+// requireFull is require that also returns the decrypted secrets, from the same read.
+func (s *Service) requireFull(ctx context.Context, id string, need authz.Level, scope authz.Scope) (View, map[string]string, error) {
+	var secrets map[string]string
+	v, err := s.requireWith(ctx, id, need, scope, func(ctx context.Context, id string) (storage.Credential, error) {
+		c, sec, err := s.store.CredentialFull(ctx, id)
+		secrets = sec
+		return c, err
+	})
+	return v, secrets, err
 }
 
 // require loads a credential and checks the caller's level: no access at all

@@ -12,7 +12,6 @@ import (
 	"credkeep/audit"
 	"credkeep/authz"
 	"credkeep/connection"
-	"credkeep/loaders"
 	"credkeep/redact"
 	"credkeep/storage"
 )
@@ -100,8 +99,7 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 	// a minute): if there is none to give, nothing is counted or recorded as used.
 	var token *connection.Token
 	if t.AuthKind == OAuth2 {
-		tok, err := s.conn.Token(ctx, connection.Cred{ID: c.ID, WorkspaceID: c.WorkspaceID, Type: c.Type,
-			Fields: c.Fields, Secrets: loaders.Redacted(secrets)}, false)
+		tok, err := s.conn.Token(ctx, connCred(c, secrets), false)
 		if err != nil {
 			return Released{}, apierror.New(apierror.Conflict, "no access token: %v", err)
 		}
