@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/smtp"
 	"net/url"
+	"strings"
 
 	"credkeep/netguard"
 )
@@ -45,7 +46,7 @@ func (m *Manager) Test(ctx context.Context, c Cred) Result {
 		if b := c.Fields["baseUrl"]; b != "" {
 			base = b
 		}
-		return m.testHTTP(ctx, trimSlash(base)+"/v1/models", func(r *http.Request) {
+		return m.testHTTP(ctx, strings.TrimRight(base, "/")+"/v1/models", func(r *http.Request) {
 			r.Header.Set("Authorization", "Bearer "+c.secret("apiKey"))
 			if org := c.Fields["organizationId"]; org != "" {
 				r.Header.Set("OpenAI-Organization", org)
@@ -63,13 +64,6 @@ func (m *Manager) Test(ctx context.Context, c Cred) Result {
 			func(r *http.Request) { r.SetBasicAuth(c.Fields["accountSid"], c.secret("authToken")) })
 	}
 	return fail("%s credentials cannot be tested", c.Type)
-}
-
-func trimSlash(s string) string {
-	for len(s) > 0 && s[len(s)-1] == '/' {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 func (m *Manager) testHTTP(ctx context.Context, target string, auth func(*http.Request)) Result {

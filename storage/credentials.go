@@ -121,22 +121,20 @@ func (s *Store) CredentialsOf(ctx context.Context, workspaceID string, q Credent
 		secrets = map[string]map[string]string{}
 	}
 	for cur.Next(ctx) {
-		var c Credential
-		if err := cur.Decode(&c); err != nil {
+		// One decode: the secrets sub-document is absent (projected out) unless asked for.
+		var doc struct {
+			Credential `bson:",inline"`
+			Secrets    map[string]string `bson:"secrets"`
+		}
+		if err := cur.Decode(&doc); err != nil {
 			return nil, nil, fmt.Errorf("read credential: %w", err)
 		}
-		out = append(out, c)
+		out = append(out, doc.Credential)
 		if q.WithSecrets {
-			var sec struct {
-				Secrets map[string]string `bson:"secrets"`
+			if doc.Secrets == nil {
+				doc.Secrets = map[string]string{}
 			}
-			if err := cur.Decode(&sec); err != nil {
-				return nil, nil, fmt.Errorf("decrypt secrets: %w", err)
-			}
-			if sec.Secrets == nil {
-				sec.Secrets = map[string]string{}
-			}
-			secrets[c.ID] = sec.Secrets
+			secrets[doc.ID] = doc.Secrets
 		}
 	}
 	if err := cur.Err(); err != nil {

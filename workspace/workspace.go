@@ -26,7 +26,6 @@ type Store interface {
 	CreateDataKey(ctx context.Context, workspaceID string) error
 	DeleteDataKey(ctx context.Context, workspaceID string) error
 	InsertWorkspace(ctx context.Context, w storage.Workspace) error
-	Workspace(ctx context.Context, id string) (storage.Workspace, error)
 	WorkspacesByID(ctx context.Context, ids []string) ([]storage.Workspace, error)
 	RenameWorkspace(ctx context.Context, id, name string, now time.Time) (storage.Workspace, error)
 	MarkWorkspaceDeleting(ctx context.Context, id string, now time.Time) error

@@ -144,7 +144,5 @@ func (db *DB) Restart(t testing.TB) {
 	if err != nil {
 		t.Fatalf("restart embedded database: %v", err)
 	}
-	old := db.Embedded
 	db.Embedded = e
-	_ = old
 }
