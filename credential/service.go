@@ -127,16 +127,20 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 	}
 	entry := credentialEntry(c, audit.CredentialCreated,
 		audit.Detail("type", t.Key), audit.Detail("fields", strings.Join(fieldKeys(values), ",")))
+	// The owner rule goes first and the credential last: the credential exists
+	// only once its insert is acknowledged, so a failure at any step (the
+	// database going away between two writes included) leaves at most a rule
+	// for an id nobody will ever see, never a credential the caller was told
+	// was not created.
 	err = audit.Do(ctx, s.audit, entry, func() error {
+		if err := s.authz.GrantOwner(ctx, c.WorkspaceID, c.ID, p.UserID, now); err != nil {
+			return err
+		}
 		if err := s.store.InsertCredential(ctx, c, reveal(values.Secret)); err != nil {
+			undo.Run(ctx, s.log, "drop owner rule", func(ctx context.Context) error { return s.authz.DropCredential(ctx, c.WorkspaceID, c.ID) })
 			if errors.Is(err, storage.ErrNameTaken) {
 				return nameTaken(name)
 			}
-			return err
-		}
-		if err := s.authz.GrantOwner(ctx, c.WorkspaceID, c.ID, p.UserID, now); err != nil {
-			// Without its owner rule the credential would be managed by admins only: undo.
-			undo.Run(ctx, s.log, "delete credential", func(ctx context.Context) error { return s.store.DeleteCredential(ctx, c.ID) })
 			return err
 		}
 		return nil
