@@ -100,7 +100,7 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 		CORSOrigins:    o.CORSOrigins,
 		Authorizations: credentials,
 		PerRequest: func(ctx context.Context) context.Context {
-			return authz.WithRequestCache(loaders.With(ctx, loaders.New(o.Store)))
+			return storage.WithRequestMemo(authz.WithRequestCache(loaders.With(ctx, loaders.New(o.Store))))
 		},
 	}), nil
 }

@@ -57,7 +57,7 @@ func (c Cred) secret(k string) string { return c.Secrets[k].Reveal() }
 type Store interface {
 	CredentialOAuthTokens(ctx context.Context, id string) (storage.OAuthTokens, error)
 	SetCredentialOAuthTokens(ctx context.Context, workspaceID, id string, t storage.OAuthTokens, now time.Time) error
-	SetCredentialCheck(ctx context.Context, id string, tested *time.Time, lastError string) error
+	SetCredentialCheck(ctx context.Context, workspaceID, id string, tested *time.Time, lastError string) error
 	AcquireLease(ctx context.Context, name, holder string, until, now time.Time) (bool, error)
 	ReleaseLease(ctx context.Context, name, holder string) error
 }
@@ -260,7 +260,7 @@ func (m *Manager) refreshHolding(ctx context.Context, c Cred, f flow, before sto
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
-			_ = m.store.SetCredentialCheck(ctx, c.ID, nil, ErrReauthorize.Error())
+			_ = m.store.SetCredentialCheck(ctx, c.WorkspaceID, c.ID, nil, ErrReauthorize.Error())
 			return Token{}, ErrReauthorize
 		}
 		return Token{}, describe(err)

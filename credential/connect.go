@@ -71,7 +71,7 @@ func (s *Service) Test(ctx context.Context, id string) (TestResult, error) {
 	if err := s.audit.Record(ctx, withOutcome(credentialEntry(v.Credential, audit.CredentialTested, audit.Detail("result", res.Message)), outcome)); err != nil {
 		return TestResult{}, err
 	}
-	if err := s.store.SetCredentialCheck(ctx, id, &now, lastError); err != nil {
+	if err := s.store.SetCredentialCheck(ctx, v.Credential.WorkspaceID, id, &now, lastError); err != nil {
 		return TestResult{}, err
 	}
 	v.Credential.LastTestedAt, v.Credential.LastError = &now, lastError
@@ -94,7 +94,7 @@ func (s *Service) Refresh(ctx context.Context, id string) (View, error) {
 	if terr != nil {
 		outcome, msg = audit.Failure, terr.Error()
 		if !errors.Is(terr, connection.ErrReauthorize) {
-			if err := s.store.SetCredentialCheck(ctx, id, nil, "refresh failed: "+msg); err != nil {
+			if err := s.store.SetCredentialCheck(ctx, v.Credential.WorkspaceID, id, nil, "refresh failed: "+msg); err != nil {
 				return View{}, err
 			}
 		}
@@ -200,7 +200,7 @@ func (s *Service) CompleteAuthorization(ctx context.Context, state, code, provid
 		}
 	}
 	if exErr != nil {
-		_ = s.store.SetCredentialCheck(ctx, c.ID, nil, "authorization failed: "+exErr.Error())
+		_ = s.store.SetCredentialCheck(ctx, c.WorkspaceID, c.ID, nil, "authorization failed: "+exErr.Error())
 		if err := s.audit.Record(ctx, withOutcome(entry, audit.Failure)); err != nil {
 			return "", err
 		}

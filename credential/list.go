@@ -8,7 +8,6 @@ import (
 
 	"credkeep/apierror"
 	"credkeep/authz"
-	"credkeep/loaders"
 	"credkeep/storage"
 )
 
@@ -42,9 +41,6 @@ type ListInput struct {
 	Filter      Filter
 	First       int
 	After       *string
-	// WithFields: the caller will read the page's fields, so their secrets are
-	// read (and the loader primed) with the list instead of in a second query.
-	WithFields bool
 }
 
 // List returns the workspace's credentials the caller can at least USE, sorted
@@ -73,12 +69,11 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 	if role == "" {
 		return Page{}, apierror.NotFoundErr("workspace")
 	}
-	q, err := typeQuery(f)
+	types, err := typeFilter(f)
 	if err != nil {
 		return Page{}, err
 	}
-	q.WithSecrets = in.WithFields
-	creds, secrets, err := s.store.CredentialsOf(ctx, workspaceID, q)
+	entries, err := s.cache.list(ctx, workspaceID)
 	if err != nil {
 		return Page{}, err
 	}
@@ -93,8 +88,12 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 		search = strings.ToLower(strings.TrimSpace(*f.Search))
 	}
 	now := s.now()
-	visible := make([]View, 0, len(creds))
-	for _, c := range creds {
+	visible := make([]View, 0, len(entries))
+	for _, e := range entries {
+		c := e.credential()
+		if types != nil && !types[c.Type] {
+			continue
+		}
 		if search != "" && !strings.Contains(c.NameKey, search) {
 			continue
 		}
@@ -120,7 +119,7 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 		if level == authz.LevelNone {
 			continue
 		}
-		visible = append(visible, View{Credential: c, Type: t, Level: level})
+		visible = append(visible, View{Credential: c, Type: t, Level: level, entry: e})
 	}
 	sort.Slice(visible, func(i, j int) bool { return cursorOf(visible[i].Credential).less(cursorOf(visible[j].Credential)) })
 
@@ -130,39 +129,34 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 	}
 	end := min(start+first, len(visible))
 	page := Page{Items: visible[start:end], TotalCount: len(visible), HasNextPage: end < len(visible)}
-	secretLoader := loaders.From(ctx, s.store).Secrets
 	for _, v := range page.Items {
 		page.Cursors = append(page.Cursors, cursorOf(v.Credential).encode())
-		if sec, ok := secrets[v.Credential.ID]; ok && v.Level >= authz.LevelView {
-			secretLoader.Prime(v.Credential.ID, loaders.Redacted(sec))
-		}
 	}
 	return page, nil
 }
 
-func typeQuery(f Filter) (storage.CredentialQuery, error) {
-	var q storage.CredentialQuery
+// typeFilter returns the type keys a filter admits, nil for any.
+func typeFilter(f Filter) (map[string]bool, error) {
 	if f.Type != nil {
 		t, ok := Lookup(*f.Type)
 		if !ok {
-			return q, apierror.Invalid("filter.type", "unknown credential type %q", *f.Type)
+			return nil, apierror.Invalid("filter.type", "unknown credential type %q", *f.Type)
 		}
 		if f.AuthKind != nil && t.AuthKind != *f.AuthKind {
-			q.Types = []string{}
-			return q, nil
+			return map[string]bool{}, nil
 		}
-		q.Types = []string{t.Key}
-		return q, nil
+		return map[string]bool{t.Key: true}, nil
 	}
-	if f.AuthKind != nil {
-		q.Types = []string{}
-		for _, t := range catalog {
-			if t.AuthKind == *f.AuthKind {
-				q.Types = append(q.Types, t.Key)
-			}
+	if f.AuthKind == nil {
+		return nil, nil
+	}
+	types := map[string]bool{}
+	for _, t := range catalog {
+		if t.AuthKind == *f.AuthKind {
+			types[t.Key] = true
 		}
 	}
-	return q, nil
+	return types, nil
 }
 
 // cursor is a position in the name order: (name key, id).

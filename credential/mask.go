@@ -25,39 +25,46 @@ type FieldView struct {
 // Mask returns the fields of a credential for display, in catalog order (custom
 // credentials: by key).
 func Mask(t *Type, v Values) []FieldView {
+	hints := make(map[string]*string, len(v.Secret))
+	for k, sec := range v.Secret {
+		hints[k] = Hint(sec)
+	}
+	return maskHints(t, v.Plain, hints)
+}
+
+// maskHints is Mask from the hints of the set secrets (key → hint, nil when too
+// short to hint), which is all a person's view of a secret needs.
+func maskHints(t *Type, plain map[string]string, hints map[string]*string) []FieldView {
 	var out []FieldView
 	if t.IsCustom() {
-		keys := make([]string, 0, len(v.Plain)+len(v.Secret))
-		for k := range v.Plain {
+		keys := make([]string, 0, len(plain)+len(hints))
+		for k := range plain {
 			keys = append(keys, k)
 		}
-		for k := range v.Secret {
+		for k := range hints {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
-			_, secret := v.Secret[k]
-			out = append(out, view(FieldSpec{Key: k, Label: k, Secret: secret}, v))
+			_, secret := hints[k]
+			out = append(out, view(FieldSpec{Key: k, Label: k, Secret: secret}, plain, hints))
 		}
 		return out
 	}
 	for _, f := range t.Fields {
-		out = append(out, view(f, v))
+		out = append(out, view(f, plain, hints))
 	}
 	return out
 }
 
-func view(f FieldSpec, v Values) FieldView {
+func view(f FieldSpec, plain map[string]string, hints map[string]*string) FieldView {
 	fv := FieldView{Key: f.Key, Label: f.Label, Secret: f.Secret}
 	if f.Secret {
-		s, ok := v.Secret[f.Key]
-		fv.IsSet = ok
-		if ok {
-			fv.Hint = Hint(s)
-		}
+		h, ok := hints[f.Key]
+		fv.IsSet, fv.Hint = ok, h
 		return fv
 	}
-	if p, ok := v.Plain[f.Key]; ok {
+	if p, ok := plain[f.Key]; ok {
 		fv.IsSet = true
 		fv.Value = &p
 	}

@@ -24,6 +24,7 @@ import (
 // Store is what the service needs from storage.
 type Store interface {
 	loaders.Store
+	CacheStore
 	InsertCredential(ctx context.Context, c storage.Credential, secrets map[string]string) error
 	CredentialFull(ctx context.Context, id string) (storage.Credential, map[string]string, error)
 	AttachUsage(ctx context.Context, u storage.Usage) (storage.Usage, error)
@@ -32,14 +33,14 @@ type Store interface {
 	DeleteUsagesOf(ctx context.Context, credentialID string) error
 	RecordUse(ctx context.Context, credentialID string, u *storage.Usage, at time.Time) error
 	SetDefaultCredential(ctx context.Context, workspaceID, purpose, credentialID string) error
-	SetCredentialCheck(ctx context.Context, id string, tested *time.Time, lastError string) error
+	SetCredentialCheck(ctx context.Context, workspaceID, id string, tested *time.Time, lastError string) error
 	InsertOAuthState(ctx context.Context, st storage.OAuthState) error
 	TakeOAuthState(ctx context.Context, id string) (storage.OAuthState, error)
 	DefaultCredential(ctx context.Context, workspaceID, purpose string) (string, error)
 	Credential(ctx context.Context, id string) (storage.Credential, error)
 	CredentialsOf(ctx context.Context, workspaceID string, q storage.CredentialQuery) ([]storage.Credential, map[string]map[string]string, error)
 	UpdateCredential(ctx context.Context, c storage.Credential, secrets map[string]string, expectedVersion int64) (storage.Credential, error)
-	DeleteCredential(ctx context.Context, id string) error
+	DeleteCredential(ctx context.Context, workspaceID, id string) error
 }
 
 // Authorizer decides access levels and keeps grants (authz.Authorizer).
@@ -62,11 +63,12 @@ type Service struct {
 	conn  Connector
 	now   func() time.Time
 	log   *slog.Logger
+	cache *cache
 }
 
 // NewService returns a Service.
 func NewService(store Store, a Authorizer, rec audit.Journal, conn Connector, now func() time.Time, log *slog.Logger) *Service {
-	return &Service{store: store, authz: a, audit: rec, conn: conn, now: now, log: log}
+	return &Service{store: store, authz: a, audit: rec, conn: conn, now: now, log: log, cache: newCache(store, now)}
 }
 
 // View is a credential together with the caller's access to it.
@@ -74,6 +76,9 @@ type View struct {
 	Credential storage.Credential
 	Type       *Type
 	Level      authz.Level
+	// entry is the cached read the view came from (nil for a credential this
+	// request wrote): Fields takes the secrets' hints from it.
+	entry *entry
 }
 
 // Status returns the credential's status and message at the service's clock.
@@ -156,27 +161,17 @@ func (s *Service) Get(ctx context.Context, id string) (View, error) {
 	return s.require(ctx, id, authz.LevelUse, authz.ScopeRead)
 }
 
-// GetWithFields is Get for a caller that will read the fields: the credential
-// and its secrets come in one read (on the embedded database every read of a
-// document costs a scan), and the secrets are kept for Fields only when the
-// caller may VIEW them.
-func (s *Service) GetWithFields(ctx context.Context, id string) (View, error) {
-	v, secrets, err := s.requireFull(ctx, id, authz.LevelUse, authz.ScopeRead)
-	if err == nil && v.Level >= authz.LevelView {
-		loaders.From(ctx, s.store).Secrets.Prime(v.Credential.ID, loaders.Redacted(secrets))
-	}
-	return v, err
-}
-
 // requireFull is require that also returns the decrypted secrets, from the same read.
 func (s *Service) requireFull(ctx context.Context, id string, need authz.Level, scope authz.Scope) (View, map[string]string, error) {
-	var secrets map[string]string
-	v, err := s.requireWith(ctx, id, need, scope, func(ctx context.Context, id string) (storage.Credential, error) {
-		c, sec, err := s.store.CredentialFull(ctx, id)
-		secrets = sec
-		return c, err
-	})
-	return v, secrets, err
+	v, err := s.require(ctx, id, need, scope)
+	if err != nil {
+		return View{}, nil, err
+	}
+	secrets, err := s.store.Unseal(ctx, v.entry.sealed)
+	if err != nil {
+		return View{}, nil, err
+	}
+	return v, secrets, nil
 }
 
 // require loads a credential and checks the caller's level: no access at all
@@ -185,20 +180,15 @@ func (s *Service) requireFull(ctx context.Context, id string, need authz.Level, 
 // Every refusal of an existing credential is recorded as ACCESS_DENIED in its
 // workspace's log (within the bounds of the denial limiter).
 func (s *Service) require(ctx context.Context, id string, need authz.Level, scope authz.Scope) (View, error) {
-	return s.requireWith(ctx, id, need, scope, nil)
-}
-
-// requireWith is require with the credential read by read (nil: without secrets).
-func (s *Service) requireWith(ctx context.Context, id string, need authz.Level, scope authz.Scope,
-	read func(ctx context.Context, id string) (storage.Credential, error)) (View, error) {
 	p, err := authz.RequirePrincipal(ctx)
 	if err != nil {
 		return View{}, err
 	}
-	if read == nil {
-		read = s.store.Credential
+	e, err := s.cache.get(ctx, id)
+	var c storage.Credential
+	if e != nil {
+		c = e.credential()
 	}
-	c, err := read(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
 		if !p.HasScope(scope) {
 			_, err := authz.RequireScope(ctx, scope)
@@ -230,13 +220,20 @@ func (s *Service) requireWith(ctx context.Context, id string, need authz.Level, 
 	if !ok {
 		return View{}, errors.New("credential has unknown type " + c.Type)
 	}
-	return View{Credential: c, Type: t, Level: level}, nil
+	return View{Credential: c, Type: t, Level: level, entry: e}, nil
 }
 
 // Fields returns a credential's fields with secrets masked (VIEW).
 func (s *Service) Fields(ctx context.Context, v View) ([]FieldView, error) {
 	if v.Level < authz.LevelView {
 		return nil, apierror.ForbiddenErr("reading fields needs VIEW access to the credential")
+	}
+	if v.entry != nil {
+		hints, err := v.entry.hints(ctx, s.store)
+		if err != nil {
+			return nil, err
+		}
+		return maskHints(v.Type, v.Credential.Fields, hints), nil
 	}
 	secrets, err := loaders.From(ctx, s.store).Secrets.Load(ctx, v.Credential.ID)
 	if err != nil {
@@ -359,7 +356,7 @@ func (s *Service) Delete(ctx context.Context, id string, force bool) error {
 		entry.Details = append(entry.Details, audit.Detail("force", "true"))
 	}
 	err = audit.Do(ctx, s.audit, entry, func() error {
-		if err := s.store.DeleteCredential(ctx, id); err != nil {
+		if err := s.store.DeleteCredential(ctx, v.Credential.WorkspaceID, id); err != nil {
 			if errors.Is(err, storage.ErrNotFound) {
 				return apierror.NotFoundErr("credential")
 			}

@@ -64,7 +64,7 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 	if err != nil {
 		return Released{}, err
 	}
-	c, secrets, err := s.store.CredentialFull(ctx, id)
+	e, err := s.cache.get(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
 		if _, err := authz.RequireToken(ctx, "fetch secret values"); err != nil {
 			return Released{}, err
@@ -74,6 +74,7 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 	if err != nil {
 		return Released{}, err
 	}
+	c := e.credential()
 	if p.Token == nil {
 		s.denied(ctx, c, "useCredential by a user session")
 		_, err := authz.RequireToken(ctx, "fetch secret values: only API tokens can, people never see them")
@@ -94,6 +95,11 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 	t, ok := Lookup(c.Type)
 	if !ok {
 		return Released{}, errors.New("credential has unknown type " + c.Type)
+	}
+	// One decryption, of secrets the cache holds encrypted.
+	secrets, err := s.store.Unseal(ctx, e.sealed)
+	if err != nil {
+		return Released{}, err
 	}
 	// An OAuth2 credential's access token first (refreshed when it expires within
 	// a minute): if there is none to give, nothing is counted or recorded as used.
@@ -126,9 +132,10 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 	if err := s.audit.Record(ctx, credentialEntry(c, audit.CredentialUsed, details...)); err != nil {
 		return Released{}, err
 	}
+	e.used(now)
 	c.UseCount++
 	c.LastUsedAt = &now
-	out := Released{View: View{Credential: c, Type: t, Level: level}}
+	out := Released{View: View{Credential: c, Type: t, Level: level, entry: e}}
 	if token != nil {
 		out.AccessToken, out.ExpiresAt = &token.AccessToken, token.ExpiresAt
 	}

@@ -3,8 +3,6 @@ package resolvers
 import (
 	"context"
 
-	"github.com/99designs/gqlgen/graphql"
-
 	"credkeep/apierror"
 	"credkeep/apimodel"
 	"credkeep/credential"
@@ -13,11 +11,7 @@ import (
 
 // Credential answers null, not an error, for a credential the viewer cannot use.
 func (r *queryResolver) Credential(ctx context.Context, id string) (*apimodel.Credential, error) {
-	get := r.credentials.Get
-	if selects(ctx, "fields") {
-		get = r.credentials.GetWithFields
-	}
-	v, err := get(ctx, id)
+	v, err := r.credentials.Get(ctx, id)
 	if apierror.Is(err, apierror.NotFound) {
 		return nil, nil
 	}
@@ -39,7 +33,6 @@ func (r *queryResolver) CredentialTypes(ctx context.Context) ([]*model.Credentia
 func (r *workspaceResolver) Credentials(ctx context.Context, obj *model.Workspace, filter *model.CredentialFilter, first *int, after *string) (*model.CredentialConnection, error) {
 	page, err := r.credentials.List(ctx, credential.ListInput{
 		WorkspaceID: obj.ID, Filter: toFilter(filter), First: pageSize(first), After: after,
-		WithFields: selects(ctx, "edges", "node", "fields"),
 	})
 	if err != nil {
 		return nil, err
@@ -73,27 +66,4 @@ func toFilter(f *model.CredentialFilter) credential.Filter {
 		out.Shared = &shared
 	}
 	return out
-}
-
-// selects reports whether the current field's selection reaches the given path
-// (through fragments too), e.g. edges → node → fields.
-func selects(ctx context.Context, path ...string) bool {
-	oc := graphql.GetOperationContext(ctx)
-	fields := graphql.CollectFieldsCtx(ctx, nil)
-	for i, name := range path {
-		var next []graphql.CollectedField
-		for _, f := range fields {
-			if f.Name == name {
-				if i == len(path)-1 {
-					return true
-				}
-				next = append(next, graphql.CollectFields(oc, f.Selections, nil)...)
-			}
-		}
-		if len(next) == 0 {
-			return false
-		}
-		fields = next
-	}
-	return false
 }

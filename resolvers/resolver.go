@@ -36,7 +36,6 @@ type WorkspaceService interface {
 type CredentialService interface {
 	Create(ctx context.Context, in credential.CreateInput) (credential.View, error)
 	Get(ctx context.Context, id string) (credential.View, error)
-	GetWithFields(ctx context.Context, id string) (credential.View, error)
 	List(ctx context.Context, in credential.ListInput) (credential.Page, error)
 	Update(ctx context.Context, in credential.UpdateInput) (credential.View, error)
 	Delete(ctx context.Context, id string, force bool) error

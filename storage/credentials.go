@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/bson/primitive"
 	"go.mongodb.org/mongo-driver/mongo/options"
 )
 
@@ -58,6 +59,7 @@ func (s *Store) InsertCredential(ctx context.Context, c Credential, secrets map[
 		}
 		return fmt.Errorf("insert credential: %w", err)
 	}
+	s.bumpDataVersion(ctx, c.WorkspaceID)
 	return nil
 }
 
@@ -221,17 +223,71 @@ func (s *Store) UpdateCredential(ctx context.Context, c Credential, secrets map[
 		}
 		return Credential{}, ErrConflict
 	}
+	s.bumpDataVersion(ctx, c.WorkspaceID)
 	return s.Credential(ctx, c.ID)
 }
 
-// DeleteCredential removes a credential; ErrNotFound if it is gone already.
-func (s *Store) DeleteCredential(ctx context.Context, id string) error {
-	res, err := s.col(colCredentials).DeleteOne(ctx, bson.M{"_id": id})
+// DeleteCredential removes a credential of a workspace; ErrNotFound if it is gone already.
+func (s *Store) DeleteCredential(ctx context.Context, workspaceID, id string) error {
+	res, err := s.col(colCredentials).DeleteOne(ctx, bson.M{"_id": id, "workspaceId": workspaceID})
 	if err != nil {
 		return fmt.Errorf("delete credential: %w", err)
 	}
 	if res.DeletedCount == 0 {
 		return ErrNotFound
 	}
+	s.bumpDataVersion(ctx, workspaceID)
 	return nil
+}
+
+// Sealed is a credential's secrets as stored: encrypted. It is what caches
+// hold, so that no plaintext secret stays in memory beyond one request.
+type Sealed struct{ bin primitive.Binary }
+
+// IsZero reports a credential stored without secrets.
+func (s Sealed) IsZero() bool { return len(s.bin.Data) == 0 }
+
+// SealedCredential returns a credential and its secrets still encrypted, or ErrNotFound.
+func (s *Store) SealedCredential(ctx context.Context, id string) (Credential, Sealed, error) {
+	var doc sealedDoc
+	if err := one(s.rawCol(colCredentials).FindOne(ctx, bson.M{"_id": id}), &doc, "find credential"); err != nil {
+		return Credential{}, Sealed{}, err
+	}
+	return doc.Credential, Sealed{doc.Secrets}, nil
+}
+
+// SealedCredentialsOf returns every credential of a workspace with its secrets
+// still encrypted, sorted by name.
+func (s *Store) SealedCredentialsOf(ctx context.Context, workspaceID string) ([]Credential, []Sealed, error) {
+	var docs []sealedDoc
+	if err := s.allOn(s.rawCol(colCredentials), ctx, bson.M{"workspaceId": workspaceID}, &docs, "find credentials",
+		options.Find().SetSort(bson.D{{Key: "nameKey", Value: 1}, {Key: "_id", Value: 1}}).SetProjection(bson.M{"oauthTokens": 0})); err != nil {
+		return nil, nil, err
+	}
+	creds, sealed := make([]Credential, len(docs)), make([]Sealed, len(docs))
+	for i, d := range docs {
+		creds[i], sealed[i] = d.Credential, Sealed{d.Secrets}
+	}
+	return creds, sealed, nil
+}
+
+type sealedDoc struct {
+	Credential `bson:",inline"`
+	Secrets    primitive.Binary `bson:"secrets"`
+}
+
+// Unseal decrypts secrets read by SealedCredential(s): one decryption.
+func (s *Store) Unseal(ctx context.Context, sealed Sealed) (map[string]string, error) {
+	out := map[string]string{}
+	if sealed.IsZero() {
+		return out, nil
+	}
+	raw, err := s.crypt.ce.Decrypt(ctx, sealed.bin)
+	if err != nil {
+		return nil, fmt.Errorf("decrypt secrets: %w", err)
+	}
+	if err := raw.Unmarshal(&out); err != nil {
+		return nil, fmt.Errorf("decode secrets: %w", err)
+	}
+	return out, nil
 }

@@ -65,12 +65,13 @@ func (s *Store) SetCredentialOAuthTokens(ctx context.Context, workspaceID, id st
 	if res.MatchedCount == 0 {
 		return ErrNotFound
 	}
+	s.bumpDataVersion(ctx, workspaceID)
 	return nil
 }
 
 // SetCredentialCheck records the outcome of a test or refresh: lastTestedAt
 // (when tested is set) and the error message ("" clears it).
-func (s *Store) SetCredentialCheck(ctx context.Context, id string, tested *time.Time, lastError string) error {
+func (s *Store) SetCredentialCheck(ctx context.Context, workspaceID, id string, tested *time.Time, lastError string) error {
 	set, unset := bson.M{}, bson.M{}
 	if tested != nil {
 		set["lastTestedAt"] = *tested
@@ -91,6 +92,7 @@ func (s *Store) SetCredentialCheck(ctx context.Context, id string, tested *time.
 	if _, err := s.col(colCredentials).UpdateOne(ctx, bson.M{"_id": id}, update); err != nil {
 		return fmt.Errorf("record check: %w", err)
 	}
+	s.bumpDataVersion(ctx, workspaceID)
 	return nil
 }
 

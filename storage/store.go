@@ -21,6 +21,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo/options"
 	"go.mongodb.org/mongo-driver/mongo/readpref"
 
+	"credkeep/fresh"
 	"credkeep/logging"
 	"credkeep/redact"
 )
@@ -59,6 +60,8 @@ type Store struct {
 	log      *slog.Logger
 	closed   sync.Once
 	rules    RuleAdapter
+	// states shares fresh reads of workspace states between concurrent requests.
+	states *fresh.Group[string, WorkspaceState]
 }
 
 // Open connects to the database (starting the embedded one if needed), sets up
@@ -80,6 +83,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		o.DBName = "credkeep"
 	}
 	s := &Store{log: o.Logger}
+	s.states = fresh.New(s.readWorkspaceState)
 	uri := o.URI.Reveal()
 	switch {
 	case uri != "":
@@ -204,6 +208,12 @@ func (s *Store) serialize(key string) func() {
 
 func (s *Store) col(name string) *mongo.Collection { return s.db.Collection(name) }
 
+// rawCol is a collection read without automatic decryption: encrypted values
+// come back as ciphertext (see Sealed).
+func (s *Store) rawCol(name string) *mongo.Collection {
+	return s.crypt.keyVaultClient.Database(s.db.Name()).Collection(name)
+}
+
 // isDuplicateKey reports a unique index violation. FerretDB reports one from an
 // update (not an insert) as an InternalError carrying SQLite's message.
 func isDuplicateKey(err error) bool {
@@ -234,7 +244,11 @@ func one(r *mongo.SingleResult, v any, what string) error {
 
 // all runs a query on a collection and decodes every result into out (a pointer to a slice).
 func (s *Store) all(ctx context.Context, collection string, filter any, out any, what string, opts ...*options.FindOptions) error {
-	cur, err := s.col(collection).Find(ctx, filter, opts...)
+	return s.allOn(s.col(collection), ctx, filter, out, what, opts...)
+}
+
+func (s *Store) allOn(col *mongo.Collection, ctx context.Context, filter any, out any, what string, opts ...*options.FindOptions) error {
+	cur, err := col.Find(ctx, filter, opts...)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}

@@ -2,12 +2,10 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
-	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 )
 
@@ -24,10 +22,12 @@ type Workspace struct {
 	Owners []string `bson:"owners"`
 	// PolicyVersion changes with every change of grants or membership; server
 	// instances compare it with the version of the policies they cached.
-	PolicyVersion int64      `bson:"policyVersion"`
-	CreatedAt     time.Time  `bson:"createdAt"`
-	UpdatedAt     time.Time  `bson:"updatedAt"`
-	DeletingAt    *time.Time `bson:"deletingAt,omitempty"`
+	PolicyVersion int64 `bson:"policyVersion"`
+	// DataVersion changes with every change of one of its credentials (see WorkspaceState).
+	DataVersion int64      `bson:"dataVersion"`
+	CreatedAt   time.Time  `bson:"createdAt"`
+	UpdatedAt   time.Time  `bson:"updatedAt"`
+	DeletingAt  *time.Time `bson:"deletingAt,omitempty"`
 }
 
 // InsertWorkspace stores a new workspace.
@@ -152,34 +152,6 @@ func (s *Store) DeleteWorkspaceDocuments(ctx context.Context, id string) error {
 	}
 	if _, err := s.col(colWorkspaces).DeleteOne(ctx, bson.M{"_id": id}); err != nil {
 		return fmt.Errorf("delete workspace: %w", err)
-	}
-	return nil
-}
-
-// PolicyVersion returns a live workspace's policy version; ok is false when the
-// workspace does not exist or is being deleted. It is one _id lookup of one field.
-func (s *Store) PolicyVersion(ctx context.Context, workspaceID string) (int64, bool, error) {
-	var w struct {
-		PolicyVersion int64      `bson:"policyVersion"`
-		DeletingAt    *time.Time `bson:"deletingAt"`
-	}
-	err := s.col(colWorkspaces).FindOne(ctx, bson.M{"_id": workspaceID},
-		options.FindOne().SetProjection(bson.M{"policyVersion": 1, "deletingAt": 1})).Decode(&w)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return 0, false, nil
-	}
-	if err != nil {
-		return 0, false, fmt.Errorf("read policy version: %w", err)
-	}
-	return w.PolicyVersion, w.DeletingAt == nil, nil
-}
-
-// BumpPolicyVersion increments the workspace's policy version.
-func (s *Store) BumpPolicyVersion(ctx context.Context, workspaceID string) error {
-	defer s.serialize(colWorkspaces + "/" + workspaceID)()
-	if _, err := s.col(colWorkspaces).UpdateOne(ctx, bson.M{"_id": workspaceID},
-		bson.M{"$inc": bson.M{"policyVersion": 1}}); err != nil {
-		return fmt.Errorf("bump policy version: %w", err)
 	}
 	return nil
 }

@@ -1,0 +1,198 @@
+package credential
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"credkeep/redact"
+	"credkeep/storage"
+)
+
+// CacheStore is what the credential cache reads.
+type CacheStore interface {
+	WorkspaceState(ctx context.Context, workspaceID string) (storage.WorkspaceState, error)
+	SealedCredential(ctx context.Context, id string) (storage.Credential, storage.Sealed, error)
+	SealedCredentialsOf(ctx context.Context, workspaceID string) ([]storage.Credential, []storage.Sealed, error)
+	Unseal(ctx context.Context, s storage.Sealed) (map[string]string, error)
+}
+
+// cache keeps credentials in process, their secrets still encrypted, so that
+// reading one costs no database read of the credential. Every use checks the
+// entry against its workspace's data version, read fresh for the request (one
+// shared read of a small document; see storage.WorkspaceState): a change made
+// by any instance before the request began is always seen. Entries also expire
+// after storage.CacheMaxAge, the backstop for a version bump lost in a crash.
+//
+// On the embedded database a credential read scans its collection (FerretDB's
+// SQLite backend parses every document's JSON even for an _id lookup), so this
+// is the difference between a cost that grows with the database and one that does not.
+type cache struct {
+	store CacheStore
+	now   func() time.Time
+	// entries by credential id; lists of a workspace's credentials by workspace id.
+	entries *lru.Cache[string, *entry]
+	lists   *lru.Cache[string, *wsList]
+	// homes maps credential id → workspace id, which never changes: it lets a
+	// lookup read the workspace's version before the credential.
+	homes *lru.Cache[string, string]
+}
+
+// entry is one credential as read at a data version. Its fields never change,
+// except the use counters, which this instance's uses move on (see Use).
+type entry struct {
+	cred     storage.Credential
+	sealed   storage.Sealed
+	version  int64 // the workspace's data version read before the credential
+	loadedAt time.Time
+	uses     atomic.Int64 // this instance's uses since the read
+	lastUse  atomic.Int64 // unix ms of this instance's last use since the read
+
+	maskMu sync.Mutex
+	masked map[string]*string // secret key → hint (nil: too short to hint); set keys only
+}
+
+type wsList struct {
+	version  int64
+	loadedAt time.Time
+	entries  []*entry
+}
+
+const cacheSize = 100_000
+
+func newCache(store CacheStore, now func() time.Time) *cache {
+	entries, _ := lru.New[string, *entry](cacheSize) // errors only for a size < 1
+	lists, _ := lru.New[string, *wsList](1_000)
+	homes, _ := lru.New[string, string](cacheSize)
+	return &cache{store: store, now: now, entries: entries, lists: lists, homes: homes}
+}
+
+func (c *cache) fresh(loadedAt time.Time) bool {
+	return c.now().Sub(loadedAt) < storage.CacheMaxAge
+}
+
+// get returns a credential as of this request, or storage.ErrNotFound.
+func (c *cache) get(ctx context.Context, id string) (*entry, error) {
+	ws, known := c.homes.Get(id)
+	if !known {
+		// First sight: the workspace (and so the version to check) is not known
+		// before the read; serve this read uncached and remember the workspace.
+		cred, sealed, err := c.store.SealedCredential(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		c.homes.Add(id, cred.WorkspaceID)
+		return &entry{cred: cred, sealed: sealed, version: -1, loadedAt: c.now()}, nil
+	}
+	st, err := c.store.WorkspaceState(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	if e, ok := c.entries.Get(id); ok && e.version == st.DataVersion && c.fresh(e.loadedAt) {
+		return e, nil
+	}
+	if l, ok := c.lists.Get(ws); ok && l.version == st.DataVersion && c.fresh(l.loadedAt) {
+		for _, e := range l.entries {
+			if e.cred.ID == id {
+				c.entries.Add(id, e)
+				return e, nil
+			}
+		}
+		return nil, storage.ErrNotFound
+	}
+	// The version was read before the credential: if a write lands in between,
+	// the version has moved on past this entry's and the next request reloads.
+	loadedAt := c.now()
+	cred, sealed, err := c.store.SealedCredential(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	e := &entry{cred: cred, sealed: sealed, version: st.DataVersion, loadedAt: loadedAt}
+	c.entries.Add(id, e)
+	return e, nil
+}
+
+// list returns every credential of a workspace, sorted by name, as of this request.
+func (c *cache) list(ctx context.Context, workspaceID string) ([]*entry, error) {
+	st, err := c.store.WorkspaceState(ctx, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	if l, ok := c.lists.Get(workspaceID); ok && l.version == st.DataVersion && c.fresh(l.loadedAt) {
+		return l.entries, nil
+	}
+	loadedAt := c.now()
+	creds, sealed, err := c.store.SealedCredentialsOf(ctx, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	l := &wsList{version: st.DataVersion, loadedAt: loadedAt, entries: make([]*entry, len(creds))}
+	for i, cred := range creds {
+		e := &entry{cred: cred, sealed: sealed[i], version: st.DataVersion, loadedAt: loadedAt}
+		// An entry already cached at this version keeps its use counters.
+		if old, ok := c.entries.Get(cred.ID); ok && old.version == e.version {
+			e = old
+		} else {
+			c.entries.Add(cred.ID, e)
+		}
+		c.homes.Add(cred.ID, workspaceID)
+		l.entries[i] = e
+	}
+	c.lists.Add(workspaceID, l)
+	return l.entries, nil
+}
+
+// forget drops what this instance holds of a credential after it changed it,
+// so that its own next read does not wait for the version check to notice.
+func (c *cache) forget(id, workspaceID string) {
+	c.entries.Remove(id)
+	c.lists.Remove(workspaceID)
+}
+
+// credential is the entry's credential with this instance's uses since the read.
+func (e *entry) credential() storage.Credential {
+	c := e.cred
+	if n := e.uses.Load(); n > 0 {
+		c.UseCount += n
+		last := time.UnixMilli(e.lastUse.Load()).UTC()
+		if c.LastUsedAt == nil || last.After(*c.LastUsedAt) {
+			c.LastUsedAt = &last
+		}
+	}
+	return c
+}
+
+// used counts one use by this instance.
+func (e *entry) used(at time.Time) {
+	e.uses.Add(1)
+	ms := at.UnixMilli()
+	for {
+		cur := e.lastUse.Load()
+		if cur >= ms || e.lastUse.CompareAndSwap(cur, ms) {
+			return
+		}
+	}
+}
+
+// hints returns, for each set secret field, its hint (nil when the secret is
+// too short to hint). It decrypts once per entry; the plaintext is not kept.
+func (e *entry) hints(ctx context.Context, store CacheStore) (map[string]*string, error) {
+	e.maskMu.Lock()
+	defer e.maskMu.Unlock()
+	if e.masked != nil {
+		return e.masked, nil
+	}
+	plain, err := store.Unseal(ctx, e.sealed)
+	if err != nil {
+		return nil, err
+	}
+	masked := make(map[string]*string, len(plain))
+	for k, v := range plain {
+		masked[k] = Hint(redact.New(v))
+	}
+	e.masked = masked
+	return masked, nil
+}

@@ -1,0 +1,92 @@
+package fresh
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestGetNeverOlderThanTheCall: a value written before Get was called is always
+// seen, however reads are shared.
+func TestGetNeverOlderThanTheCall(t *testing.T) {
+	var version, reads atomic.Int64
+	g := New(func(ctx context.Context, key string) (int64, error) {
+		reads.Add(1)
+		v := version.Load()
+		time.Sleep(2 * time.Millisecond) // a read takes a while: later callers pile up
+		return v, nil
+	})
+	var wg sync.WaitGroup
+	var stale, calls atomic.Int64
+	for w := 0; w < 50; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 40; i++ {
+				if w == 0 {
+					version.Add(1) // one writer among the readers
+				}
+				before := version.Load()
+				got, err := g.Get(context.Background(), "k")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				calls.Add(1)
+				if got < before {
+					stale.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if stale.Load() != 0 {
+		t.Fatalf("%d of %d calls saw a value older than their call", stale.Load(), calls.Load())
+	}
+	if r, c := reads.Load(), calls.Load(); r*4 > c {
+		t.Fatalf("%d reads for %d calls: reads are not shared", r, c)
+	} else {
+		t.Logf("%d reads for %d calls", r, c)
+	}
+}
+
+func TestKeysAreIndependentAndErrorsReachEveryWaiter(t *testing.T) {
+	boom := errors.New("boom")
+	g := New(func(ctx context.Context, key string) (string, error) {
+		if key == "bad" {
+			return "", boom
+		}
+		return "value of " + key, nil
+	})
+	if v, err := g.Get(context.Background(), "a"); err != nil || v != "value of a" {
+		t.Fatalf("a: %q %v", v, err)
+	}
+	if _, err := g.Get(context.Background(), "bad"); !errors.Is(err, boom) {
+		t.Fatalf("bad: %v", err)
+	}
+	if len(g.slots) != 0 {
+		t.Fatalf("%d idle slots kept", len(g.slots))
+	}
+}
+
+func TestCallerContextBoundsOnlyItsWait(t *testing.T) {
+	release := make(chan struct{})
+	g := New(func(ctx context.Context, key string) (int, error) {
+		<-release
+		return 7, ctx.Err()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := g.Get(ctx, "k"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("want the caller's deadline, got %v", err)
+	}
+	close(release)
+	// The read that the timed-out caller started finishes for nobody; the next
+	// caller gets a read of its own, which succeeds.
+	if v, err := g.Get(context.Background(), "k"); err != nil || v != 7 {
+		t.Fatalf("after: %d %v", v, err)
+	}
+}
