@@ -36,7 +36,7 @@ type slot[V any] struct {
 type call[V any] struct {
 	done chan struct{}
 	val  V
-	err     error
+	err  error
 }
 
 // New returns a Group that reads with read.
