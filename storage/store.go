@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
@@ -62,6 +63,9 @@ type Store struct {
 	rules    RuleAdapter
 	// states shares fresh reads of workspace states between concurrent requests.
 	states *fresh.Group[string, WorkspaceState]
+	// tokenEpochs and tokens: API tokens cached by hash (tokencache.go).
+	tokenEpochs *fresh.Group[string, int64]
+	tokens      *lru.Cache[string, cachedToken]
 }
 
 // Open connects to the database (starting the embedded one if needed), sets up
@@ -84,6 +88,8 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	s := &Store{log: o.Logger}
 	s.states = fresh.New(s.readWorkspaceState)
+	s.tokenEpochs = fresh.New(s.readTokenEpoch)
+	s.tokens, _ = lru.New[string, cachedToken](10_000) // errors only for a size < 1
 	uri := o.URI.Reveal()
 	switch {
 	case uri != "":

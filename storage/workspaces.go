@@ -144,9 +144,13 @@ func (s *Store) DeleteWorkspaceDocuments(ctx context.Context, id string) error {
 	if _, err := s.col(colUsages).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
 		return fmt.Errorf("delete usages: %w", err)
 	}
+	if err := s.bumpTokenEpoch(ctx); err != nil {
+		return err
+	}
 	if _, err := s.col(colAPITokens).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
 		return fmt.Errorf("delete api tokens: %w", err)
 	}
+	s.bumpTokenEpochAfter(ctx)
 	if _, err := s.col(colMembers).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
 		return fmt.Errorf("delete members: %w", err)
 	}

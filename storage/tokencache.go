@@ -1,0 +1,97 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+)
+
+// API tokens are checked on every request of a machine. Each instance caches
+// the tokens it has seen, tagged with the token epoch: one small document that
+// every revocation moves on (before and after it deletes the token). The epoch
+// is read fresh for each request, with concurrent requests sharing one read
+// (package fresh), so a revocation on any instance is seen on the next request.
+//
+// Worst case: if the database fails right after a revocation deleted the token
+// and before the second epoch bump, an instance that reloaded the token in
+// between may accept it until the entry's age passes tokenCacheMaxAge (the
+// bump is also retried in the background).
+
+const (
+	colEpochs        = "epochs"
+	tokenEpochID     = "api_tokens"
+	tokenCacheMaxAge = 5 * time.Second
+)
+
+type cachedToken struct {
+	token    APIToken
+	epoch    int64
+	loadedAt time.Time
+}
+
+func (s *Store) readTokenEpoch(ctx context.Context, _ string) (int64, error) {
+	var doc struct {
+		V int64 `bson:"v"`
+	}
+	err := s.col(colEpochs).FindOne(ctx, bson.M{"_id": tokenEpochID}).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read token epoch: %w", err)
+	}
+	return doc.V, nil
+}
+
+func (s *Store) bumpTokenEpoch(ctx context.Context) error {
+	defer s.serialize(colEpochs + "/" + tokenEpochID)()
+	_, err := s.col(colEpochs).UpdateOne(ctx, bson.M{"_id": tokenEpochID},
+		bson.M{"$inc": bson.M{"v": 1}}, options.Update().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("bump token epoch: %w", err)
+	}
+	return nil
+}
+
+// bumpTokenEpochAfter is the bump after a revocation, whose delete is durable
+// by then: a failure does not fail the revocation, the bump is retried.
+func (s *Store) bumpTokenEpochAfter(ctx context.Context) {
+	if s.bumpTokenEpoch(ctx) == nil {
+		return
+	}
+	s.tokens.Purge() // this instance at least forgets at once
+	go func() {
+		ctx := context.WithoutCancel(ctx)
+		for wait := 50 * time.Millisecond; wait < time.Minute; wait *= 2 {
+			time.Sleep(wait)
+			if s.bumpTokenEpoch(ctx) == nil {
+				return
+			}
+		}
+		s.log.ErrorContext(ctx, "token epoch not bumped after a revocation: other instances may accept the token until their cache entry ages out")
+	}()
+}
+
+// APITokenByHash returns the token with this hash, or ErrNotFound, as of a read
+// of the token epoch that began after the call.
+func (s *Store) APITokenByHash(ctx context.Context, hash string) (APIToken, error) {
+	epoch, err := s.tokenEpochs.Get(ctx, tokenEpochID)
+	if err != nil {
+		return APIToken{}, err
+	}
+	if c, ok := s.tokens.Get(hash); ok && c.epoch == epoch && time.Since(c.loadedAt) < tokenCacheMaxAge {
+		return c.token, nil
+	}
+	loadedAt := time.Now()
+	var t APIToken
+	if err := one(s.col(colAPITokens).FindOne(ctx, bson.M{"_id": hash}), &t, "find api token"); err != nil {
+		return APIToken{}, err
+	}
+	s.tokens.Add(hash, cachedToken{token: t, epoch: epoch, loadedAt: loadedAt})
+	return t, nil
+}
