@@ -32,8 +32,9 @@ func main() {
 	conns := flag.Int("connections", 50, "concurrent connections")
 	creds := flag.Int("credentials", 5000, "credentials to seed")
 	out := flag.String("out", "bench-result.json", "JSON result file")
+	only := flag.String("only", "", "run only the scenarios whose name contains this (and the baseline)")
 	flag.Parse()
-	if err := run(*bin, *duration, *conns, *creds, *out); err != nil {
+	if err := run(*bin, *duration, *conns, *creds, *out, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -51,7 +52,7 @@ type Row struct {
 	Ratio      float64 `json:"ratio_to_baseline"`
 }
 
-func run(bin string, duration time.Duration, conns, nCreds int, out string) error {
+func run(bin string, duration time.Duration, conns, nCreds int, out, only string) error {
 	baseline, stopBase := startBaseline()
 	defer stopBase()
 	srv, err := startCredkeep(bin)
@@ -86,7 +87,10 @@ func run(bin string, duration time.Duration, conns, nCreds int, out string) erro
 		}, srv.pid()},
 	}
 	var rows []Row
-	for _, sc := range scenarios {
+	for i, sc := range scenarios {
+		if i > 0 && !strings.Contains(sc.name, only) {
+			continue
+		}
 		fmt.Fprintf(os.Stderr, "%s ...\n", sc.name)
 		row := attack(sc.name, sc.url, sc.auth, sc.targets, duration, conns, sc.pid)
 		if len(rows) > 0 && rows[0].RPS > 0 {

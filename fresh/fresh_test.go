@@ -3,6 +3,7 @@ package fresh
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,11 +14,15 @@ import (
 // seen, however reads are shared.
 func TestGetNeverOlderThanTheCall(t *testing.T) {
 	var version, reads atomic.Int64
-	g := New(func(ctx context.Context, key string) (int64, error) {
+	g := New(func(ctx context.Context, keys []string) (map[string]int64, error) {
 		reads.Add(1)
 		v := version.Load()
 		time.Sleep(2 * time.Millisecond) // a read takes a while: later callers pile up
-		return v, nil
+		out := map[string]int64{}
+		for _, k := range keys {
+			out[k] = v
+		}
+		return out, nil
 	})
 	var wg sync.WaitGroup
 	var stale, calls atomic.Int64
@@ -30,7 +35,7 @@ func TestGetNeverOlderThanTheCall(t *testing.T) {
 					version.Add(1) // one writer among the readers
 				}
 				before := version.Load()
-				got, err := g.Get(context.Background(), "k")
+				got, err := g.Get(context.Background(), fmt.Sprint("k", w%5))
 				if err != nil {
 					t.Error(err)
 					return
@@ -53,30 +58,36 @@ func TestGetNeverOlderThanTheCall(t *testing.T) {
 	}
 }
 
-func TestKeysAreIndependentAndErrorsReachEveryWaiter(t *testing.T) {
+func TestKeysAndErrors(t *testing.T) {
 	boom := errors.New("boom")
-	g := New(func(ctx context.Context, key string) (string, error) {
-		if key == "bad" {
-			return "", boom
+	g := New(func(ctx context.Context, keys []string) (map[string]string, error) {
+		out := map[string]string{}
+		for _, k := range keys {
+			if k == "bad" {
+				return nil, boom
+			}
+			if k != "absent" {
+				out[k] = "value of " + k
+			}
 		}
-		return "value of " + key, nil
+		return out, nil
 	})
 	if v, err := g.Get(context.Background(), "a"); err != nil || v != "value of a" {
 		t.Fatalf("a: %q %v", v, err)
 	}
+	if v, err := g.Get(context.Background(), "absent"); err != nil || v != "" {
+		t.Fatalf("absent: %q %v", v, err)
+	}
 	if _, err := g.Get(context.Background(), "bad"); !errors.Is(err, boom) {
 		t.Fatalf("bad: %v", err)
-	}
-	if len(g.slots) != 0 {
-		t.Fatalf("%d idle slots kept", len(g.slots))
 	}
 }
 
 func TestCallerContextBoundsOnlyItsWait(t *testing.T) {
 	release := make(chan struct{})
-	g := New(func(ctx context.Context, key string) (int, error) {
+	g := New(func(ctx context.Context, keys []string) (map[string]int, error) {
 		<-release
-		return 7, ctx.Err()
+		return map[string]int{"k": 7}, ctx.Err()
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()

@@ -2,13 +2,11 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
-	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 )
 
@@ -43,18 +41,27 @@ func (s *Store) WorkspaceState(ctx context.Context, workspaceID string) (Workspa
 	return st, nil
 }
 
-func (s *Store) readWorkspaceState(ctx context.Context, workspaceID string) (WorkspaceState, error) {
-	var st WorkspaceState
-	err := s.col(colWorkspaces).FindOne(ctx, bson.M{"_id": workspaceID},
-		options.FindOne().SetProjection(bson.M{"policyVersion": 1, "dataVersion": 1, "deletingAt": 1})).Decode(&st)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return WorkspaceState{}, nil
+// readWorkspaceStates reads the states of several workspaces in one query (a
+// workspace that does not exist is absent: not Live).
+func (s *Store) readWorkspaceStates(ctx context.Context, ids []string) (map[string]WorkspaceState, error) {
+	filter := bson.M{"_id": bson.M{"$in": ids}}
+	if len(ids) == 1 {
+		filter = bson.M{"_id": ids[0]}
 	}
-	if err != nil {
-		return WorkspaceState{}, fmt.Errorf("read workspace state: %w", err)
+	var docs []struct {
+		ID             string `bson:"_id"`
+		WorkspaceState `bson:",inline"`
 	}
-	st.Live = st.DeletingAt == nil
-	return st, nil
+	if err := s.all(ctx, colWorkspaces, filter, &docs, "read workspace states",
+		options.Find().SetProjection(bson.M{"policyVersion": 1, "dataVersion": 1, "deletingAt": 1})); err != nil {
+		return nil, err
+	}
+	out := make(map[string]WorkspaceState, len(docs))
+	for _, d := range docs {
+		d.Live = d.DeletingAt == nil
+		out[d.ID] = d.WorkspaceState
+	}
+	return out, nil
 }
 
 // PolicyVersion returns a live workspace's policy version; ok is false when the

@@ -87,7 +87,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		o.DBName = "credkeep"
 	}
 	s := &Store{log: o.Logger}
-	s.states = fresh.New(s.readWorkspaceState)
+	s.states = fresh.New(s.readWorkspaceStates)
 	s.tokenEpochs = fresh.New(s.readTokenEpoch)
 	s.tokens, _ = lru.New[string, cachedToken](10_000) // errors only for a size < 1
 	uri := o.URI.Reveal()

@@ -34,18 +34,15 @@ type cachedToken struct {
 	loadedAt time.Time
 }
 
-func (s *Store) readTokenEpoch(ctx context.Context, _ string) (int64, error) {
+func (s *Store) readTokenEpoch(ctx context.Context, _ []string) (map[string]int64, error) {
 	var doc struct {
 		V int64 `bson:"v"`
 	}
 	err := s.col(colEpochs).FindOne(ctx, bson.M{"_id": tokenEpochID}).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return 0, nil
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, fmt.Errorf("read token epoch: %w", err)
 	}
-	if err != nil {
-		return 0, fmt.Errorf("read token epoch: %w", err)
-	}
-	return doc.V, nil
+	return map[string]int64{tokenEpochID: doc.V}, nil
 }
 
 func (s *Store) bumpTokenEpoch(ctx context.Context) error {
