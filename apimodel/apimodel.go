@@ -17,8 +17,6 @@ type Credential struct {
 	ID           string
 	Name         string
 	Version      int
-	UseCount     int
-	LastUsedAt   *time.Time
 	LastTestedAt *time.Time
 	ExpiresAt    *time.Time
 	CreatedAt    time.Time
@@ -31,8 +29,8 @@ type Credential struct {
 func NewCredential(v credential.View) *Credential {
 	c := v.Credential
 	return &Credential{
-		ID: c.ID, Name: c.Name, Version: int(c.Version), UseCount: int(c.UseCount),
-		LastUsedAt: c.LastUsedAt, LastTestedAt: c.LastTestedAt, ExpiresAt: c.ExpiresAt,
+		ID: c.ID, Name: c.Name, Version: int(c.Version), 
+		LastTestedAt: c.LastTestedAt, ExpiresAt: c.ExpiresAt,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, View: v,
 	}
 }

@@ -3,7 +3,6 @@ package credential
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -41,15 +40,13 @@ type cache struct {
 	homes *lru.Cache[string, string]
 }
 
-// entry is one credential as read at a data version. Its fields never change,
-// except the use counters, which this instance's uses move on (see Use).
+// entry is one credential as read at a data version; it never changes. Its use
+// counters are not served from here (see Service.Uses).
 type entry struct {
 	cred     storage.Credential
 	sealed   storage.Sealed
 	version  int64 // the workspace's data version read before the credential
 	loadedAt time.Time
-	uses     atomic.Int64 // this instance's uses since the read
-	lastUse  atomic.Int64 // unix ms of this instance's last use since the read
 
 	maskMu sync.Mutex
 	masked map[string]*string // secret key → hint (nil: too short to hint); set keys only
@@ -132,7 +129,7 @@ func (c *cache) list(ctx context.Context, workspaceID string) ([]*entry, error) 
 	l := &wsList{version: st.DataVersion, loadedAt: loadedAt, entries: make([]*entry, len(creds))}
 	for i, cred := range creds {
 		e := &entry{cred: cred, sealed: sealed[i], version: st.DataVersion, loadedAt: loadedAt}
-		// An entry already cached at this version keeps its use counters.
+		// An entry already cached at this version keeps its computed hints.
 		if old, ok := c.entries.Get(cred.ID); ok && old.version == e.version {
 			e = old
 		} else {
@@ -152,30 +149,8 @@ func (c *cache) forget(id, workspaceID string) {
 	c.lists.Remove(workspaceID)
 }
 
-// credential is the entry's credential with this instance's uses since the read.
-func (e *entry) credential() storage.Credential {
-	c := e.cred
-	if n := e.uses.Load(); n > 0 {
-		c.UseCount += n
-		last := time.UnixMilli(e.lastUse.Load()).UTC()
-		if c.LastUsedAt == nil || last.After(*c.LastUsedAt) {
-			c.LastUsedAt = &last
-		}
-	}
-	return c
-}
-
-// used counts one use by this instance.
-func (e *entry) used(at time.Time) {
-	e.uses.Add(1)
-	ms := at.UnixMilli()
-	for {
-		cur := e.lastUse.Load()
-		if cur >= ms || e.lastUse.CompareAndSwap(cur, ms) {
-			return
-		}
-	}
-}
+// credential is a copy of the entry's credential.
+func (e *entry) credential() storage.Credential { return e.cred }
 
 // hints returns, for each set secret field, its hint (nil when the secret is
 // too short to hint). It decrypts once per entry; the plaintext is not kept.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/vikstrous/dataloadgen"
 
 	"credkeep/apierror"
 	"credkeep/audit"
@@ -240,6 +241,16 @@ func (s *Service) Fields(ctx context.Context, v View) ([]FieldView, error) {
 		return nil, err
 	}
 	return Mask(v.Type, Values{Plain: v.Credential.Fields, Secret: secrets}), nil
+}
+
+// Uses returns a credential's use counters, read when asked for: they move
+// with every use, on every instance, so no cache holds them.
+func (s *Service) Uses(ctx context.Context, v View) (storage.Uses, error) {
+	u, err := loaders.From(ctx, s.store).Uses.Load(ctx, v.Credential.ID)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return storage.Uses{}, nil // deleted since: nothing more to count
+	}
+	return u, err
 }
 
 // Grants lists a credential's grants (MANAGE).

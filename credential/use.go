@@ -132,7 +132,6 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 	if err := s.audit.Record(ctx, credentialEntry(c, audit.CredentialUsed, details...)); err != nil {
 		return Released{}, err
 	}
-	e.used(now)
 	c.UseCount++
 	c.LastUsedAt = &now
 	out := Released{View: View{Credential: c, Type: t, Level: level, entry: e}}

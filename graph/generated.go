@@ -308,6 +308,8 @@ type CredentialResolver interface {
 	Fields(ctx context.Context, obj *apimodel.Credential) ([]*model.CredentialField, error)
 	Usages(ctx context.Context, obj *apimodel.Credential) ([]*model.CredentialUsage, error)
 	AuditTrail(ctx context.Context, obj *apimodel.Credential, first *int, after *string) (*model.AuditEntryConnection, error)
+	UseCount(ctx context.Context, obj *apimodel.Credential) (int, error)
+	LastUsedAt(ctx context.Context, obj *apimodel.Credential) (*time.Time, error)
 }
 type GrantResolver interface {
 	GranteeKind(ctx context.Context, obj *apimodel.Grant) (model.GranteeKind, error)
@@ -4176,7 +4178,7 @@ func (ec *executionContext) _Credential_useCount(ctx context.Context, field grap
 		field,
 		ec.fieldContext_Credential_useCount,
 		func(ctx context.Context) (any, error) {
-			return obj.UseCount, nil
+			return ec.Resolvers.Credential().UseCount(ctx, obj)
 		},
 		nil,
 		ec.marshalNInt2int,
@@ -4189,8 +4191,8 @@ func (ec *executionContext) fieldContext_Credential_useCount(_ context.Context, 
 	fc = &graphql.FieldContext{
 		Object:     "Credential",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("field of type Int does not have child fields")
 		},
@@ -4205,7 +4207,7 @@ func (ec *executionContext) _Credential_lastUsedAt(ctx context.Context, field gr
 		field,
 		ec.fieldContext_Credential_lastUsedAt,
 		func(ctx context.Context) (any, error) {
-			return obj.LastUsedAt, nil
+			return ec.Resolvers.Credential().LastUsedAt(ctx, obj)
 		},
 		nil,
 		ec.marshalOTime2ᚖtimeᚐTime,
@@ -4218,8 +4220,8 @@ func (ec *executionContext) fieldContext_Credential_lastUsedAt(_ context.Context
 	fc = &graphql.FieldContext{
 		Object:     "Credential",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("field of type Time does not have child fields")
 		},
@@ -11358,12 +11360,74 @@ func (ec *executionContext) _Credential(ctx context.Context, sel ast.SelectionSe
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "useCount":
-			out.Values[i] = ec._Credential_useCount(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Credential_useCount(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "lastUsedAt":
-			out.Values[i] = ec._Credential_lastUsedAt(ctx, field, obj)
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Credential_lastUsedAt(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "lastTestedAt":
 			out.Values[i] = ec._Credential_lastTestedAt(ctx, field, obj)
 		case "expiresAt":

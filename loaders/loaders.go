@@ -19,6 +19,7 @@ type Store interface {
 	UsersByID(ctx context.Context, ids []string) (map[string]storage.User, error)
 	WorkspacesByID(ctx context.Context, ids []string) ([]storage.Workspace, error)
 	CredentialSecrets(ctx context.Context, ids []string) (map[string]map[string]string, error)
+	CredentialUses(ctx context.Context, ids []string) (map[string]storage.Uses, error)
 }
 
 // Loaders are one request's loaders.
@@ -26,6 +27,7 @@ type Loaders struct {
 	Users      *dataloadgen.Loader[string, storage.User]
 	Workspaces *dataloadgen.Loader[string, storage.Workspace]
 	Secrets    *dataloadgen.Loader[string, map[string]redact.Secret]
+	Uses       *dataloadgen.Loader[string, storage.Uses]
 }
 
 // Shared options: a millisecond to gather a batch, batches of a few hundred.
@@ -58,6 +60,7 @@ func New(s Store) *Loaders {
 			}
 			return out, nil
 		}, opts...),
+		Uses: dataloadgen.NewMappedLoader(s.CredentialUses, opts...),
 		Secrets: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]map[string]redact.Secret, error) {
 			plain, err := s.CredentialSecrets(ctx, ids)
 			if err != nil {

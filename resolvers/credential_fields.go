@@ -2,6 +2,7 @@ package resolvers
 
 import (
 	"context"
+	"time"
 
 	"credkeep/apimodel"
 	"credkeep/authz"
@@ -31,6 +32,16 @@ func (r *credentialResolver) Status(ctx context.Context, obj *apimodel.Credentia
 func (r *credentialResolver) StatusMessage(ctx context.Context, obj *apimodel.Credential) (*string, error) {
 	_, msg := r.credentials.Status(obj.View)
 	return msg, nil
+}
+
+func (r *credentialResolver) UseCount(ctx context.Context, obj *apimodel.Credential) (int, error) {
+	u, err := r.credentials.Uses(ctx, obj.View)
+	return int(u.UseCount), err
+}
+
+func (r *credentialResolver) LastUsedAt(ctx context.Context, obj *apimodel.Credential) (*time.Time, error) {
+	u, err := r.credentials.Uses(ctx, obj.View)
+	return u.LastUsedAt, err
 }
 
 func (r *credentialResolver) Owner(ctx context.Context, obj *apimodel.Credential) (*model.User, error) {

@@ -41,6 +41,7 @@ type CredentialService interface {
 	Delete(ctx context.Context, id string, force bool) error
 	Share(ctx context.Context, in credential.ShareInput) (credential.View, error)
 	Unshare(ctx context.Context, credentialID, grantID string) (credential.View, error)
+	Uses(ctx context.Context, v credential.View) (storage.Uses, error)
 	Fields(ctx context.Context, v credential.View) ([]credential.FieldView, error)
 	Grants(ctx context.Context, v credential.View) ([]authz.Grant, error)
 	Shared(ctx context.Context, v credential.View) (bool, error)

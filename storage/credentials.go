@@ -185,6 +185,15 @@ func (s *Store) findSecrets(ctx context.Context, filter bson.M, out map[string]m
 // the stored secrets. It returns ErrConflict when the version moved,
 // ErrNameTaken when the new name is used, ErrNotFound when it is gone.
 func (s *Store) UpdateCredential(ctx context.Context, c Credential, secrets map[string]string, expectedVersion int64) (Credential, error) {
+	updated, err := s.updateCredential(ctx, c, secrets, expectedVersion)
+	if err == nil {
+		// After the document lock is released: bumps take other locks.
+		s.bumpDataVersion(ctx, c.WorkspaceID)
+	}
+	return updated, err
+}
+
+func (s *Store) updateCredential(ctx context.Context, c Credential, secrets map[string]string, expectedVersion int64) (Credential, error) {
 	defer s.serialize(colCredentials + "/" + c.ID)()
 	c.Version = expectedVersion + 1
 	set := bson.M{
@@ -223,7 +232,6 @@ func (s *Store) UpdateCredential(ctx context.Context, c Credential, secrets map[
 		}
 		return Credential{}, ErrConflict
 	}
-	s.bumpDataVersion(ctx, c.WorkspaceID)
 	return s.Credential(ctx, c.ID)
 }
 

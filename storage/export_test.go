@@ -39,3 +39,8 @@ func (s *Store) RoundTripEncrypted(ctx context.Context, workspaceID string, v bs
 	}
 	return s.ReadEncrypted(ctx, id)
 }
+
+// ReadWorkspaceStates reads states without sharing or memo (benchmarks).
+func (s *Store) ReadWorkspaceStates(ctx context.Context, ids []string) (map[string]WorkspaceState, error) {
+	return s.readWorkspaceStates(ctx, ids)
+}

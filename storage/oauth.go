@@ -57,8 +57,9 @@ func (s *Store) SetCredentialOAuthTokens(ctx context.Context, workspaceID, id st
 	} else {
 		update["$unset"] = bson.M{"lastError": "", "tokenExpiresAt": ""}
 	}
-	defer s.serialize(colCredentials + "/" + id)()
+	unlock := s.serialize(colCredentials + "/" + id)
 	res, err := s.col(colCredentials).UpdateOne(ctx, bson.M{"_id": id}, update)
+	unlock()
 	if err != nil {
 		return fmt.Errorf("store oauth tokens: %w", err)
 	}
@@ -88,8 +89,10 @@ func (s *Store) SetCredentialCheck(ctx context.Context, workspaceID, id string, 
 	if len(unset) > 0 {
 		update["$unset"] = unset
 	}
-	defer s.serialize(colCredentials + "/" + id)()
-	if _, err := s.col(colCredentials).UpdateOne(ctx, bson.M{"_id": id}, update); err != nil {
+	unlock := s.serialize(colCredentials + "/" + id)
+	_, err := s.col(colCredentials).UpdateOne(ctx, bson.M{"_id": id}, update)
+	unlock()
+	if err != nil {
 		return fmt.Errorf("record check: %w", err)
 	}
 	s.bumpDataVersion(ctx, workspaceID)

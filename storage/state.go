@@ -2,11 +2,14 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 )
 
@@ -16,29 +19,116 @@ import (
 type WorkspaceState struct {
 	PolicyVersion int64 `bson:"policyVersion"`
 	// DataVersion moves after every change of one of the workspace's
-	// credentials (not after a use: use counters are coalesced, see Counters).
+	// credentials (not after a use: use counters are not cached data).
 	DataVersion int64      `bson:"dataVersion"`
 	DeletingAt  *time.Time `bson:"deletingAt"`
 	// Live is false for a workspace that does not exist or is being deleted.
 	Live bool `bson:"-"`
 }
 
+// How an instance knows that what it cached is still current, at the cost of
+// one small read per batch of requests:
+//
+//   - Every write that a cache depends on bumps a version in the workspace's
+//     document (policyVersion, dataVersion) and then the global epoch document
+//     (one document: "data" for any workspace change, "tokens" for token
+//     revocations).
+//   - Each request reads the global epoch fresh: a read that began after the
+//     request did, shared by every request that arrived while the previous read
+//     ran (package fresh). If "data" has not moved since this instance read a
+//     workspace's state, that state is current; otherwise the states the round
+//     needs are read again, in one query.
+//
+// So a revocation, a rotated secret or a deleted credential is seen on the
+// next request on every instance, and on a quiet database a request costs a
+// share of one _id read instead of a scan of the credentials.
+const (
+	colEpochs    = "epochs"
+	globalEpochs = "global"
+	// epochsKey is the key of a fresh read that wants only the epochs.
+	epochsKey = ""
+)
+
+// epochs is the global epoch document.
+type epochs struct {
+	Data   int64 `bson:"data"`
+	Tokens int64 `bson:"tokens"`
+}
+
+// snapshot is one fresh read: the epochs, and the state of the workspace asked for.
+type snapshot struct {
+	epochs epochs
+	state  WorkspaceState
+}
+
+// knownState is a workspace state tagged with the data epoch read before it.
+type knownState struct {
+	state  WorkspaceState
+	epoch  int64
+	readAt time.Time
+}
+
 // WorkspaceState returns the workspace's state as of a read that began after
-// this call (concurrent callers share reads; see package fresh), so a cache
-// checked against it never serves what a write before the request changed.
-// Within one request (WithRequestMemo) the first answer is reused, until this
-// request itself bumps a version.
+// this call. Within one request (WithRequestMemo) the first answer is reused,
+// until this request itself bumps a version.
 func (s *Store) WorkspaceState(ctx context.Context, workspaceID string) (WorkspaceState, error) {
 	m := memoFrom(ctx)
 	if st, ok := m.get(workspaceID); ok {
 		return st, nil
 	}
-	st, err := s.states.Get(ctx, workspaceID)
+	snap, err := s.states.Get(ctx, workspaceID)
 	if err != nil {
 		return WorkspaceState{}, err
 	}
-	m.put(workspaceID, st)
-	return st, nil
+	m.put(workspaceID, snap.state)
+	return snap.state, nil
+}
+
+// readRound is one shared read: the epochs first, then the states that are not
+// known at this data epoch.
+func (s *Store) readRound(ctx context.Context, ids []string) (map[string]snapshot, error) {
+	ep, err := s.readEpochs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]snapshot, len(ids))
+	var missing []string
+	for _, id := range ids {
+		if id == epochsKey {
+			out[id] = snapshot{epochs: ep}
+			continue
+		}
+		if k, ok := s.known.Get(id); ok && k.epoch == ep.Data && time.Since(k.readAt) < CacheMaxAge {
+			out[id] = snapshot{epochs: ep, state: k.state}
+			continue
+		}
+		missing = append(missing, id)
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	states, err := s.readWorkspaceStates(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range missing {
+		st := states[id]
+		out[id] = snapshot{epochs: ep, state: st}
+		// An absent workspace is not remembered: creating one bumps no epoch.
+		if st.Live || st.DeletingAt != nil {
+			s.known.Add(id, knownState{state: st, epoch: ep.Data, readAt: time.Now()})
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) readEpochs(ctx context.Context) (epochs, error) {
+	var ep epochs
+	err := s.col(colEpochs).FindOne(ctx, bson.M{"_id": globalEpochs}).Decode(&ep)
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return epochs{}, fmt.Errorf("read epochs: %w", err)
+	}
+	return ep, nil
 }
 
 // readWorkspaceStates reads the states of several workspaces in one query (a
@@ -46,7 +136,7 @@ func (s *Store) WorkspaceState(ctx context.Context, workspaceID string) (Workspa
 func (s *Store) readWorkspaceStates(ctx context.Context, ids []string) (map[string]WorkspaceState, error) {
 	filter := bson.M{"_id": bson.M{"$in": ids}}
 	if len(ids) == 1 {
-		filter = bson.M{"_id": ids[0]}
+		filter = bson.M{"_id": ids[0]} // FerretDB looks up _id equality without a scan
 	}
 	var docs []struct {
 		ID             string `bson:"_id"`
@@ -62,6 +152,11 @@ func (s *Store) readWorkspaceStates(ctx context.Context, ids []string) (map[stri
 		out[d.ID] = d.WorkspaceState
 	}
 	return out, nil
+}
+
+func newKnownStates() *lru.Cache[string, knownState] {
+	c, _ := lru.New[string, knownState](100_000) // errors only for a size < 1
+	return c
 }
 
 // PolicyVersion returns a live workspace's policy version; ok is false when the
@@ -88,9 +183,11 @@ func (s *Store) bumpDataVersion(ctx context.Context, workspaceID string) {
 		ctx := context.WithoutCancel(ctx)
 		for wait := 50 * time.Millisecond; wait < CacheMaxAge; wait *= 2 {
 			time.Sleep(wait)
-			if err := s.bump(ctx, workspaceID, "dataVersion"); err == nil {
+			err := s.bump(ctx, workspaceID, "dataVersion")
+			if err == nil {
 				return
-			} else if wait*2 >= CacheMaxAge {
+			}
+			if wait*2 >= CacheMaxAge {
 				s.log.ErrorContext(ctx, "data version not bumped: other instances may serve cached credentials until they expire",
 					"workspace", workspaceID, "error", err)
 			}
@@ -103,12 +200,46 @@ func (s *Store) bumpDataVersion(ctx context.Context, workspaceID string) {
 // crash between a write and its bump.
 const CacheMaxAge = 30 * time.Second
 
+// bump moves a version of the workspace on, then the global data epoch.
 func (s *Store) bump(ctx context.Context, workspaceID, field string) error {
 	memoFrom(ctx).forget(workspaceID)
-	defer s.serialize(colWorkspaces + "/" + workspaceID)()
-	if _, err := s.col(colWorkspaces).UpdateOne(ctx, bson.M{"_id": workspaceID},
-		bson.M{"$inc": bson.M{field: 1}}); err != nil {
+	s.known.Remove(workspaceID)
+	unlock := s.serialize(colWorkspaces + "/" + workspaceID)
+	_, err := s.col(colWorkspaces).UpdateOne(ctx, bson.M{"_id": workspaceID}, bson.M{"$inc": bson.M{field: 1}})
+	unlock()
+	if err != nil {
 		return fmt.Errorf("bump %s: %w", field, err)
+	}
+	return s.bumpEpochOrRetry(ctx, "data")
+}
+
+// bumpEpochOrRetry bumps an epoch after the write it announces; when that
+// fails, it keeps trying in the background (instances notice nothing until
+// the epoch moves, or until their entries age out) and reports the failure.
+func (s *Store) bumpEpochOrRetry(ctx context.Context, field string) error {
+	err := s.bumpEpoch(ctx, field)
+	if err == nil {
+		return nil
+	}
+	go func() {
+		ctx := context.WithoutCancel(ctx)
+		for wait := 50 * time.Millisecond; wait < time.Minute; wait *= 2 {
+			time.Sleep(wait)
+			if s.bumpEpoch(ctx, field) == nil {
+				return
+			}
+		}
+		s.log.ErrorContext(ctx, "epoch not bumped: other instances serve cached data until it ages out", "epoch", field)
+	}()
+	return err
+}
+
+func (s *Store) bumpEpoch(ctx context.Context, field string) error {
+	defer s.serialize(colEpochs + "/" + globalEpochs)()
+	_, err := s.col(colEpochs).UpdateOne(ctx, bson.M{"_id": globalEpochs},
+		bson.M{"$inc": bson.M{field: 1}}, options.Update().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("bump %s epoch: %w", field, err)
 	}
 	return nil
 }

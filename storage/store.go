@@ -61,11 +61,12 @@ type Store struct {
 	log      *slog.Logger
 	closed   sync.Once
 	rules    RuleAdapter
-	// states shares fresh reads of workspace states between concurrent requests.
-	states *fresh.Group[string, WorkspaceState]
-	// tokenEpochs and tokens: API tokens cached by hash (tokencache.go).
-	tokenEpochs *fresh.Group[string, int64]
-	tokens      *lru.Cache[string, cachedToken]
+	// states shares fresh reads of the epochs and of workspace states between
+	// concurrent requests; known holds the states read at the current epoch (state.go).
+	states *fresh.Group[string, snapshot]
+	known  *lru.Cache[string, knownState]
+	// tokens: API tokens cached by hash (tokencache.go).
+	tokens *lru.Cache[string, cachedToken]
 }
 
 // Open connects to the database (starting the embedded one if needed), sets up
@@ -87,8 +88,8 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		o.DBName = "credkeep"
 	}
 	s := &Store{log: o.Logger}
-	s.states = fresh.New(s.readWorkspaceStates)
-	s.tokenEpochs = fresh.New(s.readTokenEpoch)
+	s.states = fresh.New(s.readRound)
+	s.known = newKnownStates()
 	s.tokens, _ = lru.New[string, cachedToken](10_000) // errors only for a size < 1
 	uri := o.URI.Reveal()
 	switch {

@@ -2,13 +2,9 @@ package storage
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
-	"go.mongodb.org/mongo-driver/mongo"
-	"go.mongodb.org/mongo-driver/mongo/options"
 )
 
 // API tokens are checked on every request of a machine. Each instance caches
@@ -22,11 +18,7 @@ import (
 // between may accept it until the entry's age passes tokenCacheMaxAge (the
 // bump is also retried in the background).
 
-const (
-	colEpochs        = "epochs"
-	tokenEpochID     = "api_tokens"
-	tokenCacheMaxAge = 5 * time.Second
-)
+const tokenCacheMaxAge = 5 * time.Second
 
 type cachedToken struct {
 	token    APIToken
@@ -34,26 +26,7 @@ type cachedToken struct {
 	loadedAt time.Time
 }
 
-func (s *Store) readTokenEpoch(ctx context.Context, _ []string) (map[string]int64, error) {
-	var doc struct {
-		V int64 `bson:"v"`
-	}
-	err := s.col(colEpochs).FindOne(ctx, bson.M{"_id": tokenEpochID}).Decode(&doc)
-	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, fmt.Errorf("read token epoch: %w", err)
-	}
-	return map[string]int64{tokenEpochID: doc.V}, nil
-}
-
-func (s *Store) bumpTokenEpoch(ctx context.Context) error {
-	defer s.serialize(colEpochs + "/" + tokenEpochID)()
-	_, err := s.col(colEpochs).UpdateOne(ctx, bson.M{"_id": tokenEpochID},
-		bson.M{"$inc": bson.M{"v": 1}}, options.Update().SetUpsert(true))
-	if err != nil {
-		return fmt.Errorf("bump token epoch: %w", err)
-	}
-	return nil
-}
+func (s *Store) bumpTokenEpoch(ctx context.Context) error { return s.bumpEpoch(ctx, "tokens") }
 
 // bumpTokenEpochAfter is the bump after a revocation, whose delete is durable
 // by then: a failure does not fail the revocation, the bump is retried.
@@ -77,10 +50,11 @@ func (s *Store) bumpTokenEpochAfter(ctx context.Context) {
 // APITokenByHash returns the token with this hash, or ErrNotFound, as of a read
 // of the token epoch that began after the call.
 func (s *Store) APITokenByHash(ctx context.Context, hash string) (APIToken, error) {
-	epoch, err := s.tokenEpochs.Get(ctx, tokenEpochID)
+	snap, err := s.states.Get(ctx, epochsKey)
 	if err != nil {
 		return APIToken{}, err
 	}
+	epoch := snap.epochs.Tokens
 	if c, ok := s.tokens.Get(hash); ok && c.epoch == epoch && time.Since(c.loadedAt) < tokenCacheMaxAge {
 		return c.token, nil
 	}

@@ -148,6 +148,34 @@ func (s *Store) DefaultCredential(ctx context.Context, workspaceID, purpose stri
 	return w.Defaults[purpose], nil
 }
 
+// Uses are a credential's use counters. They are not part of what caches hold
+// (every useCredential moves them), so they are read when asked for.
+type Uses struct {
+	UseCount   int64      `bson:"useCount"`
+	LastUsedAt *time.Time `bson:"lastUsedAt"`
+}
+
+// CredentialUses returns the use counters of credentials, by id, in one query.
+func (s *Store) CredentialUses(ctx context.Context, ids []string) (map[string]Uses, error) {
+	filter := bson.M{"_id": bson.M{"$in": ids}}
+	if len(ids) == 1 {
+		filter = bson.M{"_id": ids[0]}
+	}
+	var docs []struct {
+		ID   string `bson:"_id"`
+		Uses `bson:",inline"`
+	}
+	if err := s.all(ctx, colCredentials, filter, &docs, "read use counters",
+		options.Find().SetProjection(bson.M{"useCount": 1, "lastUsedAt": 1})); err != nil {
+		return nil, err
+	}
+	out := make(map[string]Uses, len(docs))
+	for _, d := range docs {
+		out[d.ID] = d.Uses
+	}
+	return out, nil
+}
+
 // CredentialFull returns a credential with its decrypted secrets (for useCredential).
 func (s *Store) CredentialFull(ctx context.Context, id string) (Credential, map[string]string, error) {
 	var doc struct {

@@ -120,10 +120,11 @@ func (s *Store) RemoveOwner(ctx context.Context, workspaceID, userID string) err
 // MarkWorkspaceDeleting hides a workspace from every read while its deletion runs.
 // It is idempotent, so an interrupted deletion can be run again.
 func (s *Store) MarkWorkspaceDeleting(ctx context.Context, id string, now time.Time) error {
-	defer s.serialize(colWorkspaces + "/" + id)()
+	unlock := s.serialize(colWorkspaces + "/" + id)
 	res, err := s.col(colWorkspaces).UpdateOne(ctx,
 		bson.M{"_id": id, "deletingAt": bson.M{"$exists": false}},
 		bson.M{"$set": bson.M{"deletingAt": now, "updatedAt": now}})
+	unlock()
 	if err != nil {
 		return fmt.Errorf("mark workspace deleting: %w", err)
 	}
@@ -132,7 +133,8 @@ func (s *Store) MarkWorkspaceDeleting(ctx context.Context, id string, now time.T
 			return err
 		}
 	}
-	return nil
+	s.known.Remove(id)
+	return s.bumpEpochOrRetry(ctx, "data")
 }
 
 // DeleteWorkspaceDocuments removes a workspace's credentials and memberships and
