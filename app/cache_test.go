@@ -79,6 +79,14 @@ func TestCachedCredentialsFollowOtherInstances(t *testing.T) {
 		}
 	}
 
+	// Workspaces are cached too: a rename shows at once on the other instance.
+	mustOK(t, e.gql(alice, `mutation($id: ID!) { renameWorkspace(id: $id, name: "cache renamed") { name } }`, map[string]any{"id": ws}))
+	var w struct{ Name string }
+	mustOK(t, e.gqlOn(other, alice, `query($id: ID!) { workspace(id: $id) { name } }`, map[string]any{"id": ws})).field(t, "workspace", &w)
+	if w.Name != "cache renamed" {
+		t.Fatalf("the other instance still names the workspace %q", w.Name)
+	}
+
 	mustOK(t, e.gql(alice, `mutation($id: ID!) { deleteCredential(id: $id, force: true) { deleted } }`, map[string]any{"id": cred}))
 	r := e.gqlOn(other, alice, one, map[string]any{"id": cred})
 	if string(r.Data["credential"]) != "null" {

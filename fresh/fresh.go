@@ -47,12 +47,20 @@ func New[K comparable, V any](read func(ctx context.Context, keys []K) (map[K]V,
 // read runs with a context detached from any one caller, so a caller that gives
 // up does not fail the others; ctx bounds only this caller's wait.
 func (g *Group[K, V]) Get(ctx context.Context, key K) (V, error) {
+	vals, err := g.GetAll(ctx, key)
+	return vals[key], err
+}
+
+// GetAll is Get for several keys, read in one round.
+func (g *Group[K, V]) GetAll(ctx context.Context, keys ...K) (map[K]V, error) {
 	g.mu.Lock()
 	if g.next == nil {
 		g.next = &round[K, V]{keys: map[K]struct{}{}, done: make(chan struct{})}
 	}
 	r := g.next
-	r.keys[key] = struct{}{}
+	for _, k := range keys {
+		r.keys[k] = struct{}{}
+	}
 	if !g.running {
 		g.start(ctx)
 	}
@@ -60,10 +68,9 @@ func (g *Group[K, V]) Get(ctx context.Context, key K) (V, error) {
 
 	select {
 	case <-r.done:
-		return r.vals[key], r.err
+		return r.vals, r.err
 	case <-ctx.Done():
-		var zero V
-		return zero, ctx.Err()
+		return nil, ctx.Err()
 	}
 }
 

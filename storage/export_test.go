@@ -40,7 +40,7 @@ func (s *Store) RoundTripEncrypted(ctx context.Context, workspaceID string, v bs
 	return s.ReadEncrypted(ctx, id)
 }
 
-// ReadWorkspaceStates reads states without sharing or memo (benchmarks).
-func (s *Store) ReadWorkspaceStates(ctx context.Context, ids []string) (map[string]WorkspaceState, error) {
-	return s.readWorkspaceStates(ctx, ids)
+// ReadWorkspaces reads workspaces without sharing or cache (benchmarks).
+func (s *Store) ReadWorkspaces(ctx context.Context, ids []string) (map[string]*Workspace, error) {
+	return s.readWorkspaces(ctx, ids)
 }

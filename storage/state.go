@@ -57,15 +57,17 @@ type epochs struct {
 
 // snapshot is one fresh read: the epochs, and the state of the workspace asked for.
 type snapshot struct {
-	epochs epochs
-	state  WorkspaceState
+	epochs    epochs
+	state     WorkspaceState
+	workspace *Workspace // nil when it does not exist
 }
 
 // knownState is a workspace state tagged with the data epoch read before it.
 type knownState struct {
-	state  WorkspaceState
-	epoch  int64
-	readAt time.Time
+	state     WorkspaceState
+	workspace *Workspace
+	epoch     int64
+	readAt    time.Time
 }
 
 // WorkspaceState returns the workspace's state as of a read that began after
@@ -99,7 +101,7 @@ func (s *Store) readRound(ctx context.Context, ids []string) (map[string]snapsho
 			continue
 		}
 		if k, ok := s.known.Get(id); ok && k.epoch == ep.Data && time.Since(k.readAt) < CacheMaxAge {
-			out[id] = snapshot{epochs: ep, state: k.state}
+			out[id] = snapshot{epochs: ep, state: k.state, workspace: k.workspace}
 			continue
 		}
 		missing = append(missing, id)
@@ -107,17 +109,20 @@ func (s *Store) readRound(ctx context.Context, ids []string) (map[string]snapsho
 	if len(missing) == 0 {
 		return out, nil
 	}
-	states, err := s.readWorkspaceStates(ctx, missing)
+	docs, err := s.readWorkspaces(ctx, missing)
 	if err != nil {
 		return nil, err
 	}
 	for _, id := range missing {
-		st := states[id]
-		out[id] = snapshot{epochs: ep, state: st}
-		// An absent workspace is not remembered: creating one bumps no epoch.
-		if st.Live || st.DeletingAt != nil {
-			s.known.Add(id, knownState{state: st, epoch: ep.Data, readAt: time.Now()})
+		w, ok := docs[id]
+		if !ok {
+			// An absent workspace is not remembered: creating one bumps no epoch.
+			out[id] = snapshot{epochs: ep}
+			continue
 		}
+		st := WorkspaceState{PolicyVersion: w.PolicyVersion, DataVersion: w.DataVersion, DeletingAt: w.DeletingAt, Live: w.DeletingAt == nil}
+		out[id] = snapshot{epochs: ep, state: st, workspace: w}
+		s.known.Add(id, knownState{state: st, workspace: w, epoch: ep.Data, readAt: time.Now()})
 	}
 	return out, nil
 }
@@ -131,25 +136,19 @@ func (s *Store) readEpochs(ctx context.Context) (epochs, error) {
 	return ep, nil
 }
 
-// readWorkspaceStates reads the states of several workspaces in one query (a
-// workspace that does not exist is absent: not Live).
-func (s *Store) readWorkspaceStates(ctx context.Context, ids []string) (map[string]WorkspaceState, error) {
+// readWorkspaces reads several workspaces in one query; absent ones are left out.
+func (s *Store) readWorkspaces(ctx context.Context, ids []string) (map[string]*Workspace, error) {
 	filter := bson.M{"_id": bson.M{"$in": ids}}
 	if len(ids) == 1 {
 		filter = bson.M{"_id": ids[0]} // FerretDB looks up _id equality without a scan
 	}
-	var docs []struct {
-		ID             string `bson:"_id"`
-		WorkspaceState `bson:",inline"`
-	}
-	if err := s.all(ctx, colWorkspaces, filter, &docs, "read workspace states",
-		options.Find().SetProjection(bson.M{"policyVersion": 1, "dataVersion": 1, "deletingAt": 1})); err != nil {
+	var docs []Workspace
+	if err := s.all(ctx, colWorkspaces, filter, &docs, "read workspaces"); err != nil {
 		return nil, err
 	}
-	out := make(map[string]WorkspaceState, len(docs))
-	for _, d := range docs {
-		d.Live = d.DeletingAt == nil
-		out[d.ID] = d.WorkspaceState
+	out := make(map[string]*Workspace, len(docs))
+	for i := range docs {
+		out[docs[i].ID] = &docs[i]
 	}
 	return out, nil
 }

@@ -26,7 +26,7 @@ func BenchmarkWorkspaceStates(b *testing.B) {
 	for _, n := range []int{1, 20} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				st, err := s.ReadWorkspaceStates(ctx, ids[:n])
+				st, err := s.ReadWorkspaces(ctx, ids[:n])
 				if err != nil || len(st) != n {
 					b.Fatal(err, len(st))
 				}

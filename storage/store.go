@@ -17,6 +17,7 @@ import (
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
@@ -67,6 +68,7 @@ type Store struct {
 	known  *lru.Cache[string, knownState]
 	// tokens: API tokens cached by hash (tokencache.go).
 	tokens *lru.Cache[string, cachedToken]
+	users  *expirable.LRU[string, User]
 }
 
 // Open connects to the database (starting the embedded one if needed), sets up
@@ -90,6 +92,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	s := &Store{log: o.Logger}
 	s.states = fresh.New(s.readRound)
 	s.known = newKnownStates()
+	s.users = expirable.NewLRU[string, User](10_000, nil, usersCacheTTL)
 	s.tokens, _ = lru.New[string, cachedToken](10_000) // errors only for a size < 1
 	uri := o.URI.Reveal()
 	switch {

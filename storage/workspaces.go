@@ -3,6 +3,8 @@ package storage
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -50,35 +52,49 @@ func (s *Store) Workspace(ctx context.Context, id string) (Workspace, error) {
 	return w, nil
 }
 
-// WorkspacesByID returns the live (not being deleted) workspaces among ids, sorted by name.
+// WorkspacesByID returns the live (not being deleted) workspaces among ids,
+// sorted by name, as of a read that began after the call (see state.go: they
+// come from the shared fresh read, cached while the data epoch stands still).
 func (s *Store) WorkspacesByID(ctx context.Context, ids []string) ([]Workspace, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	cur, err := s.col(colWorkspaces).Find(ctx,
-		bson.M{"_id": bson.M{"$in": ids}, "deletingAt": bson.M{"$exists": false}},
-		options.Find().SetSort(bson.D{{Key: "name", Value: 1}, {Key: "_id", Value: 1}}))
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	snaps, err := s.states.GetAll(ctx, ids...)
 	if err != nil {
-		return nil, fmt.Errorf("find workspaces: %w", err)
+		return nil, err
 	}
 	var out []Workspace
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, fmt.Errorf("read workspaces: %w", err)
+	for _, id := range ids {
+		if w := snaps[id].workspace; w != nil && w.DeletingAt == nil {
+			out = append(out, *w)
+		}
 	}
+	slices.SortFunc(out, func(a, b Workspace) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 	return out, nil
 }
 
 // RenameWorkspace sets the name of a live workspace.
 func (s *Store) RenameWorkspace(ctx context.Context, id, name string, now time.Time) (Workspace, error) {
-	defer s.serialize(colWorkspaces + "/" + id)()
+	unlock := s.serialize(colWorkspaces + "/" + id)
 	var w Workspace
-	if err := one(s.col(colWorkspaces).FindOneAndUpdate(ctx,
+	err := one(s.col(colWorkspaces).FindOneAndUpdate(ctx,
 		bson.M{"_id": id, "deletingAt": bson.M{"$exists": false}},
 		bson.M{"$set": bson.M{"name": name, "updatedAt": now}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)), &w, "rename workspace"); err != nil {
+		options.FindOneAndUpdate().SetReturnDocument(options.After)), &w, "rename workspace")
+	unlock()
+	if err != nil {
 		return Workspace{}, err
 	}
-	return w, nil
+	// Instances serve workspaces from their cache while the data epoch stands still.
+	s.known.Remove(id)
+	memoFrom(ctx).forget(id)
+	return w, s.bumpEpochOrRetry(ctx, "data")
 }
 
 // AddOwner records userID in the workspace's owner guard list (after the member became OWNER).
