@@ -102,6 +102,7 @@ type Store interface {
 	AuditHead(ctx context.Context, log string) (storage.AuditHead, error)
 	AdvanceAuditHead(ctx context.Context, log string, from, to storage.AuditHead) error
 	InsertAuditEntry(ctx context.Context, e storage.AuditEntry) error
+	InsertAuditEntries(ctx context.Context, es []storage.AuditEntry) error
 	AuditEntry(ctx context.Context, log string, seq int64) (storage.AuditEntry, error)
 	AuditEntries(ctx context.Context, q storage.AuditQuery) ([]storage.AuditEntry, int64, error)
 	ForEachAuditEntry(ctx context.Context, log string, fn func(storage.AuditEntry) error) error
@@ -123,8 +124,12 @@ type Log struct {
 }
 
 type logState struct {
-	mu   sync.Mutex
+	mu   sync.Mutex         // held by the one writer of this log on this instance
 	head *storage.AuditHead // nil: not known yet
+
+	qmu     sync.Mutex
+	queue   []*pending // entries waiting for the next group commit
+	writing bool       // a committer is running for this log
 }
 
 // NewLog returns a Log. onError reports denied-attempt entries that could not be written.
@@ -144,9 +149,10 @@ func (l *Log) state(log string) *logState {
 	return st
 }
 
-// Record writes e with the request's actor, client address and user agent.
+// Record writes e with the request's actor, client address and user agent. It
+// returns once the entry is durable (group-committed with concurrent ones).
 func (l *Log) Record(ctx context.Context, e Entry) error {
-	return l.append(ctx, l.entry(ctx, e))
+	return l.commit(ctx, l.entry(ctx, e))
 }
 
 // Denied records a refused attempt unless the limiter suppresses it.

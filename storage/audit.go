@@ -97,6 +97,27 @@ func (s *Store) InsertAuditEntry(ctx context.Context, e AuditEntry) error {
 	return nil
 }
 
+// InsertAuditEntries stores consecutive entries of one log in one ordered
+// insert. On an error some leading entries may have been stored: the caller
+// reads them back to know which (see audit.Log).
+func (s *Store) InsertAuditEntries(ctx context.Context, es []AuditEntry) error {
+	docs := make([]any, len(es))
+	for i, e := range es {
+		if e.Details == nil {
+			e.Details = []AuditDetail{}
+		}
+		e.ID = AuditEntryID(e.Log, e.Seq)
+		docs[i] = e
+	}
+	if _, err := s.col(colAudit).InsertMany(ctx, docs, options.InsertMany().SetOrdered(true)); err != nil {
+		if isDuplicateKey(err) {
+			return fmt.Errorf("write audit entries: %w", ErrConflict)
+		}
+		return fmt.Errorf("write audit entries: %w", err)
+	}
+	return nil
+}
+
 // AuditEntry returns a log's entry number seq, or ErrNotFound.
 func (s *Store) AuditEntry(ctx context.Context, log string, seq int64) (AuditEntry, error) {
 	var e AuditEntry
