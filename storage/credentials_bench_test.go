@@ -11,7 +11,7 @@ import (
 )
 
 // seedCredentials stores n smtp-like credentials in workspace ws.
-func seedCredentials(b *testing.B, s *storage.Store, ws string, n int) []string {
+func seedCredentials(b testing.TB, s *storage.Store, ws string, n int) []string {
 	ctx := context.Background()
 	if err := s.CreateDataKey(ctx, ws); err != nil {
 		b.Fatal(err)

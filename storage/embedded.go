@@ -101,13 +101,38 @@ type stripedLock struct {
 func newStripedLock() *stripedLock { return &stripedLock{} }
 
 func (l *stripedLock) lock(key string) func() {
+	m := &l.stripes[l.stripe(key)]
+	m.Lock()
+	return m.Unlock
+}
+
+// lockAll locks the stripes of keys in ascending order. Every other holder
+// takes one stripe at a time (locks never nest), so this cannot deadlock.
+func (l *stripedLock) lockAll(keys []string) func() {
+	var held [256]bool
+	for _, k := range keys {
+		held[l.stripe(k)] = true
+	}
+	for i := range held {
+		if held[i] {
+			l.stripes[i].Lock()
+		}
+	}
+	return func() {
+		for i := range held {
+			if held[i] {
+				l.stripes[i].Unlock()
+			}
+		}
+	}
+}
+
+func (l *stripedLock) stripe(key string) uint32 {
 	// FNV-1a, inline: cheap and well spread for short ids.
 	h := uint32(2166136261)
 	for i := 0; i < len(key); i++ {
 		h ^= uint32(key[i])
 		h *= 16777619
 	}
-	m := &l.stripes[h%uint32(len(l.stripes))]
-	m.Lock()
-	return m.Unlock
+	return h % uint32(len(l.stripes))
 }

@@ -69,6 +69,9 @@ type Store struct {
 	// tokens: API tokens cached by hash (tokencache.go).
 	tokens *lru.Cache[string, cachedToken]
 	users  *expirable.LRU[string, User]
+	// uses coalesces credential use counters (uses.go).
+	uses    *useCounter
+	flusher bool // the flusher runs: Close stops it
 }
 
 // Open connects to the database (starting the embedded one if needed), sets up
@@ -93,6 +96,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	s.states = fresh.New(s.readRound)
 	s.known = newKnownStates()
 	s.users = expirable.NewLRU[string, User](10_000, nil, usersCacheTTL)
+	s.uses = newUseCounter()
 	s.tokens, _ = lru.New[string, cachedToken](10_000) // errors only for a size < 1
 	uri := o.URI.Reveal()
 	switch {
@@ -113,6 +117,8 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		s.Close(context.Background())
 		return nil, err
 	}
+	s.flusher = true
+	go s.runUseFlusher()
 	return s, nil
 }
 
@@ -195,6 +201,10 @@ func (s *Store) Ping(ctx context.Context) error {
 // Calling it again does nothing (libmongocrypt must not be freed twice).
 func (s *Store) Close(ctx context.Context) {
 	s.closed.Do(func() {
+		if s.flusher {
+			close(s.uses.stop) // the flusher writes what is pending, then stops
+			<-s.uses.stopped
+		}
 		if s.crypt != nil {
 			s.crypt.close(ctx)
 		}
@@ -214,6 +224,15 @@ func (s *Store) serialize(key string) func() {
 		return func() {}
 	}
 	return s.locks.lock(key)
+}
+
+// serializeAll takes the document locks of several keys (an update of many
+// documents), in a fixed order so that two such calls cannot deadlock.
+func (s *Store) serializeAll(keys []string) func() {
+	if s.locks == nil {
+		return func() {}
+	}
+	return s.locks.lockAll(keys)
 }
 
 func (s *Store) col(name string) *mongo.Collection { return s.db.Collection(name) }

@@ -84,39 +84,6 @@ func (s *Store) DeleteUsagesOf(ctx context.Context, credentialID string) error {
 	return nil
 }
 
-// RecordUse counts one use of a credential, and of its consumer when u is not
-// nil: the consumer's usage is created on its first use (one upsert either way).
-func (s *Store) RecordUse(ctx context.Context, credentialID string, u *Usage, at time.Time) error {
-	unlock := s.serialize(colCredentials + "/" + credentialID)
-	res, err := s.col(colCredentials).UpdateOne(ctx, bson.M{"_id": credentialID},
-		bson.M{"$inc": bson.M{"useCount": 1}, "$max": bson.M{"lastUsedAt": at}})
-	unlock()
-	if err != nil {
-		return fmt.Errorf("count use: %w", err)
-	}
-	if res.MatchedCount == 0 {
-		return ErrNotFound
-	}
-	if u == nil {
-		return nil
-	}
-	u.ID = UsageID(u.CredentialID, u.ConsumerKind, u.ConsumerID)
-	defer s.serialize(colUsages + "/" + u.ID)()
-	update := bson.M{
-		"$inc": bson.M{"useCount": 1},
-		"$max": bson.M{"lastUsedAt": at},
-		"$setOnInsert": bson.M{"credentialId": u.CredentialID, "workspaceId": u.WorkspaceID,
-			"consumerKind": u.ConsumerKind, "consumerId": u.ConsumerID, "attachedAt": at},
-	}
-	if u.ConsumerName != "" {
-		update["$set"] = bson.M{"consumerName": u.ConsumerName}
-	}
-	if _, err := s.col(colUsages).UpdateOne(ctx, bson.M{"_id": u.ID}, update, options.Update().SetUpsert(true)); err != nil {
-		return fmt.Errorf("count consumer use: %w", err)
-	}
-	return nil
-}
-
 // SetDefaultCredential sets (credentialID non-empty) or clears the workspace's
 // default credential for a purpose.
 func (s *Store) SetDefaultCredential(ctx context.Context, workspaceID, purpose, credentialID string) error {
@@ -157,6 +124,8 @@ type Uses struct {
 
 // CredentialUses returns the use counters of credentials, by id, in one query.
 func (s *Store) CredentialUses(ctx context.Context, ids []string) (map[string]Uses, error) {
+	s.uses.rw.RLock()
+	defer s.uses.rw.RUnlock()
 	filter := bson.M{"_id": bson.M{"$in": ids}}
 	if len(ids) == 1 {
 		filter = bson.M{"_id": ids[0]}
@@ -169,9 +138,10 @@ func (s *Store) CredentialUses(ctx context.Context, ids []string) (map[string]Us
 		options.Find().SetProjection(bson.M{"useCount": 1, "lastUsedAt": 1})); err != nil {
 		return nil, err
 	}
+	pending := s.pendingUses(ids)
 	out := make(map[string]Uses, len(docs))
 	for _, d := range docs {
-		out[d.ID] = d.Uses
+		out[d.ID] = d.Uses.plus(pending[d.ID])
 	}
 	return out, nil
 }
