@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/casbin/casbin/v2"
@@ -28,8 +29,9 @@ type PolicyStore interface {
 	// PolicyVersion returns the workspace's policy version; ok is false when the
 	// workspace does not exist (or is being deleted).
 	PolicyVersion(ctx context.Context, workspaceID string) (version int64, ok bool, err error)
-	// BumpPolicyVersion marks every cached copy of the workspace's policies stale.
-	BumpPolicyVersion(ctx context.Context, workspaceID string) error
+	// BumpPolicyVersion marks every cached copy of the workspace's policies
+	// stale and returns the new version.
+	BumpPolicyVersion(ctx context.Context, workspaceID string) (int64, error)
 	// MemberRoles returns user id → role for the workspace's members.
 	MemberRoles(ctx context.Context, workspaceID string) (map[string]string, error)
 }
@@ -76,6 +78,7 @@ type Authorizer struct {
 	model   model.Model
 	cache   *lru.Cache[string, *policySet]
 	loads   singleflight.Group
+	builds  atomic.Int64 // policy sets compiled from the database (tests watch it)
 }
 
 // policySet is one workspace's compiled policies at one version. Its rules are
@@ -259,7 +262,22 @@ func (a *Authorizer) Shared(ctx context.Context, workspaceID string) (map[string
 // GrantOwner gives the creator of a credential MANAGE on it.
 func (a *Authorizer) GrantOwner(ctx context.Context, workspaceID, credentialID, userID string, at time.Time) error {
 	rule := []string{userSubject(userID), workspaceID, credObject(credentialID), LevelManage.action(), gidOwner, encodeMeta(userID, at)}
-	return a.write(ctx, workspaceID, func() error { return a.adapter.AddPolicy("p", "p", rule) }, rule)
+	return a.write(ctx, workspaceID, func() error { return a.adapter.AddPolicy("p", "p", rule) }, addRule(rule), rule)
+}
+
+// addRule and removeRules apply a rule change to a compiled policy set.
+func addRule(rule []string) func(*casbin.SyncedEnforcer) error {
+	return func(e *casbin.SyncedEnforcer) error {
+		_, err := e.AddPolicy(rule)
+		return err
+	}
+}
+
+func removeRules(field int, values ...string) func(*casbin.SyncedEnforcer) error {
+	return func(e *casbin.SyncedEnforcer) error {
+		_, err := e.RemoveFilteredPolicy(field, values...)
+		return err
+	}
 }
 
 // PutGrant shares a credential. A grant to the same grantee is replaced: the new
@@ -275,7 +293,7 @@ func (a *Authorizer) PutGrant(ctx context.Context, workspaceID, credentialID str
 	if err != nil {
 		return err
 	}
-	if err := a.write(ctx, workspaceID, func() error { return a.adapter.AddPolicy("p", "p", rule) }, rule); err != nil {
+	if err := a.write(ctx, workspaceID, func() error { return a.adapter.AddPolicy("p", "p", rule) }, addRule(rule), rule); err != nil {
 		return err
 	}
 	for _, old := range existing {
@@ -301,7 +319,7 @@ func (a *Authorizer) RemoveGrant(ctx context.Context, workspaceID, credentialID,
 		if g.ID == grantID {
 			err := a.write(ctx, workspaceID, func() error {
 				return a.adapter.RemoveFilteredPolicy("p", "p", 1, workspaceID, credObject(credentialID), "", grantID)
-			})
+			}, removeRules(1, workspaceID, credObject(credentialID), "", grantID))
 			return err == nil, err
 		}
 	}
@@ -312,7 +330,7 @@ func (a *Authorizer) RemoveGrant(ctx context.Context, workspaceID, credentialID,
 func (a *Authorizer) DropCredential(ctx context.Context, workspaceID, credentialID string) error {
 	return a.write(ctx, workspaceID, func() error {
 		return a.adapter.RemoveFilteredPolicy("p", "p", 1, workspaceID, credObject(credentialID))
-	})
+	}, removeRules(1, workspaceID, credObject(credentialID)))
 }
 
 // DropMember removes every rule naming a user who left the workspace, so that
@@ -320,7 +338,7 @@ func (a *Authorizer) DropCredential(ctx context.Context, workspaceID, credential
 func (a *Authorizer) DropMember(ctx context.Context, workspaceID, userID string) error {
 	return a.write(ctx, workspaceID, func() error {
 		return a.adapter.RemoveFilteredPolicy("p", "p", 0, userSubject(userID), workspaceID)
-	})
+	}, nil) // members change too: recompile
 }
 
 // DropWorkspace removes every rule of a deleted workspace.
@@ -335,14 +353,20 @@ func (a *Authorizer) DropWorkspace(ctx context.Context, workspaceID string) erro
 // MembershipChanged makes every instance reload the workspace's policies: roles
 // are part of them. Call it after each change of membership.
 func (a *Authorizer) MembershipChanged(ctx context.Context, workspaceID string) error {
-	return a.write(ctx, workspaceID, func() error { return nil })
+	return a.write(ctx, workspaceID, func() error { return nil }, nil)
 }
 
 // write stores a rule change, then bumps the workspace's policy version, so
 // that no instance (this request included) keeps deciding on the old rules.
 // Rules it writes must consist of safe tokens: the adapter reads rules back as
 // CSV text, where a comma or quote in a value would split or forge a rule.
-func (a *Authorizer) write(ctx context.Context, workspaceID string, change func() error, rules ...[]string) error {
+//
+// apply (nil: none) makes the same change to a compiled set: when this
+// instance holds the set of the version just before its own bump, no other
+// write came in between, so that set plus this change is the new version's
+// set, and the next request needs no reload (a reload scans every rule of the
+// workspace; creating credentials one after another was quadratic).
+func (a *Authorizer) write(ctx context.Context, workspaceID string, change func() error, apply func(*casbin.SyncedEnforcer) error, rules ...[]string) error {
 	for _, r := range rules {
 		for _, tok := range r {
 			if !safeToken.MatchString(tok) {
@@ -354,11 +378,33 @@ func (a *Authorizer) write(ctx context.Context, workspaceID string, change func(
 		return fmt.Errorf("write policy: %w", err)
 	}
 	requestCacheFrom(ctx).forget(workspaceID)
+	prev, hadPrev := a.cache.Peek(workspaceID)
 	a.cache.Remove(workspaceID)
-	if err := a.store.BumpPolicyVersion(ctx, workspaceID); err != nil {
+	version, err := a.store.BumpPolicyVersion(ctx, workspaceID)
+	if err != nil {
 		return fmt.Errorf("bump policy version: %w", err)
 	}
+	if apply != nil && hadPrev && prev.enforcer != nil && prev.version == version-1 {
+		if next, err := prev.with(apply, version); err == nil {
+			a.cache.ContainsOrAdd(workspaceID, next)
+		}
+	}
 	return nil
+}
+
+// with returns a copy of the set with a change applied, tagged version.
+func (s *policySet) with(apply func(*casbin.SyncedEnforcer) error, version int64) (*policySet, error) {
+	e, err := casbin.NewSyncedEnforcer(s.enforcer.GetModel().Copy())
+	if err != nil {
+		return nil, err
+	}
+	if err := e.BuildRoleLinks(); err != nil {
+		return nil, err
+	}
+	if err := apply(e); err != nil {
+		return nil, err
+	}
+	return &policySet{version: version, enforcer: e, members: s.members}, nil
 }
 
 // safeToken is every character a stored rule may hold: ids are UUIDs, users are
@@ -407,6 +453,7 @@ func emptySet() *policySet {
 // members and the rules that OWNER and ADMIN manage every credential. The
 // version was read before anything else, so the set is never older than its tag.
 func (a *Authorizer) build(ctx context.Context, workspaceID string, version int64) (*policySet, error) {
+	a.builds.Add(1)
 	e, err := casbin.NewSyncedEnforcer(a.model.Copy())
 	if err != nil {
 		return nil, fmt.Errorf("casbin enforcer: %w", err)

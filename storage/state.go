@@ -165,9 +165,14 @@ func (s *Store) PolicyVersion(ctx context.Context, workspaceID string) (int64, b
 	return st.PolicyVersion, st.Live, err
 }
 
-// BumpPolicyVersion increments the workspace's policy version.
-func (s *Store) BumpPolicyVersion(ctx context.Context, workspaceID string) error {
-	return s.bump(ctx, workspaceID, "policyVersion")
+// BumpPolicyVersion increments the workspace's policy version and returns the
+// new version (0 when the workspace is gone).
+func (s *Store) BumpPolicyVersion(ctx context.Context, workspaceID string) (int64, error) {
+	var w struct {
+		PolicyVersion int64 `bson:"policyVersion"`
+	}
+	err := s.bumpAnd(ctx, workspaceID, "policyVersion", &w)
+	return w.PolicyVersion, err
 }
 
 // bumpDataVersion moves the workspace's data version on after a credential
@@ -201,10 +206,24 @@ const CacheMaxAge = 30 * time.Second
 
 // bump moves a version of the workspace on, then the global data epoch.
 func (s *Store) bump(ctx context.Context, workspaceID, field string) error {
+	return s.bumpAnd(ctx, workspaceID, field, nil)
+}
+
+// bumpAnd is bump that decodes the workspace as it is after the bump into out (unless nil).
+func (s *Store) bumpAnd(ctx context.Context, workspaceID, field string, out any) error {
 	memoFrom(ctx).forget(workspaceID)
 	s.known.Remove(workspaceID)
 	unlock := s.serialize(colWorkspaces + "/" + workspaceID)
-	_, err := s.col(colWorkspaces).UpdateOne(ctx, bson.M{"_id": workspaceID}, bson.M{"$inc": bson.M{field: 1}})
+	var err error
+	if out == nil {
+		_, err = s.col(colWorkspaces).UpdateOne(ctx, bson.M{"_id": workspaceID}, bson.M{"$inc": bson.M{field: 1}})
+	} else {
+		err = s.col(colWorkspaces).FindOneAndUpdate(ctx, bson.M{"_id": workspaceID}, bson.M{"$inc": bson.M{field: 1}},
+			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(out)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			err = nil
+		}
+	}
 	unlock()
 	if err != nil {
 		return fmt.Errorf("bump %s: %w", field, err)
