@@ -123,7 +123,7 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 			ConsumerKind: cons.Kind, ConsumerID: cons.ID, ConsumerName: cons.Name}
 		details = append(details, storage.AuditDetail{Key: "consumerKind", Value: cons.Kind}, storage.AuditDetail{Key: "consumerId", Value: cons.ID})
 	}
-	if err := s.store.RecordUse(ctx, c.ID, usage, now); err != nil {
+	if err := s.store.RecordUse(ctx, c.WorkspaceID, c.ID, usage, now); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return Released{}, apierror.NotFoundErr("credential")
 		}
@@ -132,8 +132,6 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 	if err := s.audit.Record(ctx, credentialEntry(c, audit.CredentialUsed, details...)); err != nil {
 		return Released{}, err
 	}
-	c.UseCount++
-	c.LastUsedAt = &now
 	out := Released{View: View{Credential: c, Type: t, Level: level, entry: e}}
 	if token != nil {
 		out.AccessToken, out.ExpiresAt = &token.AccessToken, token.ExpiresAt

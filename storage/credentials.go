@@ -29,8 +29,6 @@ type Credential struct {
 	// SecretKeys lists the keys of the secret fields that are set, sorted.
 	SecretKeys   []string   `bson:"secretKeys"`
 	Version      int64      `bson:"version"`
-	UseCount     int64      `bson:"useCount"`
-	LastUsedAt   *time.Time `bson:"lastUsedAt,omitempty"`
 	LastTestedAt *time.Time `bson:"lastTestedAt,omitempty"`
 	ExpiresAt    *time.Time `bson:"expiresAt,omitempty"`
 	// LastError is why the last test or refresh failed; empty when it succeeded.
@@ -52,6 +50,11 @@ func (s *Store) InsertCredential(ctx context.Context, c Credential, secrets map[
 	doc, err := s.credentialDoc(ctx, c, secrets)
 	if err != nil {
 		return err
+	}
+	// Its counters first: a counters document without its credential is
+	// harmless, and flushes only ever update existing ones.
+	if _, err := s.col(colUses).InsertOne(ctx, bson.M{"_id": c.ID, "workspaceId": c.WorkspaceID, "useCount": 0}); err != nil && !isDuplicateKey(err) {
+		return fmt.Errorf("insert use counters: %w", err)
 	}
 	if _, err := s.col(colCredentials).InsertOne(ctx, doc); err != nil {
 		if isDuplicateKey(err) {
@@ -245,6 +248,8 @@ func (s *Store) DeleteCredential(ctx context.Context, workspaceID, id string) er
 		return ErrNotFound
 	}
 	s.bumpDataVersion(ctx, workspaceID)
+	// Its counters go with it; one left behind by a failure here is harmless.
+	_, _ = s.col(colUses).DeleteOne(ctx, bson.M{"_id": id})
 	return nil
 }
 

@@ -115,8 +115,10 @@ func (s *Store) DefaultCredential(ctx context.Context, workspaceID, purpose stri
 	return w.Defaults[purpose], nil
 }
 
-// Uses are a credential's use counters. They are not part of what caches hold
-// (every useCredential moves them), so they are read when asked for.
+// Uses are a credential's use counters, kept apart from the credential in the
+// small documents of credential_uses: they are not part of what caches hold
+// (every useCredential moves them), and writing them must not rewrite (nor, on
+// the embedded database, scan) the large credential documents.
 type Uses struct {
 	UseCount   int64      `bson:"useCount"`
 	LastUsedAt *time.Time `bson:"lastUsedAt"`
@@ -134,7 +136,7 @@ func (s *Store) CredentialUses(ctx context.Context, ids []string) (map[string]Us
 		ID   string `bson:"_id"`
 		Uses `bson:",inline"`
 	}
-	if err := s.all(ctx, colCredentials, filter, &docs, "read use counters",
+	if err := s.all(ctx, colUses, filter, &docs, "read use counters",
 		options.Find().SetProjection(bson.M{"useCount": 1, "lastUsedAt": 1})); err != nil {
 		return nil, err
 	}

@@ -25,9 +25,12 @@ import (
 // attach it, and a detach on another instance must not swallow a later use.
 const useFlushInterval = 500 * time.Millisecond
 
+const colUses = "credential_uses"
+
 type useCounts struct {
-	n    int64
-	last time.Time
+	workspaceID string
+	n           int64
+	last        time.Time
 }
 
 type useCounter struct {
@@ -44,8 +47,9 @@ func newUseCounter() *useCounter {
 	return &useCounter{creds: map[string]useCounts{}, stop: make(chan struct{}), stopped: make(chan struct{})}
 }
 
-func add(m map[string]useCounts, id string, n int64, at time.Time) {
+func add(m map[string]useCounts, id, workspaceID string, n int64, at time.Time) {
 	c := m[id]
+	c.workspaceID = workspaceID
 	c.n += n
 	if at.After(c.last) {
 		c.last = at
@@ -55,7 +59,7 @@ func add(m map[string]useCounts, id string, n int64, at time.Time) {
 
 // RecordUse counts one use of a credential, and of its consumer when u is not
 // nil (the consumer's usage is created on its first use).
-func (s *Store) RecordUse(ctx context.Context, credentialID string, u *Usage, at time.Time) error {
+func (s *Store) RecordUse(ctx context.Context, workspaceID, credentialID string, u *Usage, at time.Time) error {
 	if u != nil {
 		u.ID = UsageID(u.CredentialID, u.ConsumerKind, u.ConsumerID)
 		if err := s.upsertUsage(ctx, u, at); err != nil {
@@ -63,7 +67,7 @@ func (s *Store) RecordUse(ctx context.Context, credentialID string, u *Usage, at
 		}
 	}
 	s.uses.mu.Lock()
-	add(s.uses.creds, credentialID, 1, at)
+	add(s.uses.creds, credentialID, workspaceID, 1, at)
 	s.uses.mu.Unlock()
 	return nil
 }
@@ -118,20 +122,22 @@ func (s *Store) FlushUses(ctx context.Context) error {
 	creds := s.uses.creds
 	s.uses.creds = map[string]useCounts{}
 	s.uses.mu.Unlock()
-	err := s.flushCounts(ctx, colCredentials, creds)
+	err := s.flushCounts(ctx, creds)
 	// What is left was not written: keep it for the next flush. (An update that
 	// failed half-way may then count some uses twice: counts err on the side of
 	// not losing uses.)
 	s.uses.mu.Lock()
 	for id, c := range creds {
-		add(s.uses.creds, id, c.n, c.last)
+		add(s.uses.creds, id, c.workspaceID, c.n, c.last)
 	}
 	s.uses.mu.Unlock()
 	return err
 }
 
-// flushCounts writes counts with one UpdateMany per distinct count.
-func (s *Store) flushCounts(ctx context.Context, collection string, counts map[string]useCounts) error {
+// flushCounts writes counts with one UpdateMany per distinct count (and an
+// upsert for a credential whose counters document is missing).
+func (s *Store) flushCounts(ctx context.Context, counts map[string]useCounts) error {
+	const collection = colUses
 	if len(counts) == 0 {
 		return nil
 	}
@@ -155,14 +161,45 @@ func (s *Store) flushCounts(ctx context.Context, collection string, counts map[s
 		if len(ids) == 1 {
 			filter = bson.M{"_id": ids[0]}
 		}
+		update := bson.M{"$inc": bson.M{"useCount": n}, "$max": bson.M{"lastUsedAt": last}}
 		unlock := s.serializeAll(keys)
-		_, err := s.col(collection).UpdateMany(ctx, filter, bson.M{"$inc": bson.M{"useCount": n}, "$max": bson.M{"lastUsedAt": last}})
+		res, err := s.col(collection).UpdateMany(ctx, filter, update)
+		if err == nil && res.MatchedCount < int64(len(ids)) {
+			err = s.upsertCounts(ctx, ids, counts, update)
+		}
 		unlock()
 		if err != nil {
 			return fmt.Errorf("write use counts: %w", err)
 		}
 		for _, id := range ids {
 			delete(counts, id) // written: not to be kept on a later failure
+		}
+	}
+	return nil
+}
+
+// upsertCounts writes the counts of ids whose counters documents may be
+// missing (credentials stored before counters had their own collection):
+// one by one, creating what is missing. Callers hold the documents' locks.
+func (s *Store) upsertCounts(ctx context.Context, ids []string, counts map[string]useCounts, update bson.M) error {
+	var present []struct {
+		ID string `bson:"_id"`
+	}
+	if err := s.all(ctx, colUses, bson.M{"_id": bson.M{"$in": ids}}, &present, "find use counters",
+		options.Find().SetProjection(bson.M{"_id": 1})); err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, p := range present {
+		have[p.ID] = true
+	}
+	for _, id := range ids {
+		if have[id] {
+			continue
+		}
+		u := bson.M{"$inc": update["$inc"], "$max": update["$max"], "$setOnInsert": bson.M{"workspaceId": counts[id].workspaceID}}
+		if _, err := s.col(colUses).UpdateOne(ctx, bson.M{"_id": id}, u, options.Update().SetUpsert(true)); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -159,6 +159,9 @@ func (s *Store) DeleteWorkspaceDocuments(ctx context.Context, id string) error {
 	if _, err := s.col(colCredentials).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
 		return fmt.Errorf("delete credentials: %w", err)
 	}
+	if _, err := s.col(colUses).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
+		return fmt.Errorf("delete use counters: %w", err)
+	}
 	if _, err := s.col(colUsages).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
 		return fmt.Errorf("delete usages: %w", err)
 	}
