@@ -101,6 +101,7 @@ type Recorder interface {
 type Store interface {
 	AuditHead(ctx context.Context, log string) (storage.AuditHead, error)
 	AdvanceAuditHead(ctx context.Context, log string, from, to storage.AuditHead) error
+	AdvanceAuditHeads(ctx context.Context, moves []storage.AuditHeadMove) error
 	InsertAuditEntry(ctx context.Context, e storage.AuditEntry) error
 	InsertAuditEntries(ctx context.Context, es []storage.AuditEntry) error
 	AuditEntry(ctx context.Context, log string, seq int64) (storage.AuditEntry, error)
@@ -121,15 +122,16 @@ type Log struct {
 	// head, so appends from one instance never race each other and need no read.
 	logs *lru.Cache[string, *logState]
 	mu   sync.Mutex
+
+	// Group commit (group.go): entries of every log wait here for the next round.
+	qmu     sync.Mutex
+	queue   []*pending
+	writing bool // a committer is running
 }
 
 type logState struct {
 	mu   sync.Mutex         // held by the one writer of this log on this instance
 	head *storage.AuditHead // nil: not known yet
-
-	qmu     sync.Mutex
-	queue   []*pending // entries waiting for the next group commit
-	writing bool       // a committer is running for this log
 }
 
 // NewLog returns a Log. onError reports denied-attempt entries that could not be written.

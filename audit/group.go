@@ -4,22 +4,26 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"credkeep/storage"
 )
 
-// Group commit. Concurrent appends to one log (a burst of useCredential calls
-// on one workspace) share one ordered insert and one head update instead of
-// taking turns: the first caller starts a committer, callers that arrive while
-// it writes queue up and go together in the next batch. Each caller still
-// returns only when its own entry is durable, or with the error that stopped it.
+// Group commit. Concurrent appends (a burst of useCredential calls, on one
+// workspace or many) share rounds: one ordered insert of every waiting entry,
+// whatever its log, and one bulk update of the logs' heads, instead of an
+// insert and a head update per entry. The first caller starts a committer;
+// callers that arrive while it writes go together in the next round. Each
+// caller still returns only when its own entry is durable, or with the error
+// that stopped it. A round that fails falls back to each log on its own
+// (writeBatch), which finds what landed and chains the rest again.
 
-// maxBatch bounds one insert.
-const maxBatch = 256
+// maxRound bounds one insert.
+const maxRound = 256
 
-// commitTimeout bounds one batch's writes: a caller that gave up does not
-// take the others' entries down with it, so writes run on a detached context.
+// commitTimeout bounds one round's writes: a caller that gave up does not take
+// the others' entries down with it, so writes run on a detached context.
 const commitTimeout = 10 * time.Second
 
 type pending struct {
@@ -27,39 +31,102 @@ type pending struct {
 	done chan error
 }
 
-// commit queues doc on its log and waits until it is written or has failed.
+// commit queues doc and waits until it is written or has failed.
 func (l *Log) commit(ctx context.Context, doc storage.AuditEntry) error {
-	st := l.state(doc.Log)
 	p := &pending{doc: doc, done: make(chan error, 1)}
-	st.qmu.Lock()
-	st.queue = append(st.queue, p)
-	if !st.writing {
-		st.writing = true
-		go l.committer(context.WithoutCancel(ctx), st)
+	l.qmu.Lock()
+	l.queue = append(l.queue, p)
+	if !l.writing {
+		l.writing = true
+		go l.committer(context.WithoutCancel(ctx))
 	}
-	st.qmu.Unlock()
+	l.qmu.Unlock()
 	// Not bounded by ctx: the entry may be written after all, and the caller
 	// must not proceed (or report failure) without knowing.
 	return <-p.done
 }
 
-// committer writes batches until the log's queue is empty.
-func (l *Log) committer(ctx context.Context, st *logState) {
+// committer writes rounds until the queue is empty.
+func (l *Log) committer(ctx context.Context) {
 	for {
-		st.qmu.Lock()
-		batch := st.queue
-		if len(batch) > maxBatch {
-			batch = batch[:maxBatch]
+		l.qmu.Lock()
+		round := l.queue
+		if len(round) > maxRound {
+			round = round[:maxRound]
 		}
-		st.queue = st.queue[len(batch):]
-		if len(batch) == 0 {
-			st.writing = false
-			st.qmu.Unlock()
+		l.queue = l.queue[len(round):]
+		if len(round) == 0 {
+			l.writing = false
+			l.qmu.Unlock()
 			return
 		}
-		st.qmu.Unlock()
-		l.writeBatch(ctx, st, batch)
+		l.qmu.Unlock()
+		l.writeRound(ctx, round)
 	}
+}
+
+// writeRound writes one round: every log's entries chained on its head, one
+// insert, one bulk head update.
+func (l *Log) writeRound(ctx context.Context, round []*pending) {
+	ctx, cancel := context.WithTimeout(ctx, commitTimeout)
+	defer cancel()
+	byLog := map[string][]*pending{}
+	var logs []string
+	for _, p := range round {
+		if _, ok := byLog[p.doc.Log]; !ok {
+			logs = append(logs, p.doc.Log)
+		}
+		byLog[p.doc.Log] = append(byLog[p.doc.Log], p)
+	}
+	slices.Sort(logs) // locks in a fixed order
+	states := make([]*logState, len(logs))
+	for i, log := range logs {
+		states[i] = l.state(log)
+		states[i].mu.Lock()
+	}
+	unlock := func() {
+		for _, st := range states {
+			st.mu.Unlock()
+		}
+	}
+	var docs []storage.AuditEntry
+	moves := make([]storage.AuditHeadMove, len(logs))
+	for i, log := range logs {
+		st := states[i]
+		if st.head == nil {
+			h, err := l.store.AuditHead(ctx, log)
+			if err != nil {
+				unlock()
+				finish(round, err)
+				return
+			}
+			st.head = &h
+		}
+		chained := chain(*st.head, byLog[log])
+		last := chained[len(chained)-1]
+		moves[i] = storage.AuditHeadMove{Log: log, From: *st.head, To: storage.AuditHead{Seq: last.Seq, Hash: last.Hash}}
+		docs = append(docs, chained...)
+	}
+	if err := l.store.InsertAuditEntries(ctx, docs); err != nil {
+		// Each log on its own: what landed is found and the rest chained again.
+		for _, st := range states {
+			st.head = nil
+		}
+		unlock()
+		for i, log := range logs {
+			l.writeBatch(ctx, states[i], byLog[log])
+		}
+		return
+	}
+	for i, st := range states {
+		to := moves[i].To
+		st.head = &to
+	}
+	unlock()
+	// The entries are durable; a head document left behind is moved on by the
+	// next writer that collides with its entries.
+	_ = l.store.AdvanceAuditHeads(ctx, moves)
+	finish(round, nil)
 }
 
 // writeBatch chains and inserts a batch. When the insert fails, the entries

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 )
 
@@ -78,6 +79,35 @@ func (s *Store) AdvanceAuditHead(ctx context.Context, log string, from, to Audit
 	}
 	if err != nil {
 		return fmt.Errorf("advance audit head: %w", err)
+	}
+	return nil
+}
+
+// AuditHeadMove moves one log's head (see AdvanceAuditHead).
+type AuditHeadMove struct {
+	Log      string
+	From, To AuditHead
+}
+
+// AdvanceAuditHeads moves several logs' heads in one bulk write; like
+// AdvanceAuditHead, a head already at or past its target is left alone.
+func (s *Store) AdvanceAuditHeads(ctx context.Context, moves []AuditHeadMove) error {
+	if len(moves) == 0 {
+		return nil
+	}
+	keys := make([]string, len(moves))
+	models := make([]mongo.WriteModel, len(moves))
+	for i, m := range moves {
+		keys[i] = colAuditHeads + "/" + m.Log
+		models[i] = mongo.NewUpdateOneModel().
+			SetFilter(bson.M{"_id": m.Log, "$or": bson.A{bson.M{"seq": bson.M{"$lt": m.To.Seq}}, bson.M{"seq": bson.M{"$exists": false}}}}).
+			SetUpdate(bson.M{"$set": bson.M{"seq": m.To.Seq, "hash": m.To.Hash}}).
+			SetUpsert(true)
+	}
+	defer s.serializeAll(keys)()
+	_, err := s.col(colAuditHeads).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+	if err != nil && !isDuplicateKey(err) {
+		return fmt.Errorf("advance audit heads: %w", err)
 	}
 	return nil
 }
