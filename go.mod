@@ -20,6 +20,7 @@ require (
 	go.mongodb.org/mongo-driver v1.17.10
 	golang.org/x/oauth2 v0.37.0
 	golang.org/x/sync v0.19.0
+	modernc.org/sqlite v1.31.1
 )
 
 require (
@@ -92,7 +93,6 @@ require (
 	modernc.org/libc v1.55.3 // indirect
 	modernc.org/mathutil v1.6.0 // indirect
 	modernc.org/memory v1.8.0 // indirect
-	modernc.org/sqlite v1.31.1 // indirect
 	modernc.org/strutil v1.2.0 // indirect
 	modernc.org/token v1.1.0 // indirect
 )

@@ -30,6 +30,7 @@ type Embedded struct {
 	// database shares these locks, which is enough because an embedded database
 	// has no clients outside this process.
 	locks *stripedLock
+	dbDir string // where the SQLite files are
 }
 
 // StartEmbedded starts FerretDB with its SQLite files under dir/db.
@@ -65,7 +66,7 @@ func StartEmbedded(dir string, logger *slog.Logger) (*Embedded, error) {
 		return nil, fmt.Errorf("start embedded database: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &Embedded{cancel: cancel, done: make(chan struct{}), locks: newStripedLock()}
+	e := &Embedded{cancel: cancel, done: make(chan struct{}), locks: newStripedLock(), dbDir: dbDir}
 	go func() {
 		defer close(e.done)
 		_ = f.Run(ctx)

@@ -2,6 +2,9 @@ package storage
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/bson/primitive"
@@ -43,4 +46,25 @@ func (s *Store) RoundTripEncrypted(ctx context.Context, workspaceID string, v bs
 // ReadWorkspaces reads workspaces without sharing or cache (benchmarks).
 func (s *Store) ReadWorkspaces(ctx context.Context, ids []string) (map[string]*Workspace, error) {
 	return s.readWorkspaces(ctx, ids)
+}
+
+// IDLookupPlan is SQLite's plan for FerretDB's _id lookup in a collection of
+// the embedded database.
+func (s *Store) IDLookupPlan(ctx context.Context, collection string) (string, error) {
+	conn, err := sql.Open("sqlite", "file:"+filepath.Join(s.embedded.dbDir, s.db.Name()+".sqlite"))
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	var table string
+	if err := conn.QueryRowContext(ctx, `SELECT table_name FROM _ferretdb_collections WHERE name = ?`, collection).Scan(&table); err != nil {
+		return "", err
+	}
+	var id, parent, unused int
+	var detail string
+	q := fmt.Sprintf(`EXPLAIN QUERY PLAN SELECT _ferretdb_sjson FROM %q WHERE _ferretdb_sjson->'$._id' = ?`, table)
+	if err := conn.QueryRowContext(ctx, q, `"x"`).Scan(&id, &parent, &unused, &detail); err != nil {
+		return "", err
+	}
+	return detail, nil
 }

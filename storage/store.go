@@ -157,6 +157,11 @@ func (s *Store) connect(ctx context.Context, uri string, o Options) error {
 	if err := s.ensureIndexes(ctx); err != nil {
 		return err
 	}
+	if s.embedded != nil {
+		if err := s.indexIDs(ctx); err != nil {
+			return err
+		}
+	}
 	return s.newRuleAdapter()
 }
 
