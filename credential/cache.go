@@ -2,10 +2,12 @@ package credential
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/sync/singleflight"
 
 	"credkeep/redact"
 	"credkeep/storage"
@@ -38,6 +40,10 @@ type cache struct {
 	// homes maps credential id → workspace id, which never changes: it lets a
 	// lookup read the workspace's version before the credential.
 	homes *lru.Cache[string, string]
+	// loads shares one database read among the requests that miss the same
+	// entry or list at the same version (a cold workspace under load would
+	// otherwise be read, and on the embedded database scanned, once per request).
+	loads singleflight.Group
 }
 
 // entry is one credential as read at a data version; it never changes. Its use
@@ -102,14 +108,20 @@ func (c *cache) get(ctx context.Context, id string) (*entry, error) {
 	}
 	// The version was read before the credential: if a write lands in between,
 	// the version has moved on past this entry's and the next request reloads.
-	loadedAt := c.now()
-	cred, sealed, err := c.store.SealedCredential(ctx, id)
+	v, err, _ := c.loads.Do("c:"+id+"@"+strconv.FormatInt(st.DataVersion, 10), func() (any, error) {
+		loadedAt := c.now()
+		cred, sealed, err := c.store.SealedCredential(context.WithoutCancel(ctx), id)
+		if err != nil {
+			return nil, err
+		}
+		e := &entry{cred: cred, sealed: sealed, version: st.DataVersion, loadedAt: loadedAt}
+		c.entries.Add(id, e)
+		return e, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	e := &entry{cred: cred, sealed: sealed, version: st.DataVersion, loadedAt: loadedAt}
-	c.entries.Add(id, e)
-	return e, nil
+	return v.(*entry), nil
 }
 
 // list returns every credential of a workspace, sorted by name, as of this request.
@@ -121,14 +133,25 @@ func (c *cache) list(ctx context.Context, workspaceID string) ([]*entry, error) 
 	if l, ok := c.lists.Get(workspaceID); ok && l.version == st.DataVersion && c.fresh(l.loadedAt) {
 		return l.entries, nil
 	}
+	v, err, _ := c.loads.Do("w:"+workspaceID+"@"+strconv.FormatInt(st.DataVersion, 10), func() (any, error) {
+		return c.loadList(context.WithoutCancel(ctx), workspaceID, st.DataVersion)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.([]*entry), nil
+}
+
+// loadList reads a workspace's credentials; version was read before.
+func (c *cache) loadList(ctx context.Context, workspaceID string, version int64) ([]*entry, error) {
 	loadedAt := c.now()
 	creds, sealed, err := c.store.SealedCredentialsOf(ctx, workspaceID)
 	if err != nil {
 		return nil, err
 	}
-	l := &wsList{version: st.DataVersion, loadedAt: loadedAt, entries: make([]*entry, len(creds))}
+	l := &wsList{version: version, loadedAt: loadedAt, entries: make([]*entry, len(creds))}
 	for i, cred := range creds {
-		e := &entry{cred: cred, sealed: sealed[i], version: st.DataVersion, loadedAt: loadedAt}
+		e := &entry{cred: cred, sealed: sealed[i], version: version, loadedAt: loadedAt}
 		// An entry already cached at this version keeps its computed hints.
 		if old, ok := c.entries.Get(cred.ID); ok && old.version == e.version {
 			e = old
