@@ -123,10 +123,11 @@ func (l *Log) writeRound(ctx context.Context, round []*pending) {
 		st.head = &to
 	}
 	unlock()
-	// The entries are durable; a head document left behind is moved on by the
-	// next writer that collides with its entries.
-	_ = l.store.AdvanceAuditHeads(ctx, moves)
+	// The entries are durable: their callers go on now. The head documents
+	// follow (before the next round); one left behind is moved on by the next
+	// writer that collides with its entries.
 	finish(round, nil)
+	_ = l.store.AdvanceAuditHeads(ctx, moves)
 }
 
 // writeBatch chains and inserts a batch. When the insert fails, the entries
