@@ -21,9 +21,15 @@ import (
 // shows at once; other instances see it after the next flush (at most
 // useFlushInterval later). lastUsedAt is exact to the flush interval.
 //
+// The interval trades that lag against cost: on the embedded database every
+// flush scans the counters (FerretDB pushes down only _id equality, not $in)
+// and holds SQLite's single writer while it updates; measured with
+// useCredential under load, 500 ms gave 1,146 req/s and a p99 of 244 ms, 5 s
+// gave 1,502 req/s and 108 ms.
+//
 // A consumer's usage is counted at once (one upsert): its first use must
 // attach it, and a detach on another instance must not swallow a later use.
-const useFlushInterval = 500 * time.Millisecond
+const useFlushInterval = 2 * time.Second
 
 const colUses = "credential_uses"
 
