@@ -246,7 +246,7 @@ func (s *Service) Fields(ctx context.Context, v View) ([]FieldView, error) {
 // Uses returns a credential's use counters, read when asked for: they move
 // with every use, on every instance, so no cache holds them.
 func (s *Service) Uses(ctx context.Context, v View) (storage.Uses, error) {
-	u, err := loaders.From(ctx, s.store).Uses.Load(ctx, v.Credential.ID)
+	u, err := loaders.From(ctx, s.store).Uses.Load(ctx, storage.CredentialRef{WorkspaceID: v.Credential.WorkspaceID, ID: v.Credential.ID})
 	if errors.Is(err, dataloadgen.ErrNotFound) {
 		return storage.Uses{}, nil // deleted since: nothing more to count
 	}

@@ -19,7 +19,7 @@ type Store interface {
 	UsersByID(ctx context.Context, ids []string) (map[string]storage.User, error)
 	WorkspacesByID(ctx context.Context, ids []string) ([]storage.Workspace, error)
 	CredentialSecrets(ctx context.Context, ids []string) (map[string]map[string]string, error)
-	CredentialUses(ctx context.Context, ids []string) (map[string]storage.Uses, error)
+	CredentialUses(ctx context.Context, refs []storage.CredentialRef) (map[storage.CredentialRef]storage.Uses, error)
 }
 
 // Loaders are one request's loaders.
@@ -27,7 +27,7 @@ type Loaders struct {
 	Users      *dataloadgen.Loader[string, storage.User]
 	Workspaces *dataloadgen.Loader[string, storage.Workspace]
 	Secrets    *dataloadgen.Loader[string, map[string]redact.Secret]
-	Uses       *dataloadgen.Loader[string, storage.Uses]
+	Uses       *dataloadgen.Loader[storage.CredentialRef, storage.Uses]
 }
 
 // Shared options: a millisecond to gather a batch, batches of a few hundred.

@@ -51,11 +51,6 @@ func (s *Store) InsertCredential(ctx context.Context, c Credential, secrets map[
 	if err != nil {
 		return err
 	}
-	// Its counters first: a counters document without its credential is
-	// harmless, and flushes only ever update existing ones.
-	if _, err := s.col(colUses).InsertOne(ctx, bson.M{"_id": c.ID, "workspaceId": c.WorkspaceID, "useCount": 0}); err != nil && !isDuplicateKey(err) {
-		return fmt.Errorf("insert use counters: %w", err)
-	}
 	if _, err := s.col(colCredentials).InsertOne(ctx, doc); err != nil {
 		if isDuplicateKey(err) {
 			return ErrNameTaken
@@ -248,8 +243,7 @@ func (s *Store) DeleteCredential(ctx context.Context, workspaceID, id string) er
 		return ErrNotFound
 	}
 	s.bumpDataVersion(ctx, workspaceID)
-	// Its counters go with it; one left behind by a failure here is harmless.
-	_, _ = s.col(colUses).DeleteOne(ctx, bson.M{"_id": id})
+	s.forgetUses(ctx, workspaceID, id)
 	return nil
 }
 

@@ -179,7 +179,6 @@ func indexes() []index {
 		{colAPITokens, mongo.IndexModel{Keys: bson.D{{Key: "publicId", Value: 1}}, Options: options.Index().SetName("publicId").SetUnique(true)}},
 		{colAPITokens, mongo.IndexModel{Keys: bson.D{{Key: "userId", Value: 1}}, Options: options.Index().SetName("userId")}},
 		{colUsages, mongo.IndexModel{Keys: bson.D{{Key: "credentialId", Value: 1}}, Options: options.Index().SetName("credentialId")}},
-		{colUses, mongo.IndexModel{Keys: bson.D{{Key: "workspaceId", Value: 1}}, Options: options.Index().SetName("workspaceId")}},
 		{colAudit, mongo.IndexModel{Keys: bson.D{{Key: "workspaceId", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("workspaceId_seq").SetUnique(true)}},
 		{colAudit, mongo.IndexModel{Keys: bson.D{{Key: "targetId", Value: 1}}, Options: options.Index().SetName("targetId")}},
 		// Unique names per workspace (case-insensitive), and the list's sort order.

@@ -115,35 +115,56 @@ func (s *Store) DefaultCredential(ctx context.Context, workspaceID, purpose stri
 	return w.Defaults[purpose], nil
 }
 
-// Uses are a credential's use counters, kept apart from the credential in the
-// small documents of credential_uses: they are not part of what caches hold
-// (every useCredential moves them), and writing them must not rewrite (nor, on
-// the embedded database, scan) the large credential documents.
+// Uses are a credential's use counters. They are not part of what caches hold
+// (every useCredential moves them), so they are read when asked for.
 type Uses struct {
-	UseCount   int64      `bson:"useCount"`
-	LastUsedAt *time.Time `bson:"lastUsedAt"`
+	UseCount   int64
+	LastUsedAt *time.Time
 }
 
-// CredentialUses returns the use counters of credentials, by id, in one query.
-func (s *Store) CredentialUses(ctx context.Context, ids []string) (map[string]Uses, error) {
+// CredentialRef names a credential together with its workspace.
+type CredentialRef struct{ WorkspaceID, ID string }
+
+// CredentialUses returns the use counters of credentials, in one query (one
+// counters document per workspace; see uses.go). A credential never used
+// reads as zero.
+func (s *Store) CredentialUses(ctx context.Context, refs []CredentialRef) (map[CredentialRef]Uses, error) {
 	s.uses.rw.RLock()
 	defer s.uses.rw.RUnlock()
-	filter := bson.M{"_id": bson.M{"$in": ids}}
-	if len(ids) == 1 {
-		filter = bson.M{"_id": ids[0]}
+	var wss []string
+	seen := map[string]bool{}
+	for _, r := range refs {
+		if !seen[r.WorkspaceID] {
+			seen[r.WorkspaceID] = true
+			wss = append(wss, r.WorkspaceID)
+		}
 	}
-	var docs []struct {
-		ID   string `bson:"_id"`
-		Uses `bson:",inline"`
+	filter := bson.M{"_id": bson.M{"$in": wss}}
+	if len(wss) == 1 {
+		filter = bson.M{"_id": wss[0]}
 	}
-	if err := s.all(ctx, colUses, filter, &docs, "read use counters",
-		options.Find().SetProjection(bson.M{"useCount": 1, "lastUsedAt": 1})); err != nil {
+	var docs []usesDoc
+	if err := s.all(ctx, colUses, filter, &docs, "read use counters"); err != nil {
 		return nil, err
 	}
-	pending := s.pendingUses(ids)
-	out := make(map[string]Uses, len(docs))
+	byWS := make(map[string]usesDoc, len(docs))
 	for _, d := range docs {
-		out[d.ID] = d.Uses.plus(pending[d.ID])
+		byWS[d.ID] = d
+	}
+	ids := make([]string, len(refs))
+	for i, r := range refs {
+		ids[i] = r.ID
+	}
+	pending := s.pendingUses(ids)
+	out := make(map[CredentialRef]Uses, len(refs))
+	for _, r := range refs {
+		c := byWS[r.WorkspaceID].C[r.ID]
+		u := Uses{UseCount: c.N}
+		if c.Last != nil {
+			last := c.Last.UTC()
+			u.LastUsedAt = &last
+		}
+		out[r] = u.plus(pending[r.ID])
 	}
 	return out, nil
 }

@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -12,9 +11,12 @@ import (
 )
 
 // A credential's use counters are coalesced: useCredential adds to in-process
-// counts, and a flusher writes them every useFlushInterval, one update per
-// distinct count (UpdateMany over the credentials used that many times)
-// instead of one update of a large document per use. Nothing is lost: counts
+// counts, and a flusher writes them every useFlushInterval into one counters
+// document per workspace (credential_uses, _id = workspace id, with the
+// counts of its credentials as fields: c.<credential id>.n and .last), one
+// update per workspace instead of one update of a large document per use.
+// Every update is an _id lookup, which the embedded database answers from an
+// index (sqliteid.go), so a flush costs the same whatever the database's size. Nothing is lost: counts
 // that fail to write are kept for the next flush, and Close flushes. Reads
 // (CredentialUses) add this instance's unwritten counts under a lock the
 // flusher holds while it writes, so on the instance that counted a use it
@@ -32,6 +34,15 @@ import (
 const useFlushInterval = 2 * time.Second
 
 const colUses = "credential_uses"
+
+// usesDoc is one workspace's counters document.
+type usesDoc struct {
+	ID string `bson:"_id"`
+	C  map[string]struct {
+		N    int64      `bson:"n"`
+		Last *time.Time `bson:"last"`
+	} `bson:"c"`
+}
 
 type useCounts struct {
 	workspaceID string
@@ -140,75 +151,41 @@ func (s *Store) FlushUses(ctx context.Context) error {
 	return err
 }
 
-// flushCounts writes counts with one UpdateMany per distinct count (and an
-// upsert for a credential whose counters document is missing).
+// flushCounts writes counts, one update of each workspace's counters document;
+// what it wrote is removed from counts.
 func (s *Store) flushCounts(ctx context.Context, counts map[string]useCounts) error {
-	const collection = colUses
-	if len(counts) == 0 {
-		return nil
-	}
-	byN := map[int64][]string{}
+	byWS := map[string][]string{}
 	for id, c := range counts {
-		byN[c.n] = append(byN[c.n], id)
+		byWS[c.workspaceID] = append(byWS[c.workspaceID], id)
 	}
-	for n, ids := range byN {
-		slices.Sort(ids)
-		last := time.Time{}
+	var firstErr error
+	for ws, ids := range byWS {
+		inc, last := bson.M{}, bson.M{}
 		for _, id := range ids {
-			if counts[id].last.After(last) {
-				last = counts[id].last
-			}
+			inc["c."+id+".n"] = counts[id].n
+			last["c."+id+".last"] = counts[id].last
 		}
-		keys := make([]string, len(ids))
-		for i, id := range ids {
-			keys[i] = collection + "/" + id
-		}
-		filter := bson.M{"_id": bson.M{"$in": ids}}
-		if len(ids) == 1 {
-			filter = bson.M{"_id": ids[0]}
-		}
-		update := bson.M{"$inc": bson.M{"useCount": n}, "$max": bson.M{"lastUsedAt": last}}
-		unlock := s.serializeAll(keys)
-		res, err := s.col(collection).UpdateMany(ctx, filter, update)
-		if err == nil && res.MatchedCount < int64(len(ids)) {
-			err = s.upsertCounts(ctx, ids, counts, update)
-		}
+		unlock := s.serialize(colUses + "/" + ws)
+		_, err := s.col(colUses).UpdateOne(ctx, bson.M{"_id": ws}, bson.M{"$inc": inc, "$max": last}, options.Update().SetUpsert(true))
 		unlock()
 		if err != nil {
-			return fmt.Errorf("write use counts: %w", err)
-		}
-		for _, id := range ids {
-			delete(counts, id) // written: not to be kept on a later failure
-		}
-	}
-	return nil
-}
-
-// upsertCounts writes the counts of ids whose counters documents may be
-// missing (credentials stored before counters had their own collection):
-// one by one, creating what is missing. Callers hold the documents' locks.
-func (s *Store) upsertCounts(ctx context.Context, ids []string, counts map[string]useCounts, update bson.M) error {
-	var present []struct {
-		ID string `bson:"_id"`
-	}
-	if err := s.all(ctx, colUses, bson.M{"_id": bson.M{"$in": ids}}, &present, "find use counters",
-		options.Find().SetProjection(bson.M{"_id": 1})); err != nil {
-		return err
-	}
-	have := map[string]bool{}
-	for _, p := range present {
-		have[p.ID] = true
-	}
-	for _, id := range ids {
-		if have[id] {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("write use counts: %w", err)
+			}
 			continue
 		}
-		u := bson.M{"$inc": update["$inc"], "$max": update["$max"], "$setOnInsert": bson.M{"workspaceId": counts[id].workspaceID}}
-		if _, err := s.col(colUses).UpdateOne(ctx, bson.M{"_id": id}, u, options.Update().SetUpsert(true)); err != nil {
-			return err
+		for _, id := range ids {
+			delete(counts, id) // written: not to be kept
 		}
 	}
-	return nil
+	return firstErr
+}
+
+// forgetUses drops a deleted credential's counters (best effort: left behind,
+// they are only a few bytes nobody reads).
+func (s *Store) forgetUses(ctx context.Context, workspaceID, id string) {
+	defer s.serialize(colUses + "/" + workspaceID)()
+	_, _ = s.col(colUses).UpdateOne(ctx, bson.M{"_id": workspaceID}, bson.M{"$unset": bson.M{"c." + id: ""}})
 }
 
 // pendingUses returns this instance's unwritten counts of credentials (callers hold uses.rw).

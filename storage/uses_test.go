@@ -20,6 +20,7 @@ func TestUseCountsCoalescedWithoutLoss(t *testing.T) {
 	ctx := context.Background()
 	seedCredentials(t, a, "ws", 3)
 	ids := []string{"ws-cred-0000", "ws-cred-0001", "ws-cred-0002"}
+	refs := []storage.CredentialRef{{WorkspaceID: "ws", ID: ids[0]}, {WorkspaceID: "ws", ID: ids[1]}, {WorkspaceID: "ws", ID: ids[2]}}
 	at := time.Now().UTC().Truncate(time.Millisecond)
 
 	use := func(s *storage.Store, n int) {
@@ -38,12 +39,12 @@ func TestUseCountsCoalescedWithoutLoss(t *testing.T) {
 	use(a, 30)
 	use(b, 30)
 	// a sees its own 10 per credential at once, whether flushed or not.
-	got, err := a.CredentialUses(ctx, ids)
+	got, err := a.CredentialUses(ctx, refs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got[ids[0]].UseCount < 10 {
-		t.Fatalf("instance a shows %d uses of its 10", got[ids[0]].UseCount)
+	if got[refs[0]].UseCount < 10 {
+		t.Fatalf("instance a shows %d uses of its 10", got[refs[0]].UseCount)
 	}
 
 	// The database goes away: a flush fails and keeps its counts.
@@ -58,16 +59,16 @@ func TestUseCountsCoalescedWithoutLoss(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err = b.CredentialUses(ctx, ids)
+	got, err = b.CredentialUses(ctx, refs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range ids {
-		if got[id].UseCount != 21 {
-			t.Errorf("%s: %d uses stored, want 21", id, got[id].UseCount)
+	for _, r := range refs {
+		if got[r].UseCount != 21 {
+			t.Errorf("%s: %d uses stored, want 21", r.ID, got[r].UseCount)
 		}
-		if got[id].LastUsedAt == nil || got[id].LastUsedAt.Before(at) {
-			t.Errorf("%s: lastUsedAt %v", id, got[id].LastUsedAt)
+		if got[r].LastUsedAt == nil || got[r].LastUsedAt.Before(at) {
+			t.Errorf("%s: lastUsedAt %v", r.ID, got[r].LastUsedAt)
 		}
 	}
 }

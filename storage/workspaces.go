@@ -159,7 +159,7 @@ func (s *Store) DeleteWorkspaceDocuments(ctx context.Context, id string) error {
 	if _, err := s.col(colCredentials).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
 		return fmt.Errorf("delete credentials: %w", err)
 	}
-	if _, err := s.col(colUses).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
+	if _, err := s.col(colUses).DeleteOne(ctx, bson.M{"_id": id}); err != nil {
 		return fmt.Errorf("delete use counters: %w", err)
 	}
 	if _, err := s.col(colUsages).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
