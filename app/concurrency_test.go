@@ -70,7 +70,7 @@ func TestConcurrentUpdatesShareAndUse(t *testing.T) {
 	wg.Wait()
 	e.forget(secrets[0])
 	// Use counts are coalesced: this instance shows its own at once, the other
-	// instance's after its next flush (at most two seconds); flush it now.
+	// instance's after its next flush (at most half a second); flush it now.
 	if err := secondStore.FlushUses(context.Background()); err != nil {
 		t.Fatal(err)
 	}
