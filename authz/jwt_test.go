@@ -45,7 +45,7 @@ func claims(mut func(*Claims)) *Claims {
 	return c
 }
 
-func sign(t *testing.T, m jwt.SigningMethod, key any, c *Claims, kid string) string {
+func sign(t testing.TB, m jwt.SigningMethod, key any, c *Claims, kid string) string {
 	t.Helper()
 	tok := jwt.NewWithClaims(m, c)
 	if kid != "" {
@@ -58,7 +58,7 @@ func sign(t *testing.T, m jwt.SigningMethod, key any, c *Claims, kid string) str
 	return s
 }
 
-func hsVerifier(t *testing.T) *JWTVerifier {
+func hsVerifier(t testing.TB) *JWTVerifier {
 	t.Helper()
 	v, err := NewJWTVerifier(context.Background(), JWTConfig{
 		Secret: testSecret, Issuer: "https://idp.test", Audience: "credkeep", Now: clock,
