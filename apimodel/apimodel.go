@@ -29,7 +29,7 @@ type Credential struct {
 func NewCredential(v credential.View) *Credential {
 	c := v.Credential
 	return &Credential{
-		ID: c.ID, Name: c.Name, Version: int(c.Version), 
+		ID: c.ID, Name: c.Name, Version: int(c.Version),
 		LastTestedAt: c.LastTestedAt, ExpiresAt: c.ExpiresAt,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, View: v,
 	}
