@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"credkeep/storage"
 	"credkeep/storage/storagetest"
 )
 
@@ -111,7 +110,7 @@ func TestDatabaseOutage(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	creds, _, err := e.store.CredentialsOf(ctx, ws, storage.CredentialQuery{})
+	creds, _, err := e.store.SealedCredentialsOf(ctx, ws)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func TestNoChangeWithoutAnAuditEntry(t *testing.T) {
 	if err == nil {
 		t.Fatal("create succeeded without an audit entry")
 	}
-	creds, _, err := store.CredentialsOf(ctx, "ws", storage.CredentialQuery{})
+	creds, _, err := store.SealedCredentialsOf(ctx, "ws")
 	if err != nil || len(creds) != 0 {
 		t.Fatalf("credential stored without an audit entry: %v %v", creds, err)
 	}

@@ -39,7 +39,6 @@ type Store interface {
 	TakeOAuthState(ctx context.Context, id string) (storage.OAuthState, error)
 	DefaultCredential(ctx context.Context, workspaceID, purpose string) (string, error)
 	Credential(ctx context.Context, id string) (storage.Credential, error)
-	CredentialsOf(ctx context.Context, workspaceID string, q storage.CredentialQuery) ([]storage.Credential, map[string]map[string]string, error)
 	UpdateCredential(ctx context.Context, c storage.Credential, secrets map[string]string, expectedVersion int64) (storage.Credential, error)
 	DeleteCredential(ctx context.Context, workspaceID, id string) error
 }

@@ -90,64 +90,11 @@ func (s *Store) Credential(ctx context.Context, id string) (Credential, error) {
 	return c, nil
 }
 
-// CredentialQuery narrows CredentialsOf in the database.
-type CredentialQuery struct {
-	Types []string // nil: any type
-	// WithSecrets also returns the decrypted secrets, by credential id. A list
-	// that shows fields needs them, and reading them with the list costs one
-	// decryption per document instead of a second query.
-	WithSecrets bool
-}
-
-// CredentialsOf returns a workspace's credentials sorted by name, and their
-// secrets when q.WithSecrets.
-func (s *Store) CredentialsOf(ctx context.Context, workspaceID string, q CredentialQuery) ([]Credential, map[string]map[string]string, error) {
-	filter := bson.M{"workspaceId": workspaceID}
-	if q.Types != nil {
-		filter["type"] = bson.M{"$in": q.Types}
-	}
-	opts := options.Find().SetSort(bson.D{{Key: "nameKey", Value: 1}, {Key: "_id", Value: 1}})
-	if !q.WithSecrets {
-		opts.SetProjection(withoutSecrets)
-	}
-	cur, err := s.col(colCredentials).Find(ctx, filter, opts)
-	if err != nil {
-		return nil, nil, fmt.Errorf("find credentials: %w", err)
-	}
-	defer cur.Close(ctx)
-	var out []Credential
-	var secrets map[string]map[string]string
-	if q.WithSecrets {
-		secrets = map[string]map[string]string{}
-	}
-	for cur.Next(ctx) {
-		// One decode: the secrets sub-document is absent (projected out) unless asked for.
-		var doc struct {
-			Credential `bson:",inline"`
-			Secrets    map[string]string `bson:"secrets"`
-		}
-		if err := cur.Decode(&doc); err != nil {
-			return nil, nil, fmt.Errorf("read credential: %w", err)
-		}
-		out = append(out, doc.Credential)
-		if q.WithSecrets {
-			if doc.Secrets == nil {
-				doc.Secrets = map[string]string{}
-			}
-			secrets[doc.ID] = doc.Secrets
-		}
-	}
-	if err := cur.Err(); err != nil {
-		return nil, nil, fmt.Errorf("read credentials: %w", err)
-	}
-	return out, secrets, nil
-}
-
 // CredentialSecrets returns the decrypted secret values of credentials, by id,
 // in one query. (FerretDB pushes down only _id equality, so on the embedded
-// database this scans the collection; point lookups measured worse still:
-// 0.5 ms of fixed cost per query. A list that shows fields therefore reads
-// secrets with the list itself; see CredentialQuery.WithSecrets.)
+// database this scans the collection; point lookups cost 0.5 ms each.
+// Credentials read through the cache carry their secrets sealed instead, so
+// this serves only views of credentials a request has just written.)
 func (s *Store) CredentialSecrets(ctx context.Context, ids []string) (map[string]map[string]string, error) {
 	out := make(map[string]map[string]string, len(ids))
 	switch {
