@@ -165,13 +165,6 @@ func (c *cache) loadList(ctx context.Context, workspaceID string, version int64)
 	return l.entries, nil
 }
 
-// forget drops what this instance holds of a credential after it changed it,
-// so that its own next read does not wait for the version check to notice.
-func (c *cache) forget(id, workspaceID string) {
-	c.entries.Remove(id)
-	c.lists.Remove(workspaceID)
-}
-
 // credential is a copy of the entry's credential.
 func (e *entry) credential() storage.Credential { return e.cred }
 

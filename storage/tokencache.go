@@ -8,8 +8,9 @@ import (
 )
 
 // API tokens are checked on every request of a machine. Each instance caches
-// the tokens it has seen, tagged with the token epoch: one small document that
-// every revocation moves on (before and after it deletes the token). The epoch
+// the tokens it has seen, tagged with the token epoch (the "tokens" field of
+// the global epochs document, state.go), which every revocation moves on
+// before and after it deletes the token. The epoch
 // is read fresh for each request, with concurrent requests sharing one read
 // (package fresh), so a revocation on any instance is seen on the next request.
 //
