@@ -138,12 +138,8 @@ func (s *Store) readEpochs(ctx context.Context) (epochs, error) {
 
 // readWorkspaces reads several workspaces in one query; absent ones are left out.
 func (s *Store) readWorkspaces(ctx context.Context, ids []string) (map[string]*Workspace, error) {
-	filter := bson.M{"_id": bson.M{"$in": ids}}
-	if len(ids) == 1 {
-		filter = bson.M{"_id": ids[0]} // FerretDB looks up _id equality without a scan
-	}
 	var docs []Workspace
-	if err := s.all(ctx, colWorkspaces, filter, &docs, "read workspaces"); err != nil {
+	if err := s.all(ctx, colWorkspaces, byIDs(ids), &docs, "read workspaces"); err != nil {
 		return nil, err
 	}
 	out := make(map[string]*Workspace, len(docs))
@@ -172,6 +168,11 @@ func (s *Store) BumpPolicyVersion(ctx context.Context, workspaceID string) (int6
 		PolicyVersion int64 `bson:"policyVersion"`
 	}
 	err := s.bumpAnd(ctx, workspaceID, "policyVersion", &w)
+	if err != nil {
+		// The caller reports the error; the epoch still has to move in case the
+		// version did (an extra move only costs a re-read of workspace states).
+		s.retryLater(ctx, "bump the data epoch", func(ctx context.Context) error { return s.bumpEpoch(ctx, "data") })
+	}
 	return w.PolicyVersion, err
 }
 
@@ -180,23 +181,10 @@ func (s *Store) BumpPolicyVersion(ctx context.Context, workspaceID string) (int6
 // bump is retried in the background until it lands (caches bound what they
 // serve by age as well; see CacheMaxAge).
 func (s *Store) bumpDataVersion(ctx context.Context, workspaceID string) {
-	if err := s.bump(ctx, workspaceID, "dataVersion"); err == nil {
-		return
+	if err := s.bump(ctx, workspaceID, "dataVersion"); err != nil {
+		s.retryLater(ctx, "bump the data version of workspace "+workspaceID,
+			func(ctx context.Context) error { return s.bump(ctx, workspaceID, "dataVersion") })
 	}
-	go func() {
-		ctx := context.WithoutCancel(ctx)
-		for wait := 50 * time.Millisecond; wait < CacheMaxAge; wait *= 2 {
-			time.Sleep(wait)
-			err := s.bump(ctx, workspaceID, "dataVersion")
-			if err == nil {
-				return
-			}
-			if wait*2 >= CacheMaxAge {
-				s.log.ErrorContext(ctx, "data version not bumped: other instances may serve cached credentials until they expire",
-					"workspace", workspaceID, "error", err)
-			}
-		}
-	}()
 }
 
 // CacheMaxAge bounds how long an instance serves a cached document even when
@@ -209,7 +197,8 @@ func (s *Store) bump(ctx context.Context, workspaceID, field string) error {
 	return s.bumpAnd(ctx, workspaceID, field, nil)
 }
 
-// bumpAnd is bump that decodes the workspace as it is after the bump into out (unless nil).
+// bumpAnd is bump that decodes the workspace as it is after the bump into out
+// (unless nil). It does not retry: its callers decide what to run again.
 func (s *Store) bumpAnd(ctx context.Context, workspaceID, field string, out any) error {
 	memoFrom(ctx).forget(workspaceID)
 	s.known.Remove(workspaceID)
@@ -228,7 +217,7 @@ func (s *Store) bumpAnd(ctx context.Context, workspaceID, field string, out any)
 	if err != nil {
 		return fmt.Errorf("bump %s: %w", field, err)
 	}
-	return s.bumpEpochOrRetry(ctx, "data")
+	return s.bumpEpoch(ctx, "data")
 }
 
 // bumpEpochOrRetry bumps an epoch after the write it announces; when that
@@ -236,20 +225,27 @@ func (s *Store) bumpAnd(ctx context.Context, workspaceID, field string, out any)
 // the epoch moves, or until their entries age out) and reports the failure.
 func (s *Store) bumpEpochOrRetry(ctx context.Context, field string) error {
 	err := s.bumpEpoch(ctx, field)
-	if err == nil {
-		return nil
+	if err != nil {
+		s.retryLater(ctx, "bump the "+field+" epoch", func(ctx context.Context) error { return s.bumpEpoch(ctx, field) })
 	}
+	return err
+}
+
+// retryLater runs step again in the background, with growing pauses, until it
+// succeeds or a minute has passed; then it logs what could not be done (other
+// instances serve their cached copies until those age out).
+func (s *Store) retryLater(ctx context.Context, what string, step func(context.Context) error) {
 	go func() {
 		ctx := context.WithoutCancel(ctx)
+		var err error
 		for wait := 50 * time.Millisecond; wait < time.Minute; wait *= 2 {
 			time.Sleep(wait)
-			if s.bumpEpoch(ctx, field) == nil {
+			if err = step(ctx); err == nil {
 				return
 			}
 		}
-		s.log.ErrorContext(ctx, "epoch not bumped: other instances serve cached data until it ages out", "epoch", field)
+		s.log.ErrorContext(ctx, "gave up: other instances serve cached data until it ages out", "step", what, "error", err)
 	}()
-	return err
 }
 
 func (s *Store) bumpEpoch(ctx context.Context, field string) error {

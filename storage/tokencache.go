@@ -36,16 +36,7 @@ func (s *Store) bumpTokenEpochAfter(ctx context.Context) {
 		return
 	}
 	s.tokens.Purge() // this instance at least forgets at once
-	go func() {
-		ctx := context.WithoutCancel(ctx)
-		for wait := 50 * time.Millisecond; wait < time.Minute; wait *= 2 {
-			time.Sleep(wait)
-			if s.bumpTokenEpoch(ctx) == nil {
-				return
-			}
-		}
-		s.log.ErrorContext(ctx, "token epoch not bumped after a revocation: other instances may accept the token until their cache entry ages out")
-	}()
+	s.retryLater(ctx, "bump the token epoch after a revocation", s.bumpTokenEpoch)
 }
 
 // APITokenByHash returns the token with this hash, or ErrNotFound, as of a read
