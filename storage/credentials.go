@@ -97,15 +97,10 @@ func (s *Store) Credential(ctx context.Context, id string) (Credential, error) {
 // this serves only views of credentials a request has just written.)
 func (s *Store) CredentialSecrets(ctx context.Context, ids []string) (map[string]map[string]string, error) {
 	out := make(map[string]map[string]string, len(ids))
-	switch {
-	case len(ids) == 0:
+	if len(ids) == 0 {
 		return out, nil
-	case len(ids) == 1:
-		// One credential (credential(id) with fields): an _id equality, which
-		// FerretDB answers from its index instead of scanning the collection.
-		return out, s.findSecrets(ctx, bson.M{"_id": ids[0]}, out)
 	}
-	return out, s.findSecrets(ctx, bson.M{"_id": bson.M{"$in": ids}}, out)
+	return out, s.findSecrets(ctx, byIDs(ids), out)
 }
 
 func (s *Store) findSecrets(ctx context.Context, filter bson.M, out map[string]map[string]string) error {

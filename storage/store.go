@@ -276,6 +276,15 @@ func one(r *mongo.SingleResult, v any, what string) error {
 	return nil
 }
 
+// byIDs selects documents by _id. One id is an equality, which FerretDB looks
+// up by index; several are an $in, which it answers with a scan.
+func byIDs(ids []string) bson.M {
+	if len(ids) == 1 {
+		return bson.M{"_id": ids[0]}
+	}
+	return bson.M{"_id": bson.M{"$in": ids}}
+}
+
 // all runs a query on a collection and decodes every result into out (a pointer to a slice).
 func (s *Store) all(ctx context.Context, collection string, filter any, out any, what string, opts ...*options.FindOptions) error {
 	return s.allOn(s.col(collection), ctx, filter, out, what, opts...)

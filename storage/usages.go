@@ -139,12 +139,8 @@ func (s *Store) CredentialUses(ctx context.Context, refs []CredentialRef) (map[C
 			wss = append(wss, r.WorkspaceID)
 		}
 	}
-	filter := bson.M{"_id": bson.M{"$in": wss}}
-	if len(wss) == 1 {
-		filter = bson.M{"_id": wss[0]}
-	}
 	var docs []usesDoc
-	if err := s.all(ctx, colUses, filter, &docs, "read use counters"); err != nil {
+	if err := s.all(ctx, colUses, byIDs(wss), &docs, "read use counters"); err != nil {
 		return nil, err
 	}
 	byWS := make(map[string]usesDoc, len(docs))
