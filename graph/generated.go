@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"credkeep/apimodel"
+	"credkeep/gqlexec"
 	"credkeep/graph/model"
 	"errors"
 	"fmt"
@@ -13408,7 +13409,7 @@ func (ec *executionContext) marshalNAuditActor2ᚖcredkeepᚋgraphᚋmodelᚐAud
 }
 
 func (ec *executionContext) marshalNAuditDetail2ᚕᚖcredkeepᚋgraphᚋmodelᚐAuditDetailᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AuditDetail) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAuditDetail2ᚖcredkeepᚋgraphᚋmodelᚐAuditDetail(ctx, sel, v[i])
@@ -13632,7 +13633,7 @@ func (ec *executionContext) marshalNCredentialEdge2ᚖcredkeepᚋgraphᚋmodel�
 }
 
 func (ec *executionContext) marshalNCredentialField2ᚕᚖcredkeepᚋgraphᚋmodelᚐCredentialFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CredentialField) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCredentialField2ᚖcredkeepᚋgraphᚋmodelᚐCredentialField(ctx, sel, v[i])
@@ -13700,7 +13701,7 @@ func (ec *executionContext) marshalNCredentialType2credkeepᚋgraphᚋmodelᚐCr
 }
 
 func (ec *executionContext) marshalNCredentialType2ᚕᚖcredkeepᚋgraphᚋmodelᚐCredentialTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CredentialType) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCredentialType2ᚖcredkeepᚋgraphᚋmodelᚐCredentialType(ctx, sel, v[i])
@@ -13730,7 +13731,7 @@ func (ec *executionContext) marshalNCredentialUsage2credkeepᚋgraphᚋmodelᚐC
 }
 
 func (ec *executionContext) marshalNCredentialUsage2ᚕᚖcredkeepᚋgraphᚋmodelᚐCredentialUsageᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CredentialUsage) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCredentialUsage2ᚖcredkeepᚋgraphᚋmodelᚐCredentialUsage(ctx, sel, v[i])
@@ -13800,7 +13801,7 @@ func (ec *executionContext) marshalNFieldKind2credkeepᚋgraphᚋmodelᚐFieldKi
 }
 
 func (ec *executionContext) marshalNFieldSpec2ᚕᚖcredkeepᚋgraphᚋmodelᚐFieldSpecᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FieldSpec) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNFieldSpec2ᚖcredkeepᚋgraphᚋmodelᚐFieldSpec(ctx, sel, v[i])
@@ -13898,7 +13899,7 @@ func (ec *executionContext) marshalNMember2credkeepᚋgraphᚋmodelᚐMember(ctx
 }
 
 func (ec *executionContext) marshalNMember2ᚕᚖcredkeepᚋgraphᚋmodelᚐMemberᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Member) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNMember2ᚖcredkeepᚋgraphᚋmodelᚐMember(ctx, sel, v[i])
@@ -13948,7 +13949,7 @@ func (ec *executionContext) marshalNPageInfo2ᚖcredkeepᚋgraphᚋmodelᚐPageI
 }
 
 func (ec *executionContext) marshalNSecretField2ᚕᚖcredkeepᚋgraphᚋmodelᚐSecretFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SecretField) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSecretField2ᚖcredkeepᚋgraphᚋmodelᚐSecretField(ctx, sel, v[i])
@@ -14567,7 +14568,7 @@ func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgq
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__EnumValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValue(ctx, sel, v[i])

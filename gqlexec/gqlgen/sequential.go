@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"go/format"
+	"sort"
+
+	"github.com/99designs/gqlgen/codegen"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// sequentialLists is a gqlgen plugin: while gqlgen builds its data it collects
+// the marshal functions of lists of plain objects.
+type sequentialLists struct {
+	funcs []string
+}
+
+func (*sequentialLists) Name() string { return "sequentiallists" }
+
+func (p *sequentialLists) GenerateCode(data *codegen.Data) error {
+	objects := map[string]*codegen.Object{}
+	for _, o := range data.Objects {
+		objects[o.Name] = o
+	}
+	plain := plainness{objects: objects, known: map[string]bool{}}
+	seen := map[string]bool{}
+	for _, t := range data.ReferencedTypes {
+		if !t.IsSlice() || t.IsScalar() || t.Elem() == nil || t.Elem().Definition == nil {
+			continue
+		}
+		if fn := t.MarshalFunc(); !seen[fn] && plain.object(t.Elem().Definition.Name) {
+			seen[fn] = true
+			p.funcs = append(p.funcs, fn)
+		}
+	}
+	sort.Strings(p.funcs)
+	return nil
+}
+
+// plainness decides whether an object, and every object reachable through its
+// fields, resolves without a resolver or a context-taking method (gqlgen runs
+// those concurrently, and a dataloader behind one waits for its batch).
+type plainness struct {
+	objects map[string]*codegen.Object
+	known   map[string]bool
+}
+
+func (p plainness) object(name string) bool {
+	if v, ok := p.known[name]; ok {
+		return v
+	}
+	o, ok := p.objects[name]
+	if !ok || o.Kind != ast.Object {
+		return false // interfaces and unions: not examined, so not plain
+	}
+	p.known[name] = false // a cycle counts as not plain while it is examined
+	for _, f := range o.Fields {
+		if f.IsConcurrent() {
+			return false
+		}
+		if d := f.TypeReference.Definition; d != nil && d.Kind != ast.Scalar && d.Kind != ast.Enum && !p.object(d.Name) {
+			return false
+		}
+	}
+	p.known[name] = true
+	return true
+}
+
+const (
+	concurrent = "graphql.MarshalSliceConcurrently("
+	sequential = "gqlexec.MarshalSlice("
+)
+
+// rewrite makes each named marshal function in the generated source call
+// gqlexec.MarshalSlice, and imports gqlexec. A function that is missing, or
+// does not call MarshalSliceConcurrently exactly once, is an error: the
+// generator changed and this must be looked at.
+func rewrite(src []byte, funcs []string) ([]byte, error) {
+	if len(funcs) == 0 {
+		return src, nil
+	}
+	for _, fn := range funcs {
+		start := bytes.Index(src, []byte("func (ec *executionContext) "+fn+"("))
+		if start < 0 {
+			return nil, fmt.Errorf("marshal function %s not found", fn)
+		}
+		end := bytes.Index(src[start+1:], []byte("\nfunc "))
+		if end < 0 {
+			end = len(src) - start - 1
+		}
+		body := src[start : start+1+end]
+		if bytes.Count(body, []byte(concurrent)) != 1 {
+			return nil, fmt.Errorf("%s: expected one call of %s", fn, concurrent)
+		}
+		replaced := bytes.Replace(body, []byte(concurrent), []byte(sequential), 1)
+		src = append(src[:start:start], append(replaced, src[start+len(body):]...)...)
+	}
+	imp := []byte("import (\n")
+	i := bytes.Index(src, imp)
+	if i < 0 {
+		return nil, fmt.Errorf("no import block")
+	}
+	src = append(src[:i+len(imp):i+len(imp)], append([]byte("\t\"credkeep/gqlexec\"\n"), src[i+len(imp):]...)...)
+	return format.Source(src)
+}
