@@ -114,7 +114,10 @@ func run(bin string, duration, warmup time.Duration, conns, nCreds int, out, onl
 		}
 		fmt.Printf("%-34s %9.0f %7.1f%% %9.2f %9.2f %12s %7.3fx\n", r.Scenario, r.RPS, r.Success*100, r.P50ms, r.P99ms, cpu, r.Ratio)
 	}
-	b, _ := json.MarshalIndent(map[string]any{"at": time.Now().UTC(), "duration": duration.String(), "connections": conns, "credentials": nCreds, "rows": rows}, "", "  ")
+	peak := peakRSS(srv.pid())
+	fmt.Printf("credkeep peak resident memory: %d MiB\n", peak>>20)
+	b, _ := json.MarshalIndent(map[string]any{"at": time.Now().UTC(), "duration": duration.String(), "connections": conns, "credentials": nCreds,
+		"server_peak_rss_bytes": peak, "rows": rows}, "", "  ")
 	return os.WriteFile(out, append(b, '\n'), 0o644)
 }
 
@@ -175,6 +178,21 @@ func cpuTime(pid int) time.Duration {
 	ut, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(ut+st) * (time.Second / 100) // USER_HZ = 100
+}
+
+// peakRSS is a process's peak resident set size (VmHWM) from /proc, in bytes (0 where unknown).
+func peakRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 func startBaseline() (string, func()) {
