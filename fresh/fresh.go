@@ -23,7 +23,8 @@ const readTimeout = 10 * time.Second
 // Group coalesces reads of values by key: one read per round, for every key
 // asked for by the callers of that round.
 type Group[K comparable, V any] struct {
-	read func(ctx context.Context, keys []K) (map[K]V, error)
+	read   func(ctx context.Context, keys []K) (map[K]V, error)
+	linger time.Duration
 
 	mu      sync.Mutex
 	running bool         // a round is in flight; its result is not for later arrivals
@@ -41,6 +42,16 @@ type round[K comparable, V any] struct {
 // it was given; a key it leaves out reads as V's zero value.
 func New[K comparable, V any](read func(ctx context.Context, keys []K) (map[K]V, error)) *Group[K, V] {
 	return &Group[K, V]{read: read}
+}
+
+// WithLinger makes a round that follows another one wait d before it reads, so
+// that more of the callers arriving in a stream share it. It applies only under
+// load (callers queued while the previous read ran); a caller that finds the
+// group idle is read for at once. The guarantee is unchanged: every caller of a
+// round joined it before its read began.
+func (g *Group[K, V]) WithLinger(d time.Duration) *Group[K, V] {
+	g.linger = d
+	return g
 }
 
 // Get returns key's value from a read that began after Get was called. The
@@ -62,7 +73,7 @@ func (g *Group[K, V]) GetAll(ctx context.Context, keys ...K) (map[K]V, error) {
 		r.keys[k] = struct{}{}
 	}
 	if !g.running {
-		g.start(ctx)
+		g.start(ctx, false)
 	}
 	g.mu.Unlock()
 
@@ -74,25 +85,30 @@ func (g *Group[K, V]) GetAll(ctx context.Context, keys ...K) (map[K]V, error) {
 	}
 }
 
-// start runs the waiting round; g.mu is held.
-func (g *Group[K, V]) start(ctx context.Context) {
-	r := g.next
-	g.next, g.running = nil, true
-	// Detached from the caller who happened to start it, but keeping its values
-	// (request id for logs).
+// start marks a round running and reads for the callers in g.next, including
+// those that join while it lingers; g.mu is held.
+func (g *Group[K, V]) start(ctx context.Context, queued bool) {
+	g.running = true
 	rctx := context.WithoutCancel(ctx)
-	keys := make([]K, 0, len(r.keys))
-	for k := range r.keys {
-		keys = append(keys, k)
-	}
 	go func() {
+		if queued && g.linger > 0 {
+			time.Sleep(g.linger)
+		}
+		g.mu.Lock()
+		r := g.next
+		g.next = nil
+		g.mu.Unlock()
+		keys := make([]K, 0, len(r.keys))
+		for k := range r.keys {
+			keys = append(keys, k)
+		}
 		readCtx, cancel := context.WithTimeout(rctx, readTimeout)
 		r.vals, r.err = g.read(readCtx, keys)
 		cancel()
 		g.mu.Lock()
 		g.running = false
 		if g.next != nil {
-			g.start(rctx)
+			g.start(rctx, true)
 		}
 		g.mu.Unlock()
 		close(r.done)

@@ -101,3 +101,63 @@ func TestCallerContextBoundsOnlyItsWait(t *testing.T) {
 		t.Fatalf("after: %d %v", v, err)
 	}
 }
+
+// With a linger, a stream of callers shares fewer reads, and still no caller gets
+// a value older than its call; a caller that finds the group idle is not delayed.
+func TestLingerUnderLoad(t *testing.T) {
+	run := func(linger time.Duration) (reads, calls, stale int64) {
+		var version, nReads atomic.Int64
+		g := New(func(ctx context.Context, keys []string) (map[string]int64, error) {
+			nReads.Add(1)
+			v := version.Load()
+			time.Sleep(200 * time.Microsecond)
+			return map[string]int64{"k": v}, nil
+		}).WithLinger(linger)
+		var wg sync.WaitGroup
+		var nStale, nCalls atomic.Int64
+		for w := 0; w < 20; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 50; i++ {
+					if w == 0 {
+						version.Add(1)
+					}
+					before := version.Load()
+					got, err := g.Get(context.Background(), "k")
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					nCalls.Add(1)
+					if got < before {
+						nStale.Add(1)
+					}
+					time.Sleep(time.Millisecond) // the rest of a request: arrivals spread out
+				}
+			}()
+		}
+		wg.Wait()
+		return nReads.Load(), nCalls.Load(), nStale.Load()
+	}
+	r0, c0, s0 := run(0)
+	r1, c1, s1 := run(2 * time.Millisecond)
+	t.Logf("no linger: %d reads for %d calls; 2 ms linger: %d reads for %d calls", r0, c0, r1, c1)
+	if s0 != 0 || s1 != 0 {
+		t.Fatalf("stale values: %d without linger, %d with", s0, s1)
+	}
+	if r1*10 > r0*9 {
+		t.Errorf("linger did not share reads: %d reads against %d without", r1, r0)
+	}
+
+	g := New(func(ctx context.Context, keys []string) (map[string]int, error) {
+		return map[string]int{"k": 1}, nil
+	}).WithLinger(time.Second)
+	start := time.Now()
+	if v, err := g.Get(context.Background(), "k"); err != nil || v != 1 {
+		t.Fatalf("Get = %v, %v", v, err)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("an idle group lingered: %v", d)
+	}
+}

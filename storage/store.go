@@ -93,7 +93,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		o.DBName = "credkeep"
 	}
 	s := &Store{log: o.Logger}
-	s.states = fresh.New(s.readRound)
+	s.states = fresh.New(s.readRound).WithLinger(stateReadLinger)
 	s.known = newKnownStates()
 	s.users = expirable.NewLRU[string, User](10_000, nil, usersCacheTTL)
 	s.uses = newUseCounter()
