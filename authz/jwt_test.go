@@ -255,3 +255,49 @@ func TestRoleRules(t *testing.T) {
 		}
 	}
 }
+
+// A verified token is remembered: the same token again is not parsed, a
+// remembered token is still refused once it expires, and it is parsed again
+// after jwtCacheMaxAge.
+func TestVerifiedTokensAreRemembered(t *testing.T) {
+	now := testNow
+	v, err := NewJWTVerifier(context.Background(), JWTConfig{Secret: testSecret, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parses := 0
+	inner := v.keyfunc
+	v.keyfunc = func(tok *jwt.Token) (any, error) { parses++; return inner(tok) }
+	token := func(exp time.Time) string {
+		return sign(t, jwt.SigningMethodHS256, []byte(testSecret.Reveal()), claims(func(c *Claims) { c.ExpiresAt = jwt.NewNumericDate(exp) }), "")
+	}
+	verify := func(tok string, want bool) {
+		t.Helper()
+		c, err := v.Verify(tok)
+		if want && (err != nil || c.Subject != "alice") {
+			t.Fatalf("at +%v: want alice, got %v, %v", now.Sub(testNow), c, err)
+		}
+		if !want && !errors.Is(err, ErrInvalidToken) {
+			t.Fatalf("at +%v: want refused, got %v", now.Sub(testNow), err)
+		}
+	}
+
+	long := token(testNow.Add(time.Hour))
+	verify(long, true)
+	verify(long, true)
+	if parses != 1 {
+		t.Fatalf("%d parses for two verifications of one token, want 1", parses)
+	}
+	now = testNow.Add(jwtCacheMaxAge + time.Second)
+	verify(long, true)
+	if parses != 2 {
+		t.Fatalf("%d parses after the cache age, want 2", parses)
+	}
+
+	// Expired 20 s ago: accepted within the leeway, and remembered.
+	now = testNow
+	ending := token(testNow.Add(-20 * time.Second))
+	verify(ending, true)
+	now = testNow.Add(11 * time.Second) // past exp + leeway, well within the cache age
+	verify(ending, false)
+}
