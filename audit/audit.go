@@ -127,6 +127,12 @@ type Log struct {
 	qmu     sync.Mutex
 	queue   []*pending
 	writing bool // a committer is running
+
+	// Head documents (heads.go): the latest move of each log not written yet.
+	hmu          sync.Mutex
+	heads        map[string]storage.AuditHeadMove
+	headsTimer   bool // a flush is scheduled
+	headsFlushed time.Time
 }
 
 type logState struct {
@@ -205,7 +211,7 @@ func (l *Log) append(ctx context.Context, doc storage.AuditEntry) error {
 	defer st.mu.Unlock()
 	for attempt := 0; attempt < maxAppendAttempts; attempt++ {
 		if st.head == nil {
-			h, err := l.store.AuditHead(ctx, doc.Log)
+			h, err := l.readHead(ctx, doc.Log)
 			if err != nil {
 				return err
 			}
@@ -227,12 +233,11 @@ func (l *Log) append(ctx context.Context, doc storage.AuditEntry) error {
 			st.head = nil // unknown state: read the head again next time
 			return err
 		}
-		taken, err := l.store.AuditEntry(ctx, doc.Log, doc.Seq)
+		next, err := l.tail(ctx, doc.Log, head)
 		if err != nil {
 			st.head = nil
 			return err
 		}
-		next := storage.AuditHead{Seq: taken.Seq, Hash: taken.Hash}
 		st.head = &next
 		if err := l.store.AdvanceAuditHead(ctx, doc.Log, head, next); err != nil {
 			return err
@@ -290,6 +295,10 @@ type Verification struct {
 // Verify recomputes a workspace's chain from the first entry: a missing number,
 // an entry whose hash does not match, or a log shorter than its head breaks it.
 func (l *Log) Verify(ctx context.Context, workspaceID string) (Verification, error) {
+	// This instance's own appends count: their head is written before the check.
+	if err := l.FlushHeads(ctx); err != nil {
+		return Verification{}, err
+	}
 	var v Verification
 	prev, expect := "", int64(1)
 	var broken *int64

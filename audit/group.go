@@ -62,6 +62,7 @@ func (l *Log) committer(ctx context.Context) {
 		}
 		l.qmu.Unlock()
 		l.writeRound(ctx, round)
+		l.flushHeadsIfDue(ctx)
 	}
 }
 
@@ -94,7 +95,7 @@ func (l *Log) writeRound(ctx context.Context, round []*pending) {
 	for i, log := range logs {
 		st := states[i]
 		if st.head == nil {
-			h, err := l.store.AuditHead(ctx, log)
+			h, err := l.readHead(ctx, log)
 			if err != nil {
 				unlock()
 				finish(round, err)
@@ -108,9 +109,11 @@ func (l *Log) writeRound(ctx context.Context, round []*pending) {
 		docs = append(docs, chained...)
 	}
 	if err := l.store.InsertAuditEntries(ctx, docs); err != nil {
-		// Each log on its own: what landed is found and the rest chained again.
-		for _, st := range states {
-			st.head = nil
+		// Each log on its own, from where this round started it: what landed is
+		// recognized by its hash, and the rest chained again.
+		for i, st := range states {
+			from := moves[i].From
+			st.head = &from
 		}
 		unlock()
 		for i, log := range logs {
@@ -124,10 +127,9 @@ func (l *Log) writeRound(ctx context.Context, round []*pending) {
 	}
 	unlock()
 	// The entries are durable: their callers go on now. The head documents
-	// follow (before the next round); one left behind is moved on by the next
-	// writer that collides with its entries.
+	// follow within headInterval (heads.go).
 	finish(round, nil)
-	_ = l.store.AdvanceAuditHeads(ctx, moves)
+	l.deferHeads(moves)
 }
 
 // writeBatch chains and inserts a batch. When the insert fails, the entries
@@ -141,7 +143,7 @@ func (l *Log) writeBatch(ctx context.Context, st *logState, batch []*pending) {
 	log := batch[0].doc.Log
 	for attempt := 0; ; attempt++ {
 		if st.head == nil {
-			h, err := l.store.AuditHead(ctx, log)
+			h, err := l.readHead(ctx, log)
 			if err != nil {
 				finish(batch, err)
 				return
@@ -188,17 +190,13 @@ func (l *Log) writeBatch(ctx context.Context, st *logState, batch []*pending) {
 			finish(batch, errors.New("audit log too busy: entry not written"))
 			return
 		}
-		// Another instance took the next number: move past its entries (its head
-		// document, or at least the entry in the way), then try again after a
-		// short random pause so that two instances do not collide in step.
-		taken, terr := l.store.AuditEntry(ctx, log, docs[landed].Seq)
+		// Another instance took the next number: move past its entries to the
+		// log's end, then try again after a short random pause so that two
+		// instances do not collide in step.
+		head, terr := l.tail(ctx, log, from)
 		if terr != nil {
 			finish(batch, terr)
 			return
-		}
-		head := storage.AuditHead{Seq: taken.Seq, Hash: taken.Hash}
-		if h, herr := l.store.AuditHead(ctx, log); herr == nil && h.Seq > head.Seq {
-			head = h
 		}
 		st.head = &head
 		time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
