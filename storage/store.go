@@ -169,32 +169,74 @@ func (s *Store) connect(ctx context.Context, uri string, o Options) error {
 type index struct {
 	collection string
 	model      mongo.IndexModel
+	// lookupOnly: the index speeds up queries and enforces nothing that _id does
+	// not already. The embedded database (FerretDB on SQLite) answers every query
+	// but an _id lookup with a scan, so there such an index only costs writes:
+	// each one re-parses the document's JSON on every insert (the audit
+	// collection's two were a third of the cost of a useCredential's entry).
+	lookupOnly bool
 }
 
 func indexes() []index {
 	return []index{
-		{colMembers, mongo.IndexModel{Keys: bson.D{{Key: "userId", Value: 1}}, Options: options.Index().SetName("userId")}},
-		{colMembers, mongo.IndexModel{Keys: bson.D{{Key: "workspaceId", Value: 1}}, Options: options.Index().SetName("workspaceId")}},
-		{colUsers, mongo.IndexModel{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetName("email")}},
-		{colAPITokens, mongo.IndexModel{Keys: bson.D{{Key: "publicId", Value: 1}}, Options: options.Index().SetName("publicId").SetUnique(true)}},
-		{colAPITokens, mongo.IndexModel{Keys: bson.D{{Key: "userId", Value: 1}}, Options: options.Index().SetName("userId")}},
-		{colUsages, mongo.IndexModel{Keys: bson.D{{Key: "credentialId", Value: 1}}, Options: options.Index().SetName("credentialId")}},
-		{colAudit, mongo.IndexModel{Keys: bson.D{{Key: "workspaceId", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("workspaceId_seq").SetUnique(true)}},
-		{colAudit, mongo.IndexModel{Keys: bson.D{{Key: "targetId", Value: 1}}, Options: options.Index().SetName("targetId")}},
+		{colMembers, mongo.IndexModel{Keys: bson.D{{Key: "userId", Value: 1}}, Options: options.Index().SetName("userId")}, true},
+		{colMembers, mongo.IndexModel{Keys: bson.D{{Key: "workspaceId", Value: 1}}, Options: options.Index().SetName("workspaceId")}, true},
+		{colUsers, mongo.IndexModel{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetName("email")}, true},
+		{colAPITokens, mongo.IndexModel{Keys: bson.D{{Key: "publicId", Value: 1}}, Options: options.Index().SetName("publicId").SetUnique(true)}, false},
+		{colAPITokens, mongo.IndexModel{Keys: bson.D{{Key: "userId", Value: 1}}, Options: options.Index().SetName("userId")}, true},
+		{colUsages, mongo.IndexModel{Keys: bson.D{{Key: "credentialId", Value: 1}}, Options: options.Index().SetName("credentialId")}, true},
+		// Unique, but an entry's _id is "<log>:<seq>": _id already allows one entry per number.
+		{colAudit, mongo.IndexModel{Keys: bson.D{{Key: "workspaceId", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("workspaceId_seq").SetUnique(true)}, true},
+		{colAudit, mongo.IndexModel{Keys: bson.D{{Key: "targetId", Value: 1}}, Options: options.Index().SetName("targetId")}, true},
 		// Unique names per workspace (case-insensitive), and the list's sort order.
 		{colCredentials, mongo.IndexModel{Keys: bson.D{{Key: "workspaceId", Value: 1}, {Key: "nameKey", Value: 1}},
-			Options: options.Index().SetName("workspaceId_nameKey").SetUnique(true)}},
+			Options: options.Index().SetName("workspaceId_nameKey").SetUnique(true)}, false},
 	}
 }
 
-// ensureIndexes creates the collections' indexes; creating an existing index is a no-op.
+// ensureIndexes creates the collections' indexes; creating an existing index is
+// a no-op. On the embedded database, lookup-only indexes are dropped instead
+// (data directories from earlier versions have them).
 func (s *Store) ensureIndexes(ctx context.Context) error {
 	for _, ix := range indexes() {
-		if _, err := s.db.Collection(ix.collection).Indexes().CreateOne(ctx, ix.model); err != nil {
+		view := s.db.Collection(ix.collection).Indexes()
+		if ix.lookupOnly && s.embedded != nil {
+			if _, err := view.DropOne(ctx, *ix.model.Options.Name); err != nil && !isIndexNotFound(err) {
+				return fmt.Errorf("drop index %s.%s: %w", ix.collection, *ix.model.Options.Name, err)
+			}
+			continue
+		}
+		if _, err := view.CreateOne(ctx, ix.model); err != nil {
 			return fmt.Errorf("create index %s.%s: %w", ix.collection, *ix.model.Options.Name, err)
 		}
 	}
 	return s.crypt.ensureKeyVaultIndex(ctx)
+}
+
+// IndexNames lists a collection's indexes by name (for tests and operators).
+func (s *Store) IndexNames(ctx context.Context, collection string) ([]string, error) {
+	cur, err := s.col(collection).Indexes().List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list indexes: %w", err)
+	}
+	var specs []struct {
+		Name string `bson:"name"`
+	}
+	if err := cur.All(ctx, &specs); err != nil {
+		return nil, fmt.Errorf("list indexes: %w", err)
+	}
+	names := make([]string, len(specs))
+	for i, sp := range specs {
+		names[i] = sp.Name
+	}
+	return names, nil
+}
+
+// isIndexNotFound reports the server's IndexNotFound (27), or FerretDB's
+// NamespaceNotFound (26) for a collection not created yet.
+func isIndexNotFound(err error) bool {
+	var ce mongo.CommandError
+	return errors.As(err, &ce) && (ce.Code == 27 || ce.Code == 26)
 }
 
 // Ping reports whether the database answers; /readyz uses it.
