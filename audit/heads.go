@@ -21,7 +21,7 @@ import (
 // instance's pending heads before it checks. What the lag costs: a tail removed
 // within headInterval of being written, by someone who can delete from the
 // database, is not noticed by Verify on another instance.
-const headInterval = 50 * time.Millisecond
+const headInterval = 200 * time.Millisecond
 
 // deferHeads remembers moves and schedules a flush.
 func (l *Log) deferHeads(moves []storage.AuditHeadMove) {
