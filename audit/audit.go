@@ -100,7 +100,6 @@ type Recorder interface {
 // Store is the audit storage.
 type Store interface {
 	AuditHead(ctx context.Context, log string) (storage.AuditHead, error)
-	AdvanceAuditHead(ctx context.Context, log string, from, to storage.AuditHead) error
 	AdvanceAuditHeads(ctx context.Context, moves []storage.AuditHeadMove) error
 	InsertAuditEntry(ctx context.Context, e storage.AuditEntry) error
 	InsertAuditEntries(ctx context.Context, es []storage.AuditEntry) error
@@ -224,9 +223,7 @@ func (l *Log) append(ctx context.Context, doc storage.AuditEntry) error {
 		if err == nil {
 			next := storage.AuditHead{Seq: doc.Seq, Hash: doc.Hash}
 			st.head = &next
-			// The entry is durable; a head document left behind here is moved on
-			// by the next writer that collides with this entry.
-			_ = l.store.AdvanceAuditHead(ctx, doc.Log, head, next)
+			l.deferHeads([]storage.AuditHeadMove{{Log: doc.Log, From: head, To: next}})
 			return nil
 		}
 		if !errors.Is(err, storage.ErrConflict) {
@@ -239,9 +236,6 @@ func (l *Log) append(ctx context.Context, doc storage.AuditEntry) error {
 			return err
 		}
 		st.head = &next
-		if err := l.store.AdvanceAuditHead(ctx, doc.Log, head, next); err != nil {
-			return err
-		}
 	}
 	return errors.New("audit log too busy: entry not written")
 }

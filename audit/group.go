@@ -156,9 +156,7 @@ func (l *Log) writeBatch(ctx context.Context, st *logState, batch []*pending) {
 		if err == nil {
 			last := docs[len(docs)-1]
 			st.head = &storage.AuditHead{Seq: last.Seq, Hash: last.Hash}
-			// The entries are durable; a head document left behind is moved on by
-			// the next writer that collides with them.
-			_ = l.store.AdvanceAuditHead(ctx, log, from, *st.head)
+			l.deferHeads([]storage.AuditHeadMove{{Log: log, From: from, To: *st.head}})
 			finish(batch, nil)
 			return
 		}
@@ -175,7 +173,7 @@ func (l *Log) writeBatch(ctx context.Context, st *logState, batch []*pending) {
 			last := docs[landed-1]
 			h := storage.AuditHead{Seq: last.Seq, Hash: last.Hash}
 			st.head = &h
-			_ = l.store.AdvanceAuditHead(ctx, log, from, h)
+			l.deferHeads([]storage.AuditHeadMove{{Log: log, From: from, To: h}})
 			finish(batch[:landed], nil)
 			batch = batch[landed:]
 		}

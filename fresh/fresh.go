@@ -89,6 +89,8 @@ func (g *Group[K, V]) GetAll(ctx context.Context, keys ...K) (map[K]V, error) {
 // those that join while it lingers; g.mu is held.
 func (g *Group[K, V]) start(ctx context.Context, queued bool) {
 	g.running = true
+	// Detached from the caller who happened to start it, but keeping its values
+	// (request id for logs).
 	rctx := context.WithoutCancel(ctx)
 	go func() {
 		if queued && g.linger > 0 {

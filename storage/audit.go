@@ -67,30 +67,14 @@ func (s *Store) AuditHead(ctx context.Context, log string) (AuditHead, error) {
 	return h, err
 }
 
-// AdvanceAuditHead moves a log's head from `from` to `to`; it does nothing when
-// the head is already at or past to.seq (another writer moved it).
-func (s *Store) AdvanceAuditHead(ctx context.Context, log string, from, to AuditHead) error {
-	defer s.serialize(colAuditHeads + "/" + log)()
-	_, err := s.col(colAuditHeads).UpdateOne(ctx,
-		bson.M{"_id": log, "$or": bson.A{bson.M{"seq": bson.M{"$lt": to.Seq}}, bson.M{"seq": bson.M{"$exists": false}}}},
-		bson.M{"$set": bson.M{"seq": to.Seq, "hash": to.Hash}}, options.Update().SetUpsert(true))
-	if isDuplicateKey(err) {
-		return nil // the head exists and is already at or past to
-	}
-	if err != nil {
-		return fmt.Errorf("advance audit head: %w", err)
-	}
-	return nil
-}
-
-// AuditHeadMove moves one log's head (see AdvanceAuditHead).
+// AuditHeadMove moves one log's head from From to To.
 type AuditHeadMove struct {
 	Log      string
 	From, To AuditHead
 }
 
-// AdvanceAuditHeads moves several logs' heads in one bulk write; like
-// AdvanceAuditHead, a head already at or past its target is left alone.
+// AdvanceAuditHeads moves several logs' heads in one bulk write; a head already
+// at or past its target (another writer moved it) is left alone.
 func (s *Store) AdvanceAuditHeads(ctx context.Context, moves []AuditHeadMove) error {
 	if len(moves) == 0 {
 		return nil
