@@ -81,6 +81,7 @@ const colRateLimits = "rate_limits"
 func (s *Store) AddRequests(ctx context.Context, tokenHash string, windowStart time.Time, n int) (int, error) {
 	id := tokenHash + ":" + fmt.Sprint(windowStart.Unix())
 	defer s.serialize(colRateLimits + "/" + id)()
+	defer s.hotWrite()()
 	var doc struct {
 		Count int `bson:"count"`
 	}

@@ -89,6 +89,7 @@ func (s *Store) AdvanceAuditHeads(ctx context.Context, moves []AuditHeadMove) er
 			SetUpsert(true)
 	}
 	defer s.serializeAll(keys)()
+	defer s.hotWrite()()
 	_, err := s.col(colAuditHeads).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
 	if err != nil && !isDuplicateKey(err) {
 		return fmt.Errorf("advance audit heads: %w", err)
@@ -123,7 +124,10 @@ func (s *Store) InsertAuditEntries(ctx context.Context, es []AuditEntry) error {
 		e.ID = AuditEntryID(e.Log, e.Seq)
 		docs[i] = e
 	}
-	if _, err := s.col(colAudit).InsertMany(ctx, docs, options.InsertMany().SetOrdered(true)); err != nil {
+	unlock := s.hotWrite()
+	_, err := s.col(colAudit).InsertMany(ctx, docs, options.InsertMany().SetOrdered(true))
+	unlock()
+	if err != nil {
 		if isDuplicateKey(err) {
 			return fmt.Errorf("write audit entries: %w", ErrConflict)
 		}

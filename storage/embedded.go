@@ -30,7 +30,12 @@ type Embedded struct {
 	// database shares these locks, which is enough because an embedded database
 	// has no clients outside this process.
 	locks *stripedLock
-	dbDir string // where the SQLite files are
+	// writer is held around the writes that run all the time under load (audit
+	// entries and heads, use counters, rate-limit counts), so that they queue
+	// here instead of meeting in SQLite, whose busy handler makes the loser
+	// sleep whole milliseconds (1, 2, 5, 10 ms...) before it tries again.
+	writer sync.Mutex
+	dbDir  string // where the SQLite files are
 }
 
 // StartEmbedded starts FerretDB with its SQLite files under dir/db.

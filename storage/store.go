@@ -273,6 +273,16 @@ func (s *Store) serialize(key string) func() {
 	return s.locks.lock(key)
 }
 
+// hotWrite takes the embedded database's writer lock (see Embedded.writer);
+// with a MongoDB it does nothing.
+func (s *Store) hotWrite() func() {
+	if s.embedded == nil {
+		return func() {}
+	}
+	s.embedded.writer.Lock()
+	return s.embedded.writer.Unlock
+}
+
 // serializeAll takes the document locks of several keys (an update of many
 // documents), in a fixed order so that two such calls cannot deadlock.
 func (s *Store) serializeAll(keys []string) func() {

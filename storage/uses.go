@@ -161,8 +161,9 @@ func (s *Store) flushCounts(ctx context.Context, counts map[string]useCounts) er
 			inc["c."+id+".n"] = counts[id].n
 			last["c."+id+".last"] = counts[id].last
 		}
-		unlock := s.serialize(colUses + "/" + ws)
+		unlock, unlockWriter := s.serialize(colUses+"/"+ws), s.hotWrite()
 		_, err := s.col(colUses).UpdateOne(ctx, bson.M{"_id": ws}, bson.M{"$inc": inc, "$max": last}, options.Update().SetUpsert(true))
+		unlockWriter()
 		unlock()
 		if err != nil {
 			if firstErr == nil {
