@@ -127,9 +127,9 @@ type Log struct {
 	queue   []*pending
 	writing bool // a committer is running
 
-	// Head documents (heads.go): the latest move of each log not written yet.
+	// Head documents (heads.go): where each log ends, not written yet.
 	hmu          sync.Mutex
-	heads        map[string]storage.AuditHeadMove
+	heads        map[string]storage.AuditHead
 	headsTimer   bool // a flush is scheduled
 	headsFlushed time.Time
 }

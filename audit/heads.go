@@ -23,21 +23,17 @@ import (
 // database, is not noticed by Verify on another instance.
 const headInterval = 200 * time.Millisecond
 
-// deferHeads remembers moves and schedules a flush.
+// deferHeads remembers where moves leave each log and schedules a flush.
 func (l *Log) deferHeads(moves []storage.AuditHeadMove) {
 	l.hmu.Lock()
 	defer l.hmu.Unlock()
 	if l.heads == nil {
-		l.heads = map[string]storage.AuditHeadMove{}
+		l.heads = map[string]storage.AuditHead{}
 	}
 	for _, m := range moves {
-		if cur, ok := l.heads[m.Log]; ok {
-			if cur.To.Seq >= m.To.Seq {
-				continue
-			}
-			m.From = cur.From
+		if cur, ok := l.heads[m.Log]; !ok || cur.Seq < m.To.Seq {
+			l.heads[m.Log] = m.To
 		}
-		l.heads[m.Log] = m
 	}
 	if !l.headsTimer && len(l.heads) > 0 {
 		l.headsTimer = true
@@ -86,8 +82,8 @@ func (l *Log) FlushHeads(ctx context.Context) error {
 		return nil
 	}
 	moves := make([]storage.AuditHeadMove, 0, len(pending))
-	for _, m := range pending {
-		moves = append(moves, m)
+	for log, to := range pending {
+		moves = append(moves, storage.AuditHeadMove{Log: log, To: to})
 	}
 	sort.Slice(moves, func(i, j int) bool { return moves[i].Log < moves[j].Log })
 	ctx, cancel := context.WithTimeout(ctx, commitTimeout)
@@ -113,40 +109,37 @@ func (l *Log) readHead(ctx context.Context, log string) (storage.AuditHead, erro
 // (every lookup is by _id): entries of a log are numbered without gaps, so it
 // doubles the step until a number is missing, then bisects.
 func (l *Log) tail(ctx context.Context, log string, from storage.AuditHead) (storage.AuditHead, error) {
-	last := from
-	present := func(seq int64) (bool, error) {
+	entry := func(seq int64) (storage.AuditHead, bool, error) {
 		e, err := l.store.AuditEntry(ctx, log, seq)
 		if errors.Is(err, storage.ErrNotFound) {
-			return false, nil
+			return storage.AuditHead{}, false, nil
 		}
 		if err != nil {
-			return false, err
+			return storage.AuditHead{}, false, err
 		}
-		last = storage.AuditHead{Seq: e.Seq, Hash: e.Hash}
-		return true, nil
+		return storage.AuditHead{Seq: e.Seq, Hash: e.Hash}, true, nil
 	}
-	lo, step := from.Seq, int64(1) // lo: known present (or the start)
-	var hi int64                   // known missing
-	for {
-		ok, err := present(lo + step)
+	found := from // the last entry known present (or the start)
+	var hi int64  // a number known missing
+	for step := int64(1); ; step *= 2 {
+		h, ok, err := entry(found.Seq + step)
 		if err != nil {
 			return storage.AuditHead{}, err
 		}
 		if !ok {
-			hi = lo + step
+			hi = found.Seq + step
 			break
 		}
-		lo, step = lo+step, step*2
+		found = h
 	}
-	found := last
-	for hi-lo > 1 {
-		mid := lo + (hi-lo)/2
-		ok, err := present(mid)
+	for hi-found.Seq > 1 {
+		mid := found.Seq + (hi-found.Seq)/2
+		h, ok, err := entry(mid)
 		if err != nil {
 			return storage.AuditHead{}, err
 		}
 		if ok {
-			lo, found = mid, last
+			found = h
 		} else {
 			hi = mid
 		}
