@@ -29,6 +29,8 @@ const (
 	GraphQLValidationFailed Code = "GRAPHQL_VALIDATION_FAILED"
 	GraphQLParseFailed      Code = "GRAPHQL_PARSE_FAILED"
 	Internal                Code = "INTERNAL"
+	// BadRequest: the body is not a GraphQL request at all (SPEC.md §8).
+	BadRequest Code = "BAD_REQUEST"
 )
 
 // Known reports whether c is one of the codes of the contract.
@@ -36,7 +38,7 @@ func Known(c string) bool {
 	switch Code(c) {
 	case Unauthenticated, Forbidden, NotFound, BadUserInput, Conflict, NotEditable,
 		CredentialInUse, RateLimited, PersistedQueryNotFound, PersistedQueryRequired,
-		QueryTooComplex, GraphQLValidationFailed, GraphQLParseFailed, Internal:
+		QueryTooComplex, GraphQLValidationFailed, GraphQLParseFailed, Internal, BadRequest:
 		return true
 	}
 	return false

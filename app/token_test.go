@@ -133,7 +133,7 @@ func TestTokenInputValidation(t *testing.T) {
 	}{
 		{map[string]any{"name": "", "scopes": allScopes()}, "BAD_USER_INPUT"},
 		{map[string]any{"name": "x", "scopes": []string{}}, "BAD_USER_INPUT"},
-		{map[string]any{"name": "x", "scopes": []string{"ROOT"}}, "GRAPHQL_VALIDATION_FAILED"},
+		{map[string]any{"name": "x", "scopes": []string{"ROOT"}}, "BAD_USER_INPUT"},
 		{map[string]any{"name": "x", "scopes": allScopes(), "expiresAt": e.clock.Now().Add(-time.Minute).Format(time.RFC3339)}, "BAD_USER_INPUT"},
 		{map[string]any{"name": "x", "scopes": allScopes(), "workspaceId": "someone-elses"}, "NOT_FOUND"},
 	}

@@ -198,7 +198,7 @@ func TestMembership(t *testing.T) {
 	if r.Errors[0].Extensions["field"] != "userId" {
 		t.Errorf("field = %v", r.Errors[0].Extensions["field"])
 	}
-	wantCode(t, e.gql(alice, addMember, map[string]any{"ws": ws, "user": "x", "role": "KING"}), "GRAPHQL_VALIDATION_FAILED")
+	wantCode(t, e.gql(alice, addMember, map[string]any{"ws": ws, "user": "x", "role": "KING"}), "BAD_USER_INPUT")
 	wantCode(t, e.gql(alice, changeRole, map[string]any{"ws": ws, "user": "nobody", "role": "ADMIN"}), "NOT_FOUND")
 	wantCode(t, e.gql(alice, removeMember, map[string]any{"ws": ws, "user": "nobody"}), "NOT_FOUND")
 	wantCode(t, e.gql(alice, addMember, map[string]any{"ws": "unknown-ws", "user": "carol", "role": "MEMBER"}), "NOT_FOUND")

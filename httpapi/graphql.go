@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"runtime/debug"
 	"strings"
 
@@ -53,7 +54,7 @@ func NewGraphQL(o GraphQLOptions) http.Handler {
 		srv.Use(introspectionGate{dev: o.Dev})
 		srv.Use(queryLimits{schema: schema})
 		srv.Use(getQueriesOnly{})
-		srv.SetErrorPresenter(presentError(o.Logger))
+		srv.SetErrorPresenter(presentError(o.Logger, suggest))
 		srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 			o.Logger.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			return errInternalPanic
@@ -97,14 +98,41 @@ var errInternalPanic = errors.New("panic in resolver")
 // presentError is the allow-list of SPEC.md §5: client errors keep their message
 // and code; GraphQL parse and validation errors keep theirs; anything else is
 // logged with the request id and shown as "internal error".
-func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
+func presentError(log *slog.Logger, suggest bool) graphql.ErrorPresenterFunc {
+	present := presentErrorWithSuggestions(log)
+	if suggest {
+		return present
+	}
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		g := present(ctx, err)
+		g.Message = withoutSuggestion(g.Message)
+		return g
+	}
+}
+
+// didYouMean is how gqlparser words every suggestion: of fields, arguments,
+// enum values, input fields, types, directives and fragment types.
+var didYouMean = regexp.MustCompile(`\s*Did you mean .*$`)
+
+// withoutSuggestion cuts a "Did you mean ...?" tail: the names it offers map the
+// schema for someone who may not introspect it.
+func withoutSuggestion(msg string) string {
+	return didYouMean.ReplaceAllString(msg, "")
+}
+
+func presentErrorWithSuggestions(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		if ae, ok := apierror.As(err); ok {
 			g := graphql.DefaultErrorPresenter(ctx, err)
 			g.Message = ae.Message
 			g.Extensions = map[string]any{"code": string(ae.Code)}
-			if ae.Field != "" {
-				g.Extensions["field"] = ae.Field
+			field := ae.Field
+			if field == "" && ae.Code == apierror.BadUserInput {
+				// A scalar's own check (Time) knows no field: the argument's path does.
+				field = inputField(g.Path, 1)
+			}
+			if field != "" {
+				g.Extensions["field"] = field
 			}
 			for k, v := range ae.Extensions {
 				g.Extensions[k] = v
@@ -117,7 +145,18 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 				// The parser names its limit; say no more than for any other limit.
 				return tooComplex()
 			}
-			if code, _ := g.Extensions["code"].(string); apierror.Known(code) && code != string(apierror.Internal) {
+			code, _ := g.Extensions["code"].(string)
+			if len(g.Path) > 0 && g.Path[0] == ast.PathName("variable") {
+				// A variable that is not of its type (an unknown enum value):
+				// the caller's input, named like every other input error.
+				out := &gqlerror.Error{Message: g.Message, Path: g.Path,
+					Extensions: map[string]any{"code": string(apierror.BadUserInput)}}
+				if f := inputField(g.Path, 1); f != "" {
+					out.Extensions["field"] = variableField(ctx, f)
+				}
+				return out
+			}
+			if apierror.Known(code) && code != string(apierror.Internal) {
 				return g
 			}
 		}
@@ -133,6 +172,101 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		return out
 	}
+}
+
+// inputField names the input field at path: the elements after the first skip
+// (the GraphQL field, or "variable"), without list indexes, without the
+// conventional "input" argument, joined with dots: ["createCredential",
+// "input", "expiresAt"] is "expiresAt"; ["variable", "role"] is "role";
+// ["variable", "s", 0] is "s".
+func inputField(path ast.Path, skip int) string {
+	var names []string
+	for i, el := range path {
+		if n, ok := el.(ast.PathName); ok && i >= skip {
+			names = append(names, string(n))
+		}
+	}
+	if len(names) > 1 && names[0] == "input" && !isGQLVariable(path) {
+		names = names[1:]
+	}
+	return strings.Join(names, ".")
+}
+
+// variableField names the input field a variable is given to: for $s in
+// createApiToken(input: {scopes: $s}) it is "scopes", so that the field a client
+// shows the error next to does not depend on how it named its variables.
+func variableField(ctx context.Context, field string) string {
+	name, rest, _ := strings.Cut(field, ".")
+	if !graphql.HasOperationContext(ctx) {
+		return field
+	}
+	op := graphql.GetOperationContext(ctx).Operation
+	if op == nil {
+		return field
+	}
+	use := variableUse(op.SelectionSet, name, map[string]bool{})
+	switch {
+	case use == "":
+		use = name
+	case use == "input" && rest != "":
+		return rest // the conventional input argument is not named, as elsewhere
+	}
+	if rest != "" {
+		return use + "." + rest
+	}
+	return use
+}
+
+// variableUse finds the argument or input-object field that $name is given to.
+func variableUse(set ast.SelectionSet, name string, seen map[string]bool) string {
+	var inValue func(key string, v *ast.Value) string
+	inValue = func(key string, v *ast.Value) string {
+		if v == nil {
+			return ""
+		}
+		if v.Kind == ast.Variable && v.Raw == name {
+			return key
+		}
+		for _, c := range v.Children {
+			k := c.Name
+			if k == "" {
+				k = key // a list element keeps its list's name
+			}
+			if u := inValue(k, c.Value); u != "" {
+				return u
+			}
+		}
+		return ""
+	}
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			for _, a := range s.Arguments {
+				if u := inValue(a.Name, a.Value); u != "" {
+					return u
+				}
+			}
+			if u := variableUse(s.SelectionSet, name, seen); u != "" {
+				return u
+			}
+		case *ast.InlineFragment:
+			if u := variableUse(s.SelectionSet, name, seen); u != "" {
+				return u
+			}
+		case *ast.FragmentSpread:
+			if s.Definition != nil && !seen[s.Name] {
+				seen[s.Name] = true
+				if u := variableUse(s.Definition.SelectionSet, name, seen); u != "" {
+					return u
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func isGQLVariable(path ast.Path) bool {
+	return len(path) > 0 && path[0] == ast.PathName("variable")
 }
 
 // introspectionGate allows introspection to platform admins, or to all in dev mode.

@@ -17,7 +17,7 @@ import (
 
 func TestErrorPresenterIsAnAllowList(t *testing.T) {
 	var logs bytes.Buffer
-	present := presentError(logging.New(&logs, "json", slog.LevelInfo))
+	present := presentError(logging.New(&logs, "json", slog.LevelInfo), false)
 	ctx := logging.WithRequestID(context.Background(), "req-123")
 
 	validation := gqlerror.Errorf("Cannot query field \"x\" on type \"Query\".")

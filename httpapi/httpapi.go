@@ -14,6 +14,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -142,6 +143,11 @@ func graphqlRequest(next http.Handler) http.Handler {
 		switch r.Method {
 		case http.MethodGet:
 			ctx = context.WithValue(ctx, getKey{}, true)
+			q := r.URL.Query()
+			if !jsonObjectOrAbsent(q, "variables") || !jsonObjectOrAbsent(q, "extensions") {
+				writeError(w, http.StatusBadRequest, "BAD_REQUEST", "variables and extensions must be JSON objects")
+				return
+			}
 		case http.MethodPost:
 			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 			if err != nil || mt != "application/json" {
@@ -162,10 +168,55 @@ func graphqlRequest(next http.Handler) http.Handler {
 				writeError(w, http.StatusBadRequest, "BAD_USER_INPUT", "batched requests are not supported; send one operation per request")
 				return
 			}
+			if !wellFormed(body) {
+				// Never echoed, never logged: the body may hold passwords and tokens.
+				writeError(w, http.StatusBadRequest, "BAD_REQUEST", "the request body is not a GraphQL request: send one JSON object with query, variables, operationName and extensions")
+				return
+			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// wellFormed reports whether body is one JSON object of the GraphQL-over-HTTP
+// request shape: query and operationName strings (or null), variables and
+// extensions objects (or null), plus documentId (a string) of trusted documents.
+// Anything else (a syntax error, a byte-order mark, another shape) never reaches
+// gqlgen, whose decoding error repeats the whole body.
+func wellFormed(body []byte) bool {
+	var req map[string]json.RawMessage
+	if !json.Valid(body) || json.Unmarshal(body, &req) != nil || req == nil {
+		return false
+	}
+	for k, v := range req {
+		switch k {
+		case "query", "operationName", "documentId":
+			if !jsonKind(v, '"') {
+				return false
+			}
+		case "variables", "extensions":
+			if !jsonKind(v, '{') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// jsonKind reports whether v is null or a JSON value starting with first.
+func jsonKind(v json.RawMessage, first byte) bool {
+	v = bytes.TrimLeft(v, " \t\r\n")
+	return len(v) > 0 && (v[0] == first || bytes.Equal(v, []byte("null")))
+}
+
+func jsonObjectOrAbsent(q url.Values, key string) bool {
+	s := q.Get(key)
+	if s == "" {
+		return true
+	}
+	var m map[string]json.RawMessage
+	return json.Unmarshal([]byte(s), &m) == nil
 }
 
 // withCORS answers CORS for the configured origins only: never a wildcard,
