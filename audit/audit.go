@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -83,6 +84,9 @@ type Entry struct {
 	TargetID    string
 	TargetName  string
 	Details     []storage.AuditDetail
+	// Outsider marks a denied attempt by someone who is not a member of the
+	// workspace: outsiders' denials have their own budget (denials.go).
+	Outsider bool
 }
 
 // Detail is a shorthand for one key/value.
@@ -198,6 +202,8 @@ func (l *Log) entry(ctx context.Context, e Entry) storage.AuditEntry {
 	}
 	c := ClientFrom(ctx)
 	doc.IP, doc.UserAgent = c.IP, c.UserAgent
+	doc.Details = slices.Clone(doc.Details) // the caller's slice stays its own
+	cleanEntry(&doc)
 	return doc
 }
 

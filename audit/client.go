@@ -26,18 +26,12 @@ func ClientFrom(ctx context.Context) Client {
 	return c
 }
 
-// maxUserAgent bounds what an entry keeps of a User-Agent header.
-const maxUserAgent = 256
-
 // ClientOf returns a request's client address and user agent. X-Forwarded-For
 // is believed only when the connection comes from a trusted proxy, and then
 // only as far as the chain of trusted proxies goes: the address is the last
 // one in the header that is not itself a trusted proxy.
 func ClientOf(r *http.Request, trusted []*net.IPNet) Client {
-	ua := r.UserAgent()
-	if len(ua) > maxUserAgent {
-		ua = ua[:maxUserAgent]
-	}
+	ua := text(r.UserAgent(), maxUserAgent)
 	ip := remoteIP(r.RemoteAddr)
 	if isTrusted(ip, trusted) {
 		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")

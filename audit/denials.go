@@ -16,7 +16,10 @@ const (
 	// At most one entry per actor, target and minute; the attempts in between
 	// are counted and reported in the next entry's "suppressed" detail.
 	denialPerKey = time.Minute
-	// At most this many entries per workspace and minute, whatever the keys.
+	// At most this many entries per workspace and minute, whatever the keys,
+	// counted separately for members and for outsiders, so that people outside
+	// a workspace can never use up the budget that records its members'
+	// refused attempts.
 	denialsPerLogPerMinute = 60
 )
 
@@ -64,13 +67,17 @@ func (d *denialLimiter) allow(ctx context.Context, e Entry, now time.Time) (bool
 		return false, 0
 	}
 	minute := now.Truncate(time.Minute)
-	w := d.logs[e.WorkspaceID]
+	budget := e.WorkspaceID + "|member"
+	if e.Outsider {
+		budget = e.WorkspaceID + "|outsider"
+	}
+	w := d.logs[budget]
 	if w == nil || !w.minute.Equal(minute) {
 		if len(d.logs) > 10_000 {
 			d.logs = map[string]*logWindow{}
 		}
 		w = &logWindow{minute: minute}
-		d.logs[e.WorkspaceID] = w
+		d.logs[budget] = w
 	}
 	if w.n >= denialsPerLogPerMinute {
 		k.suppressed++

@@ -491,9 +491,15 @@ func credentialEntry(c storage.Credential, a audit.Action, details ...storage.Au
 		TargetType: audit.TargetCredential, TargetID: c.ID, TargetName: c.Name, Details: details}
 }
 
-// denied records a refused attempt on a credential.
+// denied records a refused attempt on a credential, in the budget of members
+// or of outsiders of its workspace.
 func (s *Service) denied(ctx context.Context, c storage.Credential, reason string) {
-	s.audit.Denied(ctx, credentialEntry(c, audit.AccessDenied, audit.Detail("reason", reason)))
+	e := credentialEntry(c, audit.AccessDenied, audit.Detail("reason", reason))
+	if p := authz.PrincipalFrom(ctx); p != nil {
+		role, err := s.authz.Role(ctx, &authz.Principal{UserID: p.UserID}, c.WorkspaceID)
+		e.Outsider = err != nil || role == ""
+	}
+	s.audit.Denied(ctx, e)
 }
 
 // fieldKeys lists the keys of set fields, sorted (names only).

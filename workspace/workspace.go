@@ -289,7 +289,9 @@ func (s *Service) access(ctx context.Context, workspaceID string, act authz.Work
 	if role == "" {
 		// Recorded only for a workspace that exists (an unknown id has no log).
 		if _, ok, err := s.store.PolicyVersion(ctx, workspaceID); err == nil && ok {
-			s.audit.Denied(ctx, workspaceEntry(workspaceID, "", audit.AccessDenied, audit.Detail("reason", "not a member")))
+			e := workspaceEntry(workspaceID, "", audit.AccessDenied, audit.Detail("reason", "not a member"))
+			e.Outsider = true
+			s.audit.Denied(ctx, e)
 		}
 		return nil, "", apierror.NotFoundErr("workspace")
 	}
