@@ -63,6 +63,18 @@ func (t *Type) Field(key string) (FieldSpec, bool) {
 	return FieldSpec{}, false
 }
 
+// Destination reports whether a field says where the secrets are sent (SPEC.md
+// §8): a URL, host name or port, or how an SMTP connection is secured.
+// Changing one needs every set secret entered again, so that a person who may
+// edit a credential but never saw its secrets cannot send them elsewhere.
+func (t *Type) Destination(key string) bool {
+	f, ok := t.Field(key)
+	if !ok {
+		return false
+	}
+	return f.Kind == URL || f.Kind == Hostname || f.Kind == Port || (t.Key == "smtp" && key == "security")
+}
+
 // IsCustom reports whether the type accepts any field keys.
 func (t *Type) IsCustom() bool { return t.AuthKind == Custom }
 

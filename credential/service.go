@@ -225,6 +225,9 @@ func (s *Service) require(ctx context.Context, id string, need authz.Level, scop
 
 // Fields returns a credential's fields with secrets masked (VIEW).
 func (s *Service) Fields(ctx context.Context, v View) ([]FieldView, error) {
+	if _, err := authz.RequireScope(ctx, authz.ScopeRead); err != nil {
+		return nil, err
+	}
 	if v.Level < authz.LevelView {
 		return nil, apierror.ForbiddenErr("reading fields needs VIEW access to the credential")
 	}
@@ -254,6 +257,9 @@ func (s *Service) Uses(ctx context.Context, v View) (storage.Uses, error) {
 
 // Grants lists a credential's grants (MANAGE).
 func (s *Service) Grants(ctx context.Context, v View) ([]authz.Grant, error) {
+	if _, err := authz.RequireScope(ctx, authz.ScopeRead); err != nil {
+		return nil, err
+	}
 	if v.Level < authz.LevelManage {
 		return nil, apierror.ForbiddenErr("reading grants needs MANAGE access to the credential")
 	}
@@ -305,9 +311,10 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
 	if in.Name != nil && c.Name != v.Credential.Name {
 		changed = append(changed, "name")
 	}
-	if in.ExpiresAtGiven {
+	if in.ExpiresAtGiven && !sameTime(c.ExpiresAt, v.Credential.ExpiresAt) {
 		changed = append(changed, "expiresAt")
 	}
+	var details []storage.AuditDetail
 	if in.FieldsGiven && len(in.Fields) > 0 {
 		if !v.Type.Editable {
 			return View{}, &apierror.Error{Code: apierror.NotEditable,
@@ -317,17 +324,29 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
 		if err != nil {
 			return View{}, err
 		}
-		merged, keys, err := ValidateUpdate(v.Type, Values{Plain: c.Fields, Secret: current}, in.Fields)
+		before := Values{Plain: c.Fields, Secret: current}
+		merged, keys, err := ValidateUpdate(v.Type, before, in.Fields)
 		if err != nil {
 			return View{}, err
+		}
+		moved, err := checkDestination(v.Type, before, keys, in.Fields)
+		if err != nil {
+			return View{}, err
+		}
+		for _, k := range moved { // destinations are not secret: the entry says where from and to
+			details = append(details, audit.Detail("from."+k, c.Fields[k]), audit.Detail("to."+k, merged.Plain[k]))
 		}
 		for _, k := range keys {
 			changed = append(changed, "fields."+k)
 		}
 		c.Fields, c.SecretKeys, secrets = merged.Plain, secretKeys(merged), reveal(merged.Secret)
 	}
+	if len(changed) == 0 {
+		// Nothing differs: no new version, no entry.
+		return v, nil
+	}
 	c.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
-	entry := credentialEntry(v.Credential, audit.CredentialUpdated, audit.Detail("changed", strings.Join(changed, ",")))
+	entry := credentialEntry(v.Credential, audit.CredentialUpdated, append([]storage.AuditDetail{audit.Detail("changed", strings.Join(changed, ","))}, details...)...)
 	var updated storage.Credential
 	err = audit.Do(ctx, s.audit, entry, func() (err error) {
 		updated, err = s.store.UpdateCredential(ctx, c, secrets, v.Credential.Version)
@@ -542,6 +561,10 @@ func reveal(m map[string]redact.Secret) map[string]string {
 		out[k] = v.Reveal()
 	}
 	return out
+}
+
+func sameTime(a, b *time.Time) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && a.Equal(*b))
 }
 
 func utc(t *time.Time) *time.Time {

@@ -213,6 +213,9 @@ func (s *Service) Detach(ctx context.Context, credentialID, kind, consumerID str
 
 // Usages lists a credential's consumers (VIEW).
 func (s *Service) Usages(ctx context.Context, v View) ([]storage.Usage, error) {
+	if _, err := authz.RequireScope(ctx, authz.ScopeRead); err != nil {
+		return nil, err
+	}
 	if v.Level < authz.LevelView {
 		return nil, apierror.ForbiddenErr("reading usages needs VIEW access to the credential")
 	}

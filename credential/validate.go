@@ -76,12 +76,82 @@ func ValidateUpdate(t *Type, current Values, in []FieldInput) (Values, []string,
 	if err := checkRequired(t, v); err != nil {
 		return Values{}, nil, err
 	}
+	return v, changedKeys(current, v), nil
+}
+
+// changedKeys lists the keys whose value differs between two sets of values
+// (names only, sorted): a field sent with its current value is no change.
+func changedKeys(before, after Values) []string {
 	var changed []string
-	for _, f := range in {
-		changed = append(changed, f.Key)
+	for _, m := range []struct{ a, b map[string]string }{{before.Plain, after.Plain}, {after.Plain, before.Plain}} {
+		for k, x := range m.a {
+			if y, ok := m.b[k]; !ok || x != y {
+				changed = append(changed, k)
+			}
+		}
+	}
+	for _, m := range []struct{ a, b map[string]redact.Secret }{{before.Secret, after.Secret}, {after.Secret, before.Secret}} {
+		for k, x := range m.a {
+			if y, ok := m.b[k]; !ok || x.Reveal() != y.Reveal() {
+				changed = append(changed, k)
+			}
+		}
 	}
 	slices.Sort(changed)
-	return v, slices.Compact(changed), nil
+	return slices.Compact(changed)
+}
+
+// ReasonSecretRequired is extensions.reason of a destination change without
+// the secrets entered again.
+const ReasonSecretRequired = "SECRET_REQUIRED_FOR_DESTINATION_CHANGE"
+
+// checkDestination enforces the destination rule of SPEC.md §8 on an update:
+// when a destination field changes, every secret that is set must be given a
+// value in the same input. It returns the destination keys that changed.
+func checkDestination(t *Type, current Values, changed []string, in []FieldInput) ([]string, error) {
+	var moved []string
+	for _, k := range changed {
+		if t.Destination(k) {
+			moved = append(moved, k)
+		}
+	}
+	if len(moved) == 0 {
+		return nil, nil
+	}
+	given := make(map[string]bool, len(in))
+	for _, f := range in {
+		if f.Value.Reveal() != "" {
+			given[strings.TrimSpace(f.Key)] = true
+		}
+	}
+	keys := make([]string, 0, len(current.Secret))
+	for _, f := range t.Fields { // catalog order first, then (custom) by key
+		if _, set := current.Secret[f.Key]; set {
+			keys = append(keys, f.Key)
+		}
+	}
+	if t.IsCustom() {
+		keys = keys[:0]
+		for k := range current.Secret {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+	}
+	for _, k := range keys {
+		if !given[k] {
+			return nil, &apierror.Error{Code: apierror.BadUserInput, Field: fieldPath(k),
+				Message:    "changing " + strings.Join(moved, ", ") + " sends the secrets somewhere else: enter " + labelOf(t, k) + " again in the same change",
+				Extensions: map[string]any{"reason": ReasonSecretRequired}}
+		}
+	}
+	return moved, nil
+}
+
+func labelOf(t *Type, key string) string {
+	if f, ok := t.Field(key); ok && f.Label != "" {
+		return f.Label
+	}
+	return key
 }
 
 func apply(t *Type, v *Values, in []FieldInput) error {
