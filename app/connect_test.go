@@ -53,10 +53,11 @@ func TestSMTPConnectionTests(t *testing.T) {
 		msg                            string
 	}{
 		{"starttls good", starttls, "starttls", "right-password-123", true, "authenticated"},
-		{"starttls wrong password", starttls, "starttls", "wrong-password-456", false, "authentication failed"},
+		{"starttls wrong password", starttls, "starttls", "wrong-password-456", false, "the SMTP server refused the credential (SMTP 454)"},
+		{"server echoes the password", starttls, "starttls", "echo-password-789", false, "the SMTP server refused the credential (SMTP 535)"},
 		{"implicit tls good", implicit, "tls", "right-password-123", true, "authenticated"},
 		{"plain to a TLS-only server", starttls, "none", "right-password-123", false, "does not offer authentication"},
-		{"tls to a starttls port", starttls, "tls", "right-password-123", false, "TLS handshake failed"},
+		{"tls to a starttls port", starttls, "tls", "right-password-123", false, "TLS with the SMTP server failed"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -74,6 +75,9 @@ func TestSMTPConnectionTests(t *testing.T) {
 			}
 			if strings.Contains(r.Message, c.password) {
 				t.Error("the message contains the password")
+			}
+			if m := r.Credential.StatusMessage; m != nil && strings.Contains(*m, c.password) {
+				t.Error("the status message contains the password")
 			}
 			entries, err := e.store.AuditEntriesFor(context.Background(), id)
 			if err != nil {

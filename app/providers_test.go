@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -62,6 +63,10 @@ type smtpSession struct{ b smtpBackend }
 func (s *smtpSession) AuthMechanisms() []string { return []string{sasl.Plain} }
 func (s *smtpSession) Auth(string) (sasl.Server, error) {
 	return sasl.NewPlainServer(func(_, user, pass string) error {
+		if strings.HasPrefix(pass, "echo-") {
+			// A hostile server repeats what it was sent in its reply text.
+			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "rejected user " + user + " password " + pass}
+		}
 		if user != s.b.user || pass != s.b.password {
 			return errors.New("invalid credentials")
 		}

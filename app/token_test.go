@@ -192,8 +192,29 @@ func TestScopeMatrix(t *testing.T) {
 			return e.gql(tok, `mutation($in: UpdateCredentialInput!) { updateCredential(input: $in) { id version } }`, map[string]any{"in": map[string]any{"id": cred, "name": "Mail " + tok[3:9]}})
 		}},
 		{"use", "CREDENTIALS_USE", func(tok string) response { return e.gql(tok, useCredential, map[string]any{"id": cred}) }},
+		{"create workspace", "WORKSPACES_ADMIN", func(tok string) response {
+			return e.gql(tok, createWorkspace, map[string]any{"name": "ws " + tok[3:9]})
+		}},
+		{"rename workspace", "WORKSPACES_ADMIN", func(tok string) response {
+			return e.gql(tok, renameWorkspace, map[string]any{"id": ws, "name": "acme " + tok[3:9]})
+		}},
+		{"add member", "WORKSPACES_ADMIN", func(tok string) response {
+			return e.gql(tok, addMember, map[string]any{"ws": ws, "user": "m-" + tok[3:9], "role": "MEMBER"})
+		}},
+		{"re-role an owner", "WORKSPACES_ADMIN", func(tok string) response {
+			e.addMember(alice, ws, "owner-"+tok[3:9], "OWNER")
+			return e.gql(tok, changeRole, map[string]any{"ws": ws, "user": "owner-" + tok[3:9], "role": "MEMBER"})
+		}},
+		{"remove member", "WORKSPACES_ADMIN", func(tok string) response {
+			e.addMember(alice, ws, "leaver-"+tok[3:9], "MEMBER")
+			return e.gql(tok, removeMember, map[string]any{"ws": ws, "user": "leaver-" + tok[3:9]})
+		}},
+		{"delete workspace", "WORKSPACES_ADMIN", func(tok string) response {
+			doomed := e.createWorkspace(alice, "doomed "+tok[3:9])
+			return e.gql(tok, `mutation($id: ID!) { deleteWorkspace(id: $id) { deleted } }`, map[string]any{"id": doomed})
+		}},
 	}
-	for _, scope := range allScopes() {
+	for _, scope := range append(allScopes(), "WORKSPACES_ADMIN") {
 		tok, _ := e.apiToken(alice, map[string]any{"name": "only " + scope, "scopes": []string{scope}})
 		for _, op := range ops {
 			r := op.run(tok)

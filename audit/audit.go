@@ -49,12 +49,14 @@ const (
 	CredentialTested     Action = "CREDENTIAL_TESTED"
 	CredentialRefreshed  Action = "CREDENTIAL_REFRESHED"
 	CredentialAuthorized Action = "CREDENTIAL_AUTHORIZED"
-	CredentialAttached   Action = "CREDENTIAL_ATTACHED"
-	CredentialDetached   Action = "CREDENTIAL_DETACHED"
-	DefaultCredentialSet Action = "DEFAULT_CREDENTIAL_SET"
-	TokenCreated         Action = "TOKEN_CREATED"
-	TokenRevoked         Action = "TOKEN_REVOKED"
-	AccessDenied         Action = "ACCESS_DENIED"
+	// CredentialAuthorizationStarted: startOAuthAuthorization (SPEC.md §8).
+	CredentialAuthorizationStarted Action = "CREDENTIAL_AUTHORIZATION_STARTED"
+	CredentialAttached             Action = "CREDENTIAL_ATTACHED"
+	CredentialDetached             Action = "CREDENTIAL_DETACHED"
+	DefaultCredentialSet           Action = "DEFAULT_CREDENTIAL_SET"
+	TokenCreated                   Action = "TOKEN_CREATED"
+	TokenRevoked                   Action = "TOKEN_REVOKED"
+	AccessDenied                   Action = "ACCESS_DENIED"
 )
 
 // Outcome of the recorded action.

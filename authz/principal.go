@@ -19,11 +19,14 @@ const (
 	ScopeWrite     Scope = "CREDENTIALS_WRITE"
 	ScopeUse       Scope = "CREDENTIALS_USE"
 	ScopeAuditRead Scope = "AUDIT_READ"
+	// ScopeWorkspacesAdmin covers creating, renaming and deleting workspaces and
+	// managing their members (SPEC.md §8); CREDENTIALS_WRITE does not.
+	ScopeWorkspacesAdmin Scope = "WORKSPACES_ADMIN"
 )
 
 // ValidScope reports whether s is a known scope.
 func ValidScope(s Scope) bool {
-	return s == ScopeRead || s == ScopeWrite || s == ScopeUse || s == ScopeAuditRead
+	return s == ScopeRead || s == ScopeWrite || s == ScopeUse || s == ScopeAuditRead || s == ScopeWorkspacesAdmin
 }
 
 // TokenInfo describes the API token a request authenticated with.

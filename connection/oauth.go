@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -284,20 +283,8 @@ func asToken(t storage.OAuthTokens, refreshed bool) Token {
 	return Token{AccessToken: redact.New(t.AccessToken), ExpiresAt: t.ExpiresAt, Refreshed: refreshed}
 }
 
-// describe turns a token endpoint error into a message with no secret in it.
-func describe(err error) error {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		if re.ErrorCode != "" {
-			return fmt.Errorf("the token endpoint refused: %s", re.ErrorCode)
-		}
-		return fmt.Errorf("the token endpoint answered HTTP %d", re.Response.StatusCode)
-	}
-	if errors.Is(err, netguard.ErrForbiddenTarget) {
-		return fmt.Errorf("the token endpoint is on a private or loopback address, which is not allowed")
-	}
-	return fmt.Errorf("the token endpoint could not be reached")
-}
+// describe turns a token endpoint error into a Failure with no provider text.
+func describe(err error) error { return tokenFailure(err) }
 
 // NewVerifier returns a PKCE code verifier.
 func NewVerifier() string { return oauth2.GenerateVerifier() }

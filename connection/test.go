@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/smtp"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"credkeep/netguard"
@@ -18,9 +19,25 @@ import (
 type Result struct {
 	OK      bool
 	Message string
+	// Failure says what went wrong when OK is false (nil for "cannot be tested").
+	Failure *Failure
 }
 
 func fail(format string, args ...any) Result { return Result{Message: fmt.Sprintf(format, args...)} }
+
+// failed is a Result for an error: a Failure's own words, or the kind of a
+// transport error; never the error's text, which may hold a provider's.
+func failed(err error, what string) Result {
+	var f *Failure
+	if errors.As(err, &f) {
+		return Result{Message: f.Error(), Failure: f}
+	}
+	if errors.Is(err, ErrNotAuthorized) || errors.Is(err, ErrReauthorize) || errors.Is(err, ErrNotOAuth) {
+		return Result{Message: err.Error()}
+	}
+	f = classify(err, what)
+	return Result{Message: f.Error(), Failure: f}
+}
 
 // Test checks that a credential works: SMTP logs in, OAuth2 types obtain a token,
 // API-key types call a cheap authenticated endpoint of their provider.
@@ -32,7 +49,7 @@ func (m *Manager) Test(ctx context.Context, c Cred) Result {
 		return m.testSMTP(ctx, c)
 	case "google_sheets", "microsoft365", "oauth2":
 		if _, err := m.Token(ctx, c, true); err != nil {
-			return fail("%v", err)
+			return failed(err, "the token endpoint")
 		}
 		return Result{OK: true, Message: "obtained an access token"}
 	case "whatsapp":
@@ -74,28 +91,17 @@ func (m *Manager) testHTTP(ctx context.Context, target string, auth func(*http.R
 	auth(req)
 	resp, err := m.cfg.Guard.HTTPClient().Do(req)
 	if err != nil {
-		return fail("%s", reach(err))
+		return failed(err, "the provider")
 	}
 	resp.Body.Close()
+	code := "HTTP " + strconv.Itoa(resp.StatusCode)
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
-		return Result{OK: true, Message: fmt.Sprintf("the provider accepted the credential (HTTP %d)", resp.StatusCode)}
+		return Result{OK: true, Message: "the provider accepted the credential (" + code + ")"}
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return fail("the provider refused the credential (HTTP %d)", resp.StatusCode)
+		return failed(&Failure{Kind: AuthRefused, Code: code}, "")
 	}
-	return fail("the provider answered HTTP %d", resp.StatusCode)
-}
-
-// reach describes a connection error without internals.
-func reach(err error) string {
-	if errors.Is(err, netguard.ErrForbiddenTarget) {
-		return "the address is loopback, link-local or private, which is not allowed"
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return "the server did not answer in time"
-	}
-	return "the server could not be reached"
+	return failed(&Failure{Kind: ProviderError, Code: code}, "")
 }
 
 // testSMTP connects, negotiates TLS as configured (tls: from the start;
@@ -105,7 +111,7 @@ func (m *Manager) testSMTP(ctx context.Context, c Cred) Result {
 	addr := net.JoinHostPort(host, port)
 	conn, err := m.cfg.Guard.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return fail("%s", reach(err))
+		return failed(err, "the SMTP server")
 	}
 	deadline, _ := ctx.Deadline()
 	_ = conn.SetDeadline(deadline)
@@ -115,50 +121,42 @@ func (m *Manager) testSMTP(ctx context.Context, c Cred) Result {
 		tc := tls.Client(conn, tlsCfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
-			return fail("TLS handshake failed: %s", tlsReason(err))
+			return failed(tlsFailure(err), "")
 		}
 		conn = tc
 	}
 	client, err := smtp.NewClient(conn, host)
 	if err != nil {
 		conn.Close()
-		return fail("not an SMTP server, or it refused the connection")
+		return failed(smtpFailure(err, ProviderError), "")
 	}
 	defer client.Close()
 	if err := client.Hello("credkeep"); err != nil {
-		return fail("the server refused EHLO")
+		return failed(smtpFailure(err, ProviderError), "")
 	}
 	if security == "starttls" {
 		if ok, _ := client.Extension("STARTTLS"); !ok {
 			return fail("the server does not offer STARTTLS")
 		}
 		if err := client.StartTLS(tlsCfg); err != nil {
-			return fail("STARTTLS failed: %s", tlsReason(err))
+			return failed(tlsFailure(err), "")
 		}
 	}
 	if ok, _ := client.Extension("AUTH"); !ok {
 		return fail("the server does not offer authentication")
 	}
 	if err := client.Auth(smtp.PlainAuth("", c.Fields["username"], c.secret("password"), host)); err != nil {
-		return fail("authentication failed: %s", smtpReason(err))
+		return failed(smtpFailure(err, AuthRefused), "")
 	}
 	_ = client.Quit()
 	return Result{OK: true, Message: "connected and authenticated"}
 }
 
-func tlsReason(err error) string {
-	var cerr *tls.CertificateVerificationError
-	if errors.As(err, &cerr) {
-		return "the server's certificate is not trusted"
+// tlsFailure describes a failed handshake with an SMTP server.
+func tlsFailure(err error) *Failure {
+	f := classify(err, "the SMTP server")
+	if f.Kind == Unreachable {
+		f.Kind = TLSFailed
 	}
-	return "the handshake did not complete"
-}
-
-// smtpReason keeps the server's reply code and text (it holds no secret of ours).
-func smtpReason(err error) string {
-	msg := err.Error()
-	if len(msg) > 120 {
-		msg = msg[:120]
-	}
-	return msg
+	return f
 }

@@ -139,8 +139,11 @@ func (s *Service) StartAuthorization(ctx context.Context, id string) (Authorizat
 		return Authorization{}, err
 	}
 	exp := s.now().UTC().Add(stateTTL).Truncate(time.Millisecond)
-	if err := s.store.InsertOAuthState(ctx, storage.OAuthState{ID: stateKey(state), CredentialID: id,
-		WorkspaceID: v.Credential.WorkspaceID, UserID: p.UserID, Verifier: verifier, ExpiresAt: exp}); err != nil {
+	entry := credentialEntry(v.Credential, audit.CredentialAuthorizationStarted, audit.Detail("expiresAt", exp.Format(time.RFC3339)))
+	if err := audit.Do(ctx, s.audit, entry, func() error {
+		return s.store.InsertOAuthState(ctx, storage.OAuthState{ID: stateKey(state), CredentialID: id,
+			WorkspaceID: v.Credential.WorkspaceID, UserID: p.UserID, Verifier: verifier, ExpiresAt: exp})
+	}); err != nil {
 		return Authorization{}, err
 	}
 	return Authorization{URL: u, State: state, ExpiresAt: exp}, nil
@@ -159,6 +162,10 @@ func (e *AuthorizationError) Error() string { return e.Reason }
 
 // ErrBadState is the callback's answer to an unknown, used or expired state.
 var ErrBadState = &AuthorizationError{"this authorization link is unknown, already used or expired; start again"}
+
+// ErrNoLongerAllowed is the callback's answer when the person who started the
+// flow lost MANAGE access to the credential since.
+var ErrNoLongerAllowed = &AuthorizationError{"you no longer have MANAGE access to this credential, so it was not connected; ask someone who manages it"}
 
 // CompleteAuthorization handles the provider's redirect: it consumes the state,
 // exchanges the code (with the PKCE verifier) and stores the tokens. It returns
@@ -188,10 +195,28 @@ func (s *Service) CompleteAuthorization(ctx context.Context, state, code, provid
 		return "", err
 	}
 	entry := credentialEntry(c, audit.CredentialAuthorized)
+	// The person who started the flow must still manage the credential: a member
+	// removed (or a grant revoked) since cannot finish what they began.
+	level, err := s.authz.Level(ctx, &authz.Principal{UserID: st.UserID}, c.WorkspaceID, c.ID)
+	if err != nil {
+		return "", err
+	}
+	if level < authz.LevelManage {
+		entry.Details = append(entry.Details, audit.Detail("reason", "the user who started it no longer has MANAGE"))
+		if err := s.audit.Record(ctx, withOutcome(entry, audit.Denied)); err != nil {
+			return "", err
+		}
+		return "", ErrNoLongerAllowed
+	}
 	var exErr error
 	switch {
 	case providerError != "":
-		exErr = &AuthorizationError{"the provider did not authorize: " + providerError}
+		// Only an RFC 6749 code is repeated; the rest of the redirect is the provider's text.
+		reason := "the provider did not authorize"
+		if code := connection.OAuthErrorCode(providerError); code != "" {
+			reason += " (" + code + ")"
+		}
+		exErr = &AuthorizationError{reason}
 	case code == "":
 		exErr = &AuthorizationError{"the provider sent no authorization code"}
 	default:

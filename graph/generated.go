@@ -1756,10 +1756,16 @@ input ConsumerInput {
 }
 
 enum TokenScope {
+  "Read credentials (never secret values), their fields, grants and usages."
   CREDENTIALS_READ
+  "Create, change, share, test and delete credentials."
   CREDENTIALS_WRITE
+  "Fetch secret values with useCredential."
   CREDENTIALS_USE
+  "Read audit logs and trails, and verify a log."
   AUDIT_READ
+  "Create, rename and delete workspaces and manage their members (with the role that allows it)."
+  WORKSPACES_ADMIN
 }
 
 type ApiToken {
@@ -1819,6 +1825,8 @@ enum AuditAction {
   CREDENTIAL_TESTED
   CREDENTIAL_REFRESHED
   CREDENTIAL_AUTHORIZED
+  "An OAuth2 authorization-code flow was started (startOAuthAuthorization)."
+  CREDENTIAL_AUTHORIZATION_STARTED
   CREDENTIAL_ATTACHED
   CREDENTIAL_DETACHED
   DEFAULT_CREDENTIAL_SET

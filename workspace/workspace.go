@@ -82,7 +82,7 @@ type MemberView struct {
 // Create makes a workspace with the caller as its OWNER. The data key comes
 // first, so a workspace never exists without one; a failure undoes earlier steps.
 func (s *Service) Create(ctx context.Context, name string) (View, error) {
-	p, err := authz.RequireScope(ctx, authz.ScopeWrite)
+	p, err := authz.RequireScope(ctx, authz.ScopeWorkspacesAdmin)
 	if err != nil {
 		return View{}, err
 	}
@@ -181,7 +181,7 @@ func (s *Service) List(ctx context.Context) ([]View, error) {
 
 // Rename sets a workspace's name (OWNER, ADMIN).
 func (s *Service) Rename(ctx context.Context, id, name string) (View, error) {
-	_, role, err := s.access(ctx, id, authz.ActWorkspaceRename, authz.ScopeWrite)
+	_, role, err := s.access(ctx, id, authz.ActWorkspaceRename, authz.ScopeWorkspacesAdmin)
 	if err != nil {
 		return View{}, err
 	}
@@ -217,7 +217,7 @@ func (s *Service) Rename(ctx context.Context, id, name string) (View, error) {
 // which stays in the audit collection, and in the platform log, where an
 // operator finds every deleted workspace.
 func (s *Service) Delete(ctx context.Context, id string) error {
-	if _, _, err := s.access(ctx, id, authz.ActWorkspaceDelete, authz.ScopeWrite); err != nil {
+	if _, _, err := s.access(ctx, id, authz.ActWorkspaceDelete, authz.ScopeWorkspacesAdmin); err != nil {
 		return err
 	}
 	name := ""

@@ -379,12 +379,14 @@ const (
 	AuditActionCredentialTested     AuditAction = "CREDENTIAL_TESTED"
 	AuditActionCredentialRefreshed  AuditAction = "CREDENTIAL_REFRESHED"
 	AuditActionCredentialAuthorized AuditAction = "CREDENTIAL_AUTHORIZED"
-	AuditActionCredentialAttached   AuditAction = "CREDENTIAL_ATTACHED"
-	AuditActionCredentialDetached   AuditAction = "CREDENTIAL_DETACHED"
-	AuditActionDefaultCredentialSet AuditAction = "DEFAULT_CREDENTIAL_SET"
-	AuditActionTokenCreated         AuditAction = "TOKEN_CREATED"
-	AuditActionTokenRevoked         AuditAction = "TOKEN_REVOKED"
-	AuditActionAccessDenied         AuditAction = "ACCESS_DENIED"
+	// An OAuth2 authorization-code flow was started (startOAuthAuthorization).
+	AuditActionCredentialAuthorizationStarted AuditAction = "CREDENTIAL_AUTHORIZATION_STARTED"
+	AuditActionCredentialAttached             AuditAction = "CREDENTIAL_ATTACHED"
+	AuditActionCredentialDetached             AuditAction = "CREDENTIAL_DETACHED"
+	AuditActionDefaultCredentialSet           AuditAction = "DEFAULT_CREDENTIAL_SET"
+	AuditActionTokenCreated                   AuditAction = "TOKEN_CREATED"
+	AuditActionTokenRevoked                   AuditAction = "TOKEN_REVOKED"
+	AuditActionAccessDenied                   AuditAction = "ACCESS_DENIED"
 )
 
 var AllAuditAction = []AuditAction{
@@ -403,6 +405,7 @@ var AllAuditAction = []AuditAction{
 	AuditActionCredentialTested,
 	AuditActionCredentialRefreshed,
 	AuditActionCredentialAuthorized,
+	AuditActionCredentialAuthorizationStarted,
 	AuditActionCredentialAttached,
 	AuditActionCredentialDetached,
 	AuditActionDefaultCredentialSet,
@@ -413,7 +416,7 @@ var AllAuditAction = []AuditAction{
 
 func (e AuditAction) IsValid() bool {
 	switch e {
-	case AuditActionWorkspaceCreated, AuditActionWorkspaceUpdated, AuditActionWorkspaceDeleted, AuditActionMemberAdded, AuditActionMemberRoleChanged, AuditActionMemberRemoved, AuditActionCredentialCreated, AuditActionCredentialUpdated, AuditActionCredentialDeleted, AuditActionCredentialShared, AuditActionCredentialUnshared, AuditActionCredentialUsed, AuditActionCredentialTested, AuditActionCredentialRefreshed, AuditActionCredentialAuthorized, AuditActionCredentialAttached, AuditActionCredentialDetached, AuditActionDefaultCredentialSet, AuditActionTokenCreated, AuditActionTokenRevoked, AuditActionAccessDenied:
+	case AuditActionWorkspaceCreated, AuditActionWorkspaceUpdated, AuditActionWorkspaceDeleted, AuditActionMemberAdded, AuditActionMemberRoleChanged, AuditActionMemberRemoved, AuditActionCredentialCreated, AuditActionCredentialUpdated, AuditActionCredentialDeleted, AuditActionCredentialShared, AuditActionCredentialUnshared, AuditActionCredentialUsed, AuditActionCredentialTested, AuditActionCredentialRefreshed, AuditActionCredentialAuthorized, AuditActionCredentialAuthorizationStarted, AuditActionCredentialAttached, AuditActionCredentialDetached, AuditActionDefaultCredentialSet, AuditActionTokenCreated, AuditActionTokenRevoked, AuditActionAccessDenied:
 		return true
 	}
 	return false
@@ -866,10 +869,16 @@ func (e SharingScope) MarshalJSON() ([]byte, error) {
 type TokenScope string
 
 const (
-	TokenScopeCredentialsRead  TokenScope = "CREDENTIALS_READ"
+	// Read credentials (never secret values), their fields, grants and usages.
+	TokenScopeCredentialsRead TokenScope = "CREDENTIALS_READ"
+	// Create, change, share, test and delete credentials.
 	TokenScopeCredentialsWrite TokenScope = "CREDENTIALS_WRITE"
-	TokenScopeCredentialsUse   TokenScope = "CREDENTIALS_USE"
-	TokenScopeAuditRead        TokenScope = "AUDIT_READ"
+	// Fetch secret values with useCredential.
+	TokenScopeCredentialsUse TokenScope = "CREDENTIALS_USE"
+	// Read audit logs and trails, and verify a log.
+	TokenScopeAuditRead TokenScope = "AUDIT_READ"
+	// Create, rename and delete workspaces and manage their members (with the role that allows it).
+	TokenScopeWorkspacesAdmin TokenScope = "WORKSPACES_ADMIN"
 )
 
 var AllTokenScope = []TokenScope{
@@ -877,11 +886,12 @@ var AllTokenScope = []TokenScope{
 	TokenScopeCredentialsWrite,
 	TokenScopeCredentialsUse,
 	TokenScopeAuditRead,
+	TokenScopeWorkspacesAdmin,
 }
 
 func (e TokenScope) IsValid() bool {
 	switch e {
-	case TokenScopeCredentialsRead, TokenScopeCredentialsWrite, TokenScopeCredentialsUse, TokenScopeAuditRead:
+	case TokenScopeCredentialsRead, TokenScopeCredentialsWrite, TokenScopeCredentialsUse, TokenScopeAuditRead, TokenScopeWorkspacesAdmin:
 		return true
 	}
 	return false
