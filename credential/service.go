@@ -32,7 +32,7 @@ type Store interface {
 	DetachUsage(ctx context.Context, credentialID, kind, consumerID string) error
 	UsagesOf(ctx context.Context, credentialID string) ([]storage.Usage, error)
 	DeleteUsagesOf(ctx context.Context, credentialID string) error
-	RecordUse(ctx context.Context, workspaceID, credentialID string, u *storage.Usage, at time.Time) error
+	RecordUse(ctx context.Context, workspaceID, credentialID string, u *storage.Usage, rename bool, at time.Time) error
 	SetDefaultCredential(ctx context.Context, workspaceID, purpose, credentialID string) error
 	SetCredentialCheck(ctx context.Context, workspaceID, id string, tested *time.Time, lastError string) error
 	InsertOAuthState(ctx context.Context, st storage.OAuthState) error

@@ -64,10 +64,19 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 	if err != nil {
 		return Released{}, err
 	}
+	// Who may fetch at all is decided the same way whether the id exists or not,
+	// so the answer tells nothing about ids the caller cannot see (SPEC.md §8).
+	var refusal error
+	switch {
+	case p.Token == nil:
+		refusal = apierror.ForbiddenErr("only API tokens can fetch secret values; people never see them")
+	case !p.HasScope(authz.ScopeUse):
+		refusal = apierror.ForbiddenErr("this API token lacks the %s scope", authz.ScopeUse)
+	}
 	e, err := s.cache.get(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		if _, err := authz.RequireToken(ctx, "fetch secret values"); err != nil {
-			return Released{}, err
+		if refusal != nil {
+			return Released{}, refusal
 		}
 		return Released{}, apierror.NotFoundErr("credential")
 	}
@@ -75,14 +84,9 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 		return Released{}, err
 	}
 	c := e.credential()
-	if p.Token == nil {
-		s.denied(ctx, c, "useCredential by a user session")
-		_, err := authz.RequireToken(ctx, "fetch secret values: only API tokens can, people never see them")
-		return Released{}, err
-	}
-	if !p.HasScope(authz.ScopeUse) {
-		s.denied(ctx, c, "scope "+string(authz.ScopeUse)+" missing")
-		return Released{}, apierror.ForbiddenErr("this API token lacks the %s scope", authz.ScopeUse)
+	if refusal != nil {
+		s.denied(ctx, c, "useCredential: "+refusal.(*apierror.Error).Message)
+		return Released{}, refusal
 	}
 	level, err := s.authz.Level(ctx, p, c.WorkspaceID, c.ID)
 	if err != nil {
@@ -95,6 +99,13 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 	t, ok := Lookup(c.Type)
 	if !ok {
 		return Released{}, errors.New("credential has unknown type " + c.Type)
+	}
+	// The input is checked before anything leaves the process.
+	var cons Consumer
+	if consumer != nil {
+		if cons, err = consumer.validate("consumer."); err != nil {
+			return Released{}, err
+		}
 	}
 	// One decryption, of secrets the cache holds encrypted.
 	secrets, err := s.store.Unseal(ctx, e.sealed)
@@ -115,21 +126,20 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 	details := []storage.AuditDetail{{Key: "fields", Value: strings.Join(releasedKeys(t, c.Fields, secrets), ",")}}
 	var usage *storage.Usage
 	if consumer != nil {
-		cons, err := consumer.validate("consumer.")
-		if err != nil {
-			return Released{}, err
-		}
 		usage = &storage.Usage{CredentialID: c.ID, WorkspaceID: c.WorkspaceID,
 			ConsumerKind: cons.Kind, ConsumerID: cons.ID, ConsumerName: cons.Name}
 		details = append(details, storage.AuditDetail{Key: "consumerKind", Value: cons.Kind}, storage.AuditDetail{Key: "consumerId", Value: cons.ID})
 	}
-	if err := s.store.RecordUse(ctx, c.WorkspaceID, c.ID, usage, now); err != nil {
+	// The entry first: a use that is not on record is not counted and releases nothing.
+	if err := s.audit.Record(ctx, credentialEntry(c, audit.CredentialUsed, details...)); err != nil {
+		return Released{}, err
+	}
+	// A consumer's name is set when it is first attached; renaming one that
+	// exists needs MANAGE, like Attach.
+	if err := s.store.RecordUse(ctx, c.WorkspaceID, c.ID, usage, level >= authz.LevelManage, now); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return Released{}, apierror.NotFoundErr("credential")
 		}
-		return Released{}, err
-	}
-	if err := s.audit.Record(ctx, credentialEntry(c, audit.CredentialUsed, details...)); err != nil {
 		return Released{}, err
 	}
 	out := Released{View: View{Credential: c, Type: t, Level: level, entry: e}}
@@ -168,7 +178,9 @@ func releasedKeys(t *Type, plain map[string]string, secrets map[string]string) [
 	return keys
 }
 
-// Attach records a consumer of a credential (USE); attaching again refreshes its name.
+// Attach records a consumer of a credential (USE). Attaching one that exists
+// under another name renames it, which needs MANAGE: the consumers of a
+// credential are its managers' record, not every user's.
 func (s *Service) Attach(ctx context.Context, credentialID string, c Consumer) (storage.Usage, error) {
 	v, err := s.require(ctx, credentialID, authz.LevelUse, authz.ScopeWrite)
 	if err != nil {
@@ -177,6 +189,18 @@ func (s *Service) Attach(ctx context.Context, credentialID string, c Consumer) (
 	c, err = c.validate("consumer.")
 	if err != nil {
 		return storage.Usage{}, err
+	}
+	if v.Level < authz.LevelManage && c.Name != "" {
+		usages, err := s.store.UsagesOf(ctx, credentialID)
+		if err != nil {
+			return storage.Usage{}, err
+		}
+		for _, u := range usages {
+			if u.ConsumerKind == c.Kind && u.ConsumerID == c.ID && u.ConsumerName != c.Name {
+				s.denied(ctx, v.Credential, "renaming a consumer needs MANAGE, has "+v.Level.String())
+				return storage.Usage{}, apierror.ForbiddenErr("renaming a consumer needs MANAGE access to the credential")
+			}
+		}
 	}
 	var u storage.Usage
 	entry := credentialEntry(v.Credential, audit.CredentialAttached, audit.Detail("consumerKind", c.Kind), audit.Detail("consumerId", c.ID))
@@ -188,9 +212,9 @@ func (s *Service) Attach(ctx context.Context, credentialID string, c Consumer) (
 	return u, err
 }
 
-// Detach removes a consumer (USE); NOT_FOUND when it is not attached.
+// Detach removes a consumer (MANAGE); NOT_FOUND when it is not attached.
 func (s *Service) Detach(ctx context.Context, credentialID, kind, consumerID string) error {
-	v, err := s.require(ctx, credentialID, authz.LevelUse, authz.ScopeWrite)
+	v, err := s.require(ctx, credentialID, authz.LevelManage, authz.ScopeWrite)
 	if err != nil {
 		return err
 	}
@@ -240,7 +264,8 @@ func nilIfEmpty(s string) any {
 	return s
 }
 
-var purposeShape = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,63}$`)
+// purposeShape has no '.': a purpose is a key in the workspace's defaults document.
+var purposeShape = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
 
 // SetDefault makes a credential the workspace's default for a purpose (OWNER,
 // ADMIN), or clears it when credentialID is nil.
@@ -260,7 +285,7 @@ func (s *Service) SetDefault(ctx context.Context, workspaceID, purpose string, c
 		return apierror.ForbiddenErr("only an OWNER or ADMIN sets default credentials")
 	}
 	if !purposeShape.MatchString(purpose) {
-		return apierror.Invalid("purpose", "a purpose is lower-case letters, digits, '_', '.' or '-' (at most 64), e.g. email")
+		return apierror.Invalid("purpose", "a purpose starts with a lower-case letter and holds lower-case letters, digits, '_' or '-' (at most 64), e.g. email")
 	}
 	id, name := "", ""
 	if credentialID != nil && *credentialID != "" {

@@ -72,10 +72,10 @@ func add(m map[string]useCounts, id, workspaceID string, n int64, at time.Time) 
 
 // RecordUse counts one use of a credential, and of its consumer when u is not
 // nil (the consumer's usage is created on its first use).
-func (s *Store) RecordUse(ctx context.Context, workspaceID, credentialID string, u *Usage, at time.Time) error {
+func (s *Store) RecordUse(ctx context.Context, workspaceID, credentialID string, u *Usage, rename bool, at time.Time) error {
 	if u != nil {
 		u.ID = UsageID(u.CredentialID, u.ConsumerKind, u.ConsumerID)
-		if err := s.upsertUsage(ctx, u, at); err != nil {
+		if err := s.upsertUsage(ctx, u, rename, at); err != nil {
 			return err
 		}
 	}
@@ -85,17 +85,22 @@ func (s *Store) RecordUse(ctx context.Context, workspaceID, credentialID string,
 	return nil
 }
 
-// upsertUsage attaches a consumer if needed and counts one use of it.
-func (s *Store) upsertUsage(ctx context.Context, u *Usage, at time.Time) error {
+// upsertUsage attaches a consumer if needed and counts one use of it. Its name
+// is set on insert, and replaced only when rename is true.
+func (s *Store) upsertUsage(ctx context.Context, u *Usage, rename bool, at time.Time) error {
 	defer s.serialize(colUsages + "/" + u.ID)()
+	onInsert := bson.M{"credentialId": u.CredentialID, "workspaceId": u.WorkspaceID,
+		"consumerKind": u.ConsumerKind, "consumerId": u.ConsumerID, "attachedAt": at}
 	update := bson.M{
-		"$inc": bson.M{"useCount": 1},
-		"$max": bson.M{"lastUsedAt": at},
-		"$setOnInsert": bson.M{"credentialId": u.CredentialID, "workspaceId": u.WorkspaceID,
-			"consumerKind": u.ConsumerKind, "consumerId": u.ConsumerID, "attachedAt": at},
+		"$inc":         bson.M{"useCount": 1},
+		"$max":         bson.M{"lastUsedAt": at},
+		"$setOnInsert": onInsert,
 	}
-	if u.ConsumerName != "" {
+	switch {
+	case u.ConsumerName != "" && rename:
 		update["$set"] = bson.M{"consumerName": u.ConsumerName}
+	case u.ConsumerName != "":
+		onInsert["consumerName"] = u.ConsumerName
 	}
 	if _, err := s.col(colUsages).UpdateOne(ctx, bson.M{"_id": u.ID}, update, options.Update().SetUpsert(true)); err != nil {
 		return fmt.Errorf("count consumer use: %w", err)

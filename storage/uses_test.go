@@ -29,7 +29,7 @@ func TestUseCountsCoalescedWithoutLoss(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := s.RecordUse(ctx, "ws", ids[i%len(ids)], nil, at.Add(time.Duration(i)*time.Millisecond)); err != nil {
+				if err := s.RecordUse(ctx, "ws", ids[i%len(ids)], nil, false, at.Add(time.Duration(i)*time.Millisecond)); err != nil {
 					t.Error(err)
 				}
 			}()
