@@ -157,6 +157,7 @@ func serve(stdout, stderr io.Writer) int {
 		Dev:            cfg.Dev,
 		Playground:     cfg.Playground,
 		TokenRateLimit: cfg.TokenRateLimit,
+		APQMax:         cfg.APQMax,
 		TrustedProxies: cfg.TrustedProxies,
 		CORSOrigins:    cfg.CORSOrigins,
 		Trusted:        trusted,

@@ -34,6 +34,8 @@ type Options struct {
 	Playground bool
 	// TokenRateLimit is the number of requests per API token per hour.
 	TokenRateLimit int
+	// APQMax bounds the shared store of automatic persisted queries (0: the default).
+	APQMax int
 	// TrustedProxies may set X-Forwarded-For.
 	TrustedProxies []*net.IPNet
 	// CORSOrigins get CORS headers.
@@ -85,7 +87,7 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	apiTokens := tokens.New(o.Store, authorizer, auditLog, o.Now, o.Logger)
 	gql := httpapi.NewGraphQL(httpapi.GraphQLOptions{
 		Resolvers: resolvers.New(workspaces, credentials, apiTokens, o.Store),
-		Persisted: persisted.NewExtension(o.Store, o.Trusted),
+		Persisted: persisted.NewExtension(o.Store, o.Trusted, o.APQMax, o.Now),
 		Logger:    o.Logger,
 		Dev:       o.Dev,
 	})

@@ -56,6 +56,8 @@ type env struct {
 	dev   bool
 	// rateLimit is the requests per token per hour; 0: the default.
 	rateLimit int
+	// apqMax bounds the shared APQ store; 0: the default.
+	apqMax int
 	cors      []string
 	trusted   *persisted.Trusted
 	// outbound and allowPrivate configure connections to providers.
@@ -97,6 +99,7 @@ func (e *env) instance() (*httptest.Server, *storage.Store) {
 		JWT:                 authz.JWTConfig{Secret: jwtSecret, Audience: audience},
 		Logger:              logging.New(e.logs, "json", slog.LevelDebug),
 		TokenRateLimit:      e.rateLimit,
+		APQMax:              e.apqMax,
 		CORSOrigins:         e.cors,
 		Trusted:             e.trusted,
 		Outbound:            e.outbound,

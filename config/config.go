@@ -39,6 +39,7 @@ type Config struct {
 	Dev                 bool
 	PersistedQueries    string
 	TokenRateLimit      int
+	APQMax              int
 	OAuthRedirectURL    string
 	AllowPrivateTargets bool
 
@@ -164,6 +165,11 @@ func Load(lookup Lookup) (*Config, error) {
 	limit := get("CREDKEEP_TOKEN_RATE_LIMIT", "5000")
 	if c.TokenRateLimit, err = strconv.Atoi(limit); err != nil || c.TokenRateLimit < 1 {
 		return nil, bad("CREDKEEP_TOKEN_RATE_LIMIT", "must be a whole number of requests per hour, at least 1")
+	}
+
+	apqMax := get("CREDKEEP_APQ_MAX", "10000")
+	if c.APQMax, err = strconv.Atoi(apqMax); err != nil || c.APQMax < 1 {
+		return nil, bad("CREDKEEP_APQ_MAX", "must be a whole number of stored queries, at least 1")
 	}
 
 	c.OAuthRedirectURL = get("CREDKEEP_OAUTH_REDIRECT_URL", "http://localhost:8080/oauth/callback")

@@ -5,9 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"credkeep/apierror"
@@ -18,25 +22,45 @@ import (
 // Store keeps automatic persisted queries for every instance.
 type Store interface {
 	PersistedQuery(ctx context.Context, hash string) (string, error)
-	SavePersistedQuery(ctx context.Context, hash, query string) error
+	SavePersistedQuery(ctx context.Context, hash, query string, max int, now time.Time) error
+	TouchPersistedQuery(ctx context.Context, hash string, now time.Time) error
 }
 
-// maxPersistedQuery bounds what APQ stores: a query is a few KiB.
-const maxPersistedQuery = 32 << 10
+// MaxPersistedQuery bounds one document APQ stores (SPEC.md §8).
+const MaxPersistedQuery = 16 << 10
+
+// DefaultMaxStored is CREDKEEP_APQ_MAX's default: documents in the shared store.
+const DefaultMaxStored = 10_000
+
+// touchEvery is how often an instance records that it still uses a query it
+// holds in memory, so that the shared store's eviction order follows use.
+const touchEvery = 10 * time.Minute
 
 // Extension resolves persisted queries before parsing: trusted documents
 // first, then the APQ cache (in-process LRU in front of MongoDB). Tokens marked
 // persistedQueriesOnly may run trusted documents only.
 type Extension struct {
-	store   Store
-	trusted *Trusted
-	cache   *lru.Cache[string, string]
+	store     Store
+	trusted   *Trusted
+	cache     *lru.Cache[string, *cached]
+	maxStored int
+	now       func() time.Time
+	schema    *ast.Schema
+}
+
+type cached struct {
+	query   string
+	touched atomic.Int64 // unix seconds of the last use recorded in the store
 }
 
 // NewExtension returns the extension; trusted may be nil (no manifest).
-func NewExtension(store Store, trusted *Trusted) *Extension {
-	cache, _ := lru.New[string, string](5000)
-	return &Extension{store: store, trusted: trusted, cache: cache}
+// maxStored bounds the shared store (CREDKEEP_APQ_MAX; 0: the default).
+func NewExtension(store Store, trusted *Trusted, maxStored int, now func() time.Time) *Extension {
+	if maxStored <= 0 {
+		maxStored = DefaultMaxStored
+	}
+	cache, _ := lru.New[string, *cached](min(5000, maxStored))
+	return &Extension{store: store, trusted: trusted, cache: cache, maxStored: maxStored, now: now}
 }
 
 var _ interface {
@@ -47,8 +71,12 @@ var _ interface {
 // ExtensionName implements graphql.HandlerExtension.
 func (e *Extension) ExtensionName() string { return "PersistedQueries" }
 
-// Validate implements graphql.HandlerExtension.
-func (e *Extension) Validate(graphql.ExecutableSchema) error { return nil }
+// Validate implements graphql.HandlerExtension: it keeps the schema that
+// documents are validated against before they are stored.
+func (e *Extension) Validate(es graphql.ExecutableSchema) error {
+	e.schema = es.Schema()
+	return nil
+}
 
 func gqlErr(code apierror.Code, msg string) *gqlerror.Error {
 	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": string(code)}}
@@ -85,18 +113,34 @@ func (e *Extension) MutateOperationParameters(ctx context.Context, raw *graphql.
 	if Hash(raw.Query) != hash {
 		return gqlErr(apierror.BadUserInput, "the persisted query hash does not match the query")
 	}
-	if p == nil || len(raw.Query) > maxPersistedQuery {
+	if p == nil {
 		// Only signed-in callers register queries; the request still runs (and
 		// is refused later if it needs a caller).
 		return nil
 	}
-	if _, ok := e.cache.Get(hash); !ok {
-		if err := e.store.SavePersistedQuery(ctx, hash, raw.Query); err != nil {
-			return gqlErr(apierror.Internal, "internal error")
-		}
-		e.cache.Add(hash, raw.Query)
+	if _, ok := e.cache.Get(hash); ok {
+		return nil
 	}
+	if len(raw.Query) > MaxPersistedQuery {
+		return gqlErr(apierror.BadUserInput, fmt.Sprintf("a persisted query holds at most %d KiB; send it without persistedQuery", MaxPersistedQuery>>10))
+	}
+	if e.schema != nil {
+		// Only documents that would run are kept: never arbitrary text.
+		if _, errs := gqlparser.LoadQuery(e.schema, raw.Query); len(errs) > 0 {
+			return nil // not stored; the request goes on and fails with its own errors
+		}
+	}
+	if err := e.store.SavePersistedQuery(ctx, hash, raw.Query, e.maxStored, e.now()); err != nil {
+		return gqlErr(apierror.Internal, "internal error")
+	}
+	e.remember(hash, raw.Query)
 	return nil
+}
+
+func (e *Extension) remember(hash, query string) {
+	c := &cached{query: query}
+	c.touched.Store(e.now().Unix())
+	e.cache.Add(hash, c)
 }
 
 // trustedOnly lets a persistedQueriesOnly token run a trusted document, by id
@@ -121,8 +165,14 @@ func (e *Extension) trustedOnly(raw *graphql.RawParams, hash string, present boo
 }
 
 func (e *Extension) lookup(ctx context.Context, hash string) (string, error) {
-	if q, ok := e.cache.Get(hash); ok {
-		return q, nil
+	now := e.now()
+	if c, ok := e.cache.Get(hash); ok {
+		if last := c.touched.Load(); now.Unix()-last >= int64(touchEvery/time.Second) && c.touched.CompareAndSwap(last, now.Unix()) {
+			if err := e.store.TouchPersistedQuery(ctx, hash, now); err != nil {
+				return "", err
+			}
+		}
+		return c.query, nil
 	}
 	q, err := e.store.PersistedQuery(ctx, hash)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -131,7 +181,10 @@ func (e *Extension) lookup(ctx context.Context, hash string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	e.cache.Add(hash, q)
+	if err := e.store.TouchPersistedQuery(ctx, hash, now); err != nil {
+		return "", err
+	}
+	e.remember(hash, q)
 	return q, nil
 }
 
