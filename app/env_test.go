@@ -57,9 +57,9 @@ type env struct {
 	// rateLimit is the requests per token per hour; 0: the default.
 	rateLimit int
 	// apqMax bounds the shared APQ store; 0: the default.
-	apqMax int
-	cors      []string
-	trusted   *persisted.Trusted
+	apqMax  int
+	cors    []string
+	trusted *persisted.Trusted
 	// outbound and allowPrivate configure connections to providers.
 	outbound     connection.Config
 	allowPrivate bool
