@@ -9,6 +9,7 @@ import (
 	"credkeep/apierror"
 	"credkeep/authz"
 	"credkeep/storage"
+	"credkeep/validate"
 )
 
 // Page sizes (SPEC.md §4: first between 1 and 200).
@@ -85,7 +86,7 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 	}
 	search := ""
 	if f.Search != nil {
-		search = strings.ToLower(strings.TrimSpace(*f.Search))
+		search = validate.FoldKey(strings.TrimSpace(*f.Search))
 	}
 	now := s.now()
 	visible := make([]View, 0, len(entries))

@@ -502,7 +502,9 @@ func (s *Service) reload(ctx context.Context, v View) (View, error) {
 	return v, nil
 }
 
-func nameKey(name string) string { return strings.ToLower(name) }
+// nameKey is what makes two credential names the same name (SPEC.md §8):
+// look-alikes under NFKC and case folding clash.
+func nameKey(name string) string { return validate.FoldKey(name) }
 
 // credentialEntry is an audit entry about a credential.
 func credentialEntry(c storage.Credential, a audit.Action, details ...storage.AuditDetail) audit.Entry {

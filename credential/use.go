@@ -14,6 +14,7 @@ import (
 	"credkeep/connection"
 	"credkeep/redact"
 	"credkeep/storage"
+	"credkeep/validate"
 )
 
 // Consumer is a bot, workflow, function or integration that uses a credential.
@@ -26,17 +27,17 @@ type Consumer struct {
 const maxConsumerLen = 200
 
 func (c Consumer) validate(prefix string) (Consumer, error) {
-	c.ID, c.Name = strings.TrimSpace(c.ID), strings.TrimSpace(c.Name)
 	switch c.Kind {
 	case "BOT", "WORKFLOW", "FUNCTION", "INTEGRATION":
 	default:
 		return c, apierror.Invalid(prefix+"kind", "unknown consumer kind")
 	}
-	if c.ID == "" || len(c.ID) > maxConsumerLen {
-		return c, apierror.Invalid(prefix+"id", "a consumer id has 1 to %d characters", maxConsumerLen)
+	var err error
+	if c.ID, err = validate.Text(prefix+"id", c.ID, maxConsumerLen, true); err != nil {
+		return c, err
 	}
-	if len(c.Name) > maxConsumerLen {
-		return c, apierror.Invalid(prefix+"name", "a consumer name has at most %d characters", maxConsumerLen)
+	if c.Name, err = validate.Text(prefix+"name", c.Name, maxConsumerLen, false); err != nil {
+		return c, err
 	}
 	return c, nil
 }

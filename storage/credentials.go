@@ -20,7 +20,7 @@ type Credential struct {
 	ID          string `bson:"_id"`
 	WorkspaceID string `bson:"workspaceId"`
 	Name        string `bson:"name"`
-	// NameKey is the lower-cased name: unique within a workspace, and the sort key.
+	// NameKey is the name under NFKC and case folding: unique within a workspace, and the sort key.
 	NameKey string `bson:"nameKey"`
 	Type    string `bson:"type"`
 	OwnerID string `bson:"ownerId"`
