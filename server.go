@@ -83,6 +83,9 @@ func configError(stderr io.Writer, variable string, err error) int {
 const defaultGCPercent = 400
 
 func serve(stdout, stderr io.Writer) int {
+	// Every file and folder the server creates (the embedded database's SQLite
+	// files, its socket, generated keys) is its user's alone: 0600 and 0700.
+	syscall.Umask(0o077)
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(defaultGCPercent)
 	}

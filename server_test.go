@@ -174,6 +174,25 @@ func TestServeDevMode(t *testing.T) {
 	if strings.Contains(errOut.String(), tok) {
 		t.Error("the dev token was written to the log")
 	}
+	// Everything the server created in its data directory is its user's alone.
+	var files int
+	err = filepath.WalkDir(filepath.Join(dir, "data"), func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if perm := info.Mode().Perm(); perm&0o077 != 0 {
+			t.Errorf("%s has mode %o", p, perm)
+		}
+		files++
+		return nil
+	})
+	if err != nil || files < 5 {
+		t.Errorf("data directory walk: %d entries, %v", files, err)
+	}
 
 	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
 		t.Fatal(err)
