@@ -15,6 +15,7 @@ import (
 	"credkeep/connection"
 	"credkeep/credential"
 	"credkeep/httpapi"
+	"credkeep/internal/metrics"
 	"credkeep/loaders"
 	"credkeep/netguard"
 	"credkeep/persisted"
@@ -49,6 +50,8 @@ type Options struct {
 	AllowPrivateTargets bool
 	// Now is the clock (tests inject one); time.Now when nil.
 	Now func() time.Time
+	// Metrics are this instance's; nil: a new set.
+	Metrics *metrics.Metrics
 }
 
 // NewHandler builds the root handler. ctx bounds background work (JWKS refresh).
@@ -72,9 +75,14 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.New()
+	}
 	auditLog := audit.NewLog(o.Store, o.Now, func(ctx context.Context, msg string, err error) {
+		o.Metrics.AuditFailure()
 		o.Logger.ErrorContext(ctx, msg, "error", err)
 	})
+	auditLog.Observe(o.Metrics.AuditAppend)
 	if o.Outbound.Guard == nil {
 		o.Outbound.Guard = netguard.New(o.AllowPrivateTargets)
 	}
@@ -84,12 +92,16 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	o.Outbound.Now = o.Now
 	workspaces := workspace.New(o.Store, authorizer, auditLog, o.Now, o.Logger)
 	credentials := credential.NewService(o.Store, authorizer, auditLog, connection.NewManager(o.Outbound, o.Store), o.Now, o.Logger)
+	credentials.ObserveCache(func(hit bool) { o.Metrics.Cache("credential", hit) })
+	apq := persisted.NewExtension(o.Store, o.Trusted, o.APQMax, o.Now)
+	apq.Observe(func(hit bool) { o.Metrics.Cache("persisted_query", hit) })
 	apiTokens := tokens.New(o.Store, authorizer, auditLog, o.Now, o.Logger)
 	gql := httpapi.NewGraphQL(httpapi.GraphQLOptions{
 		Resolvers: resolvers.New(workspaces, credentials, apiTokens, o.Store),
-		Persisted: persisted.NewExtension(o.Store, o.Trusted, o.APQMax, o.Now),
+		Persisted: apq,
 		Logger:    o.Logger,
 		Dev:       o.Dev,
+		Metrics:   o.Metrics,
 	})
 	return httpapi.New(httpapi.Options{
 		GraphQL:        gql,
@@ -101,6 +113,7 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 		TrustedProxies: o.TrustedProxies,
 		CORSOrigins:    o.CORSOrigins,
 		Authorizations: credentials,
+		Metrics:        o.Metrics,
 		PerRequest: func(ctx context.Context) context.Context {
 			return storage.WithRequestMemo(authz.WithRequestCache(loaders.With(ctx, loaders.New(o.Store))))
 		},

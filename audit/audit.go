@@ -138,7 +138,14 @@ type Log struct {
 	heads        map[string]storage.AuditHead
 	headsTimer   bool // a flush is scheduled
 	headsFlushed time.Time
+
+	// observe, when set, learns how long each Record took and whether it failed.
+	observe func(time.Duration, error)
 }
+
+// Observe sets a function told of every Record's duration and outcome (metrics).
+// Call it before the Log is used.
+func (l *Log) Observe(fn func(time.Duration, error)) { l.observe = fn }
 
 type logState struct {
 	mu   sync.Mutex         // held by the one writer of this log on this instance
@@ -165,7 +172,13 @@ func (l *Log) state(log string) *logState {
 // Record writes e with the request's actor, client address and user agent. It
 // returns once the entry is durable (group-committed with concurrent ones).
 func (l *Log) Record(ctx context.Context, e Entry) error {
-	return l.commit(ctx, l.entry(ctx, e))
+	if l.observe == nil {
+		return l.commit(ctx, l.entry(ctx, e))
+	}
+	start := time.Now()
+	err := l.commit(ctx, l.entry(ctx, e))
+	l.observe(time.Since(start), err)
+	return err
 }
 
 // Denied records a refused attempt unless the limiter suppresses it.

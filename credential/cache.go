@@ -44,6 +44,14 @@ type cache struct {
 	// entry or list at the same version (a cold workspace under load would
 	// otherwise be read, and on the embedded database scanned, once per request).
 	loads singleflight.Group
+	// observe, when set, learns whether a get was served from memory.
+	observe func(hit bool)
+}
+
+func (c *cache) observed(hit bool) {
+	if c.observe != nil {
+		c.observe(hit)
+	}
 }
 
 // entry is one credential as read at a data version; it never changes. Its use
@@ -88,6 +96,7 @@ func (c *cache) get(ctx context.Context, id string) (*entry, error) {
 			return nil, err
 		}
 		c.homes.Add(id, cred.WorkspaceID)
+		c.observed(false)
 		return &entry{cred: cred, sealed: sealed, version: -1, loadedAt: c.now()}, nil
 	}
 	st, err := c.store.WorkspaceState(ctx, ws)
@@ -95,17 +104,20 @@ func (c *cache) get(ctx context.Context, id string) (*entry, error) {
 		return nil, err
 	}
 	if e, ok := c.entries.Get(id); ok && e.version == st.DataVersion && c.fresh(e.loadedAt) {
+		c.observed(true)
 		return e, nil
 	}
 	if l, ok := c.lists.Get(ws); ok && l.version == st.DataVersion && c.fresh(l.loadedAt) {
 		for _, e := range l.entries {
 			if e.cred.ID == id {
 				c.entries.Add(id, e)
+				c.observed(true)
 				return e, nil
 			}
 		}
 		return nil, storage.ErrNotFound
 	}
+	c.observed(false)
 	// The version was read before the credential: if a write lands in between,
 	// the version has moved on past this entry's and the next request reloads.
 	v, err, _ := c.loads.Do("c:"+id+"@"+strconv.FormatInt(st.DataVersion, 10), func() (any, error) {

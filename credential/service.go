@@ -71,6 +71,10 @@ func NewService(store Store, a Authorizer, rec audit.Journal, conn Connector, no
 	return &Service{store: store, authz: a, audit: rec, conn: conn, now: now, log: log, cache: newCache(store, now)}
 }
 
+// ObserveCache sets a function told of every credential cache look-up's hit
+// or miss (metrics). Call it before the Service is used.
+func (s *Service) ObserveCache(fn func(hit bool)) { s.cache.observe = fn }
+
 // View is a credential together with the caller's access to it.
 type View struct {
 	Credential storage.Credential

@@ -20,6 +20,7 @@ import (
 	"credkeep/apierror"
 	"credkeep/authz"
 	"credkeep/graph"
+	"credkeep/internal/metrics"
 	"credkeep/logging"
 )
 
@@ -32,6 +33,8 @@ type GraphQLOptions struct {
 	Dev bool
 	// Persisted resolves persisted queries (APQ and trusted documents).
 	Persisted graphql.HandlerExtension
+	// Metrics counts operations; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // NewGraphQL returns the handler for /graphql: two gqlgen servers that differ
@@ -54,6 +57,7 @@ func NewGraphQL(o GraphQLOptions) http.Handler {
 		srv.Use(introspectionGate{dev: o.Dev})
 		srv.Use(queryLimits{schema: schema})
 		srv.Use(getQueriesOnly{})
+		srv.Use(operationMetrics{m: o.Metrics})
 		srv.SetErrorPresenter(presentError(o.Logger, suggest))
 		srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 			o.Logger.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
@@ -72,6 +76,48 @@ func NewGraphQL(o GraphQLOptions) http.Handler {
 		}
 		plain.ServeHTTP(w, r)
 	})
+}
+
+// operationMetrics counts each executed operation by its type and first root
+// field (names from the schema, never the client's operation name) and outcome.
+type operationMetrics struct{ m *metrics.Metrics }
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.ResponseInterceptor
+} = operationMetrics{}
+
+func (operationMetrics) ExtensionName() string                   { return "OperationMetrics" }
+func (operationMetrics) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (o operationMetrics) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if o.m == nil || !graphql.HasOperationContext(ctx) {
+		return resp
+	}
+	oc := graphql.GetOperationContext(ctx)
+	outcome := "ok"
+	if resp != nil && len(resp.Errors) > 0 {
+		outcome, _ = resp.Errors[0].Extensions["code"].(string)
+		if !apierror.Known(outcome) {
+			outcome = string(apierror.Internal)
+		}
+	}
+	o.m.Operation(operationLabel(oc.Operation), outcome, graphql.Now().Sub(oc.Stats.OperationStart))
+	return resp
+}
+
+// operationLabel is "query credential", "mutation useCredential": bounded by the schema.
+func operationLabel(op *ast.OperationDefinition) string {
+	if op == nil {
+		return "unknown"
+	}
+	for _, sel := range op.SelectionSet {
+		if f, ok := sel.(*ast.Field); ok {
+			return string(op.Operation) + " " + f.Name
+		}
+	}
+	return string(op.Operation)
 }
 
 // getQueriesOnly refuses a mutation sent with GET (with a code, before gqlgen's

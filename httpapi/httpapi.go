@@ -16,12 +16,14 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rs/cors"
 
 	"credkeep/audit"
 	"credkeep/authz"
+	"credkeep/internal/metrics"
 	"credkeep/logging"
 	"credkeep/ratelimit"
 )
@@ -57,6 +59,8 @@ type Options struct {
 	CORSOrigins []string
 	// Authorizations completes OAuth2 flows at /oauth/callback.
 	Authorizations Authorizations
+	// Metrics are served at /metrics and counted by every request; nil: none.
+	Metrics *metrics.Metrics
 }
 
 // Limiter decides whether an API token may make another request.
@@ -67,7 +71,7 @@ type Limiter interface {
 // New returns the server's root handler.
 func New(o Options) http.Handler {
 	mux := http.NewServeMux()
-	gql := withCORS(o.CORSOrigins, graphqlRequest(authenticate(o.Auth, o.Logger, rateLimit(o.Limiter, o.Logger, perRequest(o.PerRequest, graphqlResponse(o.GraphQL))))))
+	gql := withCORS(o.CORSOrigins, graphqlRequest(authenticate(o.Auth, o.Logger, rateLimit(o.Limiter, o.Logger, o.Metrics, perRequest(o.PerRequest, graphqlResponse(o.GraphQL))))))
 	mux.Handle("POST /graphql", gql)
 	mux.Handle("GET /graphql", gql)
 	mux.Handle("OPTIONS /graphql", gql)
@@ -82,12 +86,28 @@ func New(o Options) http.Handler {
 		mux.Handle("GET /playground", playgroundHandler())
 		mux.Handle("GET /playground/", playgroundHandler())
 	}
-	return requestContext(o.Logger, o.TrustedProxies, limitBody(mux))
+	if o.Metrics != nil {
+		mux.Handle("GET /metrics", o.Metrics.Handler())
+	}
+	return requestContext(o.Logger, o.TrustedProxies, o.Metrics, limitBody(mux))
+}
+
+// routeOf names a request's route for metrics: one of the server's own paths,
+// never the path a client sent.
+func routeOf(path string) string {
+	switch path {
+	case "/graphql", "/healthz", "/readyz", "/metrics", "/oauth/callback", "/playground":
+		return path
+	}
+	if strings.HasPrefix(path, "/playground/") {
+		return "/playground"
+	}
+	return "other"
 }
 
 // requestContext gives each request an id (echoed in X-Request-Id) and its
 // client address for audit entries, and writes one access log line. Headers are never logged: they carry tokens.
-func requestContext(log *slog.Logger, trusted []*net.IPNet, next http.Handler) http.Handler {
+func requestContext(log *slog.Logger, trusted []*net.IPNet, m *metrics.Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := logging.NewRequestID()
 		ctx := logging.WithRequestID(r.Context(), id)
@@ -96,11 +116,13 @@ func requestContext(log *slog.Logger, trusted []*net.IPNet, next http.Handler) h
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		start := time.Now()
 		next.ServeHTTP(rec, r.WithContext(ctx))
+		took := time.Since(start)
+		m.HTTP(routeOf(r.URL.Path), rec.status, took)
 		log.LogAttrs(ctx, slog.LevelInfo, "request",
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status),
-			slog.Duration("duration", time.Since(start)))
+			slog.Duration("duration", took))
 	})
 }
 
@@ -268,7 +290,7 @@ func authenticate(a Authenticator, log *slog.Logger, next http.Handler) http.Han
 // rateLimit counts each API token request against the token's hourly limit,
 // sets the X-RateLimit-* headers on every token response, and answers 429 with
 // Retry-After and RATE_LIMITED over the limit. User sessions are not limited here.
-func rateLimit(l Limiter, log *slog.Logger, next http.Handler) http.Handler {
+func rateLimit(l Limiter, log *slog.Logger, m *metrics.Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := authz.PrincipalFrom(r.Context())
 		if l == nil || p == nil || p.Token == nil {
@@ -286,6 +308,7 @@ func rateLimit(l Limiter, log *slog.Logger, next http.Handler) http.Handler {
 		h.Set("X-RateLimit-Remaining", strconv.Itoa(d.Remaining))
 		h.Set("X-RateLimit-Reset", strconv.FormatInt(d.Reset.Unix(), 10))
 		if !d.Allowed {
+			m.RateLimited()
 			retry := int(math.Ceil(d.Wait.Seconds()))
 			h.Set("Retry-After", strconv.Itoa(max(retry, 1)))
 			writeError(w, http.StatusTooManyRequests, "RATE_LIMITED", "rate limit exceeded for this API token; retry after the window resets")

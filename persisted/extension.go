@@ -46,7 +46,12 @@ type Extension struct {
 	maxStored int
 	now       func() time.Time
 	schema    *ast.Schema
+	// observe, when set, learns whether a look-up found the query in memory.
+	observe func(hit bool)
 }
+
+// Observe sets a function told of every look-up's cache hit or miss (metrics).
+func (e *Extension) Observe(fn func(hit bool)) { e.observe = fn }
 
 type cached struct {
 	query   string
@@ -166,7 +171,11 @@ func (e *Extension) trustedOnly(raw *graphql.RawParams, hash string, present boo
 
 func (e *Extension) lookup(ctx context.Context, hash string) (string, error) {
 	now := e.now()
-	if c, ok := e.cache.Get(hash); ok {
+	c, ok := e.cache.Get(hash)
+	if e.observe != nil {
+		e.observe(ok)
+	}
+	if ok {
 		if last := c.touched.Load(); now.Unix()-last >= int64(touchEvery/time.Second) && c.touched.CompareAndSwap(last, now.Unix()) {
 			if err := e.store.TouchPersistedQuery(ctx, hash, now); err != nil {
 				return "", err
