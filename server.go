@@ -129,6 +129,8 @@ func serve(stdout, stderr io.Writer) int {
 		DataDir:   cfg.DataDir,
 		MasterKey: masterKey,
 		Logger:    log,
+		// SingleInstance: FerretDB v1 at MONGODB_URI is refused unless this is the only instance.
+		SingleInstance: cfg.SingleInstance,
 	})
 	cancel()
 	if err != nil {

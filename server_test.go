@@ -19,6 +19,7 @@ import (
 	"credkeep/authz"
 	"credkeep/logging/logtest"
 	"credkeep/redact"
+	"credkeep/storage"
 )
 
 const secret = "0123456789abcdef0123456789abcdef-secret"
@@ -75,6 +76,11 @@ func TestBadConfigurationExitsWithCode2(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
+	ferret, err := storage.StartEmbedded(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ferret.Stop()
 	cases := []struct {
 		name    string
 		env     map[string]string
@@ -87,6 +93,10 @@ func TestBadConfigurationExitsWithCode2(t *testing.T) {
 			"CREDKEEP_MASTER_KEY": key, "CREDKEEP_JWT_SECRET": secret,
 		}, "MONGODB_URI"},
 		{"bad port", map[string]string{"CREDKEEP_ADDR": "127.0.0.1:-1"}, "CREDKEEP_ADDR"},
+		{"FerretDB v1 at MONGODB_URI", map[string]string{
+			"MONGODB_URI": ferret.URI(), "CREDKEEP_MASTER_KEY": key, "CREDKEEP_JWT_SECRET": secret,
+		}, "MONGODB_URI"},
+		{"bad single-instance flag", map[string]string{"CREDKEEP_SINGLE_INSTANCE": "maybe"}, "CREDKEEP_SINGLE_INSTANCE"},
 		{"missing manifest", map[string]string{"CREDKEEP_PERSISTED_QUERIES": "/nonexistent/manifest.json"}, "CREDKEEP_PERSISTED_QUERIES"},
 		{"invalid manifest", map[string]string{"CREDKEEP_PERSISTED_QUERIES": badManifest(t)}, "CREDKEEP_PERSISTED_QUERIES"},
 		{"port in use", map[string]string{"CREDKEEP_ADDR": busy.Addr().String()}, "CREDKEEP_ADDR"},
@@ -107,6 +117,9 @@ func TestBadConfigurationExitsWithCode2(t *testing.T) {
 			last := lines[len(lines)-1]
 			if !strings.HasPrefix(last, "credkeep: "+tc.wantVar+": ") {
 				t.Errorf("last line does not name %s: %q", tc.wantVar, last)
+			}
+			if strings.HasPrefix(tc.name, "FerretDB") && !strings.Contains(last, "CREDKEEP_SINGLE_INSTANCE=true") {
+				t.Errorf("the refusal does not say how to run one instance: %q", last)
 			}
 			if strings.Contains(errOut.String(), key) || strings.Contains(errOut.String(), secret) {
 				t.Error("a key was printed")

@@ -34,12 +34,15 @@ type Config struct {
 	JWTIssuer   string
 	JWTAudience string
 
-	CORSOrigins         []string
-	Playground          bool
-	Dev                 bool
-	PersistedQueries    string
-	TokenRateLimit      int
-	APQMax              int
+	CORSOrigins      []string
+	Playground       bool
+	Dev              bool
+	PersistedQueries string
+	TokenRateLimit   int
+	APQMax           int
+	// SingleInstance accepts a MONGODB_URI database without atomic updates
+	// (FerretDB v1) for this one process.
+	SingleInstance      bool
 	OAuthRedirectURL    string
 	AllowPrivateTargets bool
 
@@ -177,6 +180,9 @@ func Load(lookup Lookup) (*Config, error) {
 		return nil, bad("CREDKEEP_OAUTH_REDIRECT_URL", "must be an absolute http(s) URL")
 	}
 	if c.AllowPrivateTargets, err = getBool(get, "CREDKEEP_ALLOW_PRIVATE_TARGETS", false); err != nil {
+		return nil, err
+	}
+	if c.SingleInstance, err = getBool(get, "CREDKEEP_SINGLE_INSTANCE", false); err != nil {
 		return nil, err
 	}
 

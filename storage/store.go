@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -49,7 +50,17 @@ type Options struct {
 	Logger    *slog.Logger
 	// Timeout bounds each start-up step and server selection.
 	Timeout time.Duration
+	// SingleInstance (CREDKEEP_SINGLE_INSTANCE) accepts a URI database that does
+	// not apply single-document updates atomically (FerretDB v1), for one
+	// credkeep process only: its updates are then serialized in this process.
+	SingleInstance bool
 }
+
+// ErrNonAtomicDatabase: the database at the URI is FerretDB v1, which applies an
+// update by reading, filtering and writing back, so concurrent conditional
+// updates from two processes can both succeed (measured: FerretDB 1.24 on
+// PostgreSQL lost owner removals). Several instances need MongoDB.
+var ErrNonAtomicDatabase = errors.New("the database is FerretDB v1, which does not apply single-document updates atomically: several credkeep instances need MongoDB; for one instance only, set CREDKEEP_SINGLE_INSTANCE=true")
 
 // Store is credkeep's database handle. It is safe for concurrent use.
 type Store struct {
@@ -149,6 +160,19 @@ func (s *Store) connect(ctx context.Context, uri string, o Options) error {
 	if err := client.Ping(pingCtx, readpref.Primary()); err != nil {
 		return fmt.Errorf("database unreachable: %w", err)
 	}
+	if s.embedded == nil {
+		v1, err := isFerretDBv1(pingCtx, s.db)
+		if err != nil {
+			return err
+		}
+		switch {
+		case v1 && !o.SingleInstance:
+			return ErrNonAtomicDatabase
+		case v1:
+			s.locks = newStripedLock()
+			s.log.Warn("the database is FerretDB v1: running as the only credkeep instance (CREDKEEP_SINGLE_INSTANCE); several instances need MongoDB")
+		}
+	}
 
 	s.crypt, err = newEncryption(ctx, clientOpts(), kms)
 	if err != nil {
@@ -163,6 +187,24 @@ func (s *Store) connect(ctx context.Context, uri string, o Options) error {
 		}
 	}
 	return s.newRuleAdapter()
+}
+
+// isFerretDBv1 asks buildInfo: FerretDB adds its own version to the answer
+// (MongoDB has no such field). Any FerretDB before 2.0 counts as v1, a build
+// without version information ("unknown", as when embedded) included.
+func isFerretDBv1(ctx context.Context, db *mongo.Database) (bool, error) {
+	var info struct {
+		FerretDBVersion *string `bson:"ferretdbVersion"`
+	}
+	if err := db.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
+		return false, fmt.Errorf("buildInfo: %w", err)
+	}
+	if info.FerretDBVersion == nil {
+		return false, nil
+	}
+	major, _, _ := strings.Cut(strings.TrimPrefix(*info.FerretDBVersion, "v"), ".")
+	n, err := strconv.Atoi(major)
+	return err != nil || n < 2, nil
 }
 
 // index is one index to create at start-up.

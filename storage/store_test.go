@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"credkeep/redact"
 	"credkeep/storage"
 	"credkeep/storage/storagetest"
 )
@@ -99,6 +100,29 @@ func TestOwnerGuardNeverEmpties(t *testing.T) {
 	}
 	// Removing a user who is not on the list is not a conflict.
 	if err := stores[0].RemoveOwner(ctx, "ws", "stranger"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// FerretDB v1 at a URI is refused unless this is the only instance (SPEC.md §13).
+func TestFerretDBv1AtURIIsRefused(t *testing.T) {
+	e, err := storage.StartEmbedded(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Stop)
+	key := redact.NewBytes(make([]byte, 96))
+	ctx := context.Background()
+	_, err = storage.Open(ctx, storage.Options{URI: redact.New(e.URI()), MasterKey: key})
+	if !errors.Is(err, storage.ErrNonAtomicDatabase) {
+		t.Fatalf("Open on FerretDB v1 without SingleInstance: %v", err)
+	}
+	s, err := storage.Open(ctx, storage.Options{URI: redact.New(e.URI()), MasterKey: key, SingleInstance: true})
+	if err != nil {
+		t.Fatalf("Open with SingleInstance: %v", err)
+	}
+	defer s.Close(ctx)
+	if err := s.Ping(ctx); err != nil {
 		t.Fatal(err)
 	}
 }
