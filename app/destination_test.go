@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -189,4 +190,46 @@ func TestScopesApplyToPayloads(t *testing.T) {
 			}
 		})
 	}
+}
+
+// With private targets not allowed, no form of a loopback address reaches a
+// listener through a connection test or an OAuth token call: zoned, mapped,
+// NAT64, 6to4 and IPv4-compatible forms included.
+func TestOutboundPolicyThroughTheAPI(t *testing.T) {
+	e := newEnv(t) // private targets not allowed
+	v4 := startSink(t, "tcp", "127.0.0.1:0")
+	v6 := startSink(t, "tcp", "[::1]:0")
+	alice := e.token("alice")
+	ws := e.createWorkspace(alice, "ssrf")
+	targets := []string{
+		"http://127.0.0.1:" + v4.port(),
+		"http://localhost:" + v4.port(),
+		"http://[::1]:" + v6.port(),
+		"http://[::1%25lo]:" + v6.port(),
+		"http://[::1%251]:" + v6.port(),
+		"http://[::ffff:127.0.0.1]:" + v4.port(),
+		"http://[::127.0.0.1]:" + v4.port(),
+		"http://[64:ff9b::127.0.0.1]:" + v4.port(),
+		"http://[2002:7f00:1::1]:" + v4.port(),
+		"http://[fe80::1%25lo]:" + v6.port(),
+	}
+	for i, target := range targets {
+		t.Run(target, func(t *testing.T) {
+			api := e.createCredential(alice, ws, "openai", fmt.Sprintf("AI %d", i), field{"key": "apiKey", "value": secrets[1]}, field{"key": "baseUrl", "value": target})
+			r := e.testCred(alice, api)
+			if r.OK || !strings.Contains(r.Message, "not allowed") {
+				t.Errorf("openai test to %s: %+v", target, r)
+			}
+			oauth := e.createCredential(alice, ws, "oauth2", fmt.Sprintf("OAuth %d", i),
+				field{"key": "tokenUrl", "value": target + "/token"}, field{"key": "clientId", "value": "c"},
+				field{"key": "clientSecret", "value": "client-secret-never-sent"}, field{"key": "grantType", "value": "client_credentials"})
+			r = e.testCred(alice, oauth)
+			if r.OK || !strings.Contains(r.Message, "not allowed") {
+				t.Errorf("token call to %s: %+v", target, r)
+			}
+		})
+	}
+	time.Sleep(100 * time.Millisecond)
+	v4.mustBeUntouched(t)
+	v6.mustBeUntouched(t)
 }
