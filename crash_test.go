@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"credkeep/authz"
-	"credkeep/redact"
+	"credkeep/internal/redact"
 )
 
 // TestCrashSafety kills the server with SIGKILL in the middle of a burst of

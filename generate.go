@@ -1,3 +1,3 @@
 package main
 
-//go:generate go run ./gqlexec/gqlgen -config gqlgen.yml
+//go:generate go run ./internal/gqlexec/gqlgen -config gqlgen.yml

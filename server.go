@@ -26,13 +26,13 @@ import (
 
 	"credkeep/app"
 	"credkeep/authz"
-	"credkeep/config"
 	"credkeep/connection"
 	"credkeep/graph"
-	"credkeep/keyfile"
-	"credkeep/logging"
-	"credkeep/persisted"
-	"credkeep/redact"
+	"credkeep/internal/config"
+	"credkeep/internal/keyfile"
+	"credkeep/internal/logging"
+	"credkeep/internal/persisted"
+	"credkeep/internal/redact"
 	"credkeep/storage"
 )
 

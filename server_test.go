@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"credkeep/authz"
-	"credkeep/logging/logtest"
-	"credkeep/redact"
+	"credkeep/internal/logging/logtest"
+	"credkeep/internal/redact"
 	"credkeep/storage"
 )
 

@@ -1,82 +1,186 @@
-// Package apitoken makes and checks API token strings (SPEC.md §1): "ck_", 40
-// random base62 characters, and 6 base62 characters of the CRC32 (IEEE) of
-// those 40, so that secret scanners can recognise and verify a token offline
-// and credkeep refuses a mistyped or forged one without a database lookup.
+// Package apitoken manages users' API tokens: create (the plaintext is returned
+// once and only its hash is stored), list, revoke.
 package apitoken
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
-	"hash/crc32"
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
 
-	"credkeep/redact"
+	"github.com/google/uuid"
+
+	"credkeep/apitoken/tokenformat"
+	"credkeep/audit"
+	"credkeep/authz"
+	"credkeep/internal/apierror"
+	"credkeep/internal/names"
+	"credkeep/internal/redact"
+	"credkeep/storage"
 )
 
-// Shape of a token.
-const (
-	Prefix       = "ck_"
-	randomLen    = 40
-	checksumLen  = 6
-	Len          = len(Prefix) + randomLen + checksumLen
-	publicPrefix = 8 // ApiToken.prefix: the first 8 characters
-)
+// Store is what the service needs from storage.
+type Store interface {
+	InsertAPIToken(ctx context.Context, t storage.APIToken) error
+	APITokensOf(ctx context.Context, userID string) ([]storage.APIToken, error)
+	DeleteAPIToken(ctx context.Context, userID, publicID string) (storage.APIToken, error)
+	APITokenByHash(ctx context.Context, hash string) (storage.APIToken, error)
+	APITokenOf(ctx context.Context, userID, publicID string) (storage.APIToken, error)
+}
 
-const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+// Roles tells whether the caller is a member of a workspace.
+type Roles interface {
+	Role(ctx context.Context, p *authz.Principal, workspaceID string) (authz.Role, error)
+}
 
-// Generate returns a new random token.
-func Generate() (redact.Secret, error) {
-	body := make([]byte, 0, randomLen)
-	var buf [64]byte
-	for len(body) < randomLen {
-		if _, err := rand.Read(buf[:]); err != nil {
-			return redact.Secret{}, err
+// Service manages API tokens for user sessions; API tokens cannot manage tokens.
+type Service struct {
+	store Store
+	roles Roles
+	audit audit.Recorder
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// New returns a Service.
+func New(store Store, roles Roles, rec audit.Recorder, now func() time.Time, log *slog.Logger) *Service {
+	return &Service{store: store, roles: roles, audit: rec, now: now, log: log}
+}
+
+// CreateInput is createApiToken's input.
+type CreateInput struct {
+	Name                 string
+	Scopes               []authz.Scope
+	WorkspaceID          *string
+	ExpiresAt            *time.Time
+	PersistedQueriesOnly bool
+}
+
+// Create makes a token for the caller and returns it with its plaintext, which
+// is never stored and cannot be shown again.
+func (s *Service) Create(ctx context.Context, in CreateInput) (storage.APIToken, redact.Secret, error) {
+	p, err := authz.RequireUser(ctx, "create API tokens")
+	if err != nil {
+		return storage.APIToken{}, redact.Secret{}, err
+	}
+	name, err := names.Name(in.Name)
+	if err != nil {
+		return storage.APIToken{}, redact.Secret{}, err
+	}
+	if len(in.Scopes) == 0 {
+		return storage.APIToken{}, redact.Secret{}, apierror.Invalid("scopes", "a token needs at least one scope")
+	}
+	scopes := make([]string, 0, len(in.Scopes))
+	for _, sc := range in.Scopes {
+		if !authz.ValidScope(sc) {
+			return storage.APIToken{}, redact.Secret{}, apierror.Invalid("scopes", "unknown scope")
 		}
-		for _, b := range buf {
-			// Rejection sampling: 248 = 4*62, so every character is equally likely.
-			if b < 248 && len(body) < randomLen {
-				body = append(body, alphabet[b%62])
-			}
+		if !slices.Contains(scopes, string(sc)) {
+			scopes = append(scopes, string(sc))
 		}
 	}
-	return redact.New(Prefix + string(body) + checksum(string(body))), nil
-}
-
-// checksum is the base62 CRC32 of s, left-padded with '0' to 6 characters.
-func checksum(s string) string {
-	n := crc32.ChecksumIEEE([]byte(s))
-	out := []byte("000000")
-	for i := checksumLen - 1; i >= 0 && n > 0; i-- {
-		out[i] = alphabet[n%62]
-		n /= 62
+	now := s.now().UTC().Truncate(time.Millisecond)
+	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
+		return storage.APIToken{}, redact.Secret{}, apierror.Invalid("expiresAt", "expiresAt must be in the future")
 	}
-	return string(out)
-}
-
-// Looks reports whether s has the shape of a credkeep token (prefix only), so
-// that an Authorization header can be routed to token checking.
-func Looks(s string) bool { return len(s) >= len(Prefix) && s[:len(Prefix)] == Prefix }
-
-// Valid reports whether s is well-formed with a correct checksum.
-func Valid(s string) bool {
-	if len(s) != Len || !Looks(s) {
-		return false
-	}
-	body := s[len(Prefix) : len(Prefix)+randomLen]
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
-			return false
+	ws := ""
+	if in.WorkspaceID != nil && *in.WorkspaceID != "" {
+		role, err := s.roles.Role(ctx, p, *in.WorkspaceID)
+		if err != nil {
+			return storage.APIToken{}, redact.Secret{}, err
 		}
+		if role == "" {
+			return storage.APIToken{}, redact.Secret{}, apierror.NotFoundErr("workspace")
+		}
+		ws = *in.WorkspaceID
 	}
-	return checksum(body) == s[len(Prefix)+randomLen:]
+	secret, err := tokenformat.Generate()
+	if err != nil {
+		return storage.APIToken{}, redact.Secret{}, err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return storage.APIToken{}, redact.Secret{}, err
+	}
+	t := storage.APIToken{
+		Hash: tokenformat.Hash(secret.Reveal()), ID: id.String(), UserID: p.UserID, Name: name,
+		Prefix: tokenformat.PublicPrefix(secret.Reveal()), Scopes: scopes, WorkspaceID: ws,
+		PersistedQueriesOnly: in.PersistedQueriesOnly, CreatedAt: now, ExpiresAt: utc(in.ExpiresAt),
+	}
+	// On record first: a token whose creation is not in the log never exists.
+	if err := audit.Do(ctx, s.audit, tokenEntry(audit.TokenCreated, t), func() error {
+		return s.store.InsertAPIToken(ctx, t)
+	}); err != nil {
+		return storage.APIToken{}, redact.Secret{}, err
+	}
+	return t, secret, nil
 }
 
-// Hash is the stored form of a token: the hex SHA-256 of the whole string.
-func Hash(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
+// List returns the caller's tokens, newest first.
+func (s *Service) List(ctx context.Context) ([]storage.APIToken, error) {
+	p, err := authz.RequireUser(ctx, "list API tokens")
+	if err != nil {
+		return nil, err
+	}
+	return s.store.APITokensOf(ctx, p.UserID)
 }
 
-// PublicPrefix is the part of a token shown in lists: its first 8 characters.
-func PublicPrefix(s string) string { return s[:publicPrefix] }
+// Current returns the record of the token the request authenticated with (nil
+// for a user session, or a token revoked since the request began).
+func (s *Service) Current(ctx context.Context) (*storage.APIToken, error) {
+	p := authz.PrincipalFrom(ctx)
+	if p == nil || p.Token == nil {
+		return nil, nil
+	}
+	t, err := s.store.APITokenByHash(ctx, p.Token.Hash)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// Revoke deletes one of the caller's tokens: refused from its next request on,
+// on every instance.
+func (s *Service) Revoke(ctx context.Context, id string) error {
+	p, err := authz.RequireUser(ctx, "revoke API tokens")
+	if err != nil {
+		return err
+	}
+	t, err := s.store.APITokenOf(ctx, p.UserID, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return apierror.NotFoundErr("API token")
+	}
+	if err != nil {
+		return err
+	}
+	return audit.Do(ctx, s.audit, tokenEntry(audit.TokenRevoked, t), func() error {
+		_, err := s.store.DeleteAPIToken(ctx, p.UserID, id)
+		if errors.Is(err, storage.ErrNotFound) {
+			return apierror.NotFoundErr("API token")
+		}
+		return err
+	})
+}
+
+// tokenEntry is an audit entry about a token: in its workspace's log when it is
+// restricted to one, else in the platform log.
+func tokenEntry(a audit.Action, t storage.APIToken) audit.Entry {
+	return audit.Entry{
+		WorkspaceID: t.WorkspaceID, Action: a, Outcome: audit.Success,
+		TargetType: audit.TargetToken, TargetID: t.ID, TargetName: t.Name,
+		Details: []storage.AuditDetail{audit.Detail("prefix", t.Prefix), audit.Detail("scopes", strings.Join(t.Scopes, ","))},
+	}
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC().Truncate(time.Millisecond)
+	return &u
+}

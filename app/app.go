@@ -10,19 +10,19 @@ import (
 	"net/http"
 	"time"
 
+	"credkeep/apitoken"
 	"credkeep/audit"
 	"credkeep/authz"
 	"credkeep/connection"
 	"credkeep/credential"
 	"credkeep/httpapi"
+	"credkeep/internal/loaders"
 	"credkeep/internal/metrics"
-	"credkeep/loaders"
-	"credkeep/netguard"
-	"credkeep/persisted"
-	"credkeep/ratelimit"
+	"credkeep/internal/netguard"
+	"credkeep/internal/persisted"
+	"credkeep/internal/ratelimit"
 	"credkeep/resolvers"
 	"credkeep/storage"
-	"credkeep/tokens"
 	"credkeep/workspace"
 )
 
@@ -95,7 +95,7 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	credentials.ObserveCache(func(hit bool) { o.Metrics.Cache("credential", hit) })
 	apq := persisted.NewExtension(o.Store, o.Trusted, o.APQMax, o.Now)
 	apq.Observe(func(hit bool) { o.Metrics.Cache("persisted_query", hit) })
-	apiTokens := tokens.New(o.Store, authorizer, auditLog, o.Now, o.Logger)
+	apiTokens := apitoken.New(o.Store, authorizer, auditLog, o.Now, o.Logger)
 	gql := httpapi.NewGraphQL(httpapi.GraphQLOptions{
 		Resolvers: resolvers.New(workspaces, credentials, apiTokens, o.Store),
 		Persisted: apq,

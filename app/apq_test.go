@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"credkeep/persisted"
+	"credkeep/internal/persisted"
 )
 
 // APQ keeps only documents that parse and validate, of at most 16 KiB, and at

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"credkeep/graph"
-	"credkeep/persisted"
+	"credkeep/internal/persisted"
 )
 
 // post sends a raw body to /graphql of srv.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"credkeep/apitoken"
+	"credkeep/apitoken/tokenformat"
 )
 
 const createToken = `mutation($in: CreateApiTokenInput!) { createApiToken(input: $in) { secret token { id name prefix scopes persistedQueriesOnly createdAt lastUsedAt expiresAt workspace { id } } } }`
@@ -53,7 +53,7 @@ func TestTokenLifecycle(t *testing.T) {
 	}
 	mustOK(t, e.gql(alice, createToken, map[string]any{"in": map[string]any{"name": " bot ", "scopes": allScopes()}})).field(t, "createApiToken", &created)
 	tok := created.Secret
-	if !apitoken.Valid(tok) || created.Token.Name != "bot" || created.Token.Prefix != tok[:8] || len(created.Token.Scopes) != 4 {
+	if !tokenformat.Valid(tok) || created.Token.Name != "bot" || created.Token.Prefix != tok[:8] || len(created.Token.Scopes) != 4 {
 		t.Fatalf("created = %+v", created.Token)
 	}
 

@@ -5,7 +5,7 @@ import (
 	"encoding/base64"
 	"strconv"
 
-	"credkeep/apierror"
+	"credkeep/internal/apierror"
 	"credkeep/storage"
 )
 

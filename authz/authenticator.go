@@ -9,7 +9,7 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
-	"credkeep/apitoken"
+	"credkeep/apitoken/tokenformat"
 	"credkeep/storage"
 )
 
@@ -62,7 +62,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (*Princ
 		return nil, fmt.Errorf("%w: not a Bearer authorization", ErrBadCredentials)
 	}
 	token = strings.TrimSpace(token)
-	if apitoken.Looks(token) {
+	if tokenformat.Looks(token) {
 		return a.authenticateToken(ctx, token)
 	}
 	claims, err := a.jwt.Verify(token)
@@ -88,10 +88,10 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (*Princ
 // authenticateToken checks an API token: the checksum first (no database
 // lookup for a mistyped or forged token), then its record by hash, then expiry.
 func (a *Authenticator) authenticateToken(ctx context.Context, token string) (*Principal, error) {
-	if !apitoken.Valid(token) {
+	if !tokenformat.Valid(token) {
 		return nil, fmt.Errorf("%w: API token checksum mismatch", ErrBadCredentials)
 	}
-	hash := apitoken.Hash(token)
+	hash := tokenformat.Hash(token)
 	t, err := a.tokens.APITokenByHash(ctx, hash)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, fmt.Errorf("%w: unknown or revoked API token", ErrBadCredentials)

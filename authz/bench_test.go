@@ -8,7 +8,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"credkeep/apitoken"
+	"credkeep/apitoken/tokenformat"
 	"credkeep/storage"
 	"credkeep/storage/storagetest"
 )
@@ -119,14 +119,14 @@ func BenchmarkJWTVerify(b *testing.B) {
 // BenchmarkAPITokenCheck is what an API token costs before its (cached) record:
 // the checksum and the SHA-256 that is its _id.
 func BenchmarkAPITokenCheck(b *testing.B) {
-	tok, err := apitoken.Generate()
+	tok, err := tokenformat.Generate()
 	if err != nil {
 		b.Fatal(err)
 	}
 	s := tok.Reveal()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if !apitoken.Valid(s) || apitoken.Hash(s) == "" {
+		if !tokenformat.Valid(s) || tokenformat.Hash(s) == "" {
 			b.Fatal("invalid")
 		}
 	}

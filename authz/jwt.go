@@ -13,7 +13,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	lru "github.com/hashicorp/golang-lru/v2"
 
-	"credkeep/redact"
+	"credkeep/internal/redact"
 )
 
 // MaxJWTLength bounds the token text parsed at all; real JWTs are a few KiB at most.

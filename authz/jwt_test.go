@@ -21,7 +21,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"credkeep/redact"
+	"credkeep/internal/redact"
 )
 
 var (

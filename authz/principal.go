@@ -7,7 +7,7 @@ import (
 	"context"
 	"slices"
 
-	"credkeep/apierror"
+	"credkeep/internal/apierror"
 )
 
 // Scope is an API token scope (SPEC.md §4).

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"credkeep/netguard"
+	"credkeep/internal/netguard"
 )
 
 // FailureKind is what went wrong with an outbound call, in credkeep's words.

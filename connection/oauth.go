@@ -16,8 +16,8 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
-	"credkeep/netguard"
-	"credkeep/redact"
+	"credkeep/internal/netguard"
+	"credkeep/internal/redact"
 	"credkeep/storage"
 )
 

@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"credkeep/netguard"
+	"credkeep/internal/netguard"
 )
 
 // Result is the outcome of a connection test. Message never holds a secret.

@@ -9,7 +9,7 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
 
-	"credkeep/redact"
+	"credkeep/internal/redact"
 	"credkeep/storage"
 )
 

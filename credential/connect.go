@@ -9,11 +9,11 @@ import (
 	"errors"
 	"time"
 
-	"credkeep/apierror"
 	"credkeep/audit"
 	"credkeep/authz"
 	"credkeep/connection"
-	"credkeep/loaders"
+	"credkeep/internal/apierror"
+	"credkeep/internal/loaders"
 	"credkeep/storage"
 )
 

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"credkeep/redact"
+	"credkeep/internal/redact"
 )
 
 func TestHint(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"credkeep/audit"
 	"credkeep/authz"
 	"credkeep/credential"
-	"credkeep/redact"
+	"credkeep/internal/redact"
 	"credkeep/storage"
 	"credkeep/storage/storagetest"
 )

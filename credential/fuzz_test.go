@@ -4,8 +4,8 @@ import (
 	"errors"
 	"testing"
 
-	"credkeep/apierror"
-	"credkeep/redact"
+	"credkeep/internal/apierror"
+	"credkeep/internal/redact"
 )
 
 // FuzzValidate: any key and value for any type ends in values or a

@@ -6,10 +6,10 @@ import (
 	"sort"
 	"strings"
 
-	"credkeep/apierror"
 	"credkeep/authz"
+	"credkeep/internal/apierror"
+	"credkeep/internal/names"
 	"credkeep/storage"
-	"credkeep/validate"
 )
 
 // Page sizes (SPEC.md §4: first between 1 and 200).
@@ -86,7 +86,7 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 	}
 	search := ""
 	if f.Search != nil {
-		search = validate.FoldKey(strings.TrimSpace(*f.Search))
+		search = names.FoldKey(strings.TrimSpace(*f.Search))
 	}
 	now := s.now()
 	visible := make([]View, 0, len(entries))

@@ -5,7 +5,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"credkeep/redact"
+	"credkeep/internal/redact"
 )
 
 // hintMinLen is the shortest secret whose last characters may be shown: for a

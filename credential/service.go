@@ -12,14 +12,14 @@ import (
 	"github.com/google/uuid"
 	"github.com/vikstrous/dataloadgen"
 
-	"credkeep/apierror"
 	"credkeep/audit"
 	"credkeep/authz"
-	"credkeep/loaders"
-	"credkeep/redact"
+	"credkeep/internal/apierror"
+	"credkeep/internal/loaders"
+	"credkeep/internal/names"
+	"credkeep/internal/redact"
+	"credkeep/internal/undo"
 	"credkeep/storage"
-	"credkeep/undo"
-	"credkeep/validate"
 )
 
 // Store is what the service needs from storage.
@@ -116,7 +116,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 	if !ok {
 		return View{}, apierror.Invalid("type", "unknown credential type %q", in.Type)
 	}
-	name, err := validate.Name(in.Name)
+	name, err := names.Name(in.Name)
 	if err != nil {
 		return View{}, err
 	}
@@ -301,7 +301,7 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
 		return View{}, versionConflict()
 	}
 	if in.Name != nil {
-		name, err := validate.Name(*in.Name)
+		name, err := names.Name(*in.Name)
 		if err != nil {
 			return View{}, err
 		}
@@ -508,7 +508,7 @@ func (s *Service) reload(ctx context.Context, v View) (View, error) {
 
 // nameKey is what makes two credential names the same name (SPEC.md §8):
 // look-alikes under NFKC and case folding clash.
-func nameKey(name string) string { return validate.FoldKey(name) }
+func nameKey(name string) string { return names.FoldKey(name) }
 
 // credentialEntry is an audit entry about a credential.
 func credentialEntry(c storage.Credential, a audit.Action, details ...storage.AuditDetail) audit.Entry {

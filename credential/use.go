@@ -8,13 +8,13 @@ import (
 	"strings"
 	"time"
 
-	"credkeep/apierror"
 	"credkeep/audit"
 	"credkeep/authz"
 	"credkeep/connection"
-	"credkeep/redact"
+	"credkeep/internal/apierror"
+	"credkeep/internal/names"
+	"credkeep/internal/redact"
 	"credkeep/storage"
-	"credkeep/validate"
 )
 
 // Consumer is a bot, workflow, function or integration that uses a credential.
@@ -33,10 +33,10 @@ func (c Consumer) validate(prefix string) (Consumer, error) {
 		return c, apierror.Invalid(prefix+"kind", "unknown consumer kind")
 	}
 	var err error
-	if c.ID, err = validate.Text(prefix+"id", c.ID, maxConsumerLen, true); err != nil {
+	if c.ID, err = names.Text(prefix+"id", c.ID, maxConsumerLen, true); err != nil {
 		return c, err
 	}
-	if c.Name, err = validate.Text(prefix+"name", c.Name, maxConsumerLen, false); err != nil {
+	if c.Name, err = names.Text(prefix+"name", c.Name, maxConsumerLen, false); err != nil {
 		return c, err
 	}
 	return c, nil

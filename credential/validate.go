@@ -11,8 +11,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"credkeep/apierror"
-	"credkeep/redact"
+	"credkeep/internal/apierror"
+	"credkeep/internal/redact"
 )
 
 // Limits on what a caller may store.

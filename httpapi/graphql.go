@@ -17,11 +17,11 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"credkeep/apierror"
 	"credkeep/authz"
 	"credkeep/graph"
+	"credkeep/internal/apierror"
+	"credkeep/internal/logging"
 	"credkeep/internal/metrics"
-	"credkeep/logging"
 )
 
 // GraphQLOptions configure the GraphQL server.

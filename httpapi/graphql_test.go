@@ -11,8 +11,8 @@ import (
 
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"credkeep/apierror"
-	"credkeep/logging"
+	"credkeep/internal/apierror"
+	"credkeep/internal/logging"
 )
 
 func TestErrorPresenterIsAnAllowList(t *testing.T) {

@@ -23,9 +23,9 @@ import (
 
 	"credkeep/audit"
 	"credkeep/authz"
+	"credkeep/internal/logging"
 	"credkeep/internal/metrics"
-	"credkeep/logging"
-	"credkeep/ratelimit"
+	"credkeep/internal/ratelimit"
 )
 
 // MaxBodyBytes caps a request body; a GraphQL request is a few KiB.

@@ -9,9 +9,9 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"credkeep/apierror"
 	"credkeep/graph"
 	"credkeep/graph/model"
+	"credkeep/internal/apierror"
 )
 
 // Limits on one GraphQL operation. They sit above credkeep's heaviest real

@@ -3,12 +3,12 @@ package resolvers
 import (
 	"context"
 
-	"credkeep/apierror"
 	"credkeep/apimodel"
+	"credkeep/apitoken"
 	"credkeep/authz"
 	"credkeep/graph/model"
+	"credkeep/internal/apierror"
 	"credkeep/storage"
-	"credkeep/tokens"
 )
 
 func (r *queryResolver) APITokens(ctx context.Context) ([]*apimodel.APIToken, error) {
@@ -28,7 +28,7 @@ func (r *mutationResolver) CreateAPIToken(ctx context.Context, input model.Creat
 	for i, s := range input.Scopes {
 		scopes[i] = authz.Scope(s)
 	}
-	in := tokens.CreateInput{Name: input.Name, Scopes: scopes, WorkspaceID: input.WorkspaceID, ExpiresAt: input.ExpiresAt}
+	in := apitoken.CreateInput{Name: input.Name, Scopes: scopes, WorkspaceID: input.WorkspaceID, ExpiresAt: input.ExpiresAt}
 	if input.PersistedQueriesOnly != nil {
 		in.PersistedQueriesOnly = *input.PersistedQueriesOnly
 	}

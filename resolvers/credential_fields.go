@@ -7,7 +7,7 @@ import (
 	"credkeep/apimodel"
 	"credkeep/authz"
 	"credkeep/graph/model"
-	"credkeep/loaders"
+	"credkeep/internal/loaders"
 )
 
 func (r *credentialResolver) Workspace(ctx context.Context, obj *apimodel.Credential) (*model.Workspace, error) {

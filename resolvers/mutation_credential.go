@@ -7,7 +7,7 @@ import (
 	"credkeep/authz"
 	"credkeep/credential"
 	"credkeep/graph/model"
-	"credkeep/redact"
+	"credkeep/internal/redact"
 )
 
 func (r *mutationResolver) CreateCredential(ctx context.Context, input model.CreateCredentialInput) (*apimodel.Credential, error) {

@@ -3,10 +3,10 @@ package resolvers
 import (
 	"context"
 
-	"credkeep/apierror"
 	"credkeep/apimodel"
 	"credkeep/credential"
 	"credkeep/graph/model"
+	"credkeep/internal/apierror"
 )
 
 // Credential answers null, not an error, for a credential the viewer cannot use.

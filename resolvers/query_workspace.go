@@ -3,8 +3,8 @@ package resolvers
 import (
 	"context"
 
-	"credkeep/apierror"
 	"credkeep/graph/model"
+	"credkeep/internal/apierror"
 )
 
 func (r *queryResolver) Workspaces(ctx context.Context) ([]*model.Workspace, error) {

@@ -6,14 +6,14 @@ package resolvers
 import (
 	"context"
 
+	"credkeep/apitoken"
 	"credkeep/audit"
 	"credkeep/authz"
 	"credkeep/credential"
 	"credkeep/graph"
-	"credkeep/loaders"
-	"credkeep/redact"
+	"credkeep/internal/loaders"
+	"credkeep/internal/redact"
 	"credkeep/storage"
-	"credkeep/tokens"
 	"credkeep/workspace"
 )
 
@@ -60,7 +60,7 @@ type CredentialService interface {
 
 // TokenService is what the resolvers need of the tokens package.
 type TokenService interface {
-	Create(ctx context.Context, in tokens.CreateInput) (storage.APIToken, redact.Secret, error)
+	Create(ctx context.Context, in apitoken.CreateInput) (storage.APIToken, redact.Secret, error)
 	List(ctx context.Context) ([]storage.APIToken, error)
 	Revoke(ctx context.Context, id string) error
 	Current(ctx context.Context) (*storage.APIToken, error)

@@ -24,9 +24,9 @@ import (
 	"go.mongodb.org/mongo-driver/mongo/options"
 	"go.mongodb.org/mongo-driver/mongo/readpref"
 
-	"credkeep/fresh"
-	"credkeep/logging"
-	"credkeep/redact"
+	"credkeep/internal/coherence"
+	"credkeep/internal/logging"
+	"credkeep/internal/redact"
 )
 
 // Collection names.
@@ -75,7 +75,7 @@ type Store struct {
 	rules    RuleAdapter
 	// states shares fresh reads of the epochs and of workspace states between
 	// concurrent requests; known holds the states read at the current epoch (state.go).
-	states *fresh.Group[string, snapshot]
+	states *coherence.Group[string, snapshot]
 	known  *lru.Cache[string, knownState]
 	// tokens: API tokens cached by hash (tokencache.go).
 	tokens *lru.Cache[string, cachedToken]
@@ -104,7 +104,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		o.DBName = "credkeep"
 	}
 	s := &Store{log: o.Logger}
-	s.states = fresh.New(s.readRound).WithLinger(stateReadLinger)
+	s.states = coherence.New(s.readRound).WithLinger(stateReadLinger)
 	s.known = newKnownStates()
 	s.users = expirable.NewLRU[string, User](10_000, nil, usersCacheTTL)
 	s.uses = newUseCounter()

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"credkeep/redact"
+	"credkeep/internal/redact"
 	"credkeep/storage"
 	"credkeep/storage/storagetest"
 )

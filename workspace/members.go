@@ -6,11 +6,11 @@ import (
 	"strings"
 	"time"
 
-	"credkeep/apierror"
 	"credkeep/audit"
 	"credkeep/authz"
+	"credkeep/internal/apierror"
+	"credkeep/internal/undo"
 	"credkeep/storage"
-	"credkeep/undo"
 )
 
 // maxUserIDLen matches the longest JWT subject credkeep accepts.

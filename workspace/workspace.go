@@ -12,13 +12,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/vikstrous/dataloadgen"
 
-	"credkeep/apierror"
 	"credkeep/audit"
 	"credkeep/authz"
-	"credkeep/loaders"
+	"credkeep/internal/apierror"
+	"credkeep/internal/loaders"
+	"credkeep/internal/names"
+	"credkeep/internal/undo"
 	"credkeep/storage"
-	"credkeep/undo"
-	"credkeep/validate"
 )
 
 // Store is what the service needs from storage.
@@ -89,7 +89,7 @@ func (s *Service) Create(ctx context.Context, name string) (View, error) {
 	if p.Token != nil && p.Token.WorkspaceID != "" {
 		return View{}, apierror.ForbiddenErr("this API token is restricted to one workspace")
 	}
-	name, err = validate.Name(name)
+	name, err = names.Name(name)
 	if err != nil {
 		return View{}, err
 	}
@@ -185,7 +185,7 @@ func (s *Service) Rename(ctx context.Context, id, name string) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	name, err = validate.Name(name)
+	name, err = names.Name(name)
 	if err != nil {
 		return View{}, err
 	}

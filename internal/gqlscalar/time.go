@@ -10,7 +10,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
-	"credkeep/apierror"
+	"credkeep/internal/apierror"
 )
 
 // MarshalTime writes t in RFC 3339 with nanoseconds, in UTC as stored.

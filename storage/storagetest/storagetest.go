@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"credkeep/redact"
+	"credkeep/internal/redact"
 	"credkeep/storage"
 )
 

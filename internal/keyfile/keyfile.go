@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"credkeep/redact"
+	"credkeep/internal/redact"
 )
 
 // LoadOrCreate returns the n-byte key stored base64-encoded at path, creating the

@@ -1,6 +1,6 @@
-// Package validate holds the input rules shared by several kinds of object:
+// Package names holds the input rules shared by several kinds of object:
 // names (SPEC.md §4, §8).
-package validate
+package names
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
 
-	"credkeep/apierror"
+	"credkeep/internal/apierror"
 )
 
 // MaxNameLen is the longest name of a workspace or credential, in characters.

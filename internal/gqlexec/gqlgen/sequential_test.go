@@ -67,7 +67,7 @@ func (ec *executionContext) marshalB(ctx context.Context) graphql.Marshaler {
 	}
 	s := string(out)
 	if strings.Count(s, "gqlexec.MarshalSlice(") != 1 || strings.Count(s, "graphql.MarshalSliceConcurrently(") != 1 ||
-		strings.Index(s, "gqlexec.MarshalSlice(") < strings.Index(s, "marshalB") || !strings.Contains(s, `"credkeep/gqlexec"`) {
+		strings.Index(s, "gqlexec.MarshalSlice(") < strings.Index(s, "marshalB") || !strings.Contains(s, `"credkeep/internal/gqlexec"`) {
 		t.Errorf("rewrite:\n%s", s)
 	}
 	if _, err := rewrite([]byte(src), []string{"marshalC"}); err == nil {

@@ -101,6 +101,6 @@ func rewrite(src []byte, funcs []string) ([]byte, error) {
 	if i < 0 {
 		return nil, fmt.Errorf("no import block")
 	}
-	src = append(src[:i+len(imp):i+len(imp)], append([]byte("\t\"credkeep/gqlexec\"\n"), src[i+len(imp):]...)...)
+	src = append(src[:i+len(imp):i+len(imp)], append([]byte("\t\"credkeep/internal/gqlexec\"\n"), src[i+len(imp):]...)...)
 	return format.Source(src)
 }

@@ -14,8 +14,8 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"credkeep/apierror"
 	"credkeep/authz"
+	"credkeep/internal/apierror"
 	"credkeep/storage"
 )
 

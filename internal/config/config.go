@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"credkeep/redact"
+	"credkeep/internal/redact"
 )
 
 // MasterKeyLen is the length of a local KMS master key in bytes.

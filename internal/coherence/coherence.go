@@ -1,5 +1,5 @@
-// Package fresh shares reads between concurrent callers without ever serving a
-// value older than the caller: every caller gets the result of a read that
+// Package coherence answers "is my copy current?" cheaply. It shares reads
+// between concurrent callers without ever serving a value older than the caller: every caller gets the result of a read that
 // started after it asked. Under load, one read answers everyone who arrived
 // while the previous read was running, whatever keys they asked for, so a
 // version check that must see every write committed before the request began
@@ -8,7 +8,7 @@
 // This is what lets credkeep cache documents in process yet refuse a revoked
 // token or a revoked grant on the very next request: the cache entry is checked
 // against a version read fresh for that request, and only the read is shared.
-package fresh
+package coherence
 
 import (
 	"context"

@@ -10,7 +10,7 @@ import (
 
 	"github.com/vikstrous/dataloadgen"
 
-	"credkeep/redact"
+	"credkeep/internal/redact"
 	"credkeep/storage"
 )
 
