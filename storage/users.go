@@ -69,7 +69,7 @@ func (s *Store) UsersByID(ctx context.Context, ids []string) (map[string]User, e
 		return out, nil
 	}
 	var users []User
-	if err := s.all(ctx, colUsers, bson.M{"_id": bson.M{"$in": missing}}, &users, "find users"); err != nil {
+	if err := s.all(ctx, colUsers, byIDs(missing), &users, "find users"); err != nil {
 		return nil, err
 	}
 	for _, u := range users {

@@ -190,8 +190,11 @@ func (s *Service) Rename(ctx context.Context, id, name string) (View, error) {
 		return View{}, err
 	}
 	old, err := loaders.From(ctx, s.store).Workspaces.Load(ctx, id)
-	if err != nil {
+	switch {
+	case errors.Is(err, dataloadgen.ErrNotFound), errors.Is(err, storage.ErrNotFound):
 		return View{}, apierror.NotFoundErr("workspace")
+	case err != nil:
+		return View{}, err // an outage is an outage, not an absent workspace
 	}
 	var w storage.Workspace
 	entry := workspaceEntry(id, name, audit.WorkspaceUpdated, audit.Detail("oldName", old.Name), audit.Detail("newName", name))
