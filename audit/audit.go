@@ -26,6 +26,7 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 
 	"credkeep/authz"
+	"credkeep/internal/pagination"
 	"credkeep/storage"
 )
 
@@ -353,7 +354,7 @@ func (l *Log) Verify(ctx context.Context, workspaceID string) (Verification, err
 // Journal is what services need: writing entries, and reading and verifying a log.
 type Journal interface {
 	Recorder
-	List(ctx context.Context, q storage.AuditQuery, first int, after *string) (Page, error)
+	List(ctx context.Context, q storage.AuditQuery, page pagination.Args) (Page, error)
 	Verify(ctx context.Context, workspaceID string) (Verification, error)
 }
 

@@ -2,10 +2,11 @@ package audit
 
 import (
 	"context"
-	"encoding/base64"
+	"slices"
 	"strconv"
 
 	"credkeep/internal/apierror"
+	"credkeep/internal/pagination"
 	"credkeep/storage"
 )
 
@@ -27,58 +28,65 @@ func Do(ctx context.Context, rec Recorder, e Entry, change func() error) error {
 	return nil
 }
 
-// Page sizes, as for every list.
-const (
-	minPage = 1
-	maxPage = 200
-)
-
 // Page is one page of a log, newest first.
 type Page struct {
-	Entries     []storage.AuditEntry
-	Cursors     []string
-	TotalCount  int
-	HasNextPage bool
+	Entries    []storage.AuditEntry
+	Cursors    []string
+	TotalCount int
+	Info       pagination.Info
 }
 
+const cursorKind = "audit"
+
 // List returns a page of entries matching q (Log set by the caller, who has
-// authorized the read), after the cursor.
-func (l *Log) List(ctx context.Context, q storage.AuditQuery, first int, after *string) (Page, error) {
-	if first < minPage || first > maxPage {
-		return Page{}, apierror.Invalid("first", "first must be between %d and %d", minPage, maxPage)
+// authorized the read): forward (older) from an after cursor, or backward
+// (newer) from a before cursor.
+func (l *Log) List(ctx context.Context, q storage.AuditQuery, args pagination.Args) (Page, error) {
+	r, err := pagination.Parse(args)
+	if err != nil {
+		return Page{}, err
 	}
-	if after != nil && *after != "" {
-		seq, ok := decodeCursor(*after)
-		if !ok {
-			return Page{}, apierror.Invalid("after", "not a cursor from this list")
+	if r.After != "" {
+		if q.BeforeSeq, err = decodeCursor("after", r.After); err != nil {
+			return Page{}, err
 		}
-		q.BeforeSeq = seq
 	}
-	q.Limit = int64(first + 1)
+	if r.Before != "" {
+		if q.AfterSeq, err = decodeCursor("before", r.Before); err != nil {
+			return Page{}, err
+		}
+	}
+	q.Limit, q.Oldest = int64(r.Limit+1), r.Backward
 	entries, total, err := l.store.AuditEntries(ctx, q)
 	if err != nil {
 		return Page{}, err
 	}
+	more := len(entries) > r.Limit
+	if more {
+		entries = entries[:r.Limit]
+	}
 	p := Page{TotalCount: int(total)}
-	if len(entries) > first {
-		entries, p.HasNextPage = entries[:first], true
+	if r.Backward {
+		slices.Reverse(entries) // read oldest first; shown newest first
+		p.Info = pagination.Info{HasPrevious: more, HasNext: r.Before != ""}
+	} else {
+		p.Info = pagination.Info{HasPrevious: r.After != "", HasNext: more}
 	}
 	p.Entries = entries
 	for _, e := range entries {
-		p.Cursors = append(p.Cursors, encodeCursor(e.Seq))
+		p.Cursors = append(p.Cursors, pagination.Cursor(cursorKind, strconv.FormatInt(e.Seq, 10)))
 	}
 	return p, nil
 }
 
-func encodeCursor(seq int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("seq:" + strconv.FormatInt(seq, 10)))
-}
-
-func decodeCursor(s string) (int64, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) < 5 || string(b[:4]) != "seq:" {
-		return 0, false
+func decodeCursor(argument, s string) (int64, error) {
+	parts, err := pagination.Decode(argument, cursorKind, s, 1)
+	if err != nil {
+		return 0, err
 	}
-	n, err := strconv.ParseInt(string(b[4:]), 10, 64)
-	return n, err == nil && n > 0
+	n, perr := strconv.ParseInt(parts[0], 10, 64)
+	if perr != nil || n < 1 {
+		return 0, apierror.Invalid(argument, "not a cursor from this list")
+	}
+	return n, nil
 }

@@ -2,20 +2,14 @@ package credential
 
 import (
 	"context"
-	"encoding/base64"
 	"sort"
 	"strings"
 
 	"credkeep/authz"
 	"credkeep/internal/apierror"
 	"credkeep/internal/names"
+	"credkeep/internal/pagination"
 	"credkeep/storage"
-)
-
-// Page sizes (SPEC.md §4: first between 1 and 200).
-const (
-	MinPageSize = 1
-	MaxPageSize = 200
 )
 
 // Filter narrows a credential list; nil fields do not filter.
@@ -30,38 +24,41 @@ type Filter struct {
 
 // Page is one page of a credential list.
 type Page struct {
-	Items       []View
-	Cursors     []string
-	TotalCount  int
-	HasNextPage bool
+	Items      []View
+	Cursors    []string
+	TotalCount int
+	Info       pagination.Info
 }
 
 // ListInput asks for one page of a workspace's credentials.
 type ListInput struct {
 	WorkspaceID string
 	Filter      Filter
-	First       int
-	After       *string
+	Page        pagination.Args
 }
 
 // List returns the workspace's credentials the caller can at least USE, sorted
 // by name, filtered, one page after the cursor.
 func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
-	workspaceID, f, first, after := in.WorkspaceID, in.Filter, in.First, in.After
+	workspaceID, f := in.WorkspaceID, in.Filter
 	p, err := authz.RequireScope(ctx, authz.ScopeRead)
 	if err != nil {
 		return Page{}, err
 	}
-	if first < MinPageSize || first > MaxPageSize {
-		return Page{}, apierror.Invalid("first", "first must be between %d and %d", MinPageSize, MaxPageSize)
+	req, err := pagination.Parse(in.Page)
+	if err != nil {
+		return Page{}, err
 	}
-	var from *cursor
-	if after != nil && *after != "" {
-		c, ok := decodeCursor(*after)
-		if !ok {
-			return Page{}, apierror.Invalid("after", "not a cursor from this list")
+	var after, before *cursor
+	if req.After != "" {
+		if after, err = decodeCursor("after", req.After); err != nil {
+			return Page{}, err
 		}
-		from = &c
+	}
+	if req.Before != "" {
+		if before, err = decodeCursor("before", req.Before); err != nil {
+			return Page{}, err
+		}
 	}
 	role, err := s.authz.Role(ctx, p, workspaceID)
 	if err != nil {
@@ -124,12 +121,15 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 	}
 	sort.Slice(visible, func(i, j int) bool { return cursorOf(visible[i].Credential).less(cursorOf(visible[j].Credential)) })
 
-	start := 0
-	if from != nil {
-		start = sort.Search(len(visible), func(i int) bool { return from.less(cursorOf(visible[i].Credential)) })
+	from, to := 0, len(visible)
+	if after != nil {
+		from = sort.Search(len(visible), func(i int) bool { return after.less(cursorOf(visible[i].Credential)) })
 	}
-	end := min(start+first, len(visible))
-	page := Page{Items: visible[start:end], TotalCount: len(visible), HasNextPage: end < len(visible)}
+	if before != nil {
+		to = sort.Search(len(visible), func(i int) bool { return !cursorOf(visible[i].Credential).less(*before) })
+	}
+	start, end, info := req.Window(len(visible), from, to)
+	page := Page{Items: visible[start:end], TotalCount: len(visible), Info: info}
 	for _, v := range page.Items {
 		page.Cursors = append(page.Cursors, cursorOf(v.Credential).encode())
 	}
@@ -172,18 +172,17 @@ func (c cursor) less(o cursor) bool {
 	return c.id < o.id
 }
 
-func (c cursor) encode() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(c.name + "\x00" + c.id))
-}
+const cursorKind = "credential"
 
-func decodeCursor(s string) (cursor, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
+func (c cursor) encode() string { return pagination.Cursor(cursorKind, c.name, c.id) }
+
+func decodeCursor(argument, s string) (*cursor, error) {
+	parts, err := pagination.Decode(argument, cursorKind, s, 2)
 	if err != nil {
-		return cursor{}, false
+		return nil, err
 	}
-	name, id, ok := strings.Cut(string(b), "\x00")
-	if !ok || id == "" {
-		return cursor{}, false
+	if parts[1] == "" {
+		return nil, apierror.Invalid(argument, "not a cursor from this list")
 	}
-	return cursor{name, id}, true
+	return &cursor{parts[0], parts[1]}, nil
 }

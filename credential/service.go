@@ -17,6 +17,7 @@ import (
 	"credkeep/internal/apierror"
 	"credkeep/internal/loaders"
 	"credkeep/internal/names"
+	"credkeep/internal/pagination"
 	"credkeep/internal/redact"
 	"credkeep/internal/undo"
 	"credkeep/storage"
@@ -583,7 +584,7 @@ func utc(t *time.Time) *time.Time {
 
 // AuditTrail returns a page of the entries about a credential, newest first
 // (MANAGE; an API token also needs AUDIT_READ).
-func (s *Service) AuditTrail(ctx context.Context, v View, first int, after *string) (audit.Page, error) {
+func (s *Service) AuditTrail(ctx context.Context, v View, page pagination.Args) (audit.Page, error) {
 	if _, err := authz.RequireScope(ctx, authz.ScopeAuditRead); err != nil {
 		return audit.Page{}, err
 	}
@@ -591,5 +592,5 @@ func (s *Service) AuditTrail(ctx context.Context, v View, first int, after *stri
 		s.denied(ctx, v.Credential, "audit trail needs MANAGE, has "+v.Level.String())
 		return audit.Page{}, apierror.ForbiddenErr("reading the audit trail needs MANAGE access to the credential")
 	}
-	return s.audit.List(ctx, storage.AuditQuery{Log: v.Credential.WorkspaceID, TargetID: v.Credential.ID}, first, after)
+	return s.audit.List(ctx, storage.AuditQuery{Log: v.Credential.WorkspaceID, TargetID: v.Credential.ID}, page)
 }

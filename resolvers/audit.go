@@ -6,11 +6,12 @@ import (
 	"credkeep/apimodel"
 	"credkeep/audit"
 	"credkeep/graph/model"
+	"credkeep/internal/pagination"
 	"credkeep/storage"
 )
 
 func (r *workspaceResolver) AuditLog(ctx context.Context, obj *model.Workspace, filter *model.AuditFilter, first *int, after *string) (*model.AuditEntryConnection, error) {
-	page, err := r.workspaces.AuditLog(ctx, obj.ID, toAuditQuery(filter), pageSize(first), after)
+	page, err := r.workspaces.AuditLog(ctx, obj.ID, toAuditQuery(filter), pagination.Args{First: first, After: after})
 	if err != nil {
 		return nil, err
 	}
@@ -18,7 +19,7 @@ func (r *workspaceResolver) AuditLog(ctx context.Context, obj *model.Workspace, 
 }
 
 func (r *credentialResolver) AuditTrail(ctx context.Context, obj *apimodel.Credential, first *int, after *string) (*model.AuditEntryConnection, error) {
-	page, err := r.credentials.AuditTrail(ctx, obj.View, pageSize(first), after)
+	page, err := r.credentials.AuditTrail(ctx, obj.View, pagination.Args{First: first, After: after})
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +92,7 @@ func toAuditQuery(f *model.AuditFilter) storage.AuditQuery {
 func toAuditConnection(p audit.Page) *model.AuditEntryConnection {
 	conn := &model.AuditEntryConnection{
 		Edges:      make([]*model.AuditEntryEdge, len(p.Entries)),
-		PageInfo:   pageInfo(p.Cursors, p.HasNextPage),
+		PageInfo:   pageInfo(p.Cursors, p.Info),
 		TotalCount: p.TotalCount,
 	}
 	for i, e := range p.Entries {
@@ -101,18 +102,10 @@ func toAuditConnection(p audit.Page) *model.AuditEntryConnection {
 }
 
 // pageInfo ends a page at its last cursor.
-func pageInfo(cursors []string, hasNext bool) *model.PageInfo {
-	pi := &model.PageInfo{HasNextPage: hasNext}
+func pageInfo(cursors []string, info pagination.Info) *model.PageInfo {
+	pi := &model.PageInfo{HasNextPage: info.HasNext}
 	if len(cursors) > 0 {
 		pi.EndCursor = &cursors[len(cursors)-1]
 	}
 	return pi
-}
-
-// pageSize is a list's first argument, 50 when not given.
-func pageSize(first *int) int {
-	if first == nil {
-		return 50
-	}
-	return *first
 }

@@ -7,6 +7,7 @@ import (
 	"credkeep/credential"
 	"credkeep/graph/model"
 	"credkeep/internal/apierror"
+	"credkeep/internal/pagination"
 )
 
 // Credential answers null, not an error, for a credential the viewer cannot use.
@@ -32,14 +33,14 @@ func (r *queryResolver) CredentialTypes(ctx context.Context) ([]*model.Credentia
 
 func (r *workspaceResolver) Credentials(ctx context.Context, obj *model.Workspace, filter *model.CredentialFilter, first *int, after *string) (*model.CredentialConnection, error) {
 	page, err := r.credentials.List(ctx, credential.ListInput{
-		WorkspaceID: obj.ID, Filter: toFilter(filter), First: pageSize(first), After: after,
+		WorkspaceID: obj.ID, Filter: toFilter(filter), Page: pagination.Args{First: first, After: after},
 	})
 	if err != nil {
 		return nil, err
 	}
 	conn := &model.CredentialConnection{
 		Edges:      make([]*model.CredentialEdge, len(page.Items)),
-		PageInfo:   pageInfo(page.Cursors, page.HasNextPage),
+		PageInfo:   pageInfo(page.Cursors, page.Info),
 		TotalCount: page.TotalCount,
 	}
 	for i, v := range page.Items {

@@ -12,6 +12,7 @@ import (
 	"credkeep/credential"
 	"credkeep/graph"
 	"credkeep/internal/loaders"
+	"credkeep/internal/pagination"
 	"credkeep/internal/redact"
 	"credkeep/storage"
 	"credkeep/workspace"
@@ -28,7 +29,7 @@ type WorkspaceService interface {
 	AddMember(ctx context.Context, workspaceID, userID string, role authz.Role) (workspace.MemberView, error)
 	ChangeRole(ctx context.Context, workspaceID, userID string, role authz.Role) (workspace.MemberView, error)
 	RemoveMember(ctx context.Context, workspaceID, userID string) error
-	AuditLog(ctx context.Context, workspaceID string, q storage.AuditQuery, first int, after *string) (audit.Page, error)
+	AuditLog(ctx context.Context, workspaceID string, q storage.AuditQuery, page pagination.Args) (audit.Page, error)
 	VerifyAuditLog(ctx context.Context, workspaceID string) (audit.Verification, error)
 }
 
@@ -52,7 +53,7 @@ type CredentialService interface {
 	Usages(ctx context.Context, v credential.View) ([]storage.Usage, error)
 	SetDefault(ctx context.Context, workspaceID, purpose string, credentialID *string) error
 	Default(ctx context.Context, workspaceID, purpose string) (*credential.View, error)
-	AuditTrail(ctx context.Context, v credential.View, first int, after *string) (audit.Page, error)
+	AuditTrail(ctx context.Context, v credential.View, page pagination.Args) (audit.Page, error)
 	Test(ctx context.Context, id string) (credential.TestResult, error)
 	Refresh(ctx context.Context, id string) (credential.View, error)
 	StartAuthorization(ctx context.Context, id string) (credential.Authorization, error)

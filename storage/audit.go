@@ -152,7 +152,9 @@ type AuditQuery struct {
 	Outcome   string
 	Since     *time.Time
 	Until     *time.Time
-	BeforeSeq int64 // 0: from the newest
+	BeforeSeq int64 // entries older than this (0: from the newest)
+	AfterSeq  int64 // entries newer than this (0: no bound)
+	Oldest    bool  // read from the oldest end (backward paging); results stay in read order
 	Limit     int64
 }
 
@@ -183,19 +185,31 @@ func (q AuditQuery) filter() bson.M {
 	return f
 }
 
-// AuditEntries returns a page of a log's entries, newest first, and how many match in all.
+// AuditEntries returns a page of a log's entries, newest first (oldest first
+// with Oldest), and how many match in all.
 func (s *Store) AuditEntries(ctx context.Context, q AuditQuery) ([]AuditEntry, int64, error) {
 	f := q.filter()
 	total, err := s.col(colAudit).CountDocuments(ctx, f)
 	if err != nil {
 		return nil, 0, fmt.Errorf("count audit entries: %w", err)
 	}
+	seq := bson.M{}
 	if q.BeforeSeq > 0 {
-		f["seq"] = bson.M{"$lt": q.BeforeSeq}
+		seq["$lt"] = q.BeforeSeq
+	}
+	if q.AfterSeq > 0 {
+		seq["$gt"] = q.AfterSeq
+	}
+	if len(seq) > 0 {
+		f["seq"] = seq
+	}
+	order := -1
+	if q.Oldest {
+		order = 1
 	}
 	var out []AuditEntry
 	if err := s.all(ctx, colAudit, f, &out, "find audit entries",
-		options.Find().SetSort(bson.D{{Key: "seq", Value: -1}}).SetLimit(q.Limit)); err != nil {
+		options.Find().SetSort(bson.D{{Key: "seq", Value: order}}).SetLimit(q.Limit)); err != nil {
 		return nil, 0, err
 	}
 	return out, total, nil

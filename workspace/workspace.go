@@ -17,6 +17,7 @@ import (
 	"credkeep/internal/apierror"
 	"credkeep/internal/loaders"
 	"credkeep/internal/names"
+	"credkeep/internal/pagination"
 	"credkeep/internal/undo"
 	"credkeep/storage"
 )
@@ -307,12 +308,12 @@ func (s *Service) access(ctx context.Context, workspaceID string, act authz.Work
 
 // AuditLog returns a page of the workspace's audit log, newest first (OWNER,
 // ADMIN; an API token also needs AUDIT_READ). q.Log is set here.
-func (s *Service) AuditLog(ctx context.Context, workspaceID string, q storage.AuditQuery, first int, after *string) (audit.Page, error) {
+func (s *Service) AuditLog(ctx context.Context, workspaceID string, q storage.AuditQuery, page pagination.Args) (audit.Page, error) {
 	if _, _, err := s.access(ctx, workspaceID, authz.ActAuditRead, authz.ScopeAuditRead); err != nil {
 		return audit.Page{}, err
 	}
 	q.Log = workspaceID
-	return s.audit.List(ctx, q, first, after)
+	return s.audit.List(ctx, q, page)
 }
 
 // VerifyAuditLog recomputes the workspace's hash chain (OWNER, ADMIN).
