@@ -31,22 +31,23 @@ type Store interface {
 }
 
 // Roles tells whether the caller is a member of a workspace.
-type Roles interface {
-	Role(ctx context.Context, p *authz.Principal, workspaceID string) (authz.Role, error)
+// Workspaces is the workspace check of every service (workspace.Service.Require).
+type Workspaces interface {
+	Require(ctx context.Context, workspaceID string, act authz.WorkspaceAction, scope authz.Scope) (*authz.Principal, authz.Role, error)
 }
 
 // Service manages API tokens for user sessions; API tokens cannot manage tokens.
 type Service struct {
-	store Store
-	roles Roles
-	audit audit.Recorder
+	store      Store
+	workspaces Workspaces
+	audit      audit.Recorder
 	now   func() time.Time
 	log   *slog.Logger
 }
 
 // New returns a Service.
-func New(store Store, roles Roles, rec audit.Recorder, now func() time.Time, log *slog.Logger) *Service {
-	return &Service{store: store, roles: roles, audit: rec, now: now, log: log}
+func New(store Store, workspaces Workspaces, rec audit.Recorder, now func() time.Time, log *slog.Logger) *Service {
+	return &Service{store: store, workspaces: workspaces, audit: rec, now: now, log: log}
 }
 
 // CreateInput is createApiToken's input.
@@ -87,12 +88,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (storage.APIToken,
 	}
 	ws := ""
 	if in.WorkspaceID != nil && *in.WorkspaceID != "" {
-		role, err := s.roles.Role(ctx, p, *in.WorkspaceID)
-		if err != nil {
+		// A user session: every scope is its own; membership is what counts.
+		if _, _, err := s.workspaces.Require(ctx, *in.WorkspaceID, authz.ActWorkspaceRead, authz.ScopeRead); err != nil {
 			return storage.APIToken{}, redact.Secret{}, err
-		}
-		if role == "" {
-			return storage.APIToken{}, redact.Secret{}, apierror.NotFoundErr("workspace")
 		}
 		ws = *in.WorkspaceID
 	}

@@ -91,11 +91,11 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	}
 	o.Outbound.Now = o.Now
 	workspaces := workspace.New(o.Store, authorizer, auditLog, o.Now, o.Logger)
-	credentials := credential.NewService(o.Store, authorizer, auditLog, connection.NewManager(o.Outbound, o.Store), o.Now, o.Logger)
+	credentials := credential.NewService(o.Store, workspaces, authorizer, auditLog, connection.NewManager(o.Outbound, o.Store), o.Now, o.Logger)
 	credentials.ObserveCache(func(hit bool) { o.Metrics.Cache("credential", hit) })
 	apq := persisted.NewExtension(o.Store, o.Trusted, o.APQMax, o.Now)
 	apq.Observe(func(hit bool) { o.Metrics.Cache("persisted_query", hit) })
-	apiTokens := apitoken.New(o.Store, authorizer, auditLog, o.Now, o.Logger)
+	apiTokens := apitoken.New(o.Store, workspaces, auditLog, o.Now, o.Logger)
 	gql := httpapi.NewGraphQL(httpapi.GraphQLOptions{
 		Resolvers: resolvers.New(workspaces, credentials, apiTokens, o.Store),
 		Persisted: apq,

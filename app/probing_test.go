@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -95,5 +97,52 @@ func TestPurposeShape(t *testing.T) {
 	mustOK(t, e.gql(alice, `query($ws: ID!) { workspace(id: $ws) { defaultCredential(purpose: "e-mail_2") { id } } }`, map[string]any{"ws": ws})).field(t, "workspace", &w)
 	if w.DefaultCredential == nil || w.DefaultCredential.ID != smtp {
 		t.Errorf("default after refused purposes: %+v", w.DefaultCredential)
+	}
+}
+
+// Every service checks workspaces the same way: non-members get NOT_FOUND and
+// their attempts on an existing workspace are on record, like members' refusals.
+func TestWorkspaceRefusalsAreRecordedEverywhere(t *testing.T) {
+	e := newEnv(t)
+	alice := e.token("alice")
+	ws := e.createWorkspace(alice, "recorded")
+	e.addMember(alice, ws, "bob", "MEMBER")
+	attempts := map[string]func(tok string) response{
+		"create credential": func(tok string) response {
+			return e.gql(tok, createCredential, map[string]any{"in": map[string]any{"workspaceId": ws, "type": "custom", "name": "x", "fields": []any{}}})
+		},
+		"list credentials": func(tok string) response { return e.gql(tok, listCredentials, map[string]any{"ws": ws}) },
+		"set default": func(tok string) response {
+			return e.gql(tok, `mutation($ws: ID!) { setDefaultCredential(workspaceId: $ws, purpose: "email") { id } }`, map[string]any{"ws": ws})
+		},
+		"restricted token": func(tok string) response {
+			return e.gql(tok, createToken, map[string]any{"in": map[string]any{"name": "t", "scopes": allScopes(), "workspaceId": ws}})
+		},
+	}
+	i := 0
+	for name, try := range attempts {
+		outsider := fmt.Sprintf("outsider-%d", i)
+		i++
+		r := try(e.token(outsider))
+		if name == "list credentials" {
+			if !strings.Contains(r.Body, `"workspace":null`) {
+				t.Errorf("%s by an outsider: %s", name, r.Body)
+			}
+		} else {
+			wantCode(t, r, "NOT_FOUND")
+		}
+	}
+	wantCode(t, attempts["set default"](e.token("bob")), "FORBIDDEN")
+	denied := map[string]int{}
+	for _, a := range e.auditLog(alice, ws, map[string]any{"action": "ACCESS_DENIED"}) {
+		denied[a.Actor.User.ID]++
+	}
+	for j := 0; j < len(attempts); j++ {
+		if denied[fmt.Sprintf("outsider-%d", j)] != 1 {
+			t.Errorf("outsider-%d: %d entries, want 1 (%v)", j, denied[fmt.Sprintf("outsider-%d", j)], denied)
+		}
+	}
+	if denied["bob"] != 1 {
+		t.Errorf("the member's refused default: %d entries", denied["bob"])
 	}
 }

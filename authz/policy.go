@@ -480,9 +480,12 @@ func (a *Authorizer) build(ctx context.Context, workspaceID string, version int6
 	if _, err := e.AddNamedGroupingPolicies("g2", [][]string{{"manage", "view"}, {"view", "use"}}); err != nil {
 		return nil, err
 	}
-	builtin := [][]string{
-		{"role:owner", workspaceID, "*", "manage", gidBuiltin, ""},
-		{"role:admin", workspaceID, "*", "manage", gidBuiltin, ""},
+	// The roles whose actions include ActCredentialsAdmin manage every credential.
+	var builtin [][]string
+	for _, r := range []Role{RoleOwner, RoleAdmin, RoleMember} {
+		if RoleAllows(r, ActCredentialsAdmin) {
+			builtin = append(builtin, []string{"role:" + strings.ToLower(string(r)), workspaceID, "*", "manage", gidBuiltin, ""})
+		}
 	}
 	if _, err := e.AddPolicies(builtin); err != nil {
 		return nil, err

@@ -24,11 +24,12 @@ const (
 	ActMembersManage    WorkspaceAction = "members:manage"
 	ActCredentialsAdmin WorkspaceAction = "credentials:admin" // MANAGE on every credential
 	ActAuditRead        WorkspaceAction = "audit:read"
+	ActDefaultsSet      WorkspaceAction = "defaults:set" // default credentials per purpose
 )
 
 var roleActions = map[Role]map[WorkspaceAction]bool{
-	RoleOwner:  {ActWorkspaceRead: true, ActWorkspaceRename: true, ActWorkspaceDelete: true, ActMembersManage: true, ActCredentialsAdmin: true, ActAuditRead: true},
-	RoleAdmin:  {ActWorkspaceRead: true, ActWorkspaceRename: true, ActMembersManage: true, ActCredentialsAdmin: true, ActAuditRead: true},
+	RoleOwner:  {ActWorkspaceRead: true, ActWorkspaceRename: true, ActWorkspaceDelete: true, ActMembersManage: true, ActCredentialsAdmin: true, ActAuditRead: true, ActDefaultsSet: true},
+	RoleAdmin:  {ActWorkspaceRead: true, ActWorkspaceRename: true, ActMembersManage: true, ActCredentialsAdmin: true, ActAuditRead: true, ActDefaultsSet: true},
 	RoleMember: {ActWorkspaceRead: true},
 }
 

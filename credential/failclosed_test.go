@@ -13,6 +13,7 @@ import (
 	"credkeep/internal/redact"
 	"credkeep/storage"
 	"credkeep/storage/storagetest"
+	"credkeep/workspace"
 )
 
 // downJournal is an audit log whose writes fail.
@@ -40,7 +41,8 @@ func TestNoChangeWithoutAnAuditEntry(t *testing.T) {
 	if err := store.InsertMember(ctx, storage.Member{WorkspaceID: "ws", UserID: "alice", Role: "OWNER", AddedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	svc := credential.NewService(store, a, downJournal{}, nil, time.Now, slog.New(slog.DiscardHandler))
+	log := slog.New(slog.DiscardHandler)
+	svc := credential.NewService(store, workspace.New(store, a, downJournal{}, time.Now, log), a, downJournal{}, nil, time.Now, log)
 	ctx = authz.WithPrincipal(ctx, &authz.Principal{UserID: "alice"})
 	_, err = svc.Create(ctx, credential.CreateInput{WorkspaceID: "ws", Type: "api_key", Name: "k",
 		Fields: []credential.FieldInput{{Key: "apiKey", Value: redact.New("abcdefghijklmnop")}}})

@@ -41,7 +41,7 @@ type ListInput struct {
 // by name, filtered, one page after the cursor.
 func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 	workspaceID, f := in.WorkspaceID, in.Filter
-	p, err := authz.RequireScope(ctx, authz.ScopeRead)
+	p, _, err := s.workspaces.Require(ctx, workspaceID, authz.ActWorkspaceRead, authz.ScopeRead)
 	if err != nil {
 		return Page{}, err
 	}
@@ -59,13 +59,6 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 		if before, err = decodeCursor("before", req.Before); err != nil {
 			return Page{}, err
 		}
-	}
-	role, err := s.authz.Role(ctx, p, workspaceID)
-	if err != nil {
-		return Page{}, err
-	}
-	if role == "" {
-		return Page{}, apierror.NotFoundErr("workspace")
 	}
 	types, err := typeFilter(f)
 	if err != nil {

@@ -56,10 +56,17 @@ type Authorizer interface {
 	DropCredential(ctx context.Context, workspaceID, credentialID string) error
 }
 
+// Workspaces is the workspace check of every service (workspace.Service.Require):
+// membership, role and scope, with refusals recorded.
+type Workspaces interface {
+	Require(ctx context.Context, workspaceID string, act authz.WorkspaceAction, scope authz.Scope) (*authz.Principal, authz.Role, error)
+}
+
 // Service implements credential operations; every method authorizes its caller.
 type Service struct {
-	store Store
-	authz Authorizer
+	store      Store
+	workspaces Workspaces
+	authz      Authorizer
 	audit audit.Journal
 	conn  Connector
 	now   func() time.Time
@@ -68,8 +75,8 @@ type Service struct {
 }
 
 // NewService returns a Service.
-func NewService(store Store, a Authorizer, rec audit.Journal, conn Connector, now func() time.Time, log *slog.Logger) *Service {
-	return &Service{store: store, authz: a, audit: rec, conn: conn, now: now, log: log, cache: newCache(store, now)}
+func NewService(store Store, ws Workspaces, a Authorizer, rec audit.Journal, conn Connector, now func() time.Time, log *slog.Logger) *Service {
+	return &Service{store: store, workspaces: ws, authz: a, audit: rec, conn: conn, now: now, log: log, cache: newCache(store, now)}
 }
 
 // ObserveCache sets a function told of every credential cache look-up's hit
@@ -102,16 +109,9 @@ type CreateInput struct {
 
 // Create stores a new credential owned by the caller, who must be a member of the workspace.
 func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
-	p, err := authz.RequireScope(ctx, authz.ScopeWrite)
+	p, _, err := s.workspaces.Require(ctx, in.WorkspaceID, authz.ActWorkspaceRead, authz.ScopeWrite)
 	if err != nil {
 		return View{}, err
-	}
-	role, err := s.authz.Role(ctx, p, in.WorkspaceID)
-	if err != nil {
-		return View{}, err
-	}
-	if role == "" {
-		return View{}, apierror.NotFoundErr("workspace")
 	}
 	t, ok := Lookup(strings.TrimSpace(in.Type))
 	if !ok {

@@ -271,19 +271,8 @@ var purposeShape = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
 // SetDefault makes a credential the workspace's default for a purpose (OWNER,
 // ADMIN), or clears it when credentialID is nil.
 func (s *Service) SetDefault(ctx context.Context, workspaceID, purpose string, credentialID *string) error {
-	p, err := authz.RequireScope(ctx, authz.ScopeWrite)
-	if err != nil {
+	if _, _, err := s.workspaces.Require(ctx, workspaceID, authz.ActDefaultsSet, authz.ScopeWrite); err != nil {
 		return err
-	}
-	role, err := s.authz.Role(ctx, p, workspaceID)
-	if err != nil {
-		return err
-	}
-	if role == "" {
-		return apierror.NotFoundErr("workspace")
-	}
-	if !authz.RoleAllows(role, authz.ActWorkspaceRename) {
-		return apierror.ForbiddenErr("only an OWNER or ADMIN sets default credentials")
 	}
 	if !purposeShape.MatchString(purpose) {
 		return apierror.Invalid("purpose", "a purpose starts with a lower-case letter and holds lower-case letters, digits, '_' or '-' (at most 64), e.g. email")

@@ -136,7 +136,7 @@ func workspaceEntry(id, name string, a audit.Action, details ...storage.AuditDet
 // Workspaces load through the request's loader: a page of credentials asking
 // for their workspace costs one query.
 func (s *Service) Get(ctx context.Context, id string) (View, error) {
-	_, role, err := s.access(ctx, id, authz.ActWorkspaceRead, authz.ScopeRead)
+	_, role, err := s.Require(ctx, id, authz.ActWorkspaceRead, authz.ScopeRead)
 	if err != nil {
 		return View{}, err
 	}
@@ -182,7 +182,7 @@ func (s *Service) List(ctx context.Context) ([]View, error) {
 
 // Rename sets a workspace's name (OWNER, ADMIN).
 func (s *Service) Rename(ctx context.Context, id, name string) (View, error) {
-	_, role, err := s.access(ctx, id, authz.ActWorkspaceRename, authz.ScopeWorkspacesAdmin)
+	_, role, err := s.Require(ctx, id, authz.ActWorkspaceRename, authz.ScopeWorkspacesAdmin)
 	if err != nil {
 		return View{}, err
 	}
@@ -221,7 +221,7 @@ func (s *Service) Rename(ctx context.Context, id, name string) (View, error) {
 // which stays in the audit collection, and in the platform log, where an
 // operator finds every deleted workspace.
 func (s *Service) Delete(ctx context.Context, id string) error {
-	if _, _, err := s.access(ctx, id, authz.ActWorkspaceDelete, authz.ScopeWorkspacesAdmin); err != nil {
+	if _, _, err := s.Require(ctx, id, authz.ActWorkspaceDelete, authz.ScopeWorkspacesAdmin); err != nil {
 		return err
 	}
 	name := ""
@@ -252,7 +252,7 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 
 // Members lists a workspace's members with their users (any member may read it).
 func (s *Service) Members(ctx context.Context, workspaceID string) ([]MemberView, error) {
-	if _, _, err := s.access(ctx, workspaceID, authz.ActWorkspaceRead, authz.ScopeRead); err != nil {
+	if _, _, err := s.Require(ctx, workspaceID, authz.ActWorkspaceRead, authz.ScopeRead); err != nil {
 		return nil, err
 	}
 	ms, err := s.store.MembersOf(ctx, workspaceID)
@@ -278,10 +278,12 @@ func (s *Service) Members(ctx context.Context, workspaceID string) ([]MemberView
 	return out, nil
 }
 
-// access checks that the caller is a member of a live workspace whose role allows
-// act. Non-members (and deleted workspaces) get NOT_FOUND, so a workspace's
-// existence is not revealed; members without the role get FORBIDDEN.
-func (s *Service) access(ctx context.Context, workspaceID string, act authz.WorkspaceAction, scope authz.Scope) (*authz.Principal, authz.Role, error) {
+// Require checks that the caller, within scope, is a member of a live
+// workspace whose role allows act: the one workspace check of every service.
+// Non-members (and deleted workspaces) get NOT_FOUND, so a workspace's
+// existence is not revealed; members without the role get FORBIDDEN. Every
+// refusal about a workspace that exists is recorded as ACCESS_DENIED.
+func (s *Service) Require(ctx context.Context, workspaceID string, act authz.WorkspaceAction, scope authz.Scope) (*authz.Principal, authz.Role, error) {
 	p, err := authz.RequireScope(ctx, scope)
 	if err != nil {
 		return nil, "", err
@@ -309,7 +311,7 @@ func (s *Service) access(ctx context.Context, workspaceID string, act authz.Work
 // AuditLog returns a page of the workspace's audit log, newest first (OWNER,
 // ADMIN; an API token also needs AUDIT_READ). q.Log is set here.
 func (s *Service) AuditLog(ctx context.Context, workspaceID string, q storage.AuditQuery, page pagination.Args) (audit.Page, error) {
-	if _, _, err := s.access(ctx, workspaceID, authz.ActAuditRead, authz.ScopeAuditRead); err != nil {
+	if _, _, err := s.Require(ctx, workspaceID, authz.ActAuditRead, authz.ScopeAuditRead); err != nil {
 		return audit.Page{}, err
 	}
 	q.Log = workspaceID
@@ -318,7 +320,7 @@ func (s *Service) AuditLog(ctx context.Context, workspaceID string, q storage.Au
 
 // VerifyAuditLog recomputes the workspace's hash chain (OWNER, ADMIN).
 func (s *Service) VerifyAuditLog(ctx context.Context, workspaceID string) (audit.Verification, error) {
-	if _, _, err := s.access(ctx, workspaceID, authz.ActAuditRead, authz.ScopeAuditRead); err != nil {
+	if _, _, err := s.Require(ctx, workspaceID, authz.ActAuditRead, authz.ScopeAuditRead); err != nil {
 		return audit.Verification{}, err
 	}
 	return s.audit.Verify(ctx, workspaceID)
