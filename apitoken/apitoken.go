@@ -41,8 +41,8 @@ type Service struct {
 	store      Store
 	workspaces Workspaces
 	audit      audit.Recorder
-	now   func() time.Time
-	log   *slog.Logger
+	now        func() time.Time
+	log        *slog.Logger
 }
 
 // New returns a Service.

@@ -67,11 +67,11 @@ type Service struct {
 	store      Store
 	workspaces Workspaces
 	authz      Authorizer
-	audit audit.Journal
-	conn  Connector
-	now   func() time.Time
-	log   *slog.Logger
-	cache *cache
+	audit      audit.Journal
+	conn       Connector
+	now        func() time.Time
+	log        *slog.Logger
+	cache      *cache
 }
 
 // NewService returns a Service.
