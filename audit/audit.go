@@ -17,7 +17,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -108,14 +107,13 @@ type Recorder interface {
 type Store interface {
 	AuditHead(ctx context.Context, log string) (storage.AuditHead, error)
 	AdvanceAuditHeads(ctx context.Context, moves []storage.AuditHeadMove) error
-	InsertAuditEntry(ctx context.Context, e storage.AuditEntry) error
 	InsertAuditEntries(ctx context.Context, es []storage.AuditEntry) error
 	AuditEntry(ctx context.Context, log string, seq int64) (storage.AuditEntry, error)
 	AuditEntries(ctx context.Context, q storage.AuditQuery) ([]storage.AuditEntry, int64, error)
 	ForEachAuditEntry(ctx context.Context, log string, fn func(storage.AuditEntry) error) error
 }
 
-// maxAppendAttempts bounds the retries of one append under contention.
+// maxAppendAttempts bounds the retries of one log's batch under contention.
 const maxAppendAttempts = 100
 
 // Log writes and verifies audit logs.
@@ -192,7 +190,7 @@ func (l *Log) Denied(ctx context.Context, e Entry) {
 	if suppressed > 0 {
 		e.Details = append(e.Details, Detail("suppressed", fmt.Sprint(suppressed)))
 	}
-	if err := l.append(ctx, l.entry(ctx, e)); err != nil && l.onError != nil {
+	if err := l.commit(ctx, l.entry(ctx, e)); err != nil && l.onError != nil {
 		l.onError(ctx, "write ACCESS_DENIED entry", err)
 	}
 }
@@ -221,45 +219,6 @@ func (l *Log) entry(ctx context.Context, e Entry) storage.AuditEntry {
 	doc.Details = slices.Clone(doc.Details) // the caller's slice stays its own
 	cleanEntry(&doc)
 	return doc
-}
-
-// append chains doc onto its log: number = head + 1, hash over the head's hash.
-// Appends of one instance to one log take turns; when another instance took
-// the number first, the head moves to that entry and the append is tried again.
-func (l *Log) append(ctx context.Context, doc storage.AuditEntry) error {
-	st := l.state(doc.Log)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	for attempt := 0; attempt < maxAppendAttempts; attempt++ {
-		if st.head == nil {
-			h, err := l.readHead(ctx, doc.Log)
-			if err != nil {
-				return err
-			}
-			st.head = &h
-		}
-		head := *st.head
-		doc.Seq = head.Seq + 1
-		doc.Hash = ChainHash(head.Hash, doc)
-		err := l.store.InsertAuditEntry(ctx, doc)
-		if err == nil {
-			next := storage.AuditHead{Seq: doc.Seq, Hash: doc.Hash}
-			st.head = &next
-			l.deferHeads([]storage.AuditHeadMove{{Log: doc.Log, From: head, To: next}})
-			return nil
-		}
-		if !errors.Is(err, storage.ErrConflict) {
-			st.head = nil // unknown state: read the head again next time
-			return err
-		}
-		next, err := l.tail(ctx, doc.Log, head)
-		if err != nil {
-			st.head = nil
-			return err
-		}
-		st.head = &next
-	}
-	return errors.New("audit log too busy: entry not written")
 }
 
 // canonical is the fixed encoding an entry's hash covers: every field but the

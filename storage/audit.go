@@ -97,21 +97,6 @@ func (s *Store) AdvanceAuditHeads(ctx context.Context, moves []AuditHeadMove) er
 	return nil
 }
 
-// InsertAuditEntry stores an entry; ErrConflict when its seq is taken.
-func (s *Store) InsertAuditEntry(ctx context.Context, e AuditEntry) error {
-	if e.Details == nil {
-		e.Details = []AuditDetail{}
-	}
-	e.ID = AuditEntryID(e.Log, e.Seq)
-	if _, err := s.col(colAudit).InsertOne(ctx, e); err != nil {
-		if isDuplicateKey(err) {
-			return ErrConflict
-		}
-		return fmt.Errorf("write audit entry: %w", err)
-	}
-	return nil
-}
-
 // InsertAuditEntries stores consecutive entries of one log in one ordered
 // insert. On an error some leading entries may have been stored: the caller
 // reads them back to know which (see audit.Log).
