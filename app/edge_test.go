@@ -146,9 +146,8 @@ func TestQueryLimits(t *testing.T) {
 	costly := `{ workspaces { credentials(first: 200) { edges { node { auditTrail(first: 200) { edges { node { id } } } } } } } }`
 	tokens := "{ viewer { " + strings.Repeat("isAdmin ", 4000) + "} }"
 	for name, q := range map[string]string{"depth": deep, "aliases": aliases, "complexity": costly, "tokens": tokens} {
-		start := time.Now()
-		r := e.gql(tok, q, nil)
-		if d := time.Since(start); d > time.Second {
+		var r response
+		if d := fastest(3, func() { r = e.gql(tok, q, nil) }); d > time.Second {
 			t.Errorf("%s: refused after %v", name, d)
 		}
 		wantCode(t, r, "QUERY_TOO_COMPLEX")
@@ -171,12 +170,12 @@ func TestHTTPRules(t *testing.T) {
 
 	// A 3 MB body: 413, with or without a Content-Length.
 	big := []byte(`{"query":"{ viewer { isAdmin } }","variables":{"x":"` + strings.Repeat("x", 3<<20) + `"}}`)
-	start := time.Now()
-	if r := e.post(e.srv.URL, tok, "application/json", big); r.Status != http.StatusRequestEntityTooLarge {
-		t.Errorf("3 MB body: %d", r.Status)
-	}
-	if d := time.Since(start); d > time.Second {
+	var r response
+	if d := fastest(3, func() { r = e.post(e.srv.URL, tok, "application/json", big) }); d > time.Second {
 		t.Errorf("3 MB body refused after %v", d)
+	}
+	if r.Status != http.StatusRequestEntityTooLarge {
+		t.Errorf("3 MB body: %d", r.Status)
 	}
 	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/graphql", io.MultiReader(bytes.NewReader(big)))
 	req.Header.Set("Content-Type", "application/json")
@@ -186,7 +185,7 @@ func TestHTTPRules(t *testing.T) {
 	}
 
 	// Batches are refused without echoing them.
-	r := e.post(e.srv.URL, tok, "application/json", []byte(`[{"query":"{ viewer { isAdmin } } # SECRET-MARKER"}]`))
+	r = e.post(e.srv.URL, tok, "application/json", []byte(`[{"query":"{ viewer { isAdmin } } # SECRET-MARKER"}]`))
 	if r.Status != http.StatusBadRequest || strings.Contains(r.Body, "SECRET-MARKER") {
 		t.Errorf("batch: %d %s", r.Status, r.Body)
 	}
@@ -265,4 +264,22 @@ func TestHTTPRules(t *testing.T) {
 	if h := cors(http.MethodOptions, "https://evil.example.com").Header.Get("Access-Control-Allow-Origin"); h != "" {
 		t.Errorf("preflight from another origin got %q", h)
 	}
+}
+
+// fastest runs fn up to n times and returns its quickest run: a bound on it
+// catches work that is slow by construction, not a pause of a machine that
+// runs other tests beside this one (-race, packages in parallel, 2 cores).
+func fastest(n int, fn func()) time.Duration {
+	best := time.Duration(1<<63 - 1)
+	for i := 0; i < n; i++ {
+		start := time.Now()
+		fn()
+		if d := time.Since(start); d < best {
+			best = d
+		}
+		if best < 100*time.Millisecond {
+			break
+		}
+	}
+	return best
 }
