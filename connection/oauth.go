@@ -136,12 +136,12 @@ func (m *Manager) UsesAuthorizationCode(c Cred) bool {
 }
 
 // AuthURL is the provider URL a person visits to authorize: state, PKCE (S256), offline access.
-func (m *Manager) AuthURL(c Cred, state, verifier string) (string, error) {
+func (m *Manager) AuthURL(c Cred, state string, verifier redact.Secret) (string, error) {
 	f, err := m.flowOf(c)
 	if err != nil {
 		return "", err
 	}
-	return f.cfg.AuthCodeURL(state, oauth2.AccessTypeOffline, oauth2.S256ChallengeOption(verifier)), nil
+	return f.cfg.AuthCodeURL(state, oauth2.AccessTypeOffline, oauth2.S256ChallengeOption(verifier.Reveal())), nil
 }
 
 func (m *Manager) httpCtx(ctx context.Context) context.Context {
@@ -149,21 +149,21 @@ func (m *Manager) httpCtx(ctx context.Context) context.Context {
 }
 
 // Exchange trades an authorization code (with its PKCE verifier) for tokens and stores them.
-func (m *Manager) Exchange(ctx context.Context, c Cred, code, verifier string) error {
+func (m *Manager) Exchange(ctx context.Context, c Cred, code string, verifier redact.Secret) error {
 	f, err := m.flowOf(c)
 	if err != nil {
 		return err
 	}
-	tok, err := f.cfg.Exchange(m.httpCtx(ctx), code, oauth2.VerifierOption(verifier))
+	tok, err := f.cfg.Exchange(m.httpCtx(ctx), code, oauth2.VerifierOption(verifier.Reveal()))
 	if err != nil {
 		return describe(err)
 	}
-	return m.save(ctx, c, tok, "")
+	return m.save(ctx, c, tok, redact.Secret{})
 }
 
-func (m *Manager) save(ctx context.Context, c Cred, tok *oauth2.Token, oldRefresh string) error {
-	t := storage.OAuthTokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken}
-	if t.RefreshToken == "" {
+func (m *Manager) save(ctx context.Context, c Cred, tok *oauth2.Token, oldRefresh redact.Secret) error {
+	t := storage.OAuthTokens{AccessToken: redact.New(tok.AccessToken), RefreshToken: redact.New(tok.RefreshToken)}
+	if t.RefreshToken.IsZero() {
 		t.RefreshToken = oldRefresh // not rotated: keep the one we have
 	}
 	if !tok.Expiry.IsZero() {
@@ -220,7 +220,7 @@ func (m *Manager) Token(ctx context.Context, c Cred, force bool) (Token, error) 
 		if err != nil {
 			return Token{}, err
 		}
-		if latest.AccessToken != cur.AccessToken && m.fresh(latest) {
+		if latest.AccessToken.Reveal() != cur.AccessToken.Reveal() && m.fresh(latest) {
 			return asToken(latest, true), nil
 		}
 		if m.cfg.Now().After(deadline) {
@@ -240,7 +240,7 @@ func (m *Manager) refreshHolding(ctx context.Context, c Cred, f flow, before sto
 	if err != nil {
 		return Token{}, err
 	}
-	if cur.AccessToken != before.AccessToken && m.fresh(cur) {
+	if cur.AccessToken.Reveal() != before.AccessToken.Reveal() && m.fresh(cur) {
 		return asToken(cur, true), nil
 	}
 	if !force && m.fresh(cur) {
@@ -251,8 +251,8 @@ func (m *Manager) refreshHolding(ctx context.Context, c Cred, f flow, before sto
 	case f.clientCreds:
 		cc := clientcredentials.Config{ClientID: f.cfg.ClientID, ClientSecret: f.cfg.ClientSecret, TokenURL: f.cfg.Endpoint.TokenURL, Scopes: f.cfg.Scopes}
 		tok, err = cc.Token(m.httpCtx(ctx))
-	case cur.RefreshToken != "":
-		tok, err = f.cfg.TokenSource(m.httpCtx(ctx), &oauth2.Token{RefreshToken: cur.RefreshToken, Expiry: time.Unix(1, 0)}).Token()
+	case !cur.RefreshToken.IsZero():
+		tok, err = f.cfg.TokenSource(m.httpCtx(ctx), &oauth2.Token{RefreshToken: cur.RefreshToken.Reveal(), Expiry: time.Unix(1, 0)}).Token()
 	default:
 		return Token{}, ErrNotAuthorized
 	}
@@ -276,15 +276,15 @@ func (m *Manager) refreshHolding(ctx context.Context, c Cred, f flow, before sto
 }
 
 func (m *Manager) fresh(t storage.OAuthTokens) bool {
-	return t.AccessToken != "" && (t.ExpiresAt == nil || t.ExpiresAt.After(m.cfg.Now().Add(refreshSkew)))
+	return !t.AccessToken.IsZero() && (t.ExpiresAt == nil || t.ExpiresAt.After(m.cfg.Now().Add(refreshSkew)))
 }
 
 func asToken(t storage.OAuthTokens, refreshed bool) Token {
-	return Token{AccessToken: redact.New(t.AccessToken), ExpiresAt: t.ExpiresAt, Refreshed: refreshed}
+	return Token{AccessToken: t.AccessToken, ExpiresAt: t.ExpiresAt, Refreshed: refreshed}
 }
 
 // describe turns a token endpoint error into a Failure with no provider text.
 func describe(err error) error { return tokenFailure(err) }
 
 // NewVerifier returns a PKCE code verifier.
-func NewVerifier() string { return oauth2.GenerateVerifier() }
+func NewVerifier() redact.Secret { return redact.New(oauth2.GenerateVerifier()) }

@@ -18,7 +18,7 @@ type CacheStore interface {
 	WorkspaceState(ctx context.Context, workspaceID string) (storage.WorkspaceState, error)
 	SealedCredential(ctx context.Context, id string) (storage.Credential, storage.Sealed, error)
 	SealedCredentialsOf(ctx context.Context, workspaceID string) ([]storage.Credential, []storage.Sealed, error)
-	Unseal(ctx context.Context, s storage.Sealed) (map[string]string, error)
+	Unseal(ctx context.Context, s storage.Sealed) (map[string]redact.Secret, error)
 }
 
 // cache keeps credentials in process, their secrets still encrypted, so that
@@ -194,7 +194,7 @@ func (e *entry) hints(ctx context.Context, store CacheStore) (map[string]*string
 	}
 	masked := make(map[string]*string, len(plain))
 	for k, v := range plain {
-		masked[k] = Hint(redact.New(v))
+		masked[k] = Hint(v)
 	}
 	e.masked = masked
 	return masked, nil

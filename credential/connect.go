@@ -13,7 +13,7 @@ import (
 	"credkeep/authz"
 	"credkeep/connection"
 	"credkeep/internal/apierror"
-	"credkeep/internal/loaders"
+	"credkeep/internal/redact"
 	"credkeep/storage"
 )
 
@@ -22,16 +22,16 @@ type Connector interface {
 	Test(ctx context.Context, c connection.Cred) connection.Result
 	Token(ctx context.Context, c connection.Cred, force bool) (connection.Token, error)
 	UsesAuthorizationCode(c connection.Cred) bool
-	AuthURL(c connection.Cred, state, verifier string) (string, error)
-	Exchange(ctx context.Context, c connection.Cred, code, verifier string) error
+	AuthURL(c connection.Cred, state string, verifier redact.Secret) (string, error)
+	Exchange(ctx context.Context, c connection.Cred, code string, verifier redact.Secret) error
 }
 
 // stateTTL is how long an authorization may take (SPEC: 10 minutes).
 const stateTTL = 10 * time.Minute
 
 // connCred is what a connection needs of a credential and its decrypted secrets.
-func connCred(c storage.Credential, secrets map[string]string) connection.Cred {
-	return connection.Cred{ID: c.ID, WorkspaceID: c.WorkspaceID, Type: c.Type, Fields: c.Fields, Secrets: loaders.Redacted(secrets)}
+func connCred(c storage.Credential, secrets map[string]redact.Secret) connection.Cred {
+	return connection.Cred{ID: c.ID, WorkspaceID: c.WorkspaceID, Type: c.Type, Fields: c.Fields, Secrets: secrets}
 }
 
 // requireConn is require for a connection: the credential and its secrets in one read.
@@ -186,14 +186,18 @@ func (s *Service) CompleteAuthorization(ctx context.Context, state, code, provid
 	}
 	// The person who started the flow is the actor of what follows.
 	ctx = authz.WithPrincipal(ctx, &authz.Principal{UserID: st.UserID})
-	c, secrets, err := s.store.CredentialFull(ctx, st.CredentialID)
-	cc := connCred(c, secrets)
+	c, sealed, err := s.store.SealedCredential(ctx, st.CredentialID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return "", &AuthorizationError{"the credential was deleted"}
 	}
 	if err != nil {
 		return "", err
 	}
+	secrets, err := s.store.Unseal(ctx, sealed)
+	if err != nil {
+		return "", err
+	}
+	cc := connCred(c, secrets)
 	entry := credentialEntry(c, audit.CredentialAuthorized)
 	// The person who started the flow must still manage the credential: a member
 	// removed (or a grant revoked) since cannot finish what they began.

@@ -27,8 +27,7 @@ import (
 type Store interface {
 	loaders.Store
 	CacheStore
-	InsertCredential(ctx context.Context, c storage.Credential, secrets map[string]string) error
-	CredentialFull(ctx context.Context, id string) (storage.Credential, map[string]string, error)
+	InsertCredential(ctx context.Context, c storage.Credential, secrets map[string]redact.Secret) error
 	AttachUsage(ctx context.Context, u storage.Usage) (storage.Usage, error)
 	DetachUsage(ctx context.Context, credentialID, kind, consumerID string) error
 	UsagesOf(ctx context.Context, credentialID string) ([]storage.Usage, error)
@@ -40,7 +39,7 @@ type Store interface {
 	TakeOAuthState(ctx context.Context, id string) (storage.OAuthState, error)
 	DefaultCredential(ctx context.Context, workspaceID, purpose string) (string, error)
 	Credential(ctx context.Context, id string) (storage.Credential, error)
-	UpdateCredential(ctx context.Context, c storage.Credential, secrets map[string]string, expectedVersion int64) (storage.Credential, error)
+	UpdateCredential(ctx context.Context, c storage.Credential, secrets map[string]redact.Secret, expectedVersion int64) (storage.Credential, error)
 	DeleteCredential(ctx context.Context, workspaceID, id string) error
 }
 
@@ -146,7 +145,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 		if err := s.authz.GrantOwner(ctx, c.WorkspaceID, c.ID, p.UserID, now); err != nil {
 			return err
 		}
-		if err := s.store.InsertCredential(ctx, c, reveal(values.Secret)); err != nil {
+		if err := s.store.InsertCredential(ctx, c, values.Secret); err != nil {
 			undo.Run(ctx, s.log, "drop owner rule", func(ctx context.Context) error { return s.authz.DropCredential(ctx, c.WorkspaceID, c.ID) })
 			if errors.Is(err, storage.ErrNameTaken) {
 				return nameTaken(name)
@@ -167,7 +166,7 @@ func (s *Service) Get(ctx context.Context, id string) (View, error) {
 }
 
 // requireFull is require that also returns the decrypted secrets, from the same read.
-func (s *Service) requireFull(ctx context.Context, id string, need authz.Level, scope authz.Scope) (View, map[string]string, error) {
+func (s *Service) requireFull(ctx context.Context, id string, need authz.Level, scope authz.Scope) (View, map[string]redact.Secret, error) {
 	v, err := s.require(ctx, id, need, scope)
 	if err != nil {
 		return View{}, nil, err
@@ -311,7 +310,7 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
 	if in.ExpiresAtGiven {
 		c.ExpiresAt = utc(in.ExpiresAt)
 	}
-	var secrets map[string]string
+	var secrets map[string]redact.Secret
 	var changed []string
 	if in.Name != nil && c.Name != v.Credential.Name {
 		changed = append(changed, "name")
@@ -344,7 +343,7 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
 		for _, k := range keys {
 			changed = append(changed, "fields."+k)
 		}
-		c.Fields, c.SecretKeys, secrets = merged.Plain, secretKeys(merged), reveal(merged.Secret)
+		c.Fields, c.SecretKeys, secrets = merged.Plain, secretKeys(merged), merged.Secret
 	}
 	if len(changed) == 0 {
 		// Nothing differs: no new version, no entry.
@@ -559,15 +558,6 @@ func secretKeys(v Values) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-// reveal unwraps secrets for the one place that needs plaintext: encryption.
-func reveal(m map[string]redact.Secret) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v.Reveal()
-	}
-	return out
 }
 
 func sameTime(a, b *time.Time) bool {

@@ -150,15 +150,15 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 	for _, k := range releasedKeys(t, c.Fields, secrets) {
 		v, secret := secrets[k]
 		if !secret {
-			v = c.Fields[k]
+			v = redact.New(c.Fields[k])
 		}
-		out.Fields = append(out.Fields, SecretField{Key: k, Value: redact.New(v)})
+		out.Fields = append(out.Fields, SecretField{Key: k, Value: v})
 	}
 	return out, nil
 }
 
 // releasedKeys orders the set fields: catalog order, then (custom) by key.
-func releasedKeys(t *Type, plain map[string]string, secrets map[string]string) []string {
+func releasedKeys(t *Type, plain map[string]string, secrets map[string]redact.Secret) []string {
 	var keys []string
 	for _, f := range t.Fields {
 		_, p := plain[f.Key]

@@ -9,13 +9,16 @@ import (
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/bson/primitive"
 	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"credkeep/internal/redact"
 )
 
 const colCredentials = "credentials"
 
 // Credential is a stored credential without its secrets. The secret values are
 // one encrypted sub-document, "secrets", written by InsertCredential and
-// UpdateCredential and read only through CredentialSecrets.
+// UpdateCredential and read one way only: SealedCredential(s) hand them over
+// still encrypted, and Unseal decrypts them into redact.Secret values.
 type Credential struct {
 	ID          string `bson:"_id"`
 	WorkspaceID string `bson:"workspaceId"`
@@ -46,7 +49,7 @@ var withoutSecrets = bson.M{"secrets": 0, "oauthTokens": 0}
 
 // InsertCredential stores a new credential with its secrets encrypted under the
 // workspace's data key.
-func (s *Store) InsertCredential(ctx context.Context, c Credential, secrets map[string]string) error {
+func (s *Store) InsertCredential(ctx context.Context, c Credential, secrets map[string]redact.Secret) error {
 	doc, err := s.credentialDoc(ctx, c, secrets)
 	if err != nil {
 		return err
@@ -62,7 +65,7 @@ func (s *Store) InsertCredential(ctx context.Context, c Credential, secrets map[
 }
 
 // credentialDoc is the document of c with its secrets encrypted.
-func (s *Store) credentialDoc(ctx context.Context, c Credential, secrets map[string]string) (bson.D, error) {
+func (s *Store) credentialDoc(ctx context.Context, c Credential, secrets map[string]redact.Secret) (bson.D, error) {
 	raw, err := bson.Marshal(c)
 	if err != nil {
 		return nil, err
@@ -71,10 +74,7 @@ func (s *Store) credentialDoc(ctx context.Context, c Credential, secrets map[str
 	if err := bson.Unmarshal(raw, &doc); err != nil {
 		return nil, err
 	}
-	if secrets == nil {
-		secrets = map[string]string{}
-	}
-	enc, err := s.Encrypt(ctx, c.WorkspaceID, secrets)
+	enc, err := s.sealSecrets(ctx, c.WorkspaceID, secrets)
 	if err != nil {
 		return nil, err
 	}
@@ -90,41 +90,11 @@ func (s *Store) Credential(ctx context.Context, id string) (Credential, error) {
 	return c, nil
 }
 
-// CredentialSecrets returns the decrypted secret values of credentials, by id,
-// in one query. (FerretDB pushes down only _id equality, so on the embedded
-// database this scans the collection; point lookups cost 0.5 ms each.
-// Credentials read through the cache carry their secrets sealed instead, so
-// this serves only views of credentials a request has just written.)
-func (s *Store) CredentialSecrets(ctx context.Context, ids []string) (map[string]map[string]string, error) {
-	out := make(map[string]map[string]string, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	return out, s.findSecrets(ctx, byIDs(ids), out)
-}
-
-func (s *Store) findSecrets(ctx context.Context, filter bson.M, out map[string]map[string]string) error {
-	var docs []struct {
-		ID      string            `bson:"_id"`
-		Secrets map[string]string `bson:"secrets"`
-	}
-	if err := s.all(ctx, colCredentials, filter, &docs, "find secrets", options.Find().SetProjection(bson.M{"secrets": 1})); err != nil {
-		return err
-	}
-	for _, d := range docs {
-		if d.Secrets == nil {
-			d.Secrets = map[string]string{}
-		}
-		out[d.ID] = d.Secrets
-	}
-	return nil
-}
-
 // UpdateCredential replaces a credential's state if its version is still
 // expectedVersion; the stored version becomes expectedVersion+1. secrets nil keeps
 // the stored secrets. It returns ErrConflict when the version moved,
 // ErrNameTaken when the new name is used, ErrNotFound when it is gone.
-func (s *Store) UpdateCredential(ctx context.Context, c Credential, secrets map[string]string, expectedVersion int64) (Credential, error) {
+func (s *Store) UpdateCredential(ctx context.Context, c Credential, secrets map[string]redact.Secret, expectedVersion int64) (Credential, error) {
 	updated, err := s.updateCredential(ctx, c, secrets, expectedVersion)
 	if err == nil {
 		// After the document lock is released: bumps take other locks.
@@ -133,7 +103,7 @@ func (s *Store) UpdateCredential(ctx context.Context, c Credential, secrets map[
 	return updated, err
 }
 
-func (s *Store) updateCredential(ctx context.Context, c Credential, secrets map[string]string, expectedVersion int64) (Credential, error) {
+func (s *Store) updateCredential(ctx context.Context, c Credential, secrets map[string]redact.Secret, expectedVersion int64) (Credential, error) {
 	defer s.serialize(colCredentials + "/" + c.ID)()
 	c.Version = expectedVersion + 1
 	set := bson.M{
@@ -147,7 +117,7 @@ func (s *Store) updateCredential(ctx context.Context, c Credential, secrets map[
 		unset["expiresAt"] = ""
 	}
 	if secrets != nil {
-		enc, err := s.Encrypt(ctx, c.WorkspaceID, secrets)
+		enc, err := s.sealSecrets(ctx, c.WorkspaceID, secrets)
 		if err != nil {
 			return Credential{}, err
 		}
@@ -226,8 +196,8 @@ type sealedDoc struct {
 }
 
 // Unseal decrypts secrets read by SealedCredential(s): one decryption.
-func (s *Store) Unseal(ctx context.Context, sealed Sealed) (map[string]string, error) {
-	out := map[string]string{}
+func (s *Store) Unseal(ctx context.Context, sealed Sealed) (map[string]redact.Secret, error) {
+	out := map[string]redact.Secret{}
 	if sealed.IsZero() {
 		return out, nil
 	}
@@ -235,8 +205,22 @@ func (s *Store) Unseal(ctx context.Context, sealed Sealed) (map[string]string, e
 	if err != nil {
 		return nil, fmt.Errorf("decrypt secrets: %w", err)
 	}
-	if err := raw.Unmarshal(&out); err != nil {
+	var plain map[string]string
+	if err := raw.Unmarshal(&plain); err != nil {
 		return nil, fmt.Errorf("decode secrets: %w", err)
 	}
+	for k, v := range plain {
+		out[k] = redact.New(v)
+	}
 	return out, nil
+}
+
+// sealSecrets encrypts a credential's secret values as one sub-document under
+// the workspace's data key: the only place their plaintext is handled here.
+func (s *Store) sealSecrets(ctx context.Context, workspaceID string, secrets map[string]redact.Secret) (primitive.Binary, error) {
+	plain := make(map[string]string, len(secrets))
+	for k, v := range secrets {
+		plain[k] = v.Reveal()
+	}
+	return s.encrypt(ctx, workspaceID, plain)
 }

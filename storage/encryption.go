@@ -90,10 +90,10 @@ func (s *Store) HasDataKey(ctx context.Context, workspaceID string) (bool, error
 	return n > 0, err
 }
 
-// Encrypt encrypts v (any BSON-marshallable value, typically a sub-document of
+// encrypt encrypts v (any BSON-marshallable value, typically a sub-document of
 // secret fields) with the workspace's data key. Reads of the stored value through
 // this Store come back decrypted.
-func (s *Store) Encrypt(ctx context.Context, workspaceID string, v any) (primitive.Binary, error) {
+func (s *Store) encrypt(ctx context.Context, workspaceID string, v any) (primitive.Binary, error) {
 	t, data, err := bson.MarshalValue(v)
 	if err != nil {
 		return primitive.Binary{}, fmt.Errorf("encode value to encrypt: %w", err)

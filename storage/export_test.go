@@ -14,7 +14,7 @@ const colProbe = "encryption_probe"
 
 // InsertEncrypted stores v encrypted under the workspace key and returns the document id.
 func (s *Store) InsertEncrypted(ctx context.Context, workspaceID string, v bson.M) (primitive.ObjectID, error) {
-	bin, err := s.Encrypt(ctx, workspaceID, v)
+	bin, err := s.encrypt(ctx, workspaceID, v)
 	if err != nil {
 		return primitive.NilObjectID, err
 	}
@@ -41,6 +41,11 @@ func (s *Store) RoundTripEncrypted(ctx context.Context, workspaceID string, v bs
 		return nil, err
 	}
 	return s.ReadEncrypted(ctx, id)
+}
+
+// Encrypt is encrypt, for benchmarks.
+func (s *Store) Encrypt(ctx context.Context, workspaceID string, v any) (primitive.Binary, error) {
+	return s.encrypt(ctx, workspaceID, v)
 }
 
 // ReadWorkspaces reads workspaces without sharing or cache (benchmarks).

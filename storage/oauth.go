@@ -7,6 +7,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"credkeep/internal/redact"
 )
 
 const (
@@ -18,27 +20,32 @@ const (
 // their own encrypted sub-document, apart from the fields a person typed, so a
 // refresh and an edit of the fields never overwrite each other.
 type OAuthTokens struct {
-	AccessToken  string     `bson:"accessToken"`
-	RefreshToken string     `bson:"refreshToken,omitempty"`
-	ExpiresAt    *time.Time `bson:"-"`
+	AccessToken  redact.Secret
+	RefreshToken redact.Secret
+	ExpiresAt    *time.Time
+}
+
+// oauthTokensDoc is the encrypted sub-document's shape.
+type oauthTokensDoc struct {
+	AccessToken  string `bson:"accessToken"`
+	RefreshToken string `bson:"refreshToken,omitempty"`
 }
 
 // CredentialOAuthTokens returns a credential's tokens (zero when it has none).
 func (s *Store) CredentialOAuthTokens(ctx context.Context, id string) (OAuthTokens, error) {
 	var d struct {
-		Tokens    *OAuthTokens `bson:"oauthTokens"`
-		ExpiresAt *time.Time   `bson:"tokenExpiresAt"`
+		Tokens    *oauthTokensDoc `bson:"oauthTokens"`
+		ExpiresAt *time.Time      `bson:"tokenExpiresAt"`
 	}
 	err := one(s.col(colCredentials).FindOne(ctx, bson.M{"_id": id},
 		options.FindOne().SetProjection(bson.M{"oauthTokens": 1, "tokenExpiresAt": 1})), &d, "read oauth tokens")
 	if err != nil {
 		return OAuthTokens{}, err
 	}
-	var t OAuthTokens
+	t := OAuthTokens{ExpiresAt: d.ExpiresAt}
 	if d.Tokens != nil {
-		t = *d.Tokens
+		t.AccessToken, t.RefreshToken = redact.New(d.Tokens.AccessToken), redact.New(d.Tokens.RefreshToken)
 	}
-	t.ExpiresAt = d.ExpiresAt
 	return t, nil
 }
 
@@ -46,7 +53,7 @@ func (s *Store) CredentialOAuthTokens(ctx context.Context, id string) (OAuthToke
 // write: a rotated refresh token is never saved without its access token) and
 // clears the credential's error.
 func (s *Store) SetCredentialOAuthTokens(ctx context.Context, workspaceID, id string, t OAuthTokens, now time.Time) error {
-	enc, err := s.Encrypt(ctx, workspaceID, t)
+	enc, err := s.encrypt(ctx, workspaceID, oauthTokensDoc{AccessToken: t.AccessToken.Reveal(), RefreshToken: t.RefreshToken.Reveal()})
 	if err != nil {
 		return err
 	}
@@ -102,17 +109,17 @@ func (s *Store) SetCredentialCheck(ctx context.Context, workspaceID, id string, 
 // OAuthState is a pending authorization: single use, short-lived. Its _id is
 // the SHA-256 of the state parameter; the PKCE verifier is encrypted.
 type OAuthState struct {
-	ID           string    `bson:"_id"`
-	CredentialID string    `bson:"credentialId"`
-	WorkspaceID  string    `bson:"workspaceId"`
-	UserID       string    `bson:"userId"`
-	Verifier     string    `bson:"verifier"`
-	ExpiresAt    time.Time `bson:"expiresAt"`
+	ID           string
+	CredentialID string
+	WorkspaceID  string
+	UserID       string
+	Verifier     redact.Secret
+	ExpiresAt    time.Time
 }
 
 // InsertOAuthState stores a pending authorization, its verifier encrypted.
 func (s *Store) InsertOAuthState(ctx context.Context, st OAuthState) error {
-	enc, err := s.Encrypt(ctx, st.WorkspaceID, st.Verifier)
+	enc, err := s.encrypt(ctx, st.WorkspaceID, st.Verifier.Reveal())
 	if err != nil {
 		return err
 	}
@@ -126,9 +133,19 @@ func (s *Store) InsertOAuthState(ctx context.Context, st OAuthState) error {
 
 // TakeOAuthState removes and returns a pending authorization: a state is used once.
 func (s *Store) TakeOAuthState(ctx context.Context, id string) (OAuthState, error) {
-	var st OAuthState
-	err := one(s.col(colOAuthStates).FindOneAndDelete(ctx, bson.M{"_id": id}), &st, "take oauth state")
-	return st, err
+	var d struct {
+		ID           string    `bson:"_id"`
+		CredentialID string    `bson:"credentialId"`
+		WorkspaceID  string    `bson:"workspaceId"`
+		UserID       string    `bson:"userId"`
+		Verifier     string    `bson:"verifier"` // decrypted on read
+		ExpiresAt    time.Time `bson:"expiresAt"`
+	}
+	if err := one(s.col(colOAuthStates).FindOneAndDelete(ctx, bson.M{"_id": id}), &d, "take oauth state"); err != nil {
+		return OAuthState{}, err
+	}
+	return OAuthState{ID: d.ID, CredentialID: d.CredentialID, WorkspaceID: d.WorkspaceID, UserID: d.UserID,
+		Verifier: redact.New(d.Verifier), ExpiresAt: d.ExpiresAt}, nil
 }
 
 // AcquireLease takes the named lease until `until`, unless another holder has

@@ -22,7 +22,7 @@ func BenchmarkUnseal(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		m, err := s.Unseal(ctx, sealed)
-		if err != nil || m["password"] == "" {
+		if err != nil || m["password"].IsZero() {
 			b.Fatal(err)
 		}
 	}
@@ -44,7 +44,7 @@ func BenchmarkUnsealManyKeys(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		m, err := s.Unseal(ctx, sealed[i%len(sealed)])
-		if err != nil || m["password"] == "" {
+		if err != nil || m["password"].IsZero() {
 			b.Fatal(err)
 		}
 	}

@@ -164,18 +164,3 @@ func (s *Store) CredentialUses(ctx context.Context, refs []CredentialRef) (map[C
 	}
 	return out, nil
 }
-
-// CredentialFull returns a credential with its decrypted secrets (for useCredential).
-func (s *Store) CredentialFull(ctx context.Context, id string) (Credential, map[string]string, error) {
-	var doc struct {
-		Credential `bson:",inline"`
-		Secrets    map[string]string `bson:"secrets"`
-	}
-	if err := one(s.col(colCredentials).FindOne(ctx, bson.M{"_id": id}), &doc, "find credential"); err != nil {
-		return Credential{}, nil, err
-	}
-	if doc.Secrets == nil {
-		doc.Secrets = map[string]string{}
-	}
-	return doc.Credential, doc.Secrets, nil
-}

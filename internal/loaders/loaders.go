@@ -6,6 +6,7 @@ package loaders
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/vikstrous/dataloadgen"
@@ -18,7 +19,8 @@ import (
 type Store interface {
 	UsersByID(ctx context.Context, ids []string) (map[string]storage.User, error)
 	WorkspacesByID(ctx context.Context, ids []string) ([]storage.Workspace, error)
-	CredentialSecrets(ctx context.Context, ids []string) (map[string]map[string]string, error)
+	SealedCredential(ctx context.Context, id string) (storage.Credential, storage.Sealed, error)
+	Unseal(ctx context.Context, s storage.Sealed) (map[string]redact.Secret, error)
 	CredentialUses(ctx context.Context, refs []storage.CredentialRef) (map[storage.CredentialRef]storage.Uses, error)
 }
 
@@ -61,27 +63,26 @@ func New(s Store) *Loaders {
 			return out, nil
 		}, opts...),
 		Uses: dataloadgen.NewMappedLoader(s.CredentialUses, opts...),
+		// Secrets of credentials a request has just written (reads through the
+		// credential cache carry theirs sealed): one _id lookup each, which the
+		// embedded database answers from its primary key, where $in would scan.
 		Secrets: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]map[string]redact.Secret, error) {
-			plain, err := s.CredentialSecrets(ctx, ids)
-			if err != nil {
-				return nil, err
-			}
-			out := make(map[string]map[string]redact.Secret, len(plain))
-			for id, m := range plain {
-				out[id] = Redacted(m)
+			out := make(map[string]map[string]redact.Secret, len(ids))
+			for _, id := range ids {
+				_, sealed, err := s.SealedCredential(ctx, id)
+				if errors.Is(err, storage.ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					return nil, err
+				}
+				if out[id], err = s.Unseal(ctx, sealed); err != nil {
+					return nil, err
+				}
 			}
 			return out, nil
 		}, opts...),
 	}
-}
-
-// Redacted wraps decrypted values as Secrets.
-func Redacted(m map[string]string) map[string]redact.Secret {
-	out := make(map[string]redact.Secret, len(m))
-	for k, v := range m {
-		out[k] = redact.New(v)
-	}
-	return out
 }
 
 type key struct{}
