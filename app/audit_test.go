@@ -204,7 +204,7 @@ func TestEveryActionIsRecordedOnce(t *testing.T) {
 	// WORKSPACE_DELETED: the last entry of its log, and in the platform log.
 	mustOK(t, e.gql(alice, deleteWorkspace, map[string]any{"id": ws}))
 	for _, log := range []string{ws, storage.PlatformLog} {
-		entries, err := e.store.AuditEntriesFor(context.Background(), ws)
+		entries, err := e.db.Raw(e.t).AuditEntriesFor(context.Background(), ws)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -246,7 +246,7 @@ func (e *env) tokenSecret(jwt, ws string) string {
 // secrets, JWTs and API tokens.
 func (e *env) scanAuditForSecrets() {
 	e.t.Helper()
-	raw, err := e.store.RawAuditDump(context.Background())
+	raw, err := e.db.Raw(e.t).DumpAudit(context.Background())
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -451,7 +451,7 @@ func TestTamperingIsDetected(t *testing.T) {
 		t.Fatal("untouched log does not verify")
 	}
 	// Someone with database access rewrites entry 3's actor.
-	if err := e.store.RawAuditSet(context.Background(), storage.AuditEntryID(ws, 3), bson.M{"actorUserId": "mallory"}); err != nil {
+	if err := e.db.Raw(e.t).SetAuditEntry(context.Background(), storage.AuditEntryID(ws, 3), bson.M{"actorUserId": "mallory"}); err != nil {
 		t.Fatal(err)
 	}
 	ok, broken := verify()
@@ -459,7 +459,7 @@ func TestTamperingIsDetected(t *testing.T) {
 		t.Fatalf("tampered entry 3: ok=%v broken=%v", ok, broken)
 	}
 	// Deleting an entry is a gap at its number.
-	if err := e.store.RawAuditDelete(context.Background(), storage.AuditEntryID(ws, 2)); err != nil {
+	if err := e.db.Raw(e.t).DeleteAuditEntry(context.Background(), storage.AuditEntryID(ws, 2)); err != nil {
 		t.Fatal(err)
 	}
 	if ok, broken := verify(); ok || *broken != 2 {

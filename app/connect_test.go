@@ -79,7 +79,7 @@ func TestSMTPConnectionTests(t *testing.T) {
 			if m := r.Credential.StatusMessage; m != nil && strings.Contains(*m, c.password) {
 				t.Error("the status message contains the password")
 			}
-			entries, err := e.store.AuditEntriesFor(context.Background(), id)
+			entries, err := e.db.Raw(e.t).AuditEntriesFor(context.Background(), id)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -317,7 +317,7 @@ func TestOAuthAuthorizationCodeAndRefresh(t *testing.T) {
 	if c.Status != "ERROR" || c.StatusMessage == nil || !strings.Contains(*c.StatusMessage, "re-authorize") {
 		t.Fatalf("after invalid_grant: %+v", c)
 	}
-	entries, _ := e.store.AuditEntriesFor(context.Background(), cred)
+	entries, _ := e.db.Raw(e.t).AuditEntriesFor(context.Background(), cred)
 	var outcomes []string
 	for _, en := range entries {
 		if en.Action == "CREDENTIAL_REFRESHED" || en.Action == "CREDENTIAL_AUTHORIZED" {

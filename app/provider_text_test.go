@@ -83,7 +83,7 @@ func TestProviderTextIsNotEchoed(t *testing.T) {
 		b, _ := json.Marshal(entry)
 		seen = append(seen, string(b))
 	}
-	raw, err := e.store.RawAuditDump(context.Background())
+	raw, err := e.db.Raw(e.t).DumpAudit(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -113,7 +113,7 @@ func TestTokenLifecycle(t *testing.T) {
 	// The audit trail has the token's creation, use and revocation, and no secret.
 	ctx := context.Background()
 	for target, action := range map[string]string{created.Token.ID: "TOKEN_REVOKED", cred: "CREDENTIAL_USED"} {
-		entries, err := e.store.AuditEntriesFor(ctx, target)
+		entries, err := e.db.Raw(e.t).AuditEntriesFor(ctx, target)
 		if err != nil {
 			t.Fatal(err)
 		}

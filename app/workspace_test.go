@@ -28,7 +28,7 @@ func TestCreateAndReadWorkspace(t *testing.T) {
 	if w.Name != "Acme Ops" || w.ViewerRole != "OWNER" || w.ID == "" || w.CreatedAt == "" {
 		t.Fatalf("created = %+v", w)
 	}
-	ok, err := e.store.HasDataKey(context.Background(), w.ID)
+	ok, err := e.db.Raw(e.t).HasDataKey(context.Background(), w.ID)
 	if err != nil || !ok {
 		t.Fatalf("workspace has no data key: %v %v", ok, err)
 	}
@@ -313,7 +313,7 @@ func TestDeleteWorkspaceDestroysItsKey(t *testing.T) {
 		t.Fatalf("payload = %+v", p)
 	}
 	ctx := context.Background()
-	if ok, err := e.store.HasDataKey(ctx, ws); err != nil || ok {
+	if ok, err := e.db.Raw(e.t).HasDataKey(ctx, ws); err != nil || ok {
 		t.Fatalf("data key survived deletion: %v %v", ok, err)
 	}
 	if ms, err := e.store.MembersOf(ctx, ws); err != nil || len(ms) != 0 {
@@ -329,7 +329,7 @@ func TestDeleteWorkspaceDestroysItsKey(t *testing.T) {
 	}
 	wantCode(t, e.gql(alice, deleteWorkspace, map[string]any{"id": ws}), "NOT_FOUND")
 	// The other workspace and its key are untouched.
-	if ok, err := e.store.HasDataKey(ctx, keep); err != nil || !ok {
+	if ok, err := e.db.Raw(e.t).HasDataKey(ctx, keep); err != nil || !ok {
 		t.Fatalf("other workspace lost its key: %v %v", ok, err)
 	}
 	var list []workspaceJSON

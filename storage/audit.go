@@ -219,35 +219,6 @@ func (s *Store) ForEachAuditEntry(ctx context.Context, log string, fn func(Audit
 	return cur.Err()
 }
 
-// AuditEntriesFor returns every entry about a target, oldest first (tests).
-func (s *Store) AuditEntriesFor(ctx context.Context, targetID string) ([]AuditEntry, error) {
-	var out []AuditEntry
-	err := s.all(ctx, colAudit, bson.M{"targetId": targetID}, &out, "find audit entries",
-		options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "seq", Value: 1}}))
-	return out, err
-}
 
-// RawAuditSet edits an entry behind the log's back (tests of tampering).
-func (s *Store) RawAuditSet(ctx context.Context, id string, set bson.M) error {
-	_, err := s.col(colAudit).UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": set})
-	return err
-}
 
-// RawAuditDelete removes an entry behind the log's back (tests of tampering).
-func (s *Store) RawAuditDelete(ctx context.Context, id string) error {
-	_, err := s.col(colAudit).DeleteOne(ctx, bson.M{"_id": id})
-	return err
-}
 
-// RawAuditDump returns every audit document as extended JSON (tests that scan for leaks).
-func (s *Store) RawAuditDump(ctx context.Context) ([]string, error) {
-	var docs []bson.Raw
-	if err := s.all(ctx, colAudit, bson.M{}, &docs, "dump audit"); err != nil {
-		return nil, err
-	}
-	out := make([]string, len(docs))
-	for i, d := range docs {
-		out[i] = d.String()
-	}
-	return out, nil
-}

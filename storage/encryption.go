@@ -84,11 +84,6 @@ func (s *Store) DeleteDataKey(ctx context.Context, workspaceID string) error {
 	return nil
 }
 
-// HasDataKey reports whether the workspace's data key exists.
-func (s *Store) HasDataKey(ctx context.Context, workspaceID string) (bool, error) {
-	n, err := s.crypt.keyVault().CountDocuments(ctx, bson.M{"keyAltNames": workspaceID})
-	return n > 0, err
-}
 
 // encrypt encrypts v (any BSON-marshallable value, typically a sub-document of
 // secret fields) with the workspace's data key. Reads of the stored value through

@@ -38,7 +38,7 @@ func TestEmbeddedKeepsOnlyConstraintIndexes(t *testing.T) {
 	s.Close(context.Background())
 	s = db.Open(t) // a second start-up finds nothing to drop
 	names := func(coll string) map[string]bool {
-		list, err := s.IndexNames(context.Background(), coll)
+		list, err := db.Raw(t).IndexNames(context.Background(), coll)
 		if err != nil {
 			t.Fatal(err)
 		}

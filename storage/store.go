@@ -255,24 +255,6 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 	return s.crypt.ensureKeyVaultIndex(ctx)
 }
 
-// IndexNames lists a collection's indexes by name (for tests and operators).
-func (s *Store) IndexNames(ctx context.Context, collection string) ([]string, error) {
-	cur, err := s.col(collection).Indexes().List(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list indexes: %w", err)
-	}
-	var specs []struct {
-		Name string `bson:"name"`
-	}
-	if err := cur.All(ctx, &specs); err != nil {
-		return nil, fmt.Errorf("list indexes: %w", err)
-	}
-	names := make([]string, len(specs))
-	for i, sp := range specs {
-		names[i] = sp.Name
-	}
-	return names, nil
-}
 
 // isIndexNotFound reports the server's IndexNotFound (27), or FerretDB's
 // NamespaceNotFound (26) for a collection not created yet.
