@@ -218,7 +218,3 @@ func (s *Store) ForEachAuditEntry(ctx context.Context, log string, fn func(Audit
 	}
 	return cur.Err()
 }
-
-
-
-

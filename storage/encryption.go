@@ -84,7 +84,6 @@ func (s *Store) DeleteDataKey(ctx context.Context, workspaceID string) error {
 	return nil
 }
 
-
 // encrypt encrypts v (any BSON-marshallable value, typically a sub-document of
 // secret fields) with the workspace's data key. Reads of the stored value through
 // this Store come back decrypted.

@@ -255,7 +255,6 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 	return s.crypt.ensureKeyVaultIndex(ctx)
 }
 
-
 // isIndexNotFound reports the server's IndexNotFound (27), or FerretDB's
 // NamespaceNotFound (26) for a collection not created yet.
 func isIndexNotFound(err error) bool {
