@@ -15,6 +15,7 @@ import (
 
 	"credkeep/graph"
 	"credkeep/internal/persisted"
+	"credkeep/internal/timing"
 )
 
 // post sends a raw body to /graphql of srv.
@@ -266,20 +267,4 @@ func TestHTTPRules(t *testing.T) {
 	}
 }
 
-// fastest runs fn up to n times and returns its quickest run: a bound on it
-// catches work that is slow by construction, not a pause of a machine that
-// runs other tests beside this one (-race, packages in parallel, 2 cores).
-func fastest(n int, fn func()) time.Duration {
-	best := time.Duration(1<<63 - 1)
-	for i := 0; i < n; i++ {
-		start := time.Now()
-		fn()
-		if d := time.Since(start); d < best {
-			best = d
-		}
-		if best < 100*time.Millisecond {
-			break
-		}
-	}
-	return best
-}
+func fastest(n int, fn func()) time.Duration { return timing.Fastest(n, 100*time.Millisecond, fn) }

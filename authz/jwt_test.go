@@ -22,6 +22,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"credkeep/internal/redact"
+	"credkeep/internal/timing"
 )
 
 var (
@@ -301,20 +302,4 @@ func TestVerifiedTokensAreRemembered(t *testing.T) {
 	verify(ending, false)
 }
 
-// fastest runs fn up to n times and returns its quickest run: a bound on it
-// catches work that is slow by construction, not a pause of a machine that
-// runs other tests beside this one (-race, packages in parallel, 2 cores).
-func fastest(n int, fn func()) time.Duration {
-	best := time.Duration(1<<63 - 1)
-	for i := 0; i < n; i++ {
-		start := time.Now()
-		fn()
-		if d := time.Since(start); d < best {
-			best = d
-		}
-		if best < 10*time.Millisecond {
-			break
-		}
-	}
-	return best
-}
+func fastest(n int, fn func()) time.Duration { return timing.Fastest(n, 10*time.Millisecond, fn) }
