@@ -6,9 +6,9 @@ package apimodel
 import (
 	"time"
 
+	"credkeep/audit"
 	"credkeep/authz"
 	"credkeep/credential"
-	"credkeep/storage"
 )
 
 // Credential is the API's Credential. Plain fields are copied from the view;
@@ -70,11 +70,11 @@ type AuditEntry struct {
 	UserAgent  *string
 	Hash       string
 
-	Entry storage.AuditEntry
+	Entry audit.Record
 }
 
 // NewAuditEntry maps a stored entry to the API type.
-func NewAuditEntry(e storage.AuditEntry) *AuditEntry {
+func NewAuditEntry(e audit.Record) *AuditEntry {
 	opt := func(s string) *string {
 		if s == "" {
 			return nil

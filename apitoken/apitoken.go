@@ -50,6 +50,24 @@ func New(store Store, workspaces Workspaces, rec audit.Recorder, now func() time
 	return &Service{store: store, workspaces: workspaces, audit: rec, now: now, log: log}
 }
 
+// Token is an API token as its owner sees it: never the token itself, nor its hash.
+type Token struct {
+	ID                   string
+	Name                 string
+	Prefix               string
+	Scopes               []string
+	WorkspaceID          string // "" when it may use every workspace of its user
+	PersistedQueriesOnly bool
+	CreatedAt            time.Time
+	LastUsedAt           *time.Time
+	ExpiresAt            *time.Time
+}
+
+func toToken(t storage.APIToken) Token {
+	return Token{ID: t.ID, Name: t.Name, Prefix: t.Prefix, Scopes: t.Scopes, WorkspaceID: t.WorkspaceID,
+		PersistedQueriesOnly: t.PersistedQueriesOnly, CreatedAt: t.CreatedAt, LastUsedAt: t.LastUsedAt, ExpiresAt: t.ExpiresAt}
+}
+
 // CreateInput is createApiToken's input.
 type CreateInput struct {
 	Name                 string
@@ -61,22 +79,22 @@ type CreateInput struct {
 
 // Create makes a token for the caller and returns it with its plaintext, which
 // is never stored and cannot be shown again.
-func (s *Service) Create(ctx context.Context, in CreateInput) (storage.APIToken, redact.Secret, error) {
+func (s *Service) Create(ctx context.Context, in CreateInput) (Token, redact.Secret, error) {
 	p, err := authz.RequireUser(ctx, "create API tokens")
 	if err != nil {
-		return storage.APIToken{}, redact.Secret{}, err
+		return Token{}, redact.Secret{}, err
 	}
 	name, err := names.Name(in.Name)
 	if err != nil {
-		return storage.APIToken{}, redact.Secret{}, err
+		return Token{}, redact.Secret{}, err
 	}
 	if len(in.Scopes) == 0 {
-		return storage.APIToken{}, redact.Secret{}, apierror.Invalid("scopes", "a token needs at least one scope")
+		return Token{}, redact.Secret{}, apierror.Invalid("scopes", "a token needs at least one scope")
 	}
 	scopes := make([]string, 0, len(in.Scopes))
 	for _, sc := range in.Scopes {
 		if !authz.ValidScope(sc) {
-			return storage.APIToken{}, redact.Secret{}, apierror.Invalid("scopes", "unknown scope")
+			return Token{}, redact.Secret{}, apierror.Invalid("scopes", "unknown scope")
 		}
 		if !slices.Contains(scopes, string(sc)) {
 			scopes = append(scopes, string(sc))
@@ -84,23 +102,23 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (storage.APIToken,
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
-		return storage.APIToken{}, redact.Secret{}, apierror.Invalid("expiresAt", "expiresAt must be in the future")
+		return Token{}, redact.Secret{}, apierror.Invalid("expiresAt", "expiresAt must be in the future")
 	}
 	ws := ""
 	if in.WorkspaceID != nil && *in.WorkspaceID != "" {
 		// A user session: every scope is its own; membership is what counts.
 		if _, _, err := s.workspaces.Require(ctx, *in.WorkspaceID, authz.ActWorkspaceRead, authz.ScopeRead); err != nil {
-			return storage.APIToken{}, redact.Secret{}, err
+			return Token{}, redact.Secret{}, err
 		}
 		ws = *in.WorkspaceID
 	}
 	secret, err := tokenformat.Generate()
 	if err != nil {
-		return storage.APIToken{}, redact.Secret{}, err
+		return Token{}, redact.Secret{}, err
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
-		return storage.APIToken{}, redact.Secret{}, err
+		return Token{}, redact.Secret{}, err
 	}
 	t := storage.APIToken{
 		Hash: tokenformat.Hash(secret.Reveal()), ID: id.String(), UserID: p.UserID, Name: name,
@@ -111,23 +129,31 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (storage.APIToken,
 	if err := audit.Do(ctx, s.audit, tokenEntry(audit.TokenCreated, t), func() error {
 		return s.store.InsertAPIToken(ctx, t)
 	}); err != nil {
-		return storage.APIToken{}, redact.Secret{}, err
+		return Token{}, redact.Secret{}, err
 	}
-	return t, secret, nil
+	return toToken(t), secret, nil
 }
 
 // List returns the caller's tokens, newest first.
-func (s *Service) List(ctx context.Context) ([]storage.APIToken, error) {
+func (s *Service) List(ctx context.Context) ([]Token, error) {
 	p, err := authz.RequireUser(ctx, "list API tokens")
 	if err != nil {
 		return nil, err
 	}
-	return s.store.APITokensOf(ctx, p.UserID)
+	ts, err := s.store.APITokensOf(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Token, len(ts))
+	for i, t := range ts {
+		out[i] = toToken(t)
+	}
+	return out, nil
 }
 
 // Current returns the record of the token the request authenticated with (nil
 // for a user session, or a token revoked since the request began).
-func (s *Service) Current(ctx context.Context) (*storage.APIToken, error) {
+func (s *Service) Current(ctx context.Context) (*Token, error) {
 	p := authz.PrincipalFrom(ctx)
 	if p == nil || p.Token == nil {
 		return nil, nil
@@ -139,7 +165,8 @@ func (s *Service) Current(ctx context.Context) (*storage.APIToken, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &t, nil
+	out := toToken(t)
+	return &out, nil
 }
 
 // Revoke deletes one of the caller's tokens: refused from its next request on,

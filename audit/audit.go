@@ -313,7 +313,7 @@ func (l *Log) Verify(ctx context.Context, workspaceID string) (Verification, err
 // Journal is what services need: writing entries, and reading and verifying a log.
 type Journal interface {
 	Recorder
-	List(ctx context.Context, q storage.AuditQuery, page pagination.Args) (Page, error)
+	List(ctx context.Context, q Query, page pagination.Args) (Page, error)
 	Verify(ctx context.Context, workspaceID string) (Verification, error)
 }
 

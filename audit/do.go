@@ -7,7 +7,6 @@ import (
 
 	"credkeep/internal/apierror"
 	"credkeep/internal/pagination"
-	"credkeep/storage"
 )
 
 // Do records e and then makes the change it describes. The entry comes first,
@@ -30,7 +29,7 @@ func Do(ctx context.Context, rec Recorder, e Entry, change func() error) error {
 
 // Page is one page of a log, newest first.
 type Page struct {
-	Entries    []storage.AuditEntry
+	Entries    []Record
 	Cursors    []string
 	TotalCount int
 	Info       pagination.Info
@@ -41,11 +40,12 @@ const cursorKind = "audit"
 // List returns a page of entries matching q (Log set by the caller, who has
 // authorized the read): forward (older) from an after cursor, or backward
 // (newer) from a before cursor.
-func (l *Log) List(ctx context.Context, q storage.AuditQuery, args pagination.Args) (Page, error) {
+func (l *Log) List(ctx context.Context, query Query, args pagination.Args) (Page, error) {
 	r, err := pagination.Parse(args)
 	if err != nil {
 		return Page{}, err
 	}
+	q := query.stored()
 	if r.After != "" {
 		if q.BeforeSeq, err = decodeCursor("after", r.After); err != nil {
 			return Page{}, err
@@ -72,8 +72,9 @@ func (l *Log) List(ctx context.Context, q storage.AuditQuery, args pagination.Ar
 	} else {
 		p.Info = pagination.Info{HasPrevious: r.After != "", HasNext: more}
 	}
-	p.Entries = entries
-	for _, e := range entries {
+	p.Entries = make([]Record, len(entries))
+	for i, e := range entries {
+		p.Entries[i] = toRecord(e)
 		p.Cursors = append(p.Cursors, pagination.Cursor(cursorKind, strconv.FormatInt(e.Seq, 10)))
 	}
 	return p, nil

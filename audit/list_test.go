@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"credkeep/internal/pagination"
-	"credkeep/storage"
 	"credkeep/storage/storagetest"
 )
 
@@ -29,7 +28,7 @@ func TestListBothDirections(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	q := storage.AuditQuery{Log: "ws-page"}
+	q := Query{Log: "ws-page"}
 	three := 3
 	first, err := l.List(ctx, q, pagination.Args{First: &three})
 	if err != nil || seqsOf(first) != "7 6 5 " || !first.Info.HasNext || first.Info.HasPrevious || first.TotalCount != 7 {

@@ -251,12 +251,12 @@ func (s *Service) Fields(ctx context.Context, v View) ([]FieldView, error) {
 
 // Uses returns a credential's use counters, read when asked for: they move
 // with every use, on every instance, so no cache holds them.
-func (s *Service) Uses(ctx context.Context, v View) (storage.Uses, error) {
+func (s *Service) Uses(ctx context.Context, v View) (Uses, error) {
 	u, err := loaders.From(ctx, s.store).Uses.Load(ctx, storage.CredentialRef{WorkspaceID: v.Credential.WorkspaceID, ID: v.Credential.ID})
 	if errors.Is(err, dataloadgen.ErrNotFound) {
-		return storage.Uses{}, nil // deleted since: nothing more to count
+		return Uses{}, nil // deleted since: nothing more to count
 	}
-	return u, err
+	return Uses{UseCount: u.UseCount, LastUsedAt: u.LastUsedAt}, err
 }
 
 // Grants lists a credential's grants (MANAGE).
@@ -582,5 +582,5 @@ func (s *Service) AuditTrail(ctx context.Context, v View, page pagination.Args) 
 		s.denied(ctx, v.Credential, "audit trail needs MANAGE, has "+v.Level.String())
 		return audit.Page{}, apierror.ForbiddenErr("reading the audit trail needs MANAGE access to the credential")
 	}
-	return s.audit.List(ctx, storage.AuditQuery{Log: v.Credential.WorkspaceID, TargetID: v.Credential.ID}, page)
+	return s.audit.List(ctx, audit.Query{Log: v.Credential.WorkspaceID, TargetID: v.Credential.ID}, page)
 }

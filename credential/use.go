@@ -182,24 +182,24 @@ func releasedKeys(t *Type, plain map[string]string, secrets map[string]redact.Se
 // Attach records a consumer of a credential (USE). Attaching one that exists
 // under another name renames it, which needs MANAGE: the consumers of a
 // credential are its managers' record, not every user's.
-func (s *Service) Attach(ctx context.Context, credentialID string, c Consumer) (storage.Usage, error) {
+func (s *Service) Attach(ctx context.Context, credentialID string, c Consumer) (Usage, error) {
 	v, err := s.require(ctx, credentialID, authz.LevelUse, authz.ScopeWrite)
 	if err != nil {
-		return storage.Usage{}, err
+		return Usage{}, err
 	}
 	c, err = c.validate("consumer.")
 	if err != nil {
-		return storage.Usage{}, err
+		return Usage{}, err
 	}
 	if v.Level < authz.LevelManage && c.Name != "" {
 		usages, err := s.store.UsagesOf(ctx, credentialID)
 		if err != nil {
-			return storage.Usage{}, err
+			return Usage{}, err
 		}
 		for _, u := range usages {
 			if u.ConsumerKind == c.Kind && u.ConsumerID == c.ID && u.ConsumerName != c.Name {
 				s.denied(ctx, v.Credential, "renaming a consumer needs MANAGE, has "+v.Level.String())
-				return storage.Usage{}, apierror.ForbiddenErr("renaming a consumer needs MANAGE access to the credential")
+				return Usage{}, apierror.ForbiddenErr("renaming a consumer needs MANAGE access to the credential")
 			}
 		}
 	}
@@ -210,7 +210,10 @@ func (s *Service) Attach(ctx context.Context, credentialID string, c Consumer) (
 			ConsumerKind: c.Kind, ConsumerID: c.ID, ConsumerName: c.Name, AttachedAt: s.now().UTC().Truncate(time.Millisecond)})
 		return err
 	})
-	return u, err
+	if err != nil {
+		return Usage{}, err
+	}
+	return toUsage(u), nil
 }
 
 // Detach removes a consumer (MANAGE); NOT_FOUND when it is not attached.
@@ -237,14 +240,18 @@ func (s *Service) Detach(ctx context.Context, credentialID, kind, consumerID str
 }
 
 // Usages lists a credential's consumers (VIEW).
-func (s *Service) Usages(ctx context.Context, v View) ([]storage.Usage, error) {
+func (s *Service) Usages(ctx context.Context, v View) ([]Usage, error) {
 	if _, err := authz.RequireScope(ctx, authz.ScopeRead); err != nil {
 		return nil, err
 	}
 	if v.Level < authz.LevelView {
 		return nil, apierror.ForbiddenErr("reading usages needs VIEW access to the credential")
 	}
-	return s.store.UsagesOf(ctx, v.Credential.ID)
+	us, err := s.store.UsagesOf(ctx, v.Credential.ID)
+	if err != nil {
+		return nil, err
+	}
+	return toUsages(us), nil
 }
 
 // inUse refuses to delete a credential that has consumers.

@@ -8,7 +8,6 @@ import (
 	"credkeep/authz"
 	"credkeep/graph/model"
 	"credkeep/internal/apierror"
-	"credkeep/storage"
 )
 
 func (r *queryResolver) APITokens(ctx context.Context) ([]*apimodel.APIToken, error) {
@@ -71,7 +70,7 @@ func (r *apiTokenResolver) Workspace(ctx context.Context, obj *apimodel.APIToken
 	return toGraphWorkspace(v), nil
 }
 
-func toGraphToken(t storage.APIToken) *apimodel.APIToken {
+func toGraphToken(t apitoken.Token) *apimodel.APIToken {
 	return &apimodel.APIToken{
 		ID: t.ID, Name: t.Name, Prefix: t.Prefix, PersistedQueriesOnly: t.PersistedQueriesOnly,
 		CreatedAt: t.CreatedAt, LastUsedAt: t.LastUsedAt, ExpiresAt: t.ExpiresAt,

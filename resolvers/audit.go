@@ -7,7 +7,6 @@ import (
 	"credkeep/audit"
 	"credkeep/graph/model"
 	"credkeep/internal/pagination"
-	"credkeep/storage"
 )
 
 func (r *workspaceResolver) AuditLog(ctx context.Context, obj *model.Workspace, filter *model.AuditFilter, first *int, after *string) (*model.AuditEntryConnection, error) {
@@ -68,8 +67,8 @@ func (r *auditEntryResolver) Details(ctx context.Context, obj *apimodel.AuditEnt
 	return out, nil
 }
 
-func toAuditQuery(f *model.AuditFilter) storage.AuditQuery {
-	var q storage.AuditQuery
+func toAuditQuery(f *model.AuditFilter) audit.Query {
+	var q audit.Query
 	if f == nil {
 		return q
 	}

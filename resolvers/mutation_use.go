@@ -6,7 +6,6 @@ import (
 	"credkeep/apimodel"
 	"credkeep/credential"
 	"credkeep/graph/model"
-	"credkeep/storage"
 )
 
 func (r *mutationResolver) UseCredential(ctx context.Context, id string, consumer *model.ConsumerInput) (*model.CredentialSecret, error) {
@@ -43,7 +42,7 @@ func (r *mutationResolver) DetachCredential(ctx context.Context, credentialID st
 	if err := r.credentials.Detach(ctx, credentialID, string(consumerKind), consumerID); err != nil {
 		return nil, err
 	}
-	return &model.DeletePayload{ID: storage.UsageID(credentialID, string(consumerKind), consumerID), Deleted: true}, nil
+	return &model.DeletePayload{ID: credential.UsageID(credentialID, credential.Consumer{Kind: string(consumerKind), ID: consumerID}), Deleted: true}, nil
 }
 
 func (r *mutationResolver) SetDefaultCredential(ctx context.Context, workspaceID string, purpose string, credentialID *string) (*model.Workspace, error) {
@@ -85,9 +84,9 @@ func toConsumer(c model.ConsumerInput) credential.Consumer {
 	return out
 }
 
-func toGraphUsage(u storage.Usage) *model.CredentialUsage {
+func toGraphUsage(u credential.Usage) *model.CredentialUsage {
 	return &model.CredentialUsage{
-		ConsumerKind: model.ConsumerKind(u.ConsumerKind), ConsumerID: u.ConsumerID, ConsumerName: optional(u.ConsumerName),
+		ConsumerKind: model.ConsumerKind(u.Consumer.Kind), ConsumerID: u.Consumer.ID, ConsumerName: optional(u.Consumer.Name),
 		AttachedAt: u.AttachedAt, LastUsedAt: u.LastUsedAt, UseCount: int(u.UseCount),
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"credkeep/internal/loaders"
 	"credkeep/internal/pagination"
 	"credkeep/internal/redact"
-	"credkeep/storage"
 	"credkeep/workspace"
 )
 
@@ -29,7 +28,7 @@ type WorkspaceService interface {
 	AddMember(ctx context.Context, workspaceID, userID string, role authz.Role) (workspace.MemberView, error)
 	ChangeRole(ctx context.Context, workspaceID, userID string, role authz.Role) (workspace.MemberView, error)
 	RemoveMember(ctx context.Context, workspaceID, userID string) error
-	AuditLog(ctx context.Context, workspaceID string, q storage.AuditQuery, page pagination.Args) (audit.Page, error)
+	AuditLog(ctx context.Context, workspaceID string, q audit.Query, page pagination.Args) (audit.Page, error)
 	VerifyAuditLog(ctx context.Context, workspaceID string) (audit.Verification, error)
 }
 
@@ -42,15 +41,15 @@ type CredentialService interface {
 	Delete(ctx context.Context, id string, force bool) error
 	Share(ctx context.Context, in credential.ShareInput) (credential.View, error)
 	Unshare(ctx context.Context, credentialID, grantID string) (credential.View, error)
-	Uses(ctx context.Context, v credential.View) (storage.Uses, error)
+	Uses(ctx context.Context, v credential.View) (credential.Uses, error)
 	Fields(ctx context.Context, v credential.View) ([]credential.FieldView, error)
 	Grants(ctx context.Context, v credential.View) ([]authz.Grant, error)
 	Shared(ctx context.Context, v credential.View) (bool, error)
 	Status(v credential.View) (string, *string)
 	Use(ctx context.Context, id string, consumer *credential.Consumer) (credential.Released, error)
-	Attach(ctx context.Context, credentialID string, c credential.Consumer) (storage.Usage, error)
+	Attach(ctx context.Context, credentialID string, c credential.Consumer) (credential.Usage, error)
 	Detach(ctx context.Context, credentialID, kind, consumerID string) error
-	Usages(ctx context.Context, v credential.View) ([]storage.Usage, error)
+	Usages(ctx context.Context, v credential.View) ([]credential.Usage, error)
 	SetDefault(ctx context.Context, workspaceID, purpose string, credentialID *string) error
 	Default(ctx context.Context, workspaceID, purpose string) (*credential.View, error)
 	AuditTrail(ctx context.Context, v credential.View, page pagination.Args) (audit.Page, error)
@@ -61,10 +60,10 @@ type CredentialService interface {
 
 // TokenService is what the resolvers need of the tokens package.
 type TokenService interface {
-	Create(ctx context.Context, in apitoken.CreateInput) (storage.APIToken, redact.Secret, error)
-	List(ctx context.Context) ([]storage.APIToken, error)
+	Create(ctx context.Context, in apitoken.CreateInput) (apitoken.Token, redact.Secret, error)
+	List(ctx context.Context) ([]apitoken.Token, error)
 	Revoke(ctx context.Context, id string) error
-	Current(ctx context.Context) (*storage.APIToken, error)
+	Current(ctx context.Context) (*apitoken.Token, error)
 }
 
 // Resolver is the root of the resolver tree.

@@ -310,7 +310,7 @@ func (s *Service) Require(ctx context.Context, workspaceID string, act authz.Wor
 
 // AuditLog returns a page of the workspace's audit log, newest first (OWNER,
 // ADMIN; an API token also needs AUDIT_READ). q.Log is set here.
-func (s *Service) AuditLog(ctx context.Context, workspaceID string, q storage.AuditQuery, page pagination.Args) (audit.Page, error) {
+func (s *Service) AuditLog(ctx context.Context, workspaceID string, q audit.Query, page pagination.Args) (audit.Page, error) {
 	if _, _, err := s.Require(ctx, workspaceID, authz.ActAuditRead, authz.ScopeAuditRead); err != nil {
 		return audit.Page{}, err
 	}
