@@ -77,9 +77,9 @@ func configError(stderr io.Writer, variable string, err error) int {
 
 // defaultGCPercent is the collector's target when GOGC is not set. A request
 // allocates a few hundred short-lived objects (GraphQL field contexts, BSON), and
-// at Go's default of 100 the collector took 20–30% of the CPU under load; at 400 the
-// heap may grow to five times the live data (tens of MB here) and requests cost
-// 25–45% less CPU (docs/performance.md). GOGC (and GOMEMLIMIT) still win when set.
+// at Go's default of 100 the collector takes a large share of the CPU under load;
+// at 400 the heap may grow to five times the live data and requests cost less
+// CPU (the figures: docs/performance.md). GOGC (and GOMEMLIMIT) still win when set.
 const defaultGCPercent = 400
 
 func serve(stdout, stderr io.Writer) int {

@@ -28,9 +28,10 @@ type CacheStore interface {
 // by any instance before the request began is always seen. Entries also expire
 // after storage.CacheMaxAge, the backstop for a version bump lost in a crash.
 //
-// On the embedded database a credential read scans its collection (FerretDB's
-// SQLite backend parses every document's JSON even for an _id lookup), so this
-// is the difference between a cost that grows with the database and one that does not.
+// A credential read is an _id lookup (indexed on every database, see
+// storage/sqliteid.go for the embedded one) but still a round trip and a
+// decode per request; the cache makes a repeated read cost none, and lists
+// (which scan a workspace's credentials) cost one read per data version.
 type cache struct {
 	store CacheStore
 	now   func() time.Time
