@@ -58,7 +58,7 @@ playground:
 	cd playground && npm ci --no-audit --no-fund && npm run build
 
 FUZZTIME ?= 500000x
-FUZZ_TARGETS := apitoken/tokenformat:FuzzValid authz:FuzzVerify credential:FuzzValidate credential:FuzzCursor internal/persisted:FuzzParseManifest internal/netguard:FuzzAllowedString internal/names:FuzzText
+FUZZ_TARGETS := apitoken/tokenformat:FuzzValid authn:FuzzVerify credential:FuzzValidate credential:FuzzCursor internal/persisted:FuzzParseManifest internal/netguard:FuzzAllowedString internal/names:FuzzText
 
 ## fuzz: run every fuzz target for FUZZTIME: a count of executions (500000x; CI 50000x), not a duration,
 ## because Go 1.26's fuzz coordinator can fail a duration run at its deadline with "context deadline

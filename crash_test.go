@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"credkeep/authz"
+	"credkeep/authn"
 	"credkeep/internal/redact"
 )
 
@@ -70,7 +70,7 @@ func TestCrashSafety(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	jwt, err := authz.MintHS256(redact.New(secret), authz.MintOptions{Subject: "alice", TTL: time.Hour})
+	jwt, err := authn.MintHS256(redact.New(secret), authn.MintOptions{Subject: "alice", TTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ import (
 	"time"
 
 	"credkeep/app"
-	"credkeep/authz"
+	"credkeep/authn"
 	"credkeep/connection"
 	"credkeep/graph"
 	"credkeep/internal/config"
@@ -152,7 +152,7 @@ func serve(stdout, stderr io.Writer) int {
 
 	handler, err := app.NewHandler(ctx, app.Options{
 		Store: store,
-		JWT: authz.JWTConfig{
+		JWT: authn.JWTConfig{
 			Secret:   jwtSecret,
 			JWKSURL:  cfg.JWKSURL,
 			Issuer:   cfg.JWTIssuer,
@@ -231,7 +231,7 @@ func serve(stdout, stderr io.Writer) int {
 // printDevBanner prints the development-mode warning, an admin JWT and the URLs.
 // It goes to stdout, not the log: a token must never land in log storage.
 func printDevBanner(w io.Writer, secret redact.Secret, cfg *config.Config, addr net.Addr) error {
-	tok, err := authz.MintHS256(secret, authz.MintOptions{
+	tok, err := authn.MintHS256(secret, authn.MintOptions{
 		Subject: "dev-admin", Email: "admin@localhost", Name: "Dev Admin", Admin: true,
 		TTL: devTokenTTL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
 	})
@@ -292,7 +292,7 @@ func mintToken(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "credkeep token: CREDKEEP_JWT_SECRET is not set; the token must be signed with the secret the server verifies with")
 		return exitConfig
 	}
-	tok, err := authz.MintHS256(cfg.JWTSecret, authz.MintOptions{
+	tok, err := authn.MintHS256(cfg.JWTSecret, authn.MintOptions{
 		Subject: *sub, Email: *email, Name: *name, Admin: *admin, TTL: *ttl,
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
 	})

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"credkeep/authz"
+	"credkeep/authn"
 	"credkeep/internal/logging/logtest"
 	"credkeep/internal/redact"
 	"credkeep/storage"
@@ -31,7 +31,7 @@ func TestTokenSubcommand(t *testing.T) {
 	if code := run([]string{"token", "--sub", "alice", "--email", "a@x.io", "--admin", "--ttl", "2h"}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	v, err := authz.NewJWTVerifier(context.Background(), authz.JWTConfig{Secret: redact.New(secret), Audience: "credkeep"})
+	v, err := authn.NewJWTVerifier(context.Background(), authn.JWTConfig{Secret: redact.New(secret), Audience: "credkeep"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"credkeep/apitoken/tokenformat"
 	"credkeep/audit"
+	"credkeep/authn"
 	"credkeep/authz"
 	"credkeep/internal/apierror"
 	"credkeep/internal/names"
@@ -33,7 +34,7 @@ type Store interface {
 // Roles tells whether the caller is a member of a workspace.
 // Workspaces is the workspace check of every service (workspace.Service.Require).
 type Workspaces interface {
-	Require(ctx context.Context, workspaceID string, act authz.WorkspaceAction, scope authz.Scope) (*authz.Principal, authz.Role, error)
+	Require(ctx context.Context, workspaceID string, act authz.WorkspaceAction, scope authn.Scope) (*authn.Principal, authz.Role, error)
 }
 
 // Service manages API tokens for user sessions; API tokens cannot manage tokens.
@@ -71,7 +72,7 @@ func toToken(t storage.APIToken) Token {
 // CreateInput is createApiToken's input.
 type CreateInput struct {
 	Name                 string
-	Scopes               []authz.Scope
+	Scopes               []authn.Scope
 	WorkspaceID          *string
 	ExpiresAt            *time.Time
 	PersistedQueriesOnly bool
@@ -80,7 +81,7 @@ type CreateInput struct {
 // Create makes a token for the caller and returns it with its plaintext, which
 // is never stored and cannot be shown again.
 func (s *Service) Create(ctx context.Context, in CreateInput) (Token, redact.Secret, error) {
-	p, err := authz.RequireUser(ctx, "create API tokens")
+	p, err := authn.RequireUser(ctx, "create API tokens")
 	if err != nil {
 		return Token{}, redact.Secret{}, err
 	}
@@ -93,7 +94,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Token, redact.Sec
 	}
 	scopes := make([]string, 0, len(in.Scopes))
 	for _, sc := range in.Scopes {
-		if !authz.ValidScope(sc) {
+		if !authn.ValidScope(sc) {
 			return Token{}, redact.Secret{}, apierror.Invalid("scopes", "unknown scope")
 		}
 		if !slices.Contains(scopes, string(sc)) {
@@ -107,7 +108,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Token, redact.Sec
 	ws := ""
 	if in.WorkspaceID != nil && *in.WorkspaceID != "" {
 		// A user session: every scope is its own; membership is what counts.
-		if _, _, err := s.workspaces.Require(ctx, *in.WorkspaceID, authz.ActWorkspaceRead, authz.ScopeRead); err != nil {
+		if _, _, err := s.workspaces.Require(ctx, *in.WorkspaceID, authz.ActWorkspaceRead, authn.ScopeRead); err != nil {
 			return Token{}, redact.Secret{}, err
 		}
 		ws = *in.WorkspaceID
@@ -136,7 +137,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Token, redact.Sec
 
 // List returns the caller's tokens, newest first.
 func (s *Service) List(ctx context.Context) ([]Token, error) {
-	p, err := authz.RequireUser(ctx, "list API tokens")
+	p, err := authn.RequireUser(ctx, "list API tokens")
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +155,7 @@ func (s *Service) List(ctx context.Context) ([]Token, error) {
 // Current returns the record of the token the request authenticated with (nil
 // for a user session, or a token revoked since the request began).
 func (s *Service) Current(ctx context.Context) (*Token, error) {
-	p := authz.PrincipalFrom(ctx)
+	p := authn.PrincipalFrom(ctx)
 	if p == nil || p.Token == nil {
 		return nil, nil
 	}
@@ -172,7 +173,7 @@ func (s *Service) Current(ctx context.Context) (*Token, error) {
 // Revoke deletes one of the caller's tokens: refused from its next request on,
 // on every instance.
 func (s *Service) Revoke(ctx context.Context, id string) error {
-	p, err := authz.RequireUser(ctx, "revoke API tokens")
+	p, err := authn.RequireUser(ctx, "revoke API tokens")
 	if err != nil {
 		return err
 	}

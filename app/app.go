@@ -12,6 +12,7 @@ import (
 
 	"credkeep/apitoken"
 	"credkeep/audit"
+	"credkeep/authn"
 	"credkeep/authz"
 	"credkeep/connection"
 	"credkeep/credential"
@@ -29,7 +30,7 @@ import (
 // Options are what NewHandler needs.
 type Options struct {
 	Store      *storage.Store
-	JWT        authz.JWTConfig
+	JWT        authn.JWTConfig
 	Logger     *slog.Logger
 	Dev        bool
 	Playground bool
@@ -67,7 +68,7 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	}
 	o.JWT.Now = o.Now
 	o.JWT.Logger = o.Logger
-	verifier, err := authz.NewJWTVerifier(ctx, o.JWT)
+	verifier, err := authn.NewJWTVerifier(ctx, o.JWT)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +106,7 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	})
 	return httpapi.New(httpapi.Options{
 		GraphQL:        gql,
-		Auth:           authz.NewAuthenticator(verifier, o.Store, o.Store, o.Now),
+		Auth:           authn.NewAuthenticator(verifier, o.Store, o.Store, o.Now),
 		DB:             o.Store,
 		Logger:         o.Logger,
 		Playground:     o.Playground,

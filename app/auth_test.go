@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"credkeep/authz"
+	"credkeep/authn"
 )
 
 const viewerQuery = `{ viewer { user { id email name } isAdmin } }`
@@ -37,7 +37,7 @@ func TestViewerAndUserRecord(t *testing.T) {
 	if users["alice"].Email != "alice@example.com" || users["bob"].Name != "Bob" {
 		t.Fatalf("users = %+v", users)
 	}
-	renamed := e.token("bob", func(o *authz.MintOptions) { o.Email = "robert@example.com" })
+	renamed := e.token("bob", func(o *authn.MintOptions) { o.Email = "robert@example.com" })
 	mustOK(t, e.gql(renamed, viewerQuery, nil))
 	users, err = e.store.UsersByID(context.Background(), []string{"bob"})
 	if err != nil {
@@ -51,8 +51,8 @@ func TestViewerAndUserRecord(t *testing.T) {
 func TestAuthenticationFailures(t *testing.T) {
 	e := newEnv(t)
 	valid := e.token("alice")
-	expired := e.token("alice", func(o *authz.MintOptions) { o.Now = time.Now().Add(-3 * time.Hour) })
-	wrongAud := e.token("alice", func(o *authz.MintOptions) { o.Audience = "someone-else" })
+	expired := e.token("alice", func(o *authn.MintOptions) { o.Now = time.Now().Add(-3 * time.Hour) })
+	wrongAud := e.token("alice", func(o *authn.MintOptions) { o.Audience = "someone-else" })
 	parts := strings.Split(valid, ".")
 	tampered := parts[0] + "." + parts[1] + "x." + parts[2]
 

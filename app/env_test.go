@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"credkeep/app"
-	"credkeep/authz"
+	"credkeep/authn"
 	"credkeep/connection"
 	"credkeep/internal/logging"
 	"credkeep/internal/logging/logtest"
@@ -96,7 +96,7 @@ func (e *env) instance() (*httptest.Server, *storage.Store) {
 	e.t.Cleanup(cancel)
 	h, err := app.NewHandler(ctx, app.Options{
 		Store:               store,
-		JWT:                 authz.JWTConfig{Secret: jwtSecret, Audience: audience},
+		JWT:                 authn.JWTConfig{Secret: jwtSecret, Audience: audience},
 		Logger:              logging.New(e.logs, "json", slog.LevelDebug),
 		TokenRateLimit:      e.rateLimit,
 		APQMax:              e.apqMax,
@@ -161,19 +161,19 @@ func (e *env) forget(secret string) {
 	e.released[secret] = true
 }
 
-type tokenOpt func(*authz.MintOptions)
+type tokenOpt func(*authn.MintOptions)
 
-func admin(o *authz.MintOptions) { o.Admin = true }
+func admin(o *authn.MintOptions) { o.Admin = true }
 
 // token signs a JWT for user sub, valid for an hour from the test clock.
 func (e *env) token(sub string, opts ...tokenOpt) string {
 	e.t.Helper()
-	o := authz.MintOptions{Subject: sub, Email: sub + "@example.com", Name: strings.ToUpper(sub[:1]) + sub[1:],
+	o := authn.MintOptions{Subject: sub, Email: sub + "@example.com", Name: strings.ToUpper(sub[:1]) + sub[1:],
 		TTL: time.Hour, Audience: audience, Now: e.clock.Now()}
 	for _, f := range opts {
 		f(&o)
 	}
-	tok, err := authz.MintHS256(jwtSecret, o)
+	tok, err := authn.MintHS256(jwtSecret, o)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"credkeep/app"
-	"credkeep/authz"
+	"credkeep/authn"
 	"credkeep/storage"
 	"credkeep/storage/storagetest"
 )
@@ -33,12 +33,12 @@ func TestHealthAndReadiness(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close(context.Background()) })
-	h, err := app.NewHandler(ctx, app.Options{Store: store, JWT: authz.JWTConfig{Secret: jwtSecret}})
+	h, err := app.NewHandler(ctx, app.Options{Store: store, JWT: authn.JWTConfig{Secret: jwtSecret}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := newServer(t, h)
-	tok, err := authz.MintHS256(jwtSecret, authz.MintOptions{Subject: "alice", TTL: time.Hour})
+	tok, err := authn.MintHS256(jwtSecret, authn.MintOptions{Subject: "alice", TTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

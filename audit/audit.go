@@ -24,7 +24,7 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
-	"credkeep/authz"
+	"credkeep/authn"
 	"credkeep/internal/pagination"
 	"credkeep/storage"
 )
@@ -208,7 +208,7 @@ func (l *Log) entry(ctx context.Context, e Entry) storage.AuditEntry {
 	if doc.Details == nil {
 		doc.Details = []storage.AuditDetail{}
 	}
-	if p := authz.PrincipalFrom(ctx); p != nil {
+	if p := authn.PrincipalFrom(ctx); p != nil {
 		doc.ActorKind, doc.ActorUserID = "USER", p.UserID
 		if p.Token != nil {
 			doc.ActorKind, doc.ActorTokenID, doc.ActorTokenName = "API_TOKEN", p.Token.ID, p.Token.Name

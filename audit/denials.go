@@ -7,7 +7,7 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
-	"credkeep/authz"
+	"credkeep/authn"
 )
 
 // Bounds on ACCESS_DENIED entries, per instance: a flood of refused requests
@@ -48,7 +48,7 @@ func newDenialLimiter() *denialLimiter {
 // of the same key were suppressed since its last entry.
 func (d *denialLimiter) allow(ctx context.Context, e Entry, now time.Time) (bool, int) {
 	actor := ""
-	if p := authz.PrincipalFrom(ctx); p != nil {
+	if p := authn.PrincipalFrom(ctx); p != nil {
 		actor = p.UserID
 		if p.Token != nil {
 			actor += "/" + p.Token.ID

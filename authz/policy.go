@@ -2,6 +2,7 @@ package authz
 
 import (
 	"context"
+	"credkeep/authn"
 	_ "embed"
 	"encoding/base64"
 	"fmt"
@@ -114,7 +115,7 @@ func NewAuthorizer(adapter RuleAdapter, store PolicyStore) (*Authorizer, error) 
 // Level returns the principal's access to a credential of a workspace. A
 // non-member has LevelNone whatever grants name them, and so has a token
 // restricted to another workspace.
-func (a *Authorizer) Level(ctx context.Context, p *Principal, workspaceID, credentialID string) (Level, error) {
+func (a *Authorizer) Level(ctx context.Context, p *authn.Principal, workspaceID, credentialID string) (Level, error) {
 	if !p.SeesWorkspace(workspaceID) {
 		return LevelNone, nil
 	}
@@ -137,7 +138,7 @@ func (a *Authorizer) Level(ctx context.Context, p *Principal, workspaceID, crede
 
 // Role returns the principal's role in a workspace ("" for a non-member, and for
 // a token restricted to another workspace), as of the policies this request uses.
-func (a *Authorizer) Role(ctx context.Context, p *Principal, workspaceID string) (Role, error) {
+func (a *Authorizer) Role(ctx context.Context, p *authn.Principal, workspaceID string) (Role, error) {
 	if !p.SeesWorkspace(workspaceID) {
 		return "", nil
 	}

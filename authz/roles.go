@@ -1,3 +1,7 @@
+// Package authz decides what a caller (an authn.Principal) may do: workspace
+// roles and their actions, credential access levels (use ⊆ view ⊆ manage) as
+// Casbin policies stored in MongoDB, and the per-workspace policy sets each
+// instance keeps current by version.
 package authz
 
 // Role is a member's role in a workspace.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"credkeep/audit"
+	"credkeep/authn"
 	"credkeep/authz"
 	"credkeep/connection"
 	"credkeep/internal/apierror"
@@ -35,7 +36,7 @@ func connCred(c storage.Credential, secrets map[string]redact.Secret) connection
 }
 
 // requireConn is require for a connection: the credential and its secrets in one read.
-func (s *Service) requireConn(ctx context.Context, id string, need authz.Level, scope authz.Scope) (View, connection.Cred, error) {
+func (s *Service) requireConn(ctx context.Context, id string, need authz.Level, scope authn.Scope) (View, connection.Cred, error) {
 	v, secrets, err := s.requireFull(ctx, id, need, scope)
 	if err != nil {
 		return View{}, connection.Cred{}, err
@@ -54,7 +55,7 @@ type TestResult struct {
 // Test checks a credential against its provider (MANAGE); the outcome sets
 // lastTestedAt and the status, and is audited.
 func (s *Service) Test(ctx context.Context, id string) (TestResult, error) {
-	v, cc, err := s.requireConn(ctx, id, authz.LevelManage, authz.ScopeWrite)
+	v, cc, err := s.requireConn(ctx, id, authz.LevelManage, authn.ScopeWrite)
 	if err != nil {
 		return TestResult{}, err
 	}
@@ -82,7 +83,7 @@ func (s *Service) Test(ctx context.Context, id string) (TestResult, error) {
 // client-credentials token. A refusal by the provider is not an error of this
 // call: it shows in the credential's status, and is audited as a FAILURE.
 func (s *Service) Refresh(ctx context.Context, id string) (View, error) {
-	v, cc, err := s.requireConn(ctx, id, authz.LevelManage, authz.ScopeWrite)
+	v, cc, err := s.requireConn(ctx, id, authz.LevelManage, authn.ScopeWrite)
 	if err != nil {
 		return View{}, err
 	}
@@ -120,11 +121,11 @@ type Authorization struct {
 // StartAuthorization begins the authorization-code flow (MANAGE): a single-use
 // state valid 10 minutes, and a PKCE verifier kept encrypted until the callback.
 func (s *Service) StartAuthorization(ctx context.Context, id string) (Authorization, error) {
-	v, cc, err := s.requireConn(ctx, id, authz.LevelManage, authz.ScopeWrite)
+	v, cc, err := s.requireConn(ctx, id, authz.LevelManage, authn.ScopeWrite)
 	if err != nil {
 		return Authorization{}, err
 	}
-	p, _ := authz.RequirePrincipal(ctx)
+	p, _ := authn.RequirePrincipal(ctx)
 	if v.Type.AuthKind != OAuth2 || !s.conn.UsesAuthorizationCode(cc) {
 		return Authorization{}, apierror.Invalid("credentialId", "this credential does not use the authorization-code flow")
 	}
@@ -185,7 +186,7 @@ func (s *Service) CompleteAuthorization(ctx context.Context, state, code, provid
 		return "", ErrBadState
 	}
 	// The person who started the flow is the actor of what follows.
-	ctx = authz.WithPrincipal(ctx, &authz.Principal{UserID: st.UserID})
+	ctx = authn.WithPrincipal(ctx, &authn.Principal{UserID: st.UserID})
 	c, sealed, err := s.store.SealedCredential(ctx, st.CredentialID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return "", &AuthorizationError{"the credential was deleted"}
@@ -201,7 +202,7 @@ func (s *Service) CompleteAuthorization(ctx context.Context, state, code, provid
 	entry := credentialEntry(c, audit.CredentialAuthorized)
 	// The person who started the flow must still manage the credential: a member
 	// removed (or a grant revoked) since cannot finish what they began.
-	level, err := s.authz.Level(ctx, &authz.Principal{UserID: st.UserID}, c.WorkspaceID, c.ID)
+	level, err := s.authz.Level(ctx, &authn.Principal{UserID: st.UserID}, c.WorkspaceID, c.ID)
 	if err != nil {
 		return "", err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"credkeep/audit"
+	"credkeep/authn"
 	"credkeep/authz"
 	"credkeep/credential"
 	"credkeep/internal/redact"
@@ -43,7 +44,7 @@ func TestNoChangeWithoutAnAuditEntry(t *testing.T) {
 	}
 	log := slog.New(slog.DiscardHandler)
 	svc := credential.NewService(store, workspace.New(store, a, downJournal{}, time.Now, log), a, downJournal{}, nil, time.Now, log)
-	ctx = authz.WithPrincipal(ctx, &authz.Principal{UserID: "alice"})
+	ctx = authn.WithPrincipal(ctx, &authn.Principal{UserID: "alice"})
 	_, err = svc.Create(ctx, credential.CreateInput{WorkspaceID: "ws", Type: "api_key", Name: "k",
 		Fields: []credential.FieldInput{{Key: "apiKey", Value: redact.New("abcdefghijklmnop")}}})
 	if err == nil {

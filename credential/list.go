@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"credkeep/authn"
 	"credkeep/authz"
 	"credkeep/internal/apierror"
 	"credkeep/internal/names"
@@ -41,7 +42,7 @@ type ListInput struct {
 // by name, filtered, one page after the cursor.
 func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 	workspaceID, f := in.WorkspaceID, in.Filter
-	p, _, err := s.workspaces.Require(ctx, workspaceID, authz.ActWorkspaceRead, authz.ScopeRead)
+	p, _, err := s.workspaces.Require(ctx, workspaceID, authz.ActWorkspaceRead, authn.ScopeRead)
 	if err != nil {
 		return Page{}, err
 	}

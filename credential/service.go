@@ -13,6 +13,7 @@ import (
 	"github.com/vikstrous/dataloadgen"
 
 	"credkeep/audit"
+	"credkeep/authn"
 	"credkeep/authz"
 	"credkeep/internal/apierror"
 	"credkeep/internal/loaders"
@@ -45,8 +46,8 @@ type Store interface {
 
 // Authorizer decides access levels and keeps grants (authz.Authorizer).
 type Authorizer interface {
-	Level(ctx context.Context, p *authz.Principal, workspaceID, credentialID string) (authz.Level, error)
-	Role(ctx context.Context, p *authz.Principal, workspaceID string) (authz.Role, error)
+	Level(ctx context.Context, p *authn.Principal, workspaceID, credentialID string) (authz.Level, error)
+	Role(ctx context.Context, p *authn.Principal, workspaceID string) (authz.Role, error)
 	Grants(ctx context.Context, workspaceID, credentialID string) ([]authz.Grant, error)
 	Shared(ctx context.Context, workspaceID string) (map[string]bool, error)
 	GrantOwner(ctx context.Context, workspaceID, credentialID, userID string, at time.Time) error
@@ -58,7 +59,7 @@ type Authorizer interface {
 // Workspaces is the workspace check of every service (workspace.Service.Require):
 // membership, role and scope, with refusals recorded.
 type Workspaces interface {
-	Require(ctx context.Context, workspaceID string, act authz.WorkspaceAction, scope authz.Scope) (*authz.Principal, authz.Role, error)
+	Require(ctx context.Context, workspaceID string, act authz.WorkspaceAction, scope authn.Scope) (*authn.Principal, authz.Role, error)
 }
 
 // Service implements credential operations; every method authorizes its caller.
@@ -108,7 +109,7 @@ type CreateInput struct {
 
 // Create stores a new credential owned by the caller, who must be a member of the workspace.
 func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
-	p, _, err := s.workspaces.Require(ctx, in.WorkspaceID, authz.ActWorkspaceRead, authz.ScopeWrite)
+	p, _, err := s.workspaces.Require(ctx, in.WorkspaceID, authz.ActWorkspaceRead, authn.ScopeWrite)
 	if err != nil {
 		return View{}, err
 	}
@@ -162,11 +163,11 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 
 // Get returns a credential the caller can at least USE; NOT_FOUND otherwise.
 func (s *Service) Get(ctx context.Context, id string) (View, error) {
-	return s.require(ctx, id, authz.LevelUse, authz.ScopeRead)
+	return s.require(ctx, id, authz.LevelUse, authn.ScopeRead)
 }
 
 // requireFull is require that also returns the decrypted secrets, from the same read.
-func (s *Service) requireFull(ctx context.Context, id string, need authz.Level, scope authz.Scope) (View, map[string]redact.Secret, error) {
+func (s *Service) requireFull(ctx context.Context, id string, need authz.Level, scope authn.Scope) (View, map[string]redact.Secret, error) {
 	v, err := s.require(ctx, id, need, scope)
 	if err != nil {
 		return View{}, nil, err
@@ -183,8 +184,8 @@ func (s *Service) requireFull(ctx context.Context, id string, need authz.Level, 
 //
 // Every refusal of an existing credential is recorded as ACCESS_DENIED in its
 // workspace's log (within the bounds of the denial limiter).
-func (s *Service) require(ctx context.Context, id string, need authz.Level, scope authz.Scope) (View, error) {
-	p, err := authz.RequirePrincipal(ctx)
+func (s *Service) require(ctx context.Context, id string, need authz.Level, scope authn.Scope) (View, error) {
+	p, err := authn.RequirePrincipal(ctx)
 	if err != nil {
 		return View{}, err
 	}
@@ -195,7 +196,7 @@ func (s *Service) require(ctx context.Context, id string, need authz.Level, scop
 	}
 	if errors.Is(err, storage.ErrNotFound) {
 		if !p.HasScope(scope) {
-			_, err := authz.RequireScope(ctx, scope)
+			_, err := authn.RequireScope(ctx, scope)
 			return View{}, err
 		}
 		return View{}, apierror.NotFoundErr("credential")
@@ -205,7 +206,7 @@ func (s *Service) require(ctx context.Context, id string, need authz.Level, scop
 	}
 	if !p.HasScope(scope) {
 		s.denied(ctx, c, "scope "+string(scope)+" missing")
-		_, err := authz.RequireScope(ctx, scope)
+		_, err := authn.RequireScope(ctx, scope)
 		return View{}, err
 	}
 	level, err := s.authz.Level(ctx, p, c.WorkspaceID, c.ID)
@@ -229,7 +230,7 @@ func (s *Service) require(ctx context.Context, id string, need authz.Level, scop
 
 // Fields returns a credential's fields with secrets masked (VIEW).
 func (s *Service) Fields(ctx context.Context, v View) ([]FieldView, error) {
-	if _, err := authz.RequireScope(ctx, authz.ScopeRead); err != nil {
+	if _, err := authn.RequireScope(ctx, authn.ScopeRead); err != nil {
 		return nil, err
 	}
 	if v.Level < authz.LevelView {
@@ -261,7 +262,7 @@ func (s *Service) Uses(ctx context.Context, v View) (Uses, error) {
 
 // Grants lists a credential's grants (MANAGE).
 func (s *Service) Grants(ctx context.Context, v View) ([]authz.Grant, error) {
-	if _, err := authz.RequireScope(ctx, authz.ScopeRead); err != nil {
+	if _, err := authn.RequireScope(ctx, authn.ScopeRead); err != nil {
 		return nil, err
 	}
 	if v.Level < authz.LevelManage {
@@ -292,7 +293,7 @@ type UpdateInput struct {
 
 // Update changes a credential (MANAGE): name, expiry and fields (merged).
 func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
-	v, err := s.require(ctx, in.ID, authz.LevelManage, authz.ScopeWrite)
+	v, err := s.require(ctx, in.ID, authz.LevelManage, authn.ScopeWrite)
 	if err != nil {
 		return View{}, err
 	}
@@ -373,7 +374,7 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
 // Delete removes a credential (MANAGE) and then its usages and rules. A
 // credential with consumers is CREDENTIAL_IN_USE unless force is set.
 func (s *Service) Delete(ctx context.Context, id string, force bool) error {
-	v, err := s.require(ctx, id, authz.LevelManage, authz.ScopeWrite)
+	v, err := s.require(ctx, id, authz.LevelManage, authn.ScopeWrite)
 	if err != nil {
 		return err
 	}
@@ -421,11 +422,11 @@ type ShareInput struct {
 // Share grants a member (USER) or every member (WORKSPACE) a level (MANAGE).
 // Sharing again with the same grantee replaces the level.
 func (s *Service) Share(ctx context.Context, in ShareInput) (View, error) {
-	v, err := s.require(ctx, in.CredentialID, authz.LevelManage, authz.ScopeWrite)
+	v, err := s.require(ctx, in.CredentialID, authz.LevelManage, authn.ScopeWrite)
 	if err != nil {
 		return View{}, err
 	}
-	p, _ := authz.RequirePrincipal(ctx)
+	p, _ := authn.RequirePrincipal(ctx)
 	if in.Level < authz.LevelUse || in.Level > authz.LevelManage {
 		return View{}, apierror.Invalid("level", "unknown access level")
 	}
@@ -436,7 +437,7 @@ func (s *Service) Share(ctx context.Context, in ShareInput) (View, error) {
 			return View{}, apierror.Invalid("userId", "userId is required to share with a user")
 		}
 		g.UserID = strings.TrimSpace(*in.UserID)
-		role, err := s.authz.Role(ctx, &authz.Principal{UserID: g.UserID}, v.Credential.WorkspaceID)
+		role, err := s.authz.Role(ctx, &authn.Principal{UserID: g.UserID}, v.Credential.WorkspaceID)
 		if err != nil {
 			return View{}, err
 		}
@@ -470,7 +471,7 @@ func (s *Service) Share(ctx context.Context, in ShareInput) (View, error) {
 
 // Unshare revokes a grant (MANAGE); NOT_FOUND when the credential has no such grant.
 func (s *Service) Unshare(ctx context.Context, credentialID, grantID string) (View, error) {
-	v, err := s.require(ctx, credentialID, authz.LevelManage, authz.ScopeWrite)
+	v, err := s.require(ctx, credentialID, authz.LevelManage, authn.ScopeWrite)
 	if err != nil {
 		return View{}, err
 	}
@@ -497,7 +498,7 @@ func (s *Service) Unshare(ctx context.Context, credentialID, grantID string) (Vi
 // reload recomputes the caller's level after a change of rules (they may have
 // shared with or unshared from themselves).
 func (s *Service) reload(ctx context.Context, v View) (View, error) {
-	p, _ := authz.RequirePrincipal(ctx)
+	p, _ := authn.RequirePrincipal(ctx)
 	level, err := s.authz.Level(ctx, p, v.Credential.WorkspaceID, v.Credential.ID)
 	if err != nil {
 		return View{}, err
@@ -520,8 +521,8 @@ func credentialEntry(c storage.Credential, a audit.Action, details ...storage.Au
 // or of outsiders of its workspace.
 func (s *Service) denied(ctx context.Context, c storage.Credential, reason string) {
 	e := credentialEntry(c, audit.AccessDenied, audit.Detail("reason", reason))
-	if p := authz.PrincipalFrom(ctx); p != nil {
-		role, err := s.authz.Role(ctx, &authz.Principal{UserID: p.UserID}, c.WorkspaceID)
+	if p := authn.PrincipalFrom(ctx); p != nil {
+		role, err := s.authz.Role(ctx, &authn.Principal{UserID: p.UserID}, c.WorkspaceID)
 		e.Outsider = err != nil || role == ""
 	}
 	s.audit.Denied(ctx, e)
@@ -575,7 +576,7 @@ func utc(t *time.Time) *time.Time {
 // AuditTrail returns a page of the entries about a credential, newest first
 // (MANAGE; an API token also needs AUDIT_READ).
 func (s *Service) AuditTrail(ctx context.Context, v View, page pagination.Args) (audit.Page, error) {
-	if _, err := authz.RequireScope(ctx, authz.ScopeAuditRead); err != nil {
+	if _, err := authn.RequireScope(ctx, authn.ScopeAuditRead); err != nil {
 		return audit.Page{}, err
 	}
 	if v.Level < authz.LevelManage {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"credkeep/audit"
+	"credkeep/authn"
 	"credkeep/authz"
 	"credkeep/connection"
 	"credkeep/internal/apierror"
@@ -61,7 +62,7 @@ type Released struct {
 // the consumer's usage (attaching it if new) and writes a CREDENTIAL_USED audit
 // entry before anything is returned: if the entry cannot be written, nothing is.
 func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Released, error) {
-	p, err := authz.RequirePrincipal(ctx)
+	p, err := authn.RequirePrincipal(ctx)
 	if err != nil {
 		return Released{}, err
 	}
@@ -71,8 +72,8 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 	switch {
 	case p.Token == nil:
 		refusal = apierror.ForbiddenErr("only API tokens can fetch secret values; people never see them")
-	case !p.HasScope(authz.ScopeUse):
-		refusal = apierror.ForbiddenErr("this API token lacks the %s scope", authz.ScopeUse)
+	case !p.HasScope(authn.ScopeUse):
+		refusal = apierror.ForbiddenErr("this API token lacks the %s scope", authn.ScopeUse)
 	}
 	e, err := s.cache.get(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -183,7 +184,7 @@ func releasedKeys(t *Type, plain map[string]string, secrets map[string]redact.Se
 // under another name renames it, which needs MANAGE: the consumers of a
 // credential are its managers' record, not every user's.
 func (s *Service) Attach(ctx context.Context, credentialID string, c Consumer) (Usage, error) {
-	v, err := s.require(ctx, credentialID, authz.LevelUse, authz.ScopeWrite)
+	v, err := s.require(ctx, credentialID, authz.LevelUse, authn.ScopeWrite)
 	if err != nil {
 		return Usage{}, err
 	}
@@ -218,7 +219,7 @@ func (s *Service) Attach(ctx context.Context, credentialID string, c Consumer) (
 
 // Detach removes a consumer (MANAGE); NOT_FOUND when it is not attached.
 func (s *Service) Detach(ctx context.Context, credentialID, kind, consumerID string) error {
-	v, err := s.require(ctx, credentialID, authz.LevelManage, authz.ScopeWrite)
+	v, err := s.require(ctx, credentialID, authz.LevelManage, authn.ScopeWrite)
 	if err != nil {
 		return err
 	}
@@ -241,7 +242,7 @@ func (s *Service) Detach(ctx context.Context, credentialID, kind, consumerID str
 
 // Usages lists a credential's consumers (VIEW).
 func (s *Service) Usages(ctx context.Context, v View) ([]Usage, error) {
-	if _, err := authz.RequireScope(ctx, authz.ScopeRead); err != nil {
+	if _, err := authn.RequireScope(ctx, authn.ScopeRead); err != nil {
 		return nil, err
 	}
 	if v.Level < authz.LevelView {
@@ -278,7 +279,7 @@ var purposeShape = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
 // SetDefault makes a credential the workspace's default for a purpose (OWNER,
 // ADMIN), or clears it when credentialID is nil.
 func (s *Service) SetDefault(ctx context.Context, workspaceID, purpose string, credentialID *string) error {
-	if _, _, err := s.workspaces.Require(ctx, workspaceID, authz.ActDefaultsSet, authz.ScopeWrite); err != nil {
+	if _, _, err := s.workspaces.Require(ctx, workspaceID, authz.ActDefaultsSet, authn.ScopeWrite); err != nil {
 		return err
 	}
 	if !purposeShape.MatchString(purpose) {
@@ -286,7 +287,7 @@ func (s *Service) SetDefault(ctx context.Context, workspaceID, purpose string, c
 	}
 	id, name := "", ""
 	if credentialID != nil && *credentialID != "" {
-		v, err := s.require(ctx, *credentialID, authz.LevelUse, authz.ScopeWrite)
+		v, err := s.require(ctx, *credentialID, authz.LevelUse, authn.ScopeWrite)
 		if err != nil {
 			return err
 		}
@@ -313,7 +314,7 @@ func (s *Service) SetDefault(ctx context.Context, workspaceID, purpose string, c
 // Default returns the workspace's default credential for a purpose, or nil when
 // there is none or the caller cannot use it.
 func (s *Service) Default(ctx context.Context, workspaceID, purpose string) (*View, error) {
-	if _, err := authz.RequireScope(ctx, authz.ScopeRead); err != nil {
+	if _, err := authn.RequireScope(ctx, authn.ScopeRead); err != nil {
 		return nil, err
 	}
 	id, err := s.store.DefaultCredential(ctx, workspaceID, purpose)

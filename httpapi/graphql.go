@@ -17,7 +17,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"credkeep/authz"
+	"credkeep/authn"
 	"credkeep/graph"
 	"credkeep/internal/apierror"
 	"credkeep/internal/logging"
@@ -70,7 +70,7 @@ func NewGraphQL(o GraphQLOptions) http.Handler {
 		return suggesting
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := authz.PrincipalFrom(r.Context()); p != nil && p.PlatformAdmin {
+		if p := authn.PrincipalFrom(r.Context()); p != nil && p.PlatformAdmin {
 			suggesting.ServeHTTP(w, r)
 			return
 		}
@@ -327,7 +327,7 @@ func (introspectionGate) ExtensionName() string                   { return "Intr
 func (introspectionGate) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (g introspectionGate) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
-	p := authz.PrincipalFrom(ctx)
+	p := authn.PrincipalFrom(ctx)
 	oc.DisableIntrospection = !(g.dev || (p != nil && p.PlatformAdmin))
 	if oc.DisableIntrospection && usesIntrospection(oc.Operation.SelectionSet, map[string]bool{}) {
 		// Refused as a whole, with a code, instead of gqlgen's per-field error.

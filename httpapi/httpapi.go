@@ -22,7 +22,7 @@ import (
 	"github.com/rs/cors"
 
 	"credkeep/audit"
-	"credkeep/authz"
+	"credkeep/authn"
 	"credkeep/internal/logging"
 	"credkeep/internal/metrics"
 	"credkeep/internal/ratelimit"
@@ -38,7 +38,7 @@ type Pinger interface {
 
 // Authenticator resolves the caller from the Authorization header.
 type Authenticator interface {
-	Authenticate(ctx context.Context, header string) (*authz.Principal, error)
+	Authenticate(ctx context.Context, header string) (*authn.Principal, error)
 }
 
 // Options wire the handler.
@@ -270,7 +270,7 @@ func authenticate(a Authenticator, log *slog.Logger, next http.Handler) http.Han
 		ctx := r.Context()
 		p, err := a.Authenticate(ctx, r.Header.Get("Authorization"))
 		switch {
-		case errors.Is(err, authz.ErrBadCredentials):
+		case errors.Is(err, authn.ErrBadCredentials):
 			log.InfoContext(ctx, "authentication refused", "reason", err.Error())
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "invalid or expired credentials")
@@ -281,7 +281,7 @@ func authenticate(a Authenticator, log *slog.Logger, next http.Handler) http.Han
 			return
 		}
 		if p != nil {
-			ctx = authz.WithPrincipal(ctx, p)
+			ctx = authn.WithPrincipal(ctx, p)
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
@@ -292,7 +292,7 @@ func authenticate(a Authenticator, log *slog.Logger, next http.Handler) http.Han
 // Retry-After and RATE_LIMITED over the limit. User sessions are not limited here.
 func rateLimit(l Limiter, log *slog.Logger, m *metrics.Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := authz.PrincipalFrom(r.Context())
+		p := authn.PrincipalFrom(r.Context())
 		if l == nil || p == nil || p.Token == nil {
 			next.ServeHTTP(w, r)
 			return

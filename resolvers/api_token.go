@@ -5,7 +5,7 @@ import (
 
 	"credkeep/apimodel"
 	"credkeep/apitoken"
-	"credkeep/authz"
+	"credkeep/authn"
 	"credkeep/graph/model"
 	"credkeep/internal/apierror"
 )
@@ -23,9 +23,9 @@ func (r *queryResolver) APITokens(ctx context.Context) ([]*apimodel.APIToken, er
 }
 
 func (r *mutationResolver) CreateAPIToken(ctx context.Context, input model.CreateAPITokenInput) (*model.CreatedAPIToken, error) {
-	scopes := make([]authz.Scope, len(input.Scopes))
+	scopes := make([]authn.Scope, len(input.Scopes))
 	for i, s := range input.Scopes {
-		scopes[i] = authz.Scope(s)
+		scopes[i] = authn.Scope(s)
 	}
 	in := apitoken.CreateInput{Name: input.Name, Scopes: scopes, WorkspaceID: input.WorkspaceID, ExpiresAt: input.ExpiresAt}
 	if input.PersistedQueriesOnly != nil {

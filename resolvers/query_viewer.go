@@ -3,12 +3,12 @@ package resolvers
 import (
 	"context"
 
-	"credkeep/authz"
+	"credkeep/authn"
 	"credkeep/graph/model"
 )
 
 func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
-	p, err := authz.RequirePrincipal(ctx)
+	p, err := authn.RequirePrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -28,7 +28,7 @@ func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
 // User is the signed-in user: from the JWT's claims, or for an API token, from
 // the record of the user who created it.
 func (r *viewerResolver) User(ctx context.Context, obj *model.Viewer) (*model.User, error) {
-	p, err := authz.RequirePrincipal(ctx)
+	p, err := authn.RequirePrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"credkeep/audit"
+	"credkeep/authn"
 	"credkeep/authz"
 	"credkeep/internal/apierror"
 	"credkeep/internal/undo"
@@ -19,7 +20,7 @@ const maxUserIDLen = 256
 // AddMember adds a user to a workspace (OWNER, ADMIN; only an OWNER adds an OWNER).
 // The user need not have signed in yet: their record fills in when they do.
 func (s *Service) AddMember(ctx context.Context, workspaceID, userID string, role authz.Role) (MemberView, error) {
-	_, actor, err := s.Require(ctx, workspaceID, authz.ActMembersManage, authz.ScopeWorkspacesAdmin)
+	_, actor, err := s.Require(ctx, workspaceID, authz.ActMembersManage, authn.ScopeWorkspacesAdmin)
 	if err != nil {
 		return MemberView{}, err
 	}
@@ -66,7 +67,7 @@ func (s *Service) AddMember(ctx context.Context, workspaceID, userID string, rol
 // ChangeRole sets a member's role (OWNER, ADMIN; only an OWNER may change an
 // OWNER's role or make one). Demoting the last OWNER is a CONFLICT.
 func (s *Service) ChangeRole(ctx context.Context, workspaceID, userID string, role authz.Role) (MemberView, error) {
-	_, actor, err := s.Require(ctx, workspaceID, authz.ActMembersManage, authz.ScopeWorkspacesAdmin)
+	_, actor, err := s.Require(ctx, workspaceID, authz.ActMembersManage, authn.ScopeWorkspacesAdmin)
 	if err != nil {
 		return MemberView{}, err
 	}
@@ -126,7 +127,7 @@ func (s *Service) ChangeRole(ctx context.Context, workspaceID, userID string, ro
 // RemoveMember removes a member (OWNER, ADMIN, or the member itself; only an
 // OWNER removes another OWNER). Removing the last OWNER is a CONFLICT.
 func (s *Service) RemoveMember(ctx context.Context, workspaceID, userID string) error {
-	p, actor, err := s.Require(ctx, workspaceID, authz.ActWorkspaceRead, authz.ScopeWorkspacesAdmin)
+	p, actor, err := s.Require(ctx, workspaceID, authz.ActWorkspaceRead, authn.ScopeWorkspacesAdmin)
 	if err != nil {
 		return err
 	}

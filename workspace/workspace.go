@@ -13,6 +13,7 @@ import (
 	"github.com/vikstrous/dataloadgen"
 
 	"credkeep/audit"
+	"credkeep/authn"
 	"credkeep/authz"
 	"credkeep/internal/apierror"
 	"credkeep/internal/loaders"
@@ -48,7 +49,7 @@ type Store interface {
 // the same per-request snapshot as credential access, and every membership
 // change must reach every instance's cached policies.
 type Policies interface {
-	Role(ctx context.Context, p *authz.Principal, workspaceID string) (authz.Role, error)
+	Role(ctx context.Context, p *authn.Principal, workspaceID string) (authz.Role, error)
 	MembershipChanged(ctx context.Context, workspaceID string) error
 	DropMember(ctx context.Context, workspaceID, userID string) error
 	DropWorkspace(ctx context.Context, workspaceID string) error
@@ -83,7 +84,7 @@ type MemberView struct {
 // Create makes a workspace with the caller as its OWNER. The data key comes
 // first, so a workspace never exists without one; a failure undoes earlier steps.
 func (s *Service) Create(ctx context.Context, name string) (View, error) {
-	p, err := authz.RequireScope(ctx, authz.ScopeWorkspacesAdmin)
+	p, err := authn.RequireScope(ctx, authn.ScopeWorkspacesAdmin)
 	if err != nil {
 		return View{}, err
 	}
@@ -136,7 +137,7 @@ func workspaceEntry(id, name string, a audit.Action, details ...storage.AuditDet
 // Workspaces load through the request's loader: a page of credentials asking
 // for their workspace costs one query.
 func (s *Service) Get(ctx context.Context, id string) (View, error) {
-	_, role, err := s.Require(ctx, id, authz.ActWorkspaceRead, authz.ScopeRead)
+	_, role, err := s.Require(ctx, id, authz.ActWorkspaceRead, authn.ScopeRead)
 	if err != nil {
 		return View{}, err
 	}
@@ -152,7 +153,7 @@ func (s *Service) Get(ctx context.Context, id string) (View, error) {
 
 // List returns the caller's workspaces, sorted by name.
 func (s *Service) List(ctx context.Context) ([]View, error) {
-	p, err := authz.RequireScope(ctx, authz.ScopeRead)
+	p, err := authn.RequireScope(ctx, authn.ScopeRead)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +183,7 @@ func (s *Service) List(ctx context.Context) ([]View, error) {
 
 // Rename sets a workspace's name (OWNER, ADMIN).
 func (s *Service) Rename(ctx context.Context, id, name string) (View, error) {
-	_, role, err := s.Require(ctx, id, authz.ActWorkspaceRename, authz.ScopeWorkspacesAdmin)
+	_, role, err := s.Require(ctx, id, authz.ActWorkspaceRename, authn.ScopeWorkspacesAdmin)
 	if err != nil {
 		return View{}, err
 	}
@@ -221,7 +222,7 @@ func (s *Service) Rename(ctx context.Context, id, name string) (View, error) {
 // which stays in the audit collection, and in the platform log, where an
 // operator finds every deleted workspace.
 func (s *Service) Delete(ctx context.Context, id string) error {
-	if _, _, err := s.Require(ctx, id, authz.ActWorkspaceDelete, authz.ScopeWorkspacesAdmin); err != nil {
+	if _, _, err := s.Require(ctx, id, authz.ActWorkspaceDelete, authn.ScopeWorkspacesAdmin); err != nil {
 		return err
 	}
 	name := ""
@@ -252,7 +253,7 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 
 // Members lists a workspace's members with their users (any member may read it).
 func (s *Service) Members(ctx context.Context, workspaceID string) ([]MemberView, error) {
-	if _, _, err := s.Require(ctx, workspaceID, authz.ActWorkspaceRead, authz.ScopeRead); err != nil {
+	if _, _, err := s.Require(ctx, workspaceID, authz.ActWorkspaceRead, authn.ScopeRead); err != nil {
 		return nil, err
 	}
 	ms, err := s.store.MembersOf(ctx, workspaceID)
@@ -283,8 +284,8 @@ func (s *Service) Members(ctx context.Context, workspaceID string) ([]MemberView
 // Non-members (and deleted workspaces) get NOT_FOUND, so a workspace's
 // existence is not revealed; members without the role get FORBIDDEN. Every
 // refusal about a workspace that exists is recorded as ACCESS_DENIED.
-func (s *Service) Require(ctx context.Context, workspaceID string, act authz.WorkspaceAction, scope authz.Scope) (*authz.Principal, authz.Role, error) {
-	p, err := authz.RequireScope(ctx, scope)
+func (s *Service) Require(ctx context.Context, workspaceID string, act authz.WorkspaceAction, scope authn.Scope) (*authn.Principal, authz.Role, error) {
+	p, err := authn.RequireScope(ctx, scope)
 	if err != nil {
 		return nil, "", err
 	}
@@ -311,7 +312,7 @@ func (s *Service) Require(ctx context.Context, workspaceID string, act authz.Wor
 // AuditLog returns a page of the workspace's audit log, newest first (OWNER,
 // ADMIN; an API token also needs AUDIT_READ). q.Log is set here.
 func (s *Service) AuditLog(ctx context.Context, workspaceID string, q audit.Query, page pagination.Args) (audit.Page, error) {
-	if _, _, err := s.Require(ctx, workspaceID, authz.ActAuditRead, authz.ScopeAuditRead); err != nil {
+	if _, _, err := s.Require(ctx, workspaceID, authz.ActAuditRead, authn.ScopeAuditRead); err != nil {
 		return audit.Page{}, err
 	}
 	q.Log = workspaceID
@@ -320,7 +321,7 @@ func (s *Service) AuditLog(ctx context.Context, workspaceID string, q audit.Quer
 
 // VerifyAuditLog recomputes the workspace's hash chain (OWNER, ADMIN).
 func (s *Service) VerifyAuditLog(ctx context.Context, workspaceID string) (audit.Verification, error) {
-	if _, _, err := s.Require(ctx, workspaceID, authz.ActAuditRead, authz.ScopeAuditRead); err != nil {
+	if _, _, err := s.Require(ctx, workspaceID, authz.ActAuditRead, authn.ScopeAuditRead); err != nil {
 		return audit.Verification{}, err
 	}
 	return s.audit.Verify(ctx, workspaceID)

@@ -14,7 +14,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"credkeep/authz"
+	"credkeep/authn"
 	"credkeep/internal/apierror"
 	"credkeep/storage"
 )
@@ -93,7 +93,7 @@ func (e *Extension) MutateOperationParameters(ctx context.Context, raw *graphql.
 	if gerr != nil {
 		return gerr
 	}
-	p := authz.PrincipalFrom(ctx)
+	p := authn.PrincipalFrom(ctx)
 	if p != nil && p.Token != nil && p.Token.PersistedQueriesOnly {
 		return e.trustedOnly(raw, hash, present)
 	}

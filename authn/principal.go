@@ -1,7 +1,7 @@
-// Package authz decides who the caller is and what it may do: JWT verification
-// (HS256 secret or JWKS), API tokens, the Principal carried in the request
-// context, token scopes, and credential access levels with Casbin.
-package authz
+// Package authn decides who the caller is: JWT verification (HS256 secret or
+// JWKS), API tokens, and the Principal carried in the request context with the
+// scopes a token was narrowed to. What the caller may do is package authz.
+package authn
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package authz
+package authn
 
 import (
 	"context"
@@ -229,30 +229,6 @@ func TestMintHS256RoundTrip(t *testing.T) {
 	}
 	if _, err := MintHS256(redact.Secret{}, MintOptions{Subject: "a", TTL: time.Hour}); err == nil {
 		t.Error("minting without a secret must fail")
-	}
-}
-
-func TestRoleRules(t *testing.T) {
-	if !RoleAllows(RoleOwner, ActWorkspaceDelete) || RoleAllows(RoleAdmin, ActWorkspaceDelete) || RoleAllows(RoleMember, ActWorkspaceRename) {
-		t.Error("role table wrong")
-	}
-	cases := []struct {
-		actor, from, to Role
-		ok              bool
-	}{
-		{RoleOwner, "", RoleOwner, true},
-		{RoleAdmin, "", RoleOwner, false},
-		{RoleAdmin, "", RoleAdmin, true},
-		{RoleAdmin, RoleOwner, RoleMember, false},
-		{RoleAdmin, RoleMember, "", true},
-		{RoleAdmin, RoleOwner, "", false},
-		{RoleMember, RoleMember, "", false},
-		{RoleOwner, RoleOwner, "", true},
-	}
-	for _, c := range cases {
-		if got := CanChangeMembership(c.actor, c.from, c.to); got != c.ok {
-			t.Errorf("CanChangeMembership(%s, %q, %q) = %v, want %v", c.actor, c.from, c.to, got, c.ok)
-		}
 	}
 }
 
