@@ -18,6 +18,7 @@ import (
 
 	"credkeep/internal/netguard"
 	"credkeep/internal/redact"
+	"credkeep/provider"
 	"credkeep/storage"
 )
 
@@ -100,30 +101,20 @@ type flow struct {
 }
 
 func (m *Manager) flowOf(c Cred) (flow, error) {
-	scopes := strings.Fields(c.Fields["scopes"])
-	f := flow{cfg: oauth2.Config{ClientID: c.Fields["clientId"], ClientSecret: c.secret("clientSecret"), RedirectURL: m.cfg.RedirectURL, Scopes: scopes}}
-	switch c.Type {
-	case "google_sheets":
-		g := m.cfg.base("google", "")
-		f.cfg.Endpoint = oauth2.Endpoint{AuthURL: "https://accounts.google.com/o/oauth2/v2/auth", TokenURL: "https://oauth2.googleapis.com/token"}
-		if g != "" {
-			f.cfg.Endpoint = oauth2.Endpoint{AuthURL: g + "/o/oauth2/v2/auth", TokenURL: g + "/token"}
-		}
-	case "microsoft365":
-		login := m.cfg.base("microsoft", "https://login.microsoftonline.com")
-		tenant := c.Fields["tenantId"]
-		f.cfg.Endpoint = oauth2.Endpoint{AuthURL: login + "/" + tenant + "/oauth2/v2.0/authorize", TokenURL: login + "/" + tenant + "/oauth2/v2.0/token"}
-		f.clientCreds = c.Fields["grantType"] != "authorization_code"
-		if f.clientCreds && len(scopes) == 0 {
-			f.cfg.Scopes = []string{"https://graph.microsoft.com/.default"}
-		}
-	case "oauth2":
-		f.cfg.Endpoint = oauth2.Endpoint{AuthURL: c.Fields["authorizationUrl"], TokenURL: c.Fields["tokenUrl"]}
-		f.clientCreds = c.Fields["grantType"] == "client_credentials"
-	case "whatsapp":
-		f.staticBearer = c.secret("accessToken")
-	default:
+	t, ok := provider.Lookup(c.Type)
+	if !ok || t.OAuth == nil {
 		return flow{}, ErrNotOAuth
+	}
+	o := t.OAuth
+	if o.StaticToken != "" {
+		return flow{staticBearer: c.secret(o.StaticToken)}, nil
+	}
+	authURL, tokenURL := o.Endpoints(c.Fields, m.cfg.base)
+	f := flow{cfg: oauth2.Config{ClientID: c.Fields["clientId"], ClientSecret: c.secret("clientSecret"), RedirectURL: m.cfg.RedirectURL,
+		Scopes: strings.Fields(c.Fields["scopes"]), Endpoint: oauth2.Endpoint{AuthURL: authURL, TokenURL: tokenURL}}}
+	f.clientCreds = o.ClientCredentials(c.Fields)
+	if len(f.cfg.Scopes) == 0 && o.DefaultScopes != nil {
+		f.cfg.Scopes = o.DefaultScopes(c.Fields)
 	}
 	return f, nil
 }

@@ -8,11 +8,10 @@ import (
 	"net"
 	"net/http"
 	"net/smtp"
-	"net/url"
 	"strconv"
-	"strings"
 
 	"credkeep/internal/netguard"
+	"credkeep/provider"
 )
 
 // Result is the outcome of a connection test. Message never holds a secret.
@@ -44,41 +43,21 @@ func failed(err error, what string) Result {
 func (m *Manager) Test(ctx context.Context, c Cred) Result {
 	ctx, cancel := context.WithTimeout(ctx, netguard.RequestTimeout)
 	defer cancel()
-	switch c.Type {
-	case "smtp":
+	t, ok := provider.Lookup(c.Type)
+	if !ok || t.Check == nil {
+		return fail("%s credentials cannot be tested", c.Type)
+	}
+	switch check := t.Check; {
+	case check.SMTP:
 		return m.testSMTP(ctx, c)
-	case "google_sheets", "microsoft365", "oauth2":
+	case check.Token:
 		if _, err := m.Token(ctx, c, true); err != nil {
 			return failed(err, "the token endpoint")
 		}
 		return Result{OK: true, Message: "obtained an access token"}
-	case "whatsapp":
-		return m.testHTTP(ctx, m.cfg.base("whatsapp", "https://graph.facebook.com")+"/v19.0/"+url.PathEscape(c.Fields["phoneNumberId"]),
-			func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+c.secret("accessToken")) })
-	case "stripe":
-		return m.testHTTP(ctx, m.cfg.base("stripe", "https://api.stripe.com")+"/v1/balance",
-			func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+c.secret("secretKey")) })
-	case "openai":
-		base := m.cfg.base("openai", "https://api.openai.com")
-		if b := c.Fields["baseUrl"]; b != "" {
-			base = b
-		}
-		return m.testHTTP(ctx, strings.TrimRight(base, "/")+"/v1/models", func(r *http.Request) {
-			r.Header.Set("Authorization", "Bearer "+c.secret("apiKey"))
-			if org := c.Fields["organizationId"]; org != "" {
-				r.Header.Set("OpenAI-Organization", org)
-			}
-		})
-	case "mailgun":
-		def := "https://api.mailgun.net"
-		if c.Fields["region"] == "eu" {
-			def = "https://api.eu.mailgun.net"
-		}
-		return m.testHTTP(ctx, m.cfg.base("mailgun", def)+"/v3/domains/"+url.PathEscape(c.Fields["domain"]),
-			func(r *http.Request) { r.SetBasicAuth("api", c.secret("apiKey")) })
-	case "twilio":
-		return m.testHTTP(ctx, m.cfg.base("twilio", "https://api.twilio.com")+"/2010-04-01/Accounts/"+url.PathEscape(c.Fields["accountSid"])+".json",
-			func(r *http.Request) { r.SetBasicAuth(c.Fields["accountSid"], c.secret("authToken")) })
+	case check.HTTP != nil:
+		h := check.HTTP
+		return m.testHTTP(ctx, h.URL(c.Fields, m.cfg.base), func(r *http.Request) { h.Auth(r, c.Fields, c.secret) })
 	}
 	return fail("%s credentials cannot be tested", c.Type)
 }

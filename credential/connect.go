@@ -15,6 +15,7 @@ import (
 	"credkeep/connection"
 	"credkeep/internal/apierror"
 	"credkeep/internal/redact"
+	"credkeep/provider"
 	"credkeep/storage"
 )
 
@@ -87,7 +88,7 @@ func (s *Service) Refresh(ctx context.Context, id string) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	if v.Type.AuthKind != OAuth2 || v.Type.Key == "whatsapp" {
+	if !v.Type.OAuth.Refreshable() {
 		return View{}, apierror.Invalid("id", "%s credentials have no token to refresh", v.Type.Name)
 	}
 	_, terr := s.conn.Token(ctx, cc, true)
@@ -126,7 +127,7 @@ func (s *Service) StartAuthorization(ctx context.Context, id string) (Authorizat
 		return Authorization{}, err
 	}
 	p, _ := authn.RequirePrincipal(ctx)
-	if v.Type.AuthKind != OAuth2 || !s.conn.UsesAuthorizationCode(cc) {
+	if v.Type.AuthKind != provider.OAuth2 || !s.conn.UsesAuthorizationCode(cc) {
 		return Authorization{}, apierror.Invalid("credentialId", "this credential does not use the authorization-code flow")
 	}
 	raw := make([]byte, 32)

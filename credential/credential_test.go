@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"credkeep/internal/redact"
+	"credkeep/provider"
 )
 
 func TestHint(t *testing.T) {
@@ -59,7 +60,7 @@ func TestStatus(t *testing.T) {
 }
 
 func TestUpdateMergeReportsChangedKeysOnly(t *testing.T) {
-	typ, _ := Lookup("smtp")
+	typ, _ := provider.Lookup("smtp")
 	cur := Values{Plain: map[string]string{"host": "h", "port": "587", "username": "u"}, Secret: map[string]redact.Secret{"password": redact.New("old-password-123")}}
 	v, changed, err := ValidateUpdate(typ, cur, []FieldInput{{Key: "password", Value: redact.New("new-password-456")}})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"credkeep/internal/apierror"
 	"credkeep/internal/redact"
+	"credkeep/provider"
 )
 
 // FuzzValidate: any key and value for any type ends in values or a
@@ -19,7 +20,7 @@ func FuzzValidate(f *testing.F) {
 		f.Add(s.typ, s.key, s.value)
 	}
 	f.Fuzz(func(t *testing.T, typ, key, value string) {
-		ty, ok := Lookup(typ)
+		ty, ok := provider.Lookup(typ)
 		if !ok {
 			return
 		}

@@ -10,13 +10,14 @@ import (
 	"credkeep/internal/apierror"
 	"credkeep/internal/names"
 	"credkeep/internal/pagination"
+	"credkeep/provider"
 	"credkeep/storage"
 )
 
 // Filter narrows a credential list; nil fields do not filter.
 type Filter struct {
 	Type          *string
-	AuthKind      *AuthKind
+	AuthKind      *provider.AuthKind
 	Status        *string
 	Search        *string
 	Shared        *bool
@@ -100,7 +101,7 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 				continue
 			}
 		}
-		t, ok := Lookup(c.Type)
+		t, ok := provider.Lookup(c.Type)
 		if !ok {
 			continue
 		}
@@ -133,7 +134,7 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 // typeFilter returns the type keys a filter admits, nil for any.
 func typeFilter(f Filter) (map[string]bool, error) {
 	if f.Type != nil {
-		t, ok := Lookup(*f.Type)
+		t, ok := provider.Lookup(*f.Type)
 		if !ok {
 			return nil, apierror.Invalid("filter.type", "unknown credential type %q", *f.Type)
 		}
@@ -146,7 +147,7 @@ func typeFilter(f Filter) (map[string]bool, error) {
 		return nil, nil
 	}
 	types := map[string]bool{}
-	for _, t := range catalog {
+	for _, t := range provider.Types() {
 		if t.AuthKind == *f.AuthKind {
 			types[t.Key] = true
 		}

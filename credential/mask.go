@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"credkeep/internal/redact"
+	"credkeep/provider"
 )
 
 // hintMinLen is the shortest secret whose last characters may be shown: for a
@@ -24,7 +25,7 @@ type FieldView struct {
 
 // Mask returns the fields of a credential for display, in catalog order (custom
 // credentials: by key).
-func Mask(t *Type, v Values) []FieldView {
+func Mask(t *provider.Type, v Values) []FieldView {
 	hints := make(map[string]*string, len(v.Secret))
 	for k, sec := range v.Secret {
 		hints[k] = Hint(sec)
@@ -34,7 +35,7 @@ func Mask(t *Type, v Values) []FieldView {
 
 // maskHints is Mask from the hints of the set secrets (key → hint, nil when too
 // short to hint), which is all a person's view of a secret needs.
-func maskHints(t *Type, plain map[string]string, hints map[string]*string) []FieldView {
+func maskHints(t *provider.Type, plain map[string]string, hints map[string]*string) []FieldView {
 	var out []FieldView
 	if t.IsCustom() {
 		keys := make([]string, 0, len(plain)+len(hints))
@@ -47,7 +48,7 @@ func maskHints(t *Type, plain map[string]string, hints map[string]*string) []Fie
 		slices.Sort(keys)
 		for _, k := range keys {
 			_, secret := hints[k]
-			out = append(out, view(FieldSpec{Key: k, Label: k, Secret: secret}, plain, hints))
+			out = append(out, view(provider.FieldSpec{Key: k, Label: k, Secret: secret}, plain, hints))
 		}
 		return out
 	}
@@ -57,7 +58,7 @@ func maskHints(t *Type, plain map[string]string, hints map[string]*string) []Fie
 	return out
 }
 
-func view(f FieldSpec, plain map[string]string, hints map[string]*string) FieldView {
+func view(f provider.FieldSpec, plain map[string]string, hints map[string]*string) FieldView {
 	fv := FieldView{Key: f.Key, Label: f.Label, Secret: f.Secret}
 	if f.Secret {
 		h, ok := hints[f.Key]

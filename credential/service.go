@@ -1,3 +1,6 @@
+// Package credential holds the credentials of a workspace: validation of field
+// values against their provider's spec, masking of secrets, status, and the
+// service that creates, reads, updates, shares, uses and deletes them.
 package credential
 
 import (
@@ -21,6 +24,7 @@ import (
 	"credkeep/internal/pagination"
 	"credkeep/internal/redact"
 	"credkeep/internal/undo"
+	"credkeep/provider"
 	"credkeep/storage"
 )
 
@@ -86,7 +90,7 @@ func (s *Service) ObserveCache(fn func(hit bool)) { s.cache.observe = fn }
 // View is a credential together with the caller's access to it.
 type View struct {
 	Credential storage.Credential
-	Type       *Type
+	Type       *provider.Type
 	Level      authz.Level
 	// entry is the cached read the view came from (nil for a credential this
 	// request wrote): Fields takes the secrets' hints from it.
@@ -113,7 +117,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	t, ok := Lookup(strings.TrimSpace(in.Type))
+	t, ok := provider.Lookup(strings.TrimSpace(in.Type))
 	if !ok {
 		return View{}, apierror.Invalid("type", "unknown credential type %q", in.Type)
 	}
@@ -221,7 +225,7 @@ func (s *Service) require(ctx context.Context, id string, need authz.Level, scop
 		s.denied(ctx, c, "needs "+need.String()+", has "+level.String())
 		return View{}, apierror.ForbiddenErr("this needs %s access to the credential; you have %s", need, level)
 	}
-	t, ok := Lookup(c.Type)
+	t, ok := provider.Lookup(c.Type)
 	if !ok {
 		return View{}, errors.New("credential has unknown type " + c.Type)
 	}

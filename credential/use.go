@@ -15,6 +15,7 @@ import (
 	"credkeep/internal/apierror"
 	"credkeep/internal/names"
 	"credkeep/internal/redact"
+	"credkeep/provider"
 	"credkeep/storage"
 )
 
@@ -98,7 +99,7 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 		s.denied(ctx, c, "no access")
 		return Released{}, apierror.NotFoundErr("credential")
 	}
-	t, ok := Lookup(c.Type)
+	t, ok := provider.Lookup(c.Type)
 	if !ok {
 		return Released{}, errors.New("credential has unknown type " + c.Type)
 	}
@@ -117,7 +118,7 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 	// An OAuth2 credential's access token first (refreshed when it expires within
 	// a minute): if there is none to give, nothing is counted or recorded as used.
 	var token *connection.Token
-	if t.AuthKind == OAuth2 {
+	if t.AuthKind == provider.OAuth2 {
 		tok, err := s.conn.Token(ctx, connCred(c, secrets), false)
 		if err != nil {
 			return Released{}, apierror.New(apierror.Conflict, "no access token: %v", err)
@@ -159,7 +160,7 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 }
 
 // releasedKeys orders the set fields: catalog order, then (custom) by key.
-func releasedKeys(t *Type, plain map[string]string, secrets map[string]redact.Secret) []string {
+func releasedKeys(t *provider.Type, plain map[string]string, secrets map[string]redact.Secret) []string {
 	var keys []string
 	for _, f := range t.Fields {
 		_, p := plain[f.Key]

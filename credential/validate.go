@@ -13,6 +13,7 @@ import (
 
 	"credkeep/internal/apierror"
 	"credkeep/internal/redact"
+	"credkeep/provider"
 )
 
 // Limits on what a caller may store.
@@ -46,7 +47,7 @@ func emptyValues() Values {
 func fieldPath(key string) string { return "fields." + key }
 
 // ValidateCreate checks the fields of a new credential and applies defaults.
-func ValidateCreate(t *Type, in []FieldInput) (Values, error) {
+func ValidateCreate(t *provider.Type, in []FieldInput) (Values, error) {
 	v := emptyValues()
 	if err := apply(t, &v, in); err != nil {
 		return Values{}, err
@@ -62,7 +63,7 @@ func ValidateCreate(t *Type, in []FieldInput) (Values, error) {
 // ValidateUpdate merges changed fields into the current values: keys not sent
 // keep their values; an empty value clears an optional field. It returns the
 // merged values and the keys that changed (names only, never values).
-func ValidateUpdate(t *Type, current Values, in []FieldInput) (Values, []string, error) {
+func ValidateUpdate(t *provider.Type, current Values, in []FieldInput) (Values, []string, error) {
 	v := Values{Plain: make(map[string]string, len(current.Plain)), Secret: make(map[string]redact.Secret, len(current.Secret))}
 	for k, x := range current.Plain {
 		v.Plain[k] = x
@@ -108,7 +109,7 @@ const ReasonSecretRequired = "SECRET_REQUIRED_FOR_DESTINATION_CHANGE"
 // checkDestination enforces the destination rule of SPEC.md §8 on an update:
 // when a destination field changes, every secret that is set must be given a
 // value in the same input. It returns the destination keys that changed.
-func checkDestination(t *Type, current Values, changed []string, in []FieldInput) ([]string, error) {
+func checkDestination(t *provider.Type, current Values, changed []string, in []FieldInput) ([]string, error) {
 	var moved []string
 	for _, k := range changed {
 		if t.Destination(k) {
@@ -147,14 +148,14 @@ func checkDestination(t *Type, current Values, changed []string, in []FieldInput
 	return moved, nil
 }
 
-func labelOf(t *Type, key string) string {
+func labelOf(t *provider.Type, key string) string {
 	if f, ok := t.Field(key); ok && f.Label != "" {
 		return f.Label
 	}
 	return key
 }
 
-func apply(t *Type, v *Values, in []FieldInput) error {
+func apply(t *provider.Type, v *Values, in []FieldInput) error {
 	seen := make(map[string]bool, len(in))
 	for _, f := range in {
 		key := strings.TrimSpace(f.Key)
@@ -173,7 +174,7 @@ func apply(t *Type, v *Values, in []FieldInput) error {
 			return apierror.Invalid(fieldPath(key), "value of %s is not valid text", key)
 		}
 
-		var spec FieldSpec
+		var spec provider.FieldSpec
 		if t.IsCustom() {
 			if !customKey.MatchString(key) {
 				return apierror.Invalid(fieldPath(key), "field keys start with a letter and hold letters, digits, '_', '.' or '-' (at most 64)")
@@ -183,7 +184,7 @@ func apply(t *Type, v *Values, in []FieldInput) error {
 			if f.Secret != nil {
 				secret = *f.Secret
 			}
-			spec = FieldSpec{Key: key, Kind: Text, Secret: secret}
+			spec = provider.FieldSpec{Key: key, Kind: provider.Text, Secret: secret}
 		} else {
 			s, ok := t.Field(key)
 			if !ok {
@@ -216,7 +217,7 @@ func apply(t *Type, v *Values, in []FieldInput) error {
 	return nil
 }
 
-func checkRequired(t *Type, v Values) error {
+func checkRequired(t *provider.Type, v Values) error {
 	for _, f := range t.Fields {
 		if !f.Required {
 			continue
@@ -232,7 +233,7 @@ func checkRequired(t *Type, v Values) error {
 
 // checkKind validates a non-empty value against its field's kind. Messages name
 // the field and the rule, never the value (it may be a secret).
-func checkKind(f FieldSpec, v string) error {
+func checkKind(f provider.FieldSpec, v string) error {
 	bad := func(format string, args ...any) error {
 		return apierror.Invalid(fieldPath(f.Key), format, args...)
 	}
@@ -240,31 +241,31 @@ func checkKind(f FieldSpec, v string) error {
 		return bad("%s must start with %s", f.Key, strings.Join(f.Prefixes, ", "))
 	}
 	switch f.Kind {
-	case Text:
-	case Number:
+	case provider.Text:
+	case provider.Number:
 		n, err := strconv.ParseFloat(v, 64)
 		if err != nil || math.IsInf(n, 0) || math.IsNaN(n) {
 			return bad("%s must be a number", f.Key)
 		}
-	case Port:
+	case provider.Port:
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 65535 || strings.HasPrefix(v, "+") {
 			return bad("%s must be a port number from 1 to 65535", f.Key)
 		}
-	case Boolean:
+	case provider.Boolean:
 		if v != "true" && v != "false" {
 			return bad("%s must be true or false", f.Key)
 		}
-	case Select:
+	case provider.Select:
 		if !slices.Contains(f.Options, v) {
 			return bad("%s must be one of %s", f.Key, strings.Join(f.Options, ", "))
 		}
-	case Email:
+	case provider.Email:
 		a, err := mail.ParseAddress(v)
 		if err != nil || a.Address != v || a.Name != "" {
 			return bad("%s must be an e-mail address", f.Key)
 		}
-	case URL:
+	case provider.URL:
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
 			return bad("%s must be an absolute http(s) URL", f.Key)
@@ -272,7 +273,7 @@ func checkKind(f FieldSpec, v string) error {
 		if u.User != nil {
 			return bad("%s must not hold a user or password; use the credential's secret fields", f.Key)
 		}
-	case Hostname:
+	case provider.Hostname:
 		if !validHostname(v) {
 			return bad("%s must be a host name or an IP address", f.Key)
 		}

@@ -2,8 +2,8 @@ package resolvers
 
 import (
 	"credkeep/authz"
-	"credkeep/credential"
 	"credkeep/graph/model"
+	"credkeep/provider"
 	"credkeep/storage"
 	"credkeep/workspace"
 )
@@ -38,7 +38,7 @@ func optional(s string) *string {
 	return &s
 }
 
-func toGraphType(t *credential.Type) *model.CredentialType {
+func toGraphType(t *provider.Type) *model.CredentialType {
 	fields := make([]*model.FieldSpec, len(t.Fields))
 	for i, f := range t.Fields {
 		fields[i] = &model.FieldSpec{

@@ -8,6 +8,7 @@ import (
 	"credkeep/graph/model"
 	"credkeep/internal/apierror"
 	"credkeep/internal/pagination"
+	"credkeep/provider"
 )
 
 // Credential answers null, not an error, for a credential the viewer cannot use.
@@ -23,7 +24,7 @@ func (r *queryResolver) Credential(ctx context.Context, id string) (*apimodel.Cr
 }
 
 func (r *queryResolver) CredentialTypes(ctx context.Context) ([]*model.CredentialType, error) {
-	types := credential.Types()
+	types := provider.Types()
 	out := make([]*model.CredentialType, len(types))
 	for i := range types {
 		out[i] = toGraphType(&types[i])
@@ -55,7 +56,7 @@ func toFilter(f *model.CredentialFilter) credential.Filter {
 	}
 	out := credential.Filter{Type: f.Type, Search: f.Search, OwnedByViewer: f.OwnedByViewer}
 	if f.AuthKind != nil {
-		k := credential.AuthKind(*f.AuthKind)
+		k := provider.AuthKind(*f.AuthKind)
 		out.AuthKind = &k
 	}
 	if f.Status != nil {

@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
 	"credkeep/internal/redact"
+	"credkeep/provider"
 )
 
 // MasterKeyLen is the length of a local KMS master key in bytes.
@@ -211,10 +213,8 @@ func Load(lookup Lookup) (*Config, error) {
 		c.ProviderBaseURLs = map[string]string{}
 		for _, kv := range strings.Split(v, ",") {
 			k, u, ok := strings.Cut(strings.TrimSpace(kv), "=")
-			switch k {
-			case "stripe", "openai", "mailgun", "twilio", "whatsapp", "google", "microsoft":
-			default:
-				return nil, bad("CREDKEEP_PROVIDER_BASE_URLS", "unknown provider %q (stripe, openai, mailgun, twilio, whatsapp, google, microsoft)", k)
+			if !slices.Contains(provider.BaseKeys(), k) {
+				return nil, bad("CREDKEEP_PROVIDER_BASE_URLS", "unknown provider %q (%s)", k, strings.Join(provider.BaseKeys(), ", "))
 			}
 			if pu, err := url.Parse(u); !ok || err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
 				return nil, bad("CREDKEEP_PROVIDER_BASE_URLS", "%s needs an absolute http(s) URL", k)

@@ -1,7 +1,11 @@
-// Package credential holds what credkeep knows about credentials: the built-in
-// type catalog (SPEC.md §3), validation of field values, masking of secrets,
-// status, and the service that creates, reads, updates, shares and deletes them.
-package credential
+// Package provider is everything credkeep knows about the services credentials
+// are for, in one entry per credential type (SPEC.md §3): the fields and their
+// kinds, which fields say where secrets go, how a connection test checks the
+// credential, and how an OAuth2 type obtains tokens. Nothing else in credkeep
+// switches on a type's key.
+package provider
+
+import "net/http"
 
 // AuthKind is how a credential type authenticates.
 type AuthKind string
@@ -51,6 +55,10 @@ type Type struct {
 	Editable bool
 	Testable bool
 	Fields   []FieldSpec
+	// OAuth is how an OAuth2 type obtains tokens (nil for the others).
+	OAuth *OAuth
+	// Check is how testCredential checks it (nil when it cannot be tested).
+	Check *Check
 }
 
 // Field returns the spec of a field key.
@@ -92,45 +100,45 @@ var catalog = []Type{
 		{Key: "security", Label: "Security", Kind: Select, Default: "starttls", Options: []string{"starttls", "tls", "none"},
 			Description: "starttls upgrades a plain connection; tls connects with TLS from the start"},
 		{Key: "fromAddress", Label: "From address", Kind: Email},
-	}},
+	}, Check: &Check{SMTP: true}},
 	{Key: "google_sheets", Name: "Google Sheets", AuthKind: OAuth2, Editable: false, Testable: true, Fields: []FieldSpec{
 		{Key: "clientId", Label: "Client ID", Kind: Text, Required: true},
 		{Key: "clientSecret", Label: "Client secret", Kind: Text, Required: true, Secret: true},
 		{Key: "scopes", Label: "Scopes", Kind: Text, Default: googleSheetsScope, Description: "space-separated OAuth2 scopes"},
-	}},
+	}, OAuth: googleOAuth, Check: &Check{Token: true}},
 	{Key: "microsoft365", Name: "Microsoft 365", AuthKind: OAuth2, Editable: false, Testable: true, Fields: []FieldSpec{
 		{Key: "tenantId", Label: "Tenant ID", Kind: Text, Required: true},
 		{Key: "clientId", Label: "Client ID", Kind: Text, Required: true},
 		{Key: "clientSecret", Label: "Client secret", Kind: Text, Required: true, Secret: true},
 		{Key: "grantType", Label: "Grant type", Kind: Select, Default: "client_credentials", Options: []string{"authorization_code", "client_credentials"}},
 		{Key: "scopes", Label: "Scopes", Kind: Text, Description: "space-separated OAuth2 scopes (default " + msGraphScope + " for client credentials)"},
-	}},
+	}, OAuth: microsoftOAuth, Check: &Check{Token: true}},
 	{Key: "whatsapp", Name: "WhatsApp Business", AuthKind: OAuth2, Editable: false, Testable: true, Fields: []FieldSpec{
 		{Key: "phoneNumberId", Label: "Phone number ID", Kind: Text, Required: true},
 		{Key: "businessAccountId", Label: "Business account ID", Kind: Text, Required: true},
 		{Key: "accessToken", Label: "Access token", Kind: Text, Required: true, Secret: true},
-	}},
+	}, OAuth: &OAuth{StaticToken: "accessToken"}, Check: &Check{HTTP: &HTTPCheck{BaseKey: "whatsapp", DefaultBase: "https://graph.facebook.com", Path: pathOf("/v19.0/{phoneNumberId}", "phoneNumberId"), Auth: bearer("accessToken")}}},
 	{Key: "stripe", Name: "Stripe", AuthKind: APIKey, Editable: true, Testable: true, Fields: []FieldSpec{
 		{Key: "secretKey", Label: "Secret key", Kind: Text, Required: true, Secret: true,
 			Prefixes: []string{"sk_live_", "sk_test_", "rk_live_", "rk_test_"}, Description: "starts with sk_live_, sk_test_, rk_live_ or rk_test_"},
 		{Key: "publishableKey", Label: "Publishable key", Kind: Text},
-	}},
+	}, Check: &Check{HTTP: &HTTPCheck{BaseKey: "stripe", DefaultBase: "https://api.stripe.com", Path: pathOf("/v1/balance"), Auth: bearer("secretKey")}}},
 	{Key: "openai", Name: "OpenAI", AuthKind: APIKey, Editable: true, Testable: true, Fields: []FieldSpec{
 		{Key: "apiKey", Label: "API key", Kind: Text, Required: true, Secret: true},
 		{Key: "organizationId", Label: "Organization ID", Kind: Text},
 		{Key: "baseUrl", Label: "Base URL", Kind: URL, Description: "for compatible APIs and proxies"},
-	}},
+	}, Check: &Check{HTTP: openAICheck}},
 	{Key: "mailgun", Name: "Mailgun", AuthKind: APIKey, Editable: true, Testable: true, Fields: []FieldSpec{
 		{Key: "domain", Label: "Domain", Kind: Hostname, Required: true},
 		{Key: "apiKey", Label: "API key", Kind: Text, Required: true, Secret: true},
 		{Key: "senderAddress", Label: "Sender address", Kind: Email},
 		{Key: "region", Label: "Region", Kind: Select, Default: "us", Options: []string{"us", "eu"}},
-	}},
+	}, Check: &Check{HTTP: mailgunCheck}},
 	{Key: "twilio", Name: "Twilio", AuthKind: BasicAuth, Editable: true, Testable: true, Fields: []FieldSpec{
 		{Key: "accountSid", Label: "Account SID", Kind: Text, Required: true},
 		{Key: "authToken", Label: "Auth token", Kind: Text, Required: true, Secret: true},
 		{Key: "fromNumber", Label: "From number", Kind: Text},
-	}},
+	}, Check: &Check{HTTP: twilioCheck}},
 	{Key: "api_key", Name: "API key", AuthKind: APIKey, Editable: true, Testable: false, Fields: []FieldSpec{
 		{Key: "apiKey", Label: "API key", Kind: Text, Required: true, Secret: true},
 		{Key: "headerName", Label: "Header name", Kind: Text, Default: "Authorization"},
@@ -148,9 +156,59 @@ var catalog = []Type{
 		{Key: "clientSecret", Label: "Client secret", Kind: Text, Required: true, Secret: true},
 		{Key: "scopes", Label: "Scopes", Kind: Text, Description: "space-separated OAuth2 scopes"},
 		{Key: "grantType", Label: "Grant type", Kind: Select, Default: "authorization_code", Options: []string{"authorization_code", "client_credentials"}},
-	}},
+	}, OAuth: genericOAuth, Check: &Check{Token: true}},
 	{Key: "custom", Name: "Custom", AuthKind: Custom, Editable: true, Testable: false},
 }
+
+var (
+	googleOAuth = &OAuth{
+		Endpoints: func(_ map[string]string, base Bases) (string, string) {
+			if g := base("google", ""); g != "" {
+				return g + "/o/oauth2/v2/auth", g + "/token"
+			}
+			return "https://accounts.google.com/o/oauth2/v2/auth", "https://oauth2.googleapis.com/token"
+		},
+		ClientCredentials: func(map[string]string) bool { return false },
+	}
+	microsoftOAuth = &OAuth{
+		Endpoints: func(fields map[string]string, base Bases) (string, string) {
+			login := base("microsoft", "https://login.microsoftonline.com") + "/" + fields["tenantId"] + "/oauth2/v2.0"
+			return login + "/authorize", login + "/token"
+		},
+		ClientCredentials: func(fields map[string]string) bool { return fields["grantType"] != "authorization_code" },
+		DefaultScopes: func(fields map[string]string) []string {
+			if fields["grantType"] != "authorization_code" {
+				return []string{msGraphScope}
+			}
+			return nil
+		},
+	}
+	genericOAuth = &OAuth{
+		Endpoints: func(fields map[string]string, _ Bases) (string, string) {
+			return fields["authorizationUrl"], fields["tokenUrl"]
+		},
+		ClientCredentials: func(fields map[string]string) bool { return fields["grantType"] == "client_credentials" },
+	}
+	openAICheck = &HTTPCheck{BaseKey: "openai", DefaultBase: "https://api.openai.com", BaseField: "baseUrl", Path: pathOf("/v1/models"),
+		Auth: func(r *http.Request, fields map[string]string, secret Secrets) {
+			r.Header.Set("Authorization", "Bearer "+secret("apiKey"))
+			if org := fields["organizationId"]; org != "" {
+				r.Header.Set("OpenAI-Organization", org)
+			}
+		}}
+	mailgunCheck = &HTTPCheck{BaseKey: "mailgun", Path: pathOf("/v3/domains/{domain}", "domain"),
+		Base: func(fields map[string]string) string {
+			if fields["region"] == "eu" {
+				return "https://api.eu.mailgun.net"
+			}
+			return "https://api.mailgun.net"
+		},
+		Auth: func(r *http.Request, _ map[string]string, secret Secrets) { r.SetBasicAuth("api", secret("apiKey")) }}
+	twilioCheck = &HTTPCheck{BaseKey: "twilio", DefaultBase: "https://api.twilio.com", Path: pathOf("/2010-04-01/Accounts/{accountSid}.json", "accountSid"),
+		Auth: func(r *http.Request, fields map[string]string, secret Secrets) {
+			r.SetBasicAuth(fields["accountSid"], secret("authToken"))
+		}}
+)
 
 var byKey = func() map[string]*Type {
 	m := make(map[string]*Type, len(catalog))
@@ -167,4 +225,10 @@ func Types() []Type { return catalog }
 func Lookup(key string) (*Type, bool) {
 	t, ok := byKey[key]
 	return t, ok
+}
+
+// BaseKeys are the names CREDKEEP_PROVIDER_BASE_URLS accepts: the services
+// whose endpoints an operator may point elsewhere (a private endpoint, a mock).
+func BaseKeys() []string {
+	return []string{"stripe", "openai", "mailgun", "twilio", "whatsapp", "google", "microsoft"}
 }
