@@ -98,7 +98,7 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	apq.Observe(func(hit bool) { o.Metrics.Cache("persisted_query", hit) })
 	apiTokens := apitoken.New(o.Store, workspaces, auditLog, o.Now, o.Logger)
 	gql := httpapi.NewGraphQL(httpapi.GraphQLOptions{
-		Resolvers: resolvers.New(workspaces, credentials, apiTokens, o.Store),
+		Resolvers: resolvers.New(workspaces, credentials, apiTokens),
 		Persisted: apq,
 		Logger:    o.Logger,
 		Dev:       o.Dev,

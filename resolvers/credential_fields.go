@@ -7,7 +7,6 @@ import (
 	"credkeep/apimodel"
 	"credkeep/authz"
 	"credkeep/graph/model"
-	"credkeep/internal/loaders"
 )
 
 func (r *credentialResolver) Workspace(ctx context.Context, obj *apimodel.Credential) (*model.Workspace, error) {
@@ -108,7 +107,7 @@ func (r *grantResolver) GrantedBy(ctx context.Context, obj *apimodel.Grant) (*mo
 
 // user loads a user through the request's loader (one query per batch).
 func (r *Resolver) user(ctx context.Context, id string) (*model.User, error) {
-	u, err := loaders.From(ctx, r.loads).Users.Load(ctx, id)
+	u, err := r.workspaces.User(ctx, id)
 	if err != nil {
 		return nil, err
 	}

@@ -4,28 +4,27 @@ import (
 	"credkeep/authz"
 	"credkeep/graph/model"
 	"credkeep/provider"
-	"credkeep/storage"
 	"credkeep/workspace"
 )
 
 func toGraphWorkspace(v workspace.View) *model.Workspace {
 	return &model.Workspace{
-		ID:         v.Workspace.ID,
-		Name:       v.Workspace.Name,
-		CreatedAt:  v.Workspace.CreatedAt,
+		ID:         v.ID,
+		Name:       v.Name,
+		CreatedAt:  v.CreatedAt,
 		ViewerRole: model.WorkspaceRole(v.ViewerRole),
 	}
 }
 
-func toGraphUser(u storage.User) *model.User {
+func toGraphUser(u workspace.User) *model.User {
 	return &model.User{ID: u.ID, Email: optional(u.Email), Name: optional(u.Name)}
 }
 
 func toGraphMember(m workspace.MemberView) *model.Member {
 	return &model.Member{
 		User:    toGraphUser(m.User),
-		Role:    model.WorkspaceRole(m.Member.Role),
-		AddedAt: m.Member.AddedAt,
+		Role:    model.WorkspaceRole(m.Role),
+		AddedAt: m.AddedAt,
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"credkeep/authz"
 	"credkeep/credential"
 	"credkeep/graph"
-	"credkeep/internal/loaders"
 	"credkeep/internal/pagination"
 	"credkeep/internal/redact"
 	"credkeep/workspace"
@@ -30,6 +29,7 @@ type WorkspaceService interface {
 	RemoveMember(ctx context.Context, workspaceID, userID string) error
 	AuditLog(ctx context.Context, workspaceID string, q audit.Query, page pagination.Args) (audit.Page, error)
 	VerifyAuditLog(ctx context.Context, workspaceID string) (audit.Verification, error)
+	User(ctx context.Context, id string) (workspace.User, error)
 }
 
 // CredentialService is what the resolvers need of the credential package.
@@ -71,12 +71,11 @@ type Resolver struct {
 	workspaces  WorkspaceService
 	credentials CredentialService
 	tokens      TokenService
-	loads       loaders.Store
 }
 
 // New returns the root resolver.
-func New(workspaces WorkspaceService, credentials CredentialService, tokens TokenService, loads loaders.Store) *Resolver {
-	return &Resolver{workspaces: workspaces, credentials: credentials, tokens: tokens, loads: loads}
+func New(workspaces WorkspaceService, credentials CredentialService, tokens TokenService) *Resolver {
+	return &Resolver{workspaces: workspaces, credentials: credentials, tokens: tokens}
 }
 
 var _ graph.ResolverRoot = (*Resolver)(nil)

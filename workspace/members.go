@@ -203,7 +203,7 @@ func (s *Service) withUser(ctx context.Context, m storage.Member) (MemberView, e
 	if !ok {
 		u = storage.User{ID: m.UserID}
 	}
-	return MemberView{Member: m, User: u}, nil
+	return MemberView{User: userOf(u), Role: authz.Role(m.Role), AddedAt: m.AddedAt}, nil
 }
 
 func validUserID(id string) (string, error) {

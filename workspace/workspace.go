@@ -71,14 +71,39 @@ func New(store Store, policies Policies, rec audit.Journal, now func() time.Time
 
 // View is a workspace as its viewer sees it.
 type View struct {
-	Workspace  storage.Workspace
+	ID         string
+	Name       string
+	CreatedAt  time.Time
 	ViewerRole authz.Role
 }
 
+func viewOf(w storage.Workspace, role authz.Role) View {
+	return View{ID: w.ID, Name: w.Name, CreatedAt: w.CreatedAt, ViewerRole: role}
+}
+
+// User returns a user by id through the request's loader (one query per
+// batch); a user known only by id (never signed in) is still a user.
+func (s *Service) User(ctx context.Context, id string) (User, error) {
+	u, err := loaders.From(ctx, s.store).Users.Load(ctx, id)
+	if err != nil {
+		return User{}, err
+	}
+	return userOf(u), nil
+}
+
+// User is a person as credkeep knows them: the id of their JWTs' subject,
+// and the e-mail and name their last JWT said.
+type User struct {
+	ID, Email, Name string
+}
+
+func userOf(u storage.User) User { return User{ID: u.ID, Email: u.Email, Name: u.Name} }
+
 // MemberView is a membership with its user.
 type MemberView struct {
-	Member storage.Member
-	User   storage.User
+	User    User
+	Role    authz.Role
+	AddedAt time.Time
 }
 
 // Create makes a workspace with the caller as its OWNER. The data key comes
@@ -124,7 +149,7 @@ func (s *Service) Create(ctx context.Context, name string) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	return View{Workspace: w, ViewerRole: authz.RoleOwner}, nil
+	return viewOf(w, authz.RoleOwner), nil
 }
 
 // workspaceEntry is an audit entry about a workspace, in its own log.
@@ -148,7 +173,7 @@ func (s *Service) Get(ctx context.Context, id string) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	return View{Workspace: w, ViewerRole: role}, nil
+	return viewOf(w, role), nil
 }
 
 // List returns the caller's workspaces, sorted by name.
@@ -176,7 +201,7 @@ func (s *Service) List(ctx context.Context) ([]View, error) {
 	}
 	out := make([]View, 0, len(ws))
 	for _, w := range ws {
-		out = append(out, View{Workspace: w, ViewerRole: roles[w.ID]})
+		out = append(out, viewOf(w, roles[w.ID]))
 	}
 	return out, nil
 }
@@ -211,7 +236,7 @@ func (s *Service) Rename(ctx context.Context, id, name string) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	return View{Workspace: w, ViewerRole: role}, nil
+	return viewOf(w, role), nil
 }
 
 // Delete removes a workspace (OWNER). It first hides the workspace, then destroys
@@ -274,7 +299,7 @@ func (s *Service) Members(ctx context.Context, workspaceID string) ([]MemberView
 		if !ok {
 			u = storage.User{ID: m.UserID}
 		}
-		out[i] = MemberView{Member: m, User: u}
+		out[i] = MemberView{User: userOf(u), Role: authz.Role(m.Role), AddedAt: m.AddedAt}
 	}
 	return out, nil
 }
