@@ -126,10 +126,11 @@ func (l *Log) writeRound(ctx context.Context, round []*pending) {
 		st.head = &to
 	}
 	unlock()
-	// The entries are durable: their callers go on now. The head documents
-	// follow within headInterval (heads.go).
-	finish(round, nil)
+	// The entries are durable. Their head moves are pending before the callers
+	// go on, so a flush (Verify's) that follows a Record includes its entry;
+	// the head documents follow within headInterval (heads.go).
 	l.deferHeads(moves)
+	finish(round, nil)
 }
 
 // writeBatch chains and inserts a batch. When the insert fails, the entries

@@ -80,6 +80,10 @@ type Authorizer struct {
 	cache   *lru.Cache[string, *policySet]
 	loads   singleflight.Group
 	builds  atomic.Int64 // policy sets compiled from the database (tests watch it)
+	// loadMu serializes loads through the adapter: the Casbin MongoDB adapter
+	// records whether its last load was filtered in a field of its own, unguarded,
+	// so two workspaces (or two versions of one) built at once race on it.
+	loadMu sync.Mutex
 }
 
 // policySet is one workspace's compiled policies at one version. Its rules are
@@ -459,7 +463,10 @@ func (a *Authorizer) build(ctx context.Context, workspaceID string, version int6
 	if err != nil {
 		return nil, fmt.Errorf("casbin enforcer: %w", err)
 	}
-	if err := a.adapter.LoadFilteredPolicy(e.GetModel(), bson.M{"ptype": "p", "v1": workspaceID}); err != nil {
+	a.loadMu.Lock()
+	err = a.adapter.LoadFilteredPolicy(e.GetModel(), bson.M{"ptype": "p", "v1": workspaceID})
+	a.loadMu.Unlock()
+	if err != nil {
 		return nil, fmt.Errorf("load policies: %w", err)
 	}
 	roles, err := a.store.MemberRoles(ctx, workspaceID)
