@@ -165,6 +165,7 @@ func serve(stdout, stderr io.Writer) int {
 		APQMax:         cfg.APQMax,
 		TrustedProxies: cfg.TrustedProxies,
 		CORSOrigins:    cfg.CORSOrigins,
+		CORSHeaders:    cfg.CORSHeaders,
 		Trusted:        trusted,
 		Outbound: connection.Config{
 			RedirectURL: cfg.OAuthRedirectURL,

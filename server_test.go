@@ -97,6 +97,7 @@ func TestBadConfigurationExitsWithCode2(t *testing.T) {
 			"MONGODB_URI": ferret.URI(), "CREDKEEP_MASTER_KEY": key, "CREDKEEP_JWT_SECRET": secret,
 		}, "MONGODB_URI"},
 		{"bad single-instance flag", map[string]string{"CREDKEEP_SINGLE_INSTANCE": "maybe"}, "CREDKEEP_SINGLE_INSTANCE"},
+		{"bad CORS header", map[string]string{"CREDKEEP_CORS_HEADERS": "X-Ok, not a header"}, "CREDKEEP_CORS_HEADERS"},
 		{"missing manifest", map[string]string{"CREDKEEP_PERSISTED_QUERIES": "/nonexistent/manifest.json"}, "CREDKEEP_PERSISTED_QUERIES"},
 		{"invalid manifest", map[string]string{"CREDKEEP_PERSISTED_QUERIES": badManifest(t)}, "CREDKEEP_PERSISTED_QUERIES"},
 		{"port in use", map[string]string{"CREDKEEP_ADDR": busy.Addr().String()}, "CREDKEEP_ADDR"},

@@ -42,6 +42,8 @@ type Options struct {
 	TrustedProxies []*net.IPNet
 	// CORSOrigins get CORS headers.
 	CORSOrigins []string
+	// CORSHeaders are request headers allowed beyond the default set.
+	CORSHeaders []string
 	// Trusted are the trusted documents (CREDKEEP_PERSISTED_QUERIES); nil for none.
 	Trusted *persisted.Trusted
 	// Outbound configures connections to providers (tests, OAuth2); Guard,
@@ -113,6 +115,7 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 		Limiter:        ratelimit.New(o.Store, o.TokenRateLimit, o.Now),
 		TrustedProxies: o.TrustedProxies,
 		CORSOrigins:    o.CORSOrigins,
+		CORSHeaders:    o.CORSHeaders,
 		Authorizations: credentials,
 		Metrics:        o.Metrics,
 		PerRequest: func(ctx context.Context) context.Context {

@@ -130,3 +130,51 @@ func TestSuggestionsOnlyForAdmins(t *testing.T) {
 		t.Errorf("a platform admin gets no suggestion: %s", r.Body)
 	}
 }
+
+// Every /graphql answer says no-store; CORS preflights allow the headers
+// browser clients send (trace context, Apollo's) and those the operator adds.
+func TestCacheControlAndCORSHeaders(t *testing.T) {
+	e := newEnvWith(t, func(e *env) {
+		e.cors = []string{"https://app.example.com"}
+		e.corsHeaders = []string{"X-Tenant-Hint"}
+	})
+	tok := e.token("alice")
+	answers := map[string]response{
+		"data":             e.gql(tok, `{ viewer { isAdmin } }`, nil),
+		"error":            e.gql(tok, `{ workspace(id: "nope") { id } credential(id: "x") { id } viewr }`, nil),
+		"anonymous":        e.gql("", `{ viewer { isAdmin } }`, nil),
+		"bad token":        e.gql("not-a-token", `{ viewer { isAdmin } }`, nil),
+		"malformed body":   e.post(e.srv.URL, tok, "application/json", []byte(`{"query":`)),
+		"wrong media type": e.post(e.srv.URL, tok, "text/plain", []byte(`{}`)),
+	}
+	for name, r := range answers {
+		if got := r.Header.Get("Cache-Control"); got != "no-store" {
+			t.Errorf("%s (HTTP %d): Cache-Control %q, want no-store", name, r.Status, got)
+		}
+	}
+	preflight := func(headers string) string {
+		req, _ := http.NewRequest(http.MethodOptions, e.srv.URL+"/graphql", nil)
+		req.Header.Set("Origin", "https://app.example.com")
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", headers)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header.Get("Access-Control-Allow-Origin")
+	}
+	for _, h := range []string{
+		// as browsers send them: lower case, sorted, comma-separated
+		"authorization,baggage,content-type,traceparent,tracestate",
+		"apollo-require-preflight,apollographql-client-name,apollographql-client-version,x-request-id",
+		"x-tenant-hint",
+	} {
+		if got := preflight(h); got != "https://app.example.com" {
+			t.Errorf("preflight for %s refused", h)
+		}
+	}
+	if got := preflight("x-not-configured"); got != "" {
+		t.Errorf("preflight for a header nobody allowed: %q", got)
+	}
+}

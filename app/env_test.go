@@ -57,9 +57,11 @@ type env struct {
 	// rateLimit is the requests per token per hour; 0: the default.
 	rateLimit int
 	// apqMax bounds the shared APQ store; 0: the default.
-	apqMax  int
-	cors    []string
-	trusted *persisted.Trusted
+	apqMax int
+	cors   []string
+	// corsHeaders are request headers allowed beyond the default set.
+	corsHeaders []string
+	trusted     *persisted.Trusted
 	// outbound and allowPrivate configure connections to providers.
 	outbound     connection.Config
 	allowPrivate bool
@@ -101,6 +103,7 @@ func (e *env) instance() (*httptest.Server, *storage.Store) {
 		TokenRateLimit:      e.rateLimit,
 		APQMax:              e.apqMax,
 		CORSOrigins:         e.cors,
+		CORSHeaders:         e.corsHeaders,
 		Trusted:             e.trusted,
 		Outbound:            e.outbound,
 		AllowPrivateTargets: e.allowPrivate,

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +58,8 @@ type Options struct {
 	TrustedProxies []*net.IPNet
 	// CORSOrigins get CORS headers on /graphql; nobody else does.
 	CORSOrigins []string
+	// CORSHeaders are request headers allowed beyond DefaultCORSHeaders.
+	CORSHeaders []string
 	// Authorizations completes OAuth2 flows at /oauth/callback.
 	Authorizations Authorizations
 	// Metrics are served at /metrics and counted by every request; nil: none.
@@ -71,7 +74,7 @@ type Limiter interface {
 // New returns the server's root handler.
 func New(o Options) http.Handler {
 	mux := http.NewServeMux()
-	gql := withCORS(o.CORSOrigins, graphqlRequest(authenticate(o.Auth, o.Logger, rateLimit(o.Limiter, o.Logger, o.Metrics, perRequest(o.PerRequest, graphqlResponse(o.GraphQL))))))
+	gql := withCORS(o.CORSOrigins, append(slices.Clone(DefaultCORSHeaders), o.CORSHeaders...), graphqlRequest(authenticate(o.Auth, o.Logger, rateLimit(o.Limiter, o.Logger, o.Metrics, perRequest(o.PerRequest, graphqlResponse(o.GraphQL))))))
 	mux.Handle("POST /graphql", gql)
 	mux.Handle("GET /graphql", gql)
 	mux.Handle("OPTIONS /graphql", gql)
@@ -241,14 +244,20 @@ func jsonObjectOrAbsent(q url.Values, key string) bool {
 	return json.Unmarshal([]byte(s), &m) == nil
 }
 
+// DefaultCORSHeaders are the request headers a browser client may send
+// (SPEC.md §9): credentials and content type, W3C trace context, and what
+// Apollo Client and its persisted-query link add.
+var DefaultCORSHeaders = []string{"Authorization", "Content-Type", "traceparent", "tracestate", "baggage",
+	"apollographql-client-name", "apollographql-client-version", "apollo-require-preflight", "X-Request-Id"}
+
 // withCORS answers CORS for the configured origins only: never a wildcard,
 // never a reflected origin, no cookies (credentials are bearer tokens), and
 // preflights cached for ten minutes.
-func withCORS(origins []string, next http.Handler) http.Handler {
+func withCORS(origins, headers []string, next http.Handler) http.Handler {
 	c := cors.New(cors.Options{
 		AllowedOrigins: origins,
 		AllowedMethods: []string{http.MethodGet, http.MethodPost},
-		AllowedHeaders: []string{"Authorization", "Content-Type"},
+		AllowedHeaders: headers,
 		ExposedHeaders: []string{"X-Request-Id", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"},
 		MaxAge:         600,
 	})

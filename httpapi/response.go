@@ -20,6 +20,8 @@ func graphqlResponse(next http.Handler) http.Handler {
 		for k, v := range rec.header {
 			w.Header()[k] = v
 		}
+		// Answers hold user data: no cache, shared or private, keeps them (SPEC.md §9).
+		w.Header().Set("Cache-Control", "no-store")
 		status, body := rec.status, rec.body.Bytes()
 		if status >= 400 && status < 500 && status != http.StatusUnauthorized && status != http.StatusTooManyRequests {
 			if acceptsGraphQLResponse(r) {

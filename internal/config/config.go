@@ -36,7 +36,9 @@ type Config struct {
 	JWTIssuer   string
 	JWTAudience string
 
-	CORSOrigins      []string
+	CORSOrigins []string
+	// CORSHeaders are request headers allowed in addition to the default set.
+	CORSHeaders      []string
 	Playground       bool
 	Dev              bool
 	PersistedQueries string
@@ -159,6 +161,19 @@ func Load(lookup Lookup) (*Config, error) {
 				return nil, bad("CREDKEEP_CORS_ORIGINS", "%q: %v", o, err)
 			}
 			c.CORSOrigins = append(c.CORSOrigins, o)
+		}
+	}
+
+	if v := get("CREDKEEP_CORS_HEADERS", ""); v != "" {
+		for _, h := range strings.Split(v, ",") {
+			h = strings.TrimSpace(h)
+			if h == "" {
+				continue
+			}
+			if !validHeaderName(h) || h == "*" {
+				return nil, bad("CREDKEEP_CORS_HEADERS", "%q is not a header name", h)
+			}
+			c.CORSHeaders = append(c.CORSHeaders, h)
 		}
 	}
 
@@ -304,4 +319,15 @@ func checkOrigin(o string) error {
 		return fmt.Errorf("an origin has no path, query or user part")
 	}
 	return nil
+}
+
+// validHeaderName reports whether h is an HTTP header name (an RFC 9110 token).
+func validHeaderName(h string) bool {
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return h != ""
 }
