@@ -147,7 +147,7 @@ func (m *Manager) Exchange(ctx context.Context, c Cred, code string, verifier re
 	}
 	tok, err := f.cfg.Exchange(m.httpCtx(ctx), code, oauth2.VerifierOption(verifier.Reveal()))
 	if err != nil {
-		return describe(err)
+		return tokenFailure(err)
 	}
 	return m.save(ctx, c, tok, redact.Secret{})
 }
@@ -253,7 +253,7 @@ func (m *Manager) refreshHolding(ctx context.Context, c Cred, f flow, before sto
 			_ = m.store.SetCredentialCheck(ctx, c.WorkspaceID, c.ID, nil, ErrReauthorize.Error())
 			return Token{}, ErrReauthorize
 		}
-		return Token{}, describe(err)
+		return Token{}, tokenFailure(err)
 	}
 	if err := m.save(ctx, c, tok, cur.RefreshToken); err != nil {
 		return Token{}, err
@@ -273,9 +273,6 @@ func (m *Manager) fresh(t storage.OAuthTokens) bool {
 func asToken(t storage.OAuthTokens, refreshed bool) Token {
 	return Token{AccessToken: t.AccessToken, ExpiresAt: t.ExpiresAt, Refreshed: refreshed}
 }
-
-// describe turns a token endpoint error into a Failure with no provider text.
-func describe(err error) error { return tokenFailure(err) }
 
 // NewVerifier returns a PKCE code verifier.
 func NewVerifier() redact.Secret { return redact.New(oauth2.GenerateVerifier()) }

@@ -27,16 +27,14 @@ func fail(format string, args ...any) Result { return Result{Message: fmt.Sprint
 // failed is a Result for an error: a Failure's own words, or the kind of a
 // transport error; never the error's text, which may hold a provider's.
 func failed(err error, what string) Result {
-	var f *Failure
-	if errors.As(err, &f) {
-		return Result{Message: f.Error(), Failure: f}
-	}
 	if errors.Is(err, ErrNotAuthorized) || errors.Is(err, ErrReauthorize) || errors.Is(err, ErrNotOAuth) {
 		return Result{Message: err.Error()}
 	}
-	f = classify(err, what)
-	return Result{Message: f.Error(), Failure: f}
+	return classify(err, what).result() // a Failure stays as it is
 }
+
+// result is the failed test a Failure describes.
+func (f *Failure) result() Result { return Result{Message: f.Error(), Failure: f} }
 
 // Test checks that a credential works: SMTP logs in, OAuth2 types obtain a token,
 // API-key types call a cheap authenticated endpoint of their provider.
@@ -78,9 +76,9 @@ func (m *Manager) testHTTP(ctx context.Context, target string, auth func(*http.R
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		return Result{OK: true, Message: "the provider accepted the credential (" + code + ")"}
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return failed(&Failure{Kind: AuthRefused, Code: code}, "")
+		return (&Failure{Kind: AuthRefused, Code: code}).result()
 	}
-	return failed(&Failure{Kind: ProviderError, Code: code}, "")
+	return (&Failure{Kind: ProviderError, Code: code}).result()
 }
 
 // testSMTP connects, negotiates TLS as configured (tls: from the start;
@@ -100,32 +98,32 @@ func (m *Manager) testSMTP(ctx context.Context, c Cred) Result {
 		tc := tls.Client(conn, tlsCfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
-			return failed(tlsFailure(err), "")
+			return tlsFailure(err).result()
 		}
 		conn = tc
 	}
 	client, err := smtp.NewClient(conn, host)
 	if err != nil {
 		conn.Close()
-		return failed(smtpFailure(err, ProviderError), "")
+		return smtpFailure(err, ProviderError).result()
 	}
 	defer client.Close()
 	if err := client.Hello("credkeep"); err != nil {
-		return failed(smtpFailure(err, ProviderError), "")
+		return smtpFailure(err, ProviderError).result()
 	}
 	if security == "starttls" {
 		if ok, _ := client.Extension("STARTTLS"); !ok {
 			return fail("the server does not offer STARTTLS")
 		}
 		if err := client.StartTLS(tlsCfg); err != nil {
-			return failed(tlsFailure(err), "")
+			return tlsFailure(err).result()
 		}
 	}
 	if ok, _ := client.Extension("AUTH"); !ok {
 		return fail("the server does not offer authentication")
 	}
 	if err := client.Auth(smtp.PlainAuth("", c.Fields["username"], c.secret("password"), host)); err != nil {
-		return failed(smtpFailure(err, AuthRefused), "")
+		return smtpFailure(err, AuthRefused).result()
 	}
 	_ = client.Quit()
 	return Result{OK: true, Message: "connected and authenticated"}

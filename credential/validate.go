@@ -125,34 +125,16 @@ func checkDestination(t *provider.Type, current Values, changed []string, in []F
 			given[strings.TrimSpace(f.Key)] = true
 		}
 	}
-	keys := make([]string, 0, len(current.Secret))
-	for _, f := range t.Fields { // catalog order first, then (custom) by key
-		if _, set := current.Secret[f.Key]; set {
-			keys = append(keys, f.Key)
-		}
-	}
-	if t.IsCustom() {
-		keys = keys[:0]
-		for k := range current.Secret {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-	}
-	for _, k := range keys {
-		if !given[k] {
-			return nil, &apierror.Error{Code: apierror.BadUserInput, Field: fieldPath(k),
-				Message:    "changing " + strings.Join(moved, ", ") + " sends the secrets somewhere else: enter " + labelOf(t, k) + " again in the same change",
+	// Only catalog types have destination fields (custom fields are all TEXT),
+	// so the secrets to ask for are the type's, in catalog order.
+	for _, f := range t.Fields {
+		if _, set := current.Secret[f.Key]; set && !given[f.Key] {
+			return nil, &apierror.Error{Code: apierror.BadUserInput, Field: fieldPath(f.Key),
+				Message:    "changing " + strings.Join(moved, ", ") + " sends the secrets somewhere else: enter " + f.Label + " again in the same change",
 				Extensions: map[string]any{"reason": ReasonSecretRequired}}
 		}
 	}
 	return moved, nil
-}
-
-func labelOf(t *provider.Type, key string) string {
-	if f, ok := t.Field(key); ok && f.Label != "" {
-		return f.Label
-	}
-	return key
 }
 
 func apply(t *provider.Type, v *Values, in []FieldInput) error {

@@ -175,7 +175,7 @@ func presentErrorWithSuggestions(log *slog.Logger) graphql.ErrorPresenterFunc {
 			field := ae.Field
 			if field == "" && ae.Code == apierror.BadUserInput {
 				// A scalar's own check (Time) knows no field: the argument's path does.
-				field = inputField(g.Path, 1)
+				field = inputField(g.Path)
 			}
 			if field != "" {
 				g.Extensions["field"] = field
@@ -192,12 +192,12 @@ func presentErrorWithSuggestions(log *slog.Logger) graphql.ErrorPresenterFunc {
 				return tooComplex()
 			}
 			code, _ := g.Extensions["code"].(string)
-			if len(g.Path) > 0 && g.Path[0] == ast.PathName("variable") {
+			if isGQLVariable(g.Path) {
 				// A variable that is not of its type (an unknown enum value):
 				// the caller's input, named like every other input error.
 				out := &gqlerror.Error{Message: g.Message, Path: g.Path,
 					Extensions: map[string]any{"code": string(apierror.BadUserInput)}}
-				if f := inputField(g.Path, 1); f != "" {
+				if f := inputField(g.Path); f != "" {
 					out.Extensions["field"] = variableField(ctx, f)
 				}
 				return out
@@ -220,15 +220,15 @@ func presentErrorWithSuggestions(log *slog.Logger) graphql.ErrorPresenterFunc {
 	}
 }
 
-// inputField names the input field at path: the elements after the first skip
+// inputField names the input field at path: the elements after the first
 // (the GraphQL field, or "variable"), without list indexes, without the
 // conventional "input" argument, joined with dots: ["createCredential",
 // "input", "expiresAt"] is "expiresAt"; ["variable", "role"] is "role";
 // ["variable", "s", 0] is "s".
-func inputField(path ast.Path, skip int) string {
+func inputField(path ast.Path) string {
 	var names []string
 	for i, el := range path {
-		if n, ok := el.(ast.PathName); ok && i >= skip {
+		if n, ok := el.(ast.PathName); ok && i >= 1 {
 			names = append(names, string(n))
 		}
 	}

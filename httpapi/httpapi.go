@@ -211,7 +211,8 @@ func graphqlRequest(next http.Handler) http.Handler {
 // gqlgen, whose decoding error repeats the whole body.
 func wellFormed(body []byte) bool {
 	var req map[string]json.RawMessage
-	if !json.Valid(body) || json.Unmarshal(body, &req) != nil || req == nil {
+	// Unmarshal checks the whole body (trailing data included) as it decodes.
+	if json.Unmarshal(body, &req) != nil || req == nil {
 		return false
 	}
 	for k, v := range req {
