@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -275,11 +274,7 @@ func TestAccessDeniedIsRecordedAndBounded(t *testing.T) {
 	read := `query($id: ID!) { credential(id: $id) { id } }`
 	// A non-member and a member without access read and write it, many times.
 	for i := 0; i < 30; i++ {
-		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/graphql", strings.NewReader(fmt.Sprintf(`{"query":%q,"variables":{"id":%q}}`, read, cred)))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+e.token("mallory"))
-		req.Header.Set("User-Agent", "mallory-bot/2.0")
-		do(t, req)
+		e.rawRequest(e.token("mallory"), "mallory-bot/2.0", read, map[string]any{"id": cred})
 		wantCode(t, e.gql(e.token("bob"), updateCredential, map[string]any{"in": map[string]any{"id": cred, "name": "x"}}), "NOT_FOUND")
 	}
 	wantCode(t, e.gql(e.token("bob"), renameWorkspace, map[string]any{"id": ws, "name": "x"}), "FORBIDDEN")
@@ -307,12 +302,7 @@ func TestAccessDeniedIsRecordedAndBounded(t *testing.T) {
 	}
 	// The next minute, the next entry says how many were suppressed.
 	e.clock.Advance(61 * time.Second)
-	do(t, func() *http.Request {
-		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/graphql", strings.NewReader(fmt.Sprintf(`{"query":%q,"variables":{"id":%q}}`, read, cred)))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+e.token("mallory"))
-		return req
-	}())
+	e.rawRequest(e.token("mallory"), "mallory-bot/2.0", read, map[string]any{"id": cred})
 	latest := e.auditLog(e.token("alice"), ws, map[string]any{"action": "ACCESS_DENIED", "actorId": "mallory"})
 	if len(latest) != 2 || latest[0].detail("suppressed") != "29" {
 		t.Fatalf("after a minute: %+v", latest)
