@@ -34,6 +34,7 @@ import (
 	"credkeep/internal/persisted"
 	"credkeep/internal/redact"
 	"credkeep/storage"
+	"credkeep/usecount"
 )
 
 // Exit codes: 2 for bad configuration (SPEC.md §7), 1 for anything else.
@@ -141,6 +142,15 @@ func serve(stdout, stderr io.Writer) int {
 		return configError(stderr, variable, err)
 	}
 	defer store.Close(context.Background())
+	// Runs before the store closes (defers run last first): pending use counts are written.
+	uses := usecount.New(store, log).Start()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := uses.Close(ctx); err != nil {
+			log.Error("use counts not written at shutdown", "error", err)
+		}
+	}()
 
 	var trusted *persisted.Trusted
 	if cfg.PersistedQueries != "" {
@@ -152,6 +162,7 @@ func serve(stdout, stderr io.Writer) int {
 
 	handler, err := app.NewHandler(ctx, app.Options{
 		Store: store,
+		Uses:  uses,
 		JWT: authn.JWTConfig{
 			Secret:   jwtSecret,
 			JWKSURL:  cfg.JWKSURL,

@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,12 +25,15 @@ import (
 	"credkeep/internal/ratelimit"
 	"credkeep/resolvers"
 	"credkeep/storage"
+	"credkeep/usecount"
 	"credkeep/workspace"
 )
 
 // Options are what NewHandler needs.
 type Options struct {
-	Store      *storage.Store
+	Store *storage.Store
+	// Uses counts credential uses; the caller starts it and closes it before the store.
+	Uses       *usecount.Counter
 	JWT        authn.JWTConfig
 	Logger     *slog.Logger
 	Dev        bool
@@ -61,6 +65,9 @@ type Options struct {
 func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Uses == nil {
+		return nil, errors.New("app: Options.Uses is required")
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -94,7 +101,7 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	}
 	o.Outbound.Now = o.Now
 	workspaces := workspace.New(o.Store, authorizer, auditLog, o.Now, o.Logger)
-	credentials := credential.NewService(o.Store, workspaces, authorizer, auditLog, connection.NewManager(o.Outbound, o.Store), o.Now, o.Logger)
+	credentials := credential.NewService(o.Store, o.Uses, workspaces, authorizer, auditLog, connection.NewManager(o.Outbound, o.Store), o.Now, o.Logger)
 	credentials.ObserveCache(func(hit bool) { o.Metrics.Cache("credential", hit) })
 	apq := persisted.NewExtension(o.Store, o.Trusted, o.APQMax, o.Now)
 	apq.Observe(func(hit bool) { o.Metrics.Cache("persisted_query", hit) })
@@ -119,7 +126,7 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 		Authorizations: credentials,
 		Metrics:        o.Metrics,
 		PerRequest: func(ctx context.Context) context.Context {
-			return storage.WithRequestMemo(authz.WithRequestCache(loaders.With(ctx, loaders.New(o.Store))))
+			return storage.WithRequestMemo(authz.WithRequestCache(loaders.With(ctx, loaders.New(o.Store, o.Uses))))
 		},
 	}), nil
 }

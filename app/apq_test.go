@@ -14,7 +14,7 @@ import (
 // most CREDKEEP_APQ_MAX of them, the least recently used evicted.
 func TestAPQStoresOnlyValidBoundedDocuments(t *testing.T) {
 	e := newEnvWith(t, func(e *env) { e.apqMax = 3 })
-	second, _ := e.instance()
+	second := e.instance().srv
 	tok := e.token("alice")
 	register := func(q string) response { return e.post(e.srv.URL, tok, "application/json", apq(q, persisted.Hash(q))) }
 	known := func(srv, q string) bool {
@@ -67,7 +67,7 @@ func TestAPQStoresOnlyValidBoundedDocuments(t *testing.T) {
 		t.Errorf("%d documents stored, want the bound of 3", n)
 	}
 	// A fresh instance has nothing in memory: it sees the shared store as it is.
-	third, _ := e.instance()
+	third := e.instance().srv
 	for i, want := range []bool{true, false, false, true, true} {
 		if got := known(third.URL, qs[i]); got != want {
 			t.Errorf("Q%d known = %v, want %v", i, got, want)

@@ -397,7 +397,7 @@ func TestAuditLogQueries(t *testing.T) {
 // instances at once; the chain stays gapless and valid.
 func TestConcurrentWritersKeepTheChain(t *testing.T) {
 	e := newEnv(t)
-	second, _ := e.instance()
+	second := e.instance().srv
 	alice := e.token("alice")
 	ws := e.createWorkspace(alice, "busy")
 	cred := e.createCredential(alice, ws, "smtp", "Mail", smtpFields(secrets[0])...)

@@ -116,6 +116,6 @@ func TestIntrospectionOnlyForAdmins(t *testing.T) {
 	mustOK(t, e.gql(e.token("alice"), `{ __typename }`, nil))
 
 	dev := &env{t: t, db: e.db, clock: e.clock, dev: true, logs: e.logs}
-	srv, _ := dev.instance()
+	srv := dev.instance().srv
 	mustOK(t, dev.gqlOn(srv, dev.token("alice"), q, nil))
 }

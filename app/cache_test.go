@@ -10,7 +10,7 @@ import (
 // change and a deletion (after which its API token cannot fetch the secret).
 func TestCachedCredentialsFollowOtherInstances(t *testing.T) {
 	e := newEnv(t)
-	other, _ := e.instance()
+	other := e.instance().srv
 	alice := e.token("alice")
 	ws := e.createWorkspace(alice, "cache")
 	cred := e.createCredential(alice, ws, "smtp", "Mail", smtpFields(secrets[0])...)

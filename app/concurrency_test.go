@@ -14,7 +14,8 @@ import (
 // stays gapless and valid.
 func TestConcurrentUpdatesShareAndUse(t *testing.T) {
 	e := newEnv(t)
-	second, secondStore := e.instance()
+	secondInstance := e.instance()
+	second := secondInstance.srv
 	alice := e.token("alice")
 	ws := e.createWorkspace(alice, "contended")
 	e.addMember(alice, ws, "bob", "MEMBER")
@@ -71,7 +72,7 @@ func TestConcurrentUpdatesShareAndUse(t *testing.T) {
 	e.forget(secrets[0])
 	// Use counts are coalesced: this instance shows its own at once, the other
 	// instance's after its next flush (at most half a second); flush it now.
-	if err := secondStore.FlushUses(context.Background()); err != nil {
+	if err := secondInstance.uses.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	var c struct {

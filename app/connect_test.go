@@ -209,7 +209,7 @@ func oauthFields(o *oauthServer, grant string) []field {
 func TestOAuthAuthorizationCodeAndRefresh(t *testing.T) {
 	o := startOAuth(t)
 	e := newEnvWith(t, func(e *env) { e.allowPrivate = true })
-	second, _ := e.instance()
+	second := e.instance().srv
 	alice := e.token("alice")
 	ws := e.createWorkspace(alice, "oauth")
 	cred := e.createCredential(alice, ws, "oauth2", "Generic", oauthFields(o, "authorization_code")...)

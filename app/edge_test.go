@@ -40,7 +40,7 @@ func apq(query, hash string) []byte {
 
 func TestAutomaticPersistedQueries(t *testing.T) {
 	e := newEnv(t)
-	second, _ := e.instance()
+	second := e.instance().srv
 	tok := e.token("alice")
 	q := `query Me { viewer { user { id } } }`
 	h := persisted.Hash(q)

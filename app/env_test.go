@@ -22,6 +22,7 @@ import (
 	"credkeep/internal/redact"
 	"credkeep/storage"
 	"credkeep/storage/storagetest"
+	"credkeep/usecount"
 )
 
 var jwtSecret = redact.New("test-secret-test-secret-test-secret-0123")
@@ -85,19 +86,34 @@ func newEnvWith(t testing.TB, opt func(*env)) *env {
 	if opt != nil {
 		opt(e)
 	}
-	e.srv, e.store = e.instance()
+	first := e.instance()
+	e.srv, e.store = first.srv, first.store
 	t.Cleanup(e.checkLogs)
 	return e
 }
 
-// instance starts another server (own store, caches and handler) on the same database.
-func (e *env) instance() (*httptest.Server, *storage.Store) {
+// instance is one server: its own store, use counter, caches and handler.
+type instance struct {
+	srv   *httptest.Server
+	store *storage.Store
+	uses  *usecount.Counter
+}
+
+// instance starts another server on the same database.
+func (e *env) instance() instance {
 	e.t.Helper()
 	store := e.db.Open(e.t)
+	uses := usecount.New(store, nil).Start()
+	e.t.Cleanup(func() {
+		if err := uses.Close(context.Background()); err != nil {
+			e.t.Errorf("use counts not written at close: %v", err)
+		}
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	e.t.Cleanup(cancel)
 	h, err := app.NewHandler(ctx, app.Options{
 		Store:               store,
+		Uses:                uses,
 		JWT:                 authn.JWTConfig{Secret: jwtSecret, Audience: audience},
 		Logger:              logging.New(e.logs, "json", slog.LevelDebug),
 		TokenRateLimit:      e.rateLimit,
@@ -116,7 +132,7 @@ func (e *env) instance() (*httptest.Server, *storage.Store) {
 	}
 	srv := httptest.NewServer(h)
 	e.t.Cleanup(srv.Close)
-	return srv, store
+	return instance{srv: srv, store: store, uses: uses}
 }
 
 // checkLogs fails the test if a log line holds a token or the signing secret,

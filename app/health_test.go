@@ -11,6 +11,7 @@ import (
 	"credkeep/authn"
 	"credkeep/storage"
 	"credkeep/storage/storagetest"
+	"credkeep/usecount"
 )
 
 func get(t testing.TB, url string) response {
@@ -33,7 +34,7 @@ func TestHealthAndReadiness(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close(context.Background()) })
-	h, err := app.NewHandler(ctx, app.Options{Store: store, JWT: authn.JWTConfig{Secret: jwtSecret}})
+	h, err := app.NewHandler(ctx, app.Options{Store: store, Uses: usecount.New(store, nil), JWT: authn.JWTConfig{Secret: jwtSecret}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -185,7 +185,7 @@ func TestViewerAccessLevels(t *testing.T) {
 // caches on one database; a revocation on one is refused on the other's next request.
 func TestRevocationIsImmediateAcrossInstances(t *testing.T) {
 	e := newEnv(t)
-	second, _ := e.instance()
+	second := e.instance().srv
 	owner, bob := e.token("owner"), e.token("bob")
 	ws := e.createWorkspace(owner, "revoke")
 	e.addMember(owner, ws, "bob", "MEMBER")

@@ -97,7 +97,7 @@ func TestTokenLifecycle(t *testing.T) {
 	wantCode(t, e.gql(tok, `{ apiTokens { id } }`, nil), "FORBIDDEN")
 
 	// Revoke on one instance: the very next request on another is refused.
-	second, _ := e.instance()
+	second := e.instance().srv
 	mustOK(t, e.gqlOn(second, tok, `{ viewer { user { id } } }`, nil))
 	mustOK(t, e.gql(alice, `mutation($id: ID!) { revokeApiToken(id: $id) { id deleted } }`, map[string]any{"id": created.Token.ID}))
 	r = e.gqlOn(second, tok, `{ viewer { user { id } } }`, nil)
@@ -354,7 +354,7 @@ func TestDefaultCredential(t *testing.T) {
 
 func TestRateLimitAcrossInstances(t *testing.T) {
 	e := newEnvWith(t, func(e *env) { e.rateLimit = 3 })
-	second, _ := e.instance()
+	second := e.instance().srv
 	tok, _ := e.apiToken(e.token("alice"), map[string]any{"name": "limited", "scopes": allScopes()})
 	var statuses []int
 	for i := 0; i < 6; i++ {

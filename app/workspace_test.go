@@ -243,7 +243,7 @@ func TestLastOwnerIsKept(t *testing.T) {
 // moment through two server instances, many times: one may succeed, never both.
 func TestOwnersStepDownConcurrently(t *testing.T) {
 	e := newEnv(t)
-	second, _ := e.instance()
+	second := e.instance().srv
 	servers := []string{"a", "b"}
 	for round := 0; round < 15; round++ {
 		a := e.token("a")

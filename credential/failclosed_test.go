@@ -14,6 +14,7 @@ import (
 	"credkeep/internal/redact"
 	"credkeep/storage"
 	"credkeep/storage/storagetest"
+	"credkeep/usecount"
 	"credkeep/workspace"
 )
 
@@ -43,7 +44,7 @@ func TestNoChangeWithoutAnAuditEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	svc := credential.NewService(store, workspace.New(store, a, downJournal{}, time.Now, log), a, downJournal{}, nil, time.Now, log)
+	svc := credential.NewService(store, usecount.New(store, log), workspace.New(store, a, downJournal{}, time.Now, log), a, downJournal{}, nil, time.Now, log)
 	ctx = authn.WithPrincipal(ctx, &authn.Principal{UserID: "alice"})
 	_, err = svc.Create(ctx, credential.CreateInput{WorkspaceID: "ws", Type: "api_key", Name: "k",
 		Fields: []credential.FieldInput{{Key: "apiKey", Value: redact.New("abcdefghijklmnop")}}})

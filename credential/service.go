@@ -37,7 +37,7 @@ type Store interface {
 	DetachUsage(ctx context.Context, credentialID, kind, consumerID string) error
 	UsagesOf(ctx context.Context, credentialID string) ([]storage.Usage, error)
 	DeleteUsagesOf(ctx context.Context, credentialID string) error
-	RecordUse(ctx context.Context, workspaceID, credentialID string, u *storage.Usage, rename bool, at time.Time) error
+	UpsertUsage(ctx context.Context, u storage.Usage, rename bool, at time.Time) error
 	SetDefaultCredential(ctx context.Context, workspaceID, purpose, credentialID string) error
 	SetCredentialCheck(ctx context.Context, workspaceID, id string, tested *time.Time, lastError string) error
 	InsertOAuthState(ctx context.Context, st storage.OAuthState) error
@@ -46,6 +46,12 @@ type Store interface {
 	Credential(ctx context.Context, id string) (storage.Credential, error)
 	UpdateCredential(ctx context.Context, c storage.Credential, secrets map[string]redact.Secret, expectedVersion int64) (storage.Credential, error)
 	DeleteCredential(ctx context.Context, workspaceID, id string) error
+}
+
+// UseCounter counts and reads credential uses (usecount.Counter).
+type UseCounter interface {
+	loaders.Uses
+	Record(workspaceID, credentialID string, at time.Time)
 }
 
 // Authorizer decides access levels and keeps grants (authz.Authorizer).
@@ -69,6 +75,7 @@ type Workspaces interface {
 // Service implements credential operations; every method authorizes its caller.
 type Service struct {
 	store      Store
+	uses       UseCounter
 	workspaces Workspaces
 	authz      Authorizer
 	audit      audit.Journal
@@ -79,8 +86,8 @@ type Service struct {
 }
 
 // NewService returns a Service.
-func NewService(store Store, ws Workspaces, a Authorizer, rec audit.Journal, conn Connector, now func() time.Time, log *slog.Logger) *Service {
-	return &Service{store: store, workspaces: ws, authz: a, audit: rec, conn: conn, now: now, log: log, cache: newCache(store, now)}
+func NewService(store Store, uses UseCounter, ws Workspaces, a Authorizer, rec audit.Journal, conn Connector, now func() time.Time, log *slog.Logger) *Service {
+	return &Service{store: store, uses: uses, workspaces: ws, authz: a, audit: rec, conn: conn, now: now, log: log, cache: newCache(store, now)}
 }
 
 // ObserveCache sets a function told of every credential cache look-up's hit
@@ -247,7 +254,7 @@ func (s *Service) Fields(ctx context.Context, v View) ([]FieldView, error) {
 		}
 		return maskHints(v.Type, v.Credential.Fields, hints), nil
 	}
-	secrets, err := loaders.From(ctx, s.store).Secrets.Load(ctx, v.Credential.ID)
+	secrets, err := loaders.From(ctx, s.store, s.uses).Secrets.Load(ctx, v.Credential.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +264,7 @@ func (s *Service) Fields(ctx context.Context, v View) ([]FieldView, error) {
 // Uses returns a credential's use counters, read when asked for: they move
 // with every use, on every instance, so no cache holds them.
 func (s *Service) Uses(ctx context.Context, v View) (Uses, error) {
-	u, err := loaders.From(ctx, s.store).Uses.Load(ctx, storage.CredentialRef{WorkspaceID: v.Credential.WorkspaceID, ID: v.Credential.ID})
+	u, err := loaders.From(ctx, s.store, s.uses).Uses.Load(ctx, storage.CredentialRef{WorkspaceID: v.Credential.WorkspaceID, ID: v.Credential.ID})
 	if errors.Is(err, dataloadgen.ErrNotFound) {
 		return Uses{}, nil // deleted since: nothing more to count
 	}
@@ -329,7 +336,7 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
 			return View{}, &apierror.Error{Code: apierror.NotEditable,
 				Message: v.Type.Name + " credentials cannot be edited after creation; delete and recreate it (the name can still change)"}
 		}
-		current, err := loaders.From(ctx, s.store).Secrets.Load(ctx, c.ID)
+		current, err := loaders.From(ctx, s.store, s.uses).Secrets.Load(ctx, c.ID)
 		if err != nil {
 			return View{}, err
 		}
@@ -371,7 +378,7 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
 	case err != nil:
 		return View{}, err
 	}
-	loaders.From(ctx, s.store).Secrets.Clear(c.ID)
+	loaders.From(ctx, s.store, s.uses).Secrets.Clear(c.ID)
 	return View{Credential: updated, Type: v.Type, Level: v.Level}, nil
 }
 

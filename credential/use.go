@@ -127,24 +127,23 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	details := []storage.AuditDetail{{Key: "fields", Value: strings.Join(releasedKeys(t, c.Fields, secrets), ",")}}
-	var usage *storage.Usage
 	if consumer != nil {
-		usage = &storage.Usage{CredentialID: c.ID, WorkspaceID: c.WorkspaceID,
-			ConsumerKind: cons.Kind, ConsumerID: cons.ID, ConsumerName: cons.Name}
 		details = append(details, storage.AuditDetail{Key: "consumerKind", Value: cons.Kind}, storage.AuditDetail{Key: "consumerId", Value: cons.ID})
 	}
 	// The entry first: a use that is not on record is not counted and releases nothing.
 	if err := s.audit.Record(ctx, credentialEntry(c, audit.CredentialUsed, details...)); err != nil {
 		return Released{}, err
 	}
-	// A consumer's name is set when it is first attached; renaming one that
-	// exists needs MANAGE, like Attach.
-	if err := s.store.RecordUse(ctx, c.WorkspaceID, c.ID, usage, level >= authz.LevelManage, now); err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			return Released{}, apierror.NotFoundErr("credential")
+	if consumer != nil {
+		// A consumer's name is set when it is first attached; renaming one that
+		// exists needs MANAGE, like Attach.
+		usage := storage.Usage{CredentialID: c.ID, WorkspaceID: c.WorkspaceID,
+			ConsumerKind: cons.Kind, ConsumerID: cons.ID, ConsumerName: cons.Name}
+		if err := s.store.UpsertUsage(ctx, usage, level >= authz.LevelManage, now); err != nil {
+			return Released{}, err
 		}
-		return Released{}, err
 	}
+	s.uses.Record(c.WorkspaceID, c.ID, now)
 	out := Released{View: View{Credential: c, Type: t, Level: level, entry: e}}
 	if token != nil {
 		out.AccessToken, out.ExpiresAt = &token.AccessToken, token.ExpiresAt

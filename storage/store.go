@@ -80,9 +80,6 @@ type Store struct {
 	// tokens: API tokens cached by hash (tokencache.go).
 	tokens *lru.Cache[string, cachedToken]
 	users  *expirable.LRU[string, User]
-	// uses coalesces credential use counters (uses.go).
-	uses    *useCounter
-	flusher bool // the flusher runs: Close stops it
 }
 
 // Open connects to the database (starting the embedded one if needed), sets up
@@ -107,7 +104,6 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	s.states = coherence.New(s.readRound).WithLinger(stateReadLinger)
 	s.known = newKnownStates()
 	s.users = expirable.NewLRU[string, User](10_000, nil, usersCacheTTL)
-	s.uses = newUseCounter()
 	s.tokens, _ = lru.New[string, cachedToken](10_000) // errors only for a size < 1
 	uri := o.URI.Reveal()
 	switch {
@@ -128,8 +124,6 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		s.Close(context.Background())
 		return nil, err
 	}
-	s.flusher = true
-	go s.runUseFlusher()
 	return s, nil
 }
 
@@ -271,10 +265,6 @@ func (s *Store) Ping(ctx context.Context) error {
 // Calling it again does nothing (libmongocrypt must not be freed twice).
 func (s *Store) Close(ctx context.Context) {
 	s.closed.Do(func() {
-		if s.flusher {
-			close(s.uses.stop) // the flusher writes what is pending, then stops
-			<-s.uses.stopped
-		}
 		if s.crypt != nil {
 			s.crypt.close(ctx)
 		}

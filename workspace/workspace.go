@@ -84,7 +84,7 @@ func viewOf(w storage.Workspace, role authz.Role) View {
 // User returns a user by id through the request's loader (one query per
 // batch); a user known only by id (never signed in) is still a user.
 func (s *Service) User(ctx context.Context, id string) (User, error) {
-	u, err := loaders.From(ctx, s.store).Users.Load(ctx, id)
+	u, err := loaders.From(ctx, s.store, nil).Users.Load(ctx, id)
 	if err != nil {
 		return User{}, err
 	}
@@ -166,7 +166,7 @@ func (s *Service) Get(ctx context.Context, id string) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	w, err := loaders.From(ctx, s.store).Workspaces.Load(ctx, id)
+	w, err := loaders.From(ctx, s.store, nil).Workspaces.Load(ctx, id)
 	if errors.Is(err, dataloadgen.ErrNotFound) {
 		return View{}, apierror.NotFoundErr("workspace")
 	}
@@ -216,7 +216,7 @@ func (s *Service) Rename(ctx context.Context, id, name string) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	old, err := loaders.From(ctx, s.store).Workspaces.Load(ctx, id)
+	old, err := loaders.From(ctx, s.store, nil).Workspaces.Load(ctx, id)
 	switch {
 	case errors.Is(err, dataloadgen.ErrNotFound), errors.Is(err, storage.ErrNotFound):
 		return View{}, apierror.NotFoundErr("workspace")
@@ -229,7 +229,7 @@ func (s *Service) Rename(ctx context.Context, id, name string) (View, error) {
 		w, err = s.store.RenameWorkspace(ctx, id, name, s.now().UTC())
 		return err
 	})
-	loaders.From(ctx, s.store).Workspaces.Clear(id)
+	loaders.From(ctx, s.store, nil).Workspaces.Clear(id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return View{}, apierror.NotFoundErr("workspace")
 	}
@@ -251,7 +251,7 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 		return err
 	}
 	name := ""
-	if w, err := loaders.From(ctx, s.store).Workspaces.Load(ctx, id); err == nil {
+	if w, err := loaders.From(ctx, s.store, nil).Workspaces.Load(ctx, id); err == nil {
 		name = w.Name
 	}
 	platform := workspaceEntry(id, name, audit.WorkspaceDeleted)

@@ -21,6 +21,10 @@ type Store interface {
 	WorkspacesByID(ctx context.Context, ids []string) ([]storage.Workspace, error)
 	SealedCredential(ctx context.Context, id string) (storage.Credential, storage.Sealed, error)
 	Unseal(ctx context.Context, s storage.Sealed) (map[string]redact.Secret, error)
+}
+
+// Uses reads credentials' use counters (usecount.Counter).
+type Uses interface {
 	CredentialUses(ctx context.Context, refs []storage.CredentialRef) (map[storage.CredentialRef]storage.Uses, error)
 }
 
@@ -35,9 +39,10 @@ type Loaders struct {
 // Shared options: a millisecond to gather a batch, batches of a few hundred.
 var opts = []dataloadgen.Option{dataloadgen.WithWait(time.Millisecond), dataloadgen.WithBatchCapacity(500)}
 
-// New creates the loaders of one request.
-func New(s Store) *Loaders {
-	return &Loaders{
+// New creates the loaders of one request. uses may be nil for a caller that
+// loads no use counters.
+func New(s Store, uses Uses) *Loaders {
+	l := &Loaders{
 		Users: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]storage.User, error) {
 			users, err := s.UsersByID(ctx, ids)
 			if err != nil {
@@ -62,7 +67,6 @@ func New(s Store) *Loaders {
 			}
 			return out, nil
 		}, opts...),
-		Uses: dataloadgen.NewMappedLoader(s.CredentialUses, opts...),
 		// Secrets of credentials a request has just written (reads through the
 		// credential cache carry theirs sealed): one _id lookup each, which the
 		// embedded database answers from its primary key, where $in would scan.
@@ -83,6 +87,10 @@ func New(s Store) *Loaders {
 			return out, nil
 		}, opts...),
 	}
+	if uses != nil {
+		l.Uses = dataloadgen.NewMappedLoader(uses.CredentialUses, opts...)
+	}
+	return l
 }
 
 type key struct{}
@@ -92,9 +100,9 @@ func With(ctx context.Context, l *Loaders) context.Context { return context.With
 
 // From returns the request's loaders; outside a request (tests, jobs), fresh ones
 // that batch nothing across calls.
-func From(ctx context.Context, s Store) *Loaders {
+func From(ctx context.Context, s Store, uses Uses) *Loaders {
 	if l, ok := ctx.Value(key{}).(*Loaders); ok {
 		return l
 	}
-	return New(s)
+	return New(s, uses)
 }

@@ -105,3 +105,10 @@ func (r *Raw) IndexNames(ctx context.Context, collection string) ([]string, erro
 	}
 	return names, nil
 }
+
+// Document returns one stored document as it is (nil, mongo.ErrNoDocuments when absent).
+func (r *Raw) Document(ctx context.Context, collection, id string) (bson.M, error) {
+	var doc bson.M
+	err := r.db.Collection(collection).FindOne(ctx, bson.M{"_id": id}).Decode(&doc)
+	return doc, err
+}
