@@ -19,7 +19,7 @@ import (
 	"credkeep/authn"
 	"credkeep/internal/logging/logtest"
 	"credkeep/internal/redact"
-	"credkeep/storage"
+	"credkeep/storage/embedded"
 )
 
 const secret = "0123456789abcdef0123456789abcdef-secret"
@@ -76,7 +76,7 @@ func TestBadConfigurationExitsWithCode2(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	ferret, err := storage.StartEmbedded(t.TempDir(), nil)
+	ferret, err := embedded.Start(t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

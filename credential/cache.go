@@ -29,7 +29,7 @@ type CacheStore interface {
 // after storage.CacheMaxAge, the backstop for a version bump lost in a crash.
 //
 // A credential read is an _id lookup (indexed on every database, see
-// storage/sqliteid.go for the embedded one) but still a round trip and a
+// storage/embedded/sqliteid.go for the embedded one) but still a round trip and a
 // decode per request; the cache makes a repeated read cost none, and lists
 // (which scan a workspace's credentials) cost one read per data version.
 type cache struct {

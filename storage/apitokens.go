@@ -63,7 +63,6 @@ func (s *Store) DeleteAPIToken(ctx context.Context, userID, publicID string) (AP
 // TouchAPIToken sets lastUsedAt unless it is already newer than notBefore: a
 // token used on several instances is written at most once per interval.
 func (s *Store) TouchAPIToken(ctx context.Context, hash string, at, notBefore time.Time) error {
-	defer s.serialize(colAPITokens + "/" + hash)()
 	_, err := s.col(colAPITokens).UpdateOne(ctx,
 		bson.M{"_id": hash, "$or": bson.A{bson.M{"lastUsedAt": bson.M{"$exists": false}}, bson.M{"lastUsedAt": bson.M{"$lt": notBefore}}}},
 		bson.M{"$set": bson.M{"lastUsedAt": at}})
@@ -80,8 +79,6 @@ const colRateLimits = "rate_limits"
 // instance counts against the same limit.
 func (s *Store) AddRequests(ctx context.Context, tokenHash string, windowStart time.Time, n int) (int, error) {
 	id := tokenHash + ":" + fmt.Sprint(windowStart.Unix())
-	defer s.serialize(colRateLimits + "/" + id)()
-	defer s.hotWrite()()
 	var doc struct {
 		Count int `bson:"count"`
 	}

@@ -88,8 +88,6 @@ func (s *Store) AdvanceAuditHeads(ctx context.Context, moves []AuditHeadMove) er
 			SetUpdate(bson.M{"$set": bson.M{"seq": m.To.Seq, "hash": m.To.Hash}}).
 			SetUpsert(true)
 	}
-	defer s.serializeAll(keys)()
-	defer s.hotWrite()()
 	_, err := s.col(colAuditHeads).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
 	if err != nil && !isDuplicateKey(err) {
 		return fmt.Errorf("advance audit heads: %w", err)
@@ -109,9 +107,7 @@ func (s *Store) InsertAuditEntries(ctx context.Context, es []AuditEntry) error {
 		e.ID = AuditEntryID(e.Log, e.Seq)
 		docs[i] = e
 	}
-	unlock := s.hotWrite()
 	_, err := s.col(colAudit).InsertMany(ctx, docs, options.InsertMany().SetOrdered(true))
-	unlock()
 	if err != nil {
 		if isDuplicateKey(err) {
 			return fmt.Errorf("write audit entries: %w", ErrConflict)

@@ -104,7 +104,6 @@ func (s *Store) UpdateCredential(ctx context.Context, c Credential, secrets map[
 }
 
 func (s *Store) updateCredential(ctx context.Context, c Credential, secrets map[string]redact.Secret, expectedVersion int64) (Credential, error) {
-	defer s.serialize(colCredentials + "/" + c.ID)()
 	c.Version = expectedVersion + 1
 	set := bson.M{
 		"name": c.Name, "nameKey": c.NameKey, "fields": c.Fields, "secretKeys": c.SecretKeys,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/bson/primitive"
@@ -56,7 +55,7 @@ func (s *Store) ReadWorkspaces(ctx context.Context, ids []string) (map[string]*W
 // IDLookupPlan is SQLite's plan for FerretDB's _id lookup in a collection of
 // the embedded database.
 func (s *Store) IDLookupPlan(ctx context.Context, collection string) (string, error) {
-	conn, err := sql.Open("sqlite", "file:"+filepath.Join(s.embedded.dbDir, s.db.Name()+".sqlite"))
+	conn, err := sql.Open("sqlite", "file:"+s.embedded.File(s.db.Name()))
 	if err != nil {
 		return "", err
 	}

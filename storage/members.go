@@ -47,7 +47,6 @@ func (s *Store) InsertMember(ctx context.Context, m Member) error {
 // SetMemberRole changes a member's role and returns the membership as it now is.
 func (s *Store) SetMemberRole(ctx context.Context, workspaceID, userID, role string, now time.Time) (Member, error) {
 	id := MemberID(workspaceID, userID)
-	defer s.serialize(colMembers + "/" + id)()
 	var m Member
 	if err := one(s.col(colMembers).FindOneAndUpdate(ctx, bson.M{"_id": id},
 		bson.M{"$set": bson.M{"role": role, "updatedAt": now}},

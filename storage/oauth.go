@@ -64,9 +64,7 @@ func (s *Store) SetCredentialOAuthTokens(ctx context.Context, workspaceID, id st
 	} else {
 		update["$unset"] = bson.M{"lastError": "", "tokenExpiresAt": ""}
 	}
-	unlock := s.serialize(colCredentials + "/" + id)
 	res, err := s.col(colCredentials).UpdateOne(ctx, bson.M{"_id": id}, update)
-	unlock()
 	if err != nil {
 		return fmt.Errorf("store oauth tokens: %w", err)
 	}
@@ -96,9 +94,7 @@ func (s *Store) SetCredentialCheck(ctx context.Context, workspaceID, id string, 
 	if len(unset) > 0 {
 		update["$unset"] = unset
 	}
-	unlock := s.serialize(colCredentials + "/" + id)
 	_, err := s.col(colCredentials).UpdateOne(ctx, bson.M{"_id": id}, update)
-	unlock()
 	if err != nil {
 		return fmt.Errorf("record check: %w", err)
 	}
@@ -151,7 +147,6 @@ func (s *Store) TakeOAuthState(ctx context.Context, id string) (OAuthState, erro
 // AcquireLease takes the named lease until `until`, unless another holder has
 // it and it has not expired. It reports whether the caller now holds it.
 func (s *Store) AcquireLease(ctx context.Context, name, holder string, until, now time.Time) (bool, error) {
-	defer s.serialize(colLeases + "/" + name)()
 	_, err := s.col(colLeases).InsertOne(ctx, bson.M{"_id": name, "holder": holder, "until": until})
 	if err == nil {
 		return true, nil

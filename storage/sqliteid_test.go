@@ -9,7 +9,7 @@ import (
 )
 
 // TestEmbeddedIDLookupsUseAnIndex: on the embedded database, FerretDB's _id
-// lookups search an index instead of scanning every document (see sqliteid.go).
+// lookups search an index instead of scanning every document (see embedded/sqliteid.go).
 func TestEmbeddedIDLookupsUseAnIndex(t *testing.T) {
 	db := storagetest.Start(t)
 	if db.Dir == "" {

@@ -208,7 +208,6 @@ func (s *Store) bump(ctx context.Context, workspaceID, field string) error {
 func (s *Store) bumpAnd(ctx context.Context, workspaceID, field string, out any) error {
 	memoFrom(ctx).forget(workspaceID)
 	s.known.Remove(workspaceID)
-	unlock := s.serialize(colWorkspaces + "/" + workspaceID)
 	var err error
 	if out == nil {
 		_, err = s.col(colWorkspaces).UpdateOne(ctx, bson.M{"_id": workspaceID}, bson.M{"$inc": bson.M{field: 1}})
@@ -219,7 +218,6 @@ func (s *Store) bumpAnd(ctx context.Context, workspaceID, field string, out any)
 			err = nil
 		}
 	}
-	unlock()
 	if err != nil {
 		return fmt.Errorf("bump %s: %w", field, err)
 	}
@@ -255,7 +253,6 @@ func (s *Store) retryLater(ctx context.Context, what string, step func(context.C
 }
 
 func (s *Store) bumpEpoch(ctx context.Context, field string) error {
-	defer s.serialize(colEpochs + "/" + globalEpochs)()
 	_, err := s.col(colEpochs).UpdateOne(ctx, bson.M{"_id": globalEpochs},
 		bson.M{"$inc": bson.M{field: 1}}, options.Update().SetUpsert(true))
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +28,7 @@ import (
 	"credkeep/internal/coherence"
 	"credkeep/internal/logging"
 	"credkeep/internal/redact"
+	"credkeep/storage/embedded"
 )
 
 // Collection names.
@@ -42,7 +44,7 @@ type Options struct {
 	URI redact.Secret
 	// Embedded, when set, is an already running embedded database to connect to
 	// (several Stores in one process, as tests of multiple instances do).
-	Embedded *Embedded
+	Embedded *embedded.Server
 	DBName   string
 	DataDir  string
 	// MasterKey wraps the data keys (local KMS, 96 bytes).
@@ -67,9 +69,9 @@ type Store struct {
 	client   *mongo.Client // decrypts encrypted fields automatically on reads
 	db       *mongo.Database
 	crypt    *encryption
-	embedded *Embedded
+	embedded *embedded.Server
 	ownsDB   bool
-	locks    *stripedLock // nil when the database has atomic single-document updates
+	locks    *embedded.Locker // nil when the database has atomic single-document updates (collection.go)
 	log      *slog.Logger
 	closed   sync.Once
 	rules    RuleAdapter
@@ -111,14 +113,14 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	case o.Embedded != nil:
 		s.embedded, uri = o.Embedded, o.Embedded.URI()
 	default:
-		e, err := StartEmbedded(o.DataDir, logging.AtLeast(o.Logger, slog.LevelError).With("component", "ferretdb"))
+		e, err := embedded.Start(o.DataDir, logging.AtLeast(o.Logger, slog.LevelError).With("component", "ferretdb"))
 		if err != nil {
 			return nil, err
 		}
 		s.embedded, s.ownsDB, uri = e, true, e.URI()
 	}
 	if s.embedded != nil {
-		s.locks = s.embedded.locks
+		s.locks = s.embedded.Locker()
 	}
 	if err := s.connect(ctx, uri, o); err != nil {
 		s.Close(context.Background())
@@ -163,7 +165,7 @@ func (s *Store) connect(ctx context.Context, uri string, o Options) error {
 		case v1 && !o.SingleInstance:
 			return ErrNonAtomicDatabase
 		case v1:
-			s.locks = newStripedLock()
+			s.locks = embedded.NewLocker(false)
 			s.log.Warn("the database is FerretDB v1: running as the only credkeep instance (CREDKEEP_SINGLE_INSTANCE); several instances need MongoDB")
 		}
 	}
@@ -277,36 +279,6 @@ func (s *Store) Close(ctx context.Context) {
 	})
 }
 
-// serialize takes the document lock for key when the database needs one (see
-// Embedded.locks) and returns the function that releases it.
-func (s *Store) serialize(key string) func() {
-	if s.locks == nil {
-		return func() {}
-	}
-	return s.locks.lock(key)
-}
-
-// hotWrite takes the embedded database's writer lock (see Embedded.writer);
-// with a MongoDB it does nothing.
-func (s *Store) hotWrite() func() {
-	if s.embedded == nil {
-		return func() {}
-	}
-	s.embedded.writer.Lock()
-	return s.embedded.writer.Unlock
-}
-
-// serializeAll takes the document locks of several keys (an update of many
-// documents), in a fixed order so that two such calls cannot deadlock.
-func (s *Store) serializeAll(keys []string) func() {
-	if s.locks == nil {
-		return func() {}
-	}
-	return s.locks.lockAll(keys)
-}
-
-func (s *Store) col(name string) *mongo.Collection { return s.db.Collection(name) }
-
 // rawCol is a collection read without automatic decryption: encrypted values
 // come back as ciphertext (see Sealed).
 func (s *Store) rawCol(name string) *mongo.Collection {
@@ -352,7 +324,7 @@ func byIDs(ids []string) bson.M {
 
 // all runs a query on a collection and decodes every result into out (a pointer to a slice).
 func (s *Store) all(ctx context.Context, collection string, filter any, out any, what string, opts ...*options.FindOptions) error {
-	return s.allOn(s.col(collection), ctx, filter, out, what, opts...)
+	return s.allOn(s.col(collection).Collection, ctx, filter, out, what, opts...)
 }
 
 func (s *Store) allOn(col *mongo.Collection, ctx context.Context, filter any, out any, what string, opts ...*options.FindOptions) error {
@@ -364,4 +336,33 @@ func (s *Store) allOn(col *mongo.Collection, ctx context.Context, filter any, ou
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
+}
+
+// allCollections exist from start-up: on the embedded database, so that they
+// get the _id index (FerretDB creates a collection's table on its first write).
+var allCollections = []string{
+	colUsers, colWorkspaces, colMembers, colCredentials, colUses, colUsages, colAPITokens, colRateLimits,
+	colOAuthStates, colLeases, colAudit, colAuditHeads, colEpochs, colRules, colPersisted,
+}
+
+// indexIDs creates the collections, then has the embedded database index them
+// by the _id expression it looks documents up with (embedded/sqliteid.go).
+func (s *Store) indexIDs(ctx context.Context) error {
+	existing, err := s.db.ListCollectionNames(ctx, map[string]any{})
+	if err != nil {
+		return fmt.Errorf("list collections: %w", err)
+	}
+	for _, c := range allCollections {
+		if !slices.Contains(existing, c) {
+			if err := s.db.CreateCollection(ctx, c); err != nil && !isNamespaceExists(err) {
+				return fmt.Errorf("create collection %s: %w", c, err)
+			}
+		}
+	}
+	return s.embedded.IndexIDs(ctx, s.db.Name())
+}
+
+func isNamespaceExists(err error) bool {
+	var ce mongo.CommandError
+	return errors.As(err, &ce) && (ce.Code == 48 || ce.Name == "NamespaceExists")
 }

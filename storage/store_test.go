@@ -9,6 +9,7 @@ import (
 
 	"credkeep/internal/redact"
 	"credkeep/storage"
+	"credkeep/storage/embedded"
 	"credkeep/storage/storagetest"
 )
 
@@ -106,7 +107,7 @@ func TestOwnerGuardNeverEmpties(t *testing.T) {
 
 // FerretDB v1 at a URI is refused unless this is the only instance (SPEC.md §13).
 func TestFerretDBv1AtURIIsRefused(t *testing.T) {
-	e, err := storage.StartEmbedded(t.TempDir(), nil)
+	e, err := embedded.Start(t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,5 +125,48 @@ func TestFerretDBv1AtURIIsRefused(t *testing.T) {
 	defer s.Close(ctx)
 	if err := s.Ping(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestConcurrentUpdatesOfOneDocumentAllCount: the embedded database applies an
+// update by reading and writing back; the collection wrapper's locks make 50
+// racing $inc of one document from two Stores all count, each returning a
+// different version.
+func TestConcurrentUpdatesOfOneDocumentAllCount(t *testing.T) {
+	db := storagetest.Start(t)
+	stores := []*storage.Store{db.Open(t), db.Open(t)}
+	ctx := context.Background()
+	if err := stores[0].InsertWorkspace(ctx, storage.Workspace{ID: "ws", Name: "ws", Owners: []string{"a"}, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 50
+	versions := make(chan int64, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, err := stores[i%2].BumpPolicyVersion(ctx, "ws")
+			if err != nil {
+				t.Error(err)
+			}
+			versions <- v
+		}()
+	}
+	wg.Wait()
+	close(versions)
+	seen := map[int64]bool{}
+	for v := range versions {
+		if seen[v] {
+			t.Errorf("two updates both returned version %d", v)
+		}
+		seen[v] = true
+	}
+	v, _, err := stores[1].PolicyVersion(ctx, "ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v != n {
+		t.Fatalf("policy version %d after %d increments: updates were lost", v, n)
 	}
 }

@@ -33,7 +33,6 @@ func UsageID(credentialID, kind, consumerID string) string {
 // it is attached already; it returns the usage as stored.
 func (s *Store) AttachUsage(ctx context.Context, u Usage) (Usage, error) {
 	u.ID = UsageID(u.CredentialID, u.ConsumerKind, u.ConsumerID)
-	defer s.serialize(colUsages + "/" + u.ID)()
 	set := bson.M{}
 	if u.ConsumerName != "" {
 		set["consumerName"] = u.ConsumerName
@@ -87,7 +86,6 @@ func (s *Store) DeleteUsagesOf(ctx context.Context, credentialID string) error {
 // SetDefaultCredential sets (credentialID non-empty) or clears the workspace's
 // default credential for a purpose.
 func (s *Store) SetDefaultCredential(ctx context.Context, workspaceID, purpose, credentialID string) error {
-	defer s.serialize(colWorkspaces + "/" + workspaceID)()
 	update := bson.M{"$unset": bson.M{"defaults." + purpose: ""}}
 	if credentialID != "" {
 		update = bson.M{"$set": bson.M{"defaults." + purpose: credentialID}}

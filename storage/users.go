@@ -21,7 +21,6 @@ type User struct {
 // UpsertUser creates the user or refreshes its email and name from the latest claims.
 func (s *Store) UpsertUser(ctx context.Context, id, email, name string, now time.Time) error {
 	defer s.users.Remove(id)
-	defer s.serialize(colUsers + "/" + id)()
 	_, err := s.col(colUsers).UpdateOne(ctx, bson.M{"_id": id}, bson.M{
 		"$set":         bson.M{"email": email, "name": name, "updatedAt": now},
 		"$setOnInsert": bson.M{"createdAt": now},
@@ -40,7 +39,6 @@ func (s *Store) UpsertUser(ctx context.Context, id, email, name string, now time
 // can be added before they first sign in; their claims fill in the rest.
 func (s *Store) EnsureUser(ctx context.Context, id string, now time.Time) error {
 	defer s.users.Remove(id)
-	defer s.serialize(colUsers + "/" + id)()
 	_, err := s.col(colUsers).UpdateOne(ctx, bson.M{"_id": id}, bson.M{
 		"$setOnInsert": bson.M{"createdAt": now, "updatedAt": now},
 	}, options.Update().SetUpsert(true))

@@ -15,7 +15,7 @@ import (
 // instance, the sequence number of the last batch it added (f.<instance>), so
 // that a reader on that instance knows which of its batches the document holds.
 // Every update is an _id lookup, which the embedded database answers from an
-// index (sqliteid.go), so a batch costs the same whatever the database's size.
+// index (embedded/sqliteid.go), so a batch costs the same whatever the database's size.
 const colUses = "credential_uses"
 
 // Uses are a credential's use counters.
@@ -53,8 +53,6 @@ func (s *Store) AddUses(ctx context.Context, workspaceID, instance string, batch
 			max["c."+id+".last"] = *c.LastUsedAt
 		}
 	}
-	defer s.serialize(colUses + "/" + workspaceID)()
-	defer s.hotWrite()()
 	_, err := s.col(colUses).UpdateOne(ctx, bson.M{"_id": workspaceID}, bson.M{"$inc": inc, "$max": max}, options.Update().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("write use counts: %w", err)
@@ -91,7 +89,6 @@ func (s *Store) ForgetInstance(ctx context.Context, workspaceIDs []string, insta
 	if len(workspaceIDs) == 0 {
 		return nil
 	}
-	defer s.hotWrite()()
 	_, err := s.col(colUses).UpdateMany(ctx, byIDs(workspaceIDs), bson.M{"$unset": bson.M{"f." + instance: ""}})
 	if err != nil {
 		return fmt.Errorf("forget use-count batches: %w", err)
@@ -103,7 +100,6 @@ func (s *Store) ForgetInstance(ctx context.Context, workspaceIDs []string, insta
 // is set on insert, and replaced only when rename is true.
 func (s *Store) UpsertUsage(ctx context.Context, u Usage, rename bool, at time.Time) error {
 	u.ID = UsageID(u.CredentialID, u.ConsumerKind, u.ConsumerID)
-	defer s.serialize(colUsages + "/" + u.ID)()
 	onInsert := bson.M{"credentialId": u.CredentialID, "workspaceId": u.WorkspaceID,
 		"consumerKind": u.ConsumerKind, "consumerId": u.ConsumerID, "attachedAt": at}
 	update := bson.M{
@@ -126,6 +122,5 @@ func (s *Store) UpsertUsage(ctx context.Context, u Usage, rename bool, at time.T
 // forgetUses drops a deleted credential's counters (best effort: left behind,
 // they are only a few bytes nobody reads).
 func (s *Store) forgetUses(ctx context.Context, workspaceID, id string) {
-	defer s.serialize(colUses + "/" + workspaceID)()
 	_, _ = s.col(colUses).UpdateOne(ctx, bson.M{"_id": workspaceID}, bson.M{"$unset": bson.M{"c." + id: ""}})
 }

@@ -81,13 +81,11 @@ func (s *Store) WorkspacesByID(ctx context.Context, ids []string) ([]Workspace, 
 
 // RenameWorkspace sets the name of a live workspace.
 func (s *Store) RenameWorkspace(ctx context.Context, id, name string, now time.Time) (Workspace, error) {
-	unlock := s.serialize(colWorkspaces + "/" + id)
 	var w Workspace
 	err := one(s.col(colWorkspaces).FindOneAndUpdate(ctx,
 		bson.M{"_id": id, "deletingAt": bson.M{"$exists": false}},
 		bson.M{"$set": bson.M{"name": name, "updatedAt": now}},
 		options.FindOneAndUpdate().SetReturnDocument(options.After)), &w, "rename workspace")
-	unlock()
 	if err != nil {
 		return Workspace{}, err
 	}
@@ -99,7 +97,6 @@ func (s *Store) RenameWorkspace(ctx context.Context, id, name string, now time.T
 
 // AddOwner records userID in the workspace's owner guard list (after the member became OWNER).
 func (s *Store) AddOwner(ctx context.Context, workspaceID, userID string) error {
-	defer s.serialize(colWorkspaces + "/" + workspaceID)()
 	_, err := s.col(colWorkspaces).UpdateOne(ctx, bson.M{"_id": workspaceID},
 		bson.M{"$addToSet": bson.M{"owners": userID}})
 	if err != nil {
@@ -112,7 +109,6 @@ func (s *Store) AddOwner(ctx context.Context, workspaceID, userID string) error 
 // OWNER. It returns ErrConflict when userID is the last owner, and nil when userID
 // is not on the list.
 func (s *Store) RemoveOwner(ctx context.Context, workspaceID, userID string) error {
-	defer s.serialize(colWorkspaces + "/" + workspaceID)()
 	res, err := s.col(colWorkspaces).UpdateOne(ctx,
 		// "owners.1" exists: at least two owners, so one remains after the pull.
 		bson.M{"_id": workspaceID, "owners": userID, "owners.1": bson.M{"$exists": true}},
@@ -136,11 +132,9 @@ func (s *Store) RemoveOwner(ctx context.Context, workspaceID, userID string) err
 // MarkWorkspaceDeleting hides a workspace from every read while its deletion runs.
 // It is idempotent, so an interrupted deletion can be run again.
 func (s *Store) MarkWorkspaceDeleting(ctx context.Context, id string, now time.Time) error {
-	unlock := s.serialize(colWorkspaces + "/" + id)
 	res, err := s.col(colWorkspaces).UpdateOne(ctx,
 		bson.M{"_id": id, "deletingAt": bson.M{"$exists": false}},
 		bson.M{"$set": bson.M{"deletingAt": now, "updatedAt": now}})
-	unlock()
 	if err != nil {
 		return fmt.Errorf("mark workspace deleting: %w", err)
 	}

@@ -15,12 +15,13 @@ import (
 
 	"credkeep/internal/redact"
 	"credkeep/storage"
+	"credkeep/storage/embedded"
 )
 
 // DB is a database shared by the Stores of one test (several server instances).
 type DB struct {
 	Dir       string // the embedded database's data directory ("" for MONGODB_URI)
-	Embedded  *storage.Embedded
+	Embedded  *embedded.Server
 	URI       redact.Secret
 	Name      string
 	MasterKey redact.Bytes
@@ -45,7 +46,7 @@ func Start(t testing.TB) *DB {
 		return db
 	}
 	db.Dir = t.TempDir()
-	e, err := storage.StartEmbedded(db.Dir, nil)
+	e, err := embedded.Start(db.Dir, nil)
 	if err != nil {
 		t.Fatalf("start embedded database: %v", err)
 	}
@@ -125,7 +126,7 @@ func StartRestartable(t testing.TB) *DB {
 		t.Fatal(err)
 	}
 	db := &DB{Dir: dir, MasterKey: redact.NewBytes(key), Name: "credkeep_outage"}
-	db.Embedded, err = storage.StartEmbedded(dir, nil)
+	db.Embedded, err = embedded.Start(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +141,7 @@ func (db *DB) Stop() { db.Embedded.Stop() }
 // Stores opened before keep working once their driver reconnects.
 func (db *DB) Restart(t testing.TB) {
 	t.Helper()
-	e, err := storage.StartEmbedded(db.Dir, nil)
+	e, err := embedded.Start(db.Dir, nil)
 	if err != nil {
 		t.Fatalf("restart embedded database: %v", err)
 	}

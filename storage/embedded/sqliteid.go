@@ -1,15 +1,11 @@
-package storage
+package embedded
 
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"net/url"
-	"path/filepath"
-
-	"go.mongodb.org/mongo-driver/mongo"
 	_ "modernc.org/sqlite" // the driver FerretDB itself uses, for the index below
+	"net/url"
 )
 
 // The embedded FerretDB (v1.24, SQLite backend) looks documents up by _id with
@@ -18,36 +14,17 @@ import (
 // same expression, so SQLite never uses the index: every _id lookup, update
 // and delete scans the table and parses every document's JSON (measured:
 // `EXPLAIN QUERY PLAN` says SCAN; a profile under load showed 50-70% of the
-// CPU in SQLite's JSON parser). indexIDs adds, at start-up, an index on the
+// CPU in SQLite's JSON parser). IndexIDs adds, at start-up, an index on the
 // expression FerretDB queries with, to every collection of credkeep's
 // database; the plan becomes SEARCH ... USING INDEX. FerretDB does not know
 // about these indexes (it lists only its own), and dropping a collection drops
 // them with its table. A real MongoDB needs none of this.
 
-// hotCollections exist from start-up, so that they get the index (FerretDB
-// creates a collection's table on its first write).
-var hotCollections = []string{
-	colUsers, colWorkspaces, colMembers, colCredentials, colUses, colUsages, colAPITokens, colRateLimits,
-	colOAuthStates, colLeases, colAudit, colAuditHeads, colEpochs, colRules, colPersisted,
-}
-
-func (s *Store) indexIDs(ctx context.Context) error {
-	existing, err := s.db.ListCollectionNames(ctx, map[string]any{})
-	if err != nil {
-		return fmt.Errorf("list collections: %w", err)
-	}
-	have := map[string]bool{}
-	for _, c := range existing {
-		have[c] = true
-	}
-	for _, c := range hotCollections {
-		if !have[c] {
-			if err := s.db.CreateCollection(ctx, c); err != nil && !isNamespaceExists(err) {
-				return fmt.Errorf("create collection %s: %w", c, err)
-			}
-		}
-	}
-	file := filepath.Join(s.embedded.dbDir, s.db.Name()+".sqlite")
+// IndexIDs adds the index to every table of database dbName. A collection gets
+// it only if it exists: FerretDB creates a collection's table on its first
+// write, so storage creates its collections first.
+func (e *Server) IndexIDs(ctx context.Context, dbName string) error {
+	file := e.File(dbName)
 	conn, err := sql.Open("sqlite", "file:"+file+"?"+url.Values{"_pragma": {"busy_timeout(10000)"}}.Encode())
 	if err != nil {
 		return fmt.Errorf("open embedded database file: %w", err)
@@ -77,9 +54,4 @@ func (s *Store) indexIDs(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-func isNamespaceExists(err error) bool {
-	var ce mongo.CommandError
-	return errors.As(err, &ce) && (ce.Code == 48 || ce.Name == "NamespaceExists")
 }

@@ -1,0 +1,160 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"credkeep/storage/embedded"
+)
+
+// hotCollections are written all the time under load: on the embedded
+// database their writes queue behind one writer lock (embedded.Locker).
+var hotCollections = map[string]bool{colAudit: true, colAuditHeads: true, colUses: true, colRateLimits: true}
+
+// collection is a MongoDB collection whose writes take the locks the database
+// needs (embedded.Locker): an update or delete of documents named by _id locks
+// those documents, an update of documents not named by _id locks them all, and
+// every write to a hot collection takes the writer lock. Reads pass through.
+// Every write of storage goes through it, so no write site can forget a lock.
+type collection struct {
+	*mongo.Collection
+	locks *embedded.Locker // nil: the database applies single-document updates atomically
+	hot   bool
+}
+
+func (s *Store) col(name string) collection {
+	return collection{Collection: s.db.Collection(name), locks: s.locks, hot: hotCollections[name]}
+}
+
+// lock takes the locks of a write to the documents filter selects; update
+// reports whether it reads and writes back (FerretDB's lost-update case).
+func (c collection) lock(filter any, update bool) func() {
+	if c.locks == nil {
+		return func() {}
+	}
+	ids, known := docIDs(filter)
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = c.Name() + "/" + id
+	}
+	if !update {
+		keys = nil // a delete or insert loses no update
+	}
+	return c.locks.Lock(keys, update && !known, c.hot)
+}
+
+// docIDs returns the _id values filter selects: an equality or an $in of them.
+// known is false when the filter does not name its documents by _id.
+func docIDs(filter any) (ids []string, known bool) {
+	var v any
+	switch f := filter.(type) {
+	case bson.M:
+		v, known = f["_id"]
+	case bson.D:
+		for _, e := range f {
+			if e.Key == "_id" {
+				v, known = e.Value, true
+			}
+		}
+	}
+	if !known {
+		return nil, false
+	}
+	if in, ok := v.(bson.M); ok {
+		list, ok := in["$in"]
+		if !ok || len(in) != 1 {
+			return nil, false
+		}
+		switch l := list.(type) {
+		case []string:
+			return l, true
+		case bson.A:
+			for _, x := range l {
+				ids = append(ids, fmt.Sprint(x))
+			}
+			return ids, true
+		}
+		return nil, false
+	}
+	return []string{fmt.Sprint(v)}, true
+}
+
+func (c collection) InsertOne(ctx context.Context, doc any, opts ...*options.InsertOneOptions) (*mongo.InsertOneResult, error) {
+	defer c.lock(nil, false)()
+	return c.Collection.InsertOne(ctx, doc, opts...)
+}
+
+func (c collection) InsertMany(ctx context.Context, docs []any, opts ...*options.InsertManyOptions) (*mongo.InsertManyResult, error) {
+	defer c.lock(nil, false)()
+	return c.Collection.InsertMany(ctx, docs, opts...)
+}
+
+func (c collection) UpdateOne(ctx context.Context, filter, update any, opts ...*options.UpdateOptions) (*mongo.UpdateResult, error) {
+	defer c.lock(filter, true)()
+	return c.Collection.UpdateOne(ctx, filter, update, opts...)
+}
+
+func (c collection) UpdateMany(ctx context.Context, filter, update any, opts ...*options.UpdateOptions) (*mongo.UpdateResult, error) {
+	defer c.lock(filter, true)()
+	return c.Collection.UpdateMany(ctx, filter, update, opts...)
+}
+
+func (c collection) ReplaceOne(ctx context.Context, filter, doc any, opts ...*options.ReplaceOptions) (*mongo.UpdateResult, error) {
+	defer c.lock(filter, true)()
+	return c.Collection.ReplaceOne(ctx, filter, doc, opts...)
+}
+
+func (c collection) FindOneAndUpdate(ctx context.Context, filter, update any, opts ...*options.FindOneAndUpdateOptions) *mongo.SingleResult {
+	defer c.lock(filter, true)()
+	return c.Collection.FindOneAndUpdate(ctx, filter, update, opts...)
+}
+
+func (c collection) FindOneAndDelete(ctx context.Context, filter any, opts ...*options.FindOneAndDeleteOptions) *mongo.SingleResult {
+	defer c.lock(filter, false)()
+	return c.Collection.FindOneAndDelete(ctx, filter, opts...)
+}
+
+func (c collection) DeleteOne(ctx context.Context, filter any, opts ...*options.DeleteOptions) (*mongo.DeleteResult, error) {
+	defer c.lock(filter, false)()
+	return c.Collection.DeleteOne(ctx, filter, opts...)
+}
+
+func (c collection) DeleteMany(ctx context.Context, filter any, opts ...*options.DeleteOptions) (*mongo.DeleteResult, error) {
+	defer c.lock(filter, false)()
+	return c.Collection.DeleteMany(ctx, filter, opts...)
+}
+
+// BulkWrite locks the documents of every model (all of them if one model does
+// not name its document by _id).
+func (c collection) BulkWrite(ctx context.Context, models []mongo.WriteModel, opts ...*options.BulkWriteOptions) (*mongo.BulkWriteResult, error) {
+	var ids []string
+	known := true
+	for _, m := range models {
+		var filter any
+		switch m := m.(type) {
+		case *mongo.UpdateOneModel:
+			filter = m.Filter
+		case *mongo.ReplaceOneModel:
+			filter = m.Filter
+		case *mongo.InsertOneModel, *mongo.DeleteOneModel, *mongo.DeleteManyModel:
+			continue
+		}
+		these, ok := docIDs(filter)
+		known = known && ok
+		ids = append(ids, these...)
+	}
+	in := bson.A{}
+	for _, id := range ids {
+		in = append(in, id)
+	}
+	filter := bson.M{"_id": bson.M{"$in": in}}
+	if !known {
+		filter = bson.M{}
+	}
+	defer c.lock(filter, true)()
+	return c.Collection.BulkWrite(ctx, models, opts...)
+}

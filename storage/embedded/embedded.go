@@ -1,0 +1,101 @@
+// Package embedded runs credkeep's zero-setup database: FerretDB v1 with its
+// SQLite backend, inside the process. It also holds what exists only because
+// of that database: the index FerretDB forgets to use (sqliteid.go), and the
+// locks its writes need (Locker), which storage applies to every write through
+// one collection wrapper, so that no write site has to remember them.
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+)
+
+// maxUnixSocketPath keeps a socket path under the kernel's sun_path limit (108 bytes).
+const maxUnixSocketPath = 100
+
+// Server is a FerretDB (SQLite backend) running inside this process. It listens
+// on a unix socket in the data directory (mode 0600), or on a random loopback
+// port when the path cannot be a socket, so several instances run side by side.
+type Server struct {
+	uri    string
+	cancel context.CancelFunc
+	done   chan struct{}
+	stop   sync.Once
+	// locks are shared by every Store connected to this database, which is
+	// enough because an embedded database has no clients outside this process.
+	locks *Locker
+	dbDir string // where the SQLite files are
+}
+
+// Start starts FerretDB with its SQLite files under dir/db.
+func Start(dir string, logger *slog.Logger) (*Server, error) {
+	dbDir, err := filepath.Abs(filepath.Join(dir, "db"))
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dbDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	listener := ferretdb.ListenerConfig{}
+	sock := filepath.Join(filepath.Dir(dbDir), "ferretdb.sock")
+	// The driver lowercases addresses (socket paths included), so a path with
+	// capitals cannot be dialled; those, and paths too long for a socket, fall
+	// back to a random loopback port.
+	if len(sock) <= maxUnixSocketPath && sock == strings.ToLower(sock) {
+		_ = os.Remove(sock) // left by a previous run that was killed
+		listener.Unix = sock
+	} else {
+		listener.TCP = "127.0.0.1:0"
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  listener,
+		Logger:    logger,
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + dbDir + "/",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start embedded database: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &Server{cancel: cancel, done: make(chan struct{}), locks: NewLocker(true), dbDir: dbDir}
+	go func() {
+		defer close(e.done)
+		_ = f.Run(ctx)
+	}()
+	e.uri = f.MongoDBURI()
+	if listener.Unix != "" {
+		// Only this user may connect to the socket.
+		if err := os.Chmod(sock, 0o600); err != nil {
+			e.Stop()
+			return nil, fmt.Errorf("protect database socket: %w", err)
+		}
+	}
+	return e, nil
+}
+
+// URI is the connection string of the embedded database.
+func (e *Server) URI() string { return e.uri }
+
+// Stop shuts the database down and waits until its files are closed.
+func (e *Server) Stop() {
+	e.stop.Do(func() {
+		e.cancel()
+		<-e.done
+	})
+}
+
+// Locker is the writers' locks of this database.
+func (e *Server) Locker() *Locker { return e.locks }
+
+// File is the SQLite file of a database (tests read query plans from it).
+func (e *Server) File(dbName string) string { return filepath.Join(e.dbDir, dbName+".sqlite") }
