@@ -15,6 +15,7 @@ import (
 	"credkeep/audit"
 	"credkeep/authn"
 	"credkeep/authz"
+	"credkeep/coherence"
 	"credkeep/connection"
 	"credkeep/credential"
 	"credkeep/httpapi"
@@ -81,14 +82,16 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	authorizer, err := authz.NewAuthorizer(o.Store.Rules(), o.Store)
+	// Everything reads and writes through the caches that check versions.
+	store := coherence.Wrap(o.Store, o.Now, o.Logger)
+	authorizer, err := authz.NewAuthorizer(store.Rules(), store)
 	if err != nil {
 		return nil, err
 	}
 	if o.Metrics == nil {
 		o.Metrics = metrics.New()
 	}
-	auditLog := audit.NewLog(o.Store, o.Now, func(ctx context.Context, msg string, err error) {
+	auditLog := audit.NewLog(store, o.Now, func(ctx context.Context, msg string, err error) {
 		o.Metrics.AuditFailure()
 		o.Logger.ErrorContext(ctx, msg, "error", err)
 	})
@@ -100,12 +103,12 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 		o.Outbound.RedirectURL = "http://localhost:8080/oauth/callback"
 	}
 	o.Outbound.Now = o.Now
-	workspaces := workspace.New(o.Store, authorizer, auditLog, o.Now, o.Logger)
-	credentials := credential.NewService(o.Store, o.Uses, workspaces, authorizer, auditLog, connection.NewManager(o.Outbound, o.Store), o.Now, o.Logger)
+	workspaces := workspace.New(store, authorizer, auditLog, o.Now, o.Logger)
+	credentials := credential.NewService(store, o.Uses, workspaces, authorizer, auditLog, connection.NewManager(o.Outbound, store), o.Now, o.Logger)
 	credentials.ObserveCache(func(hit bool) { o.Metrics.Cache("credential", hit) })
-	apq := persisted.NewExtension(o.Store, o.Trusted, o.APQMax, o.Now)
+	apq := persisted.NewExtension(store, o.Trusted, o.APQMax, o.Now)
 	apq.Observe(func(hit bool) { o.Metrics.Cache("persisted_query", hit) })
-	apiTokens := apitoken.New(o.Store, workspaces, auditLog, o.Now, o.Logger)
+	apiTokens := apitoken.New(store, workspaces, auditLog, o.Now, o.Logger)
 	gql := httpapi.NewGraphQL(httpapi.GraphQLOptions{
 		Resolvers: resolvers.New(workspaces, credentials, apiTokens),
 		Persisted: apq,
@@ -115,18 +118,18 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	})
 	return httpapi.New(httpapi.Options{
 		GraphQL:        gql,
-		Auth:           authn.NewAuthenticator(verifier, o.Store, o.Store, o.Now),
-		DB:             o.Store,
+		Auth:           authn.NewAuthenticator(verifier, store, store, o.Now),
+		DB:             store,
 		Logger:         o.Logger,
 		Playground:     o.Playground,
-		Limiter:        ratelimit.New(o.Store, o.TokenRateLimit, o.Now),
+		Limiter:        ratelimit.New(store, o.TokenRateLimit, o.Now),
 		TrustedProxies: o.TrustedProxies,
 		CORSOrigins:    o.CORSOrigins,
 		CORSHeaders:    o.CORSHeaders,
 		Authorizations: credentials,
 		Metrics:        o.Metrics,
 		PerRequest: func(ctx context.Context) context.Context {
-			return storage.WithRequestMemo(authz.WithRequestCache(loaders.With(ctx, loaders.New(o.Store, o.Uses))))
+			return coherence.WithRequestMemo(authz.WithRequestCache(loaders.With(ctx, loaders.New(store, o.Uses))))
 		},
 	}), nil
 }

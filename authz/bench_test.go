@@ -3,9 +3,11 @@ package authz
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
+	"credkeep/coherence"
 	"credkeep/storage"
 	"credkeep/storage/storagetest"
 )
@@ -13,7 +15,8 @@ import (
 // benchSet is a workspace of 200 credentials, each with its owner's rule, and
 // 200 grants, compiled once.
 func benchSet(b *testing.B) (*policySet, []string) {
-	_, store := storagetest.Store(b)
+	_, raw := storagetest.Store(b)
+	store := coherence.Wrap(raw, time.Now, slog.New(slog.DiscardHandler))
 	a, err := NewAuthorizer(store.Rules(), store)
 	if err != nil {
 		b.Fatal(err)

@@ -3,10 +3,12 @@ package authz
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"testing"
 	"time"
 
+	"credkeep/coherence"
 	"credkeep/storage"
 	"credkeep/storage/storagetest"
 )
@@ -15,7 +17,8 @@ import (
 // owner rules, and checks that the one-pass level of every user on every
 // credential is exactly what Casbin's Enforce decides.
 func TestLevelsAgreeWithEnforce(t *testing.T) {
-	_, store := storagetest.Store(t)
+	_, raw := storagetest.Store(t)
+	store := coherence.Wrap(raw, time.Now, slog.New(slog.DiscardHandler))
 	a, err := NewAuthorizer(store.Rules(), store)
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +94,8 @@ func TestLevelsAgreeWithEnforce(t *testing.T) {
 // changes to the policies it holds (instead of recompiling them from the
 // database) decides exactly as a fresh instance that compiles them.
 func TestIncrementalSetsMatchReloads(t *testing.T) {
-	_, store := storagetest.Store(t)
+	_, raw := storagetest.Store(t)
+	store := coherence.Wrap(raw, time.Now, slog.New(slog.DiscardHandler))
 	a, err := NewAuthorizer(store.Rules(), store)
 	if err != nil {
 		t.Fatal(err)

@@ -9,13 +9,14 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
 
+	"credkeep/coherence"
 	"credkeep/internal/redact"
 	"credkeep/storage"
 )
 
 // CacheStore is what the credential cache reads.
 type CacheStore interface {
-	WorkspaceState(ctx context.Context, workspaceID string) (storage.WorkspaceState, error)
+	WorkspaceState(ctx context.Context, workspaceID string) (coherence.WorkspaceState, error)
 	SealedCredential(ctx context.Context, id string) (storage.Credential, storage.Sealed, error)
 	SealedCredentialsOf(ctx context.Context, workspaceID string) ([]storage.Credential, []storage.Sealed, error)
 	Unseal(ctx context.Context, s storage.Sealed) (map[string]redact.Secret, error)
@@ -24,9 +25,9 @@ type CacheStore interface {
 // cache keeps credentials in process, their secrets still encrypted, so that
 // reading one costs no database read of the credential. Every use checks the
 // entry against its workspace's data version, read fresh for the request (one
-// shared read of a small document; see storage.WorkspaceState): a change made
+// shared read of a small document; see coherence.WorkspaceState): a change made
 // by any instance before the request began is always seen. Entries also expire
-// after storage.CacheMaxAge, the backstop for a version bump lost in a crash.
+// after coherence.CacheMaxAge, the backstop for a version bump lost in a crash.
 //
 // A credential read is an _id lookup (indexed on every database, see
 // storage/embedded/sqliteid.go for the embedded one) but still a round trip and a
@@ -83,7 +84,7 @@ func newCache(store CacheStore, now func() time.Time) *cache {
 }
 
 func (c *cache) fresh(loadedAt time.Time) bool {
-	return c.now().Sub(loadedAt) < storage.CacheMaxAge
+	return c.now().Sub(loadedAt) < coherence.CacheMaxAge
 }
 
 // get returns a credential as of this request, or storage.ErrNotFound.

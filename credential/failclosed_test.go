@@ -10,6 +10,7 @@ import (
 	"credkeep/audit"
 	"credkeep/authn"
 	"credkeep/authz"
+	"credkeep/coherence"
 	"credkeep/credential"
 	"credkeep/internal/redact"
 	"credkeep/storage"
@@ -27,7 +28,8 @@ func (downJournal) Denied(context.Context, audit.Entry)       {}
 // TestNoChangeWithoutAnAuditEntry: when the audit entry cannot be written, the
 // operation fails and the database holds nothing of it.
 func TestNoChangeWithoutAnAuditEntry(t *testing.T) {
-	_, store := storagetest.Store(t)
+	_, raw := storagetest.Store(t)
+	store := coherence.Wrap(raw, time.Now, slog.New(slog.DiscardHandler))
 	ctx := context.Background()
 	a, err := authz.NewAuthorizer(store.Rules(), store)
 	if err != nil {
@@ -44,7 +46,7 @@ func TestNoChangeWithoutAnAuditEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	svc := credential.NewService(store, usecount.New(store, log), workspace.New(store, a, downJournal{}, time.Now, log), a, downJournal{}, nil, time.Now, log)
+	svc := credential.NewService(store, usecount.New(raw, log), workspace.New(store, a, downJournal{}, time.Now, log), a, downJournal{}, nil, time.Now, log)
 	ctx = authn.WithPrincipal(ctx, &authn.Principal{UserID: "alice"})
 	_, err = svc.Create(ctx, credential.CreateInput{WorkspaceID: "ws", Type: "api_key", Name: "k",
 		Fields: []credential.FieldInput{{Key: "apiKey", Value: redact.New("abcdefghijklmnop")}}})

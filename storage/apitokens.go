@@ -48,11 +48,6 @@ func (s *Store) APITokensOf(ctx context.Context, userID string) ([]APIToken, err
 // DeleteAPIToken removes a user's token by its public id; ErrNotFound if the
 // user has no such token. A deleted token is refused on its next request.
 func (s *Store) DeleteAPIToken(ctx context.Context, userID, publicID string) (APIToken, error) {
-	// The epoch moves before the delete and after it (see tokencache.go).
-	if err := s.bumpTokenEpoch(ctx); err != nil {
-		return APIToken{}, err
-	}
-	defer s.bumpTokenEpochAfter(ctx)
 	var t APIToken
 	if err := one(s.col(colAPITokens).FindOneAndDelete(ctx, bson.M{"publicId": publicID, "userId": userID}), &t, "delete api token"); err != nil {
 		return APIToken{}, err
@@ -96,4 +91,13 @@ func (s *Store) APITokenOf(ctx context.Context, userID, publicID string) (APITok
 	var t APIToken
 	err := one(s.col(colAPITokens).FindOne(ctx, bson.M{"publicId": publicID, "userId": userID}), &t, "find api token")
 	return t, err
+}
+
+// APITokenByHash returns the token with this hash, or ErrNotFound.
+func (s *Store) APITokenByHash(ctx context.Context, hash string) (APIToken, error) {
+	var t APIToken
+	if err := one(s.col(colAPITokens).FindOne(ctx, bson.M{"_id": hash}), &t, "find api token"); err != nil {
+		return APIToken{}, err
+	}
+	return t, nil
 }

@@ -60,7 +60,6 @@ func (s *Store) InsertCredential(ctx context.Context, c Credential, secrets map[
 		}
 		return fmt.Errorf("insert credential: %w", err)
 	}
-	s.bumpDataVersion(ctx, c.WorkspaceID)
 	return nil
 }
 
@@ -95,15 +94,6 @@ func (s *Store) Credential(ctx context.Context, id string) (Credential, error) {
 // the stored secrets. It returns ErrConflict when the version moved,
 // ErrNameTaken when the new name is used, ErrNotFound when it is gone.
 func (s *Store) UpdateCredential(ctx context.Context, c Credential, secrets map[string]redact.Secret, expectedVersion int64) (Credential, error) {
-	updated, err := s.updateCredential(ctx, c, secrets, expectedVersion)
-	if err == nil {
-		// After the document lock is released: bumps take other locks.
-		s.bumpDataVersion(ctx, c.WorkspaceID)
-	}
-	return updated, err
-}
-
-func (s *Store) updateCredential(ctx context.Context, c Credential, secrets map[string]redact.Secret, expectedVersion int64) (Credential, error) {
 	c.Version = expectedVersion + 1
 	set := bson.M{
 		"name": c.Name, "nameKey": c.NameKey, "fields": c.Fields, "secretKeys": c.SecretKeys,
@@ -153,7 +143,6 @@ func (s *Store) DeleteCredential(ctx context.Context, workspaceID, id string) er
 	if res.DeletedCount == 0 {
 		return ErrNotFound
 	}
-	s.bumpDataVersion(ctx, workspaceID)
 	s.forgetUses(ctx, workspaceID, id)
 	return nil
 }

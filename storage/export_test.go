@@ -47,11 +47,6 @@ func (s *Store) Encrypt(ctx context.Context, workspaceID string, v any) (primiti
 	return s.encrypt(ctx, workspaceID, v)
 }
 
-// ReadWorkspaces reads workspaces without sharing or cache (benchmarks).
-func (s *Store) ReadWorkspaces(ctx context.Context, ids []string) (map[string]*Workspace, error) {
-	return s.readWorkspaces(ctx, ids)
-}
-
 // IDLookupPlan is SQLite's plan for FerretDB's _id lookup in a collection of
 // the embedded database.
 func (s *Store) IDLookupPlan(ctx context.Context, collection string) (string, error) {

@@ -71,7 +71,6 @@ func (s *Store) SetCredentialOAuthTokens(ctx context.Context, workspaceID, id st
 	if res.MatchedCount == 0 {
 		return ErrNotFound
 	}
-	s.bumpDataVersion(ctx, workspaceID)
 	return nil
 }
 
@@ -98,7 +97,6 @@ func (s *Store) SetCredentialCheck(ctx context.Context, workspaceID, id string, 
 	if err != nil {
 		return fmt.Errorf("record check: %w", err)
 	}
-	s.bumpDataVersion(ctx, workspaceID)
 	return nil
 }
 

@@ -18,14 +18,11 @@ import (
 	"sync"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
-	"github.com/hashicorp/golang-lru/v2/expirable"
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 	"go.mongodb.org/mongo-driver/mongo/readpref"
 
-	"credkeep/internal/coherence"
 	"credkeep/internal/logging"
 	"credkeep/internal/redact"
 	"credkeep/storage/embedded"
@@ -75,13 +72,6 @@ type Store struct {
 	log      *slog.Logger
 	closed   sync.Once
 	rules    RuleAdapter
-	// states shares fresh reads of the epochs and of workspace states between
-	// concurrent requests; known holds the states read at the current epoch (state.go).
-	states *coherence.Group[string, snapshot]
-	known  *lru.Cache[string, knownState]
-	// tokens: API tokens cached by hash (tokencache.go).
-	tokens *lru.Cache[string, cachedToken]
-	users  *expirable.LRU[string, User]
 }
 
 // Open connects to the database (starting the embedded one if needed), sets up
@@ -103,10 +93,6 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		o.DBName = "credkeep"
 	}
 	s := &Store{log: o.Logger}
-	s.states = coherence.New(s.readRound).WithLinger(stateReadLinger)
-	s.known = newKnownStates()
-	s.users = expirable.NewLRU[string, User](10_000, nil, usersCacheTTL)
-	s.tokens, _ = lru.New[string, cachedToken](10_000) // errors only for a size < 1
 	uri := o.URI.Reveal()
 	switch {
 	case uri != "":

@@ -146,7 +146,7 @@ func TestConcurrentUpdatesOfOneDocumentAllCount(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			v, err := stores[i%2].BumpPolicyVersion(ctx, "ws")
+			v, err := stores[i%2].BumpWorkspaceVersion(ctx, "ws", storage.PolicyVersion)
 			if err != nil {
 				t.Error(err)
 			}
@@ -162,11 +162,11 @@ func TestConcurrentUpdatesOfOneDocumentAllCount(t *testing.T) {
 		}
 		seen[v] = true
 	}
-	v, _, err := stores[1].PolicyVersion(ctx, "ws")
+	w, err := stores[1].Workspace(ctx, "ws")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v != n {
+	if v := w.PolicyVersion; v != n {
 		t.Fatalf("policy version %d after %d increments: updates were lost", v, n)
 	}
 }

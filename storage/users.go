@@ -20,7 +20,6 @@ type User struct {
 
 // UpsertUser creates the user or refreshes its email and name from the latest claims.
 func (s *Store) UpsertUser(ctx context.Context, id, email, name string, now time.Time) error {
-	defer s.users.Remove(id)
 	_, err := s.col(colUsers).UpdateOne(ctx, bson.M{"_id": id}, bson.M{
 		"$set":         bson.M{"email": email, "name": name, "updatedAt": now},
 		"$setOnInsert": bson.M{"createdAt": now},
@@ -38,7 +37,6 @@ func (s *Store) UpsertUser(ctx context.Context, id, email, name string, now time
 // EnsureUser creates a user record with only an id, unless one exists: a member
 // can be added before they first sign in; their claims fill in the rest.
 func (s *Store) EnsureUser(ctx context.Context, id string, now time.Time) error {
-	defer s.users.Remove(id)
 	_, err := s.col(colUsers).UpdateOne(ctx, bson.M{"_id": id}, bson.M{
 		"$setOnInsert": bson.M{"createdAt": now, "updatedAt": now},
 	}, options.Update().SetUpsert(true))
@@ -49,32 +47,14 @@ func (s *Store) EnsureUser(ctx context.Context, id string, now time.Time) error 
 }
 
 // UsersByID loads users in one query; ids that do not exist are absent from the map.
-//
-// Users are cached for usersCacheTTL: a user record holds only what the latest
-// JWT said (email, name), shown next to credentials and audit entries, never
-// used for a decision; on other instances a change shows within the TTL.
 func (s *Store) UsersByID(ctx context.Context, ids []string) (map[string]User, error) {
-	out := make(map[string]User, len(ids))
-	var missing []string
-	for _, id := range ids {
-		if u, ok := s.users.Get(id); ok {
-			out[id] = u
-		} else {
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) == 0 {
-		return out, nil
-	}
 	var users []User
-	if err := s.all(ctx, colUsers, byIDs(missing), &users, "find users"); err != nil {
+	if err := s.all(ctx, colUsers, byIDs(ids), &users, "find users"); err != nil {
 		return nil, err
 	}
+	out := make(map[string]User, len(users))
 	for _, u := range users {
 		out[u.ID] = u
-		s.users.Add(u.ID, u)
 	}
 	return out, nil
 }
-
-const usersCacheTTL = 30 * time.Second

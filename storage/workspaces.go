@@ -3,8 +3,6 @@ package storage
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -25,7 +23,7 @@ type Workspace struct {
 	// PolicyVersion changes with every change of grants or membership; server
 	// instances compare it with the version of the policies they cached.
 	PolicyVersion int64 `bson:"policyVersion"`
-	// DataVersion changes with every change of one of its credentials (see WorkspaceState).
+	// DataVersion changes with every change of one of its credentials (package coherence moves it).
 	DataVersion int64      `bson:"dataVersion"`
 	CreatedAt   time.Time  `bson:"createdAt"`
 	UpdatedAt   time.Time  `bson:"updatedAt"`
@@ -52,33 +50,6 @@ func (s *Store) Workspace(ctx context.Context, id string) (Workspace, error) {
 	return w, nil
 }
 
-// WorkspacesByID returns the live (not being deleted) workspaces among ids,
-// sorted by name, as of a read that began after the call (see state.go: they
-// come from the shared fresh read, cached while the data epoch stands still).
-func (s *Store) WorkspacesByID(ctx context.Context, ids []string) ([]Workspace, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
-	snaps, err := s.states.GetAll(ctx, ids...)
-	if err != nil {
-		return nil, err
-	}
-	var out []Workspace
-	for _, id := range ids {
-		if w := snaps[id].workspace; w != nil && w.DeletingAt == nil {
-			out = append(out, *w)
-		}
-	}
-	slices.SortFunc(out, func(a, b Workspace) int {
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	return out, nil
-}
-
 // RenameWorkspace sets the name of a live workspace.
 func (s *Store) RenameWorkspace(ctx context.Context, id, name string, now time.Time) (Workspace, error) {
 	var w Workspace
@@ -89,10 +60,7 @@ func (s *Store) RenameWorkspace(ctx context.Context, id, name string, now time.T
 	if err != nil {
 		return Workspace{}, err
 	}
-	// Instances serve workspaces from their cache while the data epoch stands still.
-	s.known.Remove(id)
-	memoFrom(ctx).forget(id)
-	return w, s.bumpEpochOrRetry(ctx, "data")
+	return w, nil
 }
 
 // AddOwner records userID in the workspace's owner guard list (after the member became OWNER).
@@ -143,8 +111,7 @@ func (s *Store) MarkWorkspaceDeleting(ctx context.Context, id string, now time.T
 			return err
 		}
 	}
-	s.known.Remove(id)
-	return s.bumpEpochOrRetry(ctx, "data")
+	return nil
 }
 
 // DeleteWorkspaceDocuments removes a workspace's credentials and memberships and
@@ -159,13 +126,9 @@ func (s *Store) DeleteWorkspaceDocuments(ctx context.Context, id string) error {
 	if _, err := s.col(colUsages).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
 		return fmt.Errorf("delete usages: %w", err)
 	}
-	if err := s.bumpTokenEpoch(ctx); err != nil {
-		return err
-	}
 	if _, err := s.col(colAPITokens).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
 		return fmt.Errorf("delete api tokens: %w", err)
 	}
-	s.bumpTokenEpochAfter(ctx)
 	if _, err := s.col(colMembers).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
 		return fmt.Errorf("delete members: %w", err)
 	}

@@ -1,6 +1,11 @@
-// Package coherence answers "is my copy current?" cheaply. It shares reads
-// between concurrent callers without ever serving a value older than the caller: every caller gets the result of a read that
-// started after it asked. Under load, one read answers everyone who arrived
+// Package coherence answers "is my copy current?" cheaply: Store wraps storage
+// with the in-process caches (workspace states and documents, API tokens,
+// users) and moves the versions they check after the writes they depend on;
+// Group shares the fresh reads of those versions.
+//
+// Group shares reads between concurrent callers without ever serving a value
+// older than the caller: every caller gets the result of a read that started
+// after it asked. Under load, one read answers everyone who arrived
 // while the previous read was running, whatever keys they asked for, so a
 // version check that must see every write committed before the request began
 // costs one database query per batch of requests instead of one per request.

@@ -1,0 +1,105 @@
+package coherence_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"credkeep/coherence"
+	"credkeep/internal/redact"
+	"credkeep/storage"
+	"credkeep/storage/storagetest"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// two instances on one database, with one clock.
+func instances(t *testing.T) (a, b *coherence.Store, raw *storage.Store, c *clock) {
+	t.Helper()
+	db := storagetest.Start(t)
+	c = &clock{t: time.Now()}
+	log := slog.New(slog.DiscardHandler)
+	raw = db.Open(t)
+	return coherence.Wrap(raw, c.Now, log), coherence.Wrap(db.Open(t), c.Now, log), raw, c
+}
+
+// TestRevokedTokenIsRefusedOnTheOtherInstance: a token cached by one instance
+// is refused there on the very next look-up after the other revoked it.
+func TestRevokedTokenIsRefusedOnTheOtherInstance(t *testing.T) {
+	a, b, _, _ := instances(t)
+	ctx := context.Background()
+	tok := storage.APIToken{Hash: "h1", ID: "t1", UserID: "alice", Name: "bot", Prefix: "ck_", CreatedAt: time.Now()}
+	if err := a.InsertAPIToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.APITokenByHash(ctx, "h1"); err != nil || got.ID != "t1" {
+		t.Fatalf("before revocation: %+v, %v", got, err)
+	}
+	if _, err := a.DeleteAPIToken(ctx, "alice", "t1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.APITokenByHash(ctx, "h1"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("after revocation on the other instance: %v, want ErrNotFound", err)
+	}
+}
+
+// TestCredentialWriteMovesTheDataVersion: a write through one instance moves
+// the version the other's caches check; a raw storage write does not, and only
+// the age limit (on the injected clock) bounds what a stale cache serves.
+func TestCredentialWriteMovesTheDataVersion(t *testing.T) {
+	a, b, raw, clk := instances(t)
+	ctx := context.Background()
+	if err := raw.CreateDataKey(ctx, "ws"); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.InsertWorkspace(ctx, storage.Workspace{ID: "ws", Name: "one", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := b.WorkspaceState(ctx, "ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := storage.Credential{ID: "c1", WorkspaceID: "ws", Type: "api_key", Name: "k", NameKey: "k", Version: 1, CreatedAt: time.Now()}
+	if err := a.InsertCredential(ctx, c, map[string]redact.Secret{"apiKey": redact.New("s3cret-value")}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := b.WorkspaceState(ctx, "ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.DataVersion != before.DataVersion+1 {
+		t.Fatalf("data version %d after a write, was %d", after.DataVersion, before.DataVersion)
+	}
+
+	// A rename through the raw store moves nothing: b keeps serving its copy
+	// until the copy's age passes CacheMaxAge on b's clock.
+	if _, err := b.WorkspacesByID(ctx, []string{"ws"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.RenameWorkspace(ctx, "ws", "two", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if ws, _ := b.WorkspacesByID(ctx, []string{"ws"}); len(ws) != 1 || ws[0].Name != "one" {
+		t.Fatalf("cached workspace %+v, want the copy named one", ws)
+	}
+	clk.Advance(coherence.CacheMaxAge)
+	if ws, _ := b.WorkspacesByID(ctx, []string{"ws"}); len(ws) != 1 || ws[0].Name != "two" {
+		t.Fatalf("workspace after the age limit %+v, want two", ws)
+	}
+	// Through the wrapper, the other instance sees a rename at once.
+	if _, err := a.RenameWorkspace(ctx, "ws", "three", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if ws, _ := b.WorkspacesByID(ctx, []string{"ws"}); len(ws) != 1 || ws[0].Name != "three" {
+		t.Fatalf("workspace after a rename on the other instance %+v, want three", ws)
+	}
+}
