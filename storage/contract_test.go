@@ -1,0 +1,48 @@
+package storage_test
+
+import (
+	"log/slog"
+	"testing"
+	"time"
+
+	"credkeep/apitoken"
+	"credkeep/audit"
+	"credkeep/authn"
+	"credkeep/authz"
+	"credkeep/coherence"
+	"credkeep/connection"
+	"credkeep/credential"
+	"credkeep/internal/persisted"
+	"credkeep/internal/ratelimit"
+	"credkeep/storage/storagetest"
+	"credkeep/usecount"
+	"credkeep/workspace"
+)
+
+// The store as production wires it satisfies every domain package's interface
+// (a raw storage.Store does not satisfy those that need versions).
+var (
+	_ usecount.Store     = (*coherence.Store)(nil)
+	_ apitoken.Store     = (*coherence.Store)(nil)
+	_ ratelimit.Store    = (*coherence.Store)(nil)
+	_ persisted.Store    = (*coherence.Store)(nil)
+	_ audit.Store        = (*coherence.Store)(nil)
+	_ workspace.Store    = (*coherence.Store)(nil)
+	_ credential.Store   = (*coherence.Store)(nil)
+	_ connection.Store   = (*coherence.Store)(nil)
+	_ authz.PolicyStore  = (*coherence.Store)(nil)
+	_ authn.UserRecorder = (*coherence.Store)(nil)
+	_ authn.TokenStore   = (*coherence.Store)(nil)
+)
+
+// TestContracts runs every contract suite on a fresh database: the embedded
+// one, or MongoDB when MONGODB_URI is set.
+func TestContracts(t *testing.T) {
+	for name, suite := range storagetest.Contracts {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, s := storagetest.Store(t)
+			suite(t, coherence.Wrap(s, time.Now, slog.New(slog.DiscardHandler)))
+		})
+	}
+}
