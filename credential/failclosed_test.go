@@ -2,7 +2,6 @@ package credential_test
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"testing"
 	"time"
@@ -19,16 +18,11 @@ import (
 	"credkeep/workspace"
 )
 
-// downJournal is an audit log whose writes fail.
-type downJournal struct{ audit.Journal }
-
-func (downJournal) Record(context.Context, audit.Entry) error { return errors.New("audit store down") }
-func (downJournal) Denied(context.Context, audit.Entry)       {}
-
-// TestNoChangeWithoutAnAuditEntry: when the audit entry cannot be written, the
-// operation fails and the database holds nothing of it.
+// TestNoChangeWithoutAnAuditEntry: when the database refuses the audit entry,
+// the operation fails and the database holds nothing of it.
 func TestNoChangeWithoutAnAuditEntry(t *testing.T) {
-	_, raw := storagetest.Store(t)
+	faults := storagetest.Start(t).WithFaults(t)
+	raw := faults.Open(t)
 	store := coherence.Wrap(raw, time.Now, slog.New(slog.DiscardHandler))
 	ctx := context.Background()
 	a, err := authz.NewAuthorizer(store.Rules(), store)
@@ -46,13 +40,19 @@ func TestNoChangeWithoutAnAuditEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	svc := credential.NewService(store, usecount.New(raw, log), workspace.New(store, a, downJournal{}, time.Now, log), a, downJournal{}, nil, time.Now, log)
+	journal := audit.NewLog(store, time.Now, func(context.Context, string, error) {})
+	svc := credential.NewService(store, usecount.New(raw, log), workspace.New(store, a, journal, time.Now, log), a, journal, nil, time.Now, log)
+	faults.Fail("insert", "audit")
 	ctx = authn.WithPrincipal(ctx, &authn.Principal{UserID: "alice"})
 	_, err = svc.Create(ctx, credential.CreateInput{WorkspaceID: "ws", Type: "api_key", Name: "k",
 		Fields: []credential.FieldInput{{Key: "apiKey", Value: redact.New("abcdefghijklmnop")}}})
 	if err == nil {
 		t.Fatal("create succeeded without an audit entry")
 	}
+	if n := faults.Count("insert", "audit"); n == 0 {
+		t.Fatal("the audit entry was never attempted: the test proves nothing")
+	}
+	faults.Heal()
 	creds, _, err := store.SealedCredentialsOf(ctx, "ws")
 	if err != nil || len(creds) != 0 {
 		t.Fatalf("credential stored without an audit entry: %v %v", creds, err)
@@ -60,5 +60,38 @@ func TestNoChangeWithoutAnAuditEntry(t *testing.T) {
 	shared, err := a.Shared(ctx, "ws")
 	if err != nil || len(shared) != 0 {
 		t.Fatalf("rules written without an audit entry: %v %v", shared, err)
+	}
+
+	// With a credential in place: neither an update nor a delete happens
+	// without its entry.
+	v, err := svc.Create(ctx, credential.CreateInput{WorkspaceID: "ws", Type: "api_key", Name: "k",
+		Fields: []credential.FieldInput{{Key: "apiKey", Value: redact.New("abcdefghijklmnop")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := v.Credential.ID
+	faults.Fail("insert", "audit")
+	name := "renamed"
+	if _, err := svc.Update(ctx, credential.UpdateInput{ID: id, Name: &name, FieldsGiven: true,
+		Fields: []credential.FieldInput{{Key: "apiKey", Value: redact.New("qrstuvwxyz123456")}}}); err == nil {
+		t.Error("update succeeded without an audit entry")
+	}
+	if err := svc.Delete(ctx, id, true); err == nil {
+		t.Error("delete succeeded without an audit entry")
+	}
+	faults.Heal()
+	c, sealed, err := raw.SealedCredential(ctx, id)
+	if err != nil {
+		t.Fatalf("credential gone after a refused delete: %v", err)
+	}
+	if c.Name != "k" || c.Version != 1 {
+		t.Errorf("after a refused update: name %q version %d, want k and 1", c.Name, c.Version)
+	}
+	secrets, err := raw.Unseal(ctx, sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := secrets["apiKey"]; got.Reveal() != "abcdefghijklmnop" {
+		t.Error("the secret changed although the update was refused")
 	}
 }

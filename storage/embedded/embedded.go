@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,8 +31,9 @@ type Server struct {
 	stop   sync.Once
 	// locks are shared by every Store connected to this database, which is
 	// enough because an embedded database has no clients outside this process.
-	locks *Locker
-	dbDir string // where the SQLite files are
+	locks  *Locker
+	dbDir  string // where the SQLite files are
+	socket string // the unix socket's path, "" when it listens on TCP
 }
 
 // Start starts FerretDB with its SQLite files under dir/db.
@@ -73,6 +75,7 @@ func Start(dir string, logger *slog.Logger) (*Server, error) {
 		_ = f.Run(ctx)
 	}()
 	e.uri = f.MongoDBURI()
+	e.socket = listener.Unix
 	if listener.Unix != "" {
 		// Only this user may connect to the socket.
 		if err := os.Chmod(sock, 0o600); err != nil {
@@ -85,6 +88,18 @@ func Start(dir string, logger *slog.Logger) (*Server, error) {
 
 // URI is the connection string of the embedded database.
 func (e *Server) URI() string { return e.uri }
+
+// Addr is where the database listens, for net.Dial.
+func (e *Server) Addr() (network, address string) {
+	if e.socket != "" {
+		return "unix", e.socket
+	}
+	u, err := url.Parse(e.uri)
+	if err != nil {
+		return "tcp", ""
+	}
+	return "tcp", u.Host
+}
 
 // Stop shuts the database down and waits until its files are closed.
 func (e *Server) Stop() {
