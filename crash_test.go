@@ -54,6 +54,9 @@ func TestCrashSafety(t *testing.T) {
 		cmd := exec.Command(bin)
 		cmd.Env = append(env, "CREDKEEP_ADDR="+addr)
 		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+		// The server dies with the test binary even when cleanups do not run
+		// (a test binary killed or timed out left one serving, found in a session).
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
