@@ -3,6 +3,9 @@
 // and the end-to-end tests build the handler the same way, through NewHandler.
 package app
 
+// The typed client of this package's tests (app/genqlient.yaml).
+//go:generate go run github.com/Khan/genqlient
+
 import (
 	"context"
 	"errors"

@@ -1,7 +1,10 @@
 package app_test
 
 import (
+	"context"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestCachedCredentialsFollowOtherInstances: an instance that has a credential
@@ -10,6 +13,7 @@ import (
 // change and a deletion (after which its API token cannot fetch the secret).
 func TestCachedCredentialsFollowOtherInstances(t *testing.T) {
 	e := newEnv(t)
+	ctx := context.Background()
 	other := e.instance().srv
 	alice := e.token("alice")
 	ws := e.createWorkspace(alice, "cache")
@@ -17,83 +21,105 @@ func TestCachedCredentialsFollowOtherInstances(t *testing.T) {
 	tok, _ := e.apiToken(alice, map[string]any{"name": "bot", "scopes": allScopes()})
 	e.forget(secrets[0])
 	e.forget(secrets[4])
+	here, there, bot := e.client(nil, alice), e.client(other, alice), e.client(other, tok)
 
-	const one = `query($id: ID!) { credential(id: $id) { name version fields { key hint } } }`
-	const list = `query($ws: ID!) { workspace(id: $ws) { credentials { totalCount edges { node { name fields { key hint } } } } } }`
-	type credView struct {
+	// What a test compares: the name, the version, the password's hint.
+	type seen struct {
 		Name    string
 		Version int
-		Fields  []fieldJSON
+		Hint    string
 	}
-	read := func() credView {
+	read := func() seen {
 		t.Helper()
-		var c credView
-		mustOK(t, e.gqlOn(other, alice, one, map[string]any{"id": cred})).field(t, "credential", &c)
-		return c
-	}
-	listed := func() []credView {
-		t.Helper()
-		var w struct {
-			Credentials struct {
-				Edges []struct{ Node credView }
-			}
+		r, err := CredentialView(ctx, there, cred)
+		if err != nil {
+			t.Fatalf("read on the other instance: %v", err)
 		}
-		mustOK(t, e.gqlOn(other, alice, list, map[string]any{"ws": ws})).field(t, "workspace", &w)
-		var out []credView
-		for _, edge := range w.Credentials.Edges {
-			out = append(out, edge.Node)
+		if r.Credential == nil {
+			t.Fatal("the credential reads as null on the other instance")
+		}
+		c := r.Credential
+		return seen{Name: c.Name, Version: c.Version, Hint: hintOf(c.Fields)}
+	}
+	listed := func() []seen {
+		t.Helper()
+		r, err := CredentialList(ctx, there, ws)
+		if err != nil {
+			t.Fatalf("list on the other instance: %v", err)
+		}
+		var out []seen
+		for _, edge := range r.Workspace.Credentials.Edges {
+			out = append(out, seen{Name: edge.Node.Name, Hint: hintOf(edge.Node.Fields)})
 		}
 		return out
 	}
-	hint := func(c credView) string {
-		for _, f := range c.Fields {
-			if f.Key == "password" && f.Hint != nil {
-				return *f.Hint
-			}
-		}
-		return ""
-	}
+
 	// Warm the other instance's caches, twice over.
-	for i := 0; i < 2; i++ {
-		if c := read(); c.Name != "Mail" || hint(c) != "••••4242" {
-			t.Fatalf("before: %+v", c)
+	for range 2 {
+		if diff := cmp.Diff(seen{Name: "Mail", Version: 1, Hint: "••••4242"}, read()); diff != "" {
+			t.Fatalf("before the update (-want +got):\n%s", diff)
 		}
-		if l := listed(); len(l) != 1 || l[0].Name != "Mail" {
-			t.Fatalf("list before: %+v", l)
+		if diff := cmp.Diff([]seen{{Name: "Mail", Hint: "••••4242"}}, listed()); diff != "" {
+			t.Fatalf("list before the update (-want +got):\n%s", diff)
 		}
 	}
 
-	mustOK(t, e.gql(alice, `mutation($in: UpdateCredentialInput!) { updateCredential(input: $in) { version } }`, map[string]any{"in": map[string]any{
-		"id": cred, "name": "Mail renamed", "fields": []field{{"key": "password", "value": secrets[4]}}}}))
-	if c := read(); c.Name != "Mail renamed" || c.Version != 2 || hint(c) != "••••1357" {
-		t.Fatalf("after the update, the other instance reads %+v", c)
+	if _, err := UpdateCredential(ctx, here, UpdateCredentialInput{Id: cred, Name: ptr("Mail renamed"),
+		Fields: []FieldInput{{Key: "password", Value: secrets[4]}}}); err != nil {
+		t.Fatal(err)
 	}
-	if l := listed(); len(l) != 1 || l[0].Name != "Mail renamed" || hint(l[0]) != "••••1357" {
-		t.Fatalf("after the update, the other instance lists %+v", l)
+	if diff := cmp.Diff(seen{Name: "Mail renamed", Version: 2, Hint: "••••1357"}, read()); diff != "" {
+		t.Fatalf("after the update, the other instance reads (-want +got):\n%s", diff)
 	}
-	var used struct{ Fields []struct{ Key, Value string } }
-	mustOK(t, e.gqlOn(other, tok, useCredential, map[string]any{"id": cred})).field(t, "useCredential", &used)
-	for _, f := range used.Fields {
+	if diff := cmp.Diff([]seen{{Name: "Mail renamed", Hint: "••••1357"}}, listed()); diff != "" {
+		t.Fatalf("after the update, the other instance lists (-want +got):\n%s", diff)
+	}
+	used, err := UseCredential(ctx, bot, cred, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range used.UseCredential.Fields {
 		if f.Key == "password" && f.Value != secrets[4] {
 			t.Fatalf("useCredential on the other instance released the old password")
 		}
 	}
 
 	// Workspaces are cached too: a rename shows at once on the other instance.
-	mustOK(t, e.gql(alice, `mutation($id: ID!) { renameWorkspace(id: $id, name: "cache renamed") { name } }`, map[string]any{"id": ws}))
-	var w struct{ Name string }
-	mustOK(t, e.gqlOn(other, alice, `query($id: ID!) { workspace(id: $id) { name } }`, map[string]any{"id": ws})).field(t, "workspace", &w)
-	if w.Name != "cache renamed" {
-		t.Fatalf("the other instance still names the workspace %q", w.Name)
+	if _, err := RenameWorkspace(ctx, here, ws, "cache renamed"); err != nil {
+		t.Fatal(err)
+	}
+	w, err := WorkspaceName(ctx, there, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Workspace == nil || w.Workspace.Name != "cache renamed" {
+		t.Fatalf("the other instance still names the workspace %+v", w.Workspace)
 	}
 
-	mustOK(t, e.gql(alice, `mutation($id: ID!) { deleteCredential(id: $id, force: true) { deleted } }`, map[string]any{"id": cred}))
-	r := e.gqlOn(other, alice, one, map[string]any{"id": cred})
-	if string(r.Data["credential"]) != "null" {
-		t.Fatalf("a deleted credential still reads on the other instance: %s", r.Data["credential"])
+	if _, err := DeleteCredential(ctx, here, cred); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := CredentialView(ctx, there, cred); err != nil || r.Credential != nil {
+		t.Fatalf("a deleted credential still reads on the other instance: %+v, %v", r.Credential, err)
 	}
 	if l := listed(); len(l) != 0 {
 		t.Fatalf("a deleted credential is still listed on the other instance: %+v", l)
 	}
-	wantCode(t, e.gqlOn(other, tok, useCredential, map[string]any{"id": cred}), "NOT_FOUND")
+	if _, err := UseCredential(ctx, bot, cred, nil); errorCode(err) != "NOT_FOUND" {
+		t.Fatalf("useCredential of a deleted credential: %v, want NOT_FOUND", err)
+	}
+}
+
+// hintOf is the password field's hint ("" when there is none).
+func hintOf[F any, P interface {
+	*F
+	GetKey() string
+	GetHint() *string
+}](fields []F) string {
+	for i := range fields {
+		if f := P(&fields[i]); f.GetKey() == "password" && f.GetHint() != nil {
+			return *f.GetHint()
+		}
+	}
+	return ""
 }
