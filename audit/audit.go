@@ -136,6 +136,8 @@ type Log struct {
 	hmu          sync.Mutex
 	heads        map[string]storage.AuditHead
 	headsTimer   bool // a flush is scheduled
+	// headsFlushed paces the head writes in real time (time.Now, not the
+	// injected clock): it spaces out database writes, it dates nothing.
 	headsFlushed time.Time
 
 	// observe, when set, learns how long each Record took and whether it failed.

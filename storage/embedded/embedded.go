@@ -36,6 +36,9 @@ type Server struct {
 	socket string // the unix socket's path, "" when it listens on TCP
 }
 
+// newMu serializes ferretdb.New (see Start).
+var newMu sync.Mutex
+
 // Start starts FerretDB with its SQLite files under dir/db.
 func Start(dir string, logger *slog.Logger) (*Server, error) {
 	dbDir, err := filepath.Abs(filepath.Join(dir, "db"))
@@ -59,12 +62,16 @@ func Start(dir string, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	// ferretdb.New writes a package-level variable (its version record), so two
+	// starts at once race (found by -race with parallel tests): one at a time.
+	newMu.Lock()
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  listener,
 		Logger:    logger,
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + dbDir + "/",
 	})
+	newMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("start embedded database: %w", err)
 	}
