@@ -34,6 +34,7 @@ import (
 	"credkeep/internal/persisted"
 	"credkeep/internal/redact"
 	"credkeep/storage"
+	"credkeep/storage/embedded"
 	"credkeep/usecount"
 )
 
@@ -123,11 +124,20 @@ func serve(stdout, stderr io.Writer) int {
 		jwtSecret = redact.New(string(key.Reveal()))
 	}
 
+	var db storage.Embedded
+	if cfg.Embedded() {
+		e, err := embedded.Start(cfg.DataDir, logging.AtLeast(log, slog.LevelError).With("component", "ferretdb"))
+		if err != nil {
+			return configError(stderr, "CREDKEEP_DATA_DIR", err)
+		}
+		defer e.Stop() // last: after the store has closed
+		db = e
+	}
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	store, err := storage.Open(openCtx, storage.Options{
 		URI:       cfg.MongoURI,
+		Embedded:  db,
 		DBName:    cfg.DBName,
-		DataDir:   cfg.DataDir,
 		MasterKey: masterKey,
 		Logger:    log,
 		// SingleInstance: FerretDB v1 at MONGODB_URI is refused unless this is the only instance.

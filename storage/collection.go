@@ -8,21 +8,21 @@ import (
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 
-	"credkeep/storage/embedded"
+	"credkeep/storage/writelock"
 )
 
 // hotCollections are written all the time under load: on the embedded
-// database their writes queue behind one writer lock (embedded.Locker).
+// database their writes queue behind one writer lock (writelock.Locker).
 var hotCollections = map[string]bool{colAudit: true, colAuditHeads: true, colUses: true, colRateLimits: true}
 
 // collection is a MongoDB collection whose writes take the locks the database
-// needs (embedded.Locker): an update or delete of documents named by _id locks
+// needs (writelock.Locker): an update or delete of documents named by _id locks
 // those documents, an update of documents not named by _id locks them all, and
 // every write to a hot collection takes the writer lock. Reads pass through.
 // Every write of storage goes through it, so no write site can forget a lock.
 type collection struct {
 	*mongo.Collection
-	locks *embedded.Locker // nil: the database applies single-document updates atomically
+	locks *writelock.Locker // nil: the database applies single-document updates atomically
 	hot   bool
 }
 

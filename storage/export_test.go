@@ -50,7 +50,7 @@ func (s *Store) Encrypt(ctx context.Context, workspaceID string, v any) (primiti
 // IDLookupPlan is SQLite's plan for FerretDB's _id lookup in a collection of
 // the embedded database.
 func (s *Store) IDLookupPlan(ctx context.Context, collection string) (string, error) {
-	conn, err := sql.Open("sqlite", "file:"+s.embedded.File(s.db.Name()))
+	conn, err := sql.Open("sqlite", "file:"+s.embedded.(interface{ File(string) string }).File(s.db.Name()))
 	if err != nil {
 		return "", err
 	}

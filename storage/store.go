@@ -23,9 +23,8 @@ import (
 	"go.mongodb.org/mongo-driver/mongo/options"
 	"go.mongodb.org/mongo-driver/mongo/readpref"
 
-	"credkeep/internal/logging"
 	"credkeep/internal/redact"
-	"credkeep/storage/embedded"
+	"credkeep/storage/writelock"
 )
 
 // Collection names.
@@ -37,13 +36,12 @@ const (
 
 // Options configure Open.
 type Options struct {
-	// URI of the database. Empty: use Embedded, or start an embedded database in DataDir.
+	// URI of the database; empty: Embedded.
 	URI redact.Secret
-	// Embedded, when set, is an already running embedded database to connect to
-	// (several Stores in one process, as tests of multiple instances do).
-	Embedded *embedded.Server
+	// Embedded is a running embedded database to connect to (embedded.Server;
+	// several Stores may share one, as tests of several instances do).
+	Embedded Embedded
 	DBName   string
-	DataDir  string
 	// MasterKey wraps the data keys (local KMS, 96 bytes).
 	MasterKey redact.Bytes
 	Logger    *slog.Logger
@@ -53,6 +51,15 @@ type Options struct {
 	// not apply single-document updates atomically (FerretDB v1), for one
 	// credkeep process only: its updates are then serialized in this process.
 	SingleInstance bool
+}
+
+// Embedded is an embedded database running in this process (embedded.Server):
+// where it listens, the write locks its Stores share, and its index fix-up.
+// storage takes it as an interface so that it does not link FerretDB.
+type Embedded interface {
+	URI() string
+	Locker() *writelock.Locker
+	IndexIDs(ctx context.Context, dbName string) error
 }
 
 // ErrNonAtomicDatabase: the database at the URI is FerretDB v1, which applies an
@@ -66,9 +73,8 @@ type Store struct {
 	client   *mongo.Client // decrypts encrypted fields automatically on reads
 	db       *mongo.Database
 	crypt    *encryption
-	embedded *embedded.Server
-	ownsDB   bool
-	locks    *embedded.Locker // nil when the database has atomic single-document updates (collection.go)
+	embedded Embedded          // nil for a database at a URI
+	locks    *writelock.Locker // nil when the database has atomic single-document updates (collection.go)
 	log      *slog.Logger
 	closed   sync.Once
 	rules    RuleAdapter
@@ -98,15 +104,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	case uri != "":
 	case o.Embedded != nil:
 		s.embedded, uri = o.Embedded, o.Embedded.URI()
+		s.locks = o.Embedded.Locker()
 	default:
-		e, err := embedded.Start(o.DataDir, logging.AtLeast(o.Logger, slog.LevelError).With("component", "ferretdb"))
-		if err != nil {
-			return nil, err
-		}
-		s.embedded, s.ownsDB, uri = e, true, e.URI()
-	}
-	if s.embedded != nil {
-		s.locks = s.embedded.Locker()
+		return nil, errors.New("no database: set a URI or pass an embedded database")
 	}
 	if err := s.connect(ctx, uri, o); err != nil {
 		s.Close(context.Background())
@@ -151,7 +151,7 @@ func (s *Store) connect(ctx context.Context, uri string, o Options) error {
 		case v1 && !o.SingleInstance:
 			return ErrNonAtomicDatabase
 		case v1:
-			s.locks = embedded.NewLocker(false)
+			s.locks = writelock.New(false)
 			s.log.Warn("the database is FerretDB v1: running as the only credkeep instance (CREDKEEP_SINGLE_INSTANCE); several instances need MongoDB")
 		}
 	}
@@ -249,8 +249,8 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.client.Ping(ctx, readpref.Primary())
 }
 
-// Close disconnects, and stops the embedded database if this Store started it.
-// Calling it again does nothing (libmongocrypt must not be freed twice).
+// Close disconnects. Calling it again does nothing (libmongocrypt must not be
+// freed twice). An embedded database is stopped by whoever started it.
 func (s *Store) Close(ctx context.Context) {
 	s.closed.Do(func() {
 		if s.crypt != nil {
@@ -258,9 +258,6 @@ func (s *Store) Close(ctx context.Context) {
 		}
 		if s.client != nil {
 			_ = s.client.Disconnect(ctx)
-		}
-		if s.ownsDB && s.embedded != nil {
-			s.embedded.Stop()
 		}
 	})
 }

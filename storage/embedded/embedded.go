@@ -1,8 +1,10 @@
 // Package embedded runs credkeep's zero-setup database: FerretDB v1 with its
 // SQLite backend, inside the process. It also holds what exists only because
 // of that database: the index FerretDB forgets to use (sqliteid.go), and the
-// locks its writes need (Locker), which storage applies to every write through
-// one collection wrapper, so that no write site has to remember them.
+// locks its writes need (package writelock), shared by every Store connected
+// to it; storage applies them to every write through one collection wrapper.
+// storage does not import this package (a Server is passed to storage.Open),
+// so what links storage's types does not link FerretDB and SQLite.
 package embedded
 
 import (
@@ -16,6 +18,8 @@ import (
 	"sync"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
+
+	"credkeep/storage/writelock"
 )
 
 // maxUnixSocketPath keeps a socket path under the kernel's sun_path limit (108 bytes).
@@ -31,7 +35,7 @@ type Server struct {
 	stop   sync.Once
 	// locks are shared by every Store connected to this database, which is
 	// enough because an embedded database has no clients outside this process.
-	locks  *Locker
+	locks  *writelock.Locker
 	dbDir  string // where the SQLite files are
 	socket string // the unix socket's path, "" when it listens on TCP
 }
@@ -76,7 +80,7 @@ func Start(dir string, logger *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("start embedded database: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &Server{cancel: cancel, done: make(chan struct{}), locks: NewLocker(true), dbDir: dbDir}
+	e := &Server{cancel: cancel, done: make(chan struct{}), locks: writelock.New(true), dbDir: dbDir}
 	go func() {
 		defer close(e.done)
 		_ = f.Run(ctx)
@@ -117,7 +121,7 @@ func (e *Server) Stop() {
 }
 
 // Locker is the writers' locks of this database.
-func (e *Server) Locker() *Locker { return e.locks }
+func (e *Server) Locker() *writelock.Locker { return e.locks }
 
 // File is the SQLite file of a database (tests read query plans from it).
 func (e *Server) File(dbName string) string { return filepath.Join(e.dbDir, dbName+".sqlite") }

@@ -1,4 +1,4 @@
-package embedded
+package writelock
 
 import (
 	"sync"
@@ -10,7 +10,7 @@ import (
 // together, writes of different documents do, and a write of unknown documents
 // excludes every other.
 func TestLockerExcludesWritesOfOneDocument(t *testing.T) {
-	l := NewLocker(true)
+	l := New(true)
 	held := func(keys []string, all, hot bool) chan struct{} {
 		got := make(chan struct{})
 		go func() {
@@ -58,7 +58,7 @@ func TestLockerExcludesWritesOfOneDocument(t *testing.T) {
 // TestLockerNeverDeadlocks: writes of overlapping sets of documents, some hot,
 // some of every document, all finish.
 func TestLockerNeverDeadlocks(t *testing.T) {
-	l := NewLocker(true)
+	l := New(true)
 	keys := []string{"a/1", "a/2", "b/1", "b/2", "c/3"}
 	var wg sync.WaitGroup
 	for i := range 64 {

@@ -1,4 +1,7 @@
-package embedded
+// Package writelock holds the locks that writes to a FerretDB v1 database need
+// (the embedded one, or one at a URI used by a single instance). storage's
+// collection wrapper applies them to every write.
+package writelock
 
 import "sync"
 
@@ -22,8 +25,8 @@ type Locker struct {
 	writer  *sync.Mutex // nil: hot writes are not queued (a FerretDB at a URI)
 }
 
-// NewLocker returns a Locker; queueHot makes hot writes take the writer lock.
-func NewLocker(queueHot bool) *Locker {
+// New returns a Locker; queueHot makes hot writes take the writer lock.
+func New(queueHot bool) *Locker {
 	l := &Locker{}
 	if queueHot {
 		l.writer = &sync.Mutex{}
