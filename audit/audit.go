@@ -133,9 +133,9 @@ type Log struct {
 	writing bool // a committer is running
 
 	// Head documents (heads.go): where each log ends, not written yet.
-	hmu          sync.Mutex
-	heads        map[string]storage.AuditHead
-	headsTimer   bool // a flush is scheduled
+	hmu        sync.Mutex
+	heads      map[string]storage.AuditHead
+	headsTimer bool // a flush is scheduled
 	// headsFlushed paces the head writes in real time (time.Now, not the
 	// injected clock): it spaces out database writes, it dates nothing.
 	headsFlushed time.Time
