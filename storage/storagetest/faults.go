@@ -1,7 +1,6 @@
 package storagetest
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -65,20 +64,11 @@ func (db *DB) WithFaults(t testing.TB) *Faults {
 // path: its own document locks, which is right for one Store.)
 func (f *Faults) Open(t testing.TB) *storage.Store {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	s, err := storage.Open(ctx, storage.Options{
+	return f.db.open(t, storage.Options{
 		URI:            redact.New(fmt.Sprintf("mongodb://%s/?serverSelectionTimeoutMS=500&connectTimeoutMS=1000", f.ln.Addr())),
-		DBName:         f.db.Name,
-		MasterKey:      f.db.MasterKey,
 		Timeout:        5 * time.Second,
 		SingleInstance: true,
 	})
-	if err != nil {
-		t.Fatalf("open store through the fault proxy: %v", err)
-	}
-	t.Cleanup(func() { s.Close(context.Background()) })
-	return s
 }
 
 // Fail makes every command named command on collection fail until Heal; ""

@@ -59,15 +59,21 @@ func Start(t testing.TB) *DB {
 // closed when t ends.
 func (db *DB) Open(t testing.TB) *storage.Store {
 	t.Helper()
+	o := storage.Options{URI: db.URI, Timeout: db.Timeout}
+	if db.Embedded != nil { // a nil *embedded.Server is not a nil interface
+		o.Embedded = db.Embedded
+	}
+	return db.open(t, o)
+}
+
+// open opens a Store on this database with o (its name and key filled in),
+// closed when t ends.
+func (db *DB) open(t testing.TB, o storage.Options) *storage.Store {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := storage.Open(ctx, storage.Options{
-		URI:       db.URI,
-		Embedded:  db.Embedded,
-		DBName:    db.Name,
-		MasterKey: db.MasterKey,
-		Timeout:   db.Timeout,
-	})
+	o.DBName, o.MasterKey = db.Name, db.MasterKey
+	s, err := storage.Open(ctx, o)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
