@@ -9,6 +9,20 @@ import (
 	"github.com/Khan/genqlient/graphql"
 )
 
+type AccessLevel string
+
+const (
+	AccessLevelUse    AccessLevel = "USE"
+	AccessLevelView   AccessLevel = "VIEW"
+	AccessLevelManage AccessLevel = "MANAGE"
+)
+
+var AllAccessLevel = []AccessLevel{
+	AccessLevelUse,
+	AccessLevelView,
+	AccessLevelManage,
+}
+
 type ConsumerInput struct {
 	Kind ConsumerKind `json:"kind"`
 	Id   string       `json:"id"`
@@ -85,6 +99,128 @@ type CreateCredentialResponse struct {
 func (v *CreateCredentialResponse) GetCreateCredential() CreateCredentialCreateCredential {
 	return v.CreateCredential
 }
+
+// CredentialDetailCredential includes the requested fields of the GraphQL type Credential.
+type CredentialDetailCredential struct {
+	Name         string                              `json:"name"`
+	Version      int                                 `json:"version"`
+	ViewerAccess AccessLevel                         `json:"viewerAccess"`
+	Sharing      SharingScope                        `json:"sharing"`
+	Status       CredentialStatus                    `json:"status"`
+	Type         CredentialDetailCredentialType      `json:"type"`
+	Owner        CredentialDetailCredentialOwnerUser `json:"owner"`
+	Workspace    CredentialDetailCredentialWorkspace `json:"workspace"`
+	// MANAGE.
+	Grants []CredentialDetailCredentialGrantsGrant `json:"grants"`
+	// VIEW. Secret values are never returned: value is null, isSet and hint describe them.
+	Fields []CredentialDetailCredentialFieldsCredentialField `json:"fields"`
+}
+
+// GetName returns CredentialDetailCredential.Name, and is useful for accessing the field via an interface.
+func (v *CredentialDetailCredential) GetName() string { return v.Name }
+
+// GetVersion returns CredentialDetailCredential.Version, and is useful for accessing the field via an interface.
+func (v *CredentialDetailCredential) GetVersion() int { return v.Version }
+
+// GetViewerAccess returns CredentialDetailCredential.ViewerAccess, and is useful for accessing the field via an interface.
+func (v *CredentialDetailCredential) GetViewerAccess() AccessLevel { return v.ViewerAccess }
+
+// GetSharing returns CredentialDetailCredential.Sharing, and is useful for accessing the field via an interface.
+func (v *CredentialDetailCredential) GetSharing() SharingScope { return v.Sharing }
+
+// GetStatus returns CredentialDetailCredential.Status, and is useful for accessing the field via an interface.
+func (v *CredentialDetailCredential) GetStatus() CredentialStatus { return v.Status }
+
+// GetType returns CredentialDetailCredential.Type, and is useful for accessing the field via an interface.
+func (v *CredentialDetailCredential) GetType() CredentialDetailCredentialType { return v.Type }
+
+// GetOwner returns CredentialDetailCredential.Owner, and is useful for accessing the field via an interface.
+func (v *CredentialDetailCredential) GetOwner() CredentialDetailCredentialOwnerUser { return v.Owner }
+
+// GetWorkspace returns CredentialDetailCredential.Workspace, and is useful for accessing the field via an interface.
+func (v *CredentialDetailCredential) GetWorkspace() CredentialDetailCredentialWorkspace {
+	return v.Workspace
+}
+
+// GetGrants returns CredentialDetailCredential.Grants, and is useful for accessing the field via an interface.
+func (v *CredentialDetailCredential) GetGrants() []CredentialDetailCredentialGrantsGrant {
+	return v.Grants
+}
+
+// GetFields returns CredentialDetailCredential.Fields, and is useful for accessing the field via an interface.
+func (v *CredentialDetailCredential) GetFields() []CredentialDetailCredentialFieldsCredentialField {
+	return v.Fields
+}
+
+// CredentialDetailCredentialFieldsCredentialField includes the requested fields of the GraphQL type CredentialField.
+type CredentialDetailCredentialFieldsCredentialField struct {
+	Key    string  `json:"key"`
+	Secret bool    `json:"secret"`
+	IsSet  bool    `json:"isSet"`
+	Value  *string `json:"value"`
+	// For a secret of 12 characters or more: "••••" and its last 4 characters.
+	Hint *string `json:"hint"`
+}
+
+// GetKey returns CredentialDetailCredentialFieldsCredentialField.Key, and is useful for accessing the field via an interface.
+func (v *CredentialDetailCredentialFieldsCredentialField) GetKey() string { return v.Key }
+
+// GetSecret returns CredentialDetailCredentialFieldsCredentialField.Secret, and is useful for accessing the field via an interface.
+func (v *CredentialDetailCredentialFieldsCredentialField) GetSecret() bool { return v.Secret }
+
+// GetIsSet returns CredentialDetailCredentialFieldsCredentialField.IsSet, and is useful for accessing the field via an interface.
+func (v *CredentialDetailCredentialFieldsCredentialField) GetIsSet() bool { return v.IsSet }
+
+// GetValue returns CredentialDetailCredentialFieldsCredentialField.Value, and is useful for accessing the field via an interface.
+func (v *CredentialDetailCredentialFieldsCredentialField) GetValue() *string { return v.Value }
+
+// GetHint returns CredentialDetailCredentialFieldsCredentialField.Hint, and is useful for accessing the field via an interface.
+func (v *CredentialDetailCredentialFieldsCredentialField) GetHint() *string { return v.Hint }
+
+// CredentialDetailCredentialGrantsGrant includes the requested fields of the GraphQL type Grant.
+type CredentialDetailCredentialGrantsGrant struct {
+	Id string `json:"id"`
+}
+
+// GetId returns CredentialDetailCredentialGrantsGrant.Id, and is useful for accessing the field via an interface.
+func (v *CredentialDetailCredentialGrantsGrant) GetId() string { return v.Id }
+
+// CredentialDetailCredentialOwnerUser includes the requested fields of the GraphQL type User.
+type CredentialDetailCredentialOwnerUser struct {
+	Id string `json:"id"`
+}
+
+// GetId returns CredentialDetailCredentialOwnerUser.Id, and is useful for accessing the field via an interface.
+func (v *CredentialDetailCredentialOwnerUser) GetId() string { return v.Id }
+
+// CredentialDetailCredentialType includes the requested fields of the GraphQL type CredentialType.
+type CredentialDetailCredentialType struct {
+	Key string `json:"key"`
+}
+
+// GetKey returns CredentialDetailCredentialType.Key, and is useful for accessing the field via an interface.
+func (v *CredentialDetailCredentialType) GetKey() string { return v.Key }
+
+// CredentialDetailCredentialWorkspace includes the requested fields of the GraphQL type Workspace.
+type CredentialDetailCredentialWorkspace struct {
+	Id         string        `json:"id"`
+	ViewerRole WorkspaceRole `json:"viewerRole"`
+}
+
+// GetId returns CredentialDetailCredentialWorkspace.Id, and is useful for accessing the field via an interface.
+func (v *CredentialDetailCredentialWorkspace) GetId() string { return v.Id }
+
+// GetViewerRole returns CredentialDetailCredentialWorkspace.ViewerRole, and is useful for accessing the field via an interface.
+func (v *CredentialDetailCredentialWorkspace) GetViewerRole() WorkspaceRole { return v.ViewerRole }
+
+// CredentialDetailResponse is returned by CredentialDetail on success.
+type CredentialDetailResponse struct {
+	// A credential the viewer can at least USE; null for any other id.
+	Credential *CredentialDetailCredential `json:"credential"`
+}
+
+// GetCredential returns CredentialDetailResponse.Credential, and is useful for accessing the field via an interface.
+func (v *CredentialDetailResponse) GetCredential() *CredentialDetailCredential { return v.Credential }
 
 // CredentialListResponse is returned by CredentialList on success.
 type CredentialListResponse struct {
@@ -323,6 +459,18 @@ func (v *RenameWorkspaceResponse) GetRenameWorkspace() RenameWorkspaceRenameWork
 	return v.RenameWorkspace
 }
 
+type SharingScope string
+
+const (
+	SharingScopePersonal SharingScope = "PERSONAL"
+	SharingScopeShared   SharingScope = "SHARED"
+)
+
+var AllSharingScope = []SharingScope{
+	SharingScopePersonal,
+	SharingScopeShared,
+}
+
 type UpdateCredentialInput struct {
 	Id     string       `json:"id"`
 	Name   *string      `json:"name,omitempty"`
@@ -456,6 +604,20 @@ func (v *WorkspaceNameWorkspace) GetId() string { return v.Id }
 // GetName returns WorkspaceNameWorkspace.Name, and is useful for accessing the field via an interface.
 func (v *WorkspaceNameWorkspace) GetName() string { return v.Name }
 
+type WorkspaceRole string
+
+const (
+	WorkspaceRoleOwner  WorkspaceRole = "OWNER"
+	WorkspaceRoleAdmin  WorkspaceRole = "ADMIN"
+	WorkspaceRoleMember WorkspaceRole = "MEMBER"
+)
+
+var AllWorkspaceRole = []WorkspaceRole{
+	WorkspaceRoleOwner,
+	WorkspaceRoleAdmin,
+	WorkspaceRoleMember,
+}
+
 // __CreateCredentialInput is used internally by genqlient
 type __CreateCredentialInput struct {
 	In CreateCredentialInput `json:"in"`
@@ -463,6 +625,14 @@ type __CreateCredentialInput struct {
 
 // GetIn returns __CreateCredentialInput.In, and is useful for accessing the field via an interface.
 func (v *__CreateCredentialInput) GetIn() CreateCredentialInput { return v.In }
+
+// __CredentialDetailInput is used internally by genqlient
+type __CredentialDetailInput struct {
+	Id string `json:"id"`
+}
+
+// GetId returns __CredentialDetailInput.Id, and is useful for accessing the field via an interface.
+func (v *__CredentialDetailInput) GetId() string { return v.Id }
 
 // __CredentialListInput is used internally by genqlient
 type __CredentialListInput struct {
@@ -554,6 +724,64 @@ func CreateCredential(
 	}
 
 	data_ = &CreateCredentialResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by CredentialDetail.
+const CredentialDetail_Operation = `
+query CredentialDetail ($id: ID!) {
+	credential(id: $id) {
+		name
+		version
+		viewerAccess
+		sharing
+		status
+		type {
+			key
+		}
+		owner {
+			id
+		}
+		workspace {
+			id
+			viewerRole
+		}
+		grants {
+			id
+		}
+		fields {
+			key
+			secret
+			isSet
+			value
+			hint
+		}
+	}
+}
+`
+
+func CredentialDetail(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	id string,
+) (data_ *CredentialDetailResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "CredentialDetail",
+		Query:  CredentialDetail_Operation,
+		Variables: &__CredentialDetailInput{
+			Id: id,
+		},
+	}
+
+	data_ = &CredentialDetailResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(
