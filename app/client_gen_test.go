@@ -100,6 +100,156 @@ func (v *CreateCredentialResponse) GetCreateCredential() CreateCredentialCreateC
 	return v.CreateCredential
 }
 
+// CredentialAccessCredential includes the requested fields of the GraphQL type Credential.
+type CredentialAccessCredential struct {
+	Id   string `json:"id"`
+	Name string `json:"name"`
+	// VIEW. Secret values are never returned: value is null, isSet and hint describe them.
+	// Null, with a FORBIDDEN error at this path, for a viewer with less.
+	Fields []CredentialAccessCredentialFieldsCredentialField `json:"fields"`
+	// MANAGE. Null, with a FORBIDDEN error at this path, for a viewer with less.
+	Grants []CredentialAccessCredentialGrantsGrant `json:"grants"`
+	// VIEW. The bots, workflows, functions and integrations attached to it. Null, with a FORBIDDEN error at this path, for a viewer with less.
+	Usages []CredentialAccessCredentialUsagesCredentialUsage `json:"usages"`
+	// MANAGE (API tokens: AUDIT_READ). The entries whose target is this credential, newest first.
+	// Null, with a FORBIDDEN error at this path, for a viewer with less.
+	AuditTrail *CredentialAccessCredentialAuditTrailAuditEntryConnection `json:"auditTrail"`
+	// What the viewer may do with this credential now: access level and token scopes together.
+	ViewerCan CredentialAccessCredentialViewerCanCredentialPermissions `json:"viewerCan"`
+}
+
+// GetId returns CredentialAccessCredential.Id, and is useful for accessing the field via an interface.
+func (v *CredentialAccessCredential) GetId() string { return v.Id }
+
+// GetName returns CredentialAccessCredential.Name, and is useful for accessing the field via an interface.
+func (v *CredentialAccessCredential) GetName() string { return v.Name }
+
+// GetFields returns CredentialAccessCredential.Fields, and is useful for accessing the field via an interface.
+func (v *CredentialAccessCredential) GetFields() []CredentialAccessCredentialFieldsCredentialField {
+	return v.Fields
+}
+
+// GetGrants returns CredentialAccessCredential.Grants, and is useful for accessing the field via an interface.
+func (v *CredentialAccessCredential) GetGrants() []CredentialAccessCredentialGrantsGrant {
+	return v.Grants
+}
+
+// GetUsages returns CredentialAccessCredential.Usages, and is useful for accessing the field via an interface.
+func (v *CredentialAccessCredential) GetUsages() []CredentialAccessCredentialUsagesCredentialUsage {
+	return v.Usages
+}
+
+// GetAuditTrail returns CredentialAccessCredential.AuditTrail, and is useful for accessing the field via an interface.
+func (v *CredentialAccessCredential) GetAuditTrail() *CredentialAccessCredentialAuditTrailAuditEntryConnection {
+	return v.AuditTrail
+}
+
+// GetViewerCan returns CredentialAccessCredential.ViewerCan, and is useful for accessing the field via an interface.
+func (v *CredentialAccessCredential) GetViewerCan() CredentialAccessCredentialViewerCanCredentialPermissions {
+	return v.ViewerCan
+}
+
+// CredentialAccessCredentialAuditTrailAuditEntryConnection includes the requested fields of the GraphQL type AuditEntryConnection.
+type CredentialAccessCredentialAuditTrailAuditEntryConnection struct {
+	TotalCount int `json:"totalCount"`
+}
+
+// GetTotalCount returns CredentialAccessCredentialAuditTrailAuditEntryConnection.TotalCount, and is useful for accessing the field via an interface.
+func (v *CredentialAccessCredentialAuditTrailAuditEntryConnection) GetTotalCount() int {
+	return v.TotalCount
+}
+
+// CredentialAccessCredentialFieldsCredentialField includes the requested fields of the GraphQL type CredentialField.
+type CredentialAccessCredentialFieldsCredentialField struct {
+	Key string `json:"key"`
+}
+
+// GetKey returns CredentialAccessCredentialFieldsCredentialField.Key, and is useful for accessing the field via an interface.
+func (v *CredentialAccessCredentialFieldsCredentialField) GetKey() string { return v.Key }
+
+// CredentialAccessCredentialGrantsGrant includes the requested fields of the GraphQL type Grant.
+type CredentialAccessCredentialGrantsGrant struct {
+	Id string `json:"id"`
+}
+
+// GetId returns CredentialAccessCredentialGrantsGrant.Id, and is useful for accessing the field via an interface.
+func (v *CredentialAccessCredentialGrantsGrant) GetId() string { return v.Id }
+
+// CredentialAccessCredentialUsagesCredentialUsage includes the requested fields of the GraphQL type CredentialUsage.
+type CredentialAccessCredentialUsagesCredentialUsage struct {
+	ConsumerId string `json:"consumerId"`
+}
+
+// GetConsumerId returns CredentialAccessCredentialUsagesCredentialUsage.ConsumerId, and is useful for accessing the field via an interface.
+func (v *CredentialAccessCredentialUsagesCredentialUsage) GetConsumerId() string { return v.ConsumerId }
+
+// CredentialAccessCredentialViewerCanCredentialPermissions includes the requested fields of the GraphQL type CredentialPermissions.
+// The GraphQL type's documentation follows.
+//
+// What the viewer may do with a credential now. Each is true exactly when that operation would not be refused for lack of access.
+type CredentialAccessCredentialViewerCanCredentialPermissions struct {
+	// Attach it to a consumer (people, USE), or fetch its secrets with useCredential (API tokens with CREDENTIALS_USE, USE).
+	Use bool `json:"use"`
+	// Read its fields (masked) and usages (VIEW; tokens: CREDENTIALS_READ).
+	View bool `json:"view"`
+	// updateCredential (MANAGE; tokens: CREDENTIALS_WRITE).
+	Edit bool `json:"edit"`
+	// shareCredential and unshareCredential (MANAGE; tokens: CREDENTIALS_WRITE).
+	Share bool `json:"share"`
+	// deleteCredential (MANAGE; tokens: CREDENTIALS_WRITE).
+	Delete bool `json:"delete"`
+	// testCredential, for a type that can be tested (MANAGE; tokens: CREDENTIALS_WRITE).
+	Test bool `json:"test"`
+	// refreshCredential, for an OAuth2 type with a token to refresh (MANAGE; tokens: CREDENTIALS_WRITE).
+	Refresh bool `json:"refresh"`
+	// startOAuthAuthorization, for an OAuth2 type that uses the authorization-code flow (MANAGE; tokens: CREDENTIALS_WRITE).
+	Authorize bool `json:"authorize"`
+	// auditTrail (MANAGE; tokens: AUDIT_READ).
+	ReadAudit bool `json:"readAudit"`
+}
+
+// GetUse returns CredentialAccessCredentialViewerCanCredentialPermissions.Use, and is useful for accessing the field via an interface.
+func (v *CredentialAccessCredentialViewerCanCredentialPermissions) GetUse() bool { return v.Use }
+
+// GetView returns CredentialAccessCredentialViewerCanCredentialPermissions.View, and is useful for accessing the field via an interface.
+func (v *CredentialAccessCredentialViewerCanCredentialPermissions) GetView() bool { return v.View }
+
+// GetEdit returns CredentialAccessCredentialViewerCanCredentialPermissions.Edit, and is useful for accessing the field via an interface.
+func (v *CredentialAccessCredentialViewerCanCredentialPermissions) GetEdit() bool { return v.Edit }
+
+// GetShare returns CredentialAccessCredentialViewerCanCredentialPermissions.Share, and is useful for accessing the field via an interface.
+func (v *CredentialAccessCredentialViewerCanCredentialPermissions) GetShare() bool { return v.Share }
+
+// GetDelete returns CredentialAccessCredentialViewerCanCredentialPermissions.Delete, and is useful for accessing the field via an interface.
+func (v *CredentialAccessCredentialViewerCanCredentialPermissions) GetDelete() bool { return v.Delete }
+
+// GetTest returns CredentialAccessCredentialViewerCanCredentialPermissions.Test, and is useful for accessing the field via an interface.
+func (v *CredentialAccessCredentialViewerCanCredentialPermissions) GetTest() bool { return v.Test }
+
+// GetRefresh returns CredentialAccessCredentialViewerCanCredentialPermissions.Refresh, and is useful for accessing the field via an interface.
+func (v *CredentialAccessCredentialViewerCanCredentialPermissions) GetRefresh() bool {
+	return v.Refresh
+}
+
+// GetAuthorize returns CredentialAccessCredentialViewerCanCredentialPermissions.Authorize, and is useful for accessing the field via an interface.
+func (v *CredentialAccessCredentialViewerCanCredentialPermissions) GetAuthorize() bool {
+	return v.Authorize
+}
+
+// GetReadAudit returns CredentialAccessCredentialViewerCanCredentialPermissions.ReadAudit, and is useful for accessing the field via an interface.
+func (v *CredentialAccessCredentialViewerCanCredentialPermissions) GetReadAudit() bool {
+	return v.ReadAudit
+}
+
+// CredentialAccessResponse is returned by CredentialAccess on success.
+type CredentialAccessResponse struct {
+	// A credential the viewer can at least USE; null for any other id.
+	Credential *CredentialAccessCredential `json:"credential"`
+}
+
+// GetCredential returns CredentialAccessResponse.Credential, and is useful for accessing the field via an interface.
+func (v *CredentialAccessResponse) GetCredential() *CredentialAccessCredential { return v.Credential }
+
 // CredentialDetailCredential includes the requested fields of the GraphQL type Credential.
 type CredentialDetailCredential struct {
 	Name         string                              `json:"name"`
@@ -110,9 +260,10 @@ type CredentialDetailCredential struct {
 	Type         CredentialDetailCredentialType      `json:"type"`
 	Owner        CredentialDetailCredentialOwnerUser `json:"owner"`
 	Workspace    CredentialDetailCredentialWorkspace `json:"workspace"`
-	// MANAGE.
+	// MANAGE. Null, with a FORBIDDEN error at this path, for a viewer with less.
 	Grants []CredentialDetailCredentialGrantsGrant `json:"grants"`
 	// VIEW. Secret values are never returned: value is null, isSet and hint describe them.
+	// Null, with a FORBIDDEN error at this path, for a viewer with less.
 	Fields []CredentialDetailCredentialFieldsCredentialField `json:"fields"`
 }
 
@@ -273,6 +424,7 @@ type CredentialListWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNo
 	Id   string `json:"id"`
 	Name string `json:"name"`
 	// VIEW. Secret values are never returned: value is null, isSet and hint describe them.
+	// Null, with a FORBIDDEN error at this path, for a viewer with less.
 	Fields []CredentialListWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredentialFieldsCredentialField `json:"fields"`
 }
 
@@ -347,6 +499,7 @@ type CredentialViewCredential struct {
 	Version int              `json:"version"`
 	Status  CredentialStatus `json:"status"`
 	// VIEW. Secret values are never returned: value is null, isSet and hint describe them.
+	// Null, with a FORBIDDEN error at this path, for a viewer with less.
 	Fields []CredentialViewCredentialFieldsCredentialField `json:"fields"`
 }
 
@@ -583,6 +736,173 @@ func (v *UseCredentialUseCredentialCredentialSecretFieldsSecretField) GetValue()
 	return v.Value
 }
 
+// WorkspaceAccessResponse is returned by WorkspaceAccess on success.
+type WorkspaceAccessResponse struct {
+	// A workspace the viewer is a member of; null for any other id.
+	Workspace *WorkspaceAccessWorkspace `json:"workspace"`
+}
+
+// GetWorkspace returns WorkspaceAccessResponse.Workspace, and is useful for accessing the field via an interface.
+func (v *WorkspaceAccessResponse) GetWorkspace() *WorkspaceAccessWorkspace { return v.Workspace }
+
+// WorkspaceAccessWorkspace includes the requested fields of the GraphQL type Workspace.
+type WorkspaceAccessWorkspace struct {
+	Id   string `json:"id"`
+	Name string `json:"name"`
+	// OWNER or ADMIN (API tokens: AUDIT_READ). Newest first. Null, with a FORBIDDEN error at this
+	// path, for a viewer who may not read it; the workspace's other fields are unaffected.
+	AuditLog *WorkspaceAccessWorkspaceAuditLogAuditEntryConnection `json:"auditLog"`
+	// What the viewer may do in this workspace now: role and token scopes together.
+	ViewerCan WorkspaceAccessWorkspaceViewerCanWorkspacePermissions `json:"viewerCan"`
+	// The credentials the viewer can at least USE, sorted by name. first: 1-200.
+	Credentials WorkspaceAccessWorkspaceCredentialsCredentialConnection `json:"credentials"`
+}
+
+// GetId returns WorkspaceAccessWorkspace.Id, and is useful for accessing the field via an interface.
+func (v *WorkspaceAccessWorkspace) GetId() string { return v.Id }
+
+// GetName returns WorkspaceAccessWorkspace.Name, and is useful for accessing the field via an interface.
+func (v *WorkspaceAccessWorkspace) GetName() string { return v.Name }
+
+// GetAuditLog returns WorkspaceAccessWorkspace.AuditLog, and is useful for accessing the field via an interface.
+func (v *WorkspaceAccessWorkspace) GetAuditLog() *WorkspaceAccessWorkspaceAuditLogAuditEntryConnection {
+	return v.AuditLog
+}
+
+// GetViewerCan returns WorkspaceAccessWorkspace.ViewerCan, and is useful for accessing the field via an interface.
+func (v *WorkspaceAccessWorkspace) GetViewerCan() WorkspaceAccessWorkspaceViewerCanWorkspacePermissions {
+	return v.ViewerCan
+}
+
+// GetCredentials returns WorkspaceAccessWorkspace.Credentials, and is useful for accessing the field via an interface.
+func (v *WorkspaceAccessWorkspace) GetCredentials() WorkspaceAccessWorkspaceCredentialsCredentialConnection {
+	return v.Credentials
+}
+
+// WorkspaceAccessWorkspaceAuditLogAuditEntryConnection includes the requested fields of the GraphQL type AuditEntryConnection.
+type WorkspaceAccessWorkspaceAuditLogAuditEntryConnection struct {
+	TotalCount int `json:"totalCount"`
+}
+
+// GetTotalCount returns WorkspaceAccessWorkspaceAuditLogAuditEntryConnection.TotalCount, and is useful for accessing the field via an interface.
+func (v *WorkspaceAccessWorkspaceAuditLogAuditEntryConnection) GetTotalCount() int {
+	return v.TotalCount
+}
+
+// WorkspaceAccessWorkspaceCredentialsCredentialConnection includes the requested fields of the GraphQL type CredentialConnection.
+type WorkspaceAccessWorkspaceCredentialsCredentialConnection struct {
+	Edges []WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge `json:"edges"`
+}
+
+// GetEdges returns WorkspaceAccessWorkspaceCredentialsCredentialConnection.Edges, and is useful for accessing the field via an interface.
+func (v *WorkspaceAccessWorkspaceCredentialsCredentialConnection) GetEdges() []WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge {
+	return v.Edges
+}
+
+// WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge includes the requested fields of the GraphQL type CredentialEdge.
+type WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge struct {
+	Node WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential `json:"node"`
+}
+
+// GetNode returns WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge.Node, and is useful for accessing the field via an interface.
+func (v *WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge) GetNode() WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential {
+	return v.Node
+}
+
+// WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential includes the requested fields of the GraphQL type Credential.
+type WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential struct {
+	Id string `json:"id"`
+	// VIEW. Secret values are never returned: value is null, isSet and hint describe them.
+	// Null, with a FORBIDDEN error at this path, for a viewer with less.
+	Fields []WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredentialFieldsCredentialField `json:"fields"`
+}
+
+// GetId returns WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential.Id, and is useful for accessing the field via an interface.
+func (v *WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential) GetId() string {
+	return v.Id
+}
+
+// GetFields returns WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential.Fields, and is useful for accessing the field via an interface.
+func (v *WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential) GetFields() []WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredentialFieldsCredentialField {
+	return v.Fields
+}
+
+// WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredentialFieldsCredentialField includes the requested fields of the GraphQL type CredentialField.
+type WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredentialFieldsCredentialField struct {
+	Key string `json:"key"`
+}
+
+// GetKey returns WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredentialFieldsCredentialField.Key, and is useful for accessing the field via an interface.
+func (v *WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredentialFieldsCredentialField) GetKey() string {
+	return v.Key
+}
+
+// WorkspaceAccessWorkspaceViewerCanWorkspacePermissions includes the requested fields of the GraphQL type WorkspacePermissions.
+// The GraphQL type's documentation follows.
+//
+// What the viewer may do in a workspace now. Each is true exactly when that operation would not be refused for lack of access.
+type WorkspaceAccessWorkspaceViewerCanWorkspacePermissions struct {
+	// renameWorkspace (OWNER, ADMIN; tokens: WORKSPACES_ADMIN).
+	Rename bool `json:"rename"`
+	// deleteWorkspace (OWNER; tokens: WORKSPACES_ADMIN).
+	Delete bool `json:"delete"`
+	// addMember, changeMemberRole, removeMember for MEMBER and ADMIN roles (OWNER, ADMIN; tokens: WORKSPACES_ADMIN).
+	ManageMembers bool `json:"manageMembers"`
+	// Make or unmake an OWNER (OWNER; tokens: WORKSPACES_ADMIN).
+	ManageOwners bool `json:"manageOwners"`
+	// createCredential (any member; tokens: CREDENTIALS_WRITE).
+	CreateCredentials bool `json:"createCredentials"`
+	// setDefaultCredential (OWNER, ADMIN; tokens: CREDENTIALS_WRITE).
+	SetDefaults bool `json:"setDefaults"`
+	// auditLog (OWNER, ADMIN; tokens: AUDIT_READ).
+	ReadAudit bool `json:"readAudit"`
+	// verifyAuditLog (OWNER, ADMIN; tokens: AUDIT_READ).
+	VerifyAudit bool `json:"verifyAudit"`
+	// createApiToken for this workspace (people only: tokens cannot make tokens).
+	CreateTokens bool `json:"createTokens"`
+}
+
+// GetRename returns WorkspaceAccessWorkspaceViewerCanWorkspacePermissions.Rename, and is useful for accessing the field via an interface.
+func (v *WorkspaceAccessWorkspaceViewerCanWorkspacePermissions) GetRename() bool { return v.Rename }
+
+// GetDelete returns WorkspaceAccessWorkspaceViewerCanWorkspacePermissions.Delete, and is useful for accessing the field via an interface.
+func (v *WorkspaceAccessWorkspaceViewerCanWorkspacePermissions) GetDelete() bool { return v.Delete }
+
+// GetManageMembers returns WorkspaceAccessWorkspaceViewerCanWorkspacePermissions.ManageMembers, and is useful for accessing the field via an interface.
+func (v *WorkspaceAccessWorkspaceViewerCanWorkspacePermissions) GetManageMembers() bool {
+	return v.ManageMembers
+}
+
+// GetManageOwners returns WorkspaceAccessWorkspaceViewerCanWorkspacePermissions.ManageOwners, and is useful for accessing the field via an interface.
+func (v *WorkspaceAccessWorkspaceViewerCanWorkspacePermissions) GetManageOwners() bool {
+	return v.ManageOwners
+}
+
+// GetCreateCredentials returns WorkspaceAccessWorkspaceViewerCanWorkspacePermissions.CreateCredentials, and is useful for accessing the field via an interface.
+func (v *WorkspaceAccessWorkspaceViewerCanWorkspacePermissions) GetCreateCredentials() bool {
+	return v.CreateCredentials
+}
+
+// GetSetDefaults returns WorkspaceAccessWorkspaceViewerCanWorkspacePermissions.SetDefaults, and is useful for accessing the field via an interface.
+func (v *WorkspaceAccessWorkspaceViewerCanWorkspacePermissions) GetSetDefaults() bool {
+	return v.SetDefaults
+}
+
+// GetReadAudit returns WorkspaceAccessWorkspaceViewerCanWorkspacePermissions.ReadAudit, and is useful for accessing the field via an interface.
+func (v *WorkspaceAccessWorkspaceViewerCanWorkspacePermissions) GetReadAudit() bool {
+	return v.ReadAudit
+}
+
+// GetVerifyAudit returns WorkspaceAccessWorkspaceViewerCanWorkspacePermissions.VerifyAudit, and is useful for accessing the field via an interface.
+func (v *WorkspaceAccessWorkspaceViewerCanWorkspacePermissions) GetVerifyAudit() bool {
+	return v.VerifyAudit
+}
+
+// GetCreateTokens returns WorkspaceAccessWorkspaceViewerCanWorkspacePermissions.CreateTokens, and is useful for accessing the field via an interface.
+func (v *WorkspaceAccessWorkspaceViewerCanWorkspacePermissions) GetCreateTokens() bool {
+	return v.CreateTokens
+}
+
 // WorkspaceNameResponse is returned by WorkspaceName on success.
 type WorkspaceNameResponse struct {
 	// A workspace the viewer is a member of; null for any other id.
@@ -625,6 +945,14 @@ type __CreateCredentialInput struct {
 
 // GetIn returns __CreateCredentialInput.In, and is useful for accessing the field via an interface.
 func (v *__CreateCredentialInput) GetIn() CreateCredentialInput { return v.In }
+
+// __CredentialAccessInput is used internally by genqlient
+type __CredentialAccessInput struct {
+	Id string `json:"id"`
+}
+
+// GetId returns __CredentialAccessInput.Id, and is useful for accessing the field via an interface.
+func (v *__CredentialAccessInput) GetId() string { return v.Id }
 
 // __CredentialDetailInput is used internally by genqlient
 type __CredentialDetailInput struct {
@@ -690,6 +1018,14 @@ func (v *__UseCredentialInput) GetId() string { return v.Id }
 // GetConsumer returns __UseCredentialInput.Consumer, and is useful for accessing the field via an interface.
 func (v *__UseCredentialInput) GetConsumer() *ConsumerInput { return v.Consumer }
 
+// __WorkspaceAccessInput is used internally by genqlient
+type __WorkspaceAccessInput struct {
+	Id string `json:"id"`
+}
+
+// GetId returns __WorkspaceAccessInput.Id, and is useful for accessing the field via an interface.
+func (v *__WorkspaceAccessInput) GetId() string { return v.Id }
+
 // __WorkspaceNameInput is used internally by genqlient
 type __WorkspaceNameInput struct {
 	Id string `json:"id"`
@@ -724,6 +1060,66 @@ func CreateCredential(
 	}
 
 	data_ = &CreateCredentialResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by CredentialAccess.
+const CredentialAccess_Operation = `
+query CredentialAccess ($id: ID!) {
+	credential(id: $id) {
+		id
+		name
+		fields {
+			key
+		}
+		grants {
+			id
+		}
+		usages {
+			consumerId
+		}
+		auditTrail(first: 1) {
+			totalCount
+		}
+		viewerCan {
+			use
+			view
+			edit
+			share
+			delete
+			test
+			refresh
+			authorize
+			readAudit
+		}
+	}
+}
+`
+
+// What a viewer sees of a credential: gated fields come back null with a
+// FORBIDDEN error at their own path, and viewerCan says what is offered.
+func CredentialAccess(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	id string,
+) (data_ *CredentialAccessResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "CredentialAccess",
+		Query:  CredentialAccess_Operation,
+		Variables: &__CredentialAccessInput{
+			Id: id,
+		},
+	}
+
+	data_ = &CredentialAccessResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(
@@ -1026,6 +1422,65 @@ func UseCredential(
 	}
 
 	data_ = &UseCredentialResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by WorkspaceAccess.
+const WorkspaceAccess_Operation = `
+query WorkspaceAccess ($id: ID!) {
+	workspace(id: $id) {
+		id
+		name
+		auditLog(first: 1) {
+			totalCount
+		}
+		viewerCan {
+			rename
+			delete
+			manageMembers
+			manageOwners
+			createCredentials
+			setDefaults
+			readAudit
+			verifyAudit
+			createTokens
+		}
+		credentials {
+			edges {
+				node {
+					id
+					fields {
+						key
+					}
+				}
+			}
+		}
+	}
+}
+`
+
+func WorkspaceAccess(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	id string,
+) (data_ *WorkspaceAccessResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "WorkspaceAccess",
+		Query:  WorkspaceAccess_Operation,
+		Variables: &__WorkspaceAccessInput{
+			Id: id,
+		},
+	}
+
+	data_ = &WorkspaceAccessResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

@@ -127,6 +127,7 @@ type ComplexityRoot struct {
 		UseCount      func(childComplexity int) int
 		Version       func(childComplexity int) int
 		ViewerAccess  func(childComplexity int) int
+		ViewerCan     func(childComplexity int) int
 		Workspace     func(childComplexity int) int
 	}
 
@@ -148,6 +149,18 @@ type ComplexityRoot struct {
 		Label  func(childComplexity int) int
 		Secret func(childComplexity int) int
 		Value  func(childComplexity int) int
+	}
+
+	CredentialPermissions struct {
+		Authorize func(childComplexity int) int
+		Delete    func(childComplexity int) int
+		Edit      func(childComplexity int) int
+		ReadAudit func(childComplexity int) int
+		Refresh   func(childComplexity int) int
+		Share     func(childComplexity int) int
+		Test      func(childComplexity int) int
+		Use       func(childComplexity int) int
+		View      func(childComplexity int) int
 	}
 
 	CredentialSecret struct {
@@ -282,7 +295,20 @@ type ComplexityRoot struct {
 		ID                func(childComplexity int) int
 		Members           func(childComplexity int) int
 		Name              func(childComplexity int) int
+		ViewerCan         func(childComplexity int) int
 		ViewerRole        func(childComplexity int) int
+	}
+
+	WorkspacePermissions struct {
+		CreateCredentials func(childComplexity int) int
+		CreateTokens      func(childComplexity int) int
+		Delete            func(childComplexity int) int
+		ManageMembers     func(childComplexity int) int
+		ManageOwners      func(childComplexity int) int
+		ReadAudit         func(childComplexity int) int
+		Rename            func(childComplexity int) int
+		SetDefaults       func(childComplexity int) int
+		VerifyAudit       func(childComplexity int) int
 	}
 }
 
@@ -310,6 +336,7 @@ type CredentialResolver interface {
 	Fields(ctx context.Context, obj *apimodel.Credential) ([]*model.CredentialField, error)
 	Usages(ctx context.Context, obj *apimodel.Credential) ([]*model.CredentialUsage, error)
 	AuditTrail(ctx context.Context, obj *apimodel.Credential, first *int, after *string) (*model.AuditEntryConnection, error)
+	ViewerCan(ctx context.Context, obj *apimodel.Credential) (*model.CredentialPermissions, error)
 	UseCount(ctx context.Context, obj *apimodel.Credential) (int, error)
 	LastUsedAt(ctx context.Context, obj *apimodel.Credential) (*time.Time, error)
 }
@@ -358,6 +385,7 @@ type WorkspaceResolver interface {
 	Credentials(ctx context.Context, obj *model.Workspace, filter *model.CredentialFilter, first *int, after *string) (*model.CredentialConnection, error)
 	DefaultCredential(ctx context.Context, obj *model.Workspace, purpose string) (*apimodel.Credential, error)
 	AuditLog(ctx context.Context, obj *model.Workspace, filter *model.AuditFilter, first *int, after *string) (*model.AuditEntryConnection, error)
+	ViewerCan(ctx context.Context, obj *model.Workspace) (*model.WorkspacePermissions, error)
 }
 
 type executableSchema graphql.ExecutableSchemaState[ResolverRoot, DirectiveRoot, ComplexityRoot]
@@ -729,6 +757,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Credential.ViewerAccess(childComplexity), true
+	case "Credential.viewerCan":
+		if e.ComplexityRoot.Credential.ViewerCan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Credential.ViewerCan(childComplexity), true
 	case "Credential.workspace":
 		if e.ComplexityRoot.Credential.Workspace == nil {
 			break
@@ -804,6 +838,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CredentialField.Value(childComplexity), true
+
+	case "CredentialPermissions.authorize":
+		if e.ComplexityRoot.CredentialPermissions.Authorize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialPermissions.Authorize(childComplexity), true
+	case "CredentialPermissions.delete":
+		if e.ComplexityRoot.CredentialPermissions.Delete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialPermissions.Delete(childComplexity), true
+	case "CredentialPermissions.edit":
+		if e.ComplexityRoot.CredentialPermissions.Edit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialPermissions.Edit(childComplexity), true
+	case "CredentialPermissions.readAudit":
+		if e.ComplexityRoot.CredentialPermissions.ReadAudit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialPermissions.ReadAudit(childComplexity), true
+	case "CredentialPermissions.refresh":
+		if e.ComplexityRoot.CredentialPermissions.Refresh == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialPermissions.Refresh(childComplexity), true
+	case "CredentialPermissions.share":
+		if e.ComplexityRoot.CredentialPermissions.Share == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialPermissions.Share(childComplexity), true
+	case "CredentialPermissions.test":
+		if e.ComplexityRoot.CredentialPermissions.Test == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialPermissions.Test(childComplexity), true
+	case "CredentialPermissions.use":
+		if e.ComplexityRoot.CredentialPermissions.Use == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialPermissions.Use(childComplexity), true
+	case "CredentialPermissions.view":
+		if e.ComplexityRoot.CredentialPermissions.View == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialPermissions.View(childComplexity), true
 
 	case "CredentialSecret.accessToken":
 		if e.ComplexityRoot.CredentialSecret.AccessToken == nil {
@@ -1467,12 +1556,73 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Workspace.Name(childComplexity), true
+	case "Workspace.viewerCan":
+		if e.ComplexityRoot.Workspace.ViewerCan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Workspace.ViewerCan(childComplexity), true
 	case "Workspace.viewerRole":
 		if e.ComplexityRoot.Workspace.ViewerRole == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Workspace.ViewerRole(childComplexity), true
+
+	case "WorkspacePermissions.createCredentials":
+		if e.ComplexityRoot.WorkspacePermissions.CreateCredentials == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkspacePermissions.CreateCredentials(childComplexity), true
+	case "WorkspacePermissions.createTokens":
+		if e.ComplexityRoot.WorkspacePermissions.CreateTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkspacePermissions.CreateTokens(childComplexity), true
+	case "WorkspacePermissions.delete":
+		if e.ComplexityRoot.WorkspacePermissions.Delete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkspacePermissions.Delete(childComplexity), true
+	case "WorkspacePermissions.manageMembers":
+		if e.ComplexityRoot.WorkspacePermissions.ManageMembers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkspacePermissions.ManageMembers(childComplexity), true
+	case "WorkspacePermissions.manageOwners":
+		if e.ComplexityRoot.WorkspacePermissions.ManageOwners == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkspacePermissions.ManageOwners(childComplexity), true
+	case "WorkspacePermissions.readAudit":
+		if e.ComplexityRoot.WorkspacePermissions.ReadAudit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkspacePermissions.ReadAudit(childComplexity), true
+	case "WorkspacePermissions.rename":
+		if e.ComplexityRoot.WorkspacePermissions.Rename == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkspacePermissions.Rename(childComplexity), true
+	case "WorkspacePermissions.setDefaults":
+		if e.ComplexityRoot.WorkspacePermissions.SetDefaults == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkspacePermissions.SetDefaults(childComplexity), true
+	case "WorkspacePermissions.verifyAudit":
+		if e.ComplexityRoot.WorkspacePermissions.VerifyAudit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkspacePermissions.VerifyAudit(childComplexity), true
 
 	}
 	return 0, false
@@ -1616,8 +1766,35 @@ type Workspace {
   credentials(filter: CredentialFilter, first: Int = 50, after: String): CredentialConnection!
   "The workspace's default credential for a purpose (e.g. email), if the viewer can use it."
   defaultCredential(purpose: String!): Credential
-  "OWNER or ADMIN (API tokens: AUDIT_READ). Newest first."
-  auditLog(filter: AuditFilter, first: Int = 50, after: String): AuditEntryConnection!
+  """
+  OWNER or ADMIN (API tokens: AUDIT_READ). Newest first. Null, with a FORBIDDEN error at this
+  path, for a viewer who may not read it; the workspace's other fields are unaffected.
+  """
+  auditLog(filter: AuditFilter, first: Int = 50, after: String): AuditEntryConnection
+  "What the viewer may do in this workspace now: role and token scopes together."
+  viewerCan: WorkspacePermissions!
+}
+
+"What the viewer may do in a workspace now. Each is true exactly when that operation would not be refused for lack of access."
+type WorkspacePermissions {
+  "renameWorkspace (OWNER, ADMIN; tokens: WORKSPACES_ADMIN)."
+  rename: Boolean!
+  "deleteWorkspace (OWNER; tokens: WORKSPACES_ADMIN)."
+  delete: Boolean!
+  "addMember, changeMemberRole, removeMember for MEMBER and ADMIN roles (OWNER, ADMIN; tokens: WORKSPACES_ADMIN)."
+  manageMembers: Boolean!
+  "Make or unmake an OWNER (OWNER; tokens: WORKSPACES_ADMIN)."
+  manageOwners: Boolean!
+  "createCredential (any member; tokens: CREDENTIALS_WRITE)."
+  createCredentials: Boolean!
+  "setDefaultCredential (OWNER, ADMIN; tokens: CREDENTIALS_WRITE)."
+  setDefaults: Boolean!
+  "auditLog (OWNER, ADMIN; tokens: AUDIT_READ)."
+  readAudit: Boolean!
+  "verifyAuditLog (OWNER, ADMIN; tokens: AUDIT_READ)."
+  verifyAudit: Boolean!
+  "createApiToken for this workspace (people only: tokens cannot make tokens)."
+  createTokens: Boolean!
 }
 
 type Member {
@@ -1692,14 +1869,22 @@ type Credential {
   owner: User!
   viewerAccess: AccessLevel!
   sharing: SharingScope!
-  "MANAGE."
-  grants: [Grant!]!
-  "VIEW. Secret values are never returned: value is null, isSet and hint describe them."
-  fields: [CredentialField!]!
-  "VIEW. The bots, workflows, functions and integrations attached to it."
-  usages: [CredentialUsage!]!
-  "MANAGE (API tokens: AUDIT_READ). The entries whose target is this credential, newest first."
-  auditTrail(first: Int = 50, after: String): AuditEntryConnection!
+  "MANAGE. Null, with a FORBIDDEN error at this path, for a viewer with less."
+  grants: [Grant!]
+  """
+  VIEW. Secret values are never returned: value is null, isSet and hint describe them.
+  Null, with a FORBIDDEN error at this path, for a viewer with less.
+  """
+  fields: [CredentialField!]
+  "VIEW. The bots, workflows, functions and integrations attached to it. Null, with a FORBIDDEN error at this path, for a viewer with less."
+  usages: [CredentialUsage!]
+  """
+  MANAGE (API tokens: AUDIT_READ). The entries whose target is this credential, newest first.
+  Null, with a FORBIDDEN error at this path, for a viewer with less.
+  """
+  auditTrail(first: Int = 50, after: String): AuditEntryConnection
+  "What the viewer may do with this credential now: access level and token scopes together."
+  viewerCan: CredentialPermissions!
   useCount: Int!
   lastUsedAt: Time
   lastTestedAt: Time
@@ -1707,6 +1892,28 @@ type Credential {
   version: Int!
   createdAt: Time!
   updatedAt: Time!
+}
+
+"What the viewer may do with a credential now. Each is true exactly when that operation would not be refused for lack of access."
+type CredentialPermissions {
+  "Attach it to a consumer (people, USE), or fetch its secrets with useCredential (API tokens with CREDENTIALS_USE, USE)."
+  use: Boolean!
+  "Read its fields (masked) and usages (VIEW; tokens: CREDENTIALS_READ)."
+  view: Boolean!
+  "updateCredential (MANAGE; tokens: CREDENTIALS_WRITE)."
+  edit: Boolean!
+  "shareCredential and unshareCredential (MANAGE; tokens: CREDENTIALS_WRITE)."
+  share: Boolean!
+  "deleteCredential (MANAGE; tokens: CREDENTIALS_WRITE)."
+  delete: Boolean!
+  "testCredential, for a type that can be tested (MANAGE; tokens: CREDENTIALS_WRITE)."
+  test: Boolean!
+  "refreshCredential, for an OAuth2 type with a token to refresh (MANAGE; tokens: CREDENTIALS_WRITE)."
+  refresh: Boolean!
+  "startOAuthAuthorization, for an OAuth2 type that uses the authorization-code flow (MANAGE; tokens: CREDENTIALS_WRITE)."
+  authorize: Boolean!
+  "auditTrail (MANAGE; tokens: AUDIT_READ)."
+  readAudit: Boolean!
 }
 
 type CredentialField {
@@ -2654,6 +2861,8 @@ func (ec *executionContext) fieldContext_ApiToken_workspace(_ context.Context, f
 				return ec.fieldContext_Workspace_defaultCredential(ctx, field)
 			case "auditLog":
 				return ec.fieldContext_Workspace_auditLog(ctx, field)
+			case "viewerCan":
+				return ec.fieldContext_Workspace_viewerCan(ctx, field)
 			}
 			return nil, fmt.Errorf("no field named %q was found under type Workspace", field.Name)
 		},
@@ -3771,6 +3980,8 @@ func (ec *executionContext) fieldContext_Credential_workspace(_ context.Context,
 				return ec.fieldContext_Workspace_defaultCredential(ctx, field)
 			case "auditLog":
 				return ec.fieldContext_Workspace_auditLog(ctx, field)
+			case "viewerCan":
+				return ec.fieldContext_Workspace_viewerCan(ctx, field)
 			}
 			return nil, fmt.Errorf("no field named %q was found under type Workspace", field.Name)
 		},
@@ -4013,9 +4224,9 @@ func (ec *executionContext) _Credential_grants(ctx context.Context, field graphq
 			return ec.Resolvers.Credential().Grants(ctx, obj)
 		},
 		nil,
-		ec.marshalNGrant2ᚕᚖcredkeepᚋapimodelᚐGrantᚄ,
+		ec.marshalOGrant2ᚕᚖcredkeepᚋapimodelᚐGrantᚄ,
 		true,
-		true,
+		false,
 	)
 }
 
@@ -4056,9 +4267,9 @@ func (ec *executionContext) _Credential_fields(ctx context.Context, field graphq
 			return ec.Resolvers.Credential().Fields(ctx, obj)
 		},
 		nil,
-		ec.marshalNCredentialField2ᚕᚖcredkeepᚋgraphᚋmodelᚐCredentialFieldᚄ,
+		ec.marshalOCredentialField2ᚕᚖcredkeepᚋgraphᚋmodelᚐCredentialFieldᚄ,
 		true,
-		true,
+		false,
 	)
 }
 
@@ -4099,9 +4310,9 @@ func (ec *executionContext) _Credential_usages(ctx context.Context, field graphq
 			return ec.Resolvers.Credential().Usages(ctx, obj)
 		},
 		nil,
-		ec.marshalNCredentialUsage2ᚕᚖcredkeepᚋgraphᚋmodelᚐCredentialUsageᚄ,
+		ec.marshalOCredentialUsage2ᚕᚖcredkeepᚋgraphᚋmodelᚐCredentialUsageᚄ,
 		true,
-		true,
+		false,
 	)
 }
 
@@ -4143,9 +4354,9 @@ func (ec *executionContext) _Credential_auditTrail(ctx context.Context, field gr
 			return ec.Resolvers.Credential().AuditTrail(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		ec.marshalNAuditEntryConnection2ᚖcredkeepᚋgraphᚋmodelᚐAuditEntryConnection,
+		ec.marshalOAuditEntryConnection2ᚖcredkeepᚋgraphᚋmodelᚐAuditEntryConnection,
 		true,
-		true,
+		false,
 	)
 }
 
@@ -4177,6 +4388,55 @@ func (ec *executionContext) fieldContext_Credential_auditTrail(ctx context.Conte
 	if fc.Args, err = ec.field_Credential_auditTrail_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Credential_viewerCan(ctx context.Context, field graphql.CollectedField, obj *apimodel.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Credential_viewerCan,
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Credential().ViewerCan(ctx, obj)
+		},
+		nil,
+		ec.marshalNCredentialPermissions2ᚖcredkeepᚋgraphᚋmodelᚐCredentialPermissions,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_Credential_viewerCan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Credential",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "use":
+				return ec.fieldContext_CredentialPermissions_use(ctx, field)
+			case "view":
+				return ec.fieldContext_CredentialPermissions_view(ctx, field)
+			case "edit":
+				return ec.fieldContext_CredentialPermissions_edit(ctx, field)
+			case "share":
+				return ec.fieldContext_CredentialPermissions_share(ctx, field)
+			case "delete":
+				return ec.fieldContext_CredentialPermissions_delete(ctx, field)
+			case "test":
+				return ec.fieldContext_CredentialPermissions_test(ctx, field)
+			case "refresh":
+				return ec.fieldContext_CredentialPermissions_refresh(ctx, field)
+			case "authorize":
+				return ec.fieldContext_CredentialPermissions_authorize(ctx, field)
+			case "readAudit":
+				return ec.fieldContext_CredentialPermissions_readAudit(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type CredentialPermissions", field.Name)
+		},
 	}
 	return fc, nil
 }
@@ -4562,6 +4822,8 @@ func (ec *executionContext) fieldContext_CredentialEdge_node(_ context.Context, 
 				return ec.fieldContext_Credential_usages(ctx, field)
 			case "auditTrail":
 				return ec.fieldContext_Credential_auditTrail(ctx, field)
+			case "viewerCan":
+				return ec.fieldContext_Credential_viewerCan(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -4757,6 +5019,267 @@ func (ec *executionContext) fieldContext_CredentialField_hint(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _CredentialPermissions_use(ctx context.Context, field graphql.CollectedField, obj *model.CredentialPermissions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialPermissions_use,
+		func(ctx context.Context) (any, error) {
+			return obj.Use, nil
+		},
+		nil,
+		ec.marshalNBoolean2bool,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_CredentialPermissions_use(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CredentialPermissions",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CredentialPermissions_view(ctx context.Context, field graphql.CollectedField, obj *model.CredentialPermissions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialPermissions_view,
+		func(ctx context.Context) (any, error) {
+			return obj.View, nil
+		},
+		nil,
+		ec.marshalNBoolean2bool,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_CredentialPermissions_view(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CredentialPermissions",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CredentialPermissions_edit(ctx context.Context, field graphql.CollectedField, obj *model.CredentialPermissions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialPermissions_edit,
+		func(ctx context.Context) (any, error) {
+			return obj.Edit, nil
+		},
+		nil,
+		ec.marshalNBoolean2bool,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_CredentialPermissions_edit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CredentialPermissions",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CredentialPermissions_share(ctx context.Context, field graphql.CollectedField, obj *model.CredentialPermissions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialPermissions_share,
+		func(ctx context.Context) (any, error) {
+			return obj.Share, nil
+		},
+		nil,
+		ec.marshalNBoolean2bool,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_CredentialPermissions_share(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CredentialPermissions",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CredentialPermissions_delete(ctx context.Context, field graphql.CollectedField, obj *model.CredentialPermissions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialPermissions_delete,
+		func(ctx context.Context) (any, error) {
+			return obj.Delete, nil
+		},
+		nil,
+		ec.marshalNBoolean2bool,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_CredentialPermissions_delete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CredentialPermissions",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CredentialPermissions_test(ctx context.Context, field graphql.CollectedField, obj *model.CredentialPermissions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialPermissions_test,
+		func(ctx context.Context) (any, error) {
+			return obj.Test, nil
+		},
+		nil,
+		ec.marshalNBoolean2bool,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_CredentialPermissions_test(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CredentialPermissions",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CredentialPermissions_refresh(ctx context.Context, field graphql.CollectedField, obj *model.CredentialPermissions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialPermissions_refresh,
+		func(ctx context.Context) (any, error) {
+			return obj.Refresh, nil
+		},
+		nil,
+		ec.marshalNBoolean2bool,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_CredentialPermissions_refresh(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CredentialPermissions",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CredentialPermissions_authorize(ctx context.Context, field graphql.CollectedField, obj *model.CredentialPermissions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialPermissions_authorize,
+		func(ctx context.Context) (any, error) {
+			return obj.Authorize, nil
+		},
+		nil,
+		ec.marshalNBoolean2bool,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_CredentialPermissions_authorize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CredentialPermissions",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CredentialPermissions_readAudit(ctx context.Context, field graphql.CollectedField, obj *model.CredentialPermissions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialPermissions_readAudit,
+		func(ctx context.Context) (any, error) {
+			return obj.ReadAudit, nil
+		},
+		nil,
+		ec.marshalNBoolean2bool,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_CredentialPermissions_readAudit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CredentialPermissions",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CredentialSecret_credential(ctx context.Context, field graphql.CollectedField, obj *model.CredentialSecret) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4807,6 +5330,8 @@ func (ec *executionContext) fieldContext_CredentialSecret_credential(_ context.C
 				return ec.fieldContext_Credential_usages(ctx, field)
 			case "auditTrail":
 				return ec.fieldContext_Credential_auditTrail(ctx, field)
+			case "viewerCan":
+				return ec.fieldContext_Credential_viewerCan(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -5058,6 +5583,8 @@ func (ec *executionContext) fieldContext_CredentialTestResult_credential(_ conte
 				return ec.fieldContext_Credential_usages(ctx, field)
 			case "auditTrail":
 				return ec.fieldContext_Credential_auditTrail(ctx, field)
+			case "viewerCan":
+				return ec.fieldContext_Credential_viewerCan(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -6061,6 +6588,8 @@ func (ec *executionContext) fieldContext_Mutation_createWorkspace(ctx context.Co
 				return ec.fieldContext_Workspace_defaultCredential(ctx, field)
 			case "auditLog":
 				return ec.fieldContext_Workspace_auditLog(ctx, field)
+			case "viewerCan":
+				return ec.fieldContext_Workspace_viewerCan(ctx, field)
 			}
 			return nil, fmt.Errorf("no field named %q was found under type Workspace", field.Name)
 		},
@@ -6120,6 +6649,8 @@ func (ec *executionContext) fieldContext_Mutation_renameWorkspace(ctx context.Co
 				return ec.fieldContext_Workspace_defaultCredential(ctx, field)
 			case "auditLog":
 				return ec.fieldContext_Workspace_auditLog(ctx, field)
+			case "viewerCan":
+				return ec.fieldContext_Workspace_viewerCan(ctx, field)
 			}
 			return nil, fmt.Errorf("no field named %q was found under type Workspace", field.Name)
 		},
@@ -6381,6 +6912,8 @@ func (ec *executionContext) fieldContext_Mutation_createCredential(ctx context.C
 				return ec.fieldContext_Credential_usages(ctx, field)
 			case "auditTrail":
 				return ec.fieldContext_Credential_auditTrail(ctx, field)
+			case "viewerCan":
+				return ec.fieldContext_Credential_viewerCan(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -6464,6 +6997,8 @@ func (ec *executionContext) fieldContext_Mutation_updateCredential(ctx context.C
 				return ec.fieldContext_Credential_usages(ctx, field)
 			case "auditTrail":
 				return ec.fieldContext_Credential_auditTrail(ctx, field)
+			case "viewerCan":
+				return ec.fieldContext_Credential_viewerCan(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -6594,6 +7129,8 @@ func (ec *executionContext) fieldContext_Mutation_shareCredential(ctx context.Co
 				return ec.fieldContext_Credential_usages(ctx, field)
 			case "auditTrail":
 				return ec.fieldContext_Credential_auditTrail(ctx, field)
+			case "viewerCan":
+				return ec.fieldContext_Credential_viewerCan(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -6677,6 +7214,8 @@ func (ec *executionContext) fieldContext_Mutation_unshareCredential(ctx context.
 				return ec.fieldContext_Credential_usages(ctx, field)
 			case "auditTrail":
 				return ec.fieldContext_Credential_auditTrail(ctx, field)
+			case "viewerCan":
+				return ec.fieldContext_Credential_viewerCan(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -6750,6 +7289,8 @@ func (ec *executionContext) fieldContext_Mutation_setDefaultCredential(ctx conte
 				return ec.fieldContext_Workspace_defaultCredential(ctx, field)
 			case "auditLog":
 				return ec.fieldContext_Workspace_auditLog(ctx, field)
+			case "viewerCan":
+				return ec.fieldContext_Workspace_viewerCan(ctx, field)
 			}
 			return nil, fmt.Errorf("no field named %q was found under type Workspace", field.Name)
 		},
@@ -7117,6 +7658,8 @@ func (ec *executionContext) fieldContext_Mutation_refreshCredential(ctx context.
 				return ec.fieldContext_Credential_usages(ctx, field)
 			case "auditTrail":
 				return ec.fieldContext_Credential_auditTrail(ctx, field)
+			case "viewerCan":
+				return ec.fieldContext_Credential_viewerCan(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -7469,6 +8012,8 @@ func (ec *executionContext) fieldContext_Query_workspaces(_ context.Context, fie
 				return ec.fieldContext_Workspace_defaultCredential(ctx, field)
 			case "auditLog":
 				return ec.fieldContext_Workspace_auditLog(ctx, field)
+			case "viewerCan":
+				return ec.fieldContext_Workspace_viewerCan(ctx, field)
 			}
 			return nil, fmt.Errorf("no field named %q was found under type Workspace", field.Name)
 		},
@@ -7517,6 +8062,8 @@ func (ec *executionContext) fieldContext_Query_workspace(ctx context.Context, fi
 				return ec.fieldContext_Workspace_defaultCredential(ctx, field)
 			case "auditLog":
 				return ec.fieldContext_Workspace_auditLog(ctx, field)
+			case "viewerCan":
+				return ec.fieldContext_Workspace_viewerCan(ctx, field)
 			}
 			return nil, fmt.Errorf("no field named %q was found under type Workspace", field.Name)
 		},
@@ -7586,6 +8133,8 @@ func (ec *executionContext) fieldContext_Query_credential(ctx context.Context, f
 				return ec.fieldContext_Credential_usages(ctx, field)
 			case "auditTrail":
 				return ec.fieldContext_Credential_auditTrail(ctx, field)
+			case "viewerCan":
+				return ec.fieldContext_Credential_viewerCan(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -8331,6 +8880,8 @@ func (ec *executionContext) fieldContext_Workspace_defaultCredential(ctx context
 				return ec.fieldContext_Credential_usages(ctx, field)
 			case "auditTrail":
 				return ec.fieldContext_Credential_auditTrail(ctx, field)
+			case "viewerCan":
+				return ec.fieldContext_Credential_viewerCan(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -8374,9 +8925,9 @@ func (ec *executionContext) _Workspace_auditLog(ctx context.Context, field graph
 			return ec.Resolvers.Workspace().AuditLog(ctx, obj, fc.Args["filter"].(*model.AuditFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		ec.marshalNAuditEntryConnection2ᚖcredkeepᚋgraphᚋmodelᚐAuditEntryConnection,
+		ec.marshalOAuditEntryConnection2ᚖcredkeepᚋgraphᚋmodelᚐAuditEntryConnection,
 		true,
-		true,
+		false,
 	)
 }
 
@@ -8408,6 +8959,316 @@ func (ec *executionContext) fieldContext_Workspace_auditLog(ctx context.Context,
 	if fc.Args, err = ec.field_Workspace_auditLog_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Workspace_viewerCan(ctx context.Context, field graphql.CollectedField, obj *model.Workspace) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Workspace_viewerCan,
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Workspace().ViewerCan(ctx, obj)
+		},
+		nil,
+		ec.marshalNWorkspacePermissions2ᚖcredkeepᚋgraphᚋmodelᚐWorkspacePermissions,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_Workspace_viewerCan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Workspace",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "rename":
+				return ec.fieldContext_WorkspacePermissions_rename(ctx, field)
+			case "delete":
+				return ec.fieldContext_WorkspacePermissions_delete(ctx, field)
+			case "manageMembers":
+				return ec.fieldContext_WorkspacePermissions_manageMembers(ctx, field)
+			case "manageOwners":
+				return ec.fieldContext_WorkspacePermissions_manageOwners(ctx, field)
+			case "createCredentials":
+				return ec.fieldContext_WorkspacePermissions_createCredentials(ctx, field)
+			case "setDefaults":
+				return ec.fieldContext_WorkspacePermissions_setDefaults(ctx, field)
+			case "readAudit":
+				return ec.fieldContext_WorkspacePermissions_readAudit(ctx, field)
+			case "verifyAudit":
+				return ec.fieldContext_WorkspacePermissions_verifyAudit(ctx, field)
+			case "createTokens":
+				return ec.fieldContext_WorkspacePermissions_createTokens(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type WorkspacePermissions", field.Name)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WorkspacePermissions_rename(ctx context.Context, field graphql.CollectedField, obj *model.WorkspacePermissions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_WorkspacePermissions_rename,
+		func(ctx context.Context) (any, error) {
+			return obj.Rename, nil
+		},
+		nil,
+		ec.marshalNBoolean2bool,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_WorkspacePermissions_rename(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WorkspacePermissions",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WorkspacePermissions_delete(ctx context.Context, field graphql.CollectedField, obj *model.WorkspacePermissions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_WorkspacePermissions_delete,
+		func(ctx context.Context) (any, error) {
+			return obj.Delete, nil
+		},
+		nil,
+		ec.marshalNBoolean2bool,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_WorkspacePermissions_delete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WorkspacePermissions",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WorkspacePermissions_manageMembers(ctx context.Context, field graphql.CollectedField, obj *model.WorkspacePermissions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_WorkspacePermissions_manageMembers,
+		func(ctx context.Context) (any, error) {
+			return obj.ManageMembers, nil
+		},
+		nil,
+		ec.marshalNBoolean2bool,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_WorkspacePermissions_manageMembers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WorkspacePermissions",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WorkspacePermissions_manageOwners(ctx context.Context, field graphql.CollectedField, obj *model.WorkspacePermissions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_WorkspacePermissions_manageOwners,
+		func(ctx context.Context) (any, error) {
+			return obj.ManageOwners, nil
+		},
+		nil,
+		ec.marshalNBoolean2bool,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_WorkspacePermissions_manageOwners(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WorkspacePermissions",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WorkspacePermissions_createCredentials(ctx context.Context, field graphql.CollectedField, obj *model.WorkspacePermissions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_WorkspacePermissions_createCredentials,
+		func(ctx context.Context) (any, error) {
+			return obj.CreateCredentials, nil
+		},
+		nil,
+		ec.marshalNBoolean2bool,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_WorkspacePermissions_createCredentials(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WorkspacePermissions",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WorkspacePermissions_setDefaults(ctx context.Context, field graphql.CollectedField, obj *model.WorkspacePermissions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_WorkspacePermissions_setDefaults,
+		func(ctx context.Context) (any, error) {
+			return obj.SetDefaults, nil
+		},
+		nil,
+		ec.marshalNBoolean2bool,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_WorkspacePermissions_setDefaults(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WorkspacePermissions",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WorkspacePermissions_readAudit(ctx context.Context, field graphql.CollectedField, obj *model.WorkspacePermissions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_WorkspacePermissions_readAudit,
+		func(ctx context.Context) (any, error) {
+			return obj.ReadAudit, nil
+		},
+		nil,
+		ec.marshalNBoolean2bool,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_WorkspacePermissions_readAudit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WorkspacePermissions",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WorkspacePermissions_verifyAudit(ctx context.Context, field graphql.CollectedField, obj *model.WorkspacePermissions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_WorkspacePermissions_verifyAudit,
+		func(ctx context.Context) (any, error) {
+			return obj.VerifyAudit, nil
+		},
+		nil,
+		ec.marshalNBoolean2bool,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_WorkspacePermissions_verifyAudit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WorkspacePermissions",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WorkspacePermissions_createTokens(ctx context.Context, field graphql.CollectedField, obj *model.WorkspacePermissions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_WorkspacePermissions_createTokens,
+		func(ctx context.Context) (any, error) {
+			return obj.CreateTokens, nil
+		},
+		nil,
+		ec.marshalNBoolean2bool,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_WorkspacePermissions_createTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WorkspacePermissions",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
 	}
 	return fc, nil
 }
@@ -11228,16 +12089,13 @@ func (ec *executionContext) _Credential(ctx context.Context, sel ast.SelectionSe
 		case "grants":
 			field := field
 
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
 				defer func() {
 					if r := recover(); r != nil {
 						ec.Error(ctx, ec.Recover(ctx, r))
 					}
 				}()
 				res = ec._Credential_grants(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
 				return res
 			}
 
@@ -11264,16 +12122,13 @@ func (ec *executionContext) _Credential(ctx context.Context, sel ast.SelectionSe
 		case "fields":
 			field := field
 
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
 				defer func() {
 					if r := recover(); r != nil {
 						ec.Error(ctx, ec.Recover(ctx, r))
 					}
 				}()
 				res = ec._Credential_fields(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
 				return res
 			}
 
@@ -11300,16 +12155,13 @@ func (ec *executionContext) _Credential(ctx context.Context, sel ast.SelectionSe
 		case "usages":
 			field := field
 
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
 				defer func() {
 					if r := recover(); r != nil {
 						ec.Error(ctx, ec.Recover(ctx, r))
 					}
 				}()
 				res = ec._Credential_usages(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
 				return res
 			}
 
@@ -11336,13 +12188,46 @@ func (ec *executionContext) _Credential(ctx context.Context, sel ast.SelectionSe
 		case "auditTrail":
 			field := field
 
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
 				defer func() {
 					if r := recover(); r != nil {
 						ec.Error(ctx, ec.Recover(ctx, r))
 					}
 				}()
 				res = ec._Credential_auditTrail(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "viewerCan":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Credential_viewerCan(ctx, field, obj)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -11608,6 +12493,85 @@ func (ec *executionContext) _CredentialField(ctx context.Context, sel ast.Select
 			}
 		case "hint":
 			out.Values[i] = ec._CredentialField_hint(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(len(deferred)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var credentialPermissionsImplementors = []string{"CredentialPermissions"}
+
+func (ec *executionContext) _CredentialPermissions(ctx context.Context, sel ast.SelectionSet, obj *model.CredentialPermissions) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, credentialPermissionsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CredentialPermissions")
+		case "use":
+			out.Values[i] = ec._CredentialPermissions_use(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "view":
+			out.Values[i] = ec._CredentialPermissions_view(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "edit":
+			out.Values[i] = ec._CredentialPermissions_edit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "share":
+			out.Values[i] = ec._CredentialPermissions_share(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "delete":
+			out.Values[i] = ec._CredentialPermissions_delete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "test":
+			out.Values[i] = ec._CredentialPermissions_test(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refresh":
+			out.Values[i] = ec._CredentialPermissions_refresh(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "authorize":
+			out.Values[i] = ec._CredentialPermissions_authorize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "readAudit":
+			out.Values[i] = ec._CredentialPermissions_readAudit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12956,13 +13920,46 @@ func (ec *executionContext) _Workspace(ctx context.Context, sel ast.SelectionSet
 		case "auditLog":
 			field := field
 
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
 				defer func() {
 					if r := recover(); r != nil {
 						ec.Error(ctx, ec.Recover(ctx, r))
 					}
 				}()
 				res = ec._Workspace_auditLog(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "viewerCan":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Workspace_viewerCan(ctx, field, obj)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -12989,6 +13986,85 @@ func (ec *executionContext) _Workspace(ctx context.Context, sel ast.SelectionSet
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(len(deferred)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var workspacePermissionsImplementors = []string{"WorkspacePermissions"}
+
+func (ec *executionContext) _WorkspacePermissions(ctx context.Context, sel ast.SelectionSet, obj *model.WorkspacePermissions) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, workspacePermissionsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WorkspacePermissions")
+		case "rename":
+			out.Values[i] = ec._WorkspacePermissions_rename(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "delete":
+			out.Values[i] = ec._WorkspacePermissions_delete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "manageMembers":
+			out.Values[i] = ec._WorkspacePermissions_manageMembers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "manageOwners":
+			out.Values[i] = ec._WorkspacePermissions_manageOwners(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createCredentials":
+			out.Values[i] = ec._WorkspacePermissions_createCredentials(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setDefaults":
+			out.Values[i] = ec._WorkspacePermissions_setDefaults(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "readAudit":
+			out.Values[i] = ec._WorkspacePermissions_readAudit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "verifyAudit":
+			out.Values[i] = ec._WorkspacePermissions_verifyAudit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createTokens":
+			out.Values[i] = ec._WorkspacePermissions_createTokens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13453,20 +14529,6 @@ func (ec *executionContext) marshalNAuditEntry2ᚖcredkeepᚋapimodelᚐAuditEnt
 	return ec._AuditEntry(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNAuditEntryConnection2credkeepᚋgraphᚋmodelᚐAuditEntryConnection(ctx context.Context, sel ast.SelectionSet, v model.AuditEntryConnection) graphql.Marshaler {
-	return ec._AuditEntryConnection(ctx, sel, &v)
-}
-
-func (ec *executionContext) marshalNAuditEntryConnection2ᚖcredkeepᚋgraphᚋmodelᚐAuditEntryConnection(ctx context.Context, sel ast.SelectionSet, v *model.AuditEntryConnection) graphql.Marshaler {
-	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
-		return graphql.Null
-	}
-	return ec._AuditEntryConnection(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalNAuditEntryEdge2ᚕᚖcredkeepᚋgraphᚋmodelᚐAuditEntryEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AuditEntryEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -13641,22 +14703,6 @@ func (ec *executionContext) marshalNCredentialEdge2ᚖcredkeepᚋgraphᚋmodel�
 	return ec._CredentialEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNCredentialField2ᚕᚖcredkeepᚋgraphᚋmodelᚐCredentialFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CredentialField) graphql.Marshaler {
-	ret := gqlexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNCredentialField2ᚖcredkeepᚋgraphᚋmodelᚐCredentialField(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) marshalNCredentialField2ᚖcredkeepᚋgraphᚋmodelᚐCredentialField(ctx context.Context, sel ast.SelectionSet, v *model.CredentialField) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -13665,6 +14711,20 @@ func (ec *executionContext) marshalNCredentialField2ᚖcredkeepᚋgraphᚋmodel�
 		return graphql.Null
 	}
 	return ec._CredentialField(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCredentialPermissions2credkeepᚋgraphᚋmodelᚐCredentialPermissions(ctx context.Context, sel ast.SelectionSet, v model.CredentialPermissions) graphql.Marshaler {
+	return ec._CredentialPermissions(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCredentialPermissions2ᚖcredkeepᚋgraphᚋmodelᚐCredentialPermissions(ctx context.Context, sel ast.SelectionSet, v *model.CredentialPermissions) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CredentialPermissions(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNCredentialSecret2credkeepᚋgraphᚋmodelᚐCredentialSecret(ctx context.Context, sel ast.SelectionSet, v model.CredentialSecret) graphql.Marshaler {
@@ -13737,22 +14797,6 @@ func (ec *executionContext) marshalNCredentialType2ᚖcredkeepᚋgraphᚋmodel�
 
 func (ec *executionContext) marshalNCredentialUsage2credkeepᚋgraphᚋmodelᚐCredentialUsage(ctx context.Context, sel ast.SelectionSet, v model.CredentialUsage) graphql.Marshaler {
 	return ec._CredentialUsage(ctx, sel, &v)
-}
-
-func (ec *executionContext) marshalNCredentialUsage2ᚕᚖcredkeepᚋgraphᚋmodelᚐCredentialUsageᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CredentialUsage) graphql.Marshaler {
-	ret := gqlexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNCredentialUsage2ᚖcredkeepᚋgraphᚋmodelᚐCredentialUsage(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
 }
 
 func (ec *executionContext) marshalNCredentialUsage2ᚖcredkeepᚋgraphᚋmodelᚐCredentialUsage(ctx context.Context, sel ast.SelectionSet, v *model.CredentialUsage) graphql.Marshaler {
@@ -13833,22 +14877,6 @@ func (ec *executionContext) marshalNFieldSpec2ᚖcredkeepᚋgraphᚋmodelᚐFiel
 		return graphql.Null
 	}
 	return ec._FieldSpec(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNGrant2ᚕᚖcredkeepᚋapimodelᚐGrantᚄ(ctx context.Context, sel ast.SelectionSet, v []*apimodel.Grant) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNGrant2ᚖcredkeepᚋapimodelᚐGrant(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
 }
 
 func (ec *executionContext) marshalNGrant2ᚖcredkeepᚋapimodelᚐGrant(ctx context.Context, sel ast.SelectionSet, v *apimodel.Grant) graphql.Marshaler {
@@ -14134,6 +15162,20 @@ func (ec *executionContext) marshalNWorkspace2ᚖcredkeepᚋgraphᚋmodelᚐWork
 	return ec._Workspace(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNWorkspacePermissions2credkeepᚋgraphᚋmodelᚐWorkspacePermissions(ctx context.Context, sel ast.SelectionSet, v model.WorkspacePermissions) graphql.Marshaler {
+	return ec._WorkspacePermissions(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNWorkspacePermissions2ᚖcredkeepᚋgraphᚋmodelᚐWorkspacePermissions(ctx context.Context, sel ast.SelectionSet, v *model.WorkspacePermissions) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._WorkspacePermissions(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNWorkspaceRole2credkeepᚋgraphᚋmodelᚐWorkspaceRole(ctx context.Context, v any) (model.WorkspaceRole, error) {
 	var res model.WorkspaceRole
 	err := res.UnmarshalGQL(v)
@@ -14308,6 +15350,13 @@ func (ec *executionContext) marshalOAuditAction2ᚖcredkeepᚋgraphᚋmodelᚐAu
 	return v
 }
 
+func (ec *executionContext) marshalOAuditEntryConnection2ᚖcredkeepᚋgraphᚋmodelᚐAuditEntryConnection(ctx context.Context, sel ast.SelectionSet, v *model.AuditEntryConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AuditEntryConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOAuditFilter2ᚖcredkeepᚋgraphᚋmodelᚐAuditFilter(ctx context.Context, v any) (*model.AuditFilter, error) {
 	if v == nil {
 		return nil, nil
@@ -14393,6 +15442,25 @@ func (ec *executionContext) marshalOCredential2ᚖcredkeepᚋapimodelᚐCredenti
 	return ec._Credential(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOCredentialField2ᚕᚖcredkeepᚋgraphᚋmodelᚐCredentialFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CredentialField) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := gqlexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCredentialField2ᚖcredkeepᚋgraphᚋmodelᚐCredentialField(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOCredentialFilter2ᚖcredkeepᚋgraphᚋmodelᚐCredentialFilter(ctx context.Context, v any) (*model.CredentialFilter, error) {
 	if v == nil {
 		return nil, nil
@@ -14417,6 +15485,25 @@ func (ec *executionContext) marshalOCredentialStatus2ᚖcredkeepᚋgraphᚋmodel
 	return v
 }
 
+func (ec *executionContext) marshalOCredentialUsage2ᚕᚖcredkeepᚋgraphᚋmodelᚐCredentialUsageᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CredentialUsage) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := gqlexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCredentialUsage2ᚖcredkeepᚋgraphᚋmodelᚐCredentialUsage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOFieldInput2ᚕᚖcredkeepᚋgraphᚋmodelᚐFieldInputᚄ(ctx context.Context, v any) ([]*model.FieldInput, error) {
 	if v == nil {
 		return nil, nil
@@ -14433,6 +15520,25 @@ func (ec *executionContext) unmarshalOFieldInput2ᚕᚖcredkeepᚋgraphᚋmodel�
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) marshalOGrant2ᚕᚖcredkeepᚋapimodelᚐGrantᚄ(ctx context.Context, sel ast.SelectionSet, v []*apimodel.Grant) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGrant2ᚖcredkeepᚋapimodelᚐGrant(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {

@@ -80,3 +80,14 @@ func pathOf(format string, fieldKeys ...string) func(map[string]string) string {
 		return p
 	}
 }
+
+// AuthorizationCode reports whether a credential of this type with these
+// fields connects through a person's authorization (the authorization-code
+// flow): OAuth2, not a static token, not the client-credentials grant.
+func (t *Type) AuthorizationCode(fields map[string]string) bool {
+	o := t.OAuth
+	if t.AuthKind != OAuth2 || o == nil || o.StaticToken != "" {
+		return false
+	}
+	return o.ClientCredentials == nil || !o.ClientCredentials(fields)
+}

@@ -56,6 +56,7 @@ type CredentialService interface {
 	Test(ctx context.Context, id string) (credential.TestResult, error)
 	Refresh(ctx context.Context, id string) (credential.View, error)
 	StartAuthorization(ctx context.Context, id string) (credential.Authorization, error)
+	Permissions(ctx context.Context, v credential.View) credential.Permissions
 }
 
 // TokenService is what the resolvers need of the tokens package.

@@ -116,6 +116,28 @@ type CredentialFilter struct {
 	OwnedByViewer *bool         `json:"ownedByViewer,omitempty"`
 }
 
+// What the viewer may do with a credential now. Each is true exactly when that operation would not be refused for lack of access.
+type CredentialPermissions struct {
+	// Attach it to a consumer (people, USE), or fetch its secrets with useCredential (API tokens with CREDENTIALS_USE, USE).
+	Use bool `json:"use"`
+	// Read its fields (masked) and usages (VIEW; tokens: CREDENTIALS_READ).
+	View bool `json:"view"`
+	// updateCredential (MANAGE; tokens: CREDENTIALS_WRITE).
+	Edit bool `json:"edit"`
+	// shareCredential and unshareCredential (MANAGE; tokens: CREDENTIALS_WRITE).
+	Share bool `json:"share"`
+	// deleteCredential (MANAGE; tokens: CREDENTIALS_WRITE).
+	Delete bool `json:"delete"`
+	// testCredential, for a type that can be tested (MANAGE; tokens: CREDENTIALS_WRITE).
+	Test bool `json:"test"`
+	// refreshCredential, for an OAuth2 type with a token to refresh (MANAGE; tokens: CREDENTIALS_WRITE).
+	Refresh bool `json:"refresh"`
+	// startOAuthAuthorization, for an OAuth2 type that uses the authorization-code flow (MANAGE; tokens: CREDENTIALS_WRITE).
+	Authorize bool `json:"authorize"`
+	// auditTrail (MANAGE; tokens: AUDIT_READ).
+	ReadAudit bool `json:"readAudit"`
+}
+
 type CredentialSecret struct {
 	Credential *apimodel.Credential `json:"credential"`
 	// Every set field, secret ones decrypted.
@@ -243,8 +265,33 @@ type Workspace struct {
 	Credentials *CredentialConnection `json:"credentials"`
 	// The workspace's default credential for a purpose (e.g. email), if the viewer can use it.
 	DefaultCredential *apimodel.Credential `json:"defaultCredential,omitempty"`
-	// OWNER or ADMIN (API tokens: AUDIT_READ). Newest first.
-	AuditLog *AuditEntryConnection `json:"auditLog"`
+	// OWNER or ADMIN (API tokens: AUDIT_READ). Newest first. Null, with a FORBIDDEN error at this
+	// path, for a viewer who may not read it; the workspace's other fields are unaffected.
+	AuditLog *AuditEntryConnection `json:"auditLog,omitempty"`
+	// What the viewer may do in this workspace now: role and token scopes together.
+	ViewerCan *WorkspacePermissions `json:"viewerCan"`
+}
+
+// What the viewer may do in a workspace now. Each is true exactly when that operation would not be refused for lack of access.
+type WorkspacePermissions struct {
+	// renameWorkspace (OWNER, ADMIN; tokens: WORKSPACES_ADMIN).
+	Rename bool `json:"rename"`
+	// deleteWorkspace (OWNER; tokens: WORKSPACES_ADMIN).
+	Delete bool `json:"delete"`
+	// addMember, changeMemberRole, removeMember for MEMBER and ADMIN roles (OWNER, ADMIN; tokens: WORKSPACES_ADMIN).
+	ManageMembers bool `json:"manageMembers"`
+	// Make or unmake an OWNER (OWNER; tokens: WORKSPACES_ADMIN).
+	ManageOwners bool `json:"manageOwners"`
+	// createCredential (any member; tokens: CREDENTIALS_WRITE).
+	CreateCredentials bool `json:"createCredentials"`
+	// setDefaultCredential (OWNER, ADMIN; tokens: CREDENTIALS_WRITE).
+	SetDefaults bool `json:"setDefaults"`
+	// auditLog (OWNER, ADMIN; tokens: AUDIT_READ).
+	ReadAudit bool `json:"readAudit"`
+	// verifyAuditLog (OWNER, ADMIN; tokens: AUDIT_READ).
+	VerifyAudit bool `json:"verifyAudit"`
+	// createApiToken for this workspace (people only: tokens cannot make tokens).
+	CreateTokens bool `json:"createTokens"`
 }
 
 type AccessLevel string
