@@ -18,9 +18,17 @@ import (
 	"credkeep/workspace"
 )
 
-// TestNoChangeWithoutAnAuditEntry: when the database refuses the audit entry,
-// the operation fails and the database holds nothing of it.
-func TestNoChangeWithoutAnAuditEntry(t *testing.T) {
+// faulty is a credential service on a database behind a fault proxy, with a
+// workspace "ws" owned by alice.
+type faulty struct {
+	svc    *credential.Service
+	raw    *storage.Store
+	authz  *authz.Authorizer
+	faults *storagetest.Faults
+}
+
+func newFaulty(t *testing.T) faulty {
+	t.Helper()
 	faults := storagetest.Start(t).WithFaults(t)
 	raw := faults.Open(t)
 	store := coherence.Wrap(raw, time.Now, slog.New(slog.DiscardHandler))
@@ -42,6 +50,17 @@ func TestNoChangeWithoutAnAuditEntry(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	journal := audit.NewLog(store, time.Now, func(context.Context, string, error) {})
 	svc := credential.NewService(store, usecount.New(raw, log), workspace.New(store, a, journal, time.Now, log), a, journal, nil, time.Now, log)
+	return faulty{svc: svc, raw: raw, authz: a, faults: faults}
+}
+
+// TestNoChangeWithoutAnAuditEntry: when the database refuses the audit entry,
+// the operation fails and the database holds nothing of it.
+func TestNoChangeWithoutAnAuditEntry(t *testing.T) {
+	f := newFaulty(t)
+	svc, raw, a, faults := f.svc, f.raw, f.authz, f.faults
+	store := raw
+	ctx := context.Background()
+	var err error
 	faults.Fail("insert", "audit")
 	ctx = authn.WithPrincipal(ctx, &authn.Principal{UserID: "alice"})
 	_, err = svc.Create(ctx, credential.CreateInput{WorkspaceID: "ws", Type: "api_key", Name: "k",
@@ -93,5 +112,42 @@ func TestNoChangeWithoutAnAuditEntry(t *testing.T) {
 	}
 	if got := secrets["apiKey"]; got.Reveal() != "abcdefghijklmnop" {
 		t.Error("the secret changed although the update was refused")
+	}
+}
+
+// TestCreateWithALostAcknowledgementLeavesNothing: the database applies the
+// insert but its reply is lost (it went away mid-reply). The caller is told
+// the credential was not created, so it must not appear: the server takes it
+// back, with its owner rule.
+func TestCreateWithALostAcknowledgementLeavesNothing(t *testing.T) {
+	f := newFaulty(t)
+	ctx := authn.WithPrincipal(context.Background(), &authn.Principal{UserID: "alice"})
+	f.faults.LoseReply("insert", "credentials")
+	_, err := f.svc.Create(ctx, credential.CreateInput{WorkspaceID: "ws", Type: "api_key", Name: "k",
+		Fields: []credential.FieldInput{{Key: "apiKey", Value: redact.New("abcdefghijklmnop")}}})
+	if err == nil {
+		t.Fatal("create succeeded although its acknowledgement was lost")
+	}
+	if f.faults.Count("insert", "credentials") != 1 {
+		t.Fatalf("the insert ran %d times, want once", f.faults.Count("insert", "credentials"))
+	}
+	f.faults.Heal()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		creds, _, err := f.raw.SealedCredentialsOf(ctx, "ws")
+		if err != nil {
+			t.Fatal(err)
+		}
+		shared, err := f.authz.Shared(ctx, "ws")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(creds) == 0 && len(shared) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after a create the caller was told failed: %d credentials, rules for %v", len(creds), shared)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

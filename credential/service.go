@@ -158,10 +158,20 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 			return err
 		}
 		if err := s.store.InsertCredential(ctx, c, values.Secret); err != nil {
-			undo.Run(ctx, s.log, "drop owner rule", func(ctx context.Context) error { return s.authz.DropCredential(ctx, c.WorkspaceID, c.ID) })
 			if errors.Is(err, storage.ErrNameTaken) {
+				undo.Run(ctx, s.log, "drop owner rule", func(ctx context.Context) error { return s.authz.DropCredential(ctx, c.WorkspaceID, c.ID) })
 				return nameTaken(name)
 			}
+			// The insert may have been applied with its acknowledgement lost (the
+			// database went away mid-reply): it is taken back until that is
+			// certain, so a credential the caller was told was not created never
+			// appears. Its id is new, so the delete touches nothing else.
+			undo.Retry(ctx, s.log, "remove a credential whose creation failed", func(ctx context.Context) error {
+				if err := s.store.DeleteCredential(ctx, c.WorkspaceID, c.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+					return err
+				}
+				return s.authz.DropCredential(ctx, c.WorkspaceID, c.ID)
+			})
 			return err
 		}
 		return nil

@@ -30,6 +30,7 @@ type Faults struct {
 	ln     net.Listener
 	mu     sync.Mutex
 	fail   map[[2]string]bool // {command, collection}; "" in either matches any
+	lose   map[[2]string]bool // commands applied whose reply is lost
 	down   bool
 	conns  map[net.Conn]bool
 	counts map[[2]string]int // commands seen, for tests that assert on them
@@ -46,7 +47,7 @@ func (db *DB) WithFaults(t testing.TB) *Faults {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &Faults{db: db, ln: ln, fail: map[[2]string]bool{}, conns: map[net.Conn]bool{}, counts: map[[2]string]int{}}
+	f := &Faults{db: db, ln: ln, fail: map[[2]string]bool{}, lose: map[[2]string]bool{}, conns: map[net.Conn]bool{}, counts: map[[2]string]int{}}
 	go f.accept()
 	t.Cleanup(func() {
 		ln.Close()
@@ -79,6 +80,15 @@ func (f *Faults) Fail(command, collection string) {
 	f.fail[[2]string{command, collection}] = true
 }
 
+// LoseReply makes every command named command on collection reach the
+// database, which applies it, while its reply never reaches the driver: the
+// connection closes instead (the database going away mid-reply), until Heal.
+func (f *Faults) LoseReply(command, collection string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lose[[2]string{command, collection}] = true
+}
+
 // Outage cuts every connection and refuses new ones until Heal.
 func (f *Faults) Outage() {
 	f.mu.Lock()
@@ -95,6 +105,7 @@ func (f *Faults) Heal() {
 	defer f.mu.Unlock()
 	f.down = false
 	f.fail = map[[2]string]bool{}
+	f.lose = map[[2]string]bool{}
 }
 
 // Count is how many times command ran on collection (answered or failed).
@@ -136,6 +147,7 @@ func (f *Faults) serve(client net.Conn) {
 	}
 	defer server.Close()
 	var writeMu sync.Mutex // the client gets whole replies from one writer at a time
+	losing := false        // the next reply is lost (under writeMu)
 	go func() {
 		defer client.Close()
 		for {
@@ -144,6 +156,10 @@ func (f *Faults) serve(client net.Conn) {
 				return
 			}
 			writeMu.Lock()
+			if losing {
+				writeMu.Unlock()
+				return // the deferred Close cuts the connection instead of replying
+			}
 			_, err = client.Write(msg)
 			writeMu.Unlock()
 			if err != nil {
@@ -161,7 +177,13 @@ func (f *Faults) serve(client net.Conn) {
 		f.counts[[2]string{command, collection}]++
 		failing := f.fail[[2]string{command, collection}] || f.fail[[2]string{command, ""}] ||
 			f.fail[[2]string{"", collection}] || f.fail[[2]string{"", ""}]
+		lose := f.lose[[2]string{command, collection}]
 		f.mu.Unlock()
+		if lose {
+			writeMu.Lock()
+			losing = true
+			writeMu.Unlock()
+		}
 		if failing {
 			writeMu.Lock()
 			_, err = client.Write(errorReply(msg, command, collection))
