@@ -124,17 +124,25 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
+	// Every mistake of the input at once: one error per field at fault.
+	var errs []*apierror.Error
 	t, ok := provider.Lookup(strings.TrimSpace(in.Type))
 	if !ok {
-		return View{}, apierror.Invalid("type", "unknown credential type %q", in.Type)
+		errs = append(errs, apierror.InvalidBecause("type", apierror.ReasonNotAnOption, nil, "unknown credential type (see credentialTypes)"))
 	}
 	name, err := names.Name(in.Name)
-	if err != nil {
+	if errs, ok = apierror.Collect(errs, err); err != nil && !ok {
 		return View{}, err
 	}
-	values, err := ValidateCreate(t, in.Fields)
-	if err != nil {
-		return View{}, err
+	var values Values
+	if t != nil {
+		values, err = ValidateCreate(t, in.Fields)
+		if errs, ok = apierror.Collect(errs, err); err != nil && !ok {
+			return View{}, err
+		}
+	}
+	if len(errs) > 0 {
+		return View{}, apierror.Join(errs)
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -322,9 +330,12 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
 	if in.ExpectedVersion != nil && *in.ExpectedVersion != c.Version {
 		return View{}, versionConflict()
 	}
+	// Every mistake of the input at once: the name's and the fields'.
+	var errs []*apierror.Error
 	if in.Name != nil {
 		name, err := names.Name(*in.Name)
-		if err != nil {
+		var ok bool
+		if errs, ok = apierror.Collect(errs, err); err != nil && !ok {
 			return View{}, err
 		}
 		c.Name, c.NameKey = name, nameKey(name)
@@ -353,6 +364,9 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
 		before := Values{Plain: c.Fields, Secret: current}
 		merged, keys, err := ValidateUpdate(v.Type, before, in.Fields)
 		if err != nil {
+			if errs, ok := apierror.Collect(errs, err); ok {
+				return View{}, apierror.Join(errs)
+			}
 			return View{}, err
 		}
 		moved, err := checkDestination(v.Type, before, keys, in.Fields)
@@ -366,6 +380,9 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
 			changed = append(changed, "fields."+k)
 		}
 		c.Fields, c.SecretKeys, secrets = merged.Plain, secretKeys(merged), merged.Secret
+	}
+	if len(errs) > 0 {
+		return View{}, apierror.Join(errs)
 	}
 	if len(changed) == 0 {
 		// Nothing differs: no new version, no entry.

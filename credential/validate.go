@@ -1,6 +1,7 @@
 package credential
 
 import (
+	"fmt"
 	"math"
 	"net"
 	"net/mail"
@@ -47,17 +48,20 @@ func emptyValues() Values {
 func fieldPath(key string) string { return "fields." + key }
 
 // ValidateCreate checks the fields of a new credential and applies defaults.
+// Every field at fault has its own error (apierror.Join).
 func ValidateCreate(t *provider.Type, in []FieldInput) (Values, error) {
 	v := emptyValues()
-	if err := apply(t, &v, in); err != nil {
-		return Values{}, err
-	}
+	errs := apply(t, &v, in)
 	for _, f := range t.Fields {
 		if _, set := v.Plain[f.Key]; !set && f.Default != "" && !f.Secret {
 			v.Plain[f.Key] = f.Default
 		}
 	}
-	return v, checkRequired(t, v)
+	errs = append(errs, checkRequired(t, v, errs)...)
+	if len(errs) > 0 {
+		return Values{}, apierror.Join(errs)
+	}
+	return v, nil
 }
 
 // ValidateUpdate merges changed fields into the current values: keys not sent
@@ -71,11 +75,10 @@ func ValidateUpdate(t *provider.Type, current Values, in []FieldInput) (Values, 
 	for k, x := range current.Secret {
 		v.Secret[k] = x
 	}
-	if err := apply(t, &v, in); err != nil {
-		return Values{}, nil, err
-	}
-	if err := checkRequired(t, v); err != nil {
-		return Values{}, nil, err
+	errs := apply(t, &v, in)
+	errs = append(errs, checkRequired(t, v, errs)...)
+	if len(errs) > 0 {
+		return Values{}, nil, apierror.Join(errs)
 	}
 	return v, changedKeys(current, v), nil
 }
@@ -102,10 +105,6 @@ func changedKeys(before, after Values) []string {
 	return slices.Compact(changed)
 }
 
-// ReasonSecretRequired is extensions.reason of a destination change without
-// the secrets entered again.
-const ReasonSecretRequired = "SECRET_REQUIRED_FOR_DESTINATION_CHANGE"
-
 // checkDestination enforces the destination rule of SPEC.md §8 on an update:
 // when a destination field changes, every secret that is set must be given a
 // value in the same input. It returns the destination keys that changed.
@@ -129,135 +128,161 @@ func checkDestination(t *provider.Type, current Values, changed []string, in []F
 	// so the secrets to ask for are the type's, in catalog order.
 	for _, f := range t.Fields {
 		if _, set := current.Secret[f.Key]; set && !given[f.Key] {
-			return nil, &apierror.Error{Code: apierror.BadUserInput, Field: fieldPath(f.Key),
-				Message:    "changing " + strings.Join(moved, ", ") + " sends the secrets somewhere else: enter " + f.Label + " again in the same change",
-				Extensions: map[string]any{"reason": ReasonSecretRequired}}
+			return nil, apierror.InvalidBecause(fieldPath(f.Key), apierror.ReasonSecretRequired, map[string]any{"changed": moved},
+				"changing %s sends the secrets somewhere else: enter %s again in the same change", strings.Join(moved, ", "), f.Label)
 		}
 	}
 	return moved, nil
 }
 
-func apply(t *provider.Type, v *Values, in []FieldInput) error {
+// apply merges in into v, field by field; a field at fault is left as it
+// was and has its one error in the result (the first problem found with it).
+func apply(t *provider.Type, v *Values, in []FieldInput) []*apierror.Error {
+	var errs []*apierror.Error
 	seen := make(map[string]bool, len(in))
-	for _, f := range in {
+	for i, f := range in {
 		key := strings.TrimSpace(f.Key)
 		if key == "" {
-			return apierror.Invalid("fields", "a field key must not be empty")
+			errs = append(errs, apierror.InvalidBecause(fmt.Sprintf("fields.%d", i), apierror.ReasonRequired, nil, "a field key must not be empty"))
+			continue
 		}
 		if seen[key] {
-			return apierror.Invalid(fieldPath(key), "field %s is given twice", key)
+			errs = append(errs, apierror.InvalidBecause(fieldPath(key), apierror.ReasonDuplicate, nil, "%s is given twice", key))
+			continue
 		}
 		seen[key] = true
+		spec, err := fieldSpec(t, v, key, f.Secret)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		raw := f.Value.Reveal()
 		if len(raw) > MaxValueLen {
-			return apierror.Invalid(fieldPath(key), "value of %s is longer than %d bytes", key, MaxValueLen)
+			errs = append(errs, apierror.InvalidBecause(fieldPath(key), apierror.ReasonTooLong, map[string]any{"maxBytes": MaxValueLen},
+				"%s is longer than %d bytes", spec.Label, MaxValueLen))
+			continue
 		}
 		if strings.ContainsRune(raw, 0) || !utf8.ValidString(raw) {
-			return apierror.Invalid(fieldPath(key), "value of %s is not valid text", key)
-		}
-
-		var spec provider.FieldSpec
-		if t.IsCustom() {
-			if !customKey.MatchString(key) {
-				return apierror.Invalid(fieldPath(key), "field keys start with a letter and hold letters, digits, '_', '.' or '-' (at most 64)")
-			}
-			_, wasSecret := v.Secret[key]
-			secret := wasSecret
-			if f.Secret != nil {
-				secret = *f.Secret
-			}
-			spec = provider.FieldSpec{Key: key, Kind: provider.Text, Secret: secret}
-		} else {
-			s, ok := t.Field(key)
-			if !ok {
-				return apierror.Invalid(fieldPath(key), "%s has no field %s", t.Name, key)
-			}
-			spec = s
-		}
-
-		delete(v.Plain, key)
-		delete(v.Secret, key)
-		if raw == "" {
-			// Empty: the field is cleared (on create: left unset). Required fields are checked after.
+			errs = append(errs, apierror.InvalidBecause(fieldPath(key), apierror.ReasonForbiddenCharacters, nil, "%s is not valid text", spec.Label))
 			continue
 		}
 		if !spec.Secret {
 			raw = strings.TrimSpace(raw)
 		}
-		if err := checkKind(spec, raw); err != nil {
-			return err
+		if raw != "" {
+			if err := checkKind(spec, raw); err != nil {
+				errs = append(errs, err)
+				continue
+			}
 		}
-		if spec.Secret {
+		delete(v.Plain, key)
+		delete(v.Secret, key)
+		switch {
+		case raw == "":
+			// Empty: the field is cleared (on create: left unset). Required fields are checked after.
+		case spec.Secret:
 			v.Secret[key] = redact.New(raw)
-		} else {
+		default:
 			v.Plain[key] = raw
 		}
 	}
 	if t.IsCustom() && len(v.Plain)+len(v.Secret) > MaxCustomFields {
-		return apierror.Invalid("fields", "a custom credential has at most %d fields", MaxCustomFields)
+		errs = append(errs, apierror.InvalidBecause("fields", apierror.ReasonOutOfRange, map[string]any{"max": MaxCustomFields},
+			"a custom credential has at most %d fields", MaxCustomFields))
 	}
-	return nil
+	return errs
 }
 
-func checkRequired(t *provider.Type, v Values) error {
+// fieldSpec is the spec of field key of t; for a custom credential, a text
+// field whose secrecy is what the input says, else what it was.
+func fieldSpec(t *provider.Type, v *Values, key string, secret *bool) (provider.FieldSpec, *apierror.Error) {
+	if !t.IsCustom() {
+		s, ok := t.Field(key)
+		if !ok {
+			return provider.FieldSpec{}, apierror.InvalidBecause(fieldPath(key), apierror.ReasonUnknownField, nil, "%s has no field %s", t.Name, key)
+		}
+		return s, nil
+	}
+	if !customKey.MatchString(key) {
+		return provider.FieldSpec{}, apierror.InvalidBecause(fieldPath(key), apierror.ReasonInvalidFormat, map[string]any{"pattern": customKey.String()},
+			"field keys start with a letter and hold letters, digits, '_', '.' or '-' (at most 64)")
+	}
+	_, isSecret := v.Secret[key]
+	if secret != nil {
+		isSecret = *secret
+	}
+	return provider.FieldSpec{Key: key, Label: key, Kind: provider.Text, Secret: isSecret}, nil
+}
+
+// checkRequired returns an error for each required field without a value,
+// except those already at fault in errs.
+func checkRequired(t *provider.Type, v Values, errs []*apierror.Error) []*apierror.Error {
+	var out []*apierror.Error
 	for _, f := range t.Fields {
-		if !f.Required {
+		if !f.Required || slices.ContainsFunc(errs, func(e *apierror.Error) bool { return e.Field == fieldPath(f.Key) }) {
 			continue
 		}
 		_, plain := v.Plain[f.Key]
 		_, secret := v.Secret[f.Key]
 		if !plain && !secret {
-			return apierror.Invalid(fieldPath(f.Key), "%s is required", f.Label)
+			out = append(out, apierror.InvalidBecause(fieldPath(f.Key), apierror.ReasonRequired, nil, "%s is required", f.Label))
 		}
 	}
-	return nil
+	return out
 }
 
 // checkKind validates a non-empty value against its field's kind. Messages name
-// the field and the rule, never the value (it may be a secret).
-func checkKind(f provider.FieldSpec, v string) error {
-	bad := func(format string, args ...any) error {
-		return apierror.Invalid(fieldPath(f.Key), format, args...)
+// the field by its label and say the rule, never the value (it may be a secret).
+func checkKind(f provider.FieldSpec, v string) *apierror.Error {
+	bad := func(reason string, params map[string]any, format string, args ...any) *apierror.Error {
+		return apierror.InvalidBecause(fieldPath(f.Key), reason, params, format, args...)
+	}
+	label := f.Label
+	if label == "" {
+		label = f.Key
 	}
 	if len(f.Prefixes) > 0 && !slices.ContainsFunc(f.Prefixes, func(p string) bool { return strings.HasPrefix(v, p) }) {
-		return bad("%s must start with %s", f.Key, strings.Join(f.Prefixes, ", "))
+		return bad(apierror.ReasonInvalidFormat, map[string]any{"prefixes": f.Prefixes}, "%s must start with %s", label, strings.Join(f.Prefixes, ", "))
 	}
 	switch f.Kind {
 	case provider.Text:
 	case provider.Number:
 		n, err := strconv.ParseFloat(v, 64)
 		if err != nil || math.IsInf(n, 0) || math.IsNaN(n) {
-			return bad("%s must be a number", f.Key)
+			return bad(apierror.ReasonInvalidFormat, map[string]any{"kind": "NUMBER"}, "%s must be a number", label)
 		}
 	case provider.Port:
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 65535 || strings.HasPrefix(v, "+") {
-			return bad("%s must be a port number from 1 to 65535", f.Key)
+		if err != nil || strings.HasPrefix(v, "+") {
+			return bad(apierror.ReasonInvalidFormat, map[string]any{"kind": "PORT"}, "%s must be a port number from 1 to 65535", label)
+		}
+		if n < 1 || n > 65535 {
+			return bad(apierror.ReasonOutOfRange, map[string]any{"min": 1, "max": 65535}, "%s must be a port number from 1 to 65535", label)
 		}
 	case provider.Boolean:
 		if v != "true" && v != "false" {
-			return bad("%s must be true or false", f.Key)
+			return bad(apierror.ReasonNotAnOption, map[string]any{"options": []string{"true", "false"}}, "%s must be true or false", label)
 		}
 	case provider.Select:
 		if !slices.Contains(f.Options, v) {
-			return bad("%s must be one of %s", f.Key, strings.Join(f.Options, ", "))
+			return bad(apierror.ReasonNotAnOption, map[string]any{"options": f.Options}, "%s must be one of %s", label, strings.Join(f.Options, ", "))
 		}
 	case provider.Email:
 		a, err := mail.ParseAddress(v)
 		if err != nil || a.Address != v || a.Name != "" {
-			return bad("%s must be an e-mail address", f.Key)
+			return bad(apierror.ReasonInvalidFormat, map[string]any{"kind": "EMAIL"}, "%s must be an e-mail address", label)
 		}
 	case provider.URL:
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
-			return bad("%s must be an absolute http(s) URL", f.Key)
+			return bad(apierror.ReasonInvalidFormat, map[string]any{"kind": "URL"}, "%s must be an absolute http(s) URL", label)
 		}
 		if u.User != nil {
-			return bad("%s must not hold a user or password; use the credential's secret fields", f.Key)
+			return bad(apierror.ReasonInvalidValue, nil, "%s must not hold a user or password; use the credential's secret fields", label)
 		}
 	case provider.Hostname:
 		if !validHostname(v) {
-			return bad("%s must be a host name or an IP address", f.Key)
+			return bad(apierror.ReasonInvalidFormat, map[string]any{"kind": "HOSTNAME"}, "%s must be a host name or an IP address", label)
 		}
 	}
 	return nil

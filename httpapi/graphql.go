@@ -183,6 +183,9 @@ func presentErrorWithSuggestions(log *slog.Logger) graphql.ErrorPresenterFunc {
 			for k, v := range ae.Extensions {
 				g.Extensions[k] = v
 			}
+			if ae.Code == apierror.BadUserInput {
+				withReason(g.Extensions)
+			}
 			return g
 		}
 		var g *gqlerror.Error
@@ -196,7 +199,7 @@ func presentErrorWithSuggestions(log *slog.Logger) graphql.ErrorPresenterFunc {
 				// A variable that is not of its type (an unknown enum value):
 				// the caller's input, named like every other input error.
 				out := &gqlerror.Error{Message: g.Message, Path: g.Path,
-					Extensions: map[string]any{"code": string(apierror.BadUserInput)}}
+					Extensions: withReason(map[string]any{"code": string(apierror.BadUserInput)})}
 				if f := inputField(g.Path); f != "" {
 					out.Extensions["field"] = variableField(ctx, f)
 				}
@@ -218,6 +221,18 @@ func presentErrorWithSuggestions(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		return out
 	}
+}
+
+// withReason gives a BAD_USER_INPUT error the reason and params every one
+// has (SPEC.md §9): INVALID_VALUE and none, unless it says more.
+func withReason(ext map[string]any) map[string]any {
+	if _, ok := ext["reason"]; !ok {
+		ext["reason"] = apierror.ReasonInvalidValue
+	}
+	if _, ok := ext["params"]; !ok {
+		ext["params"] = map[string]any{}
+	}
+	return ext
 }
 
 // inputField names the input field at path: the elements after the first

@@ -29,11 +29,11 @@ func MarshalTime(t time.Time) graphql.Marshaler {
 func UnmarshalTime(v any) (time.Time, error) {
 	s, ok := v.(string)
 	if !ok {
-		return time.Time{}, apierror.Invalid("", "must be an RFC 3339 date-time such as 2027-01-31T12:00:00Z")
+		return time.Time{}, apierror.InvalidBecause("", apierror.ReasonInvalidFormat, map[string]any{"format": "RFC3339"}, "must be an RFC 3339 date-time such as 2027-01-31T12:00:00Z")
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return time.Time{}, apierror.Invalid("", "must be an RFC 3339 date-time such as 2027-01-31T12:00:00Z")
+		return time.Time{}, apierror.InvalidBecause("", apierror.ReasonInvalidFormat, map[string]any{"format": "RFC3339"}, "must be an RFC 3339 date-time such as 2027-01-31T12:00:00Z")
 	}
 	return t, nil
 }

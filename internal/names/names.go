@@ -16,13 +16,6 @@ import (
 // MaxNameLen is the longest name of a workspace or credential, in characters.
 const MaxNameLen = 100
 
-// Reasons (extensions.reason) of name errors.
-const (
-	ReasonRequired            = "REQUIRED"
-	ReasonTooLong             = "TOO_LONG"
-	ReasonForbiddenCharacters = "FORBIDDEN_CHARACTERS"
-)
-
 // Name trims and NFC-normalizes a name and checks that it has 1 to MaxNameLen
 // characters and no forbidden character; errors are BAD_USER_INPUT on the
 // input field "name".
@@ -34,18 +27,18 @@ func Name(name string) (string, error) {
 // most max characters (and at least one when required), no forbidden character.
 func Text(field, s string, max int, required bool) (string, error) {
 	if !utf8.ValidString(s) {
-		return "", invalid(field, ReasonForbiddenCharacters, nil, "%s is not valid UTF-8 text", field)
+		return "", invalid(field, apierror.ReasonForbiddenCharacters, nil, "%s is not valid UTF-8 text", field)
 	}
 	s = strings.TrimSpace(norm.NFC.String(s))
 	if s == "" && required {
-		return "", invalid(field, ReasonRequired, nil, "%s must not be empty", field)
+		return "", invalid(field, apierror.ReasonRequired, nil, "%s must not be empty", field)
 	}
 	if n := utf8.RuneCountInString(s); n > max {
-		return "", invalid(field, ReasonTooLong, map[string]any{"max": max}, "%s must be at most %d characters", field, max)
+		return "", invalid(field, apierror.ReasonTooLong, map[string]any{"max": max}, "%s must be at most %d characters", field, max)
 	}
 	if i := strings.IndexFunc(s, Forbidden); i >= 0 {
 		r, _ := utf8.DecodeRuneInString(s[i:])
-		return "", invalid(field, ReasonForbiddenCharacters, map[string]any{"codePoint": codePoint(r)},
+		return "", invalid(field, apierror.ReasonForbiddenCharacters, map[string]any{"codePoint": codePoint(r)},
 			"%s must not contain control, bidirectional or invisible characters (found %s)", field, codePoint(r))
 	}
 	return s, nil
@@ -76,10 +69,5 @@ func FoldKey(name string) string {
 func codePoint(r rune) string { return fmt.Sprintf("U+%04X", r) }
 
 func invalid(field, reason string, params map[string]any, format string, args ...any) error {
-	e := apierror.Invalid(field, format, args...)
-	e.Extensions = map[string]any{"reason": reason}
-	if params != nil {
-		e.Extensions["params"] = params
-	}
-	return e
+	return apierror.InvalidBecause(field, reason, params, format, args...)
 }
