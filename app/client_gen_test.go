@@ -384,7 +384,9 @@ func (v *CredentialListResponse) GetWorkspace() *CredentialListWorkspace { retur
 
 // CredentialListWorkspace includes the requested fields of the GraphQL type Workspace.
 type CredentialListWorkspace struct {
-	// The credentials the viewer can at least USE, sorted by name. first: 1-200.
+	// The credentials the viewer can at least USE, in orderBy (default: by name). Forward with first
+	// (1-200, default 50) and after, or backward with last and before; first and last together:
+	// BAD_USER_INPUT. A cursor holds its order: it is refused by another one.
 	Credentials CredentialListWorkspaceCredentialsCredentialConnection `json:"credentials"`
 }
 
@@ -476,6 +478,150 @@ func (v *CredentialListWorkspaceCredentialsCredentialConnectionEdgesCredentialEd
 // GetHint returns CredentialListWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredentialFieldsCredentialField.Hint, and is useful for accessing the field via an interface.
 func (v *CredentialListWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredentialFieldsCredentialField) GetHint() *string {
 	return v.Hint
+}
+
+// How a list of credentials is sorted. Ties are broken by id; credentials without a value of the field (never used, no expiry) come last in either direction.
+type CredentialOrder struct {
+	Field     CredentialOrderField `json:"field"`
+	Direction *OrderDirection      `json:"direction,omitempty"`
+}
+
+// GetField returns CredentialOrder.Field, and is useful for accessing the field via an interface.
+func (v *CredentialOrder) GetField() CredentialOrderField { return v.Field }
+
+// GetDirection returns CredentialOrder.Direction, and is useful for accessing the field via an interface.
+func (v *CredentialOrder) GetDirection() *OrderDirection { return v.Direction }
+
+// What credentials are sorted by.
+type CredentialOrderField string
+
+const (
+	// The name, case-insensitively (the default).
+	CredentialOrderFieldName      CredentialOrderField = "NAME"
+	CredentialOrderFieldCreatedAt CredentialOrderField = "CREATED_AT"
+	CredentialOrderFieldUpdatedAt CredentialOrderField = "UPDATED_AT"
+	// The last use by any consumer or API token.
+	CredentialOrderFieldLastUsedAt CredentialOrderField = "LAST_USED_AT"
+	CredentialOrderFieldExpiresAt  CredentialOrderField = "EXPIRES_AT"
+	// ACTIVE, ERROR, EXPIRED (alphabetical).
+	CredentialOrderFieldStatus CredentialOrderField = "STATUS"
+	// The type's key.
+	CredentialOrderFieldType CredentialOrderField = "TYPE"
+)
+
+var AllCredentialOrderField = []CredentialOrderField{
+	CredentialOrderFieldName,
+	CredentialOrderFieldCreatedAt,
+	CredentialOrderFieldUpdatedAt,
+	CredentialOrderFieldLastUsedAt,
+	CredentialOrderFieldExpiresAt,
+	CredentialOrderFieldStatus,
+	CredentialOrderFieldType,
+}
+
+// CredentialPageResponse is returned by CredentialPage on success.
+type CredentialPageResponse struct {
+	// A workspace the viewer is a member of; null for any other id.
+	Workspace *CredentialPageWorkspace `json:"workspace"`
+}
+
+// GetWorkspace returns CredentialPageResponse.Workspace, and is useful for accessing the field via an interface.
+func (v *CredentialPageResponse) GetWorkspace() *CredentialPageWorkspace { return v.Workspace }
+
+// CredentialPageWorkspace includes the requested fields of the GraphQL type Workspace.
+type CredentialPageWorkspace struct {
+	// The credentials the viewer can at least USE, in orderBy (default: by name). Forward with first
+	// (1-200, default 50) and after, or backward with last and before; first and last together:
+	// BAD_USER_INPUT. A cursor holds its order: it is refused by another one.
+	Credentials CredentialPageWorkspaceCredentialsCredentialConnection `json:"credentials"`
+}
+
+// GetCredentials returns CredentialPageWorkspace.Credentials, and is useful for accessing the field via an interface.
+func (v *CredentialPageWorkspace) GetCredentials() CredentialPageWorkspaceCredentialsCredentialConnection {
+	return v.Credentials
+}
+
+// CredentialPageWorkspaceCredentialsCredentialConnection includes the requested fields of the GraphQL type CredentialConnection.
+type CredentialPageWorkspaceCredentialsCredentialConnection struct {
+	TotalCount int                                                                         `json:"totalCount"`
+	Edges      []CredentialPageWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge `json:"edges"`
+	PageInfo   CredentialPageWorkspaceCredentialsCredentialConnectionPageInfo              `json:"pageInfo"`
+}
+
+// GetTotalCount returns CredentialPageWorkspaceCredentialsCredentialConnection.TotalCount, and is useful for accessing the field via an interface.
+func (v *CredentialPageWorkspaceCredentialsCredentialConnection) GetTotalCount() int {
+	return v.TotalCount
+}
+
+// GetEdges returns CredentialPageWorkspaceCredentialsCredentialConnection.Edges, and is useful for accessing the field via an interface.
+func (v *CredentialPageWorkspaceCredentialsCredentialConnection) GetEdges() []CredentialPageWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge {
+	return v.Edges
+}
+
+// GetPageInfo returns CredentialPageWorkspaceCredentialsCredentialConnection.PageInfo, and is useful for accessing the field via an interface.
+func (v *CredentialPageWorkspaceCredentialsCredentialConnection) GetPageInfo() CredentialPageWorkspaceCredentialsCredentialConnectionPageInfo {
+	return v.PageInfo
+}
+
+// CredentialPageWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge includes the requested fields of the GraphQL type CredentialEdge.
+type CredentialPageWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge struct {
+	Cursor string                                                                                  `json:"cursor"`
+	Node   CredentialPageWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential `json:"node"`
+}
+
+// GetCursor returns CredentialPageWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge.Cursor, and is useful for accessing the field via an interface.
+func (v *CredentialPageWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge) GetCursor() string {
+	return v.Cursor
+}
+
+// GetNode returns CredentialPageWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge.Node, and is useful for accessing the field via an interface.
+func (v *CredentialPageWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge) GetNode() CredentialPageWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential {
+	return v.Node
+}
+
+// CredentialPageWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential includes the requested fields of the GraphQL type Credential.
+type CredentialPageWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential struct {
+	Name string `json:"name"`
+}
+
+// GetName returns CredentialPageWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential.Name, and is useful for accessing the field via an interface.
+func (v *CredentialPageWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential) GetName() string {
+	return v.Name
+}
+
+// CredentialPageWorkspaceCredentialsCredentialConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
+// The GraphQL type's documentation follows.
+//
+// Where a page is in its list (Relay): enough to page on in both directions.
+type CredentialPageWorkspaceCredentialsCredentialConnectionPageInfo struct {
+	// More items follow the page (after endCursor).
+	HasNextPage bool `json:"hasNextPage"`
+	// More items precede the page (before startCursor).
+	HasPreviousPage bool `json:"hasPreviousPage"`
+	// The cursor of the page's first item; null for an empty page.
+	StartCursor *string `json:"startCursor"`
+	// The cursor of the page's last item; null for an empty page.
+	EndCursor *string `json:"endCursor"`
+}
+
+// GetHasNextPage returns CredentialPageWorkspaceCredentialsCredentialConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
+func (v *CredentialPageWorkspaceCredentialsCredentialConnectionPageInfo) GetHasNextPage() bool {
+	return v.HasNextPage
+}
+
+// GetHasPreviousPage returns CredentialPageWorkspaceCredentialsCredentialConnectionPageInfo.HasPreviousPage, and is useful for accessing the field via an interface.
+func (v *CredentialPageWorkspaceCredentialsCredentialConnectionPageInfo) GetHasPreviousPage() bool {
+	return v.HasPreviousPage
+}
+
+// GetStartCursor returns CredentialPageWorkspaceCredentialsCredentialConnectionPageInfo.StartCursor, and is useful for accessing the field via an interface.
+func (v *CredentialPageWorkspaceCredentialsCredentialConnectionPageInfo) GetStartCursor() *string {
+	return v.StartCursor
+}
+
+// GetEndCursor returns CredentialPageWorkspaceCredentialsCredentialConnectionPageInfo.EndCursor, and is useful for accessing the field via an interface.
+func (v *CredentialPageWorkspaceCredentialsCredentialConnectionPageInfo) GetEndCursor() *string {
+	return v.EndCursor
 }
 
 type CredentialStatus string
@@ -588,6 +734,21 @@ func (v *FieldInput) GetValue() string { return v.Value }
 
 // GetSecret returns FieldInput.Secret, and is useful for accessing the field via an interface.
 func (v *FieldInput) GetSecret() *bool { return v.Secret }
+
+// A sort direction.
+type OrderDirection string
+
+const (
+	// Smallest first.
+	OrderDirectionAsc OrderDirection = "ASC"
+	// Largest first.
+	OrderDirectionDesc OrderDirection = "DESC"
+)
+
+var AllOrderDirection = []OrderDirection{
+	OrderDirectionAsc,
+	OrderDirectionDesc,
+}
 
 // RenameWorkspaceRenameWorkspace includes the requested fields of the GraphQL type Workspace.
 type RenameWorkspaceRenameWorkspace struct {
@@ -754,7 +915,9 @@ type WorkspaceAccessWorkspace struct {
 	AuditLog *WorkspaceAccessWorkspaceAuditLogAuditEntryConnection `json:"auditLog"`
 	// What the viewer may do in this workspace now: role and token scopes together.
 	ViewerCan WorkspaceAccessWorkspaceViewerCanWorkspacePermissions `json:"viewerCan"`
-	// The credentials the viewer can at least USE, sorted by name. first: 1-200.
+	// The credentials the viewer can at least USE, in orderBy (default: by name). Forward with first
+	// (1-200, default 50) and after, or backward with last and before; first and last together:
+	// BAD_USER_INPUT. A cursor holds its order: it is refused by another one.
 	Credentials WorkspaceAccessWorkspaceCredentialsCredentialConnection `json:"credentials"`
 }
 
@@ -969,6 +1132,34 @@ type __CredentialListInput struct {
 
 // GetWorkspaceId returns __CredentialListInput.WorkspaceId, and is useful for accessing the field via an interface.
 func (v *__CredentialListInput) GetWorkspaceId() string { return v.WorkspaceId }
+
+// __CredentialPageInput is used internally by genqlient
+type __CredentialPageInput struct {
+	WorkspaceId string           `json:"workspaceId"`
+	OrderBy     *CredentialOrder `json:"orderBy,omitempty"`
+	First       *int             `json:"first,omitempty"`
+	After       *string          `json:"after,omitempty"`
+	Last        *int             `json:"last,omitempty"`
+	Before      *string          `json:"before,omitempty"`
+}
+
+// GetWorkspaceId returns __CredentialPageInput.WorkspaceId, and is useful for accessing the field via an interface.
+func (v *__CredentialPageInput) GetWorkspaceId() string { return v.WorkspaceId }
+
+// GetOrderBy returns __CredentialPageInput.OrderBy, and is useful for accessing the field via an interface.
+func (v *__CredentialPageInput) GetOrderBy() *CredentialOrder { return v.OrderBy }
+
+// GetFirst returns __CredentialPageInput.First, and is useful for accessing the field via an interface.
+func (v *__CredentialPageInput) GetFirst() *int { return v.First }
+
+// GetAfter returns __CredentialPageInput.After, and is useful for accessing the field via an interface.
+func (v *__CredentialPageInput) GetAfter() *string { return v.After }
+
+// GetLast returns __CredentialPageInput.Last, and is useful for accessing the field via an interface.
+func (v *__CredentialPageInput) GetLast() *int { return v.Last }
+
+// GetBefore returns __CredentialPageInput.Before, and is useful for accessing the field via an interface.
+func (v *__CredentialPageInput) GetBefore() *string { return v.Before }
 
 // __CredentialViewInput is used internally by genqlient
 type __CredentialViewInput struct {
@@ -1227,6 +1418,64 @@ func CredentialList(
 	}
 
 	data_ = &CredentialListResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by CredentialPage.
+const CredentialPage_Operation = `
+query CredentialPage ($workspaceId: ID!, $orderBy: CredentialOrder, $first: Int, $after: String, $last: Int, $before: String) {
+	workspace(id: $workspaceId) {
+		credentials(orderBy: $orderBy, first: $first, after: $after, last: $last, before: $before) {
+			totalCount
+			edges {
+				cursor
+				node {
+					name
+				}
+			}
+			pageInfo {
+				hasNextPage
+				hasPreviousPage
+				startCursor
+				endCursor
+			}
+		}
+	}
+}
+`
+
+func CredentialPage(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	workspaceId string,
+	orderBy *CredentialOrder,
+	first *int,
+	after *string,
+	last *int,
+	before *string,
+) (data_ *CredentialPageResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "CredentialPage",
+		Query:  CredentialPage_Operation,
+		Variables: &__CredentialPageInput{
+			WorkspaceId: workspaceId,
+			OrderBy:     orderBy,
+			First:       first,
+			After:       after,
+			Last:        last,
+			Before:      before,
+		},
+	}
+
+	data_ = &CredentialPageResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

@@ -44,11 +44,11 @@ func FuzzValidate(f *testing.F) {
 
 // FuzzCursor: any after-cursor decodes or is refused, never panics.
 func FuzzCursor(f *testing.F) {
-	f.Add(cursor{"name", "id"}.encode())
+	f.Add(cursor{order: Order{Field: OrderName}, value: "name", id: "id"}.encode())
 	f.Add("")
 	f.Add("not-base64!")
 	f.Fuzz(func(t *testing.T, s string) {
-		c, err := decodeCursor("after", s)
+		c, err := decodeCursor("after", s, Order{Field: OrderName})
 		if err == nil && c.id == "" {
 			t.Fatalf("accepted cursor %q as %+v", s, c)
 		}

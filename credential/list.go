@@ -2,8 +2,10 @@ package credential
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"credkeep/authn"
 	"credkeep/authz"
@@ -36,13 +38,36 @@ type Page struct {
 type ListInput struct {
 	WorkspaceID string
 	Filter      Filter
+	Order       Order
 	Page        pagination.Args
 }
 
-// List returns the workspace's credentials the caller can at least USE, sorted
-// by name, filtered, one page after the cursor.
+// Order is a list's sort order; the zero Order is by name, ascending. Ties
+// are broken by id; credentials without a value of the field (never used, no
+// expiry) come last in either direction.
+type Order struct {
+	Field string // OrderName (""), OrderCreatedAt, ...
+	Desc  bool
+}
+
+// Order fields.
+const (
+	OrderName       = "NAME"
+	OrderCreatedAt  = "CREATED_AT"
+	OrderUpdatedAt  = "UPDATED_AT"
+	OrderLastUsedAt = "LAST_USED_AT"
+	OrderExpiresAt  = "EXPIRES_AT"
+	OrderStatus     = "STATUS"
+	OrderType       = "TYPE"
+)
+
+// List returns the workspace's credentials the caller can at least USE,
+// filtered, sorted by in.Order, one page after or before the cursor.
 func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
-	workspaceID, f := in.WorkspaceID, in.Filter
+	workspaceID, f, order := in.WorkspaceID, in.Filter, in.Order
+	if order.Field == "" {
+		order.Field = OrderName
+	}
 	p, _, err := s.workspaces.Require(ctx, workspaceID, authz.ActWorkspaceRead, authn.ScopeRead)
 	if err != nil {
 		return Page{}, err
@@ -53,12 +78,12 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 	}
 	var after, before *cursor
 	if req.After != "" {
-		if after, err = decodeCursor("after", req.After); err != nil {
+		if after, err = decodeCursor("after", req.After, order); err != nil {
 			return Page{}, err
 		}
 	}
 	if req.Before != "" {
-		if before, err = decodeCursor("before", req.Before); err != nil {
+		if before, err = decodeCursor("before", req.Before, order); err != nil {
 			return Page{}, err
 		}
 	}
@@ -114,21 +139,78 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 		}
 		visible = append(visible, View{Credential: c, Type: t, Level: level, entry: e})
 	}
-	sort.Slice(visible, func(i, j int) bool { return cursorOf(visible[i].Credential).less(cursorOf(visible[j].Credential)) })
+	keys, err := s.sortKeys(ctx, visible, order, now)
+	if err != nil {
+		return Page{}, err
+	}
+	idx := make([]int, len(visible))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(i, j int) bool { return keys[idx[i]].less(keys[idx[j]]) })
+	sorted, sortedKeys := make([]View, len(idx)), make([]cursor, len(idx))
+	for i, k := range idx {
+		sorted[i], sortedKeys[i] = visible[k], keys[k]
+	}
 
-	from, to := 0, len(visible)
+	from, to := 0, len(sorted)
 	if after != nil {
-		from = sort.Search(len(visible), func(i int) bool { return after.less(cursorOf(visible[i].Credential)) })
+		from = sort.Search(len(sorted), func(i int) bool { return after.less(sortedKeys[i]) })
 	}
 	if before != nil {
-		to = sort.Search(len(visible), func(i int) bool { return !cursorOf(visible[i].Credential).less(*before) })
+		to = sort.Search(len(sorted), func(i int) bool { return !sortedKeys[i].less(*before) })
 	}
-	start, end, info := req.Window(len(visible), from, to)
-	page := Page{Items: visible[start:end], TotalCount: len(visible), Info: info}
-	for _, v := range page.Items {
-		page.Cursors = append(page.Cursors, cursorOf(v.Credential).encode())
+	start, end, info := req.Window(len(sorted), from, to)
+	page := Page{Items: sorted[start:end], TotalCount: len(sorted), Info: info}
+	for _, k := range sortedKeys[start:end] {
+		page.Cursors = append(page.Cursors, k.encode())
 	}
 	return page, nil
+}
+
+// sortKeys are the positions of the credentials in order. Use counters are
+// read (one query per workspace) only when the order needs them.
+func (s *Service) sortKeys(ctx context.Context, views []View, order Order, now time.Time) ([]cursor, error) {
+	var uses map[storage.CredentialRef]storage.Uses
+	if order.Field == OrderLastUsedAt && len(views) > 0 {
+		refs := make([]storage.CredentialRef, len(views))
+		for i, v := range views {
+			refs[i] = storage.CredentialRef{WorkspaceID: v.Credential.WorkspaceID, ID: v.Credential.ID}
+		}
+		var err error
+		if uses, err = s.uses.CredentialUses(ctx, refs); err != nil {
+			return nil, err
+		}
+	}
+	at := func(t *time.Time) (string, bool) {
+		if t == nil {
+			return "", true
+		}
+		return fmt.Sprintf("%020d", t.UnixNano()), false
+	}
+	keys := make([]cursor, len(views))
+	for i, v := range views {
+		c := v.Credential
+		k := cursor{order: order, id: c.ID}
+		switch order.Field {
+		case OrderCreatedAt:
+			k.value, k.null = at(&c.CreatedAt)
+		case OrderUpdatedAt:
+			k.value, k.null = at(&c.UpdatedAt)
+		case OrderLastUsedAt:
+			k.value, k.null = at(uses[storage.CredentialRef{WorkspaceID: c.WorkspaceID, ID: c.ID}].LastUsedAt)
+		case OrderExpiresAt:
+			k.value, k.null = at(c.ExpiresAt)
+		case OrderStatus:
+			k.value, _ = Status(c.ExpiresAt, c.LastError, now)
+		case OrderType:
+			k.value = c.Type
+		default:
+			k.value = c.NameKey
+		}
+		keys[i] = k
+	}
+	return keys, nil
 }
 
 // typeFilter returns the type keys a filter admits, nil for any.
@@ -155,29 +237,55 @@ func typeFilter(f Filter) (map[string]bool, error) {
 	return types, nil
 }
 
-// cursor is a position in the name order: (name key, id).
-type cursor struct{ name, id string }
+// cursor is a position in an order: the value of the order's field (null
+// when the credential has none), then the id.
+type cursor struct {
+	order Order
+	value string
+	null  bool
+	id    string
+}
 
-func cursorOf(c storage.Credential) cursor { return cursor{c.NameKey, c.ID} }
-
+// less: values in the order's direction, null values last either way, ties by id.
 func (c cursor) less(o cursor) bool {
-	if c.name != o.name {
-		return c.name < o.name
+	switch {
+	case c.null != o.null:
+		return o.null
+	case c.value != o.value:
+		return (c.value < o.value) != c.order.Desc
 	}
 	return c.id < o.id
 }
 
 const cursorKind = "credential"
 
-func (c cursor) encode() string { return pagination.Cursor(cursorKind, c.name, c.id) }
+func (c cursor) encode() string {
+	null, dir := "", "ASC"
+	if c.null {
+		null = "null"
+	}
+	if c.order.Desc {
+		dir = "DESC"
+	}
+	return pagination.Cursor(cursorKind, c.order.Field, dir, null, c.value, c.id)
+}
 
-func decodeCursor(argument, s string) (*cursor, error) {
-	parts, err := pagination.Decode(argument, cursorKind, s, 2)
+// decodeCursor reads a cursor of this list in order (a cursor of another
+// order is refused: its position means nothing here).
+func decodeCursor(argument, s string, order Order) (*cursor, error) {
+	parts, err := pagination.Decode(argument, cursorKind, s, 5)
 	if err != nil {
 		return nil, err
 	}
-	if parts[1] == "" {
+	dir := "ASC"
+	if order.Desc {
+		dir = "DESC"
+	}
+	if parts[4] == "" || parts[2] != "" && parts[2] != "null" {
 		return nil, apierror.Invalid(argument, "not a cursor from this list")
 	}
-	return &cursor{parts[0], parts[1]}, nil
+	if parts[0] != order.Field || parts[1] != dir {
+		return nil, apierror.Invalid(argument, "the cursor is from another order of this list")
+	}
+	return &cursor{order: order, value: parts[3], null: parts[2] == "null", id: parts[4]}, nil
 }

@@ -108,7 +108,7 @@ type ComplexityRoot struct {
 	}
 
 	Credential struct {
-		AuditTrail    func(childComplexity int, first *int, after *string) int
+		AuditTrail    func(childComplexity int, first *int, after *string, last *int, before *string) int
 		CreatedAt     func(childComplexity int) int
 		ExpiresAt     func(childComplexity int) int
 		Fields        func(childComplexity int) int
@@ -257,8 +257,10 @@ type ComplexityRoot struct {
 	}
 
 	PageInfo struct {
-		EndCursor   func(childComplexity int) int
-		HasNextPage func(childComplexity int) int
+		EndCursor       func(childComplexity int) int
+		HasNextPage     func(childComplexity int) int
+		HasPreviousPage func(childComplexity int) int
+		StartCursor     func(childComplexity int) int
 	}
 
 	Query struct {
@@ -288,9 +290,9 @@ type ComplexityRoot struct {
 	}
 
 	Workspace struct {
-		AuditLog          func(childComplexity int, filter *model.AuditFilter, first *int, after *string) int
+		AuditLog          func(childComplexity int, filter *model.AuditFilter, first *int, after *string, last *int, before *string) int
 		CreatedAt         func(childComplexity int) int
-		Credentials       func(childComplexity int, filter *model.CredentialFilter, first *int, after *string) int
+		Credentials       func(childComplexity int, filter *model.CredentialFilter, orderBy *model.CredentialOrder, first *int, after *string, last *int, before *string) int
 		DefaultCredential func(childComplexity int, purpose string) int
 		ID                func(childComplexity int) int
 		Members           func(childComplexity int) int
@@ -335,7 +337,7 @@ type CredentialResolver interface {
 	Grants(ctx context.Context, obj *apimodel.Credential) ([]*apimodel.Grant, error)
 	Fields(ctx context.Context, obj *apimodel.Credential) ([]*model.CredentialField, error)
 	Usages(ctx context.Context, obj *apimodel.Credential) ([]*model.CredentialUsage, error)
-	AuditTrail(ctx context.Context, obj *apimodel.Credential, first *int, after *string) (*model.AuditEntryConnection, error)
+	AuditTrail(ctx context.Context, obj *apimodel.Credential, first *int, after *string, last *int, before *string) (*model.AuditEntryConnection, error)
 	ViewerCan(ctx context.Context, obj *apimodel.Credential) (*model.CredentialPermissions, error)
 	UseCount(ctx context.Context, obj *apimodel.Credential) (int, error)
 	LastUsedAt(ctx context.Context, obj *apimodel.Credential) (*time.Time, error)
@@ -382,9 +384,9 @@ type ViewerResolver interface {
 }
 type WorkspaceResolver interface {
 	Members(ctx context.Context, obj *model.Workspace) ([]*model.Member, error)
-	Credentials(ctx context.Context, obj *model.Workspace, filter *model.CredentialFilter, first *int, after *string) (*model.CredentialConnection, error)
+	Credentials(ctx context.Context, obj *model.Workspace, filter *model.CredentialFilter, orderBy *model.CredentialOrder, first *int, after *string, last *int, before *string) (*model.CredentialConnection, error)
 	DefaultCredential(ctx context.Context, obj *model.Workspace, purpose string) (*apimodel.Credential, error)
-	AuditLog(ctx context.Context, obj *model.Workspace, filter *model.AuditFilter, first *int, after *string) (*model.AuditEntryConnection, error)
+	AuditLog(ctx context.Context, obj *model.Workspace, filter *model.AuditFilter, first *int, after *string, last *int, before *string) (*model.AuditEntryConnection, error)
 	ViewerCan(ctx context.Context, obj *model.Workspace) (*model.WorkspacePermissions, error)
 }
 
@@ -648,7 +650,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Credential.AuditTrail(childComplexity, args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Credential.AuditTrail(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Credential.createdAt":
 		if e.ComplexityRoot.Credential.CreatedAt == nil {
 			break
@@ -1399,6 +1401,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+	case "PageInfo.hasPreviousPage":
+		if e.ComplexityRoot.PageInfo.HasPreviousPage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.HasPreviousPage(childComplexity), true
+	case "PageInfo.startCursor":
+		if e.ComplexityRoot.PageInfo.StartCursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
 	case "Query.apiTokens":
 		if e.ComplexityRoot.Query.APITokens == nil {
@@ -1509,7 +1523,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Workspace.AuditLog(childComplexity, args["filter"].(*model.AuditFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Workspace.AuditLog(childComplexity, args["filter"].(*model.AuditFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Workspace.createdAt":
 		if e.ComplexityRoot.Workspace.CreatedAt == nil {
 			break
@@ -1526,7 +1540,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Workspace.Credentials(childComplexity, args["filter"].(*model.CredentialFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Workspace.Credentials(childComplexity, args["filter"].(*model.CredentialFilter), args["orderBy"].(*model.CredentialOrder), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Workspace.defaultCredential":
 		if e.ComplexityRoot.Workspace.DefaultCredential == nil {
 			break
@@ -1638,6 +1652,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputCreateCredentialInput,
 		ec.unmarshalInputCreateWorkspaceInput,
 		ec.unmarshalInputCredentialFilter,
+		ec.unmarshalInputCredentialOrder,
 		ec.unmarshalInputFieldInput,
 		ec.unmarshalInputShareCredentialInput,
 		ec.unmarshalInputUpdateCredentialInput,
@@ -1762,15 +1777,19 @@ type Workspace {
   createdAt: Time!
   viewerRole: WorkspaceRole!
   members: [Member!]!
-  "The credentials the viewer can at least USE, sorted by name. first: 1-200."
-  credentials(filter: CredentialFilter, first: Int = 50, after: String): CredentialConnection!
+  """
+  The credentials the viewer can at least USE, in orderBy (default: by name). Forward with first
+  (1-200, default 50) and after, or backward with last and before; first and last together:
+  BAD_USER_INPUT. A cursor holds its order: it is refused by another one.
+  """
+  credentials(filter: CredentialFilter, orderBy: CredentialOrder, first: Int, after: String, last: Int, before: String): CredentialConnection!
   "The workspace's default credential for a purpose (e.g. email), if the viewer can use it."
   defaultCredential(purpose: String!): Credential
   """
   OWNER or ADMIN (API tokens: AUDIT_READ). Newest first. Null, with a FORBIDDEN error at this
   path, for a viewer who may not read it; the workspace's other fields are unaffected.
   """
-  auditLog(filter: AuditFilter, first: Int = 50, after: String): AuditEntryConnection
+  auditLog(filter: AuditFilter, first: Int, after: String, last: Int, before: String): AuditEntryConnection
   "What the viewer may do in this workspace now: role and token scopes together."
   viewerCan: WorkspacePermissions!
 }
@@ -1882,7 +1901,7 @@ type Credential {
   MANAGE (API tokens: AUDIT_READ). The entries whose target is this credential, newest first.
   Null, with a FORBIDDEN error at this path, for a viewer with less.
   """
-  auditTrail(first: Int = 50, after: String): AuditEntryConnection
+  auditTrail(first: Int, after: String, last: Int, before: String): AuditEntryConnection
   "What the viewer may do with this credential now: access level and token scopes together."
   viewerCan: CredentialPermissions!
   useCount: Int!
@@ -2136,9 +2155,45 @@ input CredentialFilter {
   ownedByViewer: Boolean
 }
 
+"Where a page is in its list (Relay): enough to page on in both directions."
 type PageInfo {
+  "More items follow the page (after endCursor)."
   hasNextPage: Boolean!
+  "More items precede the page (before startCursor)."
+  hasPreviousPage: Boolean!
+  "The cursor of the page's first item; null for an empty page."
+  startCursor: String
+  "The cursor of the page's last item; null for an empty page."
   endCursor: String
+}
+
+"How a list of credentials is sorted. Ties are broken by id; credentials without a value of the field (never used, no expiry) come last in either direction."
+input CredentialOrder {
+  field: CredentialOrderField!
+  direction: OrderDirection = ASC
+}
+
+"What credentials are sorted by."
+enum CredentialOrderField {
+  "The name, case-insensitively (the default)."
+  NAME
+  CREATED_AT
+  UPDATED_AT
+  "The last use by any consumer or API token."
+  LAST_USED_AT
+  EXPIRES_AT
+  "ACTIVE, ERROR, EXPIRED (alphabetical)."
+  STATUS
+  "The type's key."
+  TYPE
+}
+
+"A sort direction."
+enum OrderDirection {
+  "Smallest first."
+  ASC
+  "Largest first."
+  DESC
 }
 
 type CredentialConnection {
@@ -2263,6 +2318,16 @@ func (ec *executionContext) field_Credential_auditTrail_args(ctx context.Context
 		return nil, err
 	}
 	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last", ec.unmarshalOInt2ᚖint)
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before", ec.unmarshalOString2ᚖstring)
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
 	return args, nil
 }
 
@@ -2618,6 +2683,16 @@ func (ec *executionContext) field_Workspace_auditLog_args(ctx context.Context, r
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last", ec.unmarshalOInt2ᚖint)
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before", ec.unmarshalOString2ᚖstring)
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
 	return args, nil
 }
 
@@ -2629,16 +2704,31 @@ func (ec *executionContext) field_Workspace_credentials_args(ctx context.Context
 		return nil, err
 	}
 	args["filter"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first", ec.unmarshalOInt2ᚖint)
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy", ec.unmarshalOCredentialOrder2ᚖcredkeepᚋgraphᚋmodelᚐCredentialOrder)
 	if err != nil {
 		return nil, err
 	}
-	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after", ec.unmarshalOString2ᚖstring)
+	args["orderBy"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first", ec.unmarshalOInt2ᚖint)
 	if err != nil {
 		return nil, err
 	}
-	args["after"] = arg2
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after", ec.unmarshalOString2ᚖstring)
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "last", ec.unmarshalOInt2ᚖint)
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "before", ec.unmarshalOString2ᚖstring)
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg5
 	return args, nil
 }
 
@@ -3622,6 +3712,10 @@ func (ec *executionContext) fieldContext_AuditEntryConnection_pageInfo(_ context
 			switch field.Name {
 			case "hasNextPage":
 				return ec.fieldContext_PageInfo_hasNextPage(ctx, field)
+			case "hasPreviousPage":
+				return ec.fieldContext_PageInfo_hasPreviousPage(ctx, field)
+			case "startCursor":
+				return ec.fieldContext_PageInfo_startCursor(ctx, field)
 			case "endCursor":
 				return ec.fieldContext_PageInfo_endCursor(ctx, field)
 			}
@@ -4351,7 +4445,7 @@ func (ec *executionContext) _Credential_auditTrail(ctx context.Context, field gr
 		ec.fieldContext_Credential_auditTrail,
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Credential().AuditTrail(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Credential().AuditTrail(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		ec.marshalOAuditEntryConnection2ᚖcredkeepᚋgraphᚋmodelᚐAuditEntryConnection,
@@ -4705,6 +4799,10 @@ func (ec *executionContext) fieldContext_CredentialConnection_pageInfo(_ context
 			switch field.Name {
 			case "hasNextPage":
 				return ec.fieldContext_PageInfo_hasNextPage(ctx, field)
+			case "hasPreviousPage":
+				return ec.fieldContext_PageInfo_hasPreviousPage(ctx, field)
+			case "startCursor":
+				return ec.fieldContext_PageInfo_startCursor(ctx, field)
 			case "endCursor":
 				return ec.fieldContext_PageInfo_endCursor(ctx, field)
 			}
@@ -7906,6 +8004,64 @@ func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _PageInfo_hasPreviousPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_PageInfo_hasPreviousPage,
+		func(ctx context.Context) (any, error) {
+			return obj.HasPreviousPage, nil
+		},
+		nil,
+		ec.marshalNBoolean2bool,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_PageInfo_hasPreviousPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PageInfo",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_PageInfo_startCursor,
+		func(ctx context.Context) (any, error) {
+			return obj.StartCursor, nil
+		},
+		nil,
+		ec.marshalOString2ᚖstring,
+		true,
+		false,
+	)
+}
+
+func (ec *executionContext) fieldContext_PageInfo_startCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PageInfo",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8788,7 +8944,7 @@ func (ec *executionContext) _Workspace_credentials(ctx context.Context, field gr
 		ec.fieldContext_Workspace_credentials,
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Workspace().Credentials(ctx, obj, fc.Args["filter"].(*model.CredentialFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Workspace().Credentials(ctx, obj, fc.Args["filter"].(*model.CredentialFilter), fc.Args["orderBy"].(*model.CredentialOrder), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		ec.marshalNCredentialConnection2ᚖcredkeepᚋgraphᚋmodelᚐCredentialConnection,
@@ -8922,7 +9078,7 @@ func (ec *executionContext) _Workspace_auditLog(ctx context.Context, field graph
 		ec.fieldContext_Workspace_auditLog,
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Workspace().AuditLog(ctx, obj, fc.Args["filter"].(*model.AuditFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Workspace().AuditLog(ctx, obj, fc.Args["filter"].(*model.AuditFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		ec.marshalOAuditEntryConnection2ᚖcredkeepᚋgraphᚋmodelᚐAuditEntryConnection,
@@ -11038,6 +11194,47 @@ func (ec *executionContext) unmarshalInputCredentialFilter(ctx context.Context, 
 				return it, err
 			}
 			it.OwnedByViewer = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputCredentialOrder(ctx context.Context, obj any) (model.CredentialOrder, error) {
+	var it model.CredentialOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"field", "direction"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNCredentialOrderField2credkeepᚋgraphᚋmodelᚐCredentialOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalOOrderDirection2ᚖcredkeepᚋgraphᚋmodelᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
 		}
 	}
 	return it, nil
@@ -13416,6 +13613,13 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "hasPreviousPage":
+			out.Values[i] = ec._PageInfo_hasPreviousPage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startCursor":
+			out.Values[i] = ec._PageInfo_startCursor(ctx, field, obj)
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
 		default:
@@ -14713,6 +14917,16 @@ func (ec *executionContext) marshalNCredentialField2ᚖcredkeepᚋgraphᚋmodel�
 	return ec._CredentialField(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCredentialOrderField2credkeepᚋgraphᚋmodelᚐCredentialOrderField(ctx context.Context, v any) (model.CredentialOrderField, error) {
+	var res model.CredentialOrderField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCredentialOrderField2credkeepᚋgraphᚋmodelᚐCredentialOrderField(ctx context.Context, sel ast.SelectionSet, v model.CredentialOrderField) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNCredentialPermissions2credkeepᚋgraphᚋmodelᚐCredentialPermissions(ctx context.Context, sel ast.SelectionSet, v model.CredentialPermissions) graphql.Marshaler {
 	return ec._CredentialPermissions(ctx, sel, &v)
 }
@@ -15469,6 +15683,14 @@ func (ec *executionContext) unmarshalOCredentialFilter2ᚖcredkeepᚋgraphᚋmod
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOCredentialOrder2ᚖcredkeepᚋgraphᚋmodelᚐCredentialOrder(ctx context.Context, v any) (*model.CredentialOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCredentialOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOCredentialStatus2ᚖcredkeepᚋgraphᚋmodelᚐCredentialStatus(ctx context.Context, v any) (*model.CredentialStatus, error) {
 	if v == nil {
 		return nil, nil
@@ -15575,6 +15797,22 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = ctx
 	res := graphql.MarshalInt(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOOrderDirection2ᚖcredkeepᚋgraphᚋmodelᚐOrderDirection(ctx context.Context, v any) (*model.OrderDirection, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.OrderDirection)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOrderDirection2ᚖcredkeepᚋgraphᚋmodelᚐOrderDirection(ctx context.Context, sel ast.SelectionSet, v *model.OrderDirection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOSharingScope2ᚖcredkeepᚋgraphᚋmodelᚐSharingScope(ctx context.Context, v any) (*model.SharingScope, error) {

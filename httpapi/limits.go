@@ -12,6 +12,7 @@ import (
 	"credkeep/graph"
 	"credkeep/graph/model"
 	"credkeep/internal/apierror"
+	"credkeep/internal/pagination"
 )
 
 // Limits on one GraphQL operation. They sit above credkeep's heaviest real
@@ -33,21 +34,33 @@ func tooComplex() *gqlerror.Error {
 		Extensions: map[string]any{"code": string(apierror.QueryTooComplex)}}
 }
 
-// complexityRoot costs list fields by their page size (first), so a page of 200
+// complexityRoot costs list fields by their page size (first or last), so a page of 200
 // costs 200 times its items.
 func complexityRoot() graph.ComplexityRoot {
 	var c graph.ComplexityRoot
-	page := func(child int, first *int) int {
-		n := 50
-		if first != nil && *first > 0 {
-			n = *first
+	page := func(child int, first, last *int) int {
+		n := max(positive(first), positive(last))
+		if n == 0 {
+			n = pagination.Default
 		}
 		return 1 + child*n
 	}
-	c.Workspace.Credentials = func(child int, _ *model.CredentialFilter, first *int, _ *string) int { return page(child, first) }
-	c.Workspace.AuditLog = func(child int, _ *model.AuditFilter, first *int, _ *string) int { return page(child, first) }
-	c.Credential.AuditTrail = func(child int, first *int, _ *string) int { return page(child, first) }
+	c.Workspace.Credentials = func(child int, _ *model.CredentialFilter, _ *model.CredentialOrder, first *int, _ *string, last *int, _ *string) int {
+		return page(child, first, last)
+	}
+	c.Workspace.AuditLog = func(child int, _ *model.AuditFilter, first *int, _ *string, last *int, _ *string) int {
+		return page(child, first, last)
+	}
+	c.Credential.AuditTrail = func(child int, first *int, _ *string, last *int, _ *string) int { return page(child, first, last) }
 	return c
+}
+
+// positive is a page size as given, 0 when absent or not positive.
+func positive(n *int) int {
+	if n == nil || *n < 0 {
+		return 0
+	}
+	return *n
 }
 
 // queryLimits refuses operations that are too deep, alias too much or cost too

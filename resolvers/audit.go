@@ -9,16 +9,16 @@ import (
 	"credkeep/internal/pagination"
 )
 
-func (r *workspaceResolver) AuditLog(ctx context.Context, obj *model.Workspace, filter *model.AuditFilter, first *int, after *string) (*model.AuditEntryConnection, error) {
-	page, err := r.workspaces.AuditLog(ctx, obj.ID, toAuditQuery(filter), pagination.Args{First: first, After: after})
+func (r *workspaceResolver) AuditLog(ctx context.Context, obj *model.Workspace, filter *model.AuditFilter, first *int, after *string, last *int, before *string) (*model.AuditEntryConnection, error) {
+	page, err := r.workspaces.AuditLog(ctx, obj.ID, toAuditQuery(filter), pagination.Args{First: first, After: after, Last: last, Before: before})
 	if err != nil {
 		return nil, err
 	}
 	return toAuditConnection(page), nil
 }
 
-func (r *credentialResolver) AuditTrail(ctx context.Context, obj *apimodel.Credential, first *int, after *string) (*model.AuditEntryConnection, error) {
-	page, err := r.credentials.AuditTrail(ctx, obj.View, pagination.Args{First: first, After: after})
+func (r *credentialResolver) AuditTrail(ctx context.Context, obj *apimodel.Credential, first *int, after *string, last *int, before *string) (*model.AuditEntryConnection, error) {
+	page, err := r.credentials.AuditTrail(ctx, obj.View, pagination.Args{First: first, After: after, Last: last, Before: before})
 	if err != nil {
 		return nil, err
 	}
@@ -102,9 +102,9 @@ func toAuditConnection(p audit.Page) *model.AuditEntryConnection {
 
 // pageInfo ends a page at its last cursor.
 func pageInfo(cursors []string, info pagination.Info) *model.PageInfo {
-	pi := &model.PageInfo{HasNextPage: info.HasNext}
+	pi := &model.PageInfo{HasNextPage: info.HasNext, HasPreviousPage: info.HasPrevious}
 	if len(cursors) > 0 {
-		pi.EndCursor = &cursors[len(cursors)-1]
+		pi.StartCursor, pi.EndCursor = &cursors[0], &cursors[len(cursors)-1]
 	}
 	return pi
 }

@@ -32,9 +32,10 @@ func (r *queryResolver) CredentialTypes(ctx context.Context) ([]*model.Credentia
 	return out, nil
 }
 
-func (r *workspaceResolver) Credentials(ctx context.Context, obj *model.Workspace, filter *model.CredentialFilter, first *int, after *string) (*model.CredentialConnection, error) {
+func (r *workspaceResolver) Credentials(ctx context.Context, obj *model.Workspace, filter *model.CredentialFilter, orderBy *model.CredentialOrder, first *int, after *string, last *int, before *string) (*model.CredentialConnection, error) {
 	page, err := r.credentials.List(ctx, credential.ListInput{
-		WorkspaceID: obj.ID, Filter: toFilter(filter), Page: pagination.Args{First: first, After: after},
+		WorkspaceID: obj.ID, Filter: toFilter(filter), Order: toOrder(orderBy),
+		Page: pagination.Args{First: first, After: after, Last: last, Before: before},
 	})
 	if err != nil {
 		return nil, err
@@ -48,6 +49,13 @@ func (r *workspaceResolver) Credentials(ctx context.Context, obj *model.Workspac
 		conn.Edges[i] = &model.CredentialEdge{Cursor: page.Cursors[i], Node: apimodel.NewCredential(v)}
 	}
 	return conn, nil
+}
+
+func toOrder(o *model.CredentialOrder) credential.Order {
+	if o == nil {
+		return credential.Order{}
+	}
+	return credential.Order{Field: string(o.Field), Desc: o.Direction != nil && *o.Direction == model.OrderDirectionDesc}
 }
 
 func toFilter(f *model.CredentialFilter) credential.Filter {

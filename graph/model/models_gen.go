@@ -116,6 +116,12 @@ type CredentialFilter struct {
 	OwnedByViewer *bool         `json:"ownedByViewer,omitempty"`
 }
 
+// How a list of credentials is sorted. Ties are broken by id; credentials without a value of the field (never used, no expiry) come last in either direction.
+type CredentialOrder struct {
+	Field     CredentialOrderField `json:"field"`
+	Direction *OrderDirection      `json:"direction,omitempty"`
+}
+
 // What the viewer may do with a credential now. Each is true exactly when that operation would not be refused for lack of access.
 type CredentialPermissions struct {
 	// Attach it to a consumer (people, USE), or fetch its secrets with useCredential (API tokens with CREDENTIALS_USE, USE).
@@ -211,9 +217,16 @@ type OAuthAuthorization struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
+// Where a page is in its list (Relay): enough to page on in both directions.
 type PageInfo struct {
-	HasNextPage bool    `json:"hasNextPage"`
-	EndCursor   *string `json:"endCursor,omitempty"`
+	// More items follow the page (after endCursor).
+	HasNextPage bool `json:"hasNextPage"`
+	// More items precede the page (before startCursor).
+	HasPreviousPage bool `json:"hasPreviousPage"`
+	// The cursor of the page's first item; null for an empty page.
+	StartCursor *string `json:"startCursor,omitempty"`
+	// The cursor of the page's last item; null for an empty page.
+	EndCursor *string `json:"endCursor,omitempty"`
 }
 
 type Query struct {
@@ -261,7 +274,9 @@ type Workspace struct {
 	CreatedAt  time.Time     `json:"createdAt"`
 	ViewerRole WorkspaceRole `json:"viewerRole"`
 	Members    []*Member     `json:"members"`
-	// The credentials the viewer can at least USE, sorted by name. first: 1-200.
+	// The credentials the viewer can at least USE, in orderBy (default: by name). Forward with first
+	// (1-200, default 50) and after, or backward with last and before; first and last together:
+	// BAD_USER_INPUT. A cursor holds its order: it is refused by another one.
 	Credentials *CredentialConnection `json:"credentials"`
 	// The workspace's default credential for a purpose (e.g. email), if the viewer can use it.
 	DefaultCredential *apimodel.Credential `json:"defaultCredential,omitempty"`
@@ -679,6 +694,76 @@ func (e ConsumerKind) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// What credentials are sorted by.
+type CredentialOrderField string
+
+const (
+	// The name, case-insensitively (the default).
+	CredentialOrderFieldName      CredentialOrderField = "NAME"
+	CredentialOrderFieldCreatedAt CredentialOrderField = "CREATED_AT"
+	CredentialOrderFieldUpdatedAt CredentialOrderField = "UPDATED_AT"
+	// The last use by any consumer or API token.
+	CredentialOrderFieldLastUsedAt CredentialOrderField = "LAST_USED_AT"
+	CredentialOrderFieldExpiresAt  CredentialOrderField = "EXPIRES_AT"
+	// ACTIVE, ERROR, EXPIRED (alphabetical).
+	CredentialOrderFieldStatus CredentialOrderField = "STATUS"
+	// The type's key.
+	CredentialOrderFieldType CredentialOrderField = "TYPE"
+)
+
+var AllCredentialOrderField = []CredentialOrderField{
+	CredentialOrderFieldName,
+	CredentialOrderFieldCreatedAt,
+	CredentialOrderFieldUpdatedAt,
+	CredentialOrderFieldLastUsedAt,
+	CredentialOrderFieldExpiresAt,
+	CredentialOrderFieldStatus,
+	CredentialOrderFieldType,
+}
+
+func (e CredentialOrderField) IsValid() bool {
+	switch e {
+	case CredentialOrderFieldName, CredentialOrderFieldCreatedAt, CredentialOrderFieldUpdatedAt, CredentialOrderFieldLastUsedAt, CredentialOrderFieldExpiresAt, CredentialOrderFieldStatus, CredentialOrderFieldType:
+		return true
+	}
+	return false
+}
+
+func (e CredentialOrderField) String() string {
+	return string(e)
+}
+
+func (e *CredentialOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CredentialOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CredentialOrderField", str)
+	}
+	return nil
+}
+
+func (e CredentialOrderField) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CredentialOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CredentialOrderField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 type CredentialStatus string
 
 const (
@@ -853,6 +938,64 @@ func (e *GranteeKind) UnmarshalJSON(b []byte) error {
 }
 
 func (e GranteeKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// A sort direction.
+type OrderDirection string
+
+const (
+	// Smallest first.
+	OrderDirectionAsc OrderDirection = "ASC"
+	// Largest first.
+	OrderDirectionDesc OrderDirection = "DESC"
+)
+
+var AllOrderDirection = []OrderDirection{
+	OrderDirectionAsc,
+	OrderDirectionDesc,
+}
+
+func (e OrderDirection) IsValid() bool {
+	switch e {
+	case OrderDirectionAsc, OrderDirectionDesc:
+		return true
+	}
+	return false
+}
+
+func (e OrderDirection) String() string {
+	return string(e)
+}
+
+func (e *OrderDirection) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = OrderDirection(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid OrderDirection", str)
+	}
+	return nil
+}
+
+func (e OrderDirection) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *OrderDirection) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e OrderDirection) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
