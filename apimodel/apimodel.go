@@ -16,6 +16,8 @@ import (
 type Credential struct {
 	ID           string
 	Name         string
+	Description  *string
+	Tags         []string
 	Version      int
 	LastTestedAt *time.Time
 	ExpiresAt    *time.Time
@@ -28,8 +30,16 @@ type Credential struct {
 // NewCredential maps a service view to the API type.
 func NewCredential(v credential.View) *Credential {
 	c := v.Credential
+	var description *string
+	if c.Description != "" {
+		description = &c.Description
+	}
+	tags := c.Tags
+	if tags == nil {
+		tags = []string{}
+	}
 	return &Credential{
-		ID: c.ID, Name: c.Name, Version: int(c.Version),
+		ID: c.ID, Name: c.Name, Description: description, Tags: tags, Version: int(c.Version),
 		LastTestedAt: c.LastTestedAt, ExpiresAt: c.ExpiresAt,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, View: v,
 	}

@@ -23,6 +23,146 @@ var AllAccessLevel = []AccessLevel{
 	AccessLevelManage,
 }
 
+type AuditAction string
+
+const (
+	AuditActionWorkspaceCreated     AuditAction = "WORKSPACE_CREATED"
+	AuditActionWorkspaceUpdated     AuditAction = "WORKSPACE_UPDATED"
+	AuditActionWorkspaceDeleted     AuditAction = "WORKSPACE_DELETED"
+	AuditActionMemberAdded          AuditAction = "MEMBER_ADDED"
+	AuditActionMemberRoleChanged    AuditAction = "MEMBER_ROLE_CHANGED"
+	AuditActionMemberRemoved        AuditAction = "MEMBER_REMOVED"
+	AuditActionCredentialCreated    AuditAction = "CREDENTIAL_CREATED"
+	AuditActionCredentialUpdated    AuditAction = "CREDENTIAL_UPDATED"
+	AuditActionCredentialDeleted    AuditAction = "CREDENTIAL_DELETED"
+	AuditActionCredentialShared     AuditAction = "CREDENTIAL_SHARED"
+	AuditActionCredentialUnshared   AuditAction = "CREDENTIAL_UNSHARED"
+	AuditActionCredentialUsed       AuditAction = "CREDENTIAL_USED"
+	AuditActionCredentialTested     AuditAction = "CREDENTIAL_TESTED"
+	AuditActionCredentialRefreshed  AuditAction = "CREDENTIAL_REFRESHED"
+	AuditActionCredentialAuthorized AuditAction = "CREDENTIAL_AUTHORIZED"
+	// An OAuth2 authorization-code flow was started (startOAuthAuthorization).
+	AuditActionCredentialAuthorizationStarted AuditAction = "CREDENTIAL_AUTHORIZATION_STARTED"
+	AuditActionCredentialAttached             AuditAction = "CREDENTIAL_ATTACHED"
+	AuditActionCredentialDetached             AuditAction = "CREDENTIAL_DETACHED"
+	AuditActionDefaultCredentialSet           AuditAction = "DEFAULT_CREDENTIAL_SET"
+	AuditActionTokenCreated                   AuditAction = "TOKEN_CREATED"
+	AuditActionTokenRevoked                   AuditAction = "TOKEN_REVOKED"
+	AuditActionAccessDenied                   AuditAction = "ACCESS_DENIED"
+)
+
+var AllAuditAction = []AuditAction{
+	AuditActionWorkspaceCreated,
+	AuditActionWorkspaceUpdated,
+	AuditActionWorkspaceDeleted,
+	AuditActionMemberAdded,
+	AuditActionMemberRoleChanged,
+	AuditActionMemberRemoved,
+	AuditActionCredentialCreated,
+	AuditActionCredentialUpdated,
+	AuditActionCredentialDeleted,
+	AuditActionCredentialShared,
+	AuditActionCredentialUnshared,
+	AuditActionCredentialUsed,
+	AuditActionCredentialTested,
+	AuditActionCredentialRefreshed,
+	AuditActionCredentialAuthorized,
+	AuditActionCredentialAuthorizationStarted,
+	AuditActionCredentialAttached,
+	AuditActionCredentialDetached,
+	AuditActionDefaultCredentialSet,
+	AuditActionTokenCreated,
+	AuditActionTokenRevoked,
+	AuditActionAccessDenied,
+}
+
+// AuditByTokenResponse is returned by AuditByToken on success.
+type AuditByTokenResponse struct {
+	// A workspace the viewer is a member of; null for any other id.
+	Workspace *AuditByTokenWorkspace `json:"workspace"`
+}
+
+// GetWorkspace returns AuditByTokenResponse.Workspace, and is useful for accessing the field via an interface.
+func (v *AuditByTokenResponse) GetWorkspace() *AuditByTokenWorkspace { return v.Workspace }
+
+// AuditByTokenWorkspace includes the requested fields of the GraphQL type Workspace.
+type AuditByTokenWorkspace struct {
+	// OWNER or ADMIN (API tokens: AUDIT_READ). Newest first. Null, with a FORBIDDEN error at this
+	// path, for a viewer who may not read it; the workspace's other fields are unaffected.
+	AuditLog *AuditByTokenWorkspaceAuditLogAuditEntryConnection `json:"auditLog"`
+}
+
+// GetAuditLog returns AuditByTokenWorkspace.AuditLog, and is useful for accessing the field via an interface.
+func (v *AuditByTokenWorkspace) GetAuditLog() *AuditByTokenWorkspaceAuditLogAuditEntryConnection {
+	return v.AuditLog
+}
+
+// AuditByTokenWorkspaceAuditLogAuditEntryConnection includes the requested fields of the GraphQL type AuditEntryConnection.
+type AuditByTokenWorkspaceAuditLogAuditEntryConnection struct {
+	TotalCount int                                                                    `json:"totalCount"`
+	Edges      []AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdge `json:"edges"`
+}
+
+// GetTotalCount returns AuditByTokenWorkspaceAuditLogAuditEntryConnection.TotalCount, and is useful for accessing the field via an interface.
+func (v *AuditByTokenWorkspaceAuditLogAuditEntryConnection) GetTotalCount() int { return v.TotalCount }
+
+// GetEdges returns AuditByTokenWorkspaceAuditLogAuditEntryConnection.Edges, and is useful for accessing the field via an interface.
+func (v *AuditByTokenWorkspaceAuditLogAuditEntryConnection) GetEdges() []AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdge {
+	return v.Edges
+}
+
+// AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdge includes the requested fields of the GraphQL type AuditEntryEdge.
+type AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdge struct {
+	Node AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdgeNodeAuditEntry `json:"node"`
+}
+
+// GetNode returns AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdge.Node, and is useful for accessing the field via an interface.
+func (v *AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdge) GetNode() AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdgeNodeAuditEntry {
+	return v.Node
+}
+
+// AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdgeNodeAuditEntry includes the requested fields of the GraphQL type AuditEntry.
+type AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdgeNodeAuditEntry struct {
+	Action AuditAction                                                                                       `json:"action"`
+	Actor  AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdgeNodeAuditEntryActorAuditActor `json:"actor"`
+}
+
+// GetAction returns AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdgeNodeAuditEntry.Action, and is useful for accessing the field via an interface.
+func (v *AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdgeNodeAuditEntry) GetAction() AuditAction {
+	return v.Action
+}
+
+// GetActor returns AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdgeNodeAuditEntry.Actor, and is useful for accessing the field via an interface.
+func (v *AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdgeNodeAuditEntry) GetActor() AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdgeNodeAuditEntryActorAuditActor {
+	return v.Actor
+}
+
+// AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdgeNodeAuditEntryActorAuditActor includes the requested fields of the GraphQL type AuditActor.
+type AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdgeNodeAuditEntryActorAuditActor struct {
+	ApiTokenId *string `json:"apiTokenId"`
+}
+
+// GetApiTokenId returns AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdgeNodeAuditEntryActorAuditActor.ApiTokenId, and is useful for accessing the field via an interface.
+func (v *AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdgeNodeAuditEntryActorAuditActor) GetApiTokenId() *string {
+	return v.ApiTokenId
+}
+
+type AuthKind string
+
+const (
+	AuthKindOauth2    AuthKind = "OAUTH2"
+	AuthKindApiKey    AuthKind = "API_KEY"
+	AuthKindBasicAuth AuthKind = "BASIC_AUTH"
+	AuthKindCustom    AuthKind = "CUSTOM"
+)
+
+var AllAuthKind = []AuthKind{
+	AuthKindOauth2,
+	AuthKindApiKey,
+	AuthKindBasicAuth,
+	AuthKindCustom,
+}
+
 type ConsumerInput struct {
 	Kind ConsumerKind `json:"kind"`
 	Id   string       `json:"id"`
@@ -72,6 +212,10 @@ type CreateCredentialInput struct {
 	Name        string       `json:"name"`
 	Fields      []FieldInput `json:"fields"`
 	ExpiresAt   *time.Time   `json:"expiresAt,omitempty"`
+	// What it is for, for the people who share it: at most 500 characters.
+	Description *string `json:"description"`
+	// Labels such as env:prod: at most 20, each 1-40 of a-z 0-9 _ . : - starting with a letter or digit.
+	Tags []string `json:"tags"`
 }
 
 // GetWorkspaceId returns CreateCredentialInput.WorkspaceId, and is useful for accessing the field via an interface.
@@ -88,6 +232,12 @@ func (v *CreateCredentialInput) GetFields() []FieldInput { return v.Fields }
 
 // GetExpiresAt returns CreateCredentialInput.ExpiresAt, and is useful for accessing the field via an interface.
 func (v *CreateCredentialInput) GetExpiresAt() *time.Time { return v.ExpiresAt }
+
+// GetDescription returns CreateCredentialInput.Description, and is useful for accessing the field via an interface.
+func (v *CreateCredentialInput) GetDescription() *string { return v.Description }
+
+// GetTags returns CreateCredentialInput.Tags, and is useful for accessing the field via an interface.
+func (v *CreateCredentialInput) GetTags() []string { return v.Tags }
 
 // CreateCredentialResponse is returned by CreateCredential on success.
 type CreateCredentialResponse struct {
@@ -373,6 +523,67 @@ type CredentialDetailResponse struct {
 // GetCredential returns CredentialDetailResponse.Credential, and is useful for accessing the field via an interface.
 func (v *CredentialDetailResponse) GetCredential() *CredentialDetailCredential { return v.Credential }
 
+type CredentialFilter struct {
+	Type     *string           `json:"type"`
+	AuthKind *AuthKind         `json:"authKind"`
+	Status   *CredentialStatus `json:"status"`
+	// Case-insensitive substring of the name, the description, the type's name or a tag.
+	Search *string `json:"search"`
+	// Credentials with every one of these tags.
+	Tags []string `json:"tags"`
+	// Credentials never used, or last used more than this many days ago (the review of unused credentials).
+	UnusedForDays *int          `json:"unusedForDays"`
+	Sharing       *SharingScope `json:"sharing"`
+	OwnedByViewer *bool         `json:"ownedByViewer"`
+}
+
+// GetType returns CredentialFilter.Type, and is useful for accessing the field via an interface.
+func (v *CredentialFilter) GetType() *string { return v.Type }
+
+// GetAuthKind returns CredentialFilter.AuthKind, and is useful for accessing the field via an interface.
+func (v *CredentialFilter) GetAuthKind() *AuthKind { return v.AuthKind }
+
+// GetStatus returns CredentialFilter.Status, and is useful for accessing the field via an interface.
+func (v *CredentialFilter) GetStatus() *CredentialStatus { return v.Status }
+
+// GetSearch returns CredentialFilter.Search, and is useful for accessing the field via an interface.
+func (v *CredentialFilter) GetSearch() *string { return v.Search }
+
+// GetTags returns CredentialFilter.Tags, and is useful for accessing the field via an interface.
+func (v *CredentialFilter) GetTags() []string { return v.Tags }
+
+// GetUnusedForDays returns CredentialFilter.UnusedForDays, and is useful for accessing the field via an interface.
+func (v *CredentialFilter) GetUnusedForDays() *int { return v.UnusedForDays }
+
+// GetSharing returns CredentialFilter.Sharing, and is useful for accessing the field via an interface.
+func (v *CredentialFilter) GetSharing() *SharingScope { return v.Sharing }
+
+// GetOwnedByViewer returns CredentialFilter.OwnedByViewer, and is useful for accessing the field via an interface.
+func (v *CredentialFilter) GetOwnedByViewer() *bool { return v.OwnedByViewer }
+
+// CredentialLabelsCredential includes the requested fields of the GraphQL type Credential.
+type CredentialLabelsCredential struct {
+	// What it is for (at most 500 characters).
+	Description *string `json:"description"`
+	// Labels such as env:prod, sorted.
+	Tags []string `json:"tags"`
+}
+
+// GetDescription returns CredentialLabelsCredential.Description, and is useful for accessing the field via an interface.
+func (v *CredentialLabelsCredential) GetDescription() *string { return v.Description }
+
+// GetTags returns CredentialLabelsCredential.Tags, and is useful for accessing the field via an interface.
+func (v *CredentialLabelsCredential) GetTags() []string { return v.Tags }
+
+// CredentialLabelsResponse is returned by CredentialLabels on success.
+type CredentialLabelsResponse struct {
+	// A credential the viewer can at least USE; null for any other id.
+	Credential *CredentialLabelsCredential `json:"credential"`
+}
+
+// GetCredential returns CredentialLabelsResponse.Credential, and is useful for accessing the field via an interface.
+func (v *CredentialLabelsResponse) GetCredential() *CredentialLabelsCredential { return v.Credential }
+
 // CredentialListResponse is returned by CredentialList on success.
 type CredentialListResponse struct {
 	// A workspace the viewer is a member of; null for any other id.
@@ -624,6 +835,58 @@ func (v *CredentialPageWorkspaceCredentialsCredentialConnectionPageInfo) GetEndC
 	return v.EndCursor
 }
 
+// CredentialSearchResponse is returned by CredentialSearch on success.
+type CredentialSearchResponse struct {
+	// A workspace the viewer is a member of; null for any other id.
+	Workspace *CredentialSearchWorkspace `json:"workspace"`
+}
+
+// GetWorkspace returns CredentialSearchResponse.Workspace, and is useful for accessing the field via an interface.
+func (v *CredentialSearchResponse) GetWorkspace() *CredentialSearchWorkspace { return v.Workspace }
+
+// CredentialSearchWorkspace includes the requested fields of the GraphQL type Workspace.
+type CredentialSearchWorkspace struct {
+	// The credentials the viewer can at least USE, in orderBy (default: by name). Forward with first
+	// (1-200, default 50) and after, or backward with last and before; first and last together:
+	// BAD_USER_INPUT. A cursor holds its order: it is refused by another one.
+	Credentials CredentialSearchWorkspaceCredentialsCredentialConnection `json:"credentials"`
+}
+
+// GetCredentials returns CredentialSearchWorkspace.Credentials, and is useful for accessing the field via an interface.
+func (v *CredentialSearchWorkspace) GetCredentials() CredentialSearchWorkspaceCredentialsCredentialConnection {
+	return v.Credentials
+}
+
+// CredentialSearchWorkspaceCredentialsCredentialConnection includes the requested fields of the GraphQL type CredentialConnection.
+type CredentialSearchWorkspaceCredentialsCredentialConnection struct {
+	Edges []CredentialSearchWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge `json:"edges"`
+}
+
+// GetEdges returns CredentialSearchWorkspaceCredentialsCredentialConnection.Edges, and is useful for accessing the field via an interface.
+func (v *CredentialSearchWorkspaceCredentialsCredentialConnection) GetEdges() []CredentialSearchWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge {
+	return v.Edges
+}
+
+// CredentialSearchWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge includes the requested fields of the GraphQL type CredentialEdge.
+type CredentialSearchWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge struct {
+	Node CredentialSearchWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential `json:"node"`
+}
+
+// GetNode returns CredentialSearchWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge.Node, and is useful for accessing the field via an interface.
+func (v *CredentialSearchWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge) GetNode() CredentialSearchWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential {
+	return v.Node
+}
+
+// CredentialSearchWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential includes the requested fields of the GraphQL type Credential.
+type CredentialSearchWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential struct {
+	Name string `json:"name"`
+}
+
+// GetName returns CredentialSearchWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential.Name, and is useful for accessing the field via an interface.
+func (v *CredentialSearchWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential) GetName() string {
+	return v.Name
+}
+
 type CredentialStatus string
 
 const (
@@ -786,8 +1049,12 @@ var AllSharingScope = []SharingScope{
 }
 
 type UpdateCredentialInput struct {
-	Id     string       `json:"id"`
-	Name   *string      `json:"name,omitempty"`
+	Id   string  `json:"id"`
+	Name *string `json:"name,omitempty"`
+	// An empty string clears it; leaving it out keeps it.
+	Description *string `json:"description"`
+	// Replaces the labels; an empty list clears them; leaving it out keeps them.
+	Tags   []string     `json:"tags"`
 	Fields []FieldInput `json:"fields,omitempty"`
 	// null clears the expiry; leaving it out keeps it.
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
@@ -800,6 +1067,12 @@ func (v *UpdateCredentialInput) GetId() string { return v.Id }
 
 // GetName returns UpdateCredentialInput.Name, and is useful for accessing the field via an interface.
 func (v *UpdateCredentialInput) GetName() *string { return v.Name }
+
+// GetDescription returns UpdateCredentialInput.Description, and is useful for accessing the field via an interface.
+func (v *UpdateCredentialInput) GetDescription() *string { return v.Description }
+
+// GetTags returns UpdateCredentialInput.Tags, and is useful for accessing the field via an interface.
+func (v *UpdateCredentialInput) GetTags() []string { return v.Tags }
 
 // GetFields returns UpdateCredentialInput.Fields, and is useful for accessing the field via an interface.
 func (v *UpdateCredentialInput) GetFields() []FieldInput { return v.Fields }
@@ -1101,6 +1374,18 @@ var AllWorkspaceRole = []WorkspaceRole{
 	WorkspaceRoleMember,
 }
 
+// __AuditByTokenInput is used internally by genqlient
+type __AuditByTokenInput struct {
+	WorkspaceId string `json:"workspaceId"`
+	ApiTokenId  string `json:"apiTokenId"`
+}
+
+// GetWorkspaceId returns __AuditByTokenInput.WorkspaceId, and is useful for accessing the field via an interface.
+func (v *__AuditByTokenInput) GetWorkspaceId() string { return v.WorkspaceId }
+
+// GetApiTokenId returns __AuditByTokenInput.ApiTokenId, and is useful for accessing the field via an interface.
+func (v *__AuditByTokenInput) GetApiTokenId() string { return v.ApiTokenId }
+
 // __CreateCredentialInput is used internally by genqlient
 type __CreateCredentialInput struct {
 	In CreateCredentialInput `json:"in"`
@@ -1124,6 +1409,14 @@ type __CredentialDetailInput struct {
 
 // GetId returns __CredentialDetailInput.Id, and is useful for accessing the field via an interface.
 func (v *__CredentialDetailInput) GetId() string { return v.Id }
+
+// __CredentialLabelsInput is used internally by genqlient
+type __CredentialLabelsInput struct {
+	Id string `json:"id"`
+}
+
+// GetId returns __CredentialLabelsInput.Id, and is useful for accessing the field via an interface.
+func (v *__CredentialLabelsInput) GetId() string { return v.Id }
 
 // __CredentialListInput is used internally by genqlient
 type __CredentialListInput struct {
@@ -1160,6 +1453,18 @@ func (v *__CredentialPageInput) GetLast() *int { return v.Last }
 
 // GetBefore returns __CredentialPageInput.Before, and is useful for accessing the field via an interface.
 func (v *__CredentialPageInput) GetBefore() *string { return v.Before }
+
+// __CredentialSearchInput is used internally by genqlient
+type __CredentialSearchInput struct {
+	WorkspaceId string           `json:"workspaceId"`
+	Filter      CredentialFilter `json:"filter"`
+}
+
+// GetWorkspaceId returns __CredentialSearchInput.WorkspaceId, and is useful for accessing the field via an interface.
+func (v *__CredentialSearchInput) GetWorkspaceId() string { return v.WorkspaceId }
+
+// GetFilter returns __CredentialSearchInput.Filter, and is useful for accessing the field via an interface.
+func (v *__CredentialSearchInput) GetFilter() CredentialFilter { return v.Filter }
 
 // __CredentialViewInput is used internally by genqlient
 type __CredentialViewInput struct {
@@ -1224,6 +1529,52 @@ type __WorkspaceNameInput struct {
 
 // GetId returns __WorkspaceNameInput.Id, and is useful for accessing the field via an interface.
 func (v *__WorkspaceNameInput) GetId() string { return v.Id }
+
+// The query executed by AuditByToken.
+const AuditByToken_Operation = `
+query AuditByToken ($workspaceId: ID!, $apiTokenId: ID!) {
+	workspace(id: $workspaceId) {
+		auditLog(filter: {apiTokenId:$apiTokenId}) {
+			totalCount
+			edges {
+				node {
+					action
+					actor {
+						apiTokenId
+					}
+				}
+			}
+		}
+	}
+}
+`
+
+func AuditByToken(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	workspaceId string,
+	apiTokenId string,
+) (data_ *AuditByTokenResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "AuditByToken",
+		Query:  AuditByToken_Operation,
+		Variables: &__AuditByTokenInput{
+			WorkspaceId: workspaceId,
+			ApiTokenId:  apiTokenId,
+		},
+	}
+
+	data_ = &AuditByTokenResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
 
 // The mutation executed by CreateCredential.
 const CreateCredential_Operation = `
@@ -1380,6 +1731,41 @@ func CredentialDetail(
 	return data_, err_
 }
 
+// The query executed by CredentialLabels.
+const CredentialLabels_Operation = `
+query CredentialLabels ($id: ID!) {
+	credential(id: $id) {
+		description
+		tags
+	}
+}
+`
+
+func CredentialLabels(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	id string,
+) (data_ *CredentialLabelsResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "CredentialLabels",
+		Query:  CredentialLabels_Operation,
+		Variables: &__CredentialLabelsInput{
+			Id: id,
+		},
+	}
+
+	data_ = &CredentialLabelsResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
 // The query executed by CredentialList.
 const CredentialList_Operation = `
 query CredentialList ($workspaceId: ID!) {
@@ -1476,6 +1862,48 @@ func CredentialPage(
 	}
 
 	data_ = &CredentialPageResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by CredentialSearch.
+const CredentialSearch_Operation = `
+query CredentialSearch ($workspaceId: ID!, $filter: CredentialFilter!) {
+	workspace(id: $workspaceId) {
+		credentials(filter: $filter) {
+			edges {
+				node {
+					name
+				}
+			}
+		}
+	}
+}
+`
+
+func CredentialSearch(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	workspaceId string,
+	filter CredentialFilter,
+) (data_ *CredentialSearchResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "CredentialSearch",
+		Query:  CredentialSearch_Operation,
+		Variables: &__CredentialSearchInput{
+			WorkspaceId: workspaceId,
+			Filter:      filter,
+		},
+	}
+
+	data_ = &CredentialSearchResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

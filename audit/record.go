@@ -36,6 +36,7 @@ type Query struct {
 	Action   string
 	TargetID string
 	ActorID  string
+	TokenID  string
 	Outcome  string
 	Since    *time.Time
 	Until    *time.Time
@@ -43,7 +44,7 @@ type Query struct {
 
 func (q Query) stored() storage.AuditQuery {
 	return storage.AuditQuery{Log: q.Log, Action: q.Action, TargetID: q.TargetID, ActorID: q.ActorID,
-		Outcome: q.Outcome, Since: q.Since, Until: q.Until}
+		TokenID: q.TokenID, Outcome: q.Outcome, Since: q.Since, Until: q.Until}
 }
 
 func toRecord(e storage.AuditEntry) Record {

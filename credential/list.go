@@ -3,6 +3,7 @@ package credential
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -24,7 +25,14 @@ type Filter struct {
 	Search        *string
 	Shared        *bool
 	OwnedByViewer *bool
+	// Tags: every one of them.
+	Tags []string
+	// UnusedForDays: never used, or not used for this many days.
+	UnusedForDays *int
 }
+
+// MaxUnusedForDays bounds Filter.UnusedForDays (ten years).
+const MaxUnusedForDays = 3650
 
 // Page is one page of a credential list.
 type Page struct {
@@ -91,6 +99,10 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
+	if d := f.UnusedForDays; d != nil && (*d < 1 || *d > MaxUnusedForDays) {
+		return Page{}, apierror.InvalidBecause("filter.unusedForDays", apierror.ReasonOutOfRange, map[string]any{"min": 1, "max": MaxUnusedForDays},
+			"unusedForDays must be between 1 and %d", MaxUnusedForDays)
+	}
 	entries, err := s.cache.list(ctx, workspaceID)
 	if err != nil {
 		return Page{}, err
@@ -112,7 +124,10 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 		if types != nil && !types[c.Type] {
 			continue
 		}
-		if search != "" && !strings.Contains(c.NameKey, search) {
+		if search != "" && !matches(c, search) {
+			continue
+		}
+		if !hasTags(c.Tags, f.Tags) {
 			continue
 		}
 		if f.OwnedByViewer != nil && (c.OwnerID == p.UserID) != *f.OwnedByViewer {
@@ -138,6 +153,11 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 			continue
 		}
 		visible = append(visible, View{Credential: c, Type: t, Level: level, entry: e})
+	}
+	if f.UnusedForDays != nil {
+		if visible, err = s.unused(ctx, visible, now.Add(-time.Duration(*f.UnusedForDays)*24*time.Hour)); err != nil {
+			return Page{}, err
+		}
 	}
 	keys, err := s.sortKeys(ctx, visible, order, now)
 	if err != nil {
@@ -166,6 +186,53 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 		page.Cursors = append(page.Cursors, k.encode())
 	}
 	return page, nil
+}
+
+// matches reports whether search (folded) is in the credential's name,
+// description, type name or one of its tags.
+func matches(c storage.Credential, search string) bool {
+	if strings.Contains(c.NameKey, search) {
+		return true
+	}
+	if c.Description != "" && strings.Contains(names.FoldKey(c.Description), search) {
+		return true
+	}
+	if t, ok := provider.Lookup(c.Type); ok && strings.Contains(names.FoldKey(t.Name), search) {
+		return true
+	}
+	return slices.ContainsFunc(c.Tags, func(tag string) bool { return strings.Contains(tag, search) })
+}
+
+// hasTags reports whether have holds every tag of want.
+func hasTags(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// unused keeps the credentials never used, or last used before since.
+func (s *Service) unused(ctx context.Context, views []View, since time.Time) ([]View, error) {
+	if len(views) == 0 {
+		return views, nil
+	}
+	refs := make([]storage.CredentialRef, len(views))
+	for i, v := range views {
+		refs[i] = storage.CredentialRef{WorkspaceID: v.Credential.WorkspaceID, ID: v.Credential.ID}
+	}
+	uses, err := s.uses.CredentialUses(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	out := views[:0]
+	for i, v := range views {
+		if last := uses[refs[i]].LastUsedAt; last == nil || last.Before(since) {
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }
 
 // sortKeys are the positions of the credentials in order. Use counters are

@@ -116,6 +116,8 @@ type CreateInput struct {
 	Name        string
 	Fields      []FieldInput
 	ExpiresAt   *time.Time
+	Description *string
+	Tags        []string
 }
 
 // Create stores a new credential owned by the caller, who must be a member of the workspace.
@@ -134,6 +136,8 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 	if errs, ok = apierror.Collect(errs, err); err != nil && !ok {
 		return View{}, err
 	}
+	description, tags, labelErrs := validateLabels(in.Description, in.Tags)
+	errs = append(errs, labelErrs...)
 	var values Values
 	if t != nil {
 		values, err = ValidateCreate(t, in.Fields)
@@ -152,6 +156,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 	c := storage.Credential{
 		ID: id.String(), WorkspaceID: in.WorkspaceID, Name: name, NameKey: nameKey(name), Type: t.Key,
 		OwnerID: p.UserID, Fields: values.Plain, SecretKeys: secretKeys(values), Version: 1,
+		Description: description, Tags: tags,
 		ExpiresAt: utc(in.ExpiresAt), CreatedAt: now, UpdatedAt: now,
 	}
 	entry := credentialEntry(c, audit.CredentialCreated,
@@ -318,6 +323,9 @@ type UpdateInput struct {
 	ExpiresAt       *time.Time
 	ExpiresAtGiven  bool // with ExpiresAt nil: clear the expiry
 	ExpectedVersion *int64
+	// Description nil keeps it ("" clears it); Tags nil keeps them (empty clears them).
+	Description *string
+	Tags        []string
 }
 
 // Update changes a credential (MANAGE): name, expiry and fields (merged).
@@ -343,6 +351,16 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
 	if in.ExpiresAtGiven {
 		c.ExpiresAt = utc(in.ExpiresAt)
 	}
+	if in.Description != nil || in.Tags != nil {
+		description, tags, labelErrs := validateLabels(in.Description, in.Tags)
+		errs = append(errs, labelErrs...)
+		if in.Description != nil {
+			c.Description = description
+		}
+		if in.Tags != nil {
+			c.Tags = tags
+		}
+	}
 	var secrets map[string]redact.Secret
 	var changed []string
 	if in.Name != nil && c.Name != v.Credential.Name {
@@ -350,6 +368,12 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
 	}
 	if in.ExpiresAtGiven && !sameTime(c.ExpiresAt, v.Credential.ExpiresAt) {
 		changed = append(changed, "expiresAt")
+	}
+	if c.Description != v.Credential.Description {
+		changed = append(changed, "description")
+	}
+	if !slices.Equal(c.Tags, v.Credential.Tags) {
+		changed = append(changed, "tags")
 	}
 	var details []storage.AuditDetail
 	if in.FieldsGiven && len(in.Fields) > 0 {

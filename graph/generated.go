@@ -110,6 +110,7 @@ type ComplexityRoot struct {
 	Credential struct {
 		AuditTrail    func(childComplexity int, first *int, after *string, last *int, before *string) int
 		CreatedAt     func(childComplexity int) int
+		Description   func(childComplexity int) int
 		ExpiresAt     func(childComplexity int) int
 		Fields        func(childComplexity int) int
 		Grants        func(childComplexity int) int
@@ -121,6 +122,7 @@ type ComplexityRoot struct {
 		Sharing       func(childComplexity int) int
 		Status        func(childComplexity int) int
 		StatusMessage func(childComplexity int) int
+		Tags          func(childComplexity int) int
 		Type          func(childComplexity int) int
 		UpdatedAt     func(childComplexity int) int
 		Usages        func(childComplexity int) int
@@ -334,6 +336,7 @@ type CredentialResolver interface {
 	Owner(ctx context.Context, obj *apimodel.Credential) (*model.User, error)
 	ViewerAccess(ctx context.Context, obj *apimodel.Credential) (model.AccessLevel, error)
 	Sharing(ctx context.Context, obj *apimodel.Credential) (model.SharingScope, error)
+
 	Grants(ctx context.Context, obj *apimodel.Credential) ([]*apimodel.Grant, error)
 	Fields(ctx context.Context, obj *apimodel.Credential) ([]*model.CredentialField, error)
 	Usages(ctx context.Context, obj *apimodel.Credential) ([]*model.CredentialUsage, error)
@@ -657,6 +660,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Credential.CreatedAt(childComplexity), true
+	case "Credential.description":
+		if e.ComplexityRoot.Credential.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Credential.Description(childComplexity), true
 	case "Credential.expiresAt":
 		if e.ComplexityRoot.Credential.ExpiresAt == nil {
 			break
@@ -723,6 +732,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Credential.StatusMessage(childComplexity), true
+	case "Credential.tags":
+		if e.ComplexityRoot.Credential.Tags == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Credential.Tags(childComplexity), true
 	case "Credential.type":
 		if e.ComplexityRoot.Credential.Type == nil {
 			break
@@ -1888,6 +1903,10 @@ type Credential {
   owner: User!
   viewerAccess: AccessLevel!
   sharing: SharingScope!
+  "What it is for (at most 500 characters)."
+  description: String
+  "Labels such as env:prod, sorted."
+  tags: [String!]!
   "MANAGE. Null, with a FORBIDDEN error at this path, for a viewer with less."
   grants: [Grant!]
   """
@@ -2109,6 +2128,8 @@ input AuditFilter {
   credentialId: ID
   "Entries whose actor is this user."
   actorId: ID
+  "Entries written by this API token (what one token did: the review after a suspected leak)."
+  apiTokenId: ID
   outcome: AuditOutcome
   since: Time
   until: Time
@@ -2149,8 +2170,12 @@ input CredentialFilter {
   type: String
   authKind: AuthKind
   status: CredentialStatus
-  "Case-insensitive substring of the name."
+  "Case-insensitive substring of the name, the description, the type's name or a tag."
   search: String
+  "Credentials with every one of these tags."
+  tags: [String!]
+  "Credentials never used, or last used more than this many days ago (the review of unused credentials)."
+  unusedForDays: Int
   sharing: SharingScope
   ownedByViewer: Boolean
 }
@@ -2273,11 +2298,19 @@ input CreateCredentialInput {
   name: String!
   fields: [FieldInput!]!
   expiresAt: Time
+  "What it is for, for the people who share it: at most 500 characters."
+  description: String
+  "Labels such as env:prod: at most 20, each 1-40 of a-z 0-9 _ . : - starting with a letter or digit."
+  tags: [String!]
 }
 
 input UpdateCredentialInput {
   id: ID!
   name: String
+  "An empty string clears it; leaving it out keeps it."
+  description: String
+  "Replaces the labels; an empty list clears them; leaving it out keeps them."
+  tags: [String!]
   fields: [FieldInput!]
   "null clears the expiry; leaving it out keeps it."
   expiresAt: Time
@@ -4308,6 +4341,64 @@ func (ec *executionContext) fieldContext_Credential_sharing(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Credential_description(ctx context.Context, field graphql.CollectedField, obj *apimodel.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Credential_description,
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		ec.marshalOString2ᚖstring,
+		true,
+		false,
+	)
+}
+
+func (ec *executionContext) fieldContext_Credential_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Credential",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Credential_tags(ctx context.Context, field graphql.CollectedField, obj *apimodel.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Credential_tags,
+		func(ctx context.Context) (any, error) {
+			return obj.Tags, nil
+		},
+		nil,
+		ec.marshalNString2ᚕstringᚄ,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_Credential_tags(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Credential",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Credential_grants(ctx context.Context, field graphql.CollectedField, obj *apimodel.Credential) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4912,6 +5003,10 @@ func (ec *executionContext) fieldContext_CredentialEdge_node(_ context.Context, 
 				return ec.fieldContext_Credential_viewerAccess(ctx, field)
 			case "sharing":
 				return ec.fieldContext_Credential_sharing(ctx, field)
+			case "description":
+				return ec.fieldContext_Credential_description(ctx, field)
+			case "tags":
+				return ec.fieldContext_Credential_tags(ctx, field)
 			case "grants":
 				return ec.fieldContext_Credential_grants(ctx, field)
 			case "fields":
@@ -5420,6 +5515,10 @@ func (ec *executionContext) fieldContext_CredentialSecret_credential(_ context.C
 				return ec.fieldContext_Credential_viewerAccess(ctx, field)
 			case "sharing":
 				return ec.fieldContext_Credential_sharing(ctx, field)
+			case "description":
+				return ec.fieldContext_Credential_description(ctx, field)
+			case "tags":
+				return ec.fieldContext_Credential_tags(ctx, field)
 			case "grants":
 				return ec.fieldContext_Credential_grants(ctx, field)
 			case "fields":
@@ -5673,6 +5772,10 @@ func (ec *executionContext) fieldContext_CredentialTestResult_credential(_ conte
 				return ec.fieldContext_Credential_viewerAccess(ctx, field)
 			case "sharing":
 				return ec.fieldContext_Credential_sharing(ctx, field)
+			case "description":
+				return ec.fieldContext_Credential_description(ctx, field)
+			case "tags":
+				return ec.fieldContext_Credential_tags(ctx, field)
 			case "grants":
 				return ec.fieldContext_Credential_grants(ctx, field)
 			case "fields":
@@ -7002,6 +7105,10 @@ func (ec *executionContext) fieldContext_Mutation_createCredential(ctx context.C
 				return ec.fieldContext_Credential_viewerAccess(ctx, field)
 			case "sharing":
 				return ec.fieldContext_Credential_sharing(ctx, field)
+			case "description":
+				return ec.fieldContext_Credential_description(ctx, field)
+			case "tags":
+				return ec.fieldContext_Credential_tags(ctx, field)
 			case "grants":
 				return ec.fieldContext_Credential_grants(ctx, field)
 			case "fields":
@@ -7087,6 +7194,10 @@ func (ec *executionContext) fieldContext_Mutation_updateCredential(ctx context.C
 				return ec.fieldContext_Credential_viewerAccess(ctx, field)
 			case "sharing":
 				return ec.fieldContext_Credential_sharing(ctx, field)
+			case "description":
+				return ec.fieldContext_Credential_description(ctx, field)
+			case "tags":
+				return ec.fieldContext_Credential_tags(ctx, field)
 			case "grants":
 				return ec.fieldContext_Credential_grants(ctx, field)
 			case "fields":
@@ -7219,6 +7330,10 @@ func (ec *executionContext) fieldContext_Mutation_shareCredential(ctx context.Co
 				return ec.fieldContext_Credential_viewerAccess(ctx, field)
 			case "sharing":
 				return ec.fieldContext_Credential_sharing(ctx, field)
+			case "description":
+				return ec.fieldContext_Credential_description(ctx, field)
+			case "tags":
+				return ec.fieldContext_Credential_tags(ctx, field)
 			case "grants":
 				return ec.fieldContext_Credential_grants(ctx, field)
 			case "fields":
@@ -7304,6 +7419,10 @@ func (ec *executionContext) fieldContext_Mutation_unshareCredential(ctx context.
 				return ec.fieldContext_Credential_viewerAccess(ctx, field)
 			case "sharing":
 				return ec.fieldContext_Credential_sharing(ctx, field)
+			case "description":
+				return ec.fieldContext_Credential_description(ctx, field)
+			case "tags":
+				return ec.fieldContext_Credential_tags(ctx, field)
 			case "grants":
 				return ec.fieldContext_Credential_grants(ctx, field)
 			case "fields":
@@ -7748,6 +7867,10 @@ func (ec *executionContext) fieldContext_Mutation_refreshCredential(ctx context.
 				return ec.fieldContext_Credential_viewerAccess(ctx, field)
 			case "sharing":
 				return ec.fieldContext_Credential_sharing(ctx, field)
+			case "description":
+				return ec.fieldContext_Credential_description(ctx, field)
+			case "tags":
+				return ec.fieldContext_Credential_tags(ctx, field)
 			case "grants":
 				return ec.fieldContext_Credential_grants(ctx, field)
 			case "fields":
@@ -8281,6 +8404,10 @@ func (ec *executionContext) fieldContext_Query_credential(ctx context.Context, f
 				return ec.fieldContext_Credential_viewerAccess(ctx, field)
 			case "sharing":
 				return ec.fieldContext_Credential_sharing(ctx, field)
+			case "description":
+				return ec.fieldContext_Credential_description(ctx, field)
+			case "tags":
+				return ec.fieldContext_Credential_tags(ctx, field)
 			case "grants":
 				return ec.fieldContext_Credential_grants(ctx, field)
 			case "fields":
@@ -9028,6 +9155,10 @@ func (ec *executionContext) fieldContext_Workspace_defaultCredential(ctx context
 				return ec.fieldContext_Credential_viewerAccess(ctx, field)
 			case "sharing":
 				return ec.fieldContext_Credential_sharing(ctx, field)
+			case "description":
+				return ec.fieldContext_Credential_description(ctx, field)
+			case "tags":
+				return ec.fieldContext_Credential_tags(ctx, field)
 			case "grants":
 				return ec.fieldContext_Credential_grants(ctx, field)
 			case "fields":
@@ -10886,7 +11017,7 @@ func (ec *executionContext) unmarshalInputAuditFilter(ctx context.Context, obj a
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"action", "credentialId", "actorId", "outcome", "since", "until"}
+	fieldsInOrder := [...]string{"action", "credentialId", "actorId", "apiTokenId", "outcome", "since", "until"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -10914,6 +11045,13 @@ func (ec *executionContext) unmarshalInputAuditFilter(ctx context.Context, obj a
 				return it, err
 			}
 			it.ActorID = data
+		case "apiTokenId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("apiTokenId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.APITokenID = data
 		case "outcome":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcome"))
 			data, err := ec.unmarshalOAuditOutcome2ᚖcredkeepᚋgraphᚋmodelᚐAuditOutcome(ctx, v)
@@ -11057,7 +11195,7 @@ func (ec *executionContext) unmarshalInputCreateCredentialInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"workspaceId", "type", "name", "fields", "expiresAt"}
+	fieldsInOrder := [...]string{"workspaceId", "type", "name", "fields", "expiresAt", "description", "tags"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -11099,6 +11237,20 @@ func (ec *executionContext) unmarshalInputCreateCredentialInput(ctx context.Cont
 				return it, err
 			}
 			it.ExpiresAt = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "tags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tags = data
 		}
 	}
 	return it, nil
@@ -11145,7 +11297,7 @@ func (ec *executionContext) unmarshalInputCredentialFilter(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"type", "authKind", "status", "search", "sharing", "ownedByViewer"}
+	fieldsInOrder := [...]string{"type", "authKind", "status", "search", "tags", "unusedForDays", "sharing", "ownedByViewer"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -11180,6 +11332,20 @@ func (ec *executionContext) unmarshalInputCredentialFilter(ctx context.Context, 
 				return it, err
 			}
 			it.Search = data
+		case "tags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tags = data
+		case "unusedForDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unusedForDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnusedForDays = data
 		case "sharing":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sharing"))
 			data, err := ec.unmarshalOSharingScope2ᚖcredkeepᚋgraphᚋmodelᚐSharingScope(ctx, v)
@@ -11346,7 +11512,7 @@ func (ec *executionContext) unmarshalInputUpdateCredentialInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"id", "name", "fields", "expiresAt", "expectedVersion"}
+	fieldsInOrder := [...]string{"id", "name", "description", "tags", "fields", "expiresAt", "expectedVersion"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -11367,6 +11533,20 @@ func (ec *executionContext) unmarshalInputUpdateCredentialInput(ctx context.Cont
 				return it, err
 			}
 			it.Name = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "tags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tags = data
 		case "fields":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fields"))
 			data, err := ec.unmarshalOFieldInput2ᚕᚖcredkeepᚋgraphᚋmodelᚐFieldInputᚄ(ctx, v)
@@ -12283,6 +12463,13 @@ func (ec *executionContext) _Credential(ctx context.Context, sel ast.SelectionSe
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "description":
+			out.Values[i] = ec._Credential_description(ctx, field, obj)
+		case "tags":
+			out.Values[i] = ec._Credential_tags(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "grants":
 			field := field
 
@@ -15254,6 +15441,36 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {

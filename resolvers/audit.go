@@ -81,6 +81,9 @@ func toAuditQuery(f *model.AuditFilter) audit.Query {
 	if f.ActorID != nil {
 		q.ActorID = *f.ActorID
 	}
+	if f.APITokenID != nil {
+		q.TokenID = *f.APITokenID
+	}
 	if f.Outcome != nil {
 		q.Outcome = string(*f.Outcome)
 	}

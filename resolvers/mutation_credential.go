@@ -14,6 +14,7 @@ func (r *mutationResolver) CreateCredential(ctx context.Context, input model.Cre
 	v, err := r.credentials.Create(ctx, credential.CreateInput{
 		WorkspaceID: input.WorkspaceID, Type: input.Type, Name: input.Name,
 		Fields: toFieldInputs(input.Fields), ExpiresAt: input.ExpiresAt,
+		Description: input.Description, Tags: input.Tags,
 	})
 	if err != nil {
 		return nil, err
@@ -23,7 +24,7 @@ func (r *mutationResolver) CreateCredential(ctx context.Context, input model.Cre
 
 func (r *mutationResolver) UpdateCredential(ctx context.Context, input model.UpdateCredentialInput) (*apimodel.Credential, error) {
 	in := credential.UpdateInput{
-		ID: input.ID, Name: input.Name,
+		ID: input.ID, Name: input.Name, Description: input.Description, Tags: input.Tags,
 		Fields: toFieldInputs(input.Fields), FieldsGiven: input.Fields != nil,
 	}
 	in.ExpiresAt, in.ExpiresAtGiven = input.ExpiresAt.ValueOK()

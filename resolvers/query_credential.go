@@ -62,7 +62,7 @@ func toFilter(f *model.CredentialFilter) credential.Filter {
 	if f == nil {
 		return credential.Filter{}
 	}
-	out := credential.Filter{Type: f.Type, Search: f.Search, OwnedByViewer: f.OwnedByViewer}
+	out := credential.Filter{Type: f.Type, Search: f.Search, OwnedByViewer: f.OwnedByViewer, Tags: f.Tags, UnusedForDays: f.UnusedForDays}
 	if f.AuthKind != nil {
 		k := provider.AuthKind(*f.AuthKind)
 		out.AuthKind = &k

@@ -130,6 +130,7 @@ type AuditQuery struct {
 	Action    string
 	TargetID  string
 	ActorID   string
+	TokenID   string // entries whose actor is this API token (public id)
 	Outcome   string
 	Since     *time.Time
 	Until     *time.Time
@@ -149,6 +150,9 @@ func (q AuditQuery) filter() bson.M {
 	}
 	if q.ActorID != "" {
 		f["actorUserId"] = q.ActorID
+	}
+	if q.TokenID != "" {
+		f["actorTokenId"] = q.TokenID
 	}
 	if q.Outcome != "" {
 		f["outcome"] = q.Outcome

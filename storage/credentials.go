@@ -34,6 +34,8 @@ type Credential struct {
 	Version      int64      `bson:"version"`
 	LastTestedAt *time.Time `bson:"lastTestedAt,omitempty"`
 	ExpiresAt    *time.Time `bson:"expiresAt,omitempty"`
+	Description string   `bson:"description,omitempty"`
+	Tags        []string `bson:"tags,omitempty"`
 	// LastError is why the last test or refresh failed; empty when it succeeded.
 	LastError string    `bson:"lastError,omitempty"`
 	CreatedAt time.Time `bson:"createdAt"`
@@ -100,6 +102,16 @@ func (s *Store) UpdateCredential(ctx context.Context, c Credential, secrets map[
 		"version": c.Version, "updatedAt": c.UpdatedAt,
 	}
 	unset := bson.M{}
+	if c.Description != "" {
+		set["description"] = c.Description
+	} else {
+		unset["description"] = ""
+	}
+	if len(c.Tags) > 0 {
+		set["tags"] = c.Tags
+	} else {
+		unset["tags"] = ""
+	}
 	if c.ExpiresAt != nil {
 		set["expiresAt"] = c.ExpiresAt
 	} else {

@@ -41,10 +41,12 @@ type AuditFilter struct {
 	// Entries whose target is this credential.
 	CredentialID *string `json:"credentialId,omitempty"`
 	// Entries whose actor is this user.
-	ActorID *string       `json:"actorId,omitempty"`
-	Outcome *AuditOutcome `json:"outcome,omitempty"`
-	Since   *time.Time    `json:"since,omitempty"`
-	Until   *time.Time    `json:"until,omitempty"`
+	ActorID *string `json:"actorId,omitempty"`
+	// Entries written by this API token (what one token did: the review after a suspected leak).
+	APITokenID *string       `json:"apiTokenId,omitempty"`
+	Outcome    *AuditOutcome `json:"outcome,omitempty"`
+	Since      *time.Time    `json:"since,omitempty"`
+	Until      *time.Time    `json:"until,omitempty"`
 }
 
 type AuditVerification struct {
@@ -73,6 +75,10 @@ type CreateCredentialInput struct {
 	Name        string        `json:"name"`
 	Fields      []*FieldInput `json:"fields"`
 	ExpiresAt   *time.Time    `json:"expiresAt,omitempty"`
+	// What it is for, for the people who share it: at most 500 characters.
+	Description *string `json:"description,omitempty"`
+	// Labels such as env:prod: at most 20, each 1-40 of a-z 0-9 _ . : - starting with a letter or digit.
+	Tags []string `json:"tags,omitempty"`
 }
 
 type CreateWorkspaceInput struct {
@@ -110,8 +116,12 @@ type CredentialFilter struct {
 	Type     *string           `json:"type,omitempty"`
 	AuthKind *AuthKind         `json:"authKind,omitempty"`
 	Status   *CredentialStatus `json:"status,omitempty"`
-	// Case-insensitive substring of the name.
-	Search        *string       `json:"search,omitempty"`
+	// Case-insensitive substring of the name, the description, the type's name or a tag.
+	Search *string `json:"search,omitempty"`
+	// Credentials with every one of these tags.
+	Tags []string `json:"tags,omitempty"`
+	// Credentials never used, or last used more than this many days ago (the review of unused credentials).
+	UnusedForDays *int          `json:"unusedForDays,omitempty"`
 	Sharing       *SharingScope `json:"sharing,omitempty"`
 	OwnedByViewer *bool         `json:"ownedByViewer,omitempty"`
 }
@@ -246,8 +256,12 @@ type ShareCredentialInput struct {
 }
 
 type UpdateCredentialInput struct {
-	ID     string        `json:"id"`
-	Name   *string       `json:"name,omitempty"`
+	ID   string  `json:"id"`
+	Name *string `json:"name,omitempty"`
+	// An empty string clears it; leaving it out keeps it.
+	Description *string `json:"description,omitempty"`
+	// Replaces the labels; an empty list clears them; leaving it out keeps them.
+	Tags   []string      `json:"tags,omitempty"`
 	Fields []*FieldInput `json:"fields,omitempty"`
 	// null clears the expiry; leaving it out keeps it.
 	ExpiresAt graphql.Omittable[*time.Time] `json:"expiresAt,omitempty"`
