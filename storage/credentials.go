@@ -34,8 +34,8 @@ type Credential struct {
 	Version      int64      `bson:"version"`
 	LastTestedAt *time.Time `bson:"lastTestedAt,omitempty"`
 	ExpiresAt    *time.Time `bson:"expiresAt,omitempty"`
-	Description string   `bson:"description,omitempty"`
-	Tags        []string `bson:"tags,omitempty"`
+	Description  string     `bson:"description,omitempty"`
+	Tags         []string   `bson:"tags,omitempty"`
 	// LastError is why the last test or refresh failed; empty when it succeeded.
 	LastError string    `bson:"lastError,omitempty"`
 	CreatedAt time.Time `bson:"createdAt"`
