@@ -177,3 +177,29 @@ func TestOAuthCredentialPermissions(t *testing.T) {
 
 // sortStrings compares string slices as sets.
 var sortStrings = cmpopts.SortSlices(func(a, b string) bool { return a < b })
+
+// TestEveryObjectHasAnID: Viewer and CredentialType have ids a normalized
+// cache can key on (Apollo warns and drops data without them).
+func TestEveryObjectHasAnID(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	alice := e.token("alice")
+	tok, tokID := e.apiToken(alice, map[string]any{"name": "bot", "scopes": allScopes()})
+	for who, c := range map[string]struct{ token, want string }{
+		"a person":           {alice, "viewer:alice"},
+		"the person's token": {tok, "viewer:alice:token:" + tokID},
+	} {
+		r, err := ViewerIdentity(ctx, e.client(nil, c.token))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Viewer.Id != c.want {
+			t.Errorf("%s: viewer id %q, want %q", who, r.Viewer.Id, c.want)
+		}
+		for _, ty := range r.CredentialTypes {
+			if ty.Id == "" || ty.Id != ty.Key {
+				t.Errorf("credential type %q has id %q", ty.Key, ty.Id)
+			}
+		}
+	}
+}

@@ -1170,6 +1170,56 @@ func (v *UseCredentialUseCredentialCredentialSecretFieldsSecretField) GetValue()
 	return v.Value
 }
 
+// ViewerIdentityCredentialTypesCredentialType includes the requested fields of the GraphQL type CredentialType.
+type ViewerIdentityCredentialTypesCredentialType struct {
+	// The type's key: a stable id for client caches.
+	Id  string `json:"id"`
+	Key string `json:"key"`
+}
+
+// GetId returns ViewerIdentityCredentialTypesCredentialType.Id, and is useful for accessing the field via an interface.
+func (v *ViewerIdentityCredentialTypesCredentialType) GetId() string { return v.Id }
+
+// GetKey returns ViewerIdentityCredentialTypesCredentialType.Key, and is useful for accessing the field via an interface.
+func (v *ViewerIdentityCredentialTypesCredentialType) GetKey() string { return v.Key }
+
+// ViewerIdentityResponse is returned by ViewerIdentity on success.
+type ViewerIdentityResponse struct {
+	// The caller: the signed-in user, and whether it is a platform admin.
+	Viewer ViewerIdentityViewer `json:"viewer"`
+	// The built-in credential types.
+	CredentialTypes []ViewerIdentityCredentialTypesCredentialType `json:"credentialTypes"`
+}
+
+// GetViewer returns ViewerIdentityResponse.Viewer, and is useful for accessing the field via an interface.
+func (v *ViewerIdentityResponse) GetViewer() ViewerIdentityViewer { return v.Viewer }
+
+// GetCredentialTypes returns ViewerIdentityResponse.CredentialTypes, and is useful for accessing the field via an interface.
+func (v *ViewerIdentityResponse) GetCredentialTypes() []ViewerIdentityCredentialTypesCredentialType {
+	return v.CredentialTypes
+}
+
+// ViewerIdentityViewer includes the requested fields of the GraphQL type Viewer.
+type ViewerIdentityViewer struct {
+	// Stable per signed-in user (and API token), so a normalized client cache keeps one viewer.
+	Id   string                   `json:"id"`
+	User ViewerIdentityViewerUser `json:"user"`
+}
+
+// GetId returns ViewerIdentityViewer.Id, and is useful for accessing the field via an interface.
+func (v *ViewerIdentityViewer) GetId() string { return v.Id }
+
+// GetUser returns ViewerIdentityViewer.User, and is useful for accessing the field via an interface.
+func (v *ViewerIdentityViewer) GetUser() ViewerIdentityViewerUser { return v.User }
+
+// ViewerIdentityViewerUser includes the requested fields of the GraphQL type User.
+type ViewerIdentityViewerUser struct {
+	Id string `json:"id"`
+}
+
+// GetId returns ViewerIdentityViewerUser.Id, and is useful for accessing the field via an interface.
+func (v *ViewerIdentityViewerUser) GetId() string { return v.Id }
+
 // WorkspaceAccessResponse is returned by WorkspaceAccess on success.
 type WorkspaceAccessResponse struct {
 	// A workspace the viewer is a member of; null for any other id.
@@ -2099,6 +2149,43 @@ func UseCredential(
 	}
 
 	data_ = &UseCredentialResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by ViewerIdentity.
+const ViewerIdentity_Operation = `
+query ViewerIdentity {
+	viewer {
+		id
+		user {
+			id
+		}
+	}
+	credentialTypes {
+		id
+		key
+	}
+}
+`
+
+func ViewerIdentity(
+	ctx_ context.Context,
+	client_ graphql.Client,
+) (data_ *ViewerIdentityResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "ViewerIdentity",
+		Query:  ViewerIdentity_Operation,
+	}
+
+	data_ = &ViewerIdentityResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

@@ -183,6 +183,7 @@ type ComplexityRoot struct {
 		AuthKind func(childComplexity int) int
 		Editable func(childComplexity int) int
 		Fields   func(childComplexity int) int
+		ID       func(childComplexity int) int
 		Key      func(childComplexity int) int
 		Name     func(childComplexity int) int
 		Testable func(childComplexity int) int
@@ -287,6 +288,7 @@ type ComplexityRoot struct {
 
 	Viewer struct {
 		APIToken func(childComplexity int) int
+		ID       func(childComplexity int) int
 		IsAdmin  func(childComplexity int) int
 		User     func(childComplexity int) int
 	}
@@ -979,6 +981,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CredentialType.Fields(childComplexity), true
+	case "CredentialType.id":
+		if e.ComplexityRoot.CredentialType.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CredentialType.ID(childComplexity), true
 	case "CredentialType.key":
 		if e.ComplexityRoot.CredentialType.Key == nil {
 			break
@@ -1515,6 +1523,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.APIToken(childComplexity), true
+	case "Viewer.id":
+		if e.ComplexityRoot.Viewer.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.ID(childComplexity), true
 	case "Viewer.isAdmin":
 		if e.ComplexityRoot.Viewer.IsAdmin == nil {
 			break
@@ -1768,6 +1782,8 @@ type Query {
 }
 
 type Viewer {
+  "Stable per signed-in user (and API token), so a normalized client cache keeps one viewer."
+  id: ID!
   user: User!
   isAdmin: Boolean!
   "The API token this request authenticated with, if any."
@@ -1856,6 +1872,8 @@ enum FieldKind {
 }
 
 type CredentialType {
+  "The type's key: a stable id for client caches."
+  id: ID!
   key: String!
   name: String!
   authKind: AuthKind!
@@ -4169,6 +4187,8 @@ func (ec *executionContext) fieldContext_Credential_type(_ context.Context, fiel
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			switch field.Name {
+			case "id":
+				return ec.fieldContext_CredentialType_id(ctx, field)
 			case "key":
 				return ec.fieldContext_CredentialType_key(ctx, field)
 			case "name":
@@ -5802,6 +5822,35 @@ func (ec *executionContext) fieldContext_CredentialTestResult_credential(_ conte
 				return ec.fieldContext_Credential_updatedAt(ctx, field)
 			}
 			return nil, fmt.Errorf("no field named %q was found under type Credential", field.Name)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CredentialType_id(ctx context.Context, field graphql.CollectedField, obj *model.CredentialType) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialType_id,
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		ec.marshalNID2string,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_CredentialType_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CredentialType",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ID does not have child fields")
 		},
 	}
 	return fc, nil
@@ -8238,6 +8287,8 @@ func (ec *executionContext) fieldContext_Query_viewer(_ context.Context, field g
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			switch field.Name {
+			case "id":
+				return ec.fieldContext_Viewer_id(ctx, field)
 			case "user":
 				return ec.fieldContext_Viewer_user(ctx, field)
 			case "isAdmin":
@@ -8474,6 +8525,8 @@ func (ec *executionContext) fieldContext_Query_credentialTypes(_ context.Context
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			switch field.Name {
+			case "id":
+				return ec.fieldContext_CredentialType_id(ctx, field)
 			case "key":
 				return ec.fieldContext_CredentialType_key(ctx, field)
 			case "name":
@@ -8790,6 +8843,35 @@ func (ec *executionContext) fieldContext_User_name(_ context.Context, field grap
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Viewer_id(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Viewer_id,
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		ec.marshalNID2string,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_Viewer_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Viewer",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ID does not have child fields")
 		},
 	}
 	return fc, nil
@@ -13092,6 +13174,11 @@ func (ec *executionContext) _CredentialType(ctx context.Context, sel ast.Selecti
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("CredentialType")
+		case "id":
+			out.Values[i] = ec._CredentialType_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "key":
 			out.Values[i] = ec._CredentialType_key(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -14106,6 +14193,11 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Viewer")
+		case "id":
+			out.Values[i] = ec._Viewer_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "user":
 			field := field
 

@@ -45,7 +45,7 @@ func toGraphType(t *provider.Type) *model.CredentialType {
 			Description: optional(f.Description), Default: optional(f.Default), Options: f.Options,
 		}
 	}
-	return &model.CredentialType{Key: t.Key, Name: t.Name, AuthKind: model.AuthKind(t.AuthKind),
+	return &model.CredentialType{ID: t.Key, Key: t.Key, Name: t.Name, AuthKind: model.AuthKind(t.AuthKind),
 		Editable: t.Editable, Testable: t.Testable, Fields: fields}
 }
 

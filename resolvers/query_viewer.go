@@ -12,7 +12,7 @@ func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &model.Viewer{IsAdmin: p.PlatformAdmin}
+	v := &model.Viewer{ID: "viewer:" + p.UserID, IsAdmin: p.PlatformAdmin}
 	if p.Token != nil {
 		t, err := r.tokens.Current(ctx)
 		if err != nil {
@@ -20,6 +20,7 @@ func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
 		}
 		if t != nil {
 			v.APIToken = toGraphToken(*t)
+			v.ID += ":token:" + t.ID
 		}
 	}
 	return v, nil

@@ -170,6 +170,8 @@ type CredentialTestResult struct {
 }
 
 type CredentialType struct {
+	// The type's key: a stable id for client caches.
+	ID       string   `json:"id"`
 	Key      string   `json:"key"`
 	Name     string   `json:"name"`
 	AuthKind AuthKind `json:"authKind"`
@@ -276,8 +278,10 @@ type User struct {
 }
 
 type Viewer struct {
-	User    *User `json:"user"`
-	IsAdmin bool  `json:"isAdmin"`
+	// Stable per signed-in user (and API token), so a normalized client cache keeps one viewer.
+	ID      string `json:"id"`
+	User    *User  `json:"user"`
+	IsAdmin bool   `json:"isAdmin"`
 	// The API token this request authenticated with, if any.
 	APIToken *apimodel.APIToken `json:"apiToken,omitempty"`
 }
