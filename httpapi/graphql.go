@@ -47,6 +47,7 @@ func NewGraphQL(o GraphQLOptions) http.Handler {
 	build := func(suggest bool) *handler.Server {
 		srv := handler.New(schema)
 		srv.AddTransport(transport.GET{})
+		srv.AddTransport(transport.MultipartMixed{}) // @defer (deferred.go); before POST, which would take the request
 		srv.AddTransport(transport.POST{})
 		srv.SetQueryCache(cache)
 		srv.SetParserTokenLimit(MaxParserTokens)
@@ -57,6 +58,7 @@ func NewGraphQL(o GraphQLOptions) http.Handler {
 		srv.Use(introspectionGate{dev: o.Dev})
 		srv.Use(queryLimits{schema: schema})
 		srv.Use(getQueriesOnly{})
+		srv.Use(deferNeedsMultipart{})
 		srv.Use(operationMetrics{m: o.Metrics})
 		srv.SetErrorPresenter(presentError(o.Logger, suggest))
 		srv.SetRecoverFunc(func(ctx context.Context, v any) error {

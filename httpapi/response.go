@@ -15,6 +15,11 @@ import (
 // no "data" entry. Responses are small; they are buffered to be rewritten.
 func graphqlResponse(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if acceptsMultipart(r) {
+			// An incremental answer (@defer) streams: nothing to rewrite, nothing buffered.
+			next.ServeHTTP(&streamed{ResponseWriter: w}, r)
+			return
+		}
 		rec := &bufferedResponse{header: http.Header{}, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
 		for k, v := range rec.header {
