@@ -96,3 +96,14 @@ func NewAuditEntry(e audit.Record) *AuditEntry {
 		TargetName: opt(e.TargetName), IP: opt(e.IP), UserAgent: opt(e.UserAgent), Hash: e.Hash, Entry: e,
 	}
 }
+
+// Node methods (the API's Node interface): the id a client fetches again with Query.node.
+
+func (*Credential) IsNode()         {}
+func (c *Credential) GetID() string { return c.ID }
+func (*Grant) IsNode()              {}
+func (g *Grant) GetID() string      { return g.ID }
+func (*APIToken) IsNode()           {}
+func (t *APIToken) GetID() string   { return t.ID }
+func (*AuditEntry) IsNode()         {}
+func (e *AuditEntry) GetID() string { return e.ID }

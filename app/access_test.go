@@ -203,3 +203,44 @@ func TestEveryObjectHasAnID(t *testing.T) {
 		}
 	}
 }
+
+// TestNodeFindsWhatTheViewerCanSee (Relay): Query.node answers a credential,
+// a workspace, an API token and the viewer's own user by id, and null for
+// what the viewer cannot see.
+func TestNodeFindsWhatTheViewerCanSee(t *testing.T) {
+	e := newEnv(t)
+	alice, bob := e.token("alice"), e.token("bob")
+	ws := e.createWorkspace(alice, "nodes")
+	cred := e.createCredential(alice, ws, "api_key", "Key", field{"key": "apiKey", "value": secrets[1]})
+	e.forget(secrets[1])
+	_, tokID := e.apiToken(alice, map[string]any{"name": "bot", "scopes": allScopes()})
+	const q = `query($id: ID!) { node(id: $id) { __typename id ... on Credential { name } ... on Workspace { name } ... on ApiToken { name } } }`
+	type node struct {
+		Typename string `json:"__typename"`
+		ID, Name string
+	}
+	find := func(token, id string) *node {
+		t.Helper()
+		var n *node
+		mustOK(t, e.gql(token, q, map[string]any{"id": id})).field(t, "node", &n)
+		return n
+	}
+	for _, c := range []struct {
+		who, token, id string
+		want           *node
+	}{
+		{"alice", alice, cred, &node{"Credential", cred, "Key"}},
+		{"alice", alice, ws, &node{"Workspace", ws, "nodes"}},
+		{"alice", alice, tokID, &node{"ApiToken", tokID, "bot"}},
+		{"alice", alice, "alice", &node{Typename: "User", ID: "alice"}},
+		{"bob", bob, cred, nil},
+		{"bob", bob, ws, nil},
+		{"bob", bob, tokID, nil},
+		{"bob", bob, "alice", nil},
+		{"alice", alice, "no-such-id", nil},
+	} {
+		if diff := cmp.Diff(c.want, find(c.token, c.id)); diff != "" {
+			t.Errorf("%s asks for %s (-want +got):\n%s", c.who, c.id, diff)
+		}
+	}
+}

@@ -33,6 +33,12 @@ func (r *viewerResolver) User(ctx context.Context, obj *model.Viewer) (*model.Us
 	if err != nil {
 		return nil, err
 	}
+	return r.viewerUser(ctx, p)
+}
+
+// viewerUser is the principal's user: from the JWT's claims, or for an API
+// token, from the record of the user who created it.
+func (r *Resolver) viewerUser(ctx context.Context, p *authn.Principal) (*model.User, error) {
 	if p.Token != nil {
 		return r.user(ctx, p.UserID)
 	}

@@ -13,6 +13,13 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
+// An object with an id (Relay), which Query.node fetches again.
+type Node interface {
+	IsNode()
+	// The object's id.
+	GetID() string
+}
+
 type AuditActor struct {
 	Kind         ActorKind `json:"kind"`
 	User         *User     `json:"user,omitempty"`
@@ -277,6 +284,11 @@ type User struct {
 	Name  *string `json:"name,omitempty"`
 }
 
+func (User) IsNode() {}
+
+// The object's id.
+func (this User) GetID() string { return this.ID }
+
 type Viewer struct {
 	// Stable per signed-in user (and API token), so a normalized client cache keeps one viewer.
 	ID      string `json:"id"`
@@ -304,6 +316,11 @@ type Workspace struct {
 	// What the viewer may do in this workspace now: role and token scopes together.
 	ViewerCan *WorkspacePermissions `json:"viewerCan"`
 }
+
+func (Workspace) IsNode() {}
+
+// The object's id.
+func (this Workspace) GetID() string { return this.ID }
 
 // What the viewer may do in a workspace now. Each is true exactly when that operation would not be refused for lack of access.
 type WorkspacePermissions struct {
