@@ -163,6 +163,24 @@ var AllAuthKind = []AuthKind{
 	AuthKindCustom,
 }
 
+// Whether an OAuth2 credential can give out tokens.
+type ConnectionState string
+
+const (
+	// Never authorized: startOAuthAuthorization (or, for client credentials, a first use or test) connects it.
+	ConnectionStateNotConnected ConnectionState = "NOT_CONNECTED"
+	// It has a token, or can get one.
+	ConnectionStateConnected ConnectionState = "CONNECTED"
+	// The provider refused the refresh token: a person must authorize again.
+	ConnectionStateNeedsReauthorization ConnectionState = "NEEDS_REAUTHORIZATION"
+)
+
+var AllConnectionState = []ConnectionState{
+	ConnectionStateNotConnected,
+	ConnectionStateConnected,
+	ConnectionStateNeedsReauthorization,
+}
+
 type ConsumerInput struct {
 	Kind ConsumerKind `json:"kind"`
 	Id   string       `json:"id"`
@@ -399,6 +417,94 @@ type CredentialAccessResponse struct {
 
 // GetCredential returns CredentialAccessResponse.Credential, and is useful for accessing the field via an interface.
 func (v *CredentialAccessResponse) GetCredential() *CredentialAccessCredential { return v.Credential }
+
+// CredentialConnectionCredential includes the requested fields of the GraphQL type Credential.
+type CredentialConnectionCredential struct {
+	// The OAuth2 connection: whether it is connected or needs a person to authorize; null for a type that is not OAuth2.
+	Connection *CredentialConnectionCredentialConnectionOAuthConnection `json:"connection"`
+}
+
+// GetConnection returns CredentialConnectionCredential.Connection, and is useful for accessing the field via an interface.
+func (v *CredentialConnectionCredential) GetConnection() *CredentialConnectionCredentialConnectionOAuthConnection {
+	return v.Connection
+}
+
+// CredentialConnectionCredentialConnectionOAuthConnection includes the requested fields of the GraphQL type OAuthConnection.
+// The GraphQL type's documentation follows.
+//
+// An OAuth2 credential's connection. The tokens themselves are never shown: useCredential hands a
+// token to an API token with CREDENTIALS_USE.
+type CredentialConnectionCredentialConnectionOAuthConnection struct {
+	State ConnectionState `json:"state"`
+	// authorization_code (a person authorizes), client_credentials (no person), or static_token (a token typed in).
+	GrantType string `json:"grantType"`
+	// The scopes asked for: the credential's, or the type's default.
+	Scopes []string `json:"scopes"`
+	// When a person last authorized (or, for client credentials, when the first token came).
+	ConnectedAt *time.Time `json:"connectedAt"`
+	// Who authorized, for the authorization-code flow.
+	ConnectedBy *CredentialConnectionCredentialConnectionOAuthConnectionConnectedByUser `json:"connectedBy"`
+	// When the current access token expires.
+	ExpiresAt *time.Time `json:"expiresAt"`
+	// When the access token was last refreshed.
+	LastRefreshedAt *time.Time `json:"lastRefreshedAt"`
+}
+
+// GetState returns CredentialConnectionCredentialConnectionOAuthConnection.State, and is useful for accessing the field via an interface.
+func (v *CredentialConnectionCredentialConnectionOAuthConnection) GetState() ConnectionState {
+	return v.State
+}
+
+// GetGrantType returns CredentialConnectionCredentialConnectionOAuthConnection.GrantType, and is useful for accessing the field via an interface.
+func (v *CredentialConnectionCredentialConnectionOAuthConnection) GetGrantType() string {
+	return v.GrantType
+}
+
+// GetScopes returns CredentialConnectionCredentialConnectionOAuthConnection.Scopes, and is useful for accessing the field via an interface.
+func (v *CredentialConnectionCredentialConnectionOAuthConnection) GetScopes() []string {
+	return v.Scopes
+}
+
+// GetConnectedAt returns CredentialConnectionCredentialConnectionOAuthConnection.ConnectedAt, and is useful for accessing the field via an interface.
+func (v *CredentialConnectionCredentialConnectionOAuthConnection) GetConnectedAt() *time.Time {
+	return v.ConnectedAt
+}
+
+// GetConnectedBy returns CredentialConnectionCredentialConnectionOAuthConnection.ConnectedBy, and is useful for accessing the field via an interface.
+func (v *CredentialConnectionCredentialConnectionOAuthConnection) GetConnectedBy() *CredentialConnectionCredentialConnectionOAuthConnectionConnectedByUser {
+	return v.ConnectedBy
+}
+
+// GetExpiresAt returns CredentialConnectionCredentialConnectionOAuthConnection.ExpiresAt, and is useful for accessing the field via an interface.
+func (v *CredentialConnectionCredentialConnectionOAuthConnection) GetExpiresAt() *time.Time {
+	return v.ExpiresAt
+}
+
+// GetLastRefreshedAt returns CredentialConnectionCredentialConnectionOAuthConnection.LastRefreshedAt, and is useful for accessing the field via an interface.
+func (v *CredentialConnectionCredentialConnectionOAuthConnection) GetLastRefreshedAt() *time.Time {
+	return v.LastRefreshedAt
+}
+
+// CredentialConnectionCredentialConnectionOAuthConnectionConnectedByUser includes the requested fields of the GraphQL type User.
+type CredentialConnectionCredentialConnectionOAuthConnectionConnectedByUser struct {
+	Id string `json:"id"`
+}
+
+// GetId returns CredentialConnectionCredentialConnectionOAuthConnectionConnectedByUser.Id, and is useful for accessing the field via an interface.
+func (v *CredentialConnectionCredentialConnectionOAuthConnectionConnectedByUser) GetId() string {
+	return v.Id
+}
+
+// CredentialConnectionResponse is returned by CredentialConnection on success.
+type CredentialConnectionResponse struct {
+	// A credential the viewer can at least USE; null for any other id.
+	Credential *CredentialConnectionCredential `json:"credential"`
+}
+
+// GetCredential returns CredentialConnectionResponse.Credential, and is useful for accessing the field via an interface.
+func (v *CredentialConnectionResponse) GetCredential() *CredentialConnectionCredential {
+	return v.Credential
+}
 
 // CredentialDetailCredential includes the requested fields of the GraphQL type Credential.
 type CredentialDetailCredential struct {
@@ -1452,6 +1558,14 @@ type __CredentialAccessInput struct {
 // GetId returns __CredentialAccessInput.Id, and is useful for accessing the field via an interface.
 func (v *__CredentialAccessInput) GetId() string { return v.Id }
 
+// __CredentialConnectionInput is used internally by genqlient
+type __CredentialConnectionInput struct {
+	Id string `json:"id"`
+}
+
+// GetId returns __CredentialConnectionInput.Id, and is useful for accessing the field via an interface.
+func (v *__CredentialConnectionInput) GetId() string { return v.Id }
+
 // __CredentialDetailInput is used internally by genqlient
 type __CredentialDetailInput struct {
 	Id string `json:"id"`
@@ -1712,6 +1826,50 @@ func CredentialAccess(
 	}
 
 	data_ = &CredentialAccessResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by CredentialConnection.
+const CredentialConnection_Operation = `
+query CredentialConnection ($id: ID!) {
+	credential(id: $id) {
+		connection {
+			state
+			grantType
+			scopes
+			connectedAt
+			connectedBy {
+				id
+			}
+			expiresAt
+			lastRefreshedAt
+		}
+	}
+}
+`
+
+func CredentialConnection(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	id string,
+) (data_ *CredentialConnectionResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "CredentialConnection",
+		Query:  CredentialConnection_Operation,
+		Variables: &__CredentialConnectionInput{
+			Id: id,
+		},
+	}
+
+	data_ = &CredentialConnectionResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

@@ -139,8 +139,9 @@ func (m *Manager) httpCtx(ctx context.Context) context.Context {
 	return context.WithValue(ctx, oauth2.HTTPClient, m.cfg.Guard.HTTPClient())
 }
 
-// Exchange trades an authorization code (with its PKCE verifier) for tokens and stores them.
-func (m *Manager) Exchange(ctx context.Context, c Cred, code string, verifier redact.Secret) error {
+// Exchange trades an authorization code (with its PKCE verifier) for tokens
+// and stores them: a connection made by the user by.
+func (m *Manager) Exchange(ctx context.Context, c Cred, code string, verifier redact.Secret, by string) error {
 	f, err := m.flowOf(c)
 	if err != nil {
 		return err
@@ -149,11 +150,12 @@ func (m *Manager) Exchange(ctx context.Context, c Cred, code string, verifier re
 	if err != nil {
 		return tokenFailure(err)
 	}
-	return m.save(ctx, c, tok, redact.Secret{})
+	return m.save(ctx, c, tok, redact.Secret{}, by)
 }
 
-func (m *Manager) save(ctx context.Context, c Cred, tok *oauth2.Token, oldRefresh redact.Secret) error {
-	t := storage.OAuthTokens{AccessToken: redact.New(tok.AccessToken), RefreshToken: redact.New(tok.RefreshToken)}
+// save stores tokens; by is the user who authorized (empty for a refresh).
+func (m *Manager) save(ctx context.Context, c Cred, tok *oauth2.Token, oldRefresh redact.Secret, by string) error {
+	t := storage.OAuthTokens{AccessToken: redact.New(tok.AccessToken), RefreshToken: redact.New(tok.RefreshToken), ConnectedBy: by}
 	if t.RefreshToken.IsZero() {
 		t.RefreshToken = oldRefresh // not rotated: keep the one we have
 	}
@@ -255,7 +257,7 @@ func (m *Manager) refreshHolding(ctx context.Context, c Cred, f flow, before sto
 		}
 		return Token{}, tokenFailure(err)
 	}
-	if err := m.save(ctx, c, tok, cur.RefreshToken); err != nil {
+	if err := m.save(ctx, c, tok, cur.RefreshToken, ""); err != nil {
 		return Token{}, err
 	}
 	t := Token{AccessToken: redact.New(tok.AccessToken), Refreshed: true}

@@ -25,7 +25,7 @@ type Connector interface {
 	Token(ctx context.Context, c connection.Cred, force bool) (connection.Token, error)
 	UsesAuthorizationCode(c connection.Cred) bool
 	AuthURL(c connection.Cred, state string, verifier redact.Secret) (string, error)
-	Exchange(ctx context.Context, c connection.Cred, code string, verifier redact.Secret) error
+	Exchange(ctx context.Context, c connection.Cred, code string, verifier redact.Secret, by string) error
 }
 
 // stateTTL is how long an authorization may take (SPEC: 10 minutes).
@@ -226,7 +226,7 @@ func (s *Service) CompleteAuthorization(ctx context.Context, state, code, provid
 	case code == "":
 		exErr = &AuthorizationError{"the provider sent no authorization code"}
 	default:
-		if err := s.conn.Exchange(ctx, cc, code, st.Verifier); err != nil {
+		if err := s.conn.Exchange(ctx, cc, code, st.Verifier, st.UserID); err != nil {
 			exErr = &AuthorizationError{err.Error()}
 		}
 	}

@@ -109,6 +109,7 @@ type ComplexityRoot struct {
 
 	Credential struct {
 		AuditTrail    func(childComplexity int, first *int, after *string, last *int, before *string) int
+		Connection    func(childComplexity int) int
 		CreatedAt     func(childComplexity int) int
 		Description   func(childComplexity int) int
 		ExpiresAt     func(childComplexity int) int
@@ -259,6 +260,17 @@ type ComplexityRoot struct {
 		State            func(childComplexity int) int
 	}
 
+	OAuthConnection struct {
+		Account         func(childComplexity int) int
+		ConnectedAt     func(childComplexity int) int
+		ConnectedBy     func(childComplexity int) int
+		ExpiresAt       func(childComplexity int) int
+		GrantType       func(childComplexity int) int
+		LastRefreshedAt func(childComplexity int) int
+		Scopes          func(childComplexity int) int
+		State           func(childComplexity int) int
+	}
+
 	PageInfo struct {
 		EndCursor       func(childComplexity int) int
 		HasNextPage     func(childComplexity int) int
@@ -345,6 +357,7 @@ type CredentialResolver interface {
 	Usages(ctx context.Context, obj *apimodel.Credential) ([]*model.CredentialUsage, error)
 	AuditTrail(ctx context.Context, obj *apimodel.Credential, first *int, after *string, last *int, before *string) (*model.AuditEntryConnection, error)
 	ViewerCan(ctx context.Context, obj *apimodel.Credential) (*model.CredentialPermissions, error)
+	Connection(ctx context.Context, obj *apimodel.Credential) (*model.OAuthConnection, error)
 	UseCount(ctx context.Context, obj *apimodel.Credential) (int, error)
 	LastUsedAt(ctx context.Context, obj *apimodel.Credential) (*time.Time, error)
 }
@@ -658,6 +671,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Credential.AuditTrail(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
+	case "Credential.connection":
+		if e.ComplexityRoot.Credential.Connection == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Credential.Connection(childComplexity), true
 	case "Credential.createdAt":
 		if e.ComplexityRoot.Credential.CreatedAt == nil {
 			break
@@ -1414,6 +1433,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.OAuthAuthorization.State(childComplexity), true
 
+	case "OAuthConnection.account":
+		if e.ComplexityRoot.OAuthConnection.Account == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuthConnection.Account(childComplexity), true
+	case "OAuthConnection.connectedAt":
+		if e.ComplexityRoot.OAuthConnection.ConnectedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuthConnection.ConnectedAt(childComplexity), true
+	case "OAuthConnection.connectedBy":
+		if e.ComplexityRoot.OAuthConnection.ConnectedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuthConnection.ConnectedBy(childComplexity), true
+	case "OAuthConnection.expiresAt":
+		if e.ComplexityRoot.OAuthConnection.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuthConnection.ExpiresAt(childComplexity), true
+	case "OAuthConnection.grantType":
+		if e.ComplexityRoot.OAuthConnection.GrantType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuthConnection.GrantType(childComplexity), true
+	case "OAuthConnection.lastRefreshedAt":
+		if e.ComplexityRoot.OAuthConnection.LastRefreshedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuthConnection.LastRefreshedAt(childComplexity), true
+	case "OAuthConnection.scopes":
+		if e.ComplexityRoot.OAuthConnection.Scopes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuthConnection.Scopes(childComplexity), true
+	case "OAuthConnection.state":
+		if e.ComplexityRoot.OAuthConnection.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OAuthConnection.State(childComplexity), true
+
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
 			break
@@ -1965,6 +2033,8 @@ type Credential implements Node {
   auditTrail(first: Int, after: String, last: Int, before: String): AuditEntryConnection
   "What the viewer may do with this credential now: access level and token scopes together."
   viewerCan: CredentialPermissions!
+  "The OAuth2 connection: whether it is connected or needs a person to authorize; null for a type that is not OAuth2."
+  connection: OAuthConnection
   useCount: Int!
   lastUsedAt: Time
   lastTestedAt: Time
@@ -1994,6 +2064,38 @@ type CredentialPermissions {
   authorize: Boolean!
   "auditTrail (MANAGE; tokens: AUDIT_READ)."
   readAudit: Boolean!
+}
+
+"""
+An OAuth2 credential's connection. The tokens themselves are never shown: useCredential hands a
+token to an API token with CREDENTIALS_USE.
+"""
+type OAuthConnection {
+  state: ConnectionState!
+  "authorization_code (a person authorizes), client_credentials (no person), or static_token (a token typed in)."
+  grantType: String!
+  "The scopes asked for: the credential's, or the type's default."
+  scopes: [String!]!
+  "The connected account's e-mail or login, when the provider says it (not yet read from providers: null)."
+  account: String
+  "When a person last authorized (or, for client credentials, when the first token came)."
+  connectedAt: Time
+  "Who authorized, for the authorization-code flow."
+  connectedBy: User
+  "When the current access token expires."
+  expiresAt: Time
+  "When the access token was last refreshed."
+  lastRefreshedAt: Time
+}
+
+"Whether an OAuth2 credential can give out tokens."
+enum ConnectionState {
+  "Never authorized: startOAuthAuthorization (or, for client credentials, a first use or test) connects it."
+  NOT_CONNECTED
+  "It has a token, or can get one."
+  CONNECTED
+  "The provider refused the refresh token: a person must authorize again."
+  NEEDS_REAUTHORIZATION
 }
 
 type CredentialField {
@@ -4681,6 +4783,53 @@ func (ec *executionContext) fieldContext_Credential_viewerCan(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Credential_connection(ctx context.Context, field graphql.CollectedField, obj *apimodel.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Credential_connection,
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Credential().Connection(ctx, obj)
+		},
+		nil,
+		ec.marshalOOAuthConnection2ᚖcredkeepᚋgraphᚋmodelᚐOAuthConnection,
+		true,
+		false,
+	)
+}
+
+func (ec *executionContext) fieldContext_Credential_connection(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Credential",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "state":
+				return ec.fieldContext_OAuthConnection_state(ctx, field)
+			case "grantType":
+				return ec.fieldContext_OAuthConnection_grantType(ctx, field)
+			case "scopes":
+				return ec.fieldContext_OAuthConnection_scopes(ctx, field)
+			case "account":
+				return ec.fieldContext_OAuthConnection_account(ctx, field)
+			case "connectedAt":
+				return ec.fieldContext_OAuthConnection_connectedAt(ctx, field)
+			case "connectedBy":
+				return ec.fieldContext_OAuthConnection_connectedBy(ctx, field)
+			case "expiresAt":
+				return ec.fieldContext_OAuthConnection_expiresAt(ctx, field)
+			case "lastRefreshedAt":
+				return ec.fieldContext_OAuthConnection_lastRefreshedAt(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type OAuthConnection", field.Name)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Credential_useCount(ctx context.Context, field graphql.CollectedField, obj *apimodel.Credential) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5072,6 +5221,8 @@ func (ec *executionContext) fieldContext_CredentialEdge_node(_ context.Context, 
 				return ec.fieldContext_Credential_auditTrail(ctx, field)
 			case "viewerCan":
 				return ec.fieldContext_Credential_viewerCan(ctx, field)
+			case "connection":
+				return ec.fieldContext_Credential_connection(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -5584,6 +5735,8 @@ func (ec *executionContext) fieldContext_CredentialSecret_credential(_ context.C
 				return ec.fieldContext_Credential_auditTrail(ctx, field)
 			case "viewerCan":
 				return ec.fieldContext_Credential_viewerCan(ctx, field)
+			case "connection":
+				return ec.fieldContext_Credential_connection(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -5841,6 +5994,8 @@ func (ec *executionContext) fieldContext_CredentialTestResult_credential(_ conte
 				return ec.fieldContext_Credential_auditTrail(ctx, field)
 			case "viewerCan":
 				return ec.fieldContext_Credential_viewerCan(ctx, field)
+			case "connection":
+				return ec.fieldContext_Credential_connection(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -7203,6 +7358,8 @@ func (ec *executionContext) fieldContext_Mutation_createCredential(ctx context.C
 				return ec.fieldContext_Credential_auditTrail(ctx, field)
 			case "viewerCan":
 				return ec.fieldContext_Credential_viewerCan(ctx, field)
+			case "connection":
+				return ec.fieldContext_Credential_connection(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -7292,6 +7449,8 @@ func (ec *executionContext) fieldContext_Mutation_updateCredential(ctx context.C
 				return ec.fieldContext_Credential_auditTrail(ctx, field)
 			case "viewerCan":
 				return ec.fieldContext_Credential_viewerCan(ctx, field)
+			case "connection":
+				return ec.fieldContext_Credential_connection(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -7428,6 +7587,8 @@ func (ec *executionContext) fieldContext_Mutation_shareCredential(ctx context.Co
 				return ec.fieldContext_Credential_auditTrail(ctx, field)
 			case "viewerCan":
 				return ec.fieldContext_Credential_viewerCan(ctx, field)
+			case "connection":
+				return ec.fieldContext_Credential_connection(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -7517,6 +7678,8 @@ func (ec *executionContext) fieldContext_Mutation_unshareCredential(ctx context.
 				return ec.fieldContext_Credential_auditTrail(ctx, field)
 			case "viewerCan":
 				return ec.fieldContext_Credential_viewerCan(ctx, field)
+			case "connection":
+				return ec.fieldContext_Credential_connection(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -7965,6 +8128,8 @@ func (ec *executionContext) fieldContext_Mutation_refreshCredential(ctx context.
 				return ec.fieldContext_Credential_auditTrail(ctx, field)
 			case "viewerCan":
 				return ec.fieldContext_Credential_viewerCan(ctx, field)
+			case "connection":
+				return ec.fieldContext_Credential_connection(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -8172,6 +8337,246 @@ func (ec *executionContext) _OAuthAuthorization_expiresAt(ctx context.Context, f
 func (ec *executionContext) fieldContext_OAuthAuthorization_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "OAuthAuthorization",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Time does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OAuthConnection_state(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_OAuthConnection_state,
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		ec.marshalNConnectionState2credkeepᚋgraphᚋmodelᚐConnectionState,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_OAuthConnection_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OAuthConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ConnectionState does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OAuthConnection_grantType(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_OAuthConnection_grantType,
+		func(ctx context.Context) (any, error) {
+			return obj.GrantType, nil
+		},
+		nil,
+		ec.marshalNString2string,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_OAuthConnection_grantType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OAuthConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OAuthConnection_scopes(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_OAuthConnection_scopes,
+		func(ctx context.Context) (any, error) {
+			return obj.Scopes, nil
+		},
+		nil,
+		ec.marshalNString2ᚕstringᚄ,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_OAuthConnection_scopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OAuthConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OAuthConnection_account(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_OAuthConnection_account,
+		func(ctx context.Context) (any, error) {
+			return obj.Account, nil
+		},
+		nil,
+		ec.marshalOString2ᚖstring,
+		true,
+		false,
+	)
+}
+
+func (ec *executionContext) fieldContext_OAuthConnection_account(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OAuthConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OAuthConnection_connectedAt(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_OAuthConnection_connectedAt,
+		func(ctx context.Context) (any, error) {
+			return obj.ConnectedAt, nil
+		},
+		nil,
+		ec.marshalOTime2ᚖtimeᚐTime,
+		true,
+		false,
+	)
+}
+
+func (ec *executionContext) fieldContext_OAuthConnection_connectedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OAuthConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Time does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OAuthConnection_connectedBy(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_OAuthConnection_connectedBy,
+		func(ctx context.Context) (any, error) {
+			return obj.ConnectedBy, nil
+		},
+		nil,
+		ec.marshalOUser2ᚖcredkeepᚋgraphᚋmodelᚐUser,
+		true,
+		false,
+	)
+}
+
+func (ec *executionContext) fieldContext_OAuthConnection_connectedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OAuthConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "id":
+				return ec.fieldContext_User_id(ctx, field)
+			case "email":
+				return ec.fieldContext_User_email(ctx, field)
+			case "name":
+				return ec.fieldContext_User_name(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OAuthConnection_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_OAuthConnection_expiresAt,
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		ec.marshalOTime2ᚖtimeᚐTime,
+		true,
+		false,
+	)
+}
+
+func (ec *executionContext) fieldContext_OAuthConnection_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OAuthConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Time does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OAuthConnection_lastRefreshedAt(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_OAuthConnection_lastRefreshedAt,
+		func(ctx context.Context) (any, error) {
+			return obj.LastRefreshedAt, nil
+		},
+		nil,
+		ec.marshalOTime2ᚖtimeᚐTime,
+		true,
+		false,
+	)
+}
+
+func (ec *executionContext) fieldContext_OAuthConnection_lastRefreshedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OAuthConnection",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -8504,6 +8909,8 @@ func (ec *executionContext) fieldContext_Query_credential(ctx context.Context, f
 				return ec.fieldContext_Credential_auditTrail(ctx, field)
 			case "viewerCan":
 				return ec.fieldContext_Credential_viewerCan(ctx, field)
+			case "connection":
+				return ec.fieldContext_Credential_connection(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -9327,6 +9734,8 @@ func (ec *executionContext) fieldContext_Workspace_defaultCredential(ctx context
 				return ec.fieldContext_Credential_auditTrail(ctx, field)
 			case "viewerCan":
 				return ec.fieldContext_Credential_viewerCan(ctx, field)
+			case "connection":
+				return ec.fieldContext_Credential_connection(ctx, field)
 			case "useCount":
 				return ec.fieldContext_Credential_useCount(ctx, field)
 			case "lastUsedAt":
@@ -12843,6 +13252,39 @@ func (ec *executionContext) _Credential(ctx context.Context, sel ast.SelectionSe
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "connection":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Credential_connection(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "useCount":
 			field := field
 
@@ -13971,6 +14413,65 @@ func (ec *executionContext) _OAuthAuthorization(ctx context.Context, sel ast.Sel
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(len(deferred)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var oAuthConnectionImplementors = []string{"OAuthConnection"}
+
+func (ec *executionContext) _OAuthConnection(ctx context.Context, sel ast.SelectionSet, obj *model.OAuthConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, oAuthConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OAuthConnection")
+		case "state":
+			out.Values[i] = ec._OAuthConnection_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "grantType":
+			out.Values[i] = ec._OAuthConnection_grantType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scopes":
+			out.Values[i] = ec._OAuthConnection_scopes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "account":
+			out.Values[i] = ec._OAuthConnection_account(ctx, field, obj)
+		case "connectedAt":
+			out.Values[i] = ec._OAuthConnection_connectedAt(ctx, field, obj)
+		case "connectedBy":
+			out.Values[i] = ec._OAuthConnection_connectedBy(ctx, field, obj)
+		case "expiresAt":
+			out.Values[i] = ec._OAuthConnection_expiresAt(ctx, field, obj)
+		case "lastRefreshedAt":
+			out.Values[i] = ec._OAuthConnection_lastRefreshedAt(ctx, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15230,6 +15731,16 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalNConnectionState2credkeepᚋgraphᚋmodelᚐConnectionState(ctx context.Context, v any) (model.ConnectionState, error) {
+	var res model.ConnectionState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConnectionState2credkeepᚋgraphᚋmodelᚐConnectionState(ctx context.Context, sel ast.SelectionSet, v model.ConnectionState) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNConsumerInput2credkeepᚋgraphᚋmodelᚐConsumerInput(ctx context.Context, v any) (model.ConsumerInput, error) {
 	res, err := ec.unmarshalInputConsumerInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -16255,6 +16766,13 @@ func (ec *executionContext) marshalONode2credkeepᚋgraphᚋmodelᚐNode(ctx con
 		return graphql.Null
 	}
 	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOOAuthConnection2ᚖcredkeepᚋgraphᚋmodelᚐOAuthConnection(ctx context.Context, sel ast.SelectionSet, v *model.OAuthConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OAuthConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOOrderDirection2ᚖcredkeepᚋgraphᚋmodelᚐOrderDirection(ctx context.Context, v any) (*model.OrderDirection, error) {

@@ -36,6 +36,11 @@ type Credential struct {
 	ExpiresAt    *time.Time `bson:"expiresAt,omitempty"`
 	Description  string     `bson:"description,omitempty"`
 	Tags         []string   `bson:"tags,omitempty"`
+	// The OAuth2 connection, for its state (the tokens are with the secrets).
+	TokenExpiresAt *time.Time `bson:"tokenExpiresAt,omitempty"`
+	ConnectedAt    *time.Time `bson:"connectedAt,omitempty"`
+	ConnectedBy    string     `bson:"connectedBy,omitempty"`
+	RefreshedAt    *time.Time `bson:"refreshedAt,omitempty"`
 	// LastError is why the last test or refresh failed; empty when it succeeded.
 	LastError string    `bson:"lastError,omitempty"`
 	CreatedAt time.Time `bson:"createdAt"`

@@ -23,6 +23,10 @@ type OAuthTokens struct {
 	AccessToken  redact.Secret
 	RefreshToken redact.Secret
 	ExpiresAt    *time.Time
+	// ConnectedBy, when set, is the user whose authorization these tokens come
+	// from: the connection (re)starts now. Otherwise they are a refresh (or a
+	// client-credentials fetch, which connects the credential the first time).
+	ConnectedBy string
 }
 
 // oauthTokensDoc is the encrypted sub-document's shape.
@@ -59,6 +63,12 @@ func (s *Store) SetCredentialOAuthTokens(ctx context.Context, workspaceID, id st
 	}
 	set := bson.M{"oauthTokens": enc, "updatedAt": now}
 	update := bson.M{"$set": set, "$unset": bson.M{"lastError": ""}}
+	if t.ConnectedBy != "" {
+		set["connectedAt"], set["connectedBy"] = now, t.ConnectedBy
+	} else {
+		set["refreshedAt"] = now
+		update["$min"] = bson.M{"connectedAt": now}
+	}
 	if t.ExpiresAt != nil {
 		set["tokenExpiresAt"] = *t.ExpiresAt
 	} else {

@@ -236,6 +236,26 @@ type OAuthAuthorization struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
+// An OAuth2 credential's connection. The tokens themselves are never shown: useCredential hands a
+// token to an API token with CREDENTIALS_USE.
+type OAuthConnection struct {
+	State ConnectionState `json:"state"`
+	// authorization_code (a person authorizes), client_credentials (no person), or static_token (a token typed in).
+	GrantType string `json:"grantType"`
+	// The scopes asked for: the credential's, or the type's default.
+	Scopes []string `json:"scopes"`
+	// The connected account's e-mail or login, when the provider says it (not yet read from providers: null).
+	Account *string `json:"account,omitempty"`
+	// When a person last authorized (or, for client credentials, when the first token came).
+	ConnectedAt *time.Time `json:"connectedAt,omitempty"`
+	// Who authorized, for the authorization-code flow.
+	ConnectedBy *User `json:"connectedBy,omitempty"`
+	// When the current access token expires.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	// When the access token was last refreshed.
+	LastRefreshedAt *time.Time `json:"lastRefreshedAt,omitempty"`
+}
+
 // Where a page is in its list (Relay): enough to page on in both directions.
 type PageInfo struct {
 	// More items follow the page (after endCursor).
@@ -665,6 +685,67 @@ func (e *AuthKind) UnmarshalJSON(b []byte) error {
 }
 
 func (e AuthKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Whether an OAuth2 credential can give out tokens.
+type ConnectionState string
+
+const (
+	// Never authorized: startOAuthAuthorization (or, for client credentials, a first use or test) connects it.
+	ConnectionStateNotConnected ConnectionState = "NOT_CONNECTED"
+	// It has a token, or can get one.
+	ConnectionStateConnected ConnectionState = "CONNECTED"
+	// The provider refused the refresh token: a person must authorize again.
+	ConnectionStateNeedsReauthorization ConnectionState = "NEEDS_REAUTHORIZATION"
+)
+
+var AllConnectionState = []ConnectionState{
+	ConnectionStateNotConnected,
+	ConnectionStateConnected,
+	ConnectionStateNeedsReauthorization,
+}
+
+func (e ConnectionState) IsValid() bool {
+	switch e {
+	case ConnectionStateNotConnected, ConnectionStateConnected, ConnectionStateNeedsReauthorization:
+		return true
+	}
+	return false
+}
+
+func (e ConnectionState) String() string {
+	return string(e)
+}
+
+func (e *ConnectionState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ConnectionState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ConnectionState", str)
+	}
+	return nil
+}
+
+func (e ConnectionState) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ConnectionState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ConnectionState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
