@@ -108,6 +108,7 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	o.Outbound.Now = o.Now
 	workspaces := workspace.New(store, authorizer, auditLog, o.Now, o.Logger)
 	credentials := credential.NewService(store, o.Uses, workspaces, authorizer, auditLog, connection.NewManager(o.Outbound, store), o.Now, o.Logger)
+	credentials.AllowReturnTo(o.CORSOrigins)
 	credentials.ObserveCache(func(hit bool) { o.Metrics.Cache("credential", hit) })
 	apq := persisted.NewExtension(store, o.Trusted, o.APQMax, o.Now)
 	apq.Observe(func(hit bool) { o.Metrics.Cache("persisted_query", hit) })

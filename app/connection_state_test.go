@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -71,5 +72,51 @@ func TestOAuthConnectionState(t *testing.T) {
 	}
 	if r.Credential.Connection != nil {
 		t.Errorf("an SMTP credential has a connection: %+v", r.Credential.Connection)
+	}
+}
+
+// TestOAuthReturnTo (SPEC.md §9): an app that starts an authorization gets
+// the person back, to an allowed origin only, with the outcome as a code.
+func TestOAuthReturnTo(t *testing.T) {
+	o := startOAuth(t)
+	e := newEnvWith(t, func(e *env) { e.allowPrivate, e.cors = true, []string{"https://app.example.com"} })
+	alice := e.token("alice")
+	ws := e.createWorkspace(alice, "return")
+	cred := e.createCredential(alice, ws, "oauth2", "Generic", oauthFields(o, "authorization_code")...)
+	const start = `mutation($id: ID!, $back: String) { startOAuthAuthorization(credentialId: $id, returnTo: $back) { authorizationUrl state } }`
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	callback := func(code string) *url.URL {
+		t.Helper()
+		var a struct {
+			AuthorizationURL string `json:"authorizationUrl"`
+			State            string
+		}
+		mustOK(t, e.gql(alice, start, map[string]any{"id": cred, "back": "https://app.example.com/settings?tab=keys"})).field(t, "startOAuthAuthorization", &a)
+		u, _ := url.Parse(a.AuthorizationURL)
+		o.addCode("code-ok", u.Query().Get("code_challenge"))
+		resp, err := noFollow.Get(e.srv.URL + "/oauth/callback?state=" + url.QueryEscape(a.State) + "&code=" + url.QueryEscape(code))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("callback answered %d, want 303", resp.StatusCode)
+		}
+		loc, err := url.Parse(resp.Header.Get("Location"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return loc
+	}
+	ok := callback("code-ok")
+	if diff := cmp.Diff(url.Values{"tab": {"keys"}, "credkeep_oauth": {"connected"}, "credentialId": {cred}}, ok.Query()); diff != "" || ok.Host != "app.example.com" || ok.Path != "/settings" {
+		t.Errorf("back after success: %s (-want +got query):\n%s", ok, diff)
+	}
+	failed := callback("no-such-code")
+	if diff := cmp.Diff(url.Values{"tab": {"keys"}, "credkeep_oauth": {"failed"}, "credentialId": {cred}, "reason": {"exchange_failed"}}, failed.Query()); diff != "" {
+		t.Errorf("back after a failure (-want +got):\n%s", diff)
+	}
+	for _, bad := range []string{"https://evil.example.com/", "//app.example.com/x", "javascript:alert(1)", "https://user@app.example.com/"} {
+		wantCode(t, e.gql(alice, start, map[string]any{"id": cred, "back": bad}), "BAD_USER_INPUT")
 	}
 }

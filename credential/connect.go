@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"net/url"
+	"slices"
 	"time"
 
 	"credkeep/audit"
@@ -121,10 +123,17 @@ type Authorization struct {
 
 // StartAuthorization begins the authorization-code flow (MANAGE): a single-use
 // state valid 10 minutes, and a PKCE verifier kept encrypted until the callback.
-func (s *Service) StartAuthorization(ctx context.Context, id string) (Authorization, error) {
+//
+// returnTo, when set, is where the callback sends the person back (303) with
+// the outcome: an absolute URL of an allowed origin (AllowReturnTo).
+func (s *Service) StartAuthorization(ctx context.Context, id, returnTo string) (Authorization, error) {
 	v, cc, err := s.requireConn(ctx, id, authz.LevelManage, authn.ScopeWrite)
 	if err != nil {
 		return Authorization{}, err
+	}
+	if returnTo != "" && !s.allowedReturn(returnTo) {
+		return Authorization{}, apierror.InvalidBecause("returnTo", apierror.ReasonInvalidValue, nil,
+			"returnTo must be an absolute URL of an allowed origin (CREDKEEP_CORS_ORIGINS)")
 	}
 	p, _ := authn.RequirePrincipal(ctx)
 	if v.Type.AuthKind != provider.OAuth2 || !s.conn.UsesAuthorizationCode(cc) {
@@ -144,7 +153,7 @@ func (s *Service) StartAuthorization(ctx context.Context, id string) (Authorizat
 	entry := credentialEntry(v.Credential, audit.CredentialAuthorizationStarted, audit.Detail("expiresAt", exp.Format(time.RFC3339)))
 	if err := audit.Do(ctx, s.audit, entry, func() error {
 		return s.store.InsertOAuthState(ctx, storage.OAuthState{ID: stateKey(state), CredentialID: id,
-			WorkspaceID: v.Credential.WorkspaceID, UserID: p.UserID, Verifier: verifier, ExpiresAt: exp})
+			WorkspaceID: v.Credential.WorkspaceID, UserID: p.UserID, Verifier: verifier, ExpiresAt: exp, ReturnTo: returnTo})
 	}); err != nil {
 		return Authorization{}, err
 	}
@@ -156,41 +165,69 @@ func stateKey(state string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// AllowReturnTo sets the origins (scheme://host[:port]) an authorization may
+// return to. Call it before the Service is used.
+func (s *Service) AllowReturnTo(origins []string) { s.returnOrigins = origins }
+
+func (s *Service) allowedReturn(returnTo string) bool {
+	u, err := url.Parse(returnTo)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return false
+	}
+	return slices.Contains(s.returnOrigins, u.Scheme+"://"+u.Host)
+}
+
+// Completion is what the callback needs to answer the person.
+type Completion struct {
+	CredentialID, CredentialName string
+	// ReturnTo is where to send the person back ("" for the callback's own page).
+	ReturnTo string
+}
+
 // AuthorizationError is a reason an authorization did not complete that may be
-// shown to the person at the callback page (it holds no secret and no internals).
-type AuthorizationError struct{ Reason string }
+// shown to the person at the callback page (it holds no secret and no
+// internals), and the code of it that a returnTo redirect carries.
+type AuthorizationError struct{ Reason, Code string }
 
 func (e *AuthorizationError) Error() string { return e.Reason }
 
 // ErrBadState is the callback's answer to an unknown, used or expired state.
-var ErrBadState = &AuthorizationError{"this authorization link is unknown, already used or expired; start again"}
+var ErrBadState = &AuthorizationError{"this authorization link is unknown, already used or expired; start again", "bad_state"}
 
 // ErrNoLongerAllowed is the callback's answer when the person who started the
 // flow lost MANAGE access to the credential since.
-var ErrNoLongerAllowed = &AuthorizationError{"you no longer have MANAGE access to this credential, so it was not connected; ask someone who manages it"}
+var ErrNoLongerAllowed = &AuthorizationError{"you no longer have MANAGE access to this credential, so it was not connected; ask someone who manages it", "not_allowed"}
 
 // CompleteAuthorization handles the provider's redirect: it consumes the state,
 // exchanges the code (with the PKCE verifier) and stores the tokens. It returns
-// the credential's name for the page shown to the person.
-func (s *Service) CompleteAuthorization(ctx context.Context, state, code, providerError string) (string, error) {
+// what the callback tells the person (and where to send them back), whatever
+// the outcome once the state is known.
+func (s *Service) CompleteAuthorization(ctx context.Context, state, code, providerError string) (Completion, error) {
 	if state == "" {
-		return "", ErrBadState
+		return Completion{}, ErrBadState
 	}
 	st, err := s.store.TakeOAuthState(ctx, stateKey(state))
 	if errors.Is(err, storage.ErrNotFound) {
-		return "", ErrBadState
+		return Completion{}, ErrBadState
 	}
 	if err != nil {
-		return "", err
+		return Completion{}, err
 	}
 	if !s.now().Before(st.ExpiresAt) {
-		return "", ErrBadState
+		return Completion{}, ErrBadState
 	}
+	out := Completion{CredentialID: st.CredentialID, ReturnTo: st.ReturnTo}
+	name, err := s.complete(ctx, st, code, providerError)
+	out.CredentialName = name
+	return out, err
+}
+
+func (s *Service) complete(ctx context.Context, st storage.OAuthState, code, providerError string) (string, error) {
 	// The person who started the flow is the actor of what follows.
 	ctx = authn.WithPrincipal(ctx, &authn.Principal{UserID: st.UserID})
 	c, sealed, err := s.store.SealedCredential(ctx, st.CredentialID)
 	if errors.Is(err, storage.ErrNotFound) {
-		return "", &AuthorizationError{"the credential was deleted"}
+		return "", &AuthorizationError{"the credential was deleted", "credential_deleted"}
 	}
 	if err != nil {
 		return "", err
@@ -218,16 +255,17 @@ func (s *Service) CompleteAuthorization(ctx context.Context, state, code, provid
 	switch {
 	case providerError != "":
 		// Only an RFC 6749 code is repeated; the rest of the redirect is the provider's text.
-		reason := "the provider did not authorize"
+		reason, reasonCode := "the provider did not authorize", "provider_refused"
 		if code := connection.OAuthErrorCode(providerError); code != "" {
 			reason += " (" + code + ")"
+			reasonCode = code
 		}
-		exErr = &AuthorizationError{reason}
+		exErr = &AuthorizationError{reason, reasonCode}
 	case code == "":
-		exErr = &AuthorizationError{"the provider sent no authorization code"}
+		exErr = &AuthorizationError{"the provider sent no authorization code", "no_code"}
 	default:
 		if err := s.conn.Exchange(ctx, cc, code, st.Verifier, st.UserID); err != nil {
-			exErr = &AuthorizationError{err.Error()}
+			exErr = &AuthorizationError{err.Error(), "exchange_failed"}
 		}
 	}
 	if exErr != nil {

@@ -74,15 +74,17 @@ type Workspaces interface {
 
 // Service implements credential operations; every method authorizes its caller.
 type Service struct {
-	store      Store
-	uses       UseCounter
-	workspaces Workspaces
-	authz      Authorizer
-	audit      audit.Journal
-	conn       Connector
-	now        func() time.Time
-	log        *slog.Logger
-	cache      *cache
+	store Store
+	uses  UseCounter
+	// returnOrigins are where an authorization may send the person back (AllowReturnTo).
+	returnOrigins []string
+	workspaces    Workspaces
+	authz         Authorizer
+	audit         audit.Journal
+	conn          Connector
+	now           func() time.Time
+	log           *slog.Logger
+	cache         *cache
 }
 
 // NewService returns a Service.

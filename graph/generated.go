@@ -246,7 +246,7 @@ type ComplexityRoot struct {
 		RevokeAPIToken          func(childComplexity int, id string) int
 		SetDefaultCredential    func(childComplexity int, workspaceID string, purpose string, credentialID *string) int
 		ShareCredential         func(childComplexity int, input model.ShareCredentialInput) int
-		StartOAuthAuthorization func(childComplexity int, credentialID string) int
+		StartOAuthAuthorization func(childComplexity int, credentialID string, returnTo *string) int
 		TestCredential          func(childComplexity int, id string) int
 		UnshareCredential       func(childComplexity int, credentialID string, grantID string) int
 		UpdateCredential        func(childComplexity int, input model.UpdateCredentialInput) int
@@ -387,7 +387,7 @@ type MutationResolver interface {
 	RevokeAPIToken(ctx context.Context, id string) (*model.DeletePayload, error)
 	TestCredential(ctx context.Context, id string) (*model.CredentialTestResult, error)
 	RefreshCredential(ctx context.Context, id string) (*apimodel.Credential, error)
-	StartOAuthAuthorization(ctx context.Context, credentialID string) (*model.OAuthAuthorization, error)
+	StartOAuthAuthorization(ctx context.Context, credentialID string, returnTo *string) (*model.OAuthAuthorization, error)
 	VerifyAuditLog(ctx context.Context, workspaceID string) (*model.AuditVerification, error)
 }
 type QueryResolver interface {
@@ -1357,7 +1357,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.StartOAuthAuthorization(childComplexity, args["credentialId"].(string)), true
+		return e.ComplexityRoot.Mutation.StartOAuthAuthorization(childComplexity, args["credentialId"].(string), args["returnTo"].(*string)), true
 	case "Mutation.testCredential":
 		if e.ComplexityRoot.Mutation.TestCredential == nil {
 			break
@@ -2419,7 +2419,11 @@ type Mutation {
   "MANAGE. OAuth2 types: obtains a new access token now (refresh, or client credentials)."
   refreshCredential(id: ID!): Credential!
   "MANAGE. Starts the authorization-code flow (PKCE): open authorizationUrl; the provider returns to /oauth/callback."
-  startOAuthAuthorization(credentialId: ID!): OAuthAuthorization!
+  startOAuthAuthorization(
+    credentialId: ID!
+    "Where the callback sends the person back, with credkeep_oauth=connected|failed, credentialId and (on failure) reason: an absolute URL whose origin is in CREDKEEP_CORS_ORIGINS. Without it, the callback shows its own page."
+    returnTo: String
+  ): OAuthAuthorization!
 
   "OWNER or ADMIN. Recomputes the workspace's hash chain and reports the first broken entry."
   verifyAuditLog(workspaceId: ID!): AuditVerification!
@@ -2741,6 +2745,11 @@ func (ec *executionContext) field_Mutation_startOAuthAuthorization_args(ctx cont
 		return nil, err
 	}
 	args["credentialId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "returnTo", ec.unmarshalOString2ᚖstring)
+	if err != nil {
+		return nil, err
+	}
+	args["returnTo"] = arg1
 	return args, nil
 }
 
@@ -8170,7 +8179,7 @@ func (ec *executionContext) _Mutation_startOAuthAuthorization(ctx context.Contex
 		ec.fieldContext_Mutation_startOAuthAuthorization,
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().StartOAuthAuthorization(ctx, fc.Args["credentialId"].(string))
+			return ec.Resolvers.Mutation().StartOAuthAuthorization(ctx, fc.Args["credentialId"].(string), fc.Args["returnTo"].(*string))
 		},
 		nil,
 		ec.marshalNOAuthAuthorization2ᚖcredkeepᚋgraphᚋmodelᚐOAuthAuthorization,

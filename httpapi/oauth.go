@@ -6,13 +6,14 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
 
 	"credkeep/credential"
 )
 
 // Authorizations completes OAuth2 authorization-code flows.
 type Authorizations interface {
-	CompleteAuthorization(ctx context.Context, state, code, providerError string) (credentialName string, err error)
+	CompleteAuthorization(ctx context.Context, state, code, providerError string) (credential.Completion, error)
 }
 
 var callbackPage = template.Must(template.New("callback").Parse(`<!doctype html>
@@ -29,13 +30,31 @@ var callbackPage = template.Must(template.New("callback").Parse(`<!doctype html>
 func oauthCallback(a Authorizations, log *slog.Logger) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		name, err := a.CompleteAuthorization(r.Context(), q.Get("state"), q.Get("code"), q.Get("error"))
+		done, err := a.CompleteAuthorization(r.Context(), q.Get("state"), q.Get("code"), q.Get("error"))
 		data := struct {
 			OK           bool
 			Name, Reason string
-		}{OK: err == nil, Name: name}
+		}{OK: err == nil, Name: done.CredentialName}
 		status := http.StatusOK
 		var shown *credential.AuthorizationError
+		if done.ReturnTo != "" {
+			// Back to the app that started it (an allowed origin, checked then):
+			// the outcome as a code, never the provider's text.
+			back := url.Values{"credkeep_oauth": {"connected"}, "credentialId": {done.CredentialID}}
+			if err != nil {
+				back.Set("credkeep_oauth", "failed")
+				back.Set("reason", "internal")
+				if errors.As(err, &shown) {
+					back.Set("reason", shown.Code)
+				} else {
+					log.ErrorContext(r.Context(), "oauth callback failed", "error", err)
+				}
+			}
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("Referrer-Policy", "no-referrer")
+			http.Redirect(w, r, withQuery(done.ReturnTo, back), http.StatusSeeOther)
+			return
+		}
 		switch {
 		case errors.As(err, &shown):
 			log.InfoContext(r.Context(), "oauth callback refused", "reason", shown.Reason)
@@ -52,4 +71,18 @@ func oauthCallback(a Authorizations, log *slog.Logger) http.HandlerFunc {
 		w.WriteHeader(status)
 		_ = callbackPage.Execute(w, data)
 	}
+}
+
+// withQuery adds v to the query of u (a URL checked when it was stored).
+func withQuery(u string, v url.Values) string {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	q := parsed.Query()
+	for k, vals := range v {
+		q[k] = vals
+	}
+	parsed.RawQuery = q.Encode()
+	return parsed.String()
 }

@@ -23,8 +23,12 @@ func (r *mutationResolver) RefreshCredential(ctx context.Context, id string) (*a
 	return apimodel.NewCredential(v), nil
 }
 
-func (r *mutationResolver) StartOAuthAuthorization(ctx context.Context, credentialID string) (*model.OAuthAuthorization, error) {
-	a, err := r.credentials.StartAuthorization(ctx, credentialID)
+func (r *mutationResolver) StartOAuthAuthorization(ctx context.Context, credentialID string, returnTo *string) (*model.OAuthAuthorization, error) {
+	back := ""
+	if returnTo != nil {
+		back = *returnTo
+	}
+	a, err := r.credentials.StartAuthorization(ctx, credentialID, back)
 	if err != nil {
 		return nil, err
 	}

@@ -55,7 +55,7 @@ type CredentialService interface {
 	AuditTrail(ctx context.Context, v credential.View, page pagination.Args) (audit.Page, error)
 	Test(ctx context.Context, id string) (credential.TestResult, error)
 	Refresh(ctx context.Context, id string) (credential.View, error)
-	StartAuthorization(ctx context.Context, id string) (credential.Authorization, error)
+	StartAuthorization(ctx context.Context, id, returnTo string) (credential.Authorization, error)
 	Permissions(ctx context.Context, v credential.View) credential.Permissions
 }
 

@@ -119,6 +119,8 @@ type OAuthState struct {
 	UserID       string
 	Verifier     redact.Secret
 	ExpiresAt    time.Time
+	// ReturnTo is where the callback sends the person back ("": its own page).
+	ReturnTo string
 }
 
 // InsertOAuthState stores a pending authorization, its verifier encrypted.
@@ -128,7 +130,7 @@ func (s *Store) InsertOAuthState(ctx context.Context, st OAuthState) error {
 		return err
 	}
 	doc := bson.M{"_id": st.ID, "credentialId": st.CredentialID, "workspaceId": st.WorkspaceID,
-		"userId": st.UserID, "verifier": enc, "expiresAt": st.ExpiresAt}
+		"userId": st.UserID, "verifier": enc, "expiresAt": st.ExpiresAt, "returnTo": st.ReturnTo}
 	if _, err := s.col(colOAuthStates).InsertOne(ctx, doc); err != nil {
 		return fmt.Errorf("store oauth state: %w", err)
 	}
@@ -144,12 +146,13 @@ func (s *Store) TakeOAuthState(ctx context.Context, id string) (OAuthState, erro
 		UserID       string    `bson:"userId"`
 		Verifier     string    `bson:"verifier"` // decrypted on read
 		ExpiresAt    time.Time `bson:"expiresAt"`
+		ReturnTo     string    `bson:"returnTo"`
 	}
 	if err := one(s.col(colOAuthStates).FindOneAndDelete(ctx, bson.M{"_id": id}), &d, "take oauth state"); err != nil {
 		return OAuthState{}, err
 	}
 	return OAuthState{ID: d.ID, CredentialID: d.CredentialID, WorkspaceID: d.WorkspaceID, UserID: d.UserID,
-		Verifier: redact.New(d.Verifier), ExpiresAt: d.ExpiresAt}, nil
+		Verifier: redact.New(d.Verifier), ExpiresAt: d.ExpiresAt, ReturnTo: d.ReturnTo}, nil
 }
 
 // AcquireLease takes the named lease until `until`, unless another holder has
