@@ -99,7 +99,10 @@ func TestReadsDuringFlushesCountEachUseOnce(t *testing.T) {
 	c := usecount.New(store, nil)
 	ctx := context.Background()
 	ref := refs[0]
-	var recorded atomic.Int64
+	// started counts uses about to be recorded, recorded those recorded: a read
+	// may see a use in between, so it is bounded by recorded before it began
+	// and started after it ended.
+	var started, recorded atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -111,6 +114,7 @@ func TestReadsDuringFlushesCountEachUseOnce(t *testing.T) {
 				return
 			default:
 			}
+			started.Add(1)
 			c.Record(ref.WorkspaceID, ref.ID, time.Now())
 			recorded.Add(1)
 			time.Sleep(50 * time.Microsecond)
@@ -134,12 +138,14 @@ func TestReadsDuringFlushesCountEachUseOnce(t *testing.T) {
 	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); reads++ {
 		before := recorded.Load()
 		got, err := c.CredentialUses(ctx, []storage.CredentialRef{ref})
-		after := recorded.Load()
+		after := started.Load()
 		if err != nil {
 			t.Fatal(err)
 		}
 		if n := got[ref].UseCount; n < before || n > after {
-			t.Fatalf("read %d shows %d uses; %d were recorded before it began and %d before it ended", reads, n, before, after)
+			close(stop)
+			wg.Wait()
+			t.Fatalf("read %d shows %d uses; %d were recorded before it began and %d begun before it ended", reads, n, before, after)
 		}
 	}
 	close(stop)
