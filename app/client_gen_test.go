@@ -9,11 +9,15 @@ import (
 	"github.com/Khan/genqlient/graphql"
 )
 
+// Access to a credential; each includes the ones before it.
 type AccessLevel string
 
 const (
-	AccessLevelUse    AccessLevel = "USE"
-	AccessLevelView   AccessLevel = "VIEW"
+	// Attach it to consumers and have API tokens fetch it; see its name and type, not its fields.
+	AccessLevelUse AccessLevel = "USE"
+	// Also see its fields (secrets masked) and usages.
+	AccessLevelView AccessLevel = "VIEW"
+	// Also edit, share, test, authorize, delete and read its audit trail.
 	AccessLevelManage AccessLevel = "MANAGE"
 )
 
@@ -23,32 +27,54 @@ var AllAccessLevel = []AccessLevel{
 	AccessLevelManage,
 }
 
+// What an audit entry records.
 type AuditAction string
 
 const (
-	AuditActionWorkspaceCreated     AuditAction = "WORKSPACE_CREATED"
-	AuditActionWorkspaceUpdated     AuditAction = "WORKSPACE_UPDATED"
-	AuditActionWorkspaceDeleted     AuditAction = "WORKSPACE_DELETED"
-	AuditActionMemberAdded          AuditAction = "MEMBER_ADDED"
-	AuditActionMemberRoleChanged    AuditAction = "MEMBER_ROLE_CHANGED"
-	AuditActionMemberRemoved        AuditAction = "MEMBER_REMOVED"
-	AuditActionCredentialCreated    AuditAction = "CREDENTIAL_CREATED"
-	AuditActionCredentialUpdated    AuditAction = "CREDENTIAL_UPDATED"
-	AuditActionCredentialDeleted    AuditAction = "CREDENTIAL_DELETED"
-	AuditActionCredentialShared     AuditAction = "CREDENTIAL_SHARED"
-	AuditActionCredentialUnshared   AuditAction = "CREDENTIAL_UNSHARED"
-	AuditActionCredentialUsed       AuditAction = "CREDENTIAL_USED"
-	AuditActionCredentialTested     AuditAction = "CREDENTIAL_TESTED"
-	AuditActionCredentialRefreshed  AuditAction = "CREDENTIAL_REFRESHED"
+	// A workspace was created.
+	AuditActionWorkspaceCreated AuditAction = "WORKSPACE_CREATED"
+	// A workspace was renamed.
+	AuditActionWorkspaceUpdated AuditAction = "WORKSPACE_UPDATED"
+	// A workspace was deleted.
+	AuditActionWorkspaceDeleted AuditAction = "WORKSPACE_DELETED"
+	// A member was added.
+	AuditActionMemberAdded AuditAction = "MEMBER_ADDED"
+	// A member's role changed.
+	AuditActionMemberRoleChanged AuditAction = "MEMBER_ROLE_CHANGED"
+	// A member was removed (or left).
+	AuditActionMemberRemoved AuditAction = "MEMBER_REMOVED"
+	// A credential was created.
+	AuditActionCredentialCreated AuditAction = "CREDENTIAL_CREATED"
+	// A credential's name, expiry, fields, description or tags changed.
+	AuditActionCredentialUpdated AuditAction = "CREDENTIAL_UPDATED"
+	// A credential was deleted.
+	AuditActionCredentialDeleted AuditAction = "CREDENTIAL_DELETED"
+	// A credential was shared (a grant added or changed).
+	AuditActionCredentialShared AuditAction = "CREDENTIAL_SHARED"
+	// A grant was removed.
+	AuditActionCredentialUnshared AuditAction = "CREDENTIAL_UNSHARED"
+	// An API token fetched a credential's secrets.
+	AuditActionCredentialUsed AuditAction = "CREDENTIAL_USED"
+	// A credential was tested against its provider.
+	AuditActionCredentialTested AuditAction = "CREDENTIAL_TESTED"
+	// An OAuth2 token was refreshed.
+	AuditActionCredentialRefreshed AuditAction = "CREDENTIAL_REFRESHED"
+	// An OAuth2 authorization completed (or failed).
 	AuditActionCredentialAuthorized AuditAction = "CREDENTIAL_AUTHORIZED"
 	// An OAuth2 authorization-code flow was started (startOAuthAuthorization).
 	AuditActionCredentialAuthorizationStarted AuditAction = "CREDENTIAL_AUTHORIZATION_STARTED"
-	AuditActionCredentialAttached             AuditAction = "CREDENTIAL_ATTACHED"
-	AuditActionCredentialDetached             AuditAction = "CREDENTIAL_DETACHED"
-	AuditActionDefaultCredentialSet           AuditAction = "DEFAULT_CREDENTIAL_SET"
-	AuditActionTokenCreated                   AuditAction = "TOKEN_CREATED"
-	AuditActionTokenRevoked                   AuditAction = "TOKEN_REVOKED"
-	AuditActionAccessDenied                   AuditAction = "ACCESS_DENIED"
+	// A consumer was attached.
+	AuditActionCredentialAttached AuditAction = "CREDENTIAL_ATTACHED"
+	// A consumer was detached.
+	AuditActionCredentialDetached AuditAction = "CREDENTIAL_DETACHED"
+	// A workspace's default credential for a purpose was set or cleared.
+	AuditActionDefaultCredentialSet AuditAction = "DEFAULT_CREDENTIAL_SET"
+	// An API token was created.
+	AuditActionTokenCreated AuditAction = "TOKEN_CREATED"
+	// An API token was revoked.
+	AuditActionTokenRevoked AuditAction = "TOKEN_REVOKED"
+	// An attempt was refused (bounded per caller).
+	AuditActionAccessDenied AuditAction = "ACCESS_DENIED"
 )
 
 var AllAuditAction = []AuditAction{
@@ -86,6 +112,9 @@ type AuditByTokenResponse struct {
 func (v *AuditByTokenResponse) GetWorkspace() *AuditByTokenWorkspace { return v.Workspace }
 
 // AuditByTokenWorkspace includes the requested fields of the GraphQL type Workspace.
+// The GraphQL type's documentation follows.
+//
+// A team's space: its members, their roles, and the credentials they keep.
 type AuditByTokenWorkspace struct {
 	// OWNER or ADMIN (API tokens: AUDIT_READ). Newest first. Null, with a FORBIDDEN error at this
 	// path, for a viewer who may not read it; the workspace's other fields are unaffected.
@@ -98,9 +127,14 @@ func (v *AuditByTokenWorkspace) GetAuditLog() *AuditByTokenWorkspaceAuditLogAudi
 }
 
 // AuditByTokenWorkspaceAuditLogAuditEntryConnection includes the requested fields of the GraphQL type AuditEntryConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of audit entries (Relay connection).
 type AuditByTokenWorkspaceAuditLogAuditEntryConnection struct {
-	TotalCount int                                                                    `json:"totalCount"`
-	Edges      []AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdge `json:"edges"`
+	// How many entries match, in all pages.
+	TotalCount int `json:"totalCount"`
+	// The page's entries with their cursors.
+	Edges []AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdge `json:"edges"`
 }
 
 // GetTotalCount returns AuditByTokenWorkspaceAuditLogAuditEntryConnection.TotalCount, and is useful for accessing the field via an interface.
@@ -112,7 +146,11 @@ func (v *AuditByTokenWorkspaceAuditLogAuditEntryConnection) GetEdges() []AuditBy
 }
 
 // AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdge includes the requested fields of the GraphQL type AuditEntryEdge.
+// The GraphQL type's documentation follows.
+//
+// An audit entry in a page, with its cursor.
 type AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdge struct {
+	// The entry.
 	Node AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdgeNodeAuditEntry `json:"node"`
 }
 
@@ -122,9 +160,14 @@ func (v *AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdge) G
 }
 
 // AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdgeNodeAuditEntry includes the requested fields of the GraphQL type AuditEntry.
+// The GraphQL type's documentation follows.
+//
+// One entry of a workspace's hash-chained audit log.
 type AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdgeNodeAuditEntry struct {
-	Action AuditAction                                                                                       `json:"action"`
-	Actor  AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdgeNodeAuditEntryActorAuditActor `json:"actor"`
+	// What happened.
+	Action AuditAction `json:"action"`
+	// Who did it.
+	Actor AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdgeNodeAuditEntryActorAuditActor `json:"actor"`
 }
 
 // GetAction returns AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdgeNodeAuditEntry.Action, and is useful for accessing the field via an interface.
@@ -138,7 +181,11 @@ func (v *AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdgeNod
 }
 
 // AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdgeNodeAuditEntryActorAuditActor includes the requested fields of the GraphQL type AuditActor.
+// The GraphQL type's documentation follows.
+//
+// Who did what an audit entry records.
 type AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdgeNodeAuditEntryActorAuditActor struct {
+	// The API token's public id.
 	ApiTokenId *string `json:"apiTokenId"`
 }
 
@@ -147,13 +194,18 @@ func (v *AuditByTokenWorkspaceAuditLogAuditEntryConnectionEdgesAuditEntryEdgeNod
 	return v.ApiTokenId
 }
 
+// How a type of credential authenticates.
 type AuthKind string
 
 const (
-	AuthKindOauth2    AuthKind = "OAUTH2"
-	AuthKindApiKey    AuthKind = "API_KEY"
+	// OAuth2: authorization code, client credentials or a static token.
+	AuthKindOauth2 AuthKind = "OAUTH2"
+	// An API key.
+	AuthKindApiKey AuthKind = "API_KEY"
+	// A user name and password.
 	AuthKindBasicAuth AuthKind = "BASIC_AUTH"
-	AuthKindCustom    AuthKind = "CUSTOM"
+	// Any fields, each plain or secret.
+	AuthKindCustom AuthKind = "CUSTOM"
 )
 
 var AllAuthKind = []AuthKind{
@@ -181,10 +233,14 @@ var AllConnectionState = []ConnectionState{
 	ConnectionStateNeedsReauthorization,
 }
 
+// What uses a credential: a bot, workflow, function or integration.
 type ConsumerInput struct {
+	// What kind of consumer it is.
 	Kind ConsumerKind `json:"kind"`
-	Id   string       `json:"id"`
-	Name *string      `json:"name"`
+	// Its id in the caller's system (1-200 characters).
+	Id string `json:"id"`
+	// Its name for people; set when first attached (renaming needs MANAGE).
+	Name *string `json:"name"`
 }
 
 // GetKind returns ConsumerInput.Kind, and is useful for accessing the field via an interface.
@@ -196,12 +252,17 @@ func (v *ConsumerInput) GetId() string { return v.Id }
 // GetName returns ConsumerInput.Name, and is useful for accessing the field via an interface.
 func (v *ConsumerInput) GetName() *string { return v.Name }
 
+// What kind of thing uses a credential.
 type ConsumerKind string
 
 const (
-	ConsumerKindBot         ConsumerKind = "BOT"
-	ConsumerKindWorkflow    ConsumerKind = "WORKFLOW"
-	ConsumerKindFunction    ConsumerKind = "FUNCTION"
+	// A bot.
+	ConsumerKindBot ConsumerKind = "BOT"
+	// A workflow.
+	ConsumerKindWorkflow ConsumerKind = "WORKFLOW"
+	// A function.
+	ConsumerKindFunction ConsumerKind = "FUNCTION"
+	// An integration.
 	ConsumerKindIntegration ConsumerKind = "INTEGRATION"
 )
 
@@ -213,9 +274,14 @@ var AllConsumerKind = []ConsumerKind{
 }
 
 // CreateCredentialCreateCredential includes the requested fields of the GraphQL type Credential.
+// The GraphQL type's documentation follows.
+//
+// A credential kept for a workspace: plain fields shown, secrets never (useCredential releases them to API tokens only).
 type CreateCredentialCreateCredential struct {
-	Id      string `json:"id"`
-	Version int    `json:"version"`
+	// The credential's id.
+	Id string `json:"id"`
+	// Moves with every change: pass it as expectedVersion to update safely.
+	Version int `json:"version"`
 }
 
 // GetId returns CreateCredentialCreateCredential.Id, and is useful for accessing the field via an interface.
@@ -224,12 +290,18 @@ func (v *CreateCredentialCreateCredential) GetId() string { return v.Id }
 // GetVersion returns CreateCredentialCreateCredential.Version, and is useful for accessing the field via an interface.
 func (v *CreateCredentialCreateCredential) GetVersion() int { return v.Version }
 
+// A new credential.
 type CreateCredentialInput struct {
-	WorkspaceId string       `json:"workspaceId"`
-	Type        string       `json:"type"`
-	Name        string       `json:"name"`
-	Fields      []FieldInput `json:"fields"`
-	ExpiresAt   *time.Time   `json:"expiresAt,omitempty"`
+	// The workspace (any member).
+	WorkspaceId string `json:"workspaceId"`
+	// The type's key (see credentialTypes).
+	Type string `json:"type"`
+	// Its name: 1-100 characters, unique in the workspace.
+	Name string `json:"name"`
+	// Its fields, as the type asks.
+	Fields []FieldInput `json:"fields"`
+	// When it expires, if it does.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 	// What it is for, for the people who share it: at most 500 characters.
 	Description *string `json:"description"`
 	// Labels such as env:prod: at most 20, each 1-40 of a-z 0-9 _ . : - starting with a letter or digit.
@@ -269,8 +341,13 @@ func (v *CreateCredentialResponse) GetCreateCredential() CreateCredentialCreateC
 }
 
 // CredentialAccessCredential includes the requested fields of the GraphQL type Credential.
+// The GraphQL type's documentation follows.
+//
+// A credential kept for a workspace: plain fields shown, secrets never (useCredential releases them to API tokens only).
 type CredentialAccessCredential struct {
-	Id   string `json:"id"`
+	// The credential's id.
+	Id string `json:"id"`
+	// Its name: unique in its workspace, case-insensitively.
 	Name string `json:"name"`
 	// VIEW. Secret values are never returned: value is null, isSet and hint describe them.
 	// Null, with a FORBIDDEN error at this path, for a viewer with less.
@@ -318,7 +395,11 @@ func (v *CredentialAccessCredential) GetViewerCan() CredentialAccessCredentialVi
 }
 
 // CredentialAccessCredentialAuditTrailAuditEntryConnection includes the requested fields of the GraphQL type AuditEntryConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of audit entries (Relay connection).
 type CredentialAccessCredentialAuditTrailAuditEntryConnection struct {
+	// How many entries match, in all pages.
 	TotalCount int `json:"totalCount"`
 }
 
@@ -328,7 +409,11 @@ func (v *CredentialAccessCredentialAuditTrailAuditEntryConnection) GetTotalCount
 }
 
 // CredentialAccessCredentialFieldsCredentialField includes the requested fields of the GraphQL type CredentialField.
+// The GraphQL type's documentation follows.
+//
+// One field of a credential as the viewer sees it: plain values, and secrets masked.
 type CredentialAccessCredentialFieldsCredentialField struct {
+	// The field's key, e.g. password.
 	Key string `json:"key"`
 }
 
@@ -336,7 +421,11 @@ type CredentialAccessCredentialFieldsCredentialField struct {
 func (v *CredentialAccessCredentialFieldsCredentialField) GetKey() string { return v.Key }
 
 // CredentialAccessCredentialGrantsGrant includes the requested fields of the GraphQL type Grant.
+// The GraphQL type's documentation follows.
+//
+// Access to a credential given to a user or to the whole workspace.
 type CredentialAccessCredentialGrantsGrant struct {
+	// The grant's id.
 	Id string `json:"id"`
 }
 
@@ -344,7 +433,11 @@ type CredentialAccessCredentialGrantsGrant struct {
 func (v *CredentialAccessCredentialGrantsGrant) GetId() string { return v.Id }
 
 // CredentialAccessCredentialUsagesCredentialUsage includes the requested fields of the GraphQL type CredentialUsage.
+// The GraphQL type's documentation follows.
+//
+// A consumer attached to a credential, with its use counters.
 type CredentialAccessCredentialUsagesCredentialUsage struct {
+	// Its id in the caller's system.
 	ConsumerId string `json:"consumerId"`
 }
 
@@ -419,6 +512,9 @@ type CredentialAccessResponse struct {
 func (v *CredentialAccessResponse) GetCredential() *CredentialAccessCredential { return v.Credential }
 
 // CredentialConnectionCredential includes the requested fields of the GraphQL type Credential.
+// The GraphQL type's documentation follows.
+//
+// A credential kept for a workspace: plain fields shown, secrets never (useCredential releases them to API tokens only).
 type CredentialConnectionCredential struct {
 	// The OAuth2 connection: whether it is connected or needs a person to authorize; null for a type that is not OAuth2.
 	Connection *CredentialConnectionCredentialConnectionOAuthConnection `json:"connection"`
@@ -435,6 +531,7 @@ func (v *CredentialConnectionCredential) GetConnection() *CredentialConnectionCr
 // An OAuth2 credential's connection. The tokens themselves are never shown: useCredential hands a
 // token to an API token with CREDENTIALS_USE.
 type CredentialConnectionCredentialConnectionOAuthConnection struct {
+	// Whether it can give out tokens.
 	State ConnectionState `json:"state"`
 	// authorization_code (a person authorizes), client_credentials (no person), or static_token (a token typed in).
 	GrantType string `json:"grantType"`
@@ -486,7 +583,11 @@ func (v *CredentialConnectionCredentialConnectionOAuthConnection) GetLastRefresh
 }
 
 // CredentialConnectionCredentialConnectionOAuthConnectionConnectedByUser includes the requested fields of the GraphQL type User.
+// The GraphQL type's documentation follows.
+//
+// A person, known by the subject of their JWT.
 type CredentialConnectionCredentialConnectionOAuthConnectionConnectedByUser struct {
+	// The JWT subject.
 	Id string `json:"id"`
 }
 
@@ -507,15 +608,26 @@ func (v *CredentialConnectionResponse) GetCredential() *CredentialConnectionCred
 }
 
 // CredentialDetailCredential includes the requested fields of the GraphQL type Credential.
+// The GraphQL type's documentation follows.
+//
+// A credential kept for a workspace: plain fields shown, secrets never (useCredential releases them to API tokens only).
 type CredentialDetailCredential struct {
-	Name         string                              `json:"name"`
-	Version      int                                 `json:"version"`
-	ViewerAccess AccessLevel                         `json:"viewerAccess"`
-	Sharing      SharingScope                        `json:"sharing"`
-	Status       CredentialStatus                    `json:"status"`
-	Type         CredentialDetailCredentialType      `json:"type"`
-	Owner        CredentialDetailCredentialOwnerUser `json:"owner"`
-	Workspace    CredentialDetailCredentialWorkspace `json:"workspace"`
+	// Its name: unique in its workspace, case-insensitively.
+	Name string `json:"name"`
+	// Moves with every change: pass it as expectedVersion to update safely.
+	Version int `json:"version"`
+	// The viewer's access level.
+	ViewerAccess AccessLevel `json:"viewerAccess"`
+	// Whether anyone but its owner (and the workspace's OWNERs and ADMINs) has access.
+	Sharing SharingScope `json:"sharing"`
+	// Whether it is usable as far as credkeep knows.
+	Status CredentialStatus `json:"status"`
+	// Its type.
+	Type CredentialDetailCredentialType `json:"type"`
+	// Its creator, who manages it.
+	Owner CredentialDetailCredentialOwnerUser `json:"owner"`
+	// The workspace it belongs to.
+	Workspace CredentialDetailCredentialWorkspace `json:"workspace"`
 	// MANAGE. Null, with a FORBIDDEN error at this path, for a viewer with less.
 	Grants []CredentialDetailCredentialGrantsGrant `json:"grants"`
 	// VIEW. Secret values are never returned: value is null, isSet and hint describe them.
@@ -560,11 +672,18 @@ func (v *CredentialDetailCredential) GetFields() []CredentialDetailCredentialFie
 }
 
 // CredentialDetailCredentialFieldsCredentialField includes the requested fields of the GraphQL type CredentialField.
+// The GraphQL type's documentation follows.
+//
+// One field of a credential as the viewer sees it: plain values, and secrets masked.
 type CredentialDetailCredentialFieldsCredentialField struct {
-	Key    string  `json:"key"`
-	Secret bool    `json:"secret"`
-	IsSet  bool    `json:"isSet"`
-	Value  *string `json:"value"`
+	// The field's key, e.g. password.
+	Key string `json:"key"`
+	// A secret: its value is never returned.
+	Secret bool `json:"secret"`
+	// Whether it has a value.
+	IsSet bool `json:"isSet"`
+	// The value of a plain field; always null for a secret.
+	Value *string `json:"value"`
 	// For a secret of 12 characters or more: "••••" and its last 4 characters.
 	Hint *string `json:"hint"`
 }
@@ -585,7 +704,11 @@ func (v *CredentialDetailCredentialFieldsCredentialField) GetValue() *string { r
 func (v *CredentialDetailCredentialFieldsCredentialField) GetHint() *string { return v.Hint }
 
 // CredentialDetailCredentialGrantsGrant includes the requested fields of the GraphQL type Grant.
+// The GraphQL type's documentation follows.
+//
+// Access to a credential given to a user or to the whole workspace.
 type CredentialDetailCredentialGrantsGrant struct {
+	// The grant's id.
 	Id string `json:"id"`
 }
 
@@ -593,7 +716,11 @@ type CredentialDetailCredentialGrantsGrant struct {
 func (v *CredentialDetailCredentialGrantsGrant) GetId() string { return v.Id }
 
 // CredentialDetailCredentialOwnerUser includes the requested fields of the GraphQL type User.
+// The GraphQL type's documentation follows.
+//
+// A person, known by the subject of their JWT.
 type CredentialDetailCredentialOwnerUser struct {
+	// The JWT subject.
 	Id string `json:"id"`
 }
 
@@ -601,7 +728,11 @@ type CredentialDetailCredentialOwnerUser struct {
 func (v *CredentialDetailCredentialOwnerUser) GetId() string { return v.Id }
 
 // CredentialDetailCredentialType includes the requested fields of the GraphQL type CredentialType.
+// The GraphQL type's documentation follows.
+//
+// A kind of credential (SMTP, Google Sheets, Stripe...): its fields and behaviour.
 type CredentialDetailCredentialType struct {
+	// The type's key, e.g. smtp.
 	Key string `json:"key"`
 }
 
@@ -609,8 +740,13 @@ type CredentialDetailCredentialType struct {
 func (v *CredentialDetailCredentialType) GetKey() string { return v.Key }
 
 // CredentialDetailCredentialWorkspace includes the requested fields of the GraphQL type Workspace.
+// The GraphQL type's documentation follows.
+//
+// A team's space: its members, their roles, and the credentials they keep.
 type CredentialDetailCredentialWorkspace struct {
-	Id         string        `json:"id"`
+	// The workspace's id.
+	Id string `json:"id"`
+	// The viewer's role here.
 	ViewerRole WorkspaceRole `json:"viewerRole"`
 }
 
@@ -629,18 +765,24 @@ type CredentialDetailResponse struct {
 // GetCredential returns CredentialDetailResponse.Credential, and is useful for accessing the field via an interface.
 func (v *CredentialDetailResponse) GetCredential() *CredentialDetailCredential { return v.Credential }
 
+// Which credentials to list.
 type CredentialFilter struct {
-	Type     *string           `json:"type"`
-	AuthKind *AuthKind         `json:"authKind"`
-	Status   *CredentialStatus `json:"status"`
+	// Of this type (key).
+	Type *string `json:"type"`
+	// Of types with this auth kind.
+	AuthKind *AuthKind `json:"authKind"`
+	// With this status.
+	Status *CredentialStatus `json:"status"`
 	// Case-insensitive substring of the name, the description, the type's name or a tag.
 	Search *string `json:"search"`
 	// Credentials with every one of these tags.
 	Tags []string `json:"tags"`
 	// Credentials never used, or last used more than this many days ago (the review of unused credentials).
-	UnusedForDays *int          `json:"unusedForDays"`
-	Sharing       *SharingScope `json:"sharing"`
-	OwnedByViewer *bool         `json:"ownedByViewer"`
+	UnusedForDays *int `json:"unusedForDays"`
+	// Shared or personal.
+	Sharing *SharingScope `json:"sharing"`
+	// Owned by the viewer (true) or by others (false).
+	OwnedByViewer *bool `json:"ownedByViewer"`
 }
 
 // GetType returns CredentialFilter.Type, and is useful for accessing the field via an interface.
@@ -668,6 +810,9 @@ func (v *CredentialFilter) GetSharing() *SharingScope { return v.Sharing }
 func (v *CredentialFilter) GetOwnedByViewer() *bool { return v.OwnedByViewer }
 
 // CredentialLabelsCredential includes the requested fields of the GraphQL type Credential.
+// The GraphQL type's documentation follows.
+//
+// A credential kept for a workspace: plain fields shown, secrets never (useCredential releases them to API tokens only).
 type CredentialLabelsCredential struct {
 	// What it is for (at most 500 characters).
 	Description *string `json:"description"`
@@ -700,6 +845,9 @@ type CredentialListResponse struct {
 func (v *CredentialListResponse) GetWorkspace() *CredentialListWorkspace { return v.Workspace }
 
 // CredentialListWorkspace includes the requested fields of the GraphQL type Workspace.
+// The GraphQL type's documentation follows.
+//
+// A team's space: its members, their roles, and the credentials they keep.
 type CredentialListWorkspace struct {
 	// The credentials the viewer can at least USE, in orderBy (default: by name). Forward with first
 	// (1-200, default 50) and after, or backward with last and before; first and last together:
@@ -713,9 +861,14 @@ func (v *CredentialListWorkspace) GetCredentials() CredentialListWorkspaceCreden
 }
 
 // CredentialListWorkspaceCredentialsCredentialConnection includes the requested fields of the GraphQL type CredentialConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of credentials (Relay connection).
 type CredentialListWorkspaceCredentialsCredentialConnection struct {
-	TotalCount int                                                                         `json:"totalCount"`
-	Edges      []CredentialListWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge `json:"edges"`
+	// How many credentials match, in all pages.
+	TotalCount int `json:"totalCount"`
+	// The page's credentials with their cursors.
+	Edges []CredentialListWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge `json:"edges"`
 }
 
 // GetTotalCount returns CredentialListWorkspaceCredentialsCredentialConnection.TotalCount, and is useful for accessing the field via an interface.
@@ -729,7 +882,11 @@ func (v *CredentialListWorkspaceCredentialsCredentialConnection) GetEdges() []Cr
 }
 
 // CredentialListWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge includes the requested fields of the GraphQL type CredentialEdge.
+// The GraphQL type's documentation follows.
+//
+// A credential in a page, with its cursor.
 type CredentialListWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge struct {
+	// The credential.
 	Node CredentialListWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential `json:"node"`
 }
 
@@ -739,8 +896,13 @@ func (v *CredentialListWorkspaceCredentialsCredentialConnectionEdgesCredentialEd
 }
 
 // CredentialListWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential includes the requested fields of the GraphQL type Credential.
+// The GraphQL type's documentation follows.
+//
+// A credential kept for a workspace: plain fields shown, secrets never (useCredential releases them to API tokens only).
 type CredentialListWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential struct {
-	Id   string `json:"id"`
+	// The credential's id.
+	Id string `json:"id"`
+	// Its name: unique in its workspace, case-insensitively.
 	Name string `json:"name"`
 	// VIEW. Secret values are never returned: value is null, isSet and hint describe them.
 	// Null, with a FORBIDDEN error at this path, for a viewer with less.
@@ -763,11 +925,18 @@ func (v *CredentialListWorkspaceCredentialsCredentialConnectionEdgesCredentialEd
 }
 
 // CredentialListWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredentialFieldsCredentialField includes the requested fields of the GraphQL type CredentialField.
+// The GraphQL type's documentation follows.
+//
+// One field of a credential as the viewer sees it: plain values, and secrets masked.
 type CredentialListWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredentialFieldsCredentialField struct {
-	Key    string  `json:"key"`
-	Secret bool    `json:"secret"`
-	IsSet  bool    `json:"isSet"`
-	Value  *string `json:"value"`
+	// The field's key, e.g. password.
+	Key string `json:"key"`
+	// A secret: its value is never returned.
+	Secret bool `json:"secret"`
+	// Whether it has a value.
+	IsSet bool `json:"isSet"`
+	// The value of a plain field; always null for a secret.
+	Value *string `json:"value"`
 	// For a secret of 12 characters or more: "••••" and its last 4 characters.
 	Hint *string `json:"hint"`
 }
@@ -799,8 +968,10 @@ func (v *CredentialListWorkspaceCredentialsCredentialConnectionEdgesCredentialEd
 
 // How a list of credentials is sorted. Ties are broken by id; credentials without a value of the field (never used, no expiry) come last in either direction.
 type CredentialOrder struct {
-	Field     CredentialOrderField `json:"field"`
-	Direction *OrderDirection      `json:"direction,omitempty"`
+	// What to sort by.
+	Field CredentialOrderField `json:"field"`
+	// Which way (ASC when not given).
+	Direction *OrderDirection `json:"direction,omitempty"`
 }
 
 // GetField returns CredentialOrder.Field, and is useful for accessing the field via an interface.
@@ -814,12 +985,15 @@ type CredentialOrderField string
 
 const (
 	// The name, case-insensitively (the default).
-	CredentialOrderFieldName      CredentialOrderField = "NAME"
+	CredentialOrderFieldName CredentialOrderField = "NAME"
+	// When it was created.
 	CredentialOrderFieldCreatedAt CredentialOrderField = "CREATED_AT"
+	// When it last changed.
 	CredentialOrderFieldUpdatedAt CredentialOrderField = "UPDATED_AT"
 	// The last use by any consumer or API token.
 	CredentialOrderFieldLastUsedAt CredentialOrderField = "LAST_USED_AT"
-	CredentialOrderFieldExpiresAt  CredentialOrderField = "EXPIRES_AT"
+	// When it expires.
+	CredentialOrderFieldExpiresAt CredentialOrderField = "EXPIRES_AT"
 	// ACTIVE, ERROR, EXPIRED (alphabetical).
 	CredentialOrderFieldStatus CredentialOrderField = "STATUS"
 	// The type's key.
@@ -846,6 +1020,9 @@ type CredentialPageResponse struct {
 func (v *CredentialPageResponse) GetWorkspace() *CredentialPageWorkspace { return v.Workspace }
 
 // CredentialPageWorkspace includes the requested fields of the GraphQL type Workspace.
+// The GraphQL type's documentation follows.
+//
+// A team's space: its members, their roles, and the credentials they keep.
 type CredentialPageWorkspace struct {
 	// The credentials the viewer can at least USE, in orderBy (default: by name). Forward with first
 	// (1-200, default 50) and after, or backward with last and before; first and last together:
@@ -859,10 +1036,16 @@ func (v *CredentialPageWorkspace) GetCredentials() CredentialPageWorkspaceCreden
 }
 
 // CredentialPageWorkspaceCredentialsCredentialConnection includes the requested fields of the GraphQL type CredentialConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of credentials (Relay connection).
 type CredentialPageWorkspaceCredentialsCredentialConnection struct {
-	TotalCount int                                                                         `json:"totalCount"`
-	Edges      []CredentialPageWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge `json:"edges"`
-	PageInfo   CredentialPageWorkspaceCredentialsCredentialConnectionPageInfo              `json:"pageInfo"`
+	// How many credentials match, in all pages.
+	TotalCount int `json:"totalCount"`
+	// The page's credentials with their cursors.
+	Edges []CredentialPageWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge `json:"edges"`
+	// Where the page is in the list.
+	PageInfo CredentialPageWorkspaceCredentialsCredentialConnectionPageInfo `json:"pageInfo"`
 }
 
 // GetTotalCount returns CredentialPageWorkspaceCredentialsCredentialConnection.TotalCount, and is useful for accessing the field via an interface.
@@ -881,9 +1064,14 @@ func (v *CredentialPageWorkspaceCredentialsCredentialConnection) GetPageInfo() C
 }
 
 // CredentialPageWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge includes the requested fields of the GraphQL type CredentialEdge.
+// The GraphQL type's documentation follows.
+//
+// A credential in a page, with its cursor.
 type CredentialPageWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge struct {
-	Cursor string                                                                                  `json:"cursor"`
-	Node   CredentialPageWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential `json:"node"`
+	// Its position, for after or before.
+	Cursor string `json:"cursor"`
+	// The credential.
+	Node CredentialPageWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential `json:"node"`
 }
 
 // GetCursor returns CredentialPageWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge.Cursor, and is useful for accessing the field via an interface.
@@ -897,7 +1085,11 @@ func (v *CredentialPageWorkspaceCredentialsCredentialConnectionEdgesCredentialEd
 }
 
 // CredentialPageWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential includes the requested fields of the GraphQL type Credential.
+// The GraphQL type's documentation follows.
+//
+// A credential kept for a workspace: plain fields shown, secrets never (useCredential releases them to API tokens only).
 type CredentialPageWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential struct {
+	// Its name: unique in its workspace, case-insensitively.
 	Name string `json:"name"`
 }
 
@@ -951,6 +1143,9 @@ type CredentialSearchResponse struct {
 func (v *CredentialSearchResponse) GetWorkspace() *CredentialSearchWorkspace { return v.Workspace }
 
 // CredentialSearchWorkspace includes the requested fields of the GraphQL type Workspace.
+// The GraphQL type's documentation follows.
+//
+// A team's space: its members, their roles, and the credentials they keep.
 type CredentialSearchWorkspace struct {
 	// The credentials the viewer can at least USE, in orderBy (default: by name). Forward with first
 	// (1-200, default 50) and after, or backward with last and before; first and last together:
@@ -964,7 +1159,11 @@ func (v *CredentialSearchWorkspace) GetCredentials() CredentialSearchWorkspaceCr
 }
 
 // CredentialSearchWorkspaceCredentialsCredentialConnection includes the requested fields of the GraphQL type CredentialConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of credentials (Relay connection).
 type CredentialSearchWorkspaceCredentialsCredentialConnection struct {
+	// The page's credentials with their cursors.
 	Edges []CredentialSearchWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge `json:"edges"`
 }
 
@@ -974,7 +1173,11 @@ func (v *CredentialSearchWorkspaceCredentialsCredentialConnection) GetEdges() []
 }
 
 // CredentialSearchWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge includes the requested fields of the GraphQL type CredentialEdge.
+// The GraphQL type's documentation follows.
+//
+// A credential in a page, with its cursor.
 type CredentialSearchWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge struct {
+	// The credential.
 	Node CredentialSearchWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential `json:"node"`
 }
 
@@ -984,7 +1187,11 @@ func (v *CredentialSearchWorkspaceCredentialsCredentialConnectionEdgesCredential
 }
 
 // CredentialSearchWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential includes the requested fields of the GraphQL type Credential.
+// The GraphQL type's documentation follows.
+//
+// A credential kept for a workspace: plain fields shown, secrets never (useCredential releases them to API tokens only).
 type CredentialSearchWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential struct {
+	// Its name: unique in its workspace, case-insensitively.
 	Name string `json:"name"`
 }
 
@@ -993,12 +1200,16 @@ func (v *CredentialSearchWorkspaceCredentialsCredentialConnectionEdgesCredential
 	return v.Name
 }
 
+// Whether a credential is usable as far as credkeep knows.
 type CredentialStatus string
 
 const (
-	CredentialStatusActive  CredentialStatus = "ACTIVE"
+	// Usable: not expired, last test or refresh fine (or none yet).
+	CredentialStatusActive CredentialStatus = "ACTIVE"
+	// Its expiresAt has passed.
 	CredentialStatusExpired CredentialStatus = "EXPIRED"
-	CredentialStatusError   CredentialStatus = "ERROR"
+	// The last test, refresh or authorization failed: statusMessage says why.
+	CredentialStatusError CredentialStatus = "ERROR"
 )
 
 var AllCredentialStatus = []CredentialStatus{
@@ -1008,11 +1219,18 @@ var AllCredentialStatus = []CredentialStatus{
 }
 
 // CredentialViewCredential includes the requested fields of the GraphQL type Credential.
+// The GraphQL type's documentation follows.
+//
+// A credential kept for a workspace: plain fields shown, secrets never (useCredential releases them to API tokens only).
 type CredentialViewCredential struct {
-	Id      string           `json:"id"`
-	Name    string           `json:"name"`
-	Version int              `json:"version"`
-	Status  CredentialStatus `json:"status"`
+	// The credential's id.
+	Id string `json:"id"`
+	// Its name: unique in its workspace, case-insensitively.
+	Name string `json:"name"`
+	// Moves with every change: pass it as expectedVersion to update safely.
+	Version int `json:"version"`
+	// Whether it is usable as far as credkeep knows.
+	Status CredentialStatus `json:"status"`
 	// VIEW. Secret values are never returned: value is null, isSet and hint describe them.
 	// Null, with a FORBIDDEN error at this path, for a viewer with less.
 	Fields []CredentialViewCredentialFieldsCredentialField `json:"fields"`
@@ -1036,11 +1254,18 @@ func (v *CredentialViewCredential) GetFields() []CredentialViewCredentialFieldsC
 }
 
 // CredentialViewCredentialFieldsCredentialField includes the requested fields of the GraphQL type CredentialField.
+// The GraphQL type's documentation follows.
+//
+// One field of a credential as the viewer sees it: plain values, and secrets masked.
 type CredentialViewCredentialFieldsCredentialField struct {
-	Key    string  `json:"key"`
-	Secret bool    `json:"secret"`
-	IsSet  bool    `json:"isSet"`
-	Value  *string `json:"value"`
+	// The field's key, e.g. password.
+	Key string `json:"key"`
+	// A secret: its value is never returned.
+	Secret bool `json:"secret"`
+	// Whether it has a value.
+	IsSet bool `json:"isSet"`
+	// The value of a plain field; always null for a secret.
+	Value *string `json:"value"`
 	// For a secret of 12 characters or more: "••••" and its last 4 characters.
 	Hint *string `json:"hint"`
 }
@@ -1070,7 +1295,11 @@ type CredentialViewResponse struct {
 func (v *CredentialViewResponse) GetCredential() *CredentialViewCredential { return v.Credential }
 
 // DeleteCredentialDeleteCredentialDeletePayload includes the requested fields of the GraphQL type DeletePayload.
+// The GraphQL type's documentation follows.
+//
+// The answer to a deletion.
 type DeleteCredentialDeleteCredentialDeletePayload struct {
+	// Whether it was deleted.
 	Deleted bool `json:"deleted"`
 }
 
@@ -1088,8 +1317,11 @@ func (v *DeleteCredentialResponse) GetDeleteCredential() DeleteCredentialDeleteC
 	return v.DeleteCredential
 }
 
+// One field's value in an input.
 type FieldInput struct {
-	Key   string `json:"key"`
+	// The field's key.
+	Key string `json:"key"`
+	// Its value; an empty string clears an optional field.
 	Value string `json:"value"`
 	// Custom credentials only: marks the field secret.
 	Secret *bool `json:"secret,omitempty"`
@@ -1120,8 +1352,13 @@ var AllOrderDirection = []OrderDirection{
 }
 
 // RenameWorkspaceRenameWorkspace includes the requested fields of the GraphQL type Workspace.
+// The GraphQL type's documentation follows.
+//
+// A team's space: its members, their roles, and the credentials they keep.
 type RenameWorkspaceRenameWorkspace struct {
-	Id   string `json:"id"`
+	// The workspace's id.
+	Id string `json:"id"`
+	// Its name: 1-100 characters.
 	Name string `json:"name"`
 }
 
@@ -1142,11 +1379,14 @@ func (v *RenameWorkspaceResponse) GetRenameWorkspace() RenameWorkspaceRenameWork
 	return v.RenameWorkspace
 }
 
+// Whether a credential is shared.
 type SharingScope string
 
 const (
+	// Its owner (and the workspace's OWNERs and ADMINs) only.
 	SharingScopePersonal SharingScope = "PERSONAL"
-	SharingScopeShared   SharingScope = "SHARED"
+	// Shared with users or the workspace.
+	SharingScopeShared SharingScope = "SHARED"
 )
 
 var AllSharingScope = []SharingScope{
@@ -1154,13 +1394,17 @@ var AllSharingScope = []SharingScope{
 	SharingScopeShared,
 }
 
+// A change to a credential (MANAGE): only what is given changes.
 type UpdateCredentialInput struct {
-	Id   string  `json:"id"`
+	// The credential.
+	Id string `json:"id"`
+	// Its new name.
 	Name *string `json:"name,omitempty"`
 	// An empty string clears it; leaving it out keeps it.
 	Description *string `json:"description"`
 	// Replaces the labels; an empty list clears them; leaving it out keeps them.
-	Tags   []string     `json:"tags"`
+	Tags []string `json:"tags"`
+	// Fields to change (merged with the others). A destination field (URL, host, port, security) changes only with every set secret given again.
 	Fields []FieldInput `json:"fields,omitempty"`
 	// null clears the expiry; leaving it out keeps it.
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
@@ -1201,9 +1445,14 @@ func (v *UpdateCredentialResponse) GetUpdateCredential() UpdateCredentialUpdateC
 }
 
 // UpdateCredentialUpdateCredential includes the requested fields of the GraphQL type Credential.
+// The GraphQL type's documentation follows.
+//
+// A credential kept for a workspace: plain fields shown, secrets never (useCredential releases them to API tokens only).
 type UpdateCredentialUpdateCredential struct {
-	Id      string `json:"id"`
-	Version int    `json:"version"`
+	// The credential's id.
+	Id string `json:"id"`
+	// Moves with every change: pass it as expectedVersion to update safely.
+	Version int `json:"version"`
 }
 
 // GetId returns UpdateCredentialUpdateCredential.Id, and is useful for accessing the field via an interface.
@@ -1224,11 +1473,16 @@ func (v *UseCredentialResponse) GetUseCredential() UseCredentialUseCredentialCre
 }
 
 // UseCredentialUseCredentialCredentialSecret includes the requested fields of the GraphQL type CredentialSecret.
+// The GraphQL type's documentation follows.
+//
+// What useCredential releases: every set field, and for OAuth2 an access token.
 type UseCredentialUseCredentialCredentialSecret struct {
+	// The credential, with its use counted.
 	Credential UseCredentialUseCredentialCredentialSecretCredential `json:"credential"`
 	// Every set field, secret ones decrypted.
-	Fields      []UseCredentialUseCredentialCredentialSecretFieldsSecretField `json:"fields"`
-	AccessToken *string                                                       `json:"accessToken"`
+	Fields []UseCredentialUseCredentialCredentialSecretFieldsSecretField `json:"fields"`
+	// For OAuth2: a valid access token (refreshed when it expires within a minute).
+	AccessToken *string `json:"accessToken"`
 }
 
 // GetCredential returns UseCredentialUseCredentialCredentialSecret.Credential, and is useful for accessing the field via an interface.
@@ -1245,9 +1499,15 @@ func (v *UseCredentialUseCredentialCredentialSecret) GetFields() []UseCredential
 func (v *UseCredentialUseCredentialCredentialSecret) GetAccessToken() *string { return v.AccessToken }
 
 // UseCredentialUseCredentialCredentialSecretCredential includes the requested fields of the GraphQL type Credential.
+// The GraphQL type's documentation follows.
+//
+// A credential kept for a workspace: plain fields shown, secrets never (useCredential releases them to API tokens only).
 type UseCredentialUseCredentialCredentialSecretCredential struct {
-	Id         string     `json:"id"`
-	UseCount   int        `json:"useCount"`
+	// The credential's id.
+	Id string `json:"id"`
+	// How many times API tokens fetched it (other instances' uses within half a second).
+	UseCount int `json:"useCount"`
+	// When it was last fetched.
 	LastUsedAt *time.Time `json:"lastUsedAt"`
 }
 
@@ -1263,8 +1523,13 @@ func (v *UseCredentialUseCredentialCredentialSecretCredential) GetLastUsedAt() *
 }
 
 // UseCredentialUseCredentialCredentialSecretFieldsSecretField includes the requested fields of the GraphQL type SecretField.
+// The GraphQL type's documentation follows.
+//
+// One field's value as released by useCredential.
 type UseCredentialUseCredentialCredentialSecretFieldsSecretField struct {
-	Key   string `json:"key"`
+	// The field's key.
+	Key string `json:"key"`
+	// Its value, secret or not.
 	Value string `json:"value"`
 }
 
@@ -1277,9 +1542,13 @@ func (v *UseCredentialUseCredentialCredentialSecretFieldsSecretField) GetValue()
 }
 
 // ViewerIdentityCredentialTypesCredentialType includes the requested fields of the GraphQL type CredentialType.
+// The GraphQL type's documentation follows.
+//
+// A kind of credential (SMTP, Google Sheets, Stripe...): its fields and behaviour.
 type ViewerIdentityCredentialTypesCredentialType struct {
 	// The type's key: a stable id for client caches.
-	Id  string `json:"id"`
+	Id string `json:"id"`
+	// The type's key, e.g. smtp.
 	Key string `json:"key"`
 }
 
@@ -1306,9 +1575,13 @@ func (v *ViewerIdentityResponse) GetCredentialTypes() []ViewerIdentityCredential
 }
 
 // ViewerIdentityViewer includes the requested fields of the GraphQL type Viewer.
+// The GraphQL type's documentation follows.
+//
+// Who is calling: a person's session, or an API token acting for its creator.
 type ViewerIdentityViewer struct {
 	// Stable per signed-in user (and API token), so a normalized client cache keeps one viewer.
-	Id   string                   `json:"id"`
+	Id string `json:"id"`
+	// The signed-in user (for an API token, the user who created it).
 	User ViewerIdentityViewerUser `json:"user"`
 }
 
@@ -1319,7 +1592,11 @@ func (v *ViewerIdentityViewer) GetId() string { return v.Id }
 func (v *ViewerIdentityViewer) GetUser() ViewerIdentityViewerUser { return v.User }
 
 // ViewerIdentityViewerUser includes the requested fields of the GraphQL type User.
+// The GraphQL type's documentation follows.
+//
+// A person, known by the subject of their JWT.
 type ViewerIdentityViewerUser struct {
+	// The JWT subject.
 	Id string `json:"id"`
 }
 
@@ -1336,8 +1613,13 @@ type WorkspaceAccessResponse struct {
 func (v *WorkspaceAccessResponse) GetWorkspace() *WorkspaceAccessWorkspace { return v.Workspace }
 
 // WorkspaceAccessWorkspace includes the requested fields of the GraphQL type Workspace.
+// The GraphQL type's documentation follows.
+//
+// A team's space: its members, their roles, and the credentials they keep.
 type WorkspaceAccessWorkspace struct {
-	Id   string `json:"id"`
+	// The workspace's id.
+	Id string `json:"id"`
+	// Its name: 1-100 characters.
 	Name string `json:"name"`
 	// OWNER or ADMIN (API tokens: AUDIT_READ). Newest first. Null, with a FORBIDDEN error at this
 	// path, for a viewer who may not read it; the workspace's other fields are unaffected.
@@ -1372,7 +1654,11 @@ func (v *WorkspaceAccessWorkspace) GetCredentials() WorkspaceAccessWorkspaceCred
 }
 
 // WorkspaceAccessWorkspaceAuditLogAuditEntryConnection includes the requested fields of the GraphQL type AuditEntryConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of audit entries (Relay connection).
 type WorkspaceAccessWorkspaceAuditLogAuditEntryConnection struct {
+	// How many entries match, in all pages.
 	TotalCount int `json:"totalCount"`
 }
 
@@ -1382,7 +1668,11 @@ func (v *WorkspaceAccessWorkspaceAuditLogAuditEntryConnection) GetTotalCount() i
 }
 
 // WorkspaceAccessWorkspaceCredentialsCredentialConnection includes the requested fields of the GraphQL type CredentialConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of credentials (Relay connection).
 type WorkspaceAccessWorkspaceCredentialsCredentialConnection struct {
+	// The page's credentials with their cursors.
 	Edges []WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge `json:"edges"`
 }
 
@@ -1392,7 +1682,11 @@ func (v *WorkspaceAccessWorkspaceCredentialsCredentialConnection) GetEdges() []W
 }
 
 // WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge includes the requested fields of the GraphQL type CredentialEdge.
+// The GraphQL type's documentation follows.
+//
+// A credential in a page, with its cursor.
 type WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdge struct {
+	// The credential.
 	Node WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential `json:"node"`
 }
 
@@ -1402,7 +1696,11 @@ func (v *WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialE
 }
 
 // WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential includes the requested fields of the GraphQL type Credential.
+// The GraphQL type's documentation follows.
+//
+// A credential kept for a workspace: plain fields shown, secrets never (useCredential releases them to API tokens only).
 type WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredential struct {
+	// The credential's id.
 	Id string `json:"id"`
 	// VIEW. Secret values are never returned: value is null, isSet and hint describe them.
 	// Null, with a FORBIDDEN error at this path, for a viewer with less.
@@ -1420,7 +1718,11 @@ func (v *WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialE
 }
 
 // WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredentialFieldsCredentialField includes the requested fields of the GraphQL type CredentialField.
+// The GraphQL type's documentation follows.
+//
+// One field of a credential as the viewer sees it: plain values, and secrets masked.
 type WorkspaceAccessWorkspaceCredentialsCredentialConnectionEdgesCredentialEdgeNodeCredentialFieldsCredentialField struct {
+	// The field's key, e.g. password.
 	Key string `json:"key"`
 }
 
@@ -1505,8 +1807,13 @@ type WorkspaceNameResponse struct {
 func (v *WorkspaceNameResponse) GetWorkspace() *WorkspaceNameWorkspace { return v.Workspace }
 
 // WorkspaceNameWorkspace includes the requested fields of the GraphQL type Workspace.
+// The GraphQL type's documentation follows.
+//
+// A team's space: its members, their roles, and the credentials they keep.
 type WorkspaceNameWorkspace struct {
-	Id   string `json:"id"`
+	// The workspace's id.
+	Id string `json:"id"`
+	// Its name: 1-100 characters.
 	Name string `json:"name"`
 }
 
@@ -1516,11 +1823,15 @@ func (v *WorkspaceNameWorkspace) GetId() string { return v.Id }
 // GetName returns WorkspaceNameWorkspace.Name, and is useful for accessing the field via an interface.
 func (v *WorkspaceNameWorkspace) GetName() string { return v.Name }
 
+// A member's role in a workspace.
 type WorkspaceRole string
 
 const (
-	WorkspaceRoleOwner  WorkspaceRole = "OWNER"
-	WorkspaceRoleAdmin  WorkspaceRole = "ADMIN"
+	// Everything, including deleting the workspace and managing owners.
+	WorkspaceRoleOwner WorkspaceRole = "OWNER"
+	// Members (not owners), every credential, defaults and the audit log.
+	WorkspaceRoleAdmin WorkspaceRole = "ADMIN"
+	// Its own credentials and those shared with it.
 	WorkspaceRoleMember WorkspaceRole = "MEMBER"
 )
 

@@ -1847,15 +1847,16 @@ var sources = []*ast.Source{
 "An RFC 3339 timestamp."
 scalar Time
 
+"What can be read."
 type Query {
   "The caller: the signed-in user, and whether it is a platform admin."
   viewer: Viewer!
   "The workspaces the viewer is a member of, sorted by name."
   workspaces: [Workspace!]!
   "A workspace the viewer is a member of; null for any other id."
-  workspace(id: ID!): Workspace
+  workspace("The workspace." id: ID!): Workspace
   "A credential the viewer can at least USE; null for any other id."
-  credential(id: ID!): Credential
+  credential("The credential." id: ID!): Credential
   "The built-in credential types."
   credentialTypes: [CredentialType!]!
   "The viewer's own API tokens (user sessions only), newest first."
@@ -1864,7 +1865,7 @@ type Query {
   The object with this id if the viewer can see it (Relay): a credential it can at least USE, a
   workspace it is a member of, one of its own API tokens, or its own user; null for anything else.
   """
-  node(id: ID!): Node
+  node("The object's id." id: ID!): Node
 }
 
 "An object with an id (Relay), which Query.node fetches again."
@@ -1873,46 +1874,63 @@ interface Node {
   id: ID!
 }
 
+"Who is calling: a person's session, or an API token acting for its creator."
 type Viewer {
   "Stable per signed-in user (and API token), so a normalized client cache keeps one viewer."
   id: ID!
+  "The signed-in user (for an API token, the user who created it)."
   user: User!
+  "A platform admin (JWT claim): may introspect the schema and get error suggestions."
   isAdmin: Boolean!
   "The API token this request authenticated with, if any."
   apiToken: ApiToken
 }
 
+"A person, known by the subject of their JWT."
 type User implements Node {
+  "The JWT subject."
   id: ID!
+  "The e-mail the latest JWT carried, if any."
   email: String
+  "The name the latest JWT carried, if any."
   name: String
 }
 
+"A member's role in a workspace."
 enum WorkspaceRole {
+  "Everything, including deleting the workspace and managing owners."
   OWNER
+  "Members (not owners), every credential, defaults and the audit log."
   ADMIN
+  "Its own credentials and those shared with it."
   MEMBER
 }
 
+"A team's space: its members, their roles, and the credentials they keep."
 type Workspace implements Node {
+  "The workspace's id."
   id: ID!
+  "Its name: 1-100 characters."
   name: String!
+  "When it was created."
   createdAt: Time!
+  "The viewer's role here."
   viewerRole: WorkspaceRole!
+  "Its members with their roles."
   members: [Member!]!
   """
   The credentials the viewer can at least USE, in orderBy (default: by name). Forward with first
   (1-200, default 50) and after, or backward with last and before; first and last together:
   BAD_USER_INPUT. A cursor holds its order: it is refused by another one.
   """
-  credentials(filter: CredentialFilter, orderBy: CredentialOrder, first: Int, after: String, last: Int, before: String): CredentialConnection!
+  credentials("Narrows the list; every given condition must hold." filter: CredentialFilter, "The order; by name when not given." orderBy: CredentialOrder, "Page size forward, 1-200 (default 50)." first: Int, "Forward from this cursor (exclusive)." after: String, "Page size backward, 1-200." last: Int, "Backward from this cursor (exclusive)." before: String): CredentialConnection!
   "The workspace's default credential for a purpose (e.g. email), if the viewer can use it."
-  defaultCredential(purpose: String!): Credential
+  defaultCredential("The purpose, e.g. email." purpose: String!): Credential
   """
   OWNER or ADMIN (API tokens: AUDIT_READ). Newest first. Null, with a FORBIDDEN error at this
   path, for a viewer who may not read it; the workspace's other fields are unaffected.
   """
-  auditLog(filter: AuditFilter, first: Int, after: String, last: Int, before: String): AuditEntryConnection
+  auditLog("Narrows the entries; every given condition must hold." filter: AuditFilter, "Page size forward (older entries), 1-200 (default 50)." first: Int, "Forward from this cursor (exclusive)." after: String, "Page size backward (newer entries), 1-200." last: Int, "Backward from this cursor (exclusive)." before: String): AuditEntryConnection
   "What the viewer may do in this workspace now: role and token scopes together."
   viewerCan: WorkspacePermissions!
 }
@@ -1939,79 +1957,133 @@ type WorkspacePermissions {
   createTokens: Boolean!
 }
 
+"A member of a workspace."
 type Member {
+  "The member."
   user: User!
+  "Their role."
   role: WorkspaceRole!
+  "When they were added."
   addedAt: Time!
 }
 
+"How a type of credential authenticates."
 enum AuthKind {
+  "OAuth2: authorization code, client credentials or a static token."
   OAUTH2
+  "An API key."
   API_KEY
+  "A user name and password."
   BASIC_AUTH
+  "Any fields, each plain or secret."
   CUSTOM
 }
 
+"What a field holds, for validation and for a form's input."
 enum FieldKind {
+  "Any text."
   TEXT
+  "A number."
   NUMBER
+  "An e-mail address."
   EMAIL
+  "An absolute http(s) URL without user info."
   URL
+  "A host name or an IP address."
   HOSTNAME
+  "A port, 1-65535."
   PORT
+  "true or false."
   BOOLEAN
+  "One of options."
   SELECT
 }
 
+"A kind of credential (SMTP, Google Sheets, Stripe...): its fields and behaviour."
 type CredentialType {
   "The type's key: a stable id for client caches."
   id: ID!
+  "The type's key, e.g. smtp."
   key: String!
+  "Its name for people."
   name: String!
+  "How it authenticates."
   authKind: AuthKind!
   "false: fields cannot change after creation (the name can)."
   editable: Boolean!
+  "testCredential can check it against its provider."
   testable: Boolean!
+  "Its fields, in order, for a form."
   fields: [FieldSpec!]!
 }
 
+"One field of a credential type, for a form."
 type FieldSpec {
+  "The field's key."
   key: String!
+  "Its label for people."
   label: String!
+  "What it holds."
   kind: FieldKind!
+  "It must have a value."
   required: Boolean!
+  "Its value is secret: write-only."
   secret: Boolean!
+  "Help for people."
   description: String
+  "The value it gets when not given."
   default: String
+  "The choices of a SELECT."
   options: [String!]
 }
 
+"Whether a credential is usable as far as credkeep knows."
 enum CredentialStatus {
+  "Usable: not expired, last test or refresh fine (or none yet)."
   ACTIVE
+  "Its expiresAt has passed."
   EXPIRED
+  "The last test, refresh or authorization failed: statusMessage says why."
   ERROR
 }
 
+"Access to a credential; each includes the ones before it."
 enum AccessLevel {
+  "Attach it to consumers and have API tokens fetch it; see its name and type, not its fields."
   USE
+  "Also see its fields (secrets masked) and usages."
   VIEW
+  "Also edit, share, test, authorize, delete and read its audit trail."
   MANAGE
 }
 
+"Whether a credential is shared."
 enum SharingScope {
+  "Its owner (and the workspace's OWNERs and ADMINs) only."
   PERSONAL
+  "Shared with users or the workspace."
   SHARED
 }
 
+"A credential kept for a workspace: plain fields shown, secrets never (useCredential releases them to API tokens only)."
 type Credential implements Node {
+  "The credential's id."
   id: ID!
+  "The workspace it belongs to."
   workspace: Workspace!
+  "Its name: unique in its workspace, case-insensitively."
   name: String!
+  "Its type."
   type: CredentialType!
+  "Whether it is usable as far as credkeep knows."
   status: CredentialStatus!
+  "Why it is EXPIRED or in ERROR."
   statusMessage: String
+  "Its creator, who manages it."
   owner: User!
+  "The viewer's access level."
   viewerAccess: AccessLevel!
+  "Whether anyone but its owner (and the workspace's OWNERs and ADMINs) has access."
   sharing: SharingScope!
   "What it is for (at most 500 characters)."
   description: String
@@ -2030,17 +2102,24 @@ type Credential implements Node {
   MANAGE (API tokens: AUDIT_READ). The entries whose target is this credential, newest first.
   Null, with a FORBIDDEN error at this path, for a viewer with less.
   """
-  auditTrail(first: Int, after: String, last: Int, before: String): AuditEntryConnection
+  auditTrail("Page size forward (older), 1-200 (default 50)." first: Int, "Forward from this cursor (exclusive)." after: String, "Page size backward (newer), 1-200." last: Int, "Backward from this cursor (exclusive)." before: String): AuditEntryConnection
   "What the viewer may do with this credential now: access level and token scopes together."
   viewerCan: CredentialPermissions!
   "The OAuth2 connection: whether it is connected or needs a person to authorize; null for a type that is not OAuth2."
   connection: OAuthConnection
+  "How many times API tokens fetched it (other instances' uses within half a second)."
   useCount: Int!
+  "When it was last fetched."
   lastUsedAt: Time
+  "When it was last tested."
   lastTestedAt: Time
+  "When it expires, if it does."
   expiresAt: Time
+  "Moves with every change: pass it as expectedVersion to update safely."
   version: Int!
+  "When it was created."
   createdAt: Time!
+  "When it last changed."
   updatedAt: Time!
 }
 
@@ -2071,6 +2150,7 @@ An OAuth2 credential's connection. The tokens themselves are never shown: useCre
 token to an API token with CREDENTIALS_USE.
 """
 type OAuthConnection {
+  "Whether it can give out tokens."
   state: ConnectionState!
   "authorization_code (a person authorizes), client_credentials (no person), or static_token (a token typed in)."
   grantType: String!
@@ -2098,52 +2178,85 @@ enum ConnectionState {
   NEEDS_REAUTHORIZATION
 }
 
+"One field of a credential as the viewer sees it: plain values, and secrets masked."
 type CredentialField {
+  "The field's key, e.g. password."
   key: String!
+  "The field's label for people, e.g. Password."
   label: String!
+  "A secret: its value is never returned."
   secret: Boolean!
+  "The value of a plain field; always null for a secret."
   value: String
+  "Whether it has a value."
   isSet: Boolean!
   "For a secret of 12 characters or more: \"••••\" and its last 4 characters."
   hint: String
 }
 
+"Who a grant is for."
 enum GranteeKind {
+  "One user."
   USER
+  "Every member of the workspace."
   WORKSPACE
 }
 
+"Access to a credential given to a user or to the whole workspace."
 type Grant implements Node {
+  "The grant's id."
   id: ID!
+  "A user, or the whole workspace."
   granteeKind: GranteeKind!
+  "The user, for a user grant."
   user: User
+  "The access given."
   level: AccessLevel!
+  "Who gave it."
   grantedBy: User!
+  "When."
   grantedAt: Time!
 }
 
+"What kind of thing uses a credential."
 enum ConsumerKind {
+  "A bot."
   BOT
+  "A workflow."
   WORKFLOW
+  "A function."
   FUNCTION
+  "An integration."
   INTEGRATION
 }
 
+"A consumer attached to a credential, with its use counters."
 type CredentialUsage {
+  "What kind of consumer it is."
   consumerKind: ConsumerKind!
+  "Its id in the caller's system."
   consumerId: String!
+  "Its name, if one was given."
   consumerName: String
+  "When it was attached (or first used)."
   attachedAt: Time!
+  "When it last used the credential."
   lastUsedAt: Time
+  "How many times it used the credential."
   useCount: Int!
 }
 
+"What uses a credential: a bot, workflow, function or integration."
 input ConsumerInput {
+  "What kind of consumer it is."
   kind: ConsumerKind!
+  "Its id in the caller's system (1-200 characters)."
   id: String!
+  "Its name for people; set when first attached (renaming needs MANAGE)."
   name: String
 }
 
+"What an API token may do."
 enum TokenScope {
   "Read credentials (never secret values), their fields, grants and usages."
   CREDENTIALS_READ
@@ -2157,116 +2270,191 @@ enum TokenScope {
   WORKSPACES_ADMIN
 }
 
+"A machine's way in: acts for its creator within its scopes (and workspace, if restricted). The secret is never stored or shown again."
 type ApiToken implements Node {
+  "The token's public id."
   id: ID!
+  "Its name for people."
   name: String!
   "The first 8 characters of the token, to recognise it."
   prefix: String!
+  "What it may do."
   scopes: [TokenScope!]!
   "Set when the token may only see this workspace."
   workspace: Workspace
+  "It may only run trusted documents (CREDKEEP_PERSISTED_QUERIES)."
   persistedQueriesOnly: Boolean!
+  "When it was created."
   createdAt: Time!
+  "When it was last used (to the minute)."
   lastUsedAt: Time
+  "When it stops working; null: never."
   expiresAt: Time
 }
 
+"A new API token."
 input CreateApiTokenInput {
+  "Its name for people (1-100 characters)."
   name: String!
+  "What it may do (at least one)."
   scopes: [TokenScope!]!
+  "Restrict it to this workspace (the creator must be a member)."
   workspaceId: ID
+  "When it stops working; null: never."
   expiresAt: Time
+  "Only trusted documents may run with it."
   persistedQueriesOnly: Boolean = false
 }
 
+"A new API token: the only time its secret is shown."
 type CreatedApiToken {
+  "The token's record."
   token: ApiToken!
   "The token itself: shown this once, never stored."
   secret: String!
 }
 
+"One field's value as released by useCredential."
 type SecretField {
+  "The field's key."
   key: String!
+  "Its value, secret or not."
   value: String!
 }
 
+"What useCredential releases: every set field, and for OAuth2 an access token."
 type CredentialSecret {
+  "The credential, with its use counted."
   credential: Credential!
   "Every set field, secret ones decrypted."
   fields: [SecretField!]!
+  "For OAuth2: a valid access token (refreshed when it expires within a minute)."
   accessToken: String
+  "When the access token expires."
   expiresAt: Time
 }
 
+"What an audit entry records."
 enum AuditAction {
+  "A workspace was created."
   WORKSPACE_CREATED
+  "A workspace was renamed."
   WORKSPACE_UPDATED
+  "A workspace was deleted."
   WORKSPACE_DELETED
+  "A member was added."
   MEMBER_ADDED
+  "A member's role changed."
   MEMBER_ROLE_CHANGED
+  "A member was removed (or left)."
   MEMBER_REMOVED
+  "A credential was created."
   CREDENTIAL_CREATED
+  "A credential's name, expiry, fields, description or tags changed."
   CREDENTIAL_UPDATED
+  "A credential was deleted."
   CREDENTIAL_DELETED
+  "A credential was shared (a grant added or changed)."
   CREDENTIAL_SHARED
+  "A grant was removed."
   CREDENTIAL_UNSHARED
+  "An API token fetched a credential's secrets."
   CREDENTIAL_USED
+  "A credential was tested against its provider."
   CREDENTIAL_TESTED
+  "An OAuth2 token was refreshed."
   CREDENTIAL_REFRESHED
+  "An OAuth2 authorization completed (or failed)."
   CREDENTIAL_AUTHORIZED
   "An OAuth2 authorization-code flow was started (startOAuthAuthorization)."
   CREDENTIAL_AUTHORIZATION_STARTED
+  "A consumer was attached."
   CREDENTIAL_ATTACHED
+  "A consumer was detached."
   CREDENTIAL_DETACHED
+  "A workspace's default credential for a purpose was set or cleared."
   DEFAULT_CREDENTIAL_SET
+  "An API token was created."
   TOKEN_CREATED
+  "An API token was revoked."
   TOKEN_REVOKED
+  "An attempt was refused (bounded per caller)."
   ACCESS_DENIED
 }
 
+"How an audited action ended."
 enum AuditOutcome {
+  "It was done."
   SUCCESS
+  "It was refused."
   DENIED
+  "It was attempted and failed."
   FAILURE
 }
 
+"Who acted."
 enum ActorKind {
+  "A person's session."
   USER
+  "An API token (acting for its creator)."
   API_TOKEN
+  "credkeep itself."
   SYSTEM
 }
 
+"Who did what an audit entry records."
 type AuditActor {
+  "A person, an API token, or credkeep."
   kind: ActorKind!
+  "The user (for a token, its creator)."
   user: User
+  "The API token's public id."
   apiTokenId: ID
+  "The API token's name at the time."
   apiTokenName: String
 }
 
+"One detail of an audit entry."
 type AuditDetail {
+  "What it is about."
   key: String!
+  "Its value (never a secret)."
   value: String!
 }
 
+"One entry of a workspace's hash-chained audit log."
 type AuditEntry implements Node {
+  "The entry's id: <log>:<seq>."
   id: ID!
   "1, 2, 3, ... per workspace, with no gaps."
   seq: Int!
+  "When it happened."
   at: Time!
+  "What happened."
   action: AuditAction!
+  "How it ended."
   outcome: AuditOutcome!
+  "Who did it."
   actor: AuditActor!
+  "The kind of object it concerns."
   targetType: String
+  "The id of the object it concerns."
   targetId: ID
+  "The object's name at the time."
   targetName: String
+  "The client's address."
   ip: String
+  "The client's User-Agent (cleaned, at most 256 bytes)."
   userAgent: String
+  "What changed, by name (never a secret value)."
   details: [AuditDetail!]!
   "SHA-256 over the previous entry's hash and this entry's canonical encoding."
   hash: String!
 }
 
+"Which audit entries to list."
 input AuditFilter {
+  "Entries of this action."
   action: AuditAction
   "Entries whose target is this credential."
   credentialId: ID
@@ -2274,45 +2462,71 @@ input AuditFilter {
   actorId: ID
   "Entries written by this API token (what one token did: the review after a suspected leak)."
   apiTokenId: ID
+  "Entries with this outcome."
   outcome: AuditOutcome
+  "Entries at or after this time."
   since: Time
+  "Entries at or before this time."
   until: Time
 }
 
+"A page of audit entries (Relay connection)."
 type AuditEntryConnection {
+  "The page's entries with their cursors."
   edges: [AuditEntryEdge!]!
+  "Where the page is in the log."
   pageInfo: PageInfo!
+  "How many entries match, in all pages."
   totalCount: Int!
 }
 
+"An audit entry in a page, with its cursor."
 type AuditEntryEdge {
+  "Its position, for after or before."
   cursor: String!
+  "The entry."
   node: AuditEntry!
 }
 
+"The outcome of verifying a workspace's audit chain."
 type AuditVerification {
+  "Every entry's hash matches and no entry is missing."
   ok: Boolean!
+  "How many entries were checked."
   checked: Int!
+  "The first entry that does not match, if any."
   firstBrokenSeq: Int
 }
 
+"The outcome of testCredential."
 type CredentialTestResult {
+  "The provider accepted the credential."
   ok: Boolean!
+  "What happened, for people (never a secret)."
   message: String!
+  "When."
   testedAt: Time!
+  "The credential, with its new status."
   credential: Credential!
 }
 
+"A started authorization-code flow: send the person to authorizationUrl."
 type OAuthAuthorization {
+  "The provider's page where the person authorizes."
   authorizationUrl: String!
   "Single use; expires with expiresAt (10 minutes)."
   state: String!
+  "When the state expires (10 minutes)."
   expiresAt: Time!
 }
 
+"Which credentials to list."
 input CredentialFilter {
+  "Of this type (key)."
   type: String
+  "Of types with this auth kind."
   authKind: AuthKind
+  "With this status."
   status: CredentialStatus
   "Case-insensitive substring of the name, the description, the type's name or a tag."
   search: String
@@ -2320,7 +2534,9 @@ input CredentialFilter {
   tags: [String!]
   "Credentials never used, or last used more than this many days ago (the review of unused credentials)."
   unusedForDays: Int
+  "Shared or personal."
   sharing: SharingScope
+  "Owned by the viewer (true) or by others (false)."
   ownedByViewer: Boolean
 }
 
@@ -2338,7 +2554,9 @@ type PageInfo {
 
 "How a list of credentials is sorted. Ties are broken by id; credentials without a value of the field (never used, no expiry) come last in either direction."
 input CredentialOrder {
+  "What to sort by."
   field: CredentialOrderField!
+  "Which way (ASC when not given)."
   direction: OrderDirection = ASC
 }
 
@@ -2346,10 +2564,13 @@ input CredentialOrder {
 enum CredentialOrderField {
   "The name, case-insensitively (the default)."
   NAME
+  "When it was created."
   CREATED_AT
+  "When it last changed."
   UPDATED_AT
   "The last use by any consumer or API token."
   LAST_USED_AT
+  "When it expires."
   EXPIRES_AT
   "ACTIVE, ERROR, EXPIRED (alphabetical)."
   STATUS
@@ -2365,86 +2586,106 @@ enum OrderDirection {
   DESC
 }
 
+"A page of credentials (Relay connection)."
 type CredentialConnection {
+  "The page's credentials with their cursors."
   edges: [CredentialEdge!]!
+  "Where the page is in the list."
   pageInfo: PageInfo!
+  "How many credentials match, in all pages."
   totalCount: Int!
 }
 
+"A credential in a page, with its cursor."
 type CredentialEdge {
+  "Its position, for after or before."
   cursor: String!
+  "The credential."
   node: Credential!
 }
 
+"What can be changed."
 type Mutation {
   "Creates a workspace (and its data encryption key); the caller becomes its OWNER."
-  createWorkspace(input: CreateWorkspaceInput!): Workspace!
+  createWorkspace("The new workspace." input: CreateWorkspaceInput!): Workspace!
   "OWNER or ADMIN. Names are 1-100 characters after trimming."
-  renameWorkspace(id: ID!, name: String!): Workspace!
+  renameWorkspace("The workspace." id: ID!, "Its new name: 1-100 characters." name: String!): Workspace!
   "OWNER. Destroys the workspace's data key: its secrets become unrecoverable, backups included."
-  deleteWorkspace(id: ID!): DeletePayload!
+  deleteWorkspace("The workspace (OWNER)." id: ID!): DeletePayload!
   "OWNER or ADMIN; only an OWNER may add an OWNER."
-  addMember(workspaceId: ID!, userId: ID!, role: WorkspaceRole!): Member!
+  addMember("The workspace." workspaceId: ID!, "The user (JWT subject); they need not have signed in yet." userId: ID!, "Their role." role: WorkspaceRole!): Member!
   "OWNER or ADMIN; only an OWNER may change an OWNER's role or make an OWNER. The last OWNER cannot be demoted (CONFLICT)."
-  changeMemberRole(workspaceId: ID!, userId: ID!, role: WorkspaceRole!): Member!
+  changeMemberRole("The workspace." workspaceId: ID!, "The member." userId: ID!, "The new role." role: WorkspaceRole!): Member!
   "OWNER or ADMIN, or any member removing itself; only an OWNER may remove an OWNER. The last OWNER cannot be removed (CONFLICT)."
-  removeMember(workspaceId: ID!, userId: ID!): DeletePayload!
+  removeMember("The workspace." workspaceId: ID!, "The member." userId: ID!): DeletePayload!
 
   "Any member. The new credential is PERSONAL: its creator and the workspace's OWNERs and ADMINs manage it."
-  createCredential(input: CreateCredentialInput!): Credential!
+  createCredential("The new credential." input: CreateCredentialInput!): Credential!
   "MANAGE. Fields merge: keys not sent keep their values; an empty value clears an optional field."
-  updateCredential(input: UpdateCredentialInput!): Credential!
+  updateCredential("What changes." input: UpdateCredentialInput!): Credential!
   "MANAGE."
-  deleteCredential(id: ID!, force: Boolean = false): DeletePayload!
+  deleteCredential("The credential (MANAGE)." id: ID!, "Delete even while consumers are attached (else CREDENTIAL_IN_USE)." force: Boolean = false): DeletePayload!
   "MANAGE. Sharing again with the same grantee replaces the level."
-  shareCredential(input: ShareCredentialInput!): Credential!
+  shareCredential("The grant." input: ShareCredentialInput!): Credential!
   "MANAGE. Takes effect on the next request on every instance."
-  unshareCredential(credentialId: ID!, grantId: ID!): Credential!
+  unshareCredential("The credential (MANAGE)." credentialId: ID!, "The grant to remove." grantId: ID!): Credential!
   "OWNER or ADMIN. credentialId null clears the default."
-  setDefaultCredential(workspaceId: ID!, purpose: String!, credentialId: ID): Workspace!
+  setDefaultCredential("The workspace (OWNER, ADMIN)." workspaceId: ID!, "The purpose, e.g. email." purpose: String!, "The credential (USE); null clears the default." credentialId: ID): Workspace!
   "USE. Attaching again refreshes the consumer's name."
-  attachCredential(credentialId: ID!, consumer: ConsumerInput!): CredentialUsage!
+  attachCredential("The credential (USE)." credentialId: ID!, "The consumer to attach." consumer: ConsumerInput!): CredentialUsage!
   "USE."
-  detachCredential(credentialId: ID!, consumerKind: ConsumerKind!, consumerId: String!): DeletePayload!
+  detachCredential("The credential (MANAGE)." credentialId: ID!, "The consumer's kind." consumerKind: ConsumerKind!, "The consumer's id." consumerId: String!): DeletePayload!
   "API tokens with CREDENTIALS_USE and USE access only; audited. Attaches a new consumer."
-  useCredential(id: ID!, consumer: ConsumerInput): CredentialSecret!
+  useCredential("The credential (USE; API tokens with CREDENTIALS_USE only)." id: ID!, "Who uses it: counted, and attached if new." consumer: ConsumerInput): CredentialSecret!
 
   "User sessions only. The secret is returned once."
-  createApiToken(input: CreateApiTokenInput!): CreatedApiToken!
+  createApiToken("The new token." input: CreateApiTokenInput!): CreatedApiToken!
   "User sessions only; refused from the token's next request on, on every instance."
-  revokeApiToken(id: ID!): DeletePayload!
+  revokeApiToken("The token's public id." id: ID!): DeletePayload!
 
   "MANAGE. Checks the credential against its provider; sets lastTestedAt and the status."
-  testCredential(id: ID!): CredentialTestResult!
+  testCredential("The credential (MANAGE)." id: ID!): CredentialTestResult!
   "MANAGE. OAuth2 types: obtains a new access token now (refresh, or client credentials)."
-  refreshCredential(id: ID!): Credential!
+  refreshCredential("The credential (MANAGE)." id: ID!): Credential!
   "MANAGE. Starts the authorization-code flow (PKCE): open authorizationUrl; the provider returns to /oauth/callback."
   startOAuthAuthorization(
+    "The credential (MANAGE)."
     credentialId: ID!
     "Where the callback sends the person back, with credkeep_oauth=connected|failed, credentialId and (on failure) reason: an absolute URL whose origin is in CREDKEEP_CORS_ORIGINS. Without it, the callback shows its own page."
     returnTo: String
   ): OAuthAuthorization!
 
   "OWNER or ADMIN. Recomputes the workspace's hash chain and reports the first broken entry."
-  verifyAuditLog(workspaceId: ID!): AuditVerification!
+  verifyAuditLog("The workspace (OWNER, ADMIN)." workspaceId: ID!): AuditVerification!
 }
 
+"A new workspace; its creator becomes its OWNER."
 input CreateWorkspaceInput {
+  "Its name: 1-100 characters."
   name: String!
 }
 
+"One field's value in an input."
 input FieldInput {
+  "The field's key."
   key: String!
+  "Its value; an empty string clears an optional field."
   value: String!
   "Custom credentials only: marks the field secret."
   secret: Boolean
 }
 
+"A new credential."
 input CreateCredentialInput {
+  "The workspace (any member)."
   workspaceId: ID!
+  "The type's key (see credentialTypes)."
   type: String!
+  "Its name: 1-100 characters, unique in the workspace."
   name: String!
+  "Its fields, as the type asks."
   fields: [FieldInput!]!
+  "When it expires, if it does."
   expiresAt: Time
   "What it is for, for the people who share it: at most 500 characters."
   description: String
@@ -2452,13 +2693,17 @@ input CreateCredentialInput {
   tags: [String!]
 }
 
+"A change to a credential (MANAGE): only what is given changes."
 input UpdateCredentialInput {
+  "The credential."
   id: ID!
+  "Its new name."
   name: String
   "An empty string clears it; leaving it out keeps it."
   description: String
   "Replaces the labels; an empty list clears them; leaving it out keeps them."
   tags: [String!]
+  "Fields to change (merged with the others). A destination field (URL, host, port, security) changes only with every set secret given again."
   fields: [FieldInput!]
   "null clears the expiry; leaving it out keeps it."
   expiresAt: Time
@@ -2466,16 +2711,23 @@ input UpdateCredentialInput {
   expectedVersion: Int
 }
 
+"A grant of access to a credential."
 input ShareCredentialInput {
+  "The credential (MANAGE)."
   credentialId: ID!
+  "A user, or the whole workspace."
   granteeKind: GranteeKind!
   "Required for USER, empty for WORKSPACE."
   userId: ID
+  "The access given."
   level: AccessLevel!
 }
 
+"The answer to a deletion."
 type DeletePayload {
+  "The id of what was deleted."
   id: ID!
+  "Whether it was deleted."
   deleted: Boolean!
 }
 `, BuiltIn: false},

@@ -20,123 +20,188 @@ type Node interface {
 	GetID() string
 }
 
+// Who did what an audit entry records.
 type AuditActor struct {
-	Kind         ActorKind `json:"kind"`
-	User         *User     `json:"user,omitempty"`
-	APITokenID   *string   `json:"apiTokenId,omitempty"`
-	APITokenName *string   `json:"apiTokenName,omitempty"`
+	// A person, an API token, or credkeep.
+	Kind ActorKind `json:"kind"`
+	// The user (for a token, its creator).
+	User *User `json:"user,omitempty"`
+	// The API token's public id.
+	APITokenID *string `json:"apiTokenId,omitempty"`
+	// The API token's name at the time.
+	APITokenName *string `json:"apiTokenName,omitempty"`
 }
 
+// One detail of an audit entry.
 type AuditDetail struct {
-	Key   string `json:"key"`
+	// What it is about.
+	Key string `json:"key"`
+	// Its value (never a secret).
 	Value string `json:"value"`
 }
 
+// A page of audit entries (Relay connection).
 type AuditEntryConnection struct {
-	Edges      []*AuditEntryEdge `json:"edges"`
-	PageInfo   *PageInfo         `json:"pageInfo"`
-	TotalCount int               `json:"totalCount"`
+	// The page's entries with their cursors.
+	Edges []*AuditEntryEdge `json:"edges"`
+	// Where the page is in the log.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many entries match, in all pages.
+	TotalCount int `json:"totalCount"`
 }
 
+// An audit entry in a page, with its cursor.
 type AuditEntryEdge struct {
-	Cursor string               `json:"cursor"`
-	Node   *apimodel.AuditEntry `json:"node"`
+	// Its position, for after or before.
+	Cursor string `json:"cursor"`
+	// The entry.
+	Node *apimodel.AuditEntry `json:"node"`
 }
 
+// Which audit entries to list.
 type AuditFilter struct {
+	// Entries of this action.
 	Action *AuditAction `json:"action,omitempty"`
 	// Entries whose target is this credential.
 	CredentialID *string `json:"credentialId,omitempty"`
 	// Entries whose actor is this user.
 	ActorID *string `json:"actorId,omitempty"`
 	// Entries written by this API token (what one token did: the review after a suspected leak).
-	APITokenID *string       `json:"apiTokenId,omitempty"`
-	Outcome    *AuditOutcome `json:"outcome,omitempty"`
-	Since      *time.Time    `json:"since,omitempty"`
-	Until      *time.Time    `json:"until,omitempty"`
+	APITokenID *string `json:"apiTokenId,omitempty"`
+	// Entries with this outcome.
+	Outcome *AuditOutcome `json:"outcome,omitempty"`
+	// Entries at or after this time.
+	Since *time.Time `json:"since,omitempty"`
+	// Entries at or before this time.
+	Until *time.Time `json:"until,omitempty"`
 }
 
+// The outcome of verifying a workspace's audit chain.
 type AuditVerification struct {
-	Ok             bool `json:"ok"`
-	Checked        int  `json:"checked"`
+	// Every entry's hash matches and no entry is missing.
+	Ok bool `json:"ok"`
+	// How many entries were checked.
+	Checked int `json:"checked"`
+	// The first entry that does not match, if any.
 	FirstBrokenSeq *int `json:"firstBrokenSeq,omitempty"`
 }
 
+// What uses a credential: a bot, workflow, function or integration.
 type ConsumerInput struct {
+	// What kind of consumer it is.
 	Kind ConsumerKind `json:"kind"`
-	ID   string       `json:"id"`
-	Name *string      `json:"name,omitempty"`
+	// Its id in the caller's system (1-200 characters).
+	ID string `json:"id"`
+	// Its name for people; set when first attached (renaming needs MANAGE).
+	Name *string `json:"name,omitempty"`
 }
 
+// A new API token.
 type CreateAPITokenInput struct {
-	Name                 string       `json:"name"`
-	Scopes               []TokenScope `json:"scopes"`
-	WorkspaceID          *string      `json:"workspaceId,omitempty"`
-	ExpiresAt            *time.Time   `json:"expiresAt,omitempty"`
-	PersistedQueriesOnly *bool        `json:"persistedQueriesOnly,omitempty"`
+	// Its name for people (1-100 characters).
+	Name string `json:"name"`
+	// What it may do (at least one).
+	Scopes []TokenScope `json:"scopes"`
+	// Restrict it to this workspace (the creator must be a member).
+	WorkspaceID *string `json:"workspaceId,omitempty"`
+	// When it stops working; null: never.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	// Only trusted documents may run with it.
+	PersistedQueriesOnly *bool `json:"persistedQueriesOnly,omitempty"`
 }
 
+// A new credential.
 type CreateCredentialInput struct {
-	WorkspaceID string        `json:"workspaceId"`
-	Type        string        `json:"type"`
-	Name        string        `json:"name"`
-	Fields      []*FieldInput `json:"fields"`
-	ExpiresAt   *time.Time    `json:"expiresAt,omitempty"`
+	// The workspace (any member).
+	WorkspaceID string `json:"workspaceId"`
+	// The type's key (see credentialTypes).
+	Type string `json:"type"`
+	// Its name: 1-100 characters, unique in the workspace.
+	Name string `json:"name"`
+	// Its fields, as the type asks.
+	Fields []*FieldInput `json:"fields"`
+	// When it expires, if it does.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 	// What it is for, for the people who share it: at most 500 characters.
 	Description *string `json:"description,omitempty"`
 	// Labels such as env:prod: at most 20, each 1-40 of a-z 0-9 _ . : - starting with a letter or digit.
 	Tags []string `json:"tags,omitempty"`
 }
 
+// A new workspace; its creator becomes its OWNER.
 type CreateWorkspaceInput struct {
+	// Its name: 1-100 characters.
 	Name string `json:"name"`
 }
 
+// A new API token: the only time its secret is shown.
 type CreatedAPIToken struct {
+	// The token's record.
 	Token *apimodel.APIToken `json:"token"`
 	// The token itself: shown this once, never stored.
 	Secret string `json:"secret"`
 }
 
+// A page of credentials (Relay connection).
 type CredentialConnection struct {
-	Edges      []*CredentialEdge `json:"edges"`
-	PageInfo   *PageInfo         `json:"pageInfo"`
-	TotalCount int               `json:"totalCount"`
+	// The page's credentials with their cursors.
+	Edges []*CredentialEdge `json:"edges"`
+	// Where the page is in the list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many credentials match, in all pages.
+	TotalCount int `json:"totalCount"`
 }
 
+// A credential in a page, with its cursor.
 type CredentialEdge struct {
-	Cursor string               `json:"cursor"`
-	Node   *apimodel.Credential `json:"node"`
+	// Its position, for after or before.
+	Cursor string `json:"cursor"`
+	// The credential.
+	Node *apimodel.Credential `json:"node"`
 }
 
+// One field of a credential as the viewer sees it: plain values, and secrets masked.
 type CredentialField struct {
-	Key    string  `json:"key"`
-	Label  string  `json:"label"`
-	Secret bool    `json:"secret"`
-	Value  *string `json:"value,omitempty"`
-	IsSet  bool    `json:"isSet"`
+	// The field's key, e.g. password.
+	Key string `json:"key"`
+	// The field's label for people, e.g. Password.
+	Label string `json:"label"`
+	// A secret: its value is never returned.
+	Secret bool `json:"secret"`
+	// The value of a plain field; always null for a secret.
+	Value *string `json:"value,omitempty"`
+	// Whether it has a value.
+	IsSet bool `json:"isSet"`
 	// For a secret of 12 characters or more: "••••" and its last 4 characters.
 	Hint *string `json:"hint,omitempty"`
 }
 
+// Which credentials to list.
 type CredentialFilter struct {
-	Type     *string           `json:"type,omitempty"`
-	AuthKind *AuthKind         `json:"authKind,omitempty"`
-	Status   *CredentialStatus `json:"status,omitempty"`
+	// Of this type (key).
+	Type *string `json:"type,omitempty"`
+	// Of types with this auth kind.
+	AuthKind *AuthKind `json:"authKind,omitempty"`
+	// With this status.
+	Status *CredentialStatus `json:"status,omitempty"`
 	// Case-insensitive substring of the name, the description, the type's name or a tag.
 	Search *string `json:"search,omitempty"`
 	// Credentials with every one of these tags.
 	Tags []string `json:"tags,omitempty"`
 	// Credentials never used, or last used more than this many days ago (the review of unused credentials).
-	UnusedForDays *int          `json:"unusedForDays,omitempty"`
-	Sharing       *SharingScope `json:"sharing,omitempty"`
-	OwnedByViewer *bool         `json:"ownedByViewer,omitempty"`
+	UnusedForDays *int `json:"unusedForDays,omitempty"`
+	// Shared or personal.
+	Sharing *SharingScope `json:"sharing,omitempty"`
+	// Owned by the viewer (true) or by others (false).
+	OwnedByViewer *bool `json:"ownedByViewer,omitempty"`
 }
 
 // How a list of credentials is sorted. Ties are broken by id; credentials without a value of the field (never used, no expiry) come last in either direction.
 type CredentialOrder struct {
-	Field     CredentialOrderField `json:"field"`
-	Direction *OrderDirection      `json:"direction,omitempty"`
+	// What to sort by.
+	Field CredentialOrderField `json:"field"`
+	// Which way (ASC when not given).
+	Direction *OrderDirection `json:"direction,omitempty"`
 }
 
 // What the viewer may do with a credential now. Each is true exactly when that operation would not be refused for lack of access.
@@ -161,84 +226,130 @@ type CredentialPermissions struct {
 	ReadAudit bool `json:"readAudit"`
 }
 
+// What useCredential releases: every set field, and for OAuth2 an access token.
 type CredentialSecret struct {
+	// The credential, with its use counted.
 	Credential *apimodel.Credential `json:"credential"`
 	// Every set field, secret ones decrypted.
-	Fields      []*SecretField `json:"fields"`
-	AccessToken *string        `json:"accessToken,omitempty"`
-	ExpiresAt   *time.Time     `json:"expiresAt,omitempty"`
+	Fields []*SecretField `json:"fields"`
+	// For OAuth2: a valid access token (refreshed when it expires within a minute).
+	AccessToken *string `json:"accessToken,omitempty"`
+	// When the access token expires.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 }
 
+// The outcome of testCredential.
 type CredentialTestResult struct {
-	Ok         bool                 `json:"ok"`
-	Message    string               `json:"message"`
-	TestedAt   time.Time            `json:"testedAt"`
+	// The provider accepted the credential.
+	Ok bool `json:"ok"`
+	// What happened, for people (never a secret).
+	Message string `json:"message"`
+	// When.
+	TestedAt time.Time `json:"testedAt"`
+	// The credential, with its new status.
 	Credential *apimodel.Credential `json:"credential"`
 }
 
+// A kind of credential (SMTP, Google Sheets, Stripe...): its fields and behaviour.
 type CredentialType struct {
 	// The type's key: a stable id for client caches.
-	ID       string   `json:"id"`
-	Key      string   `json:"key"`
-	Name     string   `json:"name"`
+	ID string `json:"id"`
+	// The type's key, e.g. smtp.
+	Key string `json:"key"`
+	// Its name for people.
+	Name string `json:"name"`
+	// How it authenticates.
 	AuthKind AuthKind `json:"authKind"`
 	// false: fields cannot change after creation (the name can).
-	Editable bool         `json:"editable"`
-	Testable bool         `json:"testable"`
-	Fields   []*FieldSpec `json:"fields"`
+	Editable bool `json:"editable"`
+	// testCredential can check it against its provider.
+	Testable bool `json:"testable"`
+	// Its fields, in order, for a form.
+	Fields []*FieldSpec `json:"fields"`
 }
 
+// A consumer attached to a credential, with its use counters.
 type CredentialUsage struct {
+	// What kind of consumer it is.
 	ConsumerKind ConsumerKind `json:"consumerKind"`
-	ConsumerID   string       `json:"consumerId"`
-	ConsumerName *string      `json:"consumerName,omitempty"`
-	AttachedAt   time.Time    `json:"attachedAt"`
-	LastUsedAt   *time.Time   `json:"lastUsedAt,omitempty"`
-	UseCount     int          `json:"useCount"`
+	// Its id in the caller's system.
+	ConsumerID string `json:"consumerId"`
+	// Its name, if one was given.
+	ConsumerName *string `json:"consumerName,omitempty"`
+	// When it was attached (or first used).
+	AttachedAt time.Time `json:"attachedAt"`
+	// When it last used the credential.
+	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
+	// How many times it used the credential.
+	UseCount int `json:"useCount"`
 }
 
+// The answer to a deletion.
 type DeletePayload struct {
-	ID      string `json:"id"`
-	Deleted bool   `json:"deleted"`
+	// The id of what was deleted.
+	ID string `json:"id"`
+	// Whether it was deleted.
+	Deleted bool `json:"deleted"`
 }
 
+// One field's value in an input.
 type FieldInput struct {
-	Key   string `json:"key"`
+	// The field's key.
+	Key string `json:"key"`
+	// Its value; an empty string clears an optional field.
 	Value string `json:"value"`
 	// Custom credentials only: marks the field secret.
 	Secret *bool `json:"secret,omitempty"`
 }
 
+// One field of a credential type, for a form.
 type FieldSpec struct {
-	Key         string    `json:"key"`
-	Label       string    `json:"label"`
-	Kind        FieldKind `json:"kind"`
-	Required    bool      `json:"required"`
-	Secret      bool      `json:"secret"`
-	Description *string   `json:"description,omitempty"`
-	Default     *string   `json:"default,omitempty"`
-	Options     []string  `json:"options,omitempty"`
+	// The field's key.
+	Key string `json:"key"`
+	// Its label for people.
+	Label string `json:"label"`
+	// What it holds.
+	Kind FieldKind `json:"kind"`
+	// It must have a value.
+	Required bool `json:"required"`
+	// Its value is secret: write-only.
+	Secret bool `json:"secret"`
+	// Help for people.
+	Description *string `json:"description,omitempty"`
+	// The value it gets when not given.
+	Default *string `json:"default,omitempty"`
+	// The choices of a SELECT.
+	Options []string `json:"options,omitempty"`
 }
 
+// A member of a workspace.
 type Member struct {
-	User    *User         `json:"user"`
-	Role    WorkspaceRole `json:"role"`
-	AddedAt time.Time     `json:"addedAt"`
+	// The member.
+	User *User `json:"user"`
+	// Their role.
+	Role WorkspaceRole `json:"role"`
+	// When they were added.
+	AddedAt time.Time `json:"addedAt"`
 }
 
+// What can be changed.
 type Mutation struct {
 }
 
+// A started authorization-code flow: send the person to authorizationUrl.
 type OAuthAuthorization struct {
+	// The provider's page where the person authorizes.
 	AuthorizationURL string `json:"authorizationUrl"`
 	// Single use; expires with expiresAt (10 minutes).
-	State     string    `json:"state"`
+	State string `json:"state"`
+	// When the state expires (10 minutes).
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 // An OAuth2 credential's connection. The tokens themselves are never shown: useCredential hands a
 // token to an API token with CREDENTIALS_USE.
 type OAuthConnection struct {
+	// Whether it can give out tokens.
 	State ConnectionState `json:"state"`
 	// authorization_code (a person authorizes), client_credentials (no person), or static_token (a token typed in).
 	GrantType string `json:"grantType"`
@@ -268,29 +379,41 @@ type PageInfo struct {
 	EndCursor *string `json:"endCursor,omitempty"`
 }
 
+// What can be read.
 type Query struct {
 }
 
+// One field's value as released by useCredential.
 type SecretField struct {
-	Key   string `json:"key"`
+	// The field's key.
+	Key string `json:"key"`
+	// Its value, secret or not.
 	Value string `json:"value"`
 }
 
+// A grant of access to a credential.
 type ShareCredentialInput struct {
-	CredentialID string      `json:"credentialId"`
-	GranteeKind  GranteeKind `json:"granteeKind"`
+	// The credential (MANAGE).
+	CredentialID string `json:"credentialId"`
+	// A user, or the whole workspace.
+	GranteeKind GranteeKind `json:"granteeKind"`
 	// Required for USER, empty for WORKSPACE.
-	UserID *string     `json:"userId,omitempty"`
-	Level  AccessLevel `json:"level"`
+	UserID *string `json:"userId,omitempty"`
+	// The access given.
+	Level AccessLevel `json:"level"`
 }
 
+// A change to a credential (MANAGE): only what is given changes.
 type UpdateCredentialInput struct {
-	ID   string  `json:"id"`
+	// The credential.
+	ID string `json:"id"`
+	// Its new name.
 	Name *string `json:"name,omitempty"`
 	// An empty string clears it; leaving it out keeps it.
 	Description *string `json:"description,omitempty"`
 	// Replaces the labels; an empty list clears them; leaving it out keeps them.
-	Tags   []string      `json:"tags,omitempty"`
+	Tags []string `json:"tags,omitempty"`
+	// Fields to change (merged with the others). A destination field (URL, host, port, security) changes only with every set secret given again.
 	Fields []*FieldInput `json:"fields,omitempty"`
 	// null clears the expiry; leaving it out keeps it.
 	ExpiresAt graphql.Omittable[*time.Time] `json:"expiresAt,omitempty"`
@@ -298,10 +421,14 @@ type UpdateCredentialInput struct {
 	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 }
 
+// A person, known by the subject of their JWT.
 type User struct {
-	ID    string  `json:"id"`
+	// The JWT subject.
+	ID string `json:"id"`
+	// The e-mail the latest JWT carried, if any.
 	Email *string `json:"email,omitempty"`
-	Name  *string `json:"name,omitempty"`
+	// The name the latest JWT carried, if any.
+	Name *string `json:"name,omitempty"`
 }
 
 func (User) IsNode() {}
@@ -309,21 +436,30 @@ func (User) IsNode() {}
 // The object's id.
 func (this User) GetID() string { return this.ID }
 
+// Who is calling: a person's session, or an API token acting for its creator.
 type Viewer struct {
 	// Stable per signed-in user (and API token), so a normalized client cache keeps one viewer.
-	ID      string `json:"id"`
-	User    *User  `json:"user"`
-	IsAdmin bool   `json:"isAdmin"`
+	ID string `json:"id"`
+	// The signed-in user (for an API token, the user who created it).
+	User *User `json:"user"`
+	// A platform admin (JWT claim): may introspect the schema and get error suggestions.
+	IsAdmin bool `json:"isAdmin"`
 	// The API token this request authenticated with, if any.
 	APIToken *apimodel.APIToken `json:"apiToken,omitempty"`
 }
 
+// A team's space: its members, their roles, and the credentials they keep.
 type Workspace struct {
-	ID         string        `json:"id"`
-	Name       string        `json:"name"`
-	CreatedAt  time.Time     `json:"createdAt"`
+	// The workspace's id.
+	ID string `json:"id"`
+	// Its name: 1-100 characters.
+	Name string `json:"name"`
+	// When it was created.
+	CreatedAt time.Time `json:"createdAt"`
+	// The viewer's role here.
 	ViewerRole WorkspaceRole `json:"viewerRole"`
-	Members    []*Member     `json:"members"`
+	// Its members with their roles.
+	Members []*Member `json:"members"`
 	// The credentials the viewer can at least USE, in orderBy (default: by name). Forward with first
 	// (1-200, default 50) and after, or backward with last and before; first and last together:
 	// BAD_USER_INPUT. A cursor holds its order: it is refused by another one.
@@ -364,11 +500,15 @@ type WorkspacePermissions struct {
 	CreateTokens bool `json:"createTokens"`
 }
 
+// Access to a credential; each includes the ones before it.
 type AccessLevel string
 
 const (
-	AccessLevelUse    AccessLevel = "USE"
-	AccessLevelView   AccessLevel = "VIEW"
+	// Attach it to consumers and have API tokens fetch it; see its name and type, not its fields.
+	AccessLevelUse AccessLevel = "USE"
+	// Also see its fields (secrets masked) and usages.
+	AccessLevelView AccessLevel = "VIEW"
+	// Also edit, share, test, authorize, delete and read its audit trail.
 	AccessLevelManage AccessLevel = "MANAGE"
 )
 
@@ -421,12 +561,16 @@ func (e AccessLevel) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Who acted.
 type ActorKind string
 
 const (
-	ActorKindUser     ActorKind = "USER"
+	// A person's session.
+	ActorKindUser ActorKind = "USER"
+	// An API token (acting for its creator).
 	ActorKindAPIToken ActorKind = "API_TOKEN"
-	ActorKindSystem   ActorKind = "SYSTEM"
+	// credkeep itself.
+	ActorKindSystem ActorKind = "SYSTEM"
 )
 
 var AllActorKind = []ActorKind{
@@ -478,32 +622,54 @@ func (e ActorKind) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// What an audit entry records.
 type AuditAction string
 
 const (
-	AuditActionWorkspaceCreated     AuditAction = "WORKSPACE_CREATED"
-	AuditActionWorkspaceUpdated     AuditAction = "WORKSPACE_UPDATED"
-	AuditActionWorkspaceDeleted     AuditAction = "WORKSPACE_DELETED"
-	AuditActionMemberAdded          AuditAction = "MEMBER_ADDED"
-	AuditActionMemberRoleChanged    AuditAction = "MEMBER_ROLE_CHANGED"
-	AuditActionMemberRemoved        AuditAction = "MEMBER_REMOVED"
-	AuditActionCredentialCreated    AuditAction = "CREDENTIAL_CREATED"
-	AuditActionCredentialUpdated    AuditAction = "CREDENTIAL_UPDATED"
-	AuditActionCredentialDeleted    AuditAction = "CREDENTIAL_DELETED"
-	AuditActionCredentialShared     AuditAction = "CREDENTIAL_SHARED"
-	AuditActionCredentialUnshared   AuditAction = "CREDENTIAL_UNSHARED"
-	AuditActionCredentialUsed       AuditAction = "CREDENTIAL_USED"
-	AuditActionCredentialTested     AuditAction = "CREDENTIAL_TESTED"
-	AuditActionCredentialRefreshed  AuditAction = "CREDENTIAL_REFRESHED"
+	// A workspace was created.
+	AuditActionWorkspaceCreated AuditAction = "WORKSPACE_CREATED"
+	// A workspace was renamed.
+	AuditActionWorkspaceUpdated AuditAction = "WORKSPACE_UPDATED"
+	// A workspace was deleted.
+	AuditActionWorkspaceDeleted AuditAction = "WORKSPACE_DELETED"
+	// A member was added.
+	AuditActionMemberAdded AuditAction = "MEMBER_ADDED"
+	// A member's role changed.
+	AuditActionMemberRoleChanged AuditAction = "MEMBER_ROLE_CHANGED"
+	// A member was removed (or left).
+	AuditActionMemberRemoved AuditAction = "MEMBER_REMOVED"
+	// A credential was created.
+	AuditActionCredentialCreated AuditAction = "CREDENTIAL_CREATED"
+	// A credential's name, expiry, fields, description or tags changed.
+	AuditActionCredentialUpdated AuditAction = "CREDENTIAL_UPDATED"
+	// A credential was deleted.
+	AuditActionCredentialDeleted AuditAction = "CREDENTIAL_DELETED"
+	// A credential was shared (a grant added or changed).
+	AuditActionCredentialShared AuditAction = "CREDENTIAL_SHARED"
+	// A grant was removed.
+	AuditActionCredentialUnshared AuditAction = "CREDENTIAL_UNSHARED"
+	// An API token fetched a credential's secrets.
+	AuditActionCredentialUsed AuditAction = "CREDENTIAL_USED"
+	// A credential was tested against its provider.
+	AuditActionCredentialTested AuditAction = "CREDENTIAL_TESTED"
+	// An OAuth2 token was refreshed.
+	AuditActionCredentialRefreshed AuditAction = "CREDENTIAL_REFRESHED"
+	// An OAuth2 authorization completed (or failed).
 	AuditActionCredentialAuthorized AuditAction = "CREDENTIAL_AUTHORIZED"
 	// An OAuth2 authorization-code flow was started (startOAuthAuthorization).
 	AuditActionCredentialAuthorizationStarted AuditAction = "CREDENTIAL_AUTHORIZATION_STARTED"
-	AuditActionCredentialAttached             AuditAction = "CREDENTIAL_ATTACHED"
-	AuditActionCredentialDetached             AuditAction = "CREDENTIAL_DETACHED"
-	AuditActionDefaultCredentialSet           AuditAction = "DEFAULT_CREDENTIAL_SET"
-	AuditActionTokenCreated                   AuditAction = "TOKEN_CREATED"
-	AuditActionTokenRevoked                   AuditAction = "TOKEN_REVOKED"
-	AuditActionAccessDenied                   AuditAction = "ACCESS_DENIED"
+	// A consumer was attached.
+	AuditActionCredentialAttached AuditAction = "CREDENTIAL_ATTACHED"
+	// A consumer was detached.
+	AuditActionCredentialDetached AuditAction = "CREDENTIAL_DETACHED"
+	// A workspace's default credential for a purpose was set or cleared.
+	AuditActionDefaultCredentialSet AuditAction = "DEFAULT_CREDENTIAL_SET"
+	// An API token was created.
+	AuditActionTokenCreated AuditAction = "TOKEN_CREATED"
+	// An API token was revoked.
+	AuditActionTokenRevoked AuditAction = "TOKEN_REVOKED"
+	// An attempt was refused (bounded per caller).
+	AuditActionAccessDenied AuditAction = "ACCESS_DENIED"
 )
 
 var AllAuditAction = []AuditAction{
@@ -574,11 +740,15 @@ func (e AuditAction) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// How an audited action ended.
 type AuditOutcome string
 
 const (
+	// It was done.
 	AuditOutcomeSuccess AuditOutcome = "SUCCESS"
-	AuditOutcomeDenied  AuditOutcome = "DENIED"
+	// It was refused.
+	AuditOutcomeDenied AuditOutcome = "DENIED"
+	// It was attempted and failed.
 	AuditOutcomeFailure AuditOutcome = "FAILURE"
 )
 
@@ -631,13 +801,18 @@ func (e AuditOutcome) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// How a type of credential authenticates.
 type AuthKind string
 
 const (
-	AuthKindOauth2    AuthKind = "OAUTH2"
-	AuthKindAPIKey    AuthKind = "API_KEY"
+	// OAuth2: authorization code, client credentials or a static token.
+	AuthKindOauth2 AuthKind = "OAUTH2"
+	// An API key.
+	AuthKindAPIKey AuthKind = "API_KEY"
+	// A user name and password.
 	AuthKindBasicAuth AuthKind = "BASIC_AUTH"
-	AuthKindCustom    AuthKind = "CUSTOM"
+	// Any fields, each plain or secret.
+	AuthKindCustom AuthKind = "CUSTOM"
 )
 
 var AllAuthKind = []AuthKind{
@@ -751,12 +926,17 @@ func (e ConnectionState) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// What kind of thing uses a credential.
 type ConsumerKind string
 
 const (
-	ConsumerKindBot         ConsumerKind = "BOT"
-	ConsumerKindWorkflow    ConsumerKind = "WORKFLOW"
-	ConsumerKindFunction    ConsumerKind = "FUNCTION"
+	// A bot.
+	ConsumerKindBot ConsumerKind = "BOT"
+	// A workflow.
+	ConsumerKindWorkflow ConsumerKind = "WORKFLOW"
+	// A function.
+	ConsumerKindFunction ConsumerKind = "FUNCTION"
+	// An integration.
 	ConsumerKindIntegration ConsumerKind = "INTEGRATION"
 )
 
@@ -815,12 +995,15 @@ type CredentialOrderField string
 
 const (
 	// The name, case-insensitively (the default).
-	CredentialOrderFieldName      CredentialOrderField = "NAME"
+	CredentialOrderFieldName CredentialOrderField = "NAME"
+	// When it was created.
 	CredentialOrderFieldCreatedAt CredentialOrderField = "CREATED_AT"
+	// When it last changed.
 	CredentialOrderFieldUpdatedAt CredentialOrderField = "UPDATED_AT"
 	// The last use by any consumer or API token.
 	CredentialOrderFieldLastUsedAt CredentialOrderField = "LAST_USED_AT"
-	CredentialOrderFieldExpiresAt  CredentialOrderField = "EXPIRES_AT"
+	// When it expires.
+	CredentialOrderFieldExpiresAt CredentialOrderField = "EXPIRES_AT"
 	// ACTIVE, ERROR, EXPIRED (alphabetical).
 	CredentialOrderFieldStatus CredentialOrderField = "STATUS"
 	// The type's key.
@@ -880,12 +1063,16 @@ func (e CredentialOrderField) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Whether a credential is usable as far as credkeep knows.
 type CredentialStatus string
 
 const (
-	CredentialStatusActive  CredentialStatus = "ACTIVE"
+	// Usable: not expired, last test or refresh fine (or none yet).
+	CredentialStatusActive CredentialStatus = "ACTIVE"
+	// Its expiresAt has passed.
 	CredentialStatusExpired CredentialStatus = "EXPIRED"
-	CredentialStatusError   CredentialStatus = "ERROR"
+	// The last test, refresh or authorization failed: statusMessage says why.
+	CredentialStatusError CredentialStatus = "ERROR"
 )
 
 var AllCredentialStatus = []CredentialStatus{
@@ -937,17 +1124,26 @@ func (e CredentialStatus) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// What a field holds, for validation and for a form's input.
 type FieldKind string
 
 const (
-	FieldKindText     FieldKind = "TEXT"
-	FieldKindNumber   FieldKind = "NUMBER"
-	FieldKindEmail    FieldKind = "EMAIL"
-	FieldKindURL      FieldKind = "URL"
+	// Any text.
+	FieldKindText FieldKind = "TEXT"
+	// A number.
+	FieldKindNumber FieldKind = "NUMBER"
+	// An e-mail address.
+	FieldKindEmail FieldKind = "EMAIL"
+	// An absolute http(s) URL without user info.
+	FieldKindURL FieldKind = "URL"
+	// A host name or an IP address.
 	FieldKindHostname FieldKind = "HOSTNAME"
-	FieldKindPort     FieldKind = "PORT"
-	FieldKindBoolean  FieldKind = "BOOLEAN"
-	FieldKindSelect   FieldKind = "SELECT"
+	// A port, 1-65535.
+	FieldKindPort FieldKind = "PORT"
+	// true or false.
+	FieldKindBoolean FieldKind = "BOOLEAN"
+	// One of options.
+	FieldKindSelect FieldKind = "SELECT"
 )
 
 var AllFieldKind = []FieldKind{
@@ -1004,10 +1200,13 @@ func (e FieldKind) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Who a grant is for.
 type GranteeKind string
 
 const (
-	GranteeKindUser      GranteeKind = "USER"
+	// One user.
+	GranteeKindUser GranteeKind = "USER"
+	// Every member of the workspace.
 	GranteeKindWorkspace GranteeKind = "WORKSPACE"
 )
 
@@ -1117,11 +1316,14 @@ func (e OrderDirection) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Whether a credential is shared.
 type SharingScope string
 
 const (
+	// Its owner (and the workspace's OWNERs and ADMINs) only.
 	SharingScopePersonal SharingScope = "PERSONAL"
-	SharingScopeShared   SharingScope = "SHARED"
+	// Shared with users or the workspace.
+	SharingScopeShared SharingScope = "SHARED"
 )
 
 var AllSharingScope = []SharingScope{
@@ -1172,6 +1374,7 @@ func (e SharingScope) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// What an API token may do.
 type TokenScope string
 
 const (
@@ -1238,11 +1441,15 @@ func (e TokenScope) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// A member's role in a workspace.
 type WorkspaceRole string
 
 const (
-	WorkspaceRoleOwner  WorkspaceRole = "OWNER"
-	WorkspaceRoleAdmin  WorkspaceRole = "ADMIN"
+	// Everything, including deleting the workspace and managing owners.
+	WorkspaceRoleOwner WorkspaceRole = "OWNER"
+	// Members (not owners), every credential, defaults and the audit log.
+	WorkspaceRoleAdmin WorkspaceRole = "ADMIN"
+	// Its own credentials and those shared with it.
 	WorkspaceRoleMember WorkspaceRole = "MEMBER"
 )
 
