@@ -268,3 +268,41 @@ func TestHTTPRules(t *testing.T) {
 }
 
 func fastest(n int, fn func()) time.Duration { return timing.Fastest(n, 100*time.Millisecond, fn) }
+
+// TestDocumentIDsAndCodegenMaps (SPEC.md §9): trusted documents from GraphQL
+// Codegen's persisted-documents.json map, named by documentId ("sha256:<hex>"
+// or the map's key) in a POST body or a GET query.
+func TestDocumentIDsAndCodegenMaps(t *testing.T) {
+	schema := graph.NewExecutableSchema(graph.Config{}).Schema()
+	viewer := "query Viewer { viewer { user { id } } }"
+	raw, _ := json.Marshal(map[string]string{persisted.Hash(viewer): viewer})
+	trusted, err := persisted.ParseManifest(raw, schema)
+	if err != nil || trusted.Len() != 1 {
+		t.Fatalf("codegen map: %v (%d documents)", err, trusted.Len())
+	}
+	e := newEnvWith(t, func(e *env) { e.trusted = trusted })
+	alice := e.token("alice")
+	restricted, _ := e.apiToken(alice, map[string]any{"name": "partner", "scopes": allScopes(), "persistedQueriesOnly": true})
+	body := func(id string) []byte { b, _ := json.Marshal(map[string]any{"documentId": id}); return b }
+
+	for _, id := range []string{"sha256:" + persisted.Hash(viewer), persisted.Hash(viewer)} {
+		var v struct{ User struct{ ID string } }
+		mustOK(t, e.post(e.srv.URL, restricted, "application/json", body(id))).field(t, "viewer", &v)
+		if v.User.ID != "alice" {
+			t.Errorf("documentId %s: viewer %+v", id, v)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/graphql?documentId="+url.QueryEscape("sha256:"+persisted.Hash(viewer)), nil)
+	req.Header.Set("Authorization", "Bearer "+restricted)
+	r := do(t, req)
+	if r.Status != http.StatusOK || !strings.Contains(r.Body, `"id":"alice"`) {
+		t.Errorf("GET with documentId: %d %s", r.Status, r.Body)
+	}
+	wantCode(t, e.post(e.srv.URL, restricted, "application/json", body("sha256:"+strings.Repeat("b", 64))), "PERSISTED_QUERY_REQUIRED")
+	wantCode(t, e.post(e.srv.URL, alice, "application/json", body("sha256:"+strings.Repeat("b", 64))), "PERSISTED_QUERY_NOT_FOUND")
+
+	// A map whose key is not its document's hash does not load.
+	if _, err := persisted.ParseManifest([]byte(`{"`+strings.Repeat("a", 64)+`": "query V { viewer { isAdmin } }"}`), schema); err == nil {
+		t.Error("a map with a wrong key loaded")
+	}
+}

@@ -176,6 +176,14 @@ func graphqlRequest(next http.Handler) http.Handler {
 				writeError(w, http.StatusBadRequest, "BAD_REQUEST", "variables and extensions must be JSON objects")
 				return
 			}
+			if id := q.Get("documentId"); id != "" && q.Get("extensions") == "" {
+				ext, _ := json.Marshal(map[string]any{"persistedQuery": persistedQueryOf(id)})
+				q.Set("extensions", string(ext))
+				u := *r.URL
+				u.RawQuery = q.Encode()
+				r = r.Clone(r.Context())
+				r.URL = &u
+			}
 		case http.MethodPost:
 			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 			if err != nil || mt != "application/json" {
@@ -201,10 +209,50 @@ func graphqlRequest(next http.Handler) http.Handler {
 				writeError(w, http.StatusBadRequest, "BAD_REQUEST", "the request body is not a GraphQL request: send one JSON object with query, variables, operationName and extensions")
 				return
 			}
+			body = withDocumentID(body)
 			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.ContentLength = int64(len(body))
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// A request may name a trusted document by documentId (the GraphQL over HTTP
+// persisted-documents proposal, GraphQL Codegen's client preset): "sha256:<hex>"
+// or a manifest id. It is read as Apollo's extensions.persistedQuery, which the
+// persisted-query extension resolves from the trusted documents (by id or
+// hash) or the shared APQ store (by hash).
+func persistedQueryOf(documentID string) map[string]any {
+	return map[string]any{"version": 1, "sha256Hash": strings.TrimPrefix(documentID, "sha256:")}
+}
+
+// withDocumentID turns a well-formed body's documentId into
+// extensions.persistedQuery (unless the request has one already).
+func withDocumentID(body []byte) []byte {
+	var req map[string]json.RawMessage
+	if json.Unmarshal(body, &req) != nil {
+		return body
+	}
+	var id string
+	if json.Unmarshal(req["documentId"], &id) != nil || id == "" {
+		return body
+	}
+	var ext map[string]any
+	_ = json.Unmarshal(req["extensions"], &ext)
+	if ext == nil {
+		ext = map[string]any{}
+	}
+	if _, ok := ext["persistedQuery"]; ok {
+		return body
+	}
+	ext["persistedQuery"] = persistedQueryOf(id)
+	req["extensions"], _ = json.Marshal(ext)
+	delete(req, "documentId")
+	out, err := json.Marshal(req)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 // wellFormed reports whether body is one JSON object of the GraphQL-over-HTTP

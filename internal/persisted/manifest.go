@@ -78,8 +78,16 @@ func LoadManifest(path string, schema *ast.Schema) (*Trusted, error) {
 	return ParseManifest(b, schema)
 }
 
-// ParseManifest is LoadManifest on bytes.
+// ParseManifest is LoadManifest on bytes. Besides Apollo's manifest it takes
+// the map GraphQL Codegen's client preset writes (persisted-documents.json):
+// {"<sha256 hex of the document>": "<document>", ...}.
 func ParseManifest(b []byte, schema *ast.Schema) (*Trusted, error) {
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(b, &probe) == nil && probe != nil {
+		if _, apollo := probe["format"]; !apollo {
+			return parseDocumentMap(b, schema)
+		}
+	}
 	var m Manifest
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
@@ -107,6 +115,38 @@ func ParseManifest(b []byte, schema *ast.Schema) (*Trusted, error) {
 		}
 		t.byKey[op.ID] = op
 		t.byKey[Hash(op.Body)] = op
+		t.n++
+	}
+	return t, nil
+}
+
+// parseDocumentMap reads a {hash: document} map; each hash must be the
+// document's SHA-256, so an id always names the text it was computed from.
+func parseDocumentMap(b []byte, schema *ast.Schema) (*Trusted, error) {
+	var docs map[string]string
+	if err := json.Unmarshal(b, &docs); err != nil {
+		return nil, fmt.Errorf("not an Apollo manifest nor a {hash: document} map: %v", err)
+	}
+	if len(docs) == 0 {
+		return nil, fmt.Errorf("the document map is empty")
+	}
+	ids := make([]string, 0, len(docs))
+	for id := range docs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids) // errors name the same document every time
+	t := &Trusted{byKey: map[string]*Operation{}}
+	for _, id := range ids {
+		body := docs[id]
+		if Hash(body) != id {
+			return nil, fmt.Errorf("document %q: its key is not the SHA-256 of the document", id)
+		}
+		doc, err := parseOne(body, schema)
+		if err != nil {
+			return nil, fmt.Errorf("document %q: %v", id, err)
+		}
+		op := &Operation{ID: id, Name: doc.Operations[0].Name, Type: string(doc.Operations[0].Operation), Body: body}
+		t.byKey[id] = op
 		t.n++
 	}
 	return t, nil
