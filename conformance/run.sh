@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts credkeep on a temporary data directory and runs the graphql-http audit
-# against it with a platform admin's JWT. Exits non-zero on any MUST failure.
+# against it with a platform admin's JWT (exits non-zero on any MUST failure),
+# then the Apollo Client check (apollo.mjs).
 set -euo pipefail
 cd "$(dirname "$0")"
 command -v node >/dev/null || { echo "conformance: node is required"; exit 1; }
@@ -16,3 +17,5 @@ pid=$!
 for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 token=$("$tmp/credkeep" token --sub conformance --admin)
 node audit.mjs "http://127.0.0.1:$port/graphql" "$token"
+member=$("$tmp/credkeep" token --sub apollo-member)
+node apollo.mjs "http://127.0.0.1:$port/graphql" "$token" "$member" apollo-member

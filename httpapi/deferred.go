@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -98,4 +99,67 @@ func usesDefer(doc *ast.QueryDocument) bool {
 		}
 	}
 	return false
+}
+
+// deferredPlaceholders removes from an initial answer the fields that come
+// later. gqlgen writes a deferred fragment's fields as null in the initial
+// payload; the incremental delivery format leaves them out, and Apollo Client
+// takes a present null for the final value (found by conformance/apollo.mjs):
+// it reported the result complete with the deferred fields null.
+type deferredPlaceholders struct{}
+
+func (deferredPlaceholders) ExtensionName() string                   { return "DeferredPlaceholders" }
+func (deferredPlaceholders) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (deferredPlaceholders) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if resp == nil || resp.HasNext == nil || !*resp.HasNext || resp.Path != nil || len(resp.Data) == 0 {
+		return resp // not an initial answer with more to come
+	}
+	oc := graphql.GetOperationContext(ctx)
+	if oc == nil || oc.Operation == nil {
+		return resp
+	}
+	var data any
+	if json.Unmarshal(resp.Data, &data) != nil {
+		return resp
+	}
+	stripDeferred(data, oc.Operation.SelectionSet, oc.Doc.Fragments, false)
+	if b, err := json.Marshal(data); err == nil {
+		resp.Data = b
+	}
+	return resp
+}
+
+// stripDeferred walks value along set; in a deferred fragment (deferred), a
+// field still null is a placeholder and is removed.
+func stripDeferred(value any, set ast.SelectionSet, fragments ast.FragmentDefinitionList, deferred bool) {
+	switch v := value.(type) {
+	case []any:
+		for _, item := range v {
+			stripDeferred(item, set, fragments, deferred)
+		}
+	case map[string]any:
+		for _, sel := range set {
+			switch s := sel.(type) {
+			case *ast.Field:
+				key := s.Alias
+				if key == "" {
+					key = s.Name
+				}
+				child, ok := v[key]
+				if deferred && ok && child == nil {
+					delete(v, key)
+					continue
+				}
+				stripDeferred(child, s.SelectionSet, fragments, false)
+			case *ast.InlineFragment:
+				stripDeferred(v, s.SelectionSet, fragments, deferred || s.Directives.ForName("defer") != nil)
+			case *ast.FragmentSpread:
+				if f := fragments.ForName(s.Name); f != nil {
+					stripDeferred(v, f.SelectionSet, fragments, deferred || s.Directives.ForName("defer") != nil)
+				}
+			}
+		}
+	}
 }

@@ -59,6 +59,7 @@ func NewGraphQL(o GraphQLOptions) http.Handler {
 		srv.Use(queryLimits{schema: schema})
 		srv.Use(getQueriesOnly{})
 		srv.Use(deferNeedsMultipart{})
+		srv.Use(deferredPlaceholders{})
 		srv.Use(operationMetrics{m: o.Metrics})
 		srv.SetErrorPresenter(presentError(o.Logger, suggest))
 		srv.SetRecoverFunc(func(ctx context.Context, v any) error {
