@@ -60,7 +60,7 @@ func (deferNeedsMultipart) ExtensionName() string                   { return "De
 func (deferNeedsMultipart) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (deferNeedsMultipart) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
-	if oc.Doc == nil || strings.Contains(oc.Headers.Get("Accept"), "multipart/mixed") || !usesDefer(oc.Doc) {
+	if oc.Doc == nil || !strings.Contains(oc.RawQuery, "defer") || strings.Contains(oc.Headers.Get("Accept"), "multipart/mixed") || !usesDefer(oc.Doc) {
 		return nil
 	}
 	return &gqlerror.Error{Message: "@defer needs an incremental answer: send Accept: multipart/mixed",

@@ -229,6 +229,9 @@ func persistedQueryOf(documentID string) map[string]any {
 // withDocumentID turns a well-formed body's documentId into
 // extensions.persistedQuery (unless the request has one already).
 func withDocumentID(body []byte) []byte {
+	if !bytes.Contains(body, []byte(`"documentId"`)) {
+		return body // the common case: no second decoding
+	}
 	var req map[string]json.RawMessage
 	if json.Unmarshal(body, &req) != nil {
 		return body
