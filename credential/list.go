@@ -154,36 +154,31 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 		}
 		visible = append(visible, View{Credential: c, Type: t, Level: level, entry: e})
 	}
-	if f.UnusedForDays != nil {
-		if visible, err = s.unused(ctx, visible, now.Add(-time.Duration(*f.UnusedForDays)*24*time.Hour)); err != nil {
+	// Use counters are read (one query per workspace) only when asked for.
+	var lastUsed map[string]*time.Time
+	if f.UnusedForDays != nil || order.Field == OrderLastUsedAt {
+		if lastUsed, err = s.lastUsed(ctx, visible); err != nil {
 			return Page{}, err
 		}
 	}
-	keys, err := s.sortKeys(ctx, visible, order, now)
-	if err != nil {
-		return Page{}, err
+	if f.UnusedForDays != nil {
+		visible = unusedSince(visible, lastUsed, now.Add(-time.Duration(*f.UnusedForDays)*24*time.Hour))
 	}
-	idx := make([]int, len(visible))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.Slice(idx, func(i, j int) bool { return keys[idx[i]].less(keys[idx[j]]) })
-	sorted, sortedKeys := make([]View, len(idx)), make([]cursor, len(idx))
-	for i, k := range idx {
-		sorted[i], sortedKeys[i] = visible[k], keys[k]
-	}
+	sorted := positions(visible, order, lastUsed, now)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].at.less(sorted[j].at) })
 
 	from, to := 0, len(sorted)
 	if after != nil {
-		from = sort.Search(len(sorted), func(i int) bool { return after.less(sortedKeys[i]) })
+		from = sort.Search(len(sorted), func(i int) bool { return after.less(sorted[i].at) })
 	}
 	if before != nil {
-		to = sort.Search(len(sorted), func(i int) bool { return !sortedKeys[i].less(*before) })
+		to = sort.Search(len(sorted), func(i int) bool { return !sorted[i].at.less(*before) })
 	}
 	start, end, info := req.Window(len(sorted), from, to)
-	page := Page{Items: sorted[start:end], TotalCount: len(sorted), Info: info}
-	for _, k := range sortedKeys[start:end] {
-		page.Cursors = append(page.Cursors, k.encode())
+	page := Page{TotalCount: len(sorted), Info: info}
+	for _, p := range sorted[start:end] {
+		page.Items = append(page.Items, p.view)
+		page.Cursors = append(page.Cursors, p.at.encode())
 	}
 	return page, nil
 }
@@ -213,10 +208,10 @@ func hasTags(have, want []string) bool {
 	return true
 }
 
-// unused keeps the credentials never used, or last used before since.
-func (s *Service) unused(ctx context.Context, views []View, since time.Time) ([]View, error) {
+// lastUsed reads when each credential was last used (nil: never).
+func (s *Service) lastUsed(ctx context.Context, views []View) (map[string]*time.Time, error) {
 	if len(views) == 0 {
-		return views, nil
+		return nil, nil
 	}
 	refs := make([]storage.CredentialRef, len(views))
 	for i, v := range views {
@@ -226,36 +221,39 @@ func (s *Service) unused(ctx context.Context, views []View, since time.Time) ([]
 	if err != nil {
 		return nil, err
 	}
-	out := views[:0]
-	for i, v := range views {
-		if last := uses[refs[i]].LastUsedAt; last == nil || last.Before(since) {
-			out = append(out, v)
-		}
+	out := make(map[string]*time.Time, len(refs))
+	for _, r := range refs {
+		out[r.ID] = uses[r].LastUsedAt
 	}
 	return out, nil
 }
 
-// sortKeys are the positions of the credentials in order. Use counters are
-// read (one query per workspace) only when the order needs them.
-func (s *Service) sortKeys(ctx context.Context, views []View, order Order, now time.Time) ([]cursor, error) {
-	var uses map[storage.CredentialRef]storage.Uses
-	if order.Field == OrderLastUsedAt && len(views) > 0 {
-		refs := make([]storage.CredentialRef, len(views))
-		for i, v := range views {
-			refs[i] = storage.CredentialRef{WorkspaceID: v.Credential.WorkspaceID, ID: v.Credential.ID}
-		}
-		var err error
-		if uses, err = s.uses.CredentialUses(ctx, refs); err != nil {
-			return nil, err
+// unusedSince keeps the credentials never used, or last used before since.
+func unusedSince(views []View, lastUsed map[string]*time.Time, since time.Time) []View {
+	out := views[:0]
+	for _, v := range views {
+		if last := lastUsed[v.Credential.ID]; last == nil || last.Before(since) {
+			out = append(out, v)
 		}
 	}
+	return out
+}
+
+// positioned is a credential with its position in the order.
+type positioned struct {
+	view View
+	at   cursor
+}
+
+// positions places the credentials in order (lastUsed: for LAST_USED_AT).
+func positions(views []View, order Order, lastUsed map[string]*time.Time, now time.Time) []positioned {
 	at := func(t *time.Time) (string, bool) {
 		if t == nil {
 			return "", true
 		}
 		return fmt.Sprintf("%020d", t.UnixNano()), false
 	}
-	keys := make([]cursor, len(views))
+	out := make([]positioned, len(views))
 	for i, v := range views {
 		c := v.Credential
 		k := cursor{order: order, id: c.ID}
@@ -265,7 +263,7 @@ func (s *Service) sortKeys(ctx context.Context, views []View, order Order, now t
 		case OrderUpdatedAt:
 			k.value, k.null = at(&c.UpdatedAt)
 		case OrderLastUsedAt:
-			k.value, k.null = at(uses[storage.CredentialRef{WorkspaceID: c.WorkspaceID, ID: c.ID}].LastUsedAt)
+			k.value, k.null = at(lastUsed[c.ID])
 		case OrderExpiresAt:
 			k.value, k.null = at(c.ExpiresAt)
 		case OrderStatus:
@@ -275,9 +273,9 @@ func (s *Service) sortKeys(ctx context.Context, views []View, order Order, now t
 		default:
 			k.value = c.NameKey
 		}
-		keys[i] = k
+		out[i] = positioned{view: v, at: k}
 	}
-	return keys, nil
+	return out
 }
 
 // typeFilter returns the type keys a filter admits, nil for any.
