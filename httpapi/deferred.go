@@ -19,9 +19,10 @@ import (
 // operation with @defer from a client that does not accept multipart/mixed is
 // refused rather than answered with the deferred fields silently missing.
 
-// acceptsMultipart reports whether the client takes an incremental answer.
-func acceptsMultipart(r *http.Request) bool {
-	return strings.Contains(r.Header.Get("Accept"), "multipart/mixed")
+// acceptsMultipart reports whether a client with these request headers takes
+// an incremental answer.
+func acceptsMultipart(h http.Header) bool {
+	return strings.Contains(h.Get("Accept"), "multipart/mixed")
 }
 
 // streamed is the writer of an incremental answer: it streams (Flush), and
@@ -60,7 +61,7 @@ func (deferNeedsMultipart) ExtensionName() string                   { return "De
 func (deferNeedsMultipart) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (deferNeedsMultipart) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
-	if oc.Doc == nil || !strings.Contains(oc.RawQuery, "defer") || strings.Contains(oc.Headers.Get("Accept"), "multipart/mixed") || !usesDefer(oc.Doc) {
+	if oc.Doc == nil || !strings.Contains(oc.RawQuery, "defer") || acceptsMultipart(oc.Headers) || !usesDefer(oc.Doc) {
 		return nil
 	}
 	return &gqlerror.Error{Message: "@defer needs an incremental answer: send Accept: multipart/mixed",

@@ -33,16 +33,22 @@ func (s *Store) col(name string) collection {
 // lock takes the locks of a write to the documents filter selects; update
 // reports whether it reads and writes back (FerretDB's lost-update case).
 func (c collection) lock(filter any, update bool) func() {
+	if !update {
+		return c.lockDocs(nil, true, false) // a delete or insert loses no update
+	}
+	ids, known := docIDs(filter)
+	return c.lockDocs(ids, known, true)
+}
+
+// lockDocs takes the locks of a write to the documents ids (every document
+// when the write's documents are not known by _id).
+func (c collection) lockDocs(ids []string, known, update bool) func() {
 	if c.locks == nil {
 		return func() {}
 	}
-	ids, known := docIDs(filter)
 	keys := make([]string, len(ids))
 	for i, id := range ids {
 		keys[i] = c.Name() + "/" + id
-	}
-	if !update {
-		keys = nil // a delete or insert loses no update
 	}
 	return c.locks.Lock(keys, update && !known, c.hot)
 }
@@ -74,13 +80,21 @@ func docIDs(filter any) (ids []string, known bool) {
 			return l, true
 		case bson.A:
 			for _, x := range l {
-				ids = append(ids, fmt.Sprint(x))
+				ids = append(ids, idString(x))
 			}
 			return ids, true
 		}
 		return nil, false
 	}
-	return []string{fmt.Sprint(v)}, true
+	return []string{idString(v)}, true
+}
+
+// idString is an _id as a lock key; credkeep's ids are strings.
+func idString(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return fmt.Sprint(v)
 }
 
 func (c collection) InsertOne(ctx context.Context, doc any, opts ...*options.InsertOneOptions) (*mongo.InsertOneResult, error) {
@@ -147,14 +161,6 @@ func (c collection) BulkWrite(ctx context.Context, models []mongo.WriteModel, op
 		known = known && ok
 		ids = append(ids, these...)
 	}
-	in := bson.A{}
-	for _, id := range ids {
-		in = append(in, id)
-	}
-	filter := bson.M{"_id": bson.M{"$in": in}}
-	if !known {
-		filter = bson.M{}
-	}
-	defer c.lock(filter, true)()
+	defer c.lockDocs(ids, known, true)()
 	return c.Collection.BulkWrite(ctx, models, opts...)
 }

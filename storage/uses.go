@@ -46,14 +46,14 @@ type usesDoc struct {
 // AddUses adds counts (by credential id) to a workspace's counters, as batch
 // number batch of instance, in one update.
 func (s *Store) AddUses(ctx context.Context, workspaceID, instance string, batch int64, counts map[string]Uses) error {
-	inc, max := bson.M{}, bson.M{"f." + instance: batch}
+	inc, latest := bson.M{}, bson.M{"f." + instance: batch}
 	for id, c := range counts {
 		inc["c."+id+".n"] = c.UseCount
 		if c.LastUsedAt != nil {
-			max["c."+id+".last"] = *c.LastUsedAt
+			latest["c."+id+".last"] = *c.LastUsedAt
 		}
 	}
-	_, err := s.col(colUses).UpdateOne(ctx, bson.M{"_id": workspaceID}, bson.M{"$inc": inc, "$max": max}, options.Update().SetUpsert(true))
+	_, err := s.col(colUses).UpdateOne(ctx, bson.M{"_id": workspaceID}, bson.M{"$inc": inc, "$max": latest}, options.Update().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("write use counts: %w", err)
 	}
