@@ -214,6 +214,8 @@ func TestNodeFindsWhatTheViewerCanSee(t *testing.T) {
 	cred := e.createCredential(alice, ws, "api_key", "Key", field{"key": "apiKey", "value": secrets[1]})
 	e.forget(secrets[1])
 	_, tokID := e.apiToken(alice, map[string]any{"name": "bot", "scopes": allScopes()})
+	other := e.createWorkspace(alice, "elsewhere")
+	elsewhere, _ := e.apiToken(alice, map[string]any{"name": "elsewhere", "scopes": allScopes(), "workspaceId": other})
 	const q = `query($id: ID!) { node(id: $id) { __typename id ... on Credential { name } ... on Workspace { name } ... on ApiToken { name } } }`
 	type node struct {
 		Typename string `json:"__typename"`
@@ -238,6 +240,9 @@ func TestNodeFindsWhatTheViewerCanSee(t *testing.T) {
 		{"bob", bob, tokID, nil},
 		{"bob", bob, "alice", nil},
 		{"alice", alice, "no-such-id", nil},
+		// alice's token restricted to another workspace sees nothing of this one.
+		{"a token of another workspace", elsewhere, cred, nil},
+		{"a token of another workspace", elsewhere, ws, nil},
 	} {
 		if diff := cmp.Diff(c.want, find(c.token, c.id)); diff != "" {
 			t.Errorf("%s asks for %s (-want +got):\n%s", c.who, c.id, diff)

@@ -516,7 +516,8 @@ func (v *CredentialAccessResponse) GetCredential() *CredentialAccessCredential {
 //
 // A credential kept for a workspace: plain fields shown, secrets never (useCredential releases them to API tokens only).
 type CredentialConnectionCredential struct {
-	// The OAuth2 connection: whether it is connected or needs a person to authorize; null for a type that is not OAuth2.
+	// VIEW. The OAuth2 connection: whether it is connected or needs a person to authorize; null for a
+	// type that is not OAuth2, and null with a FORBIDDEN error at this path for a viewer with less.
 	Connection *CredentialConnectionCredentialConnectionOAuthConnection `json:"connection"`
 }
 

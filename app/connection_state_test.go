@@ -64,6 +64,26 @@ func TestOAuthConnectionState(t *testing.T) {
 		t.Errorf("after the provider refused the refresh token: %s, want NEEDS_REAUTHORIZATION", got)
 	}
 
+	// The connection tells of the credential's fields (scopes, grant type):
+	// VIEW reads it, USE gets null with FORBIDDEN at its path.
+	e.addMember(alice, ws, "bob", "MEMBER")
+	e.addMember(alice, ws, "carol", "MEMBER")
+	for user, level := range map[string]string{"bob": "USE", "carol": "VIEW"} {
+		mustOK(t, e.gql(alice, shareCredential, map[string]any{"in": map[string]any{
+			"credentialId": cred, "granteeKind": "USER", "userId": user, "level": level}}))
+	}
+	used, err := CredentialConnection(ctx, e.client(nil, e.token("bob")), cred)
+	if diff := cmp.Diff([]string{"credential.connection"}, forbiddenPaths(t, err)); diff != "" {
+		t.Errorf("a USE grantee's errors (-want +got):\n%s", diff)
+	}
+	if used == nil || used.Credential == nil || used.Credential.Connection != nil {
+		t.Errorf("a USE grantee reads the connection, or loses the credential: %+v", used)
+	}
+	viewed, err := CredentialConnection(ctx, e.client(nil, e.token("carol")), cred)
+	if err != nil || viewed.Credential.Connection == nil || viewed.Credential.Connection.GrantType != "authorization_code" {
+		t.Errorf("a VIEW grantee's connection: %+v, %v", viewed, err)
+	}
+
 	smtp := e.createCredential(alice, ws, "smtp", "Mail", smtpFields(secrets[0])...)
 	e.forget(secrets[0])
 	r, err := CredentialConnection(ctx, client, smtp)

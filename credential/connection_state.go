@@ -1,10 +1,14 @@
 package credential
 
 import (
+	"context"
 	"strings"
 	"time"
 
+	"credkeep/authn"
+	"credkeep/authz"
 	"credkeep/connection"
+	"credkeep/internal/apierror"
 	"credkeep/provider"
 	"credkeep/storage"
 )
@@ -27,9 +31,26 @@ type Connection struct {
 	LastRefreshedAt *time.Time
 }
 
-// ConnectionOf is the connection of the credential of v; nil for a type that
+// Connection returns the connection of the credential of v (VIEW, like its
+// fields: scopes and grant type come from them); nil for a type that is not
+// OAuth2.
+func (s *Service) Connection(ctx context.Context, v View) (*Connection, error) {
+	c := connectionOf(v)
+	if c == nil {
+		return nil, nil
+	}
+	if _, err := authn.RequireScope(ctx, authn.ScopeRead); err != nil {
+		return nil, err
+	}
+	if v.Level < authz.LevelView {
+		return nil, apierror.ForbiddenErr("reading the connection needs VIEW access to the credential")
+	}
+	return c, nil
+}
+
+// connectionOf is the connection of the credential of v; nil for a type that
 // is not OAuth2.
-func ConnectionOf(v View) *Connection {
+func connectionOf(v View) *Connection {
 	t, c := v.Type, v.Credential
 	if t.AuthKind != provider.OAuth2 || t.OAuth == nil {
 		return nil

@@ -2105,7 +2105,10 @@ type Credential implements Node {
   auditTrail("Page size forward (older), 1-200 (default 50)." first: Int, "Forward from this cursor (exclusive)." after: String, "Page size backward (newer), 1-200." last: Int, "Backward from this cursor (exclusive)." before: String): AuditEntryConnection
   "What the viewer may do with this credential now: access level and token scopes together."
   viewerCan: CredentialPermissions!
-  "The OAuth2 connection: whether it is connected or needs a person to authorize; null for a type that is not OAuth2."
+  """
+  VIEW. The OAuth2 connection: whether it is connected or needs a person to authorize; null for a
+  type that is not OAuth2, and null with a FORBIDDEN error at this path for a viewer with less.
+  """
   connection: OAuthConnection
   "How many times API tokens fetched it (other instances' uses within half a second)."
   useCount: Int!

@@ -2,15 +2,15 @@ package resolvers
 
 import (
 	"context"
+
 	"credkeep/apimodel"
-	"credkeep/credential"
 	"credkeep/graph/model"
 )
 
 func (r *credentialResolver) Connection(ctx context.Context, obj *apimodel.Credential) (*model.OAuthConnection, error) {
-	c := credential.ConnectionOf(obj.View)
-	if c == nil {
-		return nil, nil
+	c, err := r.credentials.Connection(ctx, obj.View)
+	if c == nil || err != nil {
+		return nil, err
 	}
 	out := &model.OAuthConnection{State: model.ConnectionState(c.State), GrantType: c.GrantType, Scopes: c.Scopes,
 		ConnectedAt: c.ConnectedAt, ExpiresAt: c.ExpiresAt, LastRefreshedAt: c.LastRefreshedAt}

@@ -57,6 +57,7 @@ type CredentialService interface {
 	Refresh(ctx context.Context, id string) (credential.View, error)
 	StartAuthorization(ctx context.Context, id, returnTo string) (credential.Authorization, error)
 	Permissions(ctx context.Context, v credential.View) credential.Permissions
+	Connection(ctx context.Context, v credential.View) (*credential.Connection, error)
 }
 
 // TokenService is what the resolvers need of the tokens package.
