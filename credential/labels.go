@@ -25,7 +25,7 @@ func validateLabels(description *string, tags []string) (string, []string, []*ap
 	if description != nil {
 		var err error
 		desc, err = names.Text("description", *description, MaxDescriptionLen, false)
-		errs, _ = apierror.Collect(errs, err) // names' errors are all client errors
+		errs, _ = apierror.Collect(errs, err) // names.Text fails only with client errors
 	}
 	if tags == nil {
 		return desc, nil, errs

@@ -135,7 +135,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 		errs = append(errs, apierror.InvalidBecause("type", apierror.ReasonNotAnOption, nil, "unknown credential type (see credentialTypes)"))
 	}
 	name, err := names.Name(in.Name)
-	if errs, ok = apierror.Collect(errs, err); err != nil && !ok {
+	if errs, err = apierror.Collect(errs, err); err != nil {
 		return View{}, err
 	}
 	description, tags, labelErrs := validateLabels(in.Description, in.Tags)
@@ -143,7 +143,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 	var values Values
 	if t != nil {
 		values, err = ValidateCreate(t, in.Fields)
-		if errs, ok = apierror.Collect(errs, err); err != nil && !ok {
+		if errs, err = apierror.Collect(errs, err); err != nil {
 			return View{}, err
 		}
 	}
@@ -344,8 +344,7 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
 	var errs []*apierror.Error
 	if in.Name != nil {
 		name, err := names.Name(*in.Name)
-		var ok bool
-		if errs, ok = apierror.Collect(errs, err); err != nil && !ok {
+		if errs, err = apierror.Collect(errs, err); err != nil {
 			return View{}, err
 		}
 		c.Name, c.NameKey = name, nameKey(name)
@@ -390,10 +389,10 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
 		before := Values{Plain: c.Fields, Secret: current}
 		merged, keys, err := ValidateUpdate(v.Type, before, in.Fields)
 		if err != nil {
-			if errs, ok := apierror.Collect(errs, err); ok {
-				return View{}, apierror.Join(errs)
+			if errs, err = apierror.Collect(errs, err); err != nil {
+				return View{}, err
 			}
-			return View{}, err
+			return View{}, apierror.Join(errs)
 		}
 		moved, err := checkDestination(v.Type, before, keys, in.Fields)
 		if err != nil {

@@ -48,22 +48,24 @@ func Join(errs []*Error) error {
 	return list
 }
 
-// Collect appends err's client errors to errs (those of a Join, or err itself)
-// and reports whether err was one or several client errors; other errors are
-// left to the caller.
-func Collect(errs []*Error, err error) ([]*Error, bool) {
+// Collect appends err's client errors (those of a Join, or err itself) to
+// errs. Any other error is returned for the caller to fail with.
+func Collect(errs []*Error, err error) ([]*Error, error) {
+	if err == nil {
+		return errs, nil
+	}
 	if list, ok := err.(gqlerror.List); ok {
 		for _, g := range list {
 			e, ok := As(g)
 			if !ok {
-				return errs, false
+				return errs, err
 			}
 			errs = append(errs, e)
 		}
-		return errs, true
+		return errs, nil
 	}
 	if e, ok := As(err); ok {
-		return append(errs, e), true
+		return append(errs, e), nil
 	}
-	return errs, false
+	return errs, err
 }
