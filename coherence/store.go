@@ -2,6 +2,7 @@ package coherence
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"github.com/hashicorp/golang-lru/v2/expirable"
 
 	"credkeep/internal/redact"
+	"credkeep/internal/undo"
 	"credkeep/storage"
 )
 
@@ -55,6 +57,10 @@ const usersCacheTTL = 30 * time.Second
 // much to a request, and only under load.
 var stateReadLinger = 500 * time.Microsecond
 
+// staleMeanwhile says, in a retried step's name, what a bump that has not
+// landed yet costs.
+const staleMeanwhile = " (until it lands, other instances serve cached data until it ages out)"
+
 // epochsKey is the key of a fresh read that wants only the epochs.
 const epochsKey = ""
 
@@ -77,7 +83,7 @@ type WorkspaceState struct {
 type Store struct {
 	*storage.Store
 	now func() time.Time
-	log Logger
+	log *slog.Logger
 	// states shares fresh reads of the epochs and of workspace states between
 	// concurrent requests; known holds the states read at the current epoch.
 	states *Group[string, snapshot]
@@ -105,13 +111,8 @@ type cachedToken struct {
 	loadedAt time.Time
 }
 
-// Logger is what Store logs to (slog.Logger).
-type Logger interface {
-	ErrorContext(ctx context.Context, msg string, args ...any)
-}
-
 // Wrap returns s with its caches. now is the clock of cache ages.
-func Wrap(s *storage.Store, now func() time.Time, log Logger) *Store {
+func Wrap(s *storage.Store, now func() time.Time, log *slog.Logger) *Store {
 	c := &Store{Store: s, now: now, log: log}
 	c.states = New(c.readRound).WithLinger(stateReadLinger)
 	c.known, _ = lru.New[string, knownState](100_000) // errors only for a size < 1
@@ -219,7 +220,7 @@ func (c *Store) BumpPolicyVersion(ctx context.Context, workspaceID string) (int6
 	if err != nil {
 		// The caller reports the error; the epoch still has to move in case the
 		// version did (an extra move only costs a re-read of workspace states).
-		c.retryLater(ctx, "bump the data epoch", func(ctx context.Context) error { return c.BumpEpoch(ctx, storage.EpochData) })
+		undo.Retry(ctx, c.log, "bump the data epoch"+staleMeanwhile, func(ctx context.Context) error { return c.BumpEpoch(ctx, storage.EpochData) })
 	}
 	return v, err
 }
@@ -245,7 +246,7 @@ func (c *Store) forget(ctx context.Context, workspaceID string) {
 // age as well; see CacheMaxAge).
 func (c *Store) dataChanged(ctx context.Context, workspaceID string) {
 	if _, err := c.bump(ctx, workspaceID, storage.DataVersion); err != nil {
-		c.retryLater(ctx, "bump the data version of workspace "+workspaceID, func(ctx context.Context) error {
+		undo.Retry(ctx, c.log, "bump the data version of workspace "+workspaceID+staleMeanwhile, func(ctx context.Context) error {
 			_, err := c.bump(ctx, workspaceID, storage.DataVersion)
 			return err
 		})
@@ -259,27 +260,9 @@ func (c *Store) workspaceChanged(ctx context.Context, workspaceID string) error 
 	c.forget(ctx, workspaceID)
 	err := c.BumpEpoch(ctx, storage.EpochData)
 	if err != nil {
-		c.retryLater(ctx, "bump the data epoch", func(ctx context.Context) error { return c.BumpEpoch(ctx, storage.EpochData) })
+		undo.Retry(ctx, c.log, "bump the data epoch"+staleMeanwhile, func(ctx context.Context) error { return c.BumpEpoch(ctx, storage.EpochData) })
 	}
 	return err
-}
-
-// retryLater runs step again in the background, with growing pauses, until it
-// succeeds or a minute has passed; then it logs what could not be done (other
-// instances serve their cached copies until those age out). The pauses are
-// real time: they space out database calls, they do not measure cache ages.
-func (c *Store) retryLater(ctx context.Context, what string, step func(context.Context) error) {
-	go func() {
-		ctx := context.WithoutCancel(ctx)
-		var err error
-		for wait := 50 * time.Millisecond; wait < time.Minute; wait *= 2 {
-			time.Sleep(wait)
-			if err = step(ctx); err == nil {
-				return
-			}
-		}
-		c.log.ErrorContext(ctx, "gave up: other instances serve cached data until it ages out", "step", what, "error", err)
-	}()
 }
 
 // InsertCredential stores a new credential, then moves its workspace's data version.
@@ -373,7 +356,7 @@ func (c *Store) tokensRevoked(ctx context.Context) {
 		return
 	}
 	c.tokens.Purge() // this instance at least forgets at once
-	c.retryLater(ctx, "bump the token epoch after a revocation", func(ctx context.Context) error { return c.BumpEpoch(ctx, storage.EpochTokens) })
+	undo.Retry(ctx, c.log, "bump the token epoch after a revocation (until then other instances may accept the token until it ages out)", func(ctx context.Context) error { return c.BumpEpoch(ctx, storage.EpochTokens) })
 }
 
 // APITokenByHash returns the token with this hash, or storage.ErrNotFound, as

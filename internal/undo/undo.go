@@ -1,5 +1,7 @@
-// Package undo runs compensating steps: without multi-document transactions, a
-// failed multi-step write takes back the steps that succeeded.
+// Package undo finishes multi-step writes without multi-document
+// transactions: compensating steps take back the steps that succeeded (Run),
+// and steps that must land even after a failure are retried until they do
+// (Retry).
 package undo
 
 import (
@@ -18,21 +20,24 @@ func Run(ctx context.Context, log *slog.Logger, what string, step func(context.C
 	}
 }
 
-// retryEvery and retryFor bound Retry: a step is tried this often, for this
-// long, which covers a database restart.
+// Retry bounds: pauses grow from retryFirst to retryMost, so a step lands
+// within a second of the database coming back, for retryFor (a restart).
+// They are real time: they space out database calls, they date nothing.
 const (
-	retryEvery = 250 * time.Millisecond
+	retryFirst = 50 * time.Millisecond
+	retryMost  = time.Second
 	retryFor   = time.Minute
 )
 
 // Retry runs step in the background until it succeeds or retryFor has passed,
-// then logs what could not be done. It is for a compensation that must land
-// even when the failure being compensated is the database's (an outage).
+// then logs what could not be done. It is for a step that must land even when
+// what failed is the database (an outage): a compensation, or the version move
+// that announces a write to other instances' caches.
 func Retry(ctx context.Context, log *slog.Logger, what string, step func(context.Context) error) {
 	ctx = context.WithoutCancel(ctx)
 	go func() {
 		deadline := time.Now().Add(retryFor)
-		for {
+		for pause := retryFirst; ; pause = min(2*pause, retryMost) {
 			attempt, cancel := context.WithTimeout(ctx, 10*time.Second)
 			err := step(attempt)
 			cancel()
@@ -40,10 +45,10 @@ func Retry(ctx context.Context, log *slog.Logger, what string, step func(context
 				return
 			}
 			if time.Now().After(deadline) {
-				log.ErrorContext(ctx, "compensating step failed", "step", what, "error", err)
+				log.ErrorContext(ctx, "a step that had to land gave up", "step", what, "error", err)
 				return
 			}
-			time.Sleep(retryEvery)
+			time.Sleep(pause)
 		}
 	}()
 }
