@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -167,40 +166,4 @@ func parseOne(body string, schema *ast.Schema) (*ast.QueryDocument, error) {
 		}
 	}
 	return doc, nil
-}
-
-// BuildManifest turns a folder of .graphql files, one operation each (with its
-// fragments), into a manifest; ids are the SHA-256 of each body.
-func BuildManifest(dir string, schema *ast.Schema) (*Manifest, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.graphql"))
-	if err != nil {
-		return nil, err
-	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("no .graphql files in %s", dir)
-	}
-	sort.Strings(files)
-	m := &Manifest{Format: ManifestFormat, Version: 1}
-	names := map[string]string{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		body := strings.TrimSpace(string(b))
-		doc, err := parseOne(body, schema)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", filepath.Base(f), err)
-		}
-		op := doc.Operations[0]
-		if op.Name == "" {
-			return nil, fmt.Errorf("%s: the operation needs a name", filepath.Base(f))
-		}
-		if other, dup := names[op.Name]; dup {
-			return nil, fmt.Errorf("%s: operation %s is also in %s", filepath.Base(f), op.Name, other)
-		}
-		names[op.Name] = filepath.Base(f)
-		m.Operations = append(m.Operations, Operation{ID: Hash(body), Name: op.Name, Type: string(op.Operation), Body: body})
-	}
-	return m, nil
 }
