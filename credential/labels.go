@@ -32,7 +32,7 @@ func validateLabels(description *string, tags []string) (string, []string, []*ap
 	}
 	if len(tags) > MaxTags {
 		return desc, nil, append(errs, apierror.InvalidBecause("tags", apierror.ReasonOutOfRange, map[string]any{"max": MaxTags},
-			"a credential has at most %d tags", MaxTags))
+			"Tags: a credential has at most %d", MaxTags))
 	}
 	out := slices.Clone(tags)
 	slices.Sort(out)
@@ -40,10 +40,10 @@ func validateLabels(description *string, tags []string) (string, []string, []*ap
 		switch {
 		case !tagPattern.MatchString(tag):
 			return desc, nil, append(errs, apierror.InvalidBecause("tags", apierror.ReasonInvalidFormat, map[string]any{"pattern": tagPattern.String()},
-				"tags are 1 to 40 of a-z, 0-9, '_', '.', ':' or '-', starting with a letter or digit"))
+				"Tags are 1 to 40 of a-z, 0-9, '_', '.', ':' or '-', starting with a letter or digit"))
 		case i > 0 && out[i-1] == tag:
 			return desc, nil, append(errs, apierror.InvalidBecause("tags", apierror.ReasonDuplicate, map[string]any{"tag": tag},
-				"tag %s is given twice", tag))
+				"Tags: %s is given twice", tag))
 		}
 	}
 	return desc, out, errs

@@ -209,7 +209,7 @@ func (s *Service) withUser(ctx context.Context, m storage.Member) (MemberView, e
 func validUserID(id string) (string, error) {
 	id = strings.TrimSpace(id)
 	if id == "" {
-		return "", apierror.Invalid("userId", "userId must not be empty")
+		return "", apierror.InvalidBecause("userId", apierror.ReasonRequired, nil, "User must not be empty")
 	}
 	if len(id) > maxUserIDLen {
 		return "", apierror.Invalid("userId", "userId must be at most %d bytes", maxUserIDLen)

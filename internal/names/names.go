@@ -5,6 +5,7 @@ package names
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/cases"
@@ -25,23 +26,48 @@ func Name(name string) (string, error) {
 
 // Text applies the name rules to any name-like input field: NFC, trimmed, at
 // most max characters (and at least one when required), no forbidden character.
+// Messages name the field by its label ("Name", "Consumer id"), as a form would.
 func Text(field, s string, max int, required bool) (string, error) {
+	label := Label(field)
 	if !utf8.ValidString(s) {
-		return "", invalid(field, apierror.ReasonForbiddenCharacters, nil, "%s is not valid UTF-8 text", field)
+		return "", invalid(field, apierror.ReasonForbiddenCharacters, nil, "%s is not valid UTF-8 text", label)
 	}
 	s = strings.TrimSpace(norm.NFC.String(s))
 	if s == "" && required {
-		return "", invalid(field, apierror.ReasonRequired, nil, "%s must not be empty", field)
+		return "", invalid(field, apierror.ReasonRequired, nil, "%s must not be empty", label)
 	}
 	if n := utf8.RuneCountInString(s); n > max {
-		return "", invalid(field, apierror.ReasonTooLong, map[string]any{"max": max}, "%s must be at most %d characters", field, max)
+		return "", invalid(field, apierror.ReasonTooLong, map[string]any{"max": max}, "%s must be at most %d characters", label, max)
 	}
 	if i := strings.IndexFunc(s, Forbidden); i >= 0 {
 		r, _ := utf8.DecodeRuneInString(s[i:])
 		return "", invalid(field, apierror.ReasonForbiddenCharacters, map[string]any{"codePoint": codePoint(r)},
-			"%s must not contain control, bidirectional or invisible characters (found %s)", field, codePoint(r))
+			"%s must not contain control, bidirectional or invisible characters (found %s)", label, codePoint(r))
 	}
 	return s, nil
+}
+
+// Label is how a message names an input field: its path's words, the first
+// capitalised ("consumer.id" → "Consumer id", "expiresAt" → "Expires at").
+func Label(field string) string {
+	var b strings.Builder
+	for i, r := range field {
+		switch {
+		case r == '.' || r == '_':
+			b.WriteByte(' ')
+		case unicode.IsUpper(r) && i > 0:
+			b.WriteByte(' ')
+			b.WriteRune(unicode.ToLower(r))
+		default:
+			b.WriteRune(r)
+		}
+	}
+	out := b.String()
+	if out == "" {
+		return out
+	}
+	r, n := utf8.DecodeRuneInString(out)
+	return string(unicode.ToUpper(r)) + out[n:]
 }
 
 // Forbidden reports whether r may not appear in a name: C0 and C1 controls,

@@ -50,3 +50,13 @@ func FuzzText(f *testing.F) {
 		}
 	})
 }
+
+func TestLabel(t *testing.T) {
+	for field, want := range map[string]string{
+		"name": "Name", "consumer.id": "Consumer id", "expiresAt": "Expires at", "fields.api_key": "Fields api key", "": "",
+	} {
+		if got := Label(field); got != want {
+			t.Errorf("Label(%q) = %q, want %q", field, got, want)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
+	"github.com/vektah/gqlparser/v2/validator"
 
 	"credkeep/internal/gqlprint"
 )
@@ -95,9 +96,14 @@ func BuildManifest(dir string, schema *ast.Schema) (*Manifest, error) {
 		// Apollo's sortTopLevelDefinitions: the operation, then fragments by name.
 		out.Fragments = append(ast.FragmentDefinitionList(nil), out.Fragments...)
 		sort.SliceStable(out.Fragments, func(i, j int) bool { return out.Fragments[i].Name < out.Fragments[j].Name })
+		if schema != nil {
+			if errs := validator.Validate(schema, out); len(errs) > 0 {
+				return nil, fmt.Errorf("%s: %s", op.file, errs[0].Message)
+			}
+		}
 		body := gqlprint.Print(out)
-		if _, err := parseOne(body, schema); err != nil {
-			return nil, fmt.Errorf("%s: %v", op.file, err)
+		if _, err := parseOne(body, schema); err != nil { // what the server will load
+			return nil, fmt.Errorf("%s: printed: %v", op.file, err)
 		}
 		m.Operations = append(m.Operations, Operation{ID: Hash(body), Name: op.def.Name, Type: string(op.def.Operation), Body: body})
 	}

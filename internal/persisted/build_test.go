@@ -40,13 +40,13 @@ func TestBuildManifestRefusals(t *testing.T) {
 		want  string
 	}{
 		"two operations in a file": {map[string]string{"a.graphql": "query A { viewer { id } } query B { viewer { id } }"}, "a.graphql: 2 operations in one file"},
-		"anonymous":                 {map[string]string{"a.gql": "{ viewer { id } }"}, "a.gql: the query needs a name"},
-		"same name twice":           {map[string]string{"a.graphql": "query A { viewer { id } }", "sub/b.graphql": "query A { viewer { id } }"}, "operation A is also in a.graphql"},
-		"fragment twice":            {map[string]string{"a.graphql": "fragment F on User { id }", "b.gql": "fragment F on User { name }"}, "fragment F is also defined in a.graphql"},
-		"unknown fragment":          {map[string]string{"a.graphql": "query A { viewer { user { ...Nope } } }"}, "a.graphql: fragment Nope is not defined in any file"},
-		"client field":              {map[string]string{"a.graphql": "query A { viewer { id local @client } }"}, "field local is marked @client"},
-		"syntax":                    {map[string]string{"x/a.graphql": "query A { viewer { id }"}, "x/a.graphql:"},
-		"only fragments":            {map[string]string{"a.graphql": "fragment F on User { id }"}, "no operations"},
+		"anonymous":                {map[string]string{"a.gql": "{ viewer { id } }"}, "a.gql: the query needs a name"},
+		"same name twice":          {map[string]string{"a.graphql": "query A { viewer { id } }", "sub/b.graphql": "query A { viewer { id } }"}, "operation A is also in a.graphql"},
+		"fragment twice":           {map[string]string{"a.graphql": "fragment F on User { id }", "b.gql": "fragment F on User { name }"}, "fragment F is also defined in a.graphql"},
+		"unknown fragment":         {map[string]string{"a.graphql": "query A { viewer { user { ...Nope } } }"}, "a.graphql: fragment Nope is not defined in any file"},
+		"client field":             {map[string]string{"a.graphql": "query A { viewer { id local @client } }"}, "field local is marked @client"},
+		"syntax":                   {map[string]string{"x/a.graphql": "query A { viewer { id }"}, "x/a.graphql:"},
+		"only fragments":           {map[string]string{"a.graphql": "fragment F on User { id }"}, "no operations"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -79,7 +79,8 @@ func LoadManifest(path string, schema *ast.Schema) (*Trusted, error) {
 
 // ParseManifest is LoadManifest on bytes. Besides Apollo's manifest it takes
 // the map GraphQL Codegen's client preset writes (persisted-documents.json):
-// {"<sha256 hex of the document>": "<document>", ...}.
+// {"sha256:<hex of the document's SHA-256>": "<document>", ...}, the
+// "sha256:" prefix optional.
 func ParseManifest(b []byte, schema *ast.Schema) (*Trusted, error) {
 	var probe map[string]json.RawMessage
 	if json.Unmarshal(b, &probe) == nil && probe != nil {
@@ -137,15 +138,19 @@ func parseDocumentMap(b []byte, schema *ast.Schema) (*Trusted, error) {
 	t := &Trusted{byKey: map[string]*Operation{}}
 	for _, id := range ids {
 		body := docs[id]
-		if Hash(body) != id {
-			return nil, fmt.Errorf("document %q: its key is not the SHA-256 of the document", id)
+		hash := strings.TrimPrefix(id, "sha256:")
+		if Hash(body) != hash {
+			return nil, fmt.Errorf("document %q: its key is not the SHA-256 of the document (set hashAlgorithm: sha256 in Codegen's persistedDocuments)", id)
 		}
 		doc, err := parseOne(body, schema)
 		if err != nil {
 			return nil, fmt.Errorf("document %q: %v", id, err)
 		}
-		op := &Operation{ID: id, Name: doc.Operations[0].Name, Type: string(doc.Operations[0].Operation), Body: body}
-		t.byKey[id] = op
+		op := &Operation{ID: hash, Name: doc.Operations[0].Name, Type: string(doc.Operations[0].Operation), Body: body}
+		if _, dup := t.byKey[hash]; dup {
+			return nil, fmt.Errorf("document %q appears twice", id)
+		}
+		t.byKey[hash] = op
 		t.n++
 	}
 	return t, nil
