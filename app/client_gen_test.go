@@ -538,6 +538,8 @@ type CredentialConnectionCredentialConnectionOAuthConnection struct {
 	GrantType string `json:"grantType"`
 	// The scopes asked for: the credential's, or the type's default.
 	Scopes []string `json:"scopes"`
+	// The connected account's e-mail or login, when the provider says it: the ID token of the authorization, else its userinfo endpoint (Google, Microsoft) when the scopes include openid or email.
+	Account *string `json:"account"`
 	// When a person last authorized (or, for client credentials, when the first token came).
 	ConnectedAt *time.Time `json:"connectedAt"`
 	// Who authorized, for the authorization-code flow.
@@ -561,6 +563,11 @@ func (v *CredentialConnectionCredentialConnectionOAuthConnection) GetGrantType()
 // GetScopes returns CredentialConnectionCredentialConnectionOAuthConnection.Scopes, and is useful for accessing the field via an interface.
 func (v *CredentialConnectionCredentialConnectionOAuthConnection) GetScopes() []string {
 	return v.Scopes
+}
+
+// GetAccount returns CredentialConnectionCredentialConnectionOAuthConnection.Account, and is useful for accessing the field via an interface.
+func (v *CredentialConnectionCredentialConnectionOAuthConnection) GetAccount() *string {
+	return v.Account
 }
 
 // GetConnectedAt returns CredentialConnectionCredentialConnectionOAuthConnection.ConnectedAt, and is useful for accessing the field via an interface.
@@ -2157,6 +2164,7 @@ query CredentialConnection ($id: ID!) {
 			state
 			grantType
 			scopes
+			account
 			connectedAt
 			connectedBy {
 				id

@@ -24,6 +24,7 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // testCA makes a certificate for 127.0.0.1/localhost and the pool that trusts it.
@@ -116,6 +117,12 @@ type oauthServer struct {
 	expiresIn    int
 	invalidGrant bool
 	n            int
+	// idToken, when set, is sent as the ID token of an authorization (signed
+	// with a key of the test's: credkeep reads it without the signature).
+	idToken jwt.MapClaims
+	// userinfo, when set, answers /userinfo for a bearer token it issued.
+	userinfo map[string]any
+	scope    string // the "scope" of token responses, when set
 }
 
 func startOAuth(t *testing.T) *oauthServer {
@@ -132,6 +139,10 @@ func (o *oauthServer) addCode(code, challenge string) {
 }
 
 func (o *oauthServer) token(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/userinfo" {
+		o.serveUserinfo(w, r)
+		return
+	}
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
@@ -165,6 +176,13 @@ func (o *oauthServer) token(w http.ResponseWriter, r *http.Request) {
 		rt := fmt.Sprintf("refresh-%d", o.n)
 		o.refresh[rt] = true
 		issue["refresh_token"] = rt
+		if o.idToken != nil {
+			signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, o.idToken).SignedString([]byte("the provider's own key"))
+			if err != nil {
+				panic(err)
+			}
+			issue["id_token"] = signed
+		}
 	case "refresh_token":
 		rt := r.PostForm.Get("refresh_token")
 		if o.invalidGrant || !o.refresh[rt] {
@@ -181,6 +199,20 @@ func (o *oauthServer) token(w http.ResponseWriter, r *http.Request) {
 		fail("unsupported_grant_type")
 		return
 	}
+	if o.scope != "" {
+		issue["scope"] = o.scope
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(issue)
+}
+
+func (o *oauthServer) serveUserinfo(w http.ResponseWriter, r *http.Request) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.userinfo == nil || !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer access-") {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(o.userinfo)
 }

@@ -150,12 +150,13 @@ func (m *Manager) Exchange(ctx context.Context, c Cred, code string, verifier re
 	if err != nil {
 		return tokenFailure(err)
 	}
-	return m.save(ctx, c, tok, redact.Secret{}, by)
+	return m.save(ctx, c, tok, redact.Secret{}, by, m.account(ctx, c, f, tok))
 }
 
-// save stores tokens; by is the user who authorized (empty for a refresh).
-func (m *Manager) save(ctx context.Context, c Cred, tok *oauth2.Token, oldRefresh redact.Secret, by string) error {
-	t := storage.OAuthTokens{AccessToken: redact.New(tok.AccessToken), RefreshToken: redact.New(tok.RefreshToken), ConnectedBy: by}
+// save stores tokens; by is the user who authorized (empty for a refresh),
+// account who they connected as ("" unknown).
+func (m *Manager) save(ctx context.Context, c Cred, tok *oauth2.Token, oldRefresh redact.Secret, by, account string) error {
+	t := storage.OAuthTokens{AccessToken: redact.New(tok.AccessToken), RefreshToken: redact.New(tok.RefreshToken), ConnectedBy: by, Account: account}
 	if t.RefreshToken.IsZero() {
 		t.RefreshToken = oldRefresh // not rotated: keep the one we have
 	}
@@ -257,7 +258,7 @@ func (m *Manager) refreshHolding(ctx context.Context, c Cred, f flow, before sto
 		}
 		return Token{}, tokenFailure(err)
 	}
-	if err := m.save(ctx, c, tok, cur.RefreshToken, ""); err != nil {
+	if err := m.save(ctx, c, tok, cur.RefreshToken, "", ""); err != nil {
 		return Token{}, err
 	}
 	t := Token{AccessToken: redact.New(tok.AccessToken), Refreshed: true}

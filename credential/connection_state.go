@@ -27,6 +27,7 @@ type Connection struct {
 	Scopes          []string
 	ConnectedAt     *time.Time
 	ConnectedBy     string // user id; "" when nobody authorized
+	Account         string // the provider account's e-mail or login; "" unknown
 	ExpiresAt       *time.Time
 	LastRefreshedAt *time.Time
 }
@@ -55,7 +56,7 @@ func connectionOf(v View) *Connection {
 	if t.AuthKind != provider.OAuth2 || t.OAuth == nil {
 		return nil
 	}
-	out := &Connection{ConnectedAt: c.ConnectedAt, ConnectedBy: c.ConnectedBy, ExpiresAt: c.TokenExpiresAt, LastRefreshedAt: c.RefreshedAt}
+	out := &Connection{ConnectedAt: c.ConnectedAt, ConnectedBy: c.ConnectedBy, Account: c.ConnectedAccount, ExpiresAt: c.TokenExpiresAt, LastRefreshedAt: c.RefreshedAt}
 	switch {
 	case t.OAuth.StaticToken != "":
 		out.GrantType = "static_token"

@@ -2159,7 +2159,7 @@ type OAuthConnection {
   grantType: String!
   "The scopes asked for: the credential's, or the type's default."
   scopes: [String!]!
-  "The connected account's e-mail or login, when the provider says it (not yet read from providers: null)."
+  "The connected account's e-mail or login, when the provider says it: the ID token of the authorization, else its userinfo endpoint (Google, Microsoft) when the scopes include openid or email."
   account: String
   "When a person last authorized (or, for client credentials, when the first token came)."
   connectedAt: Time

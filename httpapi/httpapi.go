@@ -83,7 +83,7 @@ func New(o Options) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", readyz(o.DB, o.Logger))
 	if o.Authorizations != nil {
-		mux.HandleFunc("GET /oauth/callback", oauthCallback(o.Authorizations, o.Logger))
+		mux.HandleFunc("GET /oauth/callback", oauthCallback(o.Authorizations, o.CORSOrigins, o.Logger))
 	}
 	if o.Playground {
 		mux.Handle("GET /playground", playgroundHandler())

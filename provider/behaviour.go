@@ -25,6 +25,9 @@ type OAuth struct {
 	// StaticToken names the field holding a long-lived token the person typed:
 	// no flow, no refresh (WhatsApp).
 	StaticToken string
+	// Userinfo, when set, is the provider's OpenID Connect userinfo endpoint:
+	// who the person connected as, when the token endpoint sent no ID token.
+	Userinfo func(base Bases) string
 }
 
 // Refreshable reports whether the type's access tokens come from a token endpoint.

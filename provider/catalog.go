@@ -169,6 +169,12 @@ var (
 			return "https://accounts.google.com/o/oauth2/v2/auth", "https://oauth2.googleapis.com/token"
 		},
 		ClientCredentials: func(map[string]string) bool { return false },
+		Userinfo: func(base Bases) string {
+			if g := base("google", ""); g != "" {
+				return g + "/userinfo"
+			}
+			return "https://openidconnect.googleapis.com/v1/userinfo"
+		},
 	}
 	microsoftOAuth = &OAuth{
 		Endpoints: func(fields map[string]string, base Bases) (string, string) {
@@ -181,6 +187,9 @@ var (
 				return []string{msGraphScope}
 			}
 			return nil
+		},
+		Userinfo: func(base Bases) string {
+			return base("microsoft_graph", "https://graph.microsoft.com") + "/oidc/userinfo"
 		},
 	}
 	genericOAuth = &OAuth{

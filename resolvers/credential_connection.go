@@ -14,6 +14,9 @@ func (r *credentialResolver) Connection(ctx context.Context, obj *apimodel.Crede
 	}
 	out := &model.OAuthConnection{State: model.ConnectionState(c.State), GrantType: c.GrantType, Scopes: c.Scopes,
 		ConnectedAt: c.ConnectedAt, ExpiresAt: c.ExpiresAt, LastRefreshedAt: c.LastRefreshedAt}
+	if c.Account != "" {
+		out.Account = &c.Account
+	}
 	if c.ConnectedBy != "" {
 		u, err := r.user(ctx, c.ConnectedBy)
 		if err != nil {

@@ -40,7 +40,9 @@ type Credential struct {
 	TokenExpiresAt *time.Time `bson:"tokenExpiresAt,omitempty"`
 	ConnectedAt    *time.Time `bson:"connectedAt,omitempty"`
 	ConnectedBy    string     `bson:"connectedBy,omitempty"`
-	RefreshedAt    *time.Time `bson:"refreshedAt,omitempty"`
+	// ConnectedAccount is the provider account's e-mail or login, when it said.
+	ConnectedAccount string     `bson:"connectedAccount,omitempty"`
+	RefreshedAt      *time.Time `bson:"refreshedAt,omitempty"`
 	// LastError is why the last test or refresh failed; empty when it succeeded.
 	LastError string    `bson:"lastError,omitempty"`
 	CreatedAt time.Time `bson:"createdAt"`

@@ -27,6 +27,9 @@ type OAuthTokens struct {
 	// from: the connection (re)starts now. Otherwise they are a refresh (or a
 	// client-credentials fetch, which connects the credential the first time).
 	ConnectedBy string
+	// Account is who the person connected as, when the provider said (with
+	// ConnectedBy only; "" unknown).
+	Account string
 }
 
 // oauthTokensDoc is the encrypted sub-document's shape.
@@ -63,8 +66,14 @@ func (s *Store) SetCredentialOAuthTokens(ctx context.Context, workspaceID, id st
 	}
 	set := bson.M{"oauthTokens": enc, "updatedAt": now}
 	update := bson.M{"$set": set, "$unset": bson.M{"lastError": ""}}
+	unset := update["$unset"].(bson.M)
 	if t.ConnectedBy != "" {
 		set["connectedAt"], set["connectedBy"] = now, t.ConnectedBy
+		if t.Account != "" {
+			set["connectedAccount"] = t.Account
+		} else {
+			unset["connectedAccount"] = "" // a new connection: the old account no longer holds
+		}
 	} else {
 		set["refreshedAt"] = now
 		update["$min"] = bson.M{"connectedAt": now}
@@ -72,7 +81,7 @@ func (s *Store) SetCredentialOAuthTokens(ctx context.Context, workspaceID, id st
 	if t.ExpiresAt != nil {
 		set["tokenExpiresAt"] = *t.ExpiresAt
 	} else {
-		update["$unset"] = bson.M{"lastError": "", "tokenExpiresAt": ""}
+		unset["tokenExpiresAt"] = ""
 	}
 	res, err := s.col(colCredentials).UpdateOne(ctx, bson.M{"_id": id}, update)
 	if err != nil {

@@ -355,7 +355,7 @@ type OAuthConnection struct {
 	GrantType string `json:"grantType"`
 	// The scopes asked for: the credential's, or the type's default.
 	Scopes []string `json:"scopes"`
-	// The connected account's e-mail or login, when the provider says it (not yet read from providers: null).
+	// The connected account's e-mail or login, when the provider says it: the ID token of the authorization, else its userinfo endpoint (Google, Microsoft) when the scopes include openid or email.
 	Account *string `json:"account,omitempty"`
 	// When a person last authorized (or, for client credentials, when the first token came).
 	ConnectedAt *time.Time `json:"connectedAt,omitempty"`
