@@ -7,7 +7,7 @@ BIN      := bin/credkeep
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS := libmongocrypt-dev pkg-config gcc
 
-.PHONY: run test build generate lint deps clean check-generated manifest playground fuzz conformance soak bench
+.PHONY: run test build generate lint deps clean check-generated manifest playground fuzz conformance browser soak bench
 
 ## run: install what is missing, build, and start the server on the embedded database (:8080, ./data)
 run: deps build
@@ -67,9 +67,15 @@ fuzz: deps
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "fuzz $$pkg $$fn"; $(GO) test -tags $(TAGS) -run XXX -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg/ || exit 1; done
 
-## conformance: the graphql-http audit (GraphQL over HTTP) against a started server (needs Node)
+## conformance: the client checks against started servers (needs Node): the graphql-http audit,
+##   Apollo Client, and a settings page built with Codegen's client preset and Apollo's persisted queries
 conformance: deps
 	./conformance/run.sh
+
+## browser: the pages in Debian's chromium through playwright-core, against a started server
+##   (needs Node and chromium: apt-get install chromium)
+browser: deps
+	./browser/run.sh
 
 ## soak: the long reliability tests, repeated
 soak: deps
