@@ -239,5 +239,5 @@ func Lookup(key string) (*Type, bool) {
 // BaseKeys are the names CREDKEEP_PROVIDER_BASE_URLS accepts: the services
 // whose endpoints an operator may point elsewhere (a private endpoint, a mock).
 func BaseKeys() []string {
-	return []string{"stripe", "openai", "mailgun", "twilio", "whatsapp", "google", "microsoft"}
+	return []string{"stripe", "openai", "mailgun", "twilio", "whatsapp", "google", "microsoft", "microsoft_graph"}
 }
