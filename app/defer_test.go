@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"credkeep/internal/persisted"
 )
 
 // TestDeferIsDeliveredIncrementally (SPEC.md §9): @defer is answered over
@@ -120,5 +122,54 @@ func TestDeferIsDeliveredIncrementally(t *testing.T) {
 	}
 	if len(out.Errors) != 1 || out.Errors[0].Extensions["code"] != "BAD_REQUEST" || !strings.Contains(out.Errors[0].Message, "multipart/mixed") {
 		t.Errorf("@defer without multipart/mixed: %+v", out)
+	}
+}
+
+// TestMultipartOnlyForDefer: a client that accepts multipart/mixed on every
+// request (urql does) gets JSON for an operation without @defer, and
+// multipart for one with it, also when the operation comes by hash.
+func TestMultipartOnlyForDefer(t *testing.T) {
+	e := newEnv(t)
+	alice := e.token("alice")
+	const urqlAccept = "application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed"
+	post := func(body map[string]any) (string, string) {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/graphql", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+alice)
+		req.Header.Set("Accept", urqlAccept)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+		return mt, string(out)
+	}
+	apq := func(hash string) map[string]any {
+		return map[string]any{"extensions": map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hash}}}
+	}
+	plainQuery := `{ viewer { user { id } } }`
+	if mt, body := post(map[string]any{"query": plainQuery}); mt == "multipart/mixed" || !strings.Contains(body, `"id":"alice"`) {
+		t.Errorf("a query without @defer: %s %s", mt, body)
+	}
+	deferredQuery := `{ viewer { user { id } ... @defer { isAdmin } } }`
+	for _, q := range []string{plainQuery, deferredQuery} {
+		register := apq(persisted.Hash(q))
+		register["query"] = q
+		if _, body := post(register); strings.Contains(body, "errors") && !strings.Contains(body, "hasNext") {
+			t.Fatalf("registering %s: %s", q, body)
+		}
+	}
+	if mt, body := post(apq(persisted.Hash(plainQuery))); mt == "multipart/mixed" || !strings.Contains(body, `"id":"alice"`) {
+		t.Errorf("a query without @defer by hash: %s %s", mt, body)
+	}
+	if mt, body := post(apq(persisted.Hash(deferredQuery))); mt != "multipart/mixed" || !strings.Contains(body, `"isAdmin":false`) {
+		t.Errorf("a deferred query by hash: %s %s", mt, body)
+	}
+	if mt, body := post(apq(strings.Repeat("c", 64))); mt == "multipart/mixed" || !strings.Contains(body, "PERSISTED_QUERY_NOT_FOUND") {
+		t.Errorf("an unknown hash: %s %s", mt, body)
 	}
 }

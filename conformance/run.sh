@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The client checks, against servers started on temporary data directories:
 #  1. the graphql-http audit (GraphQL over HTTP; exits non-zero on any MUST failure);
-#  2. the Apollo Client check (apollo.mjs);
+#  2. the Apollo Client and urql (Graphcache) checks (apollo.mjs, urql.mjs);
 #  3. a settings page as a frontend team builds it (settings.ts): Codegen's client
 #     preset under tsc --strict, Apollo's persisted-query link, and the ids of
 #     `credkeep manifest` equal to those of @apollo/generate-persisted-query-manifest;
@@ -41,6 +41,8 @@ token=$("$tmp/credkeep" token --sub conformance --admin)
 node audit.mjs "$url" "$token"
 member=$("$tmp/credkeep" token --sub apollo-member)
 node apollo.mjs "$url" "$token" "$member" apollo-member
+member=$("$tmp/credkeep" token --sub urql-member)
+node urql.mjs "$url" "$token" "$member" urql-member
 owner=$("$tmp/credkeep" token --sub settings-owner)
 member=$("$tmp/credkeep" token --sub settings-member)
 node build/settings.js "$url" "$owner" "$member" settings-member build/apollo-manifest.json

@@ -1,12 +1,16 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -18,6 +22,48 @@ import (
 // accept it. A plain JSON answer cannot carry the deferred parts, so an
 // operation with @defer from a client that does not accept multipart/mixed is
 // refused rather than answered with the deferred fields silently missing.
+
+// incremental answers over multipart/mixed only the operations that use
+// @defer. gqlgen's MultipartMixed transport takes every POST whose Accept
+// names multipart/mixed, and urql names it on every request: its plain queries
+// came back as one-part multipart bodies, whose streamed reading urql then
+// aborted (found by conformance/urql.mjs). Every other request goes to POST.
+type incremental struct{ transport.MultipartMixed }
+
+func (t incremental) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		transport.SendErrorf(w, http.StatusBadRequest, "the body could not be read")
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if deferred(r, body, exec) {
+		t.MultipartMixed.Do(w, r, exec)
+		return
+	}
+	transport.POST{}.Do(w, r, exec)
+}
+
+// deferLike finds the @defer directive in a query text; a match that is not
+// one (in a string or a comment) only costs a multipart answer.
+var deferLike = regexp.MustCompile(`@\s*defer\b`)
+
+// deferred reports whether the operation of a POST body uses @defer: from its
+// text when it has one, else (a persisted query named by hash or id) from the
+// document the executor resolves, which a wrong or unknown id leaves false
+// (POST then answers the error).
+func deferred(r *http.Request, body []byte, exec graphql.GraphExecutor) bool {
+	var params graphql.RawParams
+	if json.Unmarshal(body, &params) != nil {
+		return false
+	}
+	if params.Query != "" {
+		return deferLike.MatchString(params.Query)
+	}
+	params.Headers = r.Header
+	oc, errs := exec.CreateOperationContext(r.Context(), &params)
+	return errs == nil && oc != nil && oc.Doc != nil && usesDefer(oc.Doc)
+}
 
 // acceptsMultipart reports whether a client with these request headers takes
 // an incremental answer.

@@ -47,7 +47,7 @@ func NewGraphQL(o GraphQLOptions) http.Handler {
 	build := func(suggest bool) *handler.Server {
 		srv := handler.New(schema)
 		srv.AddTransport(transport.GET{})
-		srv.AddTransport(transport.MultipartMixed{}) // @defer (deferred.go); before POST, which would take the request
+		srv.AddTransport(incremental{}) // @defer (deferred.go); before POST, which would take the request
 		srv.AddTransport(transport.POST{})
 		srv.SetQueryCache(cache)
 		srv.SetParserTokenLimit(MaxParserTokens)
