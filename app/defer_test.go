@@ -26,16 +26,7 @@ func TestDeferIsDeliveredIncrementally(t *testing.T) {
 	query := `query($id: ID!) { credential(id: $id) { id name ... @defer(label: "secrets") { fields { key hint } } } }`
 	post := func(accept string) *http.Response {
 		t.Helper()
-		body, _ := json.Marshal(map[string]any{"query": query, "variables": map[string]any{"id": id}})
-		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/graphql", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+alice)
-		req.Header.Set("Accept", accept)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
+		return postAccepting(t, e.srv.URL, alice, accept, map[string]any{"query": query, "variables": map[string]any{"id": id}})
 	}
 
 	// What Apollo Client 4 sends for an operation with @defer.
@@ -134,15 +125,7 @@ func TestMultipartOnlyForDefer(t *testing.T) {
 	const urqlAccept = "application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed"
 	post := func(body map[string]any) (string, string) {
 		t.Helper()
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/graphql", bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+alice)
-		req.Header.Set("Accept", urqlAccept)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := postAccepting(t, e.srv.URL, alice, urqlAccept, body)
 		defer resp.Body.Close()
 		out, _ := io.ReadAll(resp.Body)
 		mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
@@ -172,4 +155,19 @@ func TestMultipartOnlyForDefer(t *testing.T) {
 	if mt, body := post(apq(strings.Repeat("c", 64))); mt == "multipart/mixed" || !strings.Contains(body, "PERSISTED_QUERY_NOT_FOUND") {
 		t.Errorf("an unknown hash: %s %s", mt, body)
 	}
+}
+
+// postAccepting posts a GraphQL request body with the token and Accept header given.
+func postAccepting(t *testing.T, base, token, accept string, body map[string]any) *http.Response {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", accept)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }
