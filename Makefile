@@ -7,7 +7,7 @@ BIN      := bin/credkeep
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS := libmongocrypt-dev pkg-config gcc
 
-.PHONY: run test build generate lint deps clean check-generated manifest playground fuzz conformance browser soak bench
+.PHONY: run test build generate lint deps clean check-generated manifest playground console fuzz conformance browser soak bench
 
 ## run: install what is missing, build, and start the server on the embedded database (:8080, ./data)
 run: deps build
@@ -56,6 +56,12 @@ manifest: deps
 ## playground: rebuild the embedded GraphiQL from the pinned npm packages (needs Node; the output is committed)
 playground:
 	cd playground && npm ci --no-audit --no-fund && npm run build
+
+## console: rebuild the web console (needs Node; the output in httpapi/console/ is committed): its
+##   operations' manifest, their types, a tsc --strict check, the bundle
+console: deps
+	$(GO) run -tags $(TAGS) . manifest console/src/operations -o httpapi/console/manifest.json
+	cd console && npm ci --no-audit --no-fund && npm run codegen && npm run typecheck && npm run bundle
 
 FUZZTIME ?= 500000x
 FUZZ_TARGETS := apitoken/tokenformat:FuzzValid authn:FuzzVerify credential:FuzzValidate credential:FuzzCursor internal/persisted:FuzzParseManifest internal/netguard:FuzzAllowedString internal/names:FuzzText

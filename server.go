@@ -7,6 +7,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,6 +29,7 @@ import (
 	"credkeep/authn"
 	"credkeep/connection"
 	"credkeep/graph"
+	"credkeep/httpapi"
 	"credkeep/internal/config"
 	"credkeep/internal/keyfile"
 	"credkeep/internal/logging"
@@ -170,15 +172,40 @@ func serve(stdout, stderr io.Writer) int {
 		log.Info("trusted documents loaded", "operations", trusted.Len())
 	}
 
+	jwtConfig := authn.JWTConfig{Secret: jwtSecret, JWKSURL: cfg.JWKSURL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}
+	var console *httpapi.ConsoleOptions
+	if cfg.Console {
+		console = &httpapi.ConsoleOptions{DevSignIn: cfg.DevAuth()}
+	}
+	if cfg.OIDC.Enabled() {
+		provider, err := authn.DiscoverOIDC(ctx, cfg.OIDC.Issuer, nil)
+		if err != nil {
+			return configError(stderr, "CREDKEEP_OIDC_ISSUER", err)
+		}
+		// The provider's tokens: its keys, its issuer, for this client (or the
+		// audience the console asks for).
+		if jwtConfig.JWKSURL == "" {
+			jwtConfig.JWKSURL = provider.JWKSURI
+		}
+		if jwtConfig.Issuer == "" {
+			jwtConfig.Issuer = provider.Issuer
+		}
+		if jwtConfig.Audience == "" {
+			jwtConfig.Audience = cmp.Or(cfg.OIDC.Audience, cfg.OIDC.ClientID)
+		}
+		if console != nil {
+			console.OIDC = &httpapi.ConsoleOIDC{Issuer: provider.Issuer, ClientID: cfg.OIDC.ClientID, Scopes: cfg.OIDC.Scopes,
+				Audience: cfg.OIDC.Audience, AuthorizationEndpoint: provider.AuthorizationEndpoint,
+				TokenEndpoint: provider.TokenEndpoint, EndSessionEndpoint: provider.EndSessionEndpoint}
+		}
+		log.Info("people sign in with OpenID Connect", "issuer", provider.Issuer)
+	}
+
 	handler, err := app.NewHandler(ctx, app.Options{
-		Store: store,
-		Uses:  uses,
-		JWT: authn.JWTConfig{
-			Secret:   jwtSecret,
-			JWKSURL:  cfg.JWKSURL,
-			Issuer:   cfg.JWTIssuer,
-			Audience: cfg.JWTAudience,
-		},
+		Store:          store,
+		Uses:           uses,
+		JWT:            jwtConfig,
+		Console:        console,
 		Logger:         log,
 		Dev:            cfg.Dev,
 		Playground:     cfg.Playground,
@@ -265,13 +292,17 @@ func printDevBanner(w io.Writer, secret redact.Secret, cfg *config.Config, addr 
 WARNING: development mode. No CREDKEEP_JWT_SECRET or CREDKEEP_JWT_JWKS_URL is set, so
 credkeep signs its own JWTs with a key in %s. Do not expose this server.
 
+Console:    %s/
+Sign in:    %s/#token=%s
+            (the token travels in the URL fragment, which the browser never sends)
+
 Dev admin JWT (valid %v hours), send it as "Authorization: Bearer <token>":
 %s
 
 GraphQL:    %s/graphql
 Playground: %s/playground
 
-`, cfg.DataDir, devTokenTTL.Hours(), tok.Reveal(), base, base)
+`, cfg.DataDir, base, base, tok.Reveal(), devTokenTTL.Hours(), tok.Reveal(), base, base)
 	return nil
 }
 

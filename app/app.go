@@ -9,6 +9,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"credkeep/coherence"
 	"credkeep/connection"
 	"credkeep/credential"
+	"credkeep/graph"
 	"credkeep/httpapi"
 	"credkeep/internal/loaders"
 	"credkeep/internal/metrics"
@@ -52,8 +54,11 @@ type Options struct {
 	CORSOrigins []string
 	// CORSHeaders are request headers allowed beyond the default set.
 	CORSHeaders []string
-	// Trusted are the trusted documents (CREDKEEP_PERSISTED_QUERIES); nil for none.
+	// Trusted are the trusted documents (CREDKEEP_PERSISTED_QUERIES); nil for
+	// none. The console's operations are always trusted besides.
 	Trusted *persisted.Trusted
+	// Console, when set, serves the web console (its operations are trusted either way).
+	Console *httpapi.ConsoleOptions
 	// Outbound configures connections to providers (tests, OAuth2); Guard,
 	// RedirectURL and Now are filled in when empty.
 	Outbound connection.Config
@@ -110,7 +115,11 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	credentials := credential.NewService(store, o.Uses, workspaces, authorizer, auditLog, connection.NewManager(o.Outbound, store), o.Now, o.Logger)
 	credentials.AllowReturnTo(o.CORSOrigins)
 	credentials.ObserveCache(func(hit bool) { o.Metrics.Cache("credential", hit) })
-	apq := persisted.NewExtension(store, o.Trusted, o.APQMax, o.Now)
+	console, err := persisted.ParseManifest(httpapi.ConsoleManifest(), graph.NewExecutableSchema(graph.Config{}).Schema())
+	if err != nil {
+		return nil, fmt.Errorf("the console's built-in operations: %w", err)
+	}
+	apq := persisted.NewExtension(store, console.With(o.Trusted), o.APQMax, o.Now)
 	apq.Observe(func(hit bool) { o.Metrics.Cache("persisted_query", hit) })
 	apiTokens := apitoken.New(store, workspaces, auditLog, o.Now, o.Logger)
 	gql := httpapi.NewGraphQL(httpapi.GraphQLOptions{
@@ -132,6 +141,7 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 		CORSHeaders:    o.CORSHeaders,
 		Authorizations: credentials,
 		Metrics:        o.Metrics,
+		Console:        o.Console,
 		PerRequest: func(ctx context.Context) context.Context {
 			return coherence.WithRequestMemo(authz.WithRequestCache(loaders.With(ctx, loaders.New(store, o.Uses))))
 		},

@@ -64,6 +64,8 @@ type Options struct {
 	Authorizations Authorizations
 	// Metrics are served at /metrics and counted by every request; nil: none.
 	Metrics *metrics.Metrics
+	// Console, when set, serves the web console at / (CREDKEEP_CONSOLE).
+	Console *ConsoleOptions
 }
 
 // Limiter decides whether an API token may make another request.
@@ -91,6 +93,9 @@ func New(o Options) http.Handler {
 	}
 	if o.Metrics != nil {
 		mux.Handle("GET /metrics", o.Metrics.Handler())
+	}
+	if o.Console != nil {
+		mux.Handle("GET /", consoleHandler(*o.Console))
 	}
 	return requestContext(o.Logger, o.TrustedProxies, o.Metrics, limitBody(mux))
 }

@@ -36,6 +36,12 @@ type Config struct {
 	JWTIssuer   string
 	JWTAudience string
 
+	// OIDC is the identity provider people sign in to the console with
+	// (authorization code with PKCE); zero when not configured.
+	OIDC OIDC
+	// Console serves the web console at / (CREDKEEP_CONSOLE).
+	Console bool
+
 	CORSOrigins []string
 	// CORSHeaders are request headers allowed in addition to the default set.
 	CORSHeaders      []string
@@ -60,12 +66,27 @@ type Config struct {
 	PprofAddr string
 }
 
+// OIDC configures sign-in through an OpenID Connect provider.
+type OIDC struct {
+	Issuer   string // CREDKEEP_OIDC_ISSUER
+	ClientID string // CREDKEEP_OIDC_CLIENT_ID (a public client: no secret)
+	// Audience, when set, is asked for (the audience parameter) and the console
+	// sends the access token; otherwise it sends the ID token.
+	Audience string
+	Scopes   []string
+}
+
+// Enabled reports whether OIDC sign-in is configured.
+func (o OIDC) Enabled() bool { return o.Issuer != "" }
+
 // Embedded reports whether the server starts its own embedded database.
 func (c *Config) Embedded() bool { return c.MongoURI.IsZero() }
 
 // DevAuth reports whether no JWT verification is configured, so that the server
 // signs and verifies development JWTs with a secret of its own.
-func (c *Config) DevAuth() bool { return c.JWTSecret.IsZero() && c.JWKSURL == "" }
+func (c *Config) DevAuth() bool {
+	return c.JWTSecret.IsZero() && c.JWKSURL == "" && !c.OIDC.Enabled()
+}
 
 // Error is a configuration error: the variable at fault and what is wrong with it.
 type Error struct {
@@ -140,6 +161,12 @@ func Load(lookup Lookup) (*Config, error) {
 	}
 	c.JWTIssuer = get("CREDKEEP_JWT_ISSUER", "")
 	c.JWTAudience = get("CREDKEEP_JWT_AUDIENCE", "")
+	if c.OIDC, err = oidcConfig(get, c.Dev); err != nil {
+		return nil, err
+	}
+	if c.OIDC.Enabled() && !c.JWTSecret.IsZero() {
+		return nil, bad("CREDKEEP_OIDC_ISSUER", "people signed in with OIDC present the provider's tokens: unset CREDKEEP_JWT_SECRET (the keys come from the provider's JWKS)")
+	}
 
 	if !c.Embedded() && !c.Dev {
 		// An external database means a real deployment: nothing may be generated.
@@ -178,6 +205,9 @@ func Load(lookup Lookup) (*Config, error) {
 	}
 
 	if c.Playground, err = getBool(get, "CREDKEEP_PLAYGROUND", c.Dev || c.DevAuth()); err != nil {
+		return nil, err
+	}
+	if c.Console, err = getBool(get, "CREDKEEP_CONSOLE", true); err != nil {
 		return nil, err
 	}
 	c.PersistedQueries = get("CREDKEEP_PERSISTED_QUERIES", "")
@@ -278,6 +308,34 @@ func checkAddr(addr string) error {
 		return fmt.Errorf("port must be a number from 0 to 65535")
 	}
 	return nil
+}
+
+// oidcConfig reads CREDKEEP_OIDC_*: an issuer and a client id together, or neither.
+func oidcConfig(get func(string, string) string, dev bool) (OIDC, error) {
+	o := OIDC{
+		Issuer:   get("CREDKEEP_OIDC_ISSUER", ""),
+		ClientID: get("CREDKEEP_OIDC_CLIENT_ID", ""),
+		Audience: get("CREDKEEP_OIDC_AUDIENCE", ""),
+		Scopes:   strings.Fields(get("CREDKEEP_OIDC_SCOPES", "openid email profile")),
+	}
+	switch {
+	case o.Issuer == "" && o.ClientID == "":
+		if o.Audience != "" {
+			return OIDC{}, bad("CREDKEEP_OIDC_AUDIENCE", "needs CREDKEEP_OIDC_ISSUER and CREDKEEP_OIDC_CLIENT_ID")
+		}
+		return OIDC{}, nil
+	case o.Issuer == "":
+		return OIDC{}, bad("CREDKEEP_OIDC_ISSUER", "required with CREDKEEP_OIDC_CLIENT_ID")
+	case o.ClientID == "":
+		return OIDC{}, bad("CREDKEEP_OIDC_CLIENT_ID", "required with CREDKEEP_OIDC_ISSUER")
+	}
+	if err := checkJWKSURL(o.Issuer, dev); err != nil {
+		return OIDC{}, bad("CREDKEEP_OIDC_ISSUER", "%v", err)
+	}
+	if !slices.Contains(o.Scopes, "openid") {
+		return OIDC{}, bad("CREDKEEP_OIDC_SCOPES", "must include openid")
+	}
+	return o, nil
 }
 
 func checkJWKSURL(raw string, dev bool) error {

@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/base64"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -74,6 +75,13 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"short jwt secret", map[string]string{"CREDKEEP_JWT_SECRET": "short"}, "CREDKEEP_JWT_SECRET"},
 		{"both jwt configs", map[string]string{"CREDKEEP_JWT_SECRET": strings.Repeat("s", 32), "CREDKEEP_JWT_JWKS_URL": "https://idp/keys"}, "CREDKEEP_JWT_JWKS_URL"},
 		{"plain http jwks", map[string]string{"CREDKEEP_JWT_JWKS_URL": "http://idp.example/keys"}, "CREDKEEP_JWT_JWKS_URL"},
+		{"oidc without client", map[string]string{"CREDKEEP_OIDC_ISSUER": "https://id.example.com"}, "CREDKEEP_OIDC_CLIENT_ID"},
+		{"oidc client without issuer", map[string]string{"CREDKEEP_OIDC_CLIENT_ID": "console"}, "CREDKEEP_OIDC_ISSUER"},
+		{"oidc over plain http", map[string]string{"CREDKEEP_OIDC_ISSUER": "http://id.example.com", "CREDKEEP_OIDC_CLIENT_ID": "c"}, "CREDKEEP_OIDC_ISSUER"},
+		{"oidc with a jwt secret", map[string]string{"CREDKEEP_OIDC_ISSUER": "https://id.example.com", "CREDKEEP_OIDC_CLIENT_ID": "c", "CREDKEEP_JWT_SECRET": strings.Repeat("s", 32)}, "CREDKEEP_OIDC_ISSUER"},
+		{"oidc scopes without openid", map[string]string{"CREDKEEP_OIDC_ISSUER": "https://id.example.com", "CREDKEEP_OIDC_CLIENT_ID": "c", "CREDKEEP_OIDC_SCOPES": "email"}, "CREDKEEP_OIDC_SCOPES"},
+		{"oidc audience alone", map[string]string{"CREDKEEP_OIDC_AUDIENCE": "api"}, "CREDKEEP_OIDC_AUDIENCE"},
+		{"console not a bool", map[string]string{"CREDKEEP_CONSOLE": "maybe"}, "CREDKEEP_CONSOLE"},
 		{"bad addr", map[string]string{"CREDKEEP_ADDR": "8080"}, "CREDKEEP_ADDR"},
 		{"bad port", map[string]string{"CREDKEEP_ADDR": ":99999"}, "CREDKEEP_ADDR"},
 		{"wildcard origin", map[string]string{"CREDKEEP_CORS_ORIGINS": "*"}, "CREDKEEP_CORS_ORIGINS"},
@@ -105,6 +113,17 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 				t.Errorf("error is not one line naming the variable: %q", err)
 			}
 		})
+	}
+}
+
+func TestOIDC(t *testing.T) {
+	c, err := Load(env(map[string]string{"CREDKEEP_OIDC_ISSUER": "http://127.0.0.1:4000/", "CREDKEEP_OIDC_CLIENT_ID": "console"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := OIDC{Issuer: "http://127.0.0.1:4000/", ClientID: "console", Scopes: []string{"openid", "email", "profile"}}
+	if !reflect.DeepEqual(c.OIDC, want) || c.DevAuth() || !c.Console {
+		t.Errorf("OIDC %+v, dev auth %v, console %v", c.OIDC, c.DevAuth(), c.Console)
 	}
 }
 

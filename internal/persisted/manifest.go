@@ -59,6 +59,33 @@ func (t *Trusted) Lookup(key string) (*Operation, bool) {
 	return op, ok
 }
 
+// With is t and other together (either may be nil): the server's built-in
+// documents and an operator's manifest.
+func (t *Trusted) With(other *Trusted) *Trusted {
+	if other == nil {
+		return t
+	}
+	if t == nil {
+		return other
+	}
+	out := &Trusted{byKey: make(map[string]*Operation, len(t.byKey)+len(other.byKey)), n: t.n}
+	for k, op := range t.byKey {
+		out.byKey[k] = op
+	}
+	seen := map[*Operation]bool{}
+	for k, op := range other.byKey {
+		if _, dup := out.byKey[k]; dup {
+			continue // the same id names the same text (ids are hashes or checked unique)
+		}
+		out.byKey[k] = op
+		if !seen[op] {
+			seen[op] = true
+			out.n++
+		}
+	}
+	return out
+}
+
 // Len is the number of trusted operations.
 func (t *Trusted) Len() int {
 	if t == nil {
