@@ -341,11 +341,24 @@ func mintToken(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "credkeep token: %v\n", err)
 		return exitConfig
 	}
-	if cfg.JWTSecret.IsZero() {
-		fmt.Fprintln(stderr, "credkeep token: CREDKEEP_JWT_SECRET is not set; the token must be signed with the secret the server verifies with")
+	secret := cfg.JWTSecret
+	if secret.IsZero() && cfg.DevAuth() {
+		// A development server (make run) signs with the key in its data directory.
+		devKey := filepath.Join(cfg.DataDir, "dev-jwt.key")
+		if _, err := os.Stat(devKey); err == nil {
+			key, _, err := keyfile.LoadOrCreate(devKey, 32)
+			if err != nil {
+				fmt.Fprintf(stderr, "credkeep token: %v\n", err)
+				return exitConfig
+			}
+			secret = redact.New(string(key.Reveal()))
+		}
+	}
+	if secret.IsZero() {
+		fmt.Fprintln(stderr, "credkeep token: CREDKEEP_JWT_SECRET is not set (nor a development server's key in CREDKEEP_DATA_DIR); the token must be signed with the secret the server verifies with")
 		return exitConfig
 	}
-	tok, err := authn.MintHS256(cfg.JWTSecret, authn.MintOptions{
+	tok, err := authn.MintHS256(secret, authn.MintOptions{
 		Subject: *sub, Email: *email, Name: *name, Admin: *admin, TTL: *ttl,
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
 	})

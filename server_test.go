@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"credkeep/authn"
+	"credkeep/internal/keyfile"
 	"credkeep/internal/logging/logtest"
 	"credkeep/internal/redact"
 	"credkeep/storage/embedded"
@@ -44,6 +45,29 @@ func TestTokenSubcommand(t *testing.T) {
 	}
 }
 
+// A development server's key (make run) signs tokens when no secret is set.
+func TestTokenSubcommandUsesTheDevelopmentKey(t *testing.T) {
+	dir := t.TempDir()
+	key, _, err := keyfile.LoadOrCreate(filepath.Join(dir, "dev-jwt.key"), 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CREDKEEP_JWT_SECRET", "")
+	t.Setenv("CREDKEEP_DATA_DIR", dir)
+	var out, errOut bytes.Buffer
+	if code := run([]string{"token", "--sub", "bob"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	v, err := authn.NewJWTVerifier(context.Background(), authn.JWTConfig{Secret: redact.New(string(key.Reveal()))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, err := v.Verify(strings.TrimSpace(out.String()))
+	if err != nil || claims.Subject != "bob" {
+		t.Errorf("token not signed with the development key: %v %+v", err, claims)
+	}
+}
+
 func TestTokenSubcommandRefusals(t *testing.T) {
 	cases := []struct {
 		name string
@@ -58,6 +82,7 @@ func TestTokenSubcommandRefusals(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("CREDKEEP_JWT_SECRET", tc.env)
+			t.Setenv("CREDKEEP_DATA_DIR", t.TempDir()) // no development server's key there
 			var out, errOut bytes.Buffer
 			if code := run(tc.args, &out, &errOut); code != exitConfig {
 				t.Errorf("exit %d, want %d", code, exitConfig)

@@ -116,6 +116,7 @@ function App(props: { config: ConsoleConfig }) {
 takeFragmentToken();
 const root = document.getElementById('app');
 if (root) {
+  root.textContent = ''; // the boot message
   loadConfig()
     .then((config) => render(<App config={config} />, root))
     .catch((e: unknown) => render(<p class="problem" role="alert">The console could not start: {String(e)}</p>, root));

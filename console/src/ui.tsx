@@ -61,7 +61,7 @@ export function Field(p: FieldProps) {
   const described = [p.help ? `${p.id}-help` : '', p.error ? `${p.id}-error` : ''].filter(Boolean).join(' ');
   return (
     <div class={`field${p.error ? ' invalid' : ''}`}>
-      <label for={p.id}>{p.label}{p.required && <span class="req" aria-hidden="true"> *</span>}</label>
+      <div class="label-row"><label for={p.id}>{p.label}</label>{p.required && <span class="req" aria-hidden="true">*</span>}</div>
       {p.children({ id: p.id, 'aria-invalid': p.error ? true : undefined, 'aria-describedby': described || undefined, required: p.required })}
       {p.help && <p class="help" id={`${p.id}-help`}>{p.help}</p>}
       {p.error && <p class="error" id={`${p.id}-error`}>{p.error}</p>}
@@ -97,7 +97,8 @@ export function when(t: string | null | undefined, never = 'Never'): string {
 }
 
 export function TypeBadge(props: { typeKey: string; name: string }) {
-  const initials = props.name.split(/\s+/).map((w) => w[0]).join('').slice(0, 2).toUpperCase();
+  const words = props.name.split(/\s+/);
+  const initials = (words.length > 1 ? words.map((w) => w[0]).join('') : props.name).slice(0, 2).toUpperCase();
   return <span class={`type-badge t-${props.typeKey}`} aria-hidden="true">{initials}</span>;
 }
 

@@ -56,7 +56,7 @@ export function CredentialDetail(props: { workspaceId: string; id: string }) {
       {c.fields ? (
         <dl class="config">
           {c.fields.map((f) => (
-            <div key={f.key}><dt>{f.label}</dt><dd>{f.secret ? (f.isSet ? <span class="hint">{f.hint}</span> : <em>not set</em>) : (f.value || <em>not set</em>)}</dd></div>
+            <div key={f.key}><dt>{f.label}</dt><dd>{f.secret ? (f.isSet ? <span class="hint">{f.hint ?? 'set (too short to hint)'}</span> : <em>not set</em>) : (f.value || <em>not set</em>)}</dd></div>
           ))}
         </dl>
       ) : <p class="muted">Your access ({c.viewerAccess === 'USE' ? 'Use only' : c.viewerAccess}) does not show the settings.</p>}

@@ -7,8 +7,14 @@ export function SignIn(props: { config: ConsoleConfig; onSignedIn: (to: string) 
   const [problem, setProblem] = useState<string | null>(null);
   useEffect(() => {
     document.title = 'Sign in · credkeep';
-    takeFragmentToken();
-    if (token()) props.onSignedIn(takePlace());
+    // The sign-in link may also be opened on this page (only its fragment changes).
+    const take = () => {
+      takeFragmentToken();
+      if (token()) props.onSignedIn(takePlace());
+    };
+    take();
+    window.addEventListener('hashchange', take);
+    return () => window.removeEventListener('hashchange', take);
   }, []);
   const { oidc, devSignIn } = props.config;
   return (
