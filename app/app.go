@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"slices"
 	"time"
 
 	"credkeep/apitoken"
@@ -113,7 +115,13 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	o.Outbound.Now = o.Now
 	workspaces := workspace.New(store, authorizer, auditLog, o.Now, o.Logger)
 	credentials := credential.NewService(store, o.Uses, workspaces, authorizer, auditLog, connection.NewManager(o.Outbound, store), o.Now, o.Logger)
-	credentials.AllowReturnTo(o.CORSOrigins)
+	// Back to the apps allowed by CORS, and to this server's own console (the
+	// origin of the OAuth redirect URL is where people reach this server).
+	returnOrigins := slices.Clone(o.CORSOrigins)
+	if u, err := url.Parse(o.Outbound.RedirectURL); err == nil && u.Host != "" && o.Console != nil {
+		returnOrigins = append(returnOrigins, u.Scheme+"://"+u.Host)
+	}
+	credentials.AllowReturnTo(returnOrigins)
 	credentials.ObserveCache(func(hit bool) { o.Metrics.Cache("credential", hit) })
 	console, err := persisted.ParseManifest(httpapi.ConsoleManifest(), graph.NewExecutableSchema(graph.Config{}).Schema())
 	if err != nil {

@@ -149,6 +149,29 @@ func TestOAuthReturnTo(t *testing.T) {
 	}
 }
 
+// TestOAuthReturnsToTheConsole: a server that serves the console lets an
+// authorization return to its own origin (that of the OAuth redirect URL),
+// and one that does not serve it does not.
+func TestOAuthReturnsToTheConsole(t *testing.T) {
+	o := startOAuth(t)
+	const start = `mutation($id: ID!, $back: String) { startOAuthAuthorization(credentialId: $id, returnTo: $back) { state } }`
+	for _, console := range []bool{true, false} {
+		e := newEnvWith(t, func(e *env) {
+			e.allowPrivate, e.console = true, console
+			e.outbound = connection.Config{RedirectURL: "https://credkeep.example.com/oauth/callback"}
+		})
+		alice := e.token("alice")
+		cred := e.createCredential(alice, e.createWorkspace(alice, "back"), "oauth2", "Generic", oauthFields(o, "authorization_code")...)
+		r := e.gql(alice, start, map[string]any{"id": cred, "back": "https://credkeep.example.com/w/x/credentials/" + cred})
+		if console {
+			mustOK(t, r)
+		} else {
+			wantCode(t, r, "BAD_USER_INPUT")
+		}
+		wantCode(t, e.gql(alice, start, map[string]any{"id": cred, "back": "https://other.example.com/"}), "BAD_USER_INPUT")
+	}
+}
+
 // TestOAuthCallbackTellsTheOpener (SPEC.md §9): without returnTo, the
 // callback page posts the outcome to window.opener for each allowed origin
 // (never "*"), with the one script its CSP allows by hash.

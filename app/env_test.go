@@ -16,6 +16,7 @@ import (
 	"credkeep/app"
 	"credkeep/authn"
 	"credkeep/connection"
+	"credkeep/httpapi"
 	"credkeep/internal/logging"
 	"credkeep/internal/logging/logtest"
 	"credkeep/internal/persisted"
@@ -60,6 +61,8 @@ type env struct {
 	// apqMax bounds the shared APQ store; 0: the default.
 	apqMax int
 	cors   []string
+	// console serves the web console (and lets OAuth flows return to it).
+	console bool
 	// corsHeaders are request headers allowed beyond the default set.
 	corsHeaders []string
 	trusted     *persisted.Trusted
@@ -126,6 +129,7 @@ func (e *env) instance() instance {
 		Dev:                 e.dev,
 		Playground:          true,
 		Now:                 e.clock.Now,
+		Console:             consoleOptions(e.console),
 	})
 	if err != nil {
 		e.t.Fatal(err)
@@ -338,3 +342,10 @@ func (e *env) addMember(token, ws, user, role string) {
 }
 
 func httptestServer(h http.Handler) *httptest.Server { return httptest.NewServer(h) }
+
+func consoleOptions(on bool) *httpapi.ConsoleOptions {
+	if !on {
+		return nil
+	}
+	return &httpapi.ConsoleOptions{}
+}

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { useMutation, useQuery } from '@urql/preact';
-import { useLocation } from 'wouter-preact';
+import { useLocation, useSearch } from 'wouter-preact';
 import {
   CredentialAuditDocument, CredentialDocument, DeleteCredentialDocument, RefreshCredentialDocument, ShareCredentialDocument,
   StartOAuthAuthorizationDocument, TestCredentialDocument, UnshareCredentialDocument, UpdateCredentialDocument,
@@ -34,7 +34,9 @@ export function CredentialDetail(props: { workspaceId: string; id: string }) {
       {can.test && c.type.testable && <button type="button" disabled={tested.fetching} onClick={() => test({ id: c.id })}>Test connection</button>}
       {can.authorize && oauthFlow && (
         <button type="button" disabled={authorizing.fetching} onClick={async () => {
-          const r = await authorize({ credentialId: c.id, returnTo: null });
+          const back = new URL(window.location.href);
+          for (const k of ['credkeep_oauth', 'credentialId', 'reason']) back.searchParams.delete(k);
+          const r = await authorize({ credentialId: c.id, returnTo: back.toString() });
           if (r.data) window.location.assign(r.data.startOAuthAuthorization.authorizationUrl);
         }}>{c.connection?.state === 'CONNECTED' ? 'Re-authorize' : 'Connect'}</button>
       )}
@@ -47,6 +49,7 @@ export function CredentialDetail(props: { workspaceId: string; id: string }) {
       <p class="subtitle"><TypeBadge typeKey={c.type.key} name={c.type.name} /> {c.type.name} · <Status status={c.status} />
         {' '}· {c.sharing === 'SHARED' ? 'Shared' : 'Personal'} · owner {person(c.owner)}</p>
       {c.statusMessage && <p class="problem" role="status">{c.statusMessage}</p>}
+      <OAuthOutcome />
       {tested.data && <p class={tested.data.testCredential.ok ? 'ok' : 'problem'} role="status">{tested.data.testCredential.message}</p>}
       <Problem error={tested.error ?? refreshed.error ?? authorizing.error} />
       {c.description && <p>{c.description}</p>}
@@ -98,6 +101,23 @@ export function CredentialDetail(props: { workspaceId: string; id: string }) {
       {dialog === 'delete' && <DeleteDialog credential={c} workspaceId={props.workspaceId} onClose={() => setDialog(null)} />}
     </Page>
   );
+}
+
+// OAuthOutcome tells how an authorization ended when the provider sent the
+// person back here (credkeep_oauth, reason: codes, never the provider's text).
+const oauthReasons: Record<string, string> = {
+  exchange_failed: 'the provider did not accept the code', provider_refused: 'the provider did not authorize',
+  access_denied: 'access was denied at the provider', no_code: 'the provider sent no code',
+  not_allowed: 'you no longer manage this credential', credential_deleted: 'the credential was deleted', bad_state: 'the link expired',
+};
+
+function OAuthOutcome() {
+  const q = new URLSearchParams(useSearch());
+  const outcome = q.get('credkeep_oauth');
+  if (!outcome) return null;
+  if (outcome === 'connected') return <p class="ok" role="status">Connected.</p>;
+  const reason = q.get('reason') ?? '';
+  return <p class="problem" role="status">Not connected: {oauthReasons[reason] ?? reason}.</p>;
 }
 
 function Grants(props: { credential: Credential }) {
