@@ -35,6 +35,7 @@ import (
 	"credkeep/internal/logging"
 	"credkeep/internal/persisted"
 	"credkeep/internal/redact"
+	"credkeep/kms"
 	"credkeep/storage"
 	"credkeep/storage/embedded"
 	"credkeep/usecount"
@@ -104,9 +105,16 @@ func serve(stdout, stderr io.Writer) int {
 
 	var warnings []string
 	masterKey := cfg.MasterKey
-	if masterKey.Len() == 0 {
+	devKey := filepath.Join(cfg.DataDir, "master.key")
+	if _, statErr := os.Stat(devKey); masterKey.Len() == 0 && cfg.KMS.Provider != "local" && statErr == nil {
+		// Data keys may still be wrapped by the development key until `credkeep keys rewrap` ran.
+		if masterKey, _, err = keyfile.LoadOrCreate(devKey, config.MasterKeyLen); err != nil {
+			return configError(stderr, "CREDKEEP_DATA_DIR", err)
+		}
+	}
+	if masterKey.Len() == 0 && cfg.KMS.Provider == "local" {
 		var created bool
-		masterKey, created, err = keyfile.LoadOrCreate(filepath.Join(cfg.DataDir, "master.key"), config.MasterKeyLen)
+		masterKey, created, err = keyfile.LoadOrCreate(devKey, config.MasterKeyLen)
 		if err != nil {
 			return configError(stderr, "CREDKEEP_DATA_DIR", err)
 		}
@@ -126,6 +134,15 @@ func serve(stdout, stderr io.Writer) int {
 		jwtSecret = redact.New(string(key.Reveal()))
 	}
 
+	kmsSettings, err := kms.New(cfg.KMS, masterKey)
+	if err != nil {
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			return configError(stderr, ce.Var, errors.New(ce.Msg))
+		}
+		return configError(stderr, "CREDKEEP_KMS_PROVIDER", err)
+	}
+
 	var db storage.Embedded
 	if cfg.Embedded() {
 		e, err := embedded.Start(cfg.DataDir, logging.AtLeast(log, slog.LevelError).With("component", "ferretdb"))
@@ -137,11 +154,11 @@ func serve(stdout, stderr io.Writer) int {
 	}
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	store, err := storage.Open(openCtx, storage.Options{
-		URI:       cfg.MongoURI,
-		Embedded:  db,
-		DBName:    cfg.DBName,
-		MasterKey: masterKey,
-		Logger:    log,
+		URI:      cfg.MongoURI,
+		Embedded: db,
+		DBName:   cfg.DBName,
+		KMS:      &kmsSettings,
+		Logger:   log,
 		// SingleInstance: FerretDB v1 at MONGODB_URI is refused unless this is the only instance.
 		SingleInstance: cfg.SingleInstance,
 	})

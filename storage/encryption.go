@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -17,7 +18,6 @@ const (
 	// Random (not deterministic): equal plaintexts give different ciphertexts, and
 	// secrets are never queried by value.
 	encryptAlgorithm = "AEAD_AES_256_CBC_HMAC_SHA_512-Random"
-	kmsProvider      = "local"
 )
 
 // encryption does explicit client-side field encryption with one data key per
@@ -27,14 +27,15 @@ type encryption struct {
 	ce             *mongo.ClientEncryption
 }
 
-func newEncryption(ctx context.Context, opts *options.ClientOptions, kms map[string]map[string]any) (*encryption, error) {
+func newEncryption(ctx context.Context, opts *options.ClientOptions, providers map[string]map[string]any, tlsConf map[string]*tls.Config) (*encryption, error) {
 	kv, err := mongo.Connect(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect key vault: %w", err)
 	}
 	ce, err := mongo.NewClientEncryption(kv, options.ClientEncryption().
 		SetKeyVaultNamespace(keyVaultNamespace).
-		SetKmsProviders(kms))
+		SetKmsProviders(providers).
+		SetTLSConfig(tlsConf))
 	if err != nil {
 		_ = kv.Disconnect(ctx)
 		return nil, fmt.Errorf("set up field encryption: %w", err)
@@ -64,7 +65,11 @@ func (e *encryption) ensureKeyVaultIndex(ctx context.Context) error {
 
 // CreateDataKey creates the data key of a workspace.
 func (s *Store) CreateDataKey(ctx context.Context, workspaceID string) error {
-	_, err := s.crypt.ce.CreateDataKey(ctx, kmsProvider, options.DataKey().SetKeyAltNames([]string{workspaceID}))
+	opts := options.DataKey().SetKeyAltNames([]string{workspaceID})
+	if s.kms.MasterKey != nil {
+		opts.SetMasterKey(s.kms.MasterKey)
+	}
+	_, err := s.crypt.ce.CreateDataKey(ctx, s.kms.Provider, opts)
 	if err != nil {
 		return fmt.Errorf("create data key: %w", err)
 	}

@@ -24,6 +24,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo/readpref"
 
 	"credkeep/internal/redact"
+	"credkeep/kms"
 	"credkeep/storage/writelock"
 )
 
@@ -42,9 +43,11 @@ type Options struct {
 	// several Stores may share one, as tests of several instances do).
 	Embedded Embedded
 	DBName   string
-	// MasterKey wraps the data keys (local KMS, 96 bytes).
+	// MasterKey wraps the data keys (local KMS, 96 bytes) when KMS is nil.
 	MasterKey redact.Bytes
-	Logger    *slog.Logger
+	// KMS, when set, says where the master key is instead (SPEC.md §11).
+	KMS    *kms.Settings
+	Logger *slog.Logger
 	// Timeout bounds each start-up step and server selection.
 	Timeout time.Duration
 	// SingleInstance (CREDKEEP_SINGLE_INSTANCE) accepts a URI database that does
@@ -73,6 +76,7 @@ type Store struct {
 	client   *mongo.Client // decrypts encrypted fields automatically on reads
 	db       *mongo.Database
 	crypt    *encryption
+	kms      kms.Settings
 	embedded Embedded          // nil for a database at a URI
 	locks    *writelock.Locker // nil when the database has atomic single-document updates (collection.go)
 	log      *slog.Logger
@@ -86,8 +90,12 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if !cseEnabled {
 		return nil, errors.New("this binary was built without client-side encryption: build with -tags cse")
 	}
-	if o.MasterKey.Len() != 96 {
-		return nil, errors.New("master key must be 96 bytes")
+	if o.KMS == nil {
+		if o.MasterKey.Len() != 96 {
+			return nil, errors.New("master key must be 96 bytes")
+		}
+		local := kms.Local(o.MasterKey)
+		o.KMS = &local
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -116,7 +124,8 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 }
 
 func (s *Store) connect(ctx context.Context, uri string, o Options) error {
-	kms := map[string]map[string]any{"local": {"key": o.MasterKey.Reveal()}}
+	s.kms = *o.KMS
+	providers := o.KMS.Providers
 	clientOpts := func() *options.ClientOptions {
 		// Defaults first: options given in the URI (serverSelectionTimeoutMS, ...) win.
 		return options.Client().
@@ -127,7 +136,8 @@ func (s *Store) connect(ctx context.Context, uri string, o Options) error {
 	}
 	auto := options.AutoEncryption().
 		SetKeyVaultNamespace(keyVaultNamespace).
-		SetKmsProviders(kms).
+		SetKmsProviders(providers).
+		SetTLSConfig(o.KMS.TLS).
 		// Writes encrypt explicitly (per workspace key); reads decrypt automatically.
 		SetBypassAutoEncryption(true)
 	client, err := mongo.Connect(ctx, clientOpts().SetAutoEncryptionOptions(auto))
@@ -156,7 +166,7 @@ func (s *Store) connect(ctx context.Context, uri string, o Options) error {
 		}
 	}
 
-	s.crypt, err = newEncryption(ctx, clientOpts(), kms)
+	s.crypt, err = newEncryption(ctx, clientOpts(), providers, o.KMS.TLS)
 	if err != nil {
 		return err
 	}

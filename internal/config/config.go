@@ -41,6 +41,8 @@ type Config struct {
 	OIDC OIDC
 	// Console serves the web console at / (CREDKEEP_CONSOLE).
 	Console bool
+	// KMS is where the master key lives (local: MasterKey).
+	KMS KMS
 
 	CORSOrigins []string
 	// CORSHeaders are request headers allowed in addition to the default set.
@@ -145,6 +147,16 @@ func Load(lookup Lookup) (*Config, error) {
 	if c.Dev, err = getBool(get, "CREDKEEP_DEV", false); err != nil {
 		return nil, err
 	}
+	if c.KMS, err = kmsConfig(get); err != nil {
+		return nil, err
+	}
+	if v := get("CREDKEEP_OLD_MASTER_KEY", ""); v != "" {
+		key, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(key) != MasterKeyLen {
+			return nil, bad("CREDKEEP_OLD_MASTER_KEY", "must be base64 of %d bytes", MasterKeyLen)
+		}
+		c.KMS.OldMasterKey = redact.NewBytes(key)
+	}
 
 	c.JWTSecret = redact.New(get("CREDKEEP_JWT_SECRET", ""))
 	if !c.JWTSecret.IsZero() && len(c.JWTSecret.Reveal()) < MinJWTSecretLen {
@@ -170,7 +182,7 @@ func Load(lookup Lookup) (*Config, error) {
 
 	if !c.Embedded() && !c.Dev {
 		// An external database means a real deployment: nothing may be generated.
-		if c.MasterKey.Len() == 0 {
+		if c.MasterKey.Len() == 0 && c.KMS.Provider == "local" {
 			return nil, bad("CREDKEEP_MASTER_KEY", "required with MONGODB_URI (base64 of %d random bytes)", MasterKeyLen)
 		}
 		if c.DevAuth() {

@@ -87,6 +87,21 @@ func (r *Raw) HasDataKey(ctx context.Context, workspaceID string) (bool, error) 
 	return n > 0, err
 }
 
+// DataKeyProvider is the KMS provider that wraps a workspace's data key (its
+// masterKey.provider), "" when there is no key.
+func (r *Raw) DataKeyProvider(ctx context.Context, workspaceID string) (string, error) {
+	var doc struct {
+		MasterKey struct {
+			Provider string `bson:"provider"`
+		} `bson:"masterKey"`
+	}
+	err := r.keyVault.FindOne(ctx, bson.M{"keyAltNames": workspaceID}).Decode(&doc)
+	if err == mongo.ErrNoDocuments {
+		return "", nil
+	}
+	return doc.MasterKey.Provider, err
+}
+
 // IndexNames lists a collection's indexes.
 func (r *Raw) IndexNames(ctx context.Context, collection string) ([]string, error) {
 	cur, err := r.db.Collection(collection).Indexes().List(ctx)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"credkeep/internal/redact"
+	"credkeep/kms"
 	"credkeep/storage"
 	"credkeep/storage/embedded"
 )
@@ -152,4 +153,15 @@ func (db *DB) Restart(t testing.TB) {
 		t.Fatalf("restart embedded database: %v", err)
 	}
 	db.Embedded = e
+}
+
+// OpenWithKMS connects a new Store whose master key is where settings say
+// (SPEC.md §11); it is closed when t ends.
+func (db *DB) OpenWithKMS(t testing.TB, settings kms.Settings) *storage.Store {
+	t.Helper()
+	o := storage.Options{URI: db.URI, Timeout: db.Timeout, KMS: &settings}
+	if db.Embedded != nil {
+		o.Embedded = db.Embedded
+	}
+	return db.open(t, o)
 }
