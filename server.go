@@ -66,11 +66,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return mintToken(args, stdout, stderr)
 	case "manifest":
 		return buildManifest(args, stdout, stderr)
+	case "keys":
+		return keysCommand(args, stdout, stderr)
 	case "help":
-		fmt.Fprintln(stdout, "usage: credkeep [serve] | credkeep token --sub ID [--email E] [--name N] [--admin] [--ttl 1h] | credkeep manifest DIR [-o FILE]")
+		fmt.Fprintln(stdout, "usage: credkeep [serve] | credkeep token --sub ID [--email E] [--name N] [--admin] [--ttl 1h] | credkeep manifest DIR [-o FILE] | credkeep keys rewrap")
 		return 0
 	}
-	fmt.Fprintf(stderr, "credkeep: unknown command %q (want serve, token or manifest)\n", cmd)
+	fmt.Fprintf(stderr, "credkeep: unknown command %q (want serve, token, manifest or keys)\n", cmd)
 	return exitConfig
 }
 

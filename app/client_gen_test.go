@@ -75,6 +75,8 @@ const (
 	AuditActionTokenRevoked AuditAction = "TOKEN_REVOKED"
 	// An attempt was refused (bounded per caller).
 	AuditActionAccessDenied AuditAction = "ACCESS_DENIED"
+	// Every data key was re-wrapped under a new master key (platform log: credkeep keys rewrap).
+	AuditActionMasterKeyRewrapped AuditAction = "MASTER_KEY_REWRAPPED"
 )
 
 var AllAuditAction = []AuditAction{
@@ -100,6 +102,7 @@ var AllAuditAction = []AuditAction{
 	AuditActionTokenCreated,
 	AuditActionTokenRevoked,
 	AuditActionAccessDenied,
+	AuditActionMasterKeyRewrapped,
 }
 
 // AuditByTokenResponse is returned by AuditByToken on success.

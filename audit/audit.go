@@ -57,6 +57,7 @@ const (
 	TokenCreated                   Action = "TOKEN_CREATED"
 	TokenRevoked                   Action = "TOKEN_REVOKED"
 	AccessDenied                   Action = "ACCESS_DENIED"
+	MasterKeyRewrapped             Action = "MASTER_KEY_REWRAPPED"
 )
 
 // Outcome of the recorded action.

@@ -2383,6 +2383,8 @@ enum AuditAction {
   TOKEN_REVOKED
   "An attempt was refused (bounded per caller)."
   ACCESS_DENIED
+  "Every data key was re-wrapped under a new master key (platform log: credkeep keys rewrap)."
+  MASTER_KEY_REWRAPPED
 }
 
 "How an audited action ended."

@@ -36,24 +36,62 @@ func Local(key redact.Bytes) Settings {
 	return Settings{Provider: "local", Providers: map[string]map[string]any{"local": {"key": key.Reveal()}}}
 }
 
-// New builds the settings of c; local uses localKey. Problems name the
-// variable at fault (*config.Error).
+// New builds the settings of c; local uses localKey. Every provider whose
+// credentials are configured is usable (data keys may still be wrapped by a
+// provider being left, until `credkeep keys rewrap` ran); new data keys go to
+// c.Provider. Problems name the variable at fault (*config.Error).
 func New(c config.KMS, localKey redact.Bytes) (Settings, error) {
 	tlsConf, err := tlsConfig(c)
 	if err != nil {
 		return Settings{}, err
 	}
 	s := Settings{Provider: c.Provider, Providers: map[string]map[string]any{}}
-	if tlsConf != nil {
-		s.TLS = map[string]*tls.Config{c.Provider: tlsConf}
-	}
-	if localKey.Len() > 0 {
-		// A local key stays usable for data keys it still wraps (a re-wrap away from it).
-		s.Providers["local"] = map[string]any{"key": localKey.Reveal()}
-	}
 	identity := c.IdentityEndpoint
 	if identity == "" {
 		identity = c.Endpoint
+	}
+	if localKey.Len() > 0 {
+		s.Providers["local"] = map[string]any{"key": localKey.Reveal()}
+	}
+	if c.AWSAccessKeyID != "" && !c.AWSSecretKey.IsZero() {
+		creds := map[string]any{"accessKeyId": c.AWSAccessKeyID, "secretAccessKey": c.AWSSecretKey.Reveal()}
+		if !c.AWSSessionToken.IsZero() {
+			creds["sessionToken"] = c.AWSSessionToken.Reveal()
+		}
+		s.Providers["aws"] = creds
+	}
+	if c.GCPCredentials != "" {
+		email, key, err := gcpServiceAccount(c.GCPCredentials)
+		if err != nil {
+			return Settings{}, &config.Error{Var: "CREDKEEP_KMS_GCP_CREDENTIALS", Msg: err.Error()}
+		}
+		creds := map[string]any{"email": email, "privateKey": key}
+		if identity != "" && c.Provider == "gcp" {
+			creds["endpoint"] = identity
+		}
+		s.Providers["gcp"] = creds
+	}
+	if c.AzureTenantID != "" && c.AzureClientID != "" && !c.AzureClientSecret.IsZero() {
+		creds := map[string]any{"tenantId": c.AzureTenantID, "clientId": c.AzureClientID, "clientSecret": c.AzureClientSecret.Reveal()}
+		if identity != "" && c.Provider == "azure" {
+			creds["identityPlatformEndpoint"] = identity
+		}
+		s.Providers["azure"] = creds
+	}
+	if c.KMIPEndpoint != "" {
+		endpoint := c.KMIPEndpoint
+		if c.Endpoint != "" && c.Provider == "kmip" {
+			endpoint = c.Endpoint
+		}
+		s.Providers["kmip"] = map[string]any{"endpoint": endpoint}
+	}
+	if tlsConf != nil {
+		s.TLS = map[string]*tls.Config{}
+		for p := range s.Providers {
+			if p != "local" {
+				s.TLS[p] = tlsConf
+			}
+		}
 	}
 	switch c.Provider {
 	case "local":
@@ -61,25 +99,11 @@ func New(c config.KMS, localKey redact.Bytes) (Settings, error) {
 			return Settings{}, &config.Error{Var: "CREDKEEP_MASTER_KEY", Msg: "required with CREDKEEP_KMS_PROVIDER=local"}
 		}
 	case "aws":
-		creds := map[string]any{"accessKeyId": c.AWSAccessKeyID, "secretAccessKey": c.AWSSecretKey.Reveal()}
-		if !c.AWSSessionToken.IsZero() {
-			creds["sessionToken"] = c.AWSSessionToken.Reveal()
-		}
-		s.Providers["aws"] = creds
 		s.MasterKey = map[string]any{"region": c.AWSRegion, "key": c.AWSKey}
 		if c.Endpoint != "" {
 			s.MasterKey["endpoint"] = c.Endpoint
 		}
 	case "gcp":
-		email, key, err := gcpServiceAccount(c.GCPCredentials)
-		if err != nil {
-			return Settings{}, &config.Error{Var: "CREDKEEP_KMS_GCP_CREDENTIALS", Msg: err.Error()}
-		}
-		creds := map[string]any{"email": email, "privateKey": key}
-		if identity != "" {
-			creds["endpoint"] = identity
-		}
-		s.Providers["gcp"] = creds
 		p := strings.Split(c.GCPKey, "/") // projects/P/locations/L/keyRings/R/cryptoKeys/K[/cryptoKeyVersions/V]
 		s.MasterKey = map[string]any{"projectId": p[1], "location": p[3], "keyRing": p[5], "keyName": p[7]}
 		if len(p) == 10 {
@@ -89,11 +113,6 @@ func New(c config.KMS, localKey redact.Bytes) (Settings, error) {
 			s.MasterKey["endpoint"] = c.Endpoint
 		}
 	case "azure":
-		creds := map[string]any{"tenantId": c.AzureTenantID, "clientId": c.AzureClientID, "clientSecret": c.AzureClientSecret.Reveal()}
-		if identity != "" {
-			creds["identityPlatformEndpoint"] = identity
-		}
-		s.Providers["azure"] = creds
 		rest := strings.TrimPrefix(c.AzureKey, "https://") // <vault host>/keys/<name>[/<version>]
 		p := strings.Split(rest, "/")
 		vault := p[0]
@@ -105,11 +124,6 @@ func New(c config.KMS, localKey redact.Bytes) (Settings, error) {
 			s.MasterKey["keyVersion"] = p[3]
 		}
 	case "kmip":
-		endpoint := c.KMIPEndpoint
-		if c.Endpoint != "" {
-			endpoint = c.Endpoint
-		}
-		s.Providers["kmip"] = map[string]any{"endpoint": endpoint}
 		s.MasterKey = map[string]any{}
 		if c.KMIPKeyID != "" {
 			s.MasterKey["keyId"] = c.KMIPKeyID // else libmongocrypt registers a new key and records its id

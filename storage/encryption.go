@@ -104,3 +104,67 @@ func (s *Store) encrypt(ctx context.Context, workspaceID string, v any) (primiti
 	}
 	return bin, nil
 }
+
+// notUnderMasterKey selects the data keys the current master key does not
+// wrap: another provider, or the same one with another key (the fields of the
+// master key document but its endpoint, which only says where to reach it).
+func (s *Store) notUnderMasterKey() bson.M {
+	or := bson.A{bson.M{"masterKey.provider": bson.M{"$ne": s.kms.Provider}}}
+	for k, v := range s.kms.MasterKey {
+		if k != "endpoint" {
+			or = append(or, bson.M{"masterKey." + k: bson.M{"$ne": v}})
+		}
+	}
+	return bson.M{"$or": or}
+}
+
+// RewrapDataKeys re-wraps, batch by batch, every data key not yet under the
+// current master key; each batch is one write, so an interruption leaves
+// every key under one master key or the other and a new run goes on where
+// it stopped. after is called after each batch with the count so far; an
+// error from it stops the run. It returns how many keys it re-wrapped.
+func (s *Store) RewrapDataKeys(ctx context.Context, batch int, after func(done int) error) (int, error) {
+	done := 0
+	for {
+		cur, err := s.crypt.keyVault().Find(ctx, s.notUnderMasterKey(),
+			options.Find().SetProjection(bson.M{"_id": 1}).SetLimit(int64(batch)).SetSort(bson.M{"_id": 1}))
+		if err != nil {
+			return done, fmt.Errorf("find data keys to re-wrap: %w", err)
+		}
+		var ids []struct {
+			ID primitive.Binary `bson:"_id"`
+		}
+		if err := cur.All(ctx, &ids); err != nil {
+			return done, fmt.Errorf("find data keys to re-wrap: %w", err)
+		}
+		if len(ids) == 0 {
+			return done, nil
+		}
+		in := make(bson.A, len(ids))
+		for i, d := range ids {
+			in[i] = d.ID
+		}
+		opts := options.RewrapManyDataKey().SetProvider(s.kms.Provider)
+		if s.kms.MasterKey != nil {
+			opts.SetMasterKey(s.kms.MasterKey)
+		}
+		if _, err := s.crypt.ce.RewrapManyDataKey(ctx, bson.M{"_id": bson.M{"$in": in}}, opts); err != nil {
+			return done, fmt.Errorf("re-wrap data keys: %w", err)
+		}
+		done += len(ids)
+		if after != nil {
+			if err := after(done); err != nil {
+				return done, err
+			}
+		}
+	}
+}
+
+// DataKeysNotUnderMasterKey counts the data keys the current master key does not wrap.
+func (s *Store) DataKeysNotUnderMasterKey(ctx context.Context) (int64, error) {
+	n, err := s.crypt.keyVault().CountDocuments(ctx, s.notUnderMasterKey())
+	if err != nil {
+		return 0, fmt.Errorf("count data keys: %w", err)
+	}
+	return n, nil
+}

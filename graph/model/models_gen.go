@@ -670,6 +670,8 @@ const (
 	AuditActionTokenRevoked AuditAction = "TOKEN_REVOKED"
 	// An attempt was refused (bounded per caller).
 	AuditActionAccessDenied AuditAction = "ACCESS_DENIED"
+	// Every data key was re-wrapped under a new master key (platform log: credkeep keys rewrap).
+	AuditActionMasterKeyRewrapped AuditAction = "MASTER_KEY_REWRAPPED"
 )
 
 var AllAuditAction = []AuditAction{
@@ -695,11 +697,12 @@ var AllAuditAction = []AuditAction{
 	AuditActionTokenCreated,
 	AuditActionTokenRevoked,
 	AuditActionAccessDenied,
+	AuditActionMasterKeyRewrapped,
 }
 
 func (e AuditAction) IsValid() bool {
 	switch e {
-	case AuditActionWorkspaceCreated, AuditActionWorkspaceUpdated, AuditActionWorkspaceDeleted, AuditActionMemberAdded, AuditActionMemberRoleChanged, AuditActionMemberRemoved, AuditActionCredentialCreated, AuditActionCredentialUpdated, AuditActionCredentialDeleted, AuditActionCredentialShared, AuditActionCredentialUnshared, AuditActionCredentialUsed, AuditActionCredentialTested, AuditActionCredentialRefreshed, AuditActionCredentialAuthorized, AuditActionCredentialAuthorizationStarted, AuditActionCredentialAttached, AuditActionCredentialDetached, AuditActionDefaultCredentialSet, AuditActionTokenCreated, AuditActionTokenRevoked, AuditActionAccessDenied:
+	case AuditActionWorkspaceCreated, AuditActionWorkspaceUpdated, AuditActionWorkspaceDeleted, AuditActionMemberAdded, AuditActionMemberRoleChanged, AuditActionMemberRemoved, AuditActionCredentialCreated, AuditActionCredentialUpdated, AuditActionCredentialDeleted, AuditActionCredentialShared, AuditActionCredentialUnshared, AuditActionCredentialUsed, AuditActionCredentialTested, AuditActionCredentialRefreshed, AuditActionCredentialAuthorized, AuditActionCredentialAuthorizationStarted, AuditActionCredentialAttached, AuditActionCredentialDetached, AuditActionDefaultCredentialSet, AuditActionTokenCreated, AuditActionTokenRevoked, AuditActionAccessDenied, AuditActionMasterKeyRewrapped:
 		return true
 	}
 	return false
