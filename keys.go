@@ -109,4 +109,3 @@ func keysCommand(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "done: %d data keys re-wrapped; every data key is under the %s master key\n", done, settings.Provider)
 	return 0
 }
-
