@@ -35,6 +35,8 @@ const MaxBodyBytes = 1 << 20
 // Pinger reports whether the database is reachable.
 type Pinger interface {
 	Ping(ctx context.Context) error
+	// CheckKMS reports whether the KMS unwraps data keys now.
+	CheckKMS(ctx context.Context) error
 }
 
 // Authenticator resolves the caller from the Authorization header.
@@ -403,6 +405,11 @@ func readyz(db Pinger, log *slog.Logger) http.HandlerFunc {
 		if err := db.Ping(ctx); err != nil {
 			log.WarnContext(ctx, "not ready: database unreachable", "error", err)
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database unreachable"})
+			return
+		}
+		if err := db.CheckKMS(ctx); err != nil {
+			log.WarnContext(ctx, "not ready: KMS unreachable", "error", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "KMS unreachable"})
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

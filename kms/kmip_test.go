@@ -106,3 +106,25 @@ func bothCAs(t *testing.T, a, b string) string {
 	}
 	return path
 }
+
+// TestKMSOutageIsSeenAtOnce: CheckKMS (behind /readyz) fails as soon as the
+// KMS stops unwrapping data keys, though libmongocrypt still holds unwrapped
+// keys for a minute, and succeeds again when it answers, with no restart.
+func TestKMSOutageIsSeenAtOnce(t *testing.T) {
+	srv := kmstest.StartKMIP(t)
+	settings, err := kms.New(config.KMS{Provider: "kmip", KMIPEndpoint: srv.Addr, TLSCA: srv.CA, TLSCert: srv.Cert, TLSKey: srv.Key}, redact.Bytes{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	s := storagetest.Start(t).OpenWithKMS(t, settings)
+	for i, want := range []bool{true, false, true} {
+		srv.SetDown(!want)
+		if err := s.CheckKMS(ctx); (err == nil) != want {
+			t.Errorf("check %d with the KMS %s: %v", i, map[bool]string{true: "up", false: "down"}[want], err)
+		}
+	}
+	if err := storagetest.Start(t).Open(t).CheckKMS(ctx); err != nil {
+		t.Errorf("a local key needs no KMS: %v", err)
+	}
+}

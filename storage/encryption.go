@@ -168,3 +168,47 @@ func (s *Store) DataKeysNotUnderMasterKey(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
+
+// probeKey names the data key CheckKMS unwraps; no workspace has this id.
+const probeKey = "_kms_probe"
+
+// CheckKMS reports whether the KMS unwraps data keys now: a client of its
+// own (libmongocrypt keeps an unwrapped key for a minute, which would hide an
+// outage) decrypts a value under the probe data key, created on first use.
+// A local master key needs no check.
+func (s *Store) CheckKMS(ctx context.Context) error {
+	if s.kms.Provider == "local" {
+		return nil
+	}
+	s.probeMu.Lock()
+	defer s.probeMu.Unlock()
+	if s.probe.Subtype == 0 {
+		n, err := s.crypt.keyVault().CountDocuments(ctx, bson.M{"keyAltNames": probeKey})
+		if err != nil {
+			return fmt.Errorf("find the probe key: %w", err)
+		}
+		if n == 0 {
+			if err := s.CreateDataKey(ctx, probeKey); err != nil {
+				return err
+			}
+		}
+		if s.probe, err = s.encrypt(ctx, probeKey, "ok"); err != nil {
+			return err
+		}
+	}
+	kv, err := mongo.Connect(ctx, s.keyVaultOptions) // closed by ce.Close
+	if err != nil {
+		return fmt.Errorf("set up the KMS check: %w", err)
+	}
+	ce, err := mongo.NewClientEncryption(kv, options.ClientEncryption().
+		SetKeyVaultNamespace(keyVaultNamespace).SetKmsProviders(s.kms.Providers).SetTLSConfig(s.kms.TLS))
+	if err != nil {
+		_ = kv.Disconnect(ctx)
+		return fmt.Errorf("set up the KMS check: %w", err)
+	}
+	defer ce.Close(ctx)
+	if _, err := ce.Decrypt(ctx, s.probe); err != nil {
+		return fmt.Errorf("the KMS does not unwrap data keys: %w", err)
+	}
+	return nil
+}

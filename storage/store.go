@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/bson/primitive"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 	"go.mongodb.org/mongo-driver/mongo/readpref"
@@ -73,15 +74,19 @@ var ErrNonAtomicDatabase = errors.New("the database is FerretDB v1, which does n
 
 // Store is credkeep's database handle. It is safe for concurrent use.
 type Store struct {
-	client   *mongo.Client // decrypts encrypted fields automatically on reads
-	db       *mongo.Database
-	crypt    *encryption
-	kms      kms.Settings
-	embedded Embedded          // nil for a database at a URI
-	locks    *writelock.Locker // nil when the database has atomic single-document updates (collection.go)
-	log      *slog.Logger
-	closed   sync.Once
-	rules    RuleAdapter
+	client  *mongo.Client // decrypts encrypted fields automatically on reads
+	db      *mongo.Database
+	crypt   *encryption
+	kms     kms.Settings
+	probeMu sync.Mutex       // CheckKMS
+	probe   primitive.Binary // a value under the probe data key
+	// keyVaultOptions connect a key vault client of CheckKMS's own.
+	keyVaultOptions *options.ClientOptions
+	embedded        Embedded          // nil for a database at a URI
+	locks           *writelock.Locker // nil when the database has atomic single-document updates (collection.go)
+	log             *slog.Logger
+	closed          sync.Once
+	rules           RuleAdapter
 }
 
 // Open connects to the database (starting the embedded one if needed), sets up
@@ -166,6 +171,7 @@ func (s *Store) connect(ctx context.Context, uri string, o Options) error {
 		}
 	}
 
+	s.keyVaultOptions = clientOpts()
 	s.crypt, err = newEncryption(ctx, clientOpts(), providers, o.KMS.TLS)
 	if err != nil {
 		return err

@@ -36,6 +36,7 @@ type KMIP struct {
 	mu               sync.Mutex
 	objects          map[string][]byte
 	gets, registered int
+	down             bool
 }
 
 // StartKMIP starts a KMIP server for t.
@@ -124,7 +125,7 @@ func (k *KMIP) get(_ context.Context, req *payloads.GetRequestPayload) (*payload
 	defer k.mu.Unlock()
 	k.gets++
 	b, ok := k.objects[req.UniqueIdentifier]
-	if !ok {
+	if !ok || k.down {
 		return nil, kmipserver.Errorf(kmip.ResultReasonItemNotFound, "no such object")
 	}
 	return &payloads.GetResponsePayload{ObjectType: kmip.ObjectTypeSecretData, UniqueIdentifier: req.UniqueIdentifier,
@@ -149,4 +150,11 @@ func (k *KMIP) Register(t testing.TB, key []byte) string {
 	id := fmt.Sprintf("key-%d", k.registered)
 	k.objects[id] = slices.Clone(key)
 	return id
+}
+
+// SetDown makes the server refuse every Get (down) or answer again.
+func (k *KMIP) SetDown(down bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.down = down
 }
