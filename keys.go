@@ -2,18 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
 	"credkeep/audit"
 	"credkeep/internal/config"
-	"credkeep/internal/keyfile"
 	"credkeep/internal/logging"
 	"credkeep/kms"
 	"credkeep/storage"
@@ -36,35 +33,22 @@ func keysCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "credkeep keys: %v\n", err)
 		return exitConfig
 	}
-	// The local key data keys may still be wrapped by: the one being left.
-	old := cfg.KMS.OldMasterKey
-	if old.Len() == 0 && cfg.KMS.Provider != "local" {
-		old = cfg.MasterKey
-		if devKey := filepath.Join(cfg.DataDir, "master.key"); old.Len() == 0 {
-			if _, err := os.Stat(devKey); err == nil {
-				if old, _, err = keyfile.LoadOrCreate(devKey, config.MasterKeyLen); err != nil {
-					return configError(stderr, "CREDKEEP_DATA_DIR", err)
-				}
-			}
-		}
-	}
 	if cfg.KMS.Provider == "local" && cfg.KMS.OldMasterKey.Len() > 0 {
 		// libmongocrypt before 1.9 knows one local key at a time; Debian 12 ships 1.7.
 		fmt.Fprintln(stderr, "credkeep keys: from one local master key to another is not possible with this libmongocrypt "+
 			"(one local key at a time): re-wrap to a KMS, or through KMIP and back")
 		return exitConfig
 	}
-	newKey := cfg.MasterKey
-	if cfg.KMS.Provider != "local" {
-		newKey = old
-	}
-	settings, err := kms.New(cfg.KMS, newKey)
-	if err != nil {
-		var ce *config.Error
-		if errors.As(err, &ce) {
-			return configError(stderr, ce.Var, errors.New(ce.Msg))
+	// The local key: the new master key (local), or the one being left (another provider).
+	local := cfg.KMS.OldMasterKey
+	if local.Len() == 0 {
+		if local, err = localKey(cfg); err != nil {
+			return configError(stderr, "CREDKEEP_DATA_DIR", err)
 		}
-		return configError(stderr, "CREDKEEP_KMS_PROVIDER", err)
+	}
+	settings, err := kms.New(cfg.KMS, local)
+	if err != nil {
+		return kmsConfigError(stderr, err)
 	}
 	log := logging.New(stderr, cfg.LogFormat, cfg.LogLevel)
 	ctx := context.Background()

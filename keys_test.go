@@ -22,7 +22,7 @@ import (
 // TestKeysRewrap: `credkeep keys rewrap` moves a development server's data
 // keys from its local key (data/master.key) to a KMIP server, records it in
 // the platform log, and afterwards the secrets are read with KMIP alone; a
-// second run finds nothing left to do.
+// second run finds nothing left to do; then they go back to the local key.
 func TestKeysRewrap(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -103,6 +103,26 @@ func TestKeysRewrap(t *testing.T) {
 		}
 		if found != 2 {
 			t.Errorf("%d MASTER_KEY_REWRAPPED entries in the platform log, want 2: %v", found, entries)
+		}
+		s.Close(ctx)
+	})
+
+	// And back to the development server's local key (data/master.key), the KMIP settings still set.
+	t.Setenv("CREDKEEP_KMS_PROVIDER", "local")
+	var out, errOut bytes.Buffer
+	if code := run([]string{"keys", "rewrap"}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "done: 3 data keys re-wrapped") {
+		t.Fatalf("back to local: exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+	}
+	withDB(func(db *storagetest.DB) {
+		s := db.OpenWithKMS(t, kms.Local(local))
+		for id, want := range secrets {
+			_, sealed, err := s.SealedCredential(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := s.Unseal(ctx, sealed); err != nil || got["token"].Reveal() != want {
+				t.Errorf("%s with the local key alone: %v", id, err)
+			}
 		}
 		s.Close(ctx)
 	})

@@ -82,6 +82,32 @@ func configError(stderr io.Writer, variable string, err error) int {
 	return exitConfig
 }
 
+// kmsConfigError reports a kms.New error under the variable it names.
+func kmsConfigError(stderr io.Writer, err error) int {
+	var ce *config.Error
+	if errors.As(err, &ce) {
+		return configError(stderr, ce.Var, errors.New(ce.Msg))
+	}
+	return configError(stderr, "CREDKEEP_KMS_PROVIDER", err)
+}
+
+// devMasterKey is where a development server keeps its local master key.
+func devMasterKey(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "master.key") }
+
+// localKey is the local master key configured (CREDKEEP_MASTER_KEY) or, in
+// development, the one in the data directory if there is one; empty when
+// there is neither (nothing is created here).
+func localKey(cfg *config.Config) (redact.Bytes, error) {
+	if cfg.MasterKey.Len() > 0 {
+		return cfg.MasterKey, nil
+	}
+	if _, err := os.Stat(devMasterKey(cfg)); err != nil {
+		return redact.Bytes{}, nil
+	}
+	key, _, err := keyfile.LoadOrCreate(devMasterKey(cfg), config.MasterKeyLen)
+	return key, err
+}
+
 // defaultGCPercent is the collector's target when GOGC is not set. A request
 // allocates a few hundred short-lived objects (GraphQL field contexts, BSON), and
 // at Go's default of 100 the collector takes a large share of the CPU under load;
@@ -106,17 +132,15 @@ func serve(stdout, stderr io.Writer) int {
 	defer stop()
 
 	var warnings []string
-	masterKey := cfg.MasterKey
-	devKey := filepath.Join(cfg.DataDir, "master.key")
-	if _, statErr := os.Stat(devKey); masterKey.Len() == 0 && cfg.KMS.Provider != "local" && statErr == nil {
-		// Data keys may still be wrapped by the development key until `credkeep keys rewrap` ran.
-		if masterKey, _, err = keyfile.LoadOrCreate(devKey, config.MasterKeyLen); err != nil {
-			return configError(stderr, "CREDKEEP_DATA_DIR", err)
-		}
+	// With another provider, data keys may still be wrapped by this local key
+	// until `credkeep keys rewrap` ran.
+	masterKey, err := localKey(cfg)
+	if err != nil {
+		return configError(stderr, "CREDKEEP_DATA_DIR", err)
 	}
 	if masterKey.Len() == 0 && cfg.KMS.Provider == "local" {
 		var created bool
-		masterKey, created, err = keyfile.LoadOrCreate(devKey, config.MasterKeyLen)
+		masterKey, created, err = keyfile.LoadOrCreate(devMasterKey(cfg), config.MasterKeyLen)
 		if err != nil {
 			return configError(stderr, "CREDKEEP_DATA_DIR", err)
 		}
@@ -125,7 +149,7 @@ func serve(stdout, stderr io.Writer) int {
 			how = "generated"
 		}
 		warnings = append(warnings, fmt.Sprintf("%s a development master key in %s: set CREDKEEP_MASTER_KEY in production, or secrets are only as safe as that file",
-			how, filepath.Join(cfg.DataDir, "master.key")))
+			how, devMasterKey(cfg)))
 	}
 	jwtSecret := cfg.JWTSecret
 	if cfg.DevAuth() {
@@ -138,11 +162,7 @@ func serve(stdout, stderr io.Writer) int {
 
 	kmsSettings, err := kms.New(cfg.KMS, masterKey)
 	if err != nil {
-		var ce *config.Error
-		if errors.As(err, &ce) {
-			return configError(stderr, ce.Var, errors.New(ce.Msg))
-		}
-		return configError(stderr, "CREDKEEP_KMS_PROVIDER", err)
+		return kmsConfigError(stderr, err)
 	}
 
 	var db storage.Embedded

@@ -72,7 +72,7 @@ func consoleHandler(o ConsoleOptions) http.Handler {
 		"app.css":  "text/css; charset=utf-8",
 		"icon.svg": "image/svg+xml",
 	}
-	serve := func(w http.ResponseWriter, name, contentType string, body []byte, cache string) {
+	serve := func(w http.ResponseWriter, contentType string, body []byte, cache string) {
 		h := w.Header()
 		h.Set("Content-Type", contentType)
 		h.Set("Content-Security-Policy", csp)
@@ -85,7 +85,7 @@ func consoleHandler(o ConsoleOptions) http.Handler {
 		path := strings.TrimPrefix(r.URL.Path, "/")
 		if name, ok := strings.CutPrefix(path, "console/"); ok {
 			if name == "config.json" {
-				serve(w, name, "application/json", config, "no-store")
+				serve(w, "application/json", config, "no-store")
 				return
 			}
 			ct, ok := assets[name]
@@ -94,7 +94,7 @@ func consoleHandler(o ConsoleOptions) http.Handler {
 				return
 			}
 			b, _ := consoleFiles.ReadFile("console/" + name)
-			serve(w, name, ct, b, "no-cache")
+			serve(w, ct, b, "no-cache")
 			return
 		}
 		first, _, _ := strings.Cut(path, "/")
@@ -103,6 +103,6 @@ func consoleHandler(o ConsoleOptions) http.Handler {
 			return
 		}
 		b, _ := consoleFiles.ReadFile("console/index.html")
-		serve(w, "index.html", "text/html; charset=utf-8", b, "no-cache")
+		serve(w, "text/html; charset=utf-8", b, "no-cache")
 	})
 }

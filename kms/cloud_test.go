@@ -126,6 +126,17 @@ func startCloudKMS(t *testing.T, checkToken func(r *http.Request) bool) *cloudKM
 	return k
 }
 
+// checkCalls: a token, one wrap (the data key's creation), an unwrap at
+// least (the restarted read), and nothing refused.
+func (k *cloudKMS) checkCalls(t *testing.T) {
+	t.Helper()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.calls["token"] < 1 || k.calls["encrypt"] != 1 || k.calls["decrypt"] < 1 || len(k.bad) > 0 {
+		t.Errorf("calls %v; refused: %q", k.calls, k.bad)
+	}
+}
+
 // roundTrip creates a data key with settings, stores a secret and reads it
 // back through a new Store.
 func roundTrip(t *testing.T, settings kms.Settings, provider string) {
@@ -177,11 +188,7 @@ func TestGCP(t *testing.T) {
 		t.Fatal(err)
 	}
 	roundTrip(t, settings, "gcp")
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	if srv.calls["token"] < 1 || srv.calls["encrypt"] != 1 || srv.calls["decrypt"] < 1 || len(srv.bad) > 0 {
-		t.Errorf("calls %v; refused: %q", srv.calls, srv.bad)
-	}
+	srv.checkCalls(t)
 }
 
 func TestAzure(t *testing.T) {
@@ -197,9 +204,5 @@ func TestAzure(t *testing.T) {
 		t.Fatal(err)
 	}
 	roundTrip(t, settings, "azure")
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	if srv.calls["token"] < 1 || srv.calls["encrypt"] != 1 || srv.calls["decrypt"] < 1 || len(srv.bad) > 0 {
-		t.Errorf("calls %v; refused: %q", srv.calls, srv.bad)
-	}
+	srv.checkCalls(t)
 }
