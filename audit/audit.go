@@ -140,6 +140,10 @@ type Log struct {
 	// headsFlushed paces the head writes in real time (time.Now, not the
 	// injected clock): it spaces out database writes, it dates nothing.
 	headsFlushed time.Time
+	// flushMu makes flushes one at a time, so that a FlushHeads returns only
+	// after every move recorded before it is written, even the ones a timer's
+	// flush took a moment earlier.
+	flushMu sync.Mutex
 
 	// observe, when set, learns how long each Record took and whether it failed.
 	observe func(time.Duration, error)

@@ -73,6 +73,8 @@ func (l *Log) flushHeadsIfDue(ctx context.Context) {
 // FlushHeads writes the head documents this instance has moved and not
 // written yet. Moves that fail are kept for the next flush.
 func (l *Log) FlushHeads(ctx context.Context) error {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
 	l.hmu.Lock()
 	pending := l.heads
 	l.heads = nil
