@@ -320,6 +320,28 @@ func (c *Store) RenameWorkspace(ctx context.Context, id, name string, now time.T
 	return w, c.workspaceChanged(ctx, id)
 }
 
+// ReencryptWorkspace re-encrypts a workspace's values under a new key, then
+// moves its data version: cached credentials hold their secrets as
+// ciphertext, and the old key they were sealed under is about to go.
+func (c *Store) ReencryptWorkspace(ctx context.Context, workspaceID, key string, batch int) (int, error) {
+	n, err := c.Store.ReencryptWorkspace(ctx, workspaceID, key, batch)
+	if n > 0 {
+		if _, berr := c.bump(ctx, workspaceID, storage.DataVersion); berr != nil && err == nil {
+			err = berr
+		}
+	}
+	return n, err
+}
+
+// FinishKeyRotation closes a rotation, then moves the data epoch (keyRotatedAt changed).
+func (c *Store) FinishKeyRotation(ctx context.Context, workspaceID string, rot storage.KeyRotation, now time.Time) (bool, error) {
+	ok, err := c.Store.FinishKeyRotation(ctx, workspaceID, rot, now)
+	if err != nil {
+		return false, err
+	}
+	return ok, c.workspaceChanged(ctx, workspaceID)
+}
+
 // MarkWorkspaceDeleting hides a workspace, then moves the data epoch.
 func (c *Store) MarkWorkspaceDeleting(ctx context.Context, id string, now time.Time) error {
 	if err := c.Store.MarkWorkspaceDeleting(ctx, id, now); err != nil {

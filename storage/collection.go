@@ -1,10 +1,13 @@
 package storage
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/bson/primitive"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 
@@ -163,4 +166,65 @@ func (c collection) BulkWrite(ctx context.Context, models []mongo.WriteModel, op
 	}
 	defer c.lockDocs(ids, known, true)()
 	return c.Collection.BulkWrite(ctx, models, opts...)
+}
+
+// fieldSwap replaces the value of one field of one document, if it still holds old.
+type fieldSwap struct {
+	id       string
+	field    string
+	old, new primitive.Binary
+}
+
+// swapFields applies swaps, each only if its field still holds its old value,
+// and returns how many it applied. With MongoDB the condition is part of
+// each update's filter; FerretDB v1 looks a document up by _id only when the
+// filter holds nothing else (otherwise it scans the collection for each
+// update), so there the documents' locks are held while their values are
+// read (from raw, which does not decrypt) and compared, and the updates are
+// by _id alone.
+func (c collection) swapFields(ctx context.Context, raw *mongo.Collection, swaps []fieldSwap) (int, error) {
+	if len(swaps) == 0 {
+		return 0, nil
+	}
+	models := make([]mongo.WriteModel, 0, len(swaps))
+	if c.locks == nil {
+		for _, sw := range swaps {
+			models = append(models, mongo.NewUpdateOneModel().
+				SetFilter(bson.D{{Key: "_id", Value: sw.id}, {Key: sw.field, Value: sw.old}}).
+				SetUpdate(bson.M{"$set": bson.M{sw.field: sw.new}}))
+		}
+		res, err := c.Collection.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+		if err != nil {
+			return 0, err
+		}
+		return int(res.ModifiedCount), nil
+	}
+	ids := make([]string, len(swaps))
+	for i, sw := range swaps {
+		ids[i] = sw.id
+	}
+	defer c.lockDocs(ids, true, true)()
+	for _, sw := range swaps {
+		var cur bson.Raw
+		err := raw.FindOne(ctx, bson.M{"_id": sw.id}, options.FindOne().SetProjection(bson.M{sw.field: 1})).Decode(&cur)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return 0, err
+		}
+		if _, data, ok := cur.Lookup(sw.field).BinaryOK(); !ok || !bytes.Equal(data, sw.old.Data) {
+			continue // written meanwhile
+		}
+		models = append(models, mongo.NewUpdateOneModel().
+			SetFilter(bson.M{"_id": sw.id}).
+			SetUpdate(bson.M{"$set": bson.M{sw.field: sw.new}}))
+	}
+	if len(models) == 0 {
+		return 0, nil
+	}
+	if _, err := c.Collection.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+		return 0, err
+	}
+	return len(models), nil
 }

@@ -59,34 +59,23 @@ var withoutSecrets = bson.M{"secrets": 0, "oauthTokens": 0}
 // InsertCredential stores a new credential with its secrets encrypted under the
 // workspace's data key.
 func (s *Store) InsertCredential(ctx context.Context, c Credential, secrets map[string]redact.Secret) error {
-	doc, err := s.credentialDoc(ctx, c, secrets)
+	raw, err := bson.Marshal(c)
 	if err != nil {
 		return err
 	}
-	if _, err := s.col(colCredentials).InsertOne(ctx, doc); err != nil {
-		if isDuplicateKey(err) {
-			return ErrNameTaken
-		}
-		return fmt.Errorf("insert credential: %w", err)
-	}
-	return nil
-}
-
-// credentialDoc is the document of c with its secrets encrypted.
-func (s *Store) credentialDoc(ctx context.Context, c Credential, secrets map[string]redact.Secret) (bson.D, error) {
-	raw, err := bson.Marshal(c)
-	if err != nil {
-		return nil, err
-	}
 	var doc bson.D
 	if err := bson.Unmarshal(raw, &doc); err != nil {
-		return nil, err
+		return err
 	}
-	enc, err := s.sealSecrets(ctx, c.WorkspaceID, secrets)
-	if err != nil {
-		return nil, err
-	}
-	return append(doc, bson.E{Key: "secrets", Value: enc}), nil
+	return s.writeSealed(ctx, c.WorkspaceID, plainSecrets(secrets), sealedAt{colCredentials, c.ID, "secrets"}, func(enc primitive.Binary) error {
+		if _, err := s.col(colCredentials).InsertOne(ctx, append(doc, bson.E{Key: "secrets", Value: enc})); err != nil {
+			if isDuplicateKey(err) {
+				return ErrNameTaken
+			}
+			return fmt.Errorf("insert credential: %w", err)
+		}
+		return nil
+	})
 }
 
 // Credential returns a credential (without secrets), or ErrNotFound.
@@ -124,13 +113,6 @@ func (s *Store) UpdateCredential(ctx context.Context, c Credential, secrets map[
 	} else {
 		unset["expiresAt"] = ""
 	}
-	if secrets != nil {
-		enc, err := s.sealSecrets(ctx, c.WorkspaceID, secrets)
-		if err != nil {
-			return Credential{}, err
-		}
-		set["secrets"] = enc
-	}
 	update := bson.M{"$set": set}
 	if len(unset) > 0 {
 		update["$unset"] = unset
@@ -138,17 +120,32 @@ func (s *Store) UpdateCredential(ctx context.Context, c Credential, secrets map[
 	// UpdateOne then a read (not findAndModify: FerretDB does not project there,
 	// and the reply would carry the decrypted secrets). The document lock keeps
 	// the pair consistent on the embedded database.
-	res, err := s.col(colCredentials).UpdateOne(ctx, bson.M{"_id": c.ID, "version": expectedVersion}, update)
-	switch {
-	case isDuplicateKey(err):
-		return Credential{}, ErrNameTaken
-	case err != nil:
-		return Credential{}, fmt.Errorf("update credential: %w", err)
-	case res.MatchedCount == 0:
-		if _, err := s.Credential(ctx, c.ID); err != nil {
-			return Credential{}, err
+	write := func() error {
+		res, err := s.col(colCredentials).UpdateOne(ctx, bson.M{"_id": c.ID, "version": expectedVersion}, update)
+		switch {
+		case isDuplicateKey(err):
+			return ErrNameTaken
+		case err != nil:
+			return fmt.Errorf("update credential: %w", err)
+		case res.MatchedCount == 0:
+			if _, err := s.Credential(ctx, c.ID); err != nil {
+				return err
+			}
+			return ErrConflict
 		}
-		return Credential{}, ErrConflict
+		return nil
+	}
+	var err error
+	if secrets == nil {
+		err = write()
+	} else {
+		err = s.writeSealed(ctx, c.WorkspaceID, plainSecrets(secrets), sealedAt{colCredentials, c.ID, "secrets"}, func(enc primitive.Binary) error {
+			set["secrets"] = enc
+			return write()
+		})
+	}
+	if err != nil {
+		return Credential{}, err
 	}
 	return s.Credential(ctx, c.ID)
 }
@@ -222,12 +219,13 @@ func (s *Store) Unseal(ctx context.Context, sealed Sealed) (map[string]redact.Se
 	return out, nil
 }
 
-// sealSecrets encrypts a credential's secret values as one sub-document under
-// the workspace's data key: the only place their plaintext is handled here.
-func (s *Store) sealSecrets(ctx context.Context, workspaceID string, secrets map[string]redact.Secret) (primitive.Binary, error) {
+// plainSecrets is the sub-document of a credential's secret values that is
+// sealed under the workspace's data key: the only place their plaintext is
+// handled here.
+func plainSecrets(secrets map[string]redact.Secret) map[string]string {
 	plain := make(map[string]string, len(secrets))
 	for k, v := range secrets {
 		plain[k] = v.Reveal()
 	}
-	return s.encrypt(ctx, workspaceID, plain)
+	return plain
 }

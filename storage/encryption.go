@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/bson/primitive"
@@ -63,9 +64,13 @@ func (e *encryption) ensureKeyVaultIndex(ctx context.Context) error {
 	return nil
 }
 
-// CreateDataKey creates the data key of a workspace.
+// CreateDataKey creates the first data key of a workspace.
 func (s *Store) CreateDataKey(ctx context.Context, workspaceID string) error {
-	opts := options.DataKey().SetKeyAltNames([]string{workspaceID})
+	return s.createDataKeyNamed(ctx, workspaceID)
+}
+
+func (s *Store) createDataKeyNamed(ctx context.Context, name string) error {
+	opts := options.DataKey().SetKeyAltNames([]string{name})
 	if s.kms.MasterKey != nil {
 		opts.SetMasterKey(s.kms.MasterKey)
 	}
@@ -76,13 +81,14 @@ func (s *Store) CreateDataKey(ctx context.Context, workspaceID string) error {
 	return nil
 }
 
-// DeleteDataKey destroys the data key of a workspace (crypto-shredding): every value
-// encrypted with it becomes unreadable, backups included. Deleting a key that is
-// already gone is not an error, so an interrupted workspace deletion can be retried.
+// DeleteDataKey destroys every data key of a workspace (crypto-shredding):
+// every value encrypted with them becomes unreadable, backups included.
+// Deleting keys that are already gone is not an error, so an interrupted
+// workspace deletion can be retried.
 func (s *Store) DeleteDataKey(ctx context.Context, workspaceID string) error {
-	// keyAltNames is an array; DeleteMany also removes a duplicate key left by a
-	// create that was retried after a lost reply.
-	_, err := s.crypt.keyVault().DeleteMany(ctx, bson.M{"keyAltNames": workspaceID})
+	// DeleteMany also removes a duplicate key left by a create that was
+	// retried after a lost reply.
+	_, err := s.crypt.keyVault().DeleteMany(ctx, workspaceKeys(workspaceID))
 	if err != nil {
 		return fmt.Errorf("delete data key: %w", err)
 	}
@@ -90,15 +96,24 @@ func (s *Store) DeleteDataKey(ctx context.Context, workspaceID string) error {
 }
 
 // encrypt encrypts v (any BSON-marshallable value, typically a sub-document of
-// secret fields) with the workspace's data key. Reads of the stored value through
-// this Store come back decrypted.
+// secret fields) with the workspace's first data key; values of workspaces go
+// through writeSealed instead, which follows key rotations.
 func (s *Store) encrypt(ctx context.Context, workspaceID string, v any) (primitive.Binary, error) {
-	t, data, err := bson.MarshalValue(v)
-	if err != nil {
-		return primitive.Binary{}, fmt.Errorf("encode value to encrypt: %w", err)
+	return s.encryptUnder(ctx, workspaceID, v)
+}
+
+// encryptUnder encrypts v (a bson.RawValue as it is) with the data key named
+// key. Reads of the stored value through this Store come back decrypted.
+func (s *Store) encryptUnder(ctx context.Context, key string, v any) (primitive.Binary, error) {
+	raw, ok := v.(bson.RawValue)
+	if !ok {
+		t, data, err := bson.MarshalValue(v)
+		if err != nil {
+			return primitive.Binary{}, fmt.Errorf("encode value to encrypt: %w", err)
+		}
+		raw = bson.RawValue{Type: t, Value: data}
 	}
-	bin, err := s.crypt.ce.Encrypt(ctx, bson.RawValue{Type: t, Value: data},
-		options.Encrypt().SetAlgorithm(encryptAlgorithm).SetKeyAltName(workspaceID))
+	bin, err := s.crypt.ce.Encrypt(ctx, raw, options.Encrypt().SetAlgorithm(encryptAlgorithm).SetKeyAltName(key))
 	if err != nil {
 		return primitive.Binary{}, fmt.Errorf("encrypt: %w", err)
 	}
@@ -176,12 +191,25 @@ const probeKey = "_kms_probe"
 // own (libmongocrypt keeps an unwrapped key for a minute, which would hide an
 // outage) decrypts a value under the probe data key, created on first use.
 // A local master key needs no check.
+//
+// /readyz asks it, unauthenticated: its answer stands for kmsCheckTTL, and
+// callers that arrive while a check runs wait for that check, so however
+// often it is asked the KMS sees at most one call per period.
 func (s *Store) CheckKMS(ctx context.Context) error {
 	if s.kms.Provider == "local" {
 		return nil
 	}
 	s.probeMu.Lock()
 	defer s.probeMu.Unlock()
+	if !s.kmsCheckedAt.IsZero() && time.Since(s.kmsCheckedAt) < s.kmsCheckTTL {
+		return s.kmsCheckErr
+	}
+	s.kmsCheckErr = s.checkKMS(ctx)
+	s.kmsCheckedAt = time.Now()
+	return s.kmsCheckErr
+}
+
+func (s *Store) checkKMS(ctx context.Context) error {
 	if s.probe.Subtype == 0 {
 		n, err := s.crypt.keyVault().CountDocuments(ctx, bson.M{"keyAltNames": probeKey})
 		if err != nil {

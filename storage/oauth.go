@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/bson/primitive"
 	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"credkeep/internal/redact"
@@ -60,11 +61,7 @@ func (s *Store) CredentialOAuthTokens(ctx context.Context, id string) (OAuthToke
 // write: a rotated refresh token is never saved without its access token) and
 // clears the credential's error.
 func (s *Store) SetCredentialOAuthTokens(ctx context.Context, workspaceID, id string, t OAuthTokens, now time.Time) error {
-	enc, err := s.encrypt(ctx, workspaceID, oauthTokensDoc{AccessToken: t.AccessToken.Reveal(), RefreshToken: t.RefreshToken.Reveal()})
-	if err != nil {
-		return err
-	}
-	set := bson.M{"oauthTokens": enc, "updatedAt": now}
+	set := bson.M{"updatedAt": now}
 	update := bson.M{"$set": set, "$unset": bson.M{"lastError": ""}}
 	unset := update["$unset"].(bson.M)
 	if t.ConnectedBy != "" {
@@ -83,14 +80,18 @@ func (s *Store) SetCredentialOAuthTokens(ctx context.Context, workspaceID, id st
 	} else {
 		unset["tokenExpiresAt"] = ""
 	}
-	res, err := s.col(colCredentials).UpdateOne(ctx, bson.M{"_id": id}, update)
-	if err != nil {
-		return fmt.Errorf("store oauth tokens: %w", err)
-	}
-	if res.MatchedCount == 0 {
-		return ErrNotFound
-	}
-	return nil
+	tokens := oauthTokensDoc{AccessToken: t.AccessToken.Reveal(), RefreshToken: t.RefreshToken.Reveal()}
+	return s.writeSealed(ctx, workspaceID, tokens, sealedAt{colCredentials, id, "oauthTokens"}, func(enc primitive.Binary) error {
+		set["oauthTokens"] = enc
+		res, err := s.col(colCredentials).UpdateOne(ctx, bson.M{"_id": id}, update)
+		if err != nil {
+			return fmt.Errorf("store oauth tokens: %w", err)
+		}
+		if res.MatchedCount == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
 }
 
 // SetCredentialCheck records the outcome of a test or refresh: lastTestedAt
@@ -134,16 +135,14 @@ type OAuthState struct {
 
 // InsertOAuthState stores a pending authorization, its verifier encrypted.
 func (s *Store) InsertOAuthState(ctx context.Context, st OAuthState) error {
-	enc, err := s.encrypt(ctx, st.WorkspaceID, st.Verifier.Reveal())
-	if err != nil {
-		return err
-	}
-	doc := bson.M{"_id": st.ID, "credentialId": st.CredentialID, "workspaceId": st.WorkspaceID,
-		"userId": st.UserID, "verifier": enc, "expiresAt": st.ExpiresAt, "returnTo": st.ReturnTo}
-	if _, err := s.col(colOAuthStates).InsertOne(ctx, doc); err != nil {
-		return fmt.Errorf("store oauth state: %w", err)
-	}
-	return nil
+	return s.writeSealed(ctx, st.WorkspaceID, st.Verifier.Reveal(), sealedAt{colOAuthStates, st.ID, "verifier"}, func(enc primitive.Binary) error {
+		doc := bson.M{"_id": st.ID, "credentialId": st.CredentialID, "workspaceId": st.WorkspaceID,
+			"userId": st.UserID, "verifier": enc, "expiresAt": st.ExpiresAt, "returnTo": st.ReturnTo}
+		if _, err := s.col(colOAuthStates).InsertOne(ctx, doc); err != nil {
+			return fmt.Errorf("store oauth state: %w", err)
+		}
+		return nil
+	})
 }
 
 // TakeOAuthState removes and returns a pending authorization: a state is used once.

@@ -28,6 +28,11 @@ type Workspace struct {
 	CreatedAt   time.Time  `bson:"createdAt"`
 	UpdatedAt   time.Time  `bson:"updatedAt"`
 	DeletingAt  *time.Time `bson:"deletingAt,omitempty"`
+	// DataKey names the data key new secrets are sealed under ("": the
+	// workspace's first key, named by its id); see rotation.go.
+	DataKey      string       `bson:"dataKey,omitempty"`
+	KeyRotation  *KeyRotation `bson:"keyRotation,omitempty"`
+	KeyRotatedAt *time.Time   `bson:"keyRotatedAt,omitempty"`
 }
 
 // InsertWorkspace stores a new workspace.
