@@ -117,7 +117,7 @@ func TestGatedFieldsNeverTakeTheirParentDown(t *testing.T) {
 
 	// The owner may do everything; the owner's read-only token nothing but read.
 	wantWorkspace := map[string]WorkspaceAccessWorkspaceViewerCanWorkspacePermissions{
-		"owner": {Rename: true, Delete: true, ManageMembers: true, ManageOwners: true, CreateCredentials: true,
+		"owner": {Rename: true, Delete: true, RotateKey: true, ManageMembers: true, ManageOwners: true, CreateCredentials: true,
 			SetDefaults: true, ReadAudit: true, VerifyAudit: true, CreateTokens: true},
 		"read-only token": {},
 	}

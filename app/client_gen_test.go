@@ -77,6 +77,8 @@ const (
 	AuditActionAccessDenied AuditAction = "ACCESS_DENIED"
 	// Every data key was re-wrapped under a new master key (platform log: credkeep keys rewrap).
 	AuditActionMasterKeyRewrapped AuditAction = "MASTER_KEY_REWRAPPED"
+	// A workspace's data key was rotated: every secret re-encrypted under a new key, the old key destroyed.
+	AuditActionWorkspaceKeyRotated AuditAction = "WORKSPACE_KEY_ROTATED"
 )
 
 var AllAuditAction = []AuditAction{
@@ -103,6 +105,7 @@ var AllAuditAction = []AuditAction{
 	AuditActionTokenRevoked,
 	AuditActionAccessDenied,
 	AuditActionMasterKeyRewrapped,
+	AuditActionWorkspaceKeyRotated,
 }
 
 // AuditByTokenResponse is returned by AuditByToken on success.
@@ -1390,6 +1393,61 @@ func (v *RenameWorkspaceResponse) GetRenameWorkspace() RenameWorkspaceRenameWork
 	return v.RenameWorkspace
 }
 
+// RotateWorkspaceKeyResponse is returned by RotateWorkspaceKey on success.
+type RotateWorkspaceKeyResponse struct {
+	// OWNER (tokens: WORKSPACES_ADMIN). Gives the workspace a new data key: every secret is
+	// re-encrypted under it and the old key destroyed, so copies of the data made before (backups)
+	// are unreadable from then on. Returns when done (seconds for thousands of credentials);
+	// credentials stay usable throughout. Interrupted (a crash, an outage: INTERNAL), every secret
+	// stays readable and calling it again finishes the rotation. Audited as WORKSPACE_KEY_ROTATED.
+	RotateWorkspaceKey RotateWorkspaceKeyRotateWorkspaceKeyWorkspace `json:"rotateWorkspaceKey"`
+}
+
+// GetRotateWorkspaceKey returns RotateWorkspaceKeyResponse.RotateWorkspaceKey, and is useful for accessing the field via an interface.
+func (v *RotateWorkspaceKeyResponse) GetRotateWorkspaceKey() RotateWorkspaceKeyRotateWorkspaceKeyWorkspace {
+	return v.RotateWorkspaceKey
+}
+
+// RotateWorkspaceKeyRotateWorkspaceKeyWorkspace includes the requested fields of the GraphQL type Workspace.
+// The GraphQL type's documentation follows.
+//
+// A team's space: its members, their roles, and the credentials they keep.
+type RotateWorkspaceKeyRotateWorkspaceKeyWorkspace struct {
+	// The workspace's id.
+	Id string `json:"id"`
+	// When its data key was last rotated (rotateWorkspaceKey); null: never.
+	KeyRotatedAt *time.Time `json:"keyRotatedAt"`
+	// What the viewer may do in this workspace now: role and token scopes together.
+	ViewerCan RotateWorkspaceKeyRotateWorkspaceKeyWorkspaceViewerCanWorkspacePermissions `json:"viewerCan"`
+}
+
+// GetId returns RotateWorkspaceKeyRotateWorkspaceKeyWorkspace.Id, and is useful for accessing the field via an interface.
+func (v *RotateWorkspaceKeyRotateWorkspaceKeyWorkspace) GetId() string { return v.Id }
+
+// GetKeyRotatedAt returns RotateWorkspaceKeyRotateWorkspaceKeyWorkspace.KeyRotatedAt, and is useful for accessing the field via an interface.
+func (v *RotateWorkspaceKeyRotateWorkspaceKeyWorkspace) GetKeyRotatedAt() *time.Time {
+	return v.KeyRotatedAt
+}
+
+// GetViewerCan returns RotateWorkspaceKeyRotateWorkspaceKeyWorkspace.ViewerCan, and is useful for accessing the field via an interface.
+func (v *RotateWorkspaceKeyRotateWorkspaceKeyWorkspace) GetViewerCan() RotateWorkspaceKeyRotateWorkspaceKeyWorkspaceViewerCanWorkspacePermissions {
+	return v.ViewerCan
+}
+
+// RotateWorkspaceKeyRotateWorkspaceKeyWorkspaceViewerCanWorkspacePermissions includes the requested fields of the GraphQL type WorkspacePermissions.
+// The GraphQL type's documentation follows.
+//
+// What the viewer may do in a workspace now. Each is true exactly when that operation would not be refused for lack of access.
+type RotateWorkspaceKeyRotateWorkspaceKeyWorkspaceViewerCanWorkspacePermissions struct {
+	// rotateWorkspaceKey (OWNER; tokens: WORKSPACES_ADMIN).
+	RotateKey bool `json:"rotateKey"`
+}
+
+// GetRotateKey returns RotateWorkspaceKeyRotateWorkspaceKeyWorkspaceViewerCanWorkspacePermissions.RotateKey, and is useful for accessing the field via an interface.
+func (v *RotateWorkspaceKeyRotateWorkspaceKeyWorkspaceViewerCanWorkspacePermissions) GetRotateKey() bool {
+	return v.RotateKey
+}
+
 // Whether a credential is shared.
 type SharingScope string
 
@@ -1751,6 +1809,8 @@ type WorkspaceAccessWorkspaceViewerCanWorkspacePermissions struct {
 	Rename bool `json:"rename"`
 	// deleteWorkspace (OWNER; tokens: WORKSPACES_ADMIN).
 	Delete bool `json:"delete"`
+	// rotateWorkspaceKey (OWNER; tokens: WORKSPACES_ADMIN).
+	RotateKey bool `json:"rotateKey"`
 	// addMember, changeMemberRole, removeMember for MEMBER and ADMIN roles (OWNER, ADMIN; tokens: WORKSPACES_ADMIN).
 	ManageMembers bool `json:"manageMembers"`
 	// Make or unmake an OWNER (OWNER; tokens: WORKSPACES_ADMIN).
@@ -1772,6 +1832,11 @@ func (v *WorkspaceAccessWorkspaceViewerCanWorkspacePermissions) GetRename() bool
 
 // GetDelete returns WorkspaceAccessWorkspaceViewerCanWorkspacePermissions.Delete, and is useful for accessing the field via an interface.
 func (v *WorkspaceAccessWorkspaceViewerCanWorkspacePermissions) GetDelete() bool { return v.Delete }
+
+// GetRotateKey returns WorkspaceAccessWorkspaceViewerCanWorkspacePermissions.RotateKey, and is useful for accessing the field via an interface.
+func (v *WorkspaceAccessWorkspaceViewerCanWorkspacePermissions) GetRotateKey() bool {
+	return v.RotateKey
+}
 
 // GetManageMembers returns WorkspaceAccessWorkspaceViewerCanWorkspacePermissions.ManageMembers, and is useful for accessing the field via an interface.
 func (v *WorkspaceAccessWorkspaceViewerCanWorkspacePermissions) GetManageMembers() bool {
@@ -1979,6 +2044,14 @@ func (v *__RenameWorkspaceInput) GetId() string { return v.Id }
 
 // GetName returns __RenameWorkspaceInput.Name, and is useful for accessing the field via an interface.
 func (v *__RenameWorkspaceInput) GetName() string { return v.Name }
+
+// __RotateWorkspaceKeyInput is used internally by genqlient
+type __RotateWorkspaceKeyInput struct {
+	Id string `json:"id"`
+}
+
+// GetId returns __RotateWorkspaceKeyInput.Id, and is useful for accessing the field via an interface.
+func (v *__RotateWorkspaceKeyInput) GetId() string { return v.Id }
 
 // __UpdateCredentialInput is used internally by genqlient
 type __UpdateCredentialInput struct {
@@ -2561,6 +2634,44 @@ func RenameWorkspace(
 	return data_, err_
 }
 
+// The mutation executed by RotateWorkspaceKey.
+const RotateWorkspaceKey_Operation = `
+mutation RotateWorkspaceKey ($id: ID!) {
+	rotateWorkspaceKey(workspaceId: $id) {
+		id
+		keyRotatedAt
+		viewerCan {
+			rotateKey
+		}
+	}
+}
+`
+
+func RotateWorkspaceKey(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	id string,
+) (data_ *RotateWorkspaceKeyResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "RotateWorkspaceKey",
+		Query:  RotateWorkspaceKey_Operation,
+		Variables: &__RotateWorkspaceKeyInput{
+			Id: id,
+		},
+	}
+
+	data_ = &RotateWorkspaceKeyResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
 // The mutation executed by UpdateCredential.
 const UpdateCredential_Operation = `
 mutation UpdateCredential ($in: UpdateCredentialInput!) {
@@ -2690,6 +2801,7 @@ query WorkspaceAccess ($id: ID!) {
 		viewerCan {
 			rename
 			delete
+			rotateKey
 			manageMembers
 			manageOwners
 			createCredentials

@@ -58,6 +58,7 @@ const (
 	TokenRevoked                   Action = "TOKEN_REVOKED"
 	AccessDenied                   Action = "ACCESS_DENIED"
 	MasterKeyRewrapped             Action = "MASTER_KEY_REWRAPPED"
+	WorkspaceKeyRotated            Action = "WORKSPACE_KEY_ROTATED"
 )
 
 // Outcome of the recorded action.

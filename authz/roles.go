@@ -22,17 +22,18 @@ type WorkspaceAction string
 
 // Workspace actions.
 const (
-	ActWorkspaceRead    WorkspaceAction = "workspace:read"
-	ActWorkspaceRename  WorkspaceAction = "workspace:rename"
-	ActWorkspaceDelete  WorkspaceAction = "workspace:delete"
-	ActMembersManage    WorkspaceAction = "members:manage"
-	ActCredentialsAdmin WorkspaceAction = "credentials:admin" // MANAGE on every credential
-	ActAuditRead        WorkspaceAction = "audit:read"
-	ActDefaultsSet      WorkspaceAction = "defaults:set" // default credentials per purpose
+	ActWorkspaceRead      WorkspaceAction = "workspace:read"
+	ActWorkspaceRename    WorkspaceAction = "workspace:rename"
+	ActWorkspaceDelete    WorkspaceAction = "workspace:delete"
+	ActWorkspaceRotateKey WorkspaceAction = "workspace:rotate-key"
+	ActMembersManage      WorkspaceAction = "members:manage"
+	ActCredentialsAdmin   WorkspaceAction = "credentials:admin" // MANAGE on every credential
+	ActAuditRead          WorkspaceAction = "audit:read"
+	ActDefaultsSet        WorkspaceAction = "defaults:set" // default credentials per purpose
 )
 
 var roleActions = map[Role]map[WorkspaceAction]bool{
-	RoleOwner:  {ActWorkspaceRead: true, ActWorkspaceRename: true, ActWorkspaceDelete: true, ActMembersManage: true, ActCredentialsAdmin: true, ActAuditRead: true, ActDefaultsSet: true},
+	RoleOwner:  {ActWorkspaceRead: true, ActWorkspaceRename: true, ActWorkspaceDelete: true, ActWorkspaceRotateKey: true, ActMembersManage: true, ActCredentialsAdmin: true, ActAuditRead: true, ActDefaultsSet: true},
 	RoleAdmin:  {ActWorkspaceRead: true, ActWorkspaceRename: true, ActMembersManage: true, ActCredentialsAdmin: true, ActAuditRead: true, ActDefaultsSet: true},
 	RoleMember: {ActWorkspaceRead: true},
 }

@@ -244,6 +244,7 @@ type ComplexityRoot struct {
 		RemoveMember            func(childComplexity int, workspaceID string, userID string) int
 		RenameWorkspace         func(childComplexity int, id string, name string) int
 		RevokeAPIToken          func(childComplexity int, id string) int
+		RotateWorkspaceKey      func(childComplexity int, workspaceID string) int
 		SetDefaultCredential    func(childComplexity int, workspaceID string, purpose string, credentialID *string) int
 		ShareCredential         func(childComplexity int, input model.ShareCredentialInput) int
 		StartOAuthAuthorization func(childComplexity int, credentialID string, returnTo *string) int
@@ -312,6 +313,7 @@ type ComplexityRoot struct {
 		Credentials       func(childComplexity int, filter *model.CredentialFilter, orderBy *model.CredentialOrder, first *int, after *string, last *int, before *string) int
 		DefaultCredential func(childComplexity int, purpose string) int
 		ID                func(childComplexity int) int
+		KeyRotatedAt      func(childComplexity int) int
 		Members           func(childComplexity int) int
 		Name              func(childComplexity int) int
 		ViewerCan         func(childComplexity int) int
@@ -326,6 +328,7 @@ type ComplexityRoot struct {
 		ManageOwners      func(childComplexity int) int
 		ReadAudit         func(childComplexity int) int
 		Rename            func(childComplexity int) int
+		RotateKey         func(childComplexity int) int
 		SetDefaults       func(childComplexity int) int
 		VerifyAudit       func(childComplexity int) int
 	}
@@ -370,6 +373,7 @@ type GrantResolver interface {
 type MutationResolver interface {
 	CreateWorkspace(ctx context.Context, input model.CreateWorkspaceInput) (*model.Workspace, error)
 	RenameWorkspace(ctx context.Context, id string, name string) (*model.Workspace, error)
+	RotateWorkspaceKey(ctx context.Context, workspaceID string) (*model.Workspace, error)
 	DeleteWorkspace(ctx context.Context, id string) (*model.DeletePayload, error)
 	AddMember(ctx context.Context, workspaceID string, userID string, role model.WorkspaceRole) (*model.Member, error)
 	ChangeMemberRole(ctx context.Context, workspaceID string, userID string, role model.WorkspaceRole) (*model.Member, error)
@@ -1325,6 +1329,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIToken(childComplexity, args["id"].(string)), true
+	case "Mutation.rotateWorkspaceKey":
+		if e.ComplexityRoot.Mutation.RotateWorkspaceKey == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rotateWorkspaceKey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RotateWorkspaceKey(childComplexity, args["workspaceId"].(string)), true
 	case "Mutation.setDefaultCredential":
 		if e.ComplexityRoot.Mutation.SetDefaultCredential == nil {
 			break
@@ -1668,6 +1683,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Workspace.ID(childComplexity), true
+	case "Workspace.keyRotatedAt":
+		if e.ComplexityRoot.Workspace.KeyRotatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Workspace.KeyRotatedAt(childComplexity), true
 	case "Workspace.members":
 		if e.ComplexityRoot.Workspace.Members == nil {
 			break
@@ -1735,6 +1756,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.WorkspacePermissions.Rename(childComplexity), true
+	case "WorkspacePermissions.rotateKey":
+		if e.ComplexityRoot.WorkspacePermissions.RotateKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkspacePermissions.RotateKey(childComplexity), true
 	case "WorkspacePermissions.setDefaults":
 		if e.ComplexityRoot.WorkspacePermissions.SetDefaults == nil {
 			break
@@ -1914,6 +1941,8 @@ type Workspace implements Node {
   name: String!
   "When it was created."
   createdAt: Time!
+  "When its data key was last rotated (rotateWorkspaceKey); null: never."
+  keyRotatedAt: Time
   "The viewer's role here."
   viewerRole: WorkspaceRole!
   "Its members with their roles."
@@ -1941,6 +1970,8 @@ type WorkspacePermissions {
   rename: Boolean!
   "deleteWorkspace (OWNER; tokens: WORKSPACES_ADMIN)."
   delete: Boolean!
+  "rotateWorkspaceKey (OWNER; tokens: WORKSPACES_ADMIN)."
+  rotateKey: Boolean!
   "addMember, changeMemberRole, removeMember for MEMBER and ADMIN roles (OWNER, ADMIN; tokens: WORKSPACES_ADMIN)."
   manageMembers: Boolean!
   "Make or unmake an OWNER (OWNER; tokens: WORKSPACES_ADMIN)."
@@ -2385,6 +2416,8 @@ enum AuditAction {
   ACCESS_DENIED
   "Every data key was re-wrapped under a new master key (platform log: credkeep keys rewrap)."
   MASTER_KEY_REWRAPPED
+  "A workspace's data key was rotated: every secret re-encrypted under a new key, the old key destroyed."
+  WORKSPACE_KEY_ROTATED
 }
 
 "How an audited action ended."
@@ -2615,6 +2648,14 @@ type Mutation {
   createWorkspace("The new workspace." input: CreateWorkspaceInput!): Workspace!
   "OWNER or ADMIN. Names are 1-100 characters after trimming."
   renameWorkspace("The workspace." id: ID!, "Its new name: 1-100 characters." name: String!): Workspace!
+  """
+  OWNER (tokens: WORKSPACES_ADMIN). Gives the workspace a new data key: every secret is
+  re-encrypted under it and the old key destroyed, so copies of the data made before (backups)
+  are unreadable from then on. Returns when done (seconds for thousands of credentials);
+  credentials stay usable throughout. Interrupted (a crash, an outage: INTERNAL), every secret
+  stays readable and calling it again finishes the rotation. Audited as WORKSPACE_KEY_ROTATED.
+  """
+  rotateWorkspaceKey("The workspace." workspaceId: ID!): Workspace!
   "OWNER. Destroys the workspace's data key: its secrets become unrecoverable, backups included."
   deleteWorkspace("The workspace (OWNER)." id: ID!): DeletePayload!
   "OWNER or ADMIN; only an OWNER may add an OWNER."
@@ -2959,6 +3000,17 @@ func (ec *executionContext) field_Mutation_revokeApiToken_args(ctx context.Conte
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rotateWorkspaceKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "workspaceId", ec.unmarshalNID2string)
+	if err != nil {
+		return nil, err
+	}
+	args["workspaceId"] = arg0
 	return args, nil
 }
 
@@ -3395,6 +3447,8 @@ func (ec *executionContext) fieldContext_ApiToken_workspace(_ context.Context, f
 				return ec.fieldContext_Workspace_name(ctx, field)
 			case "createdAt":
 				return ec.fieldContext_Workspace_createdAt(ctx, field)
+			case "keyRotatedAt":
+				return ec.fieldContext_Workspace_keyRotatedAt(ctx, field)
 			case "viewerRole":
 				return ec.fieldContext_Workspace_viewerRole(ctx, field)
 			case "members":
@@ -4518,6 +4572,8 @@ func (ec *executionContext) fieldContext_Credential_workspace(_ context.Context,
 				return ec.fieldContext_Workspace_name(ctx, field)
 			case "createdAt":
 				return ec.fieldContext_Workspace_createdAt(ctx, field)
+			case "keyRotatedAt":
+				return ec.fieldContext_Workspace_keyRotatedAt(ctx, field)
 			case "viewerRole":
 				return ec.fieldContext_Workspace_viewerRole(ctx, field)
 			case "members":
@@ -7284,6 +7340,8 @@ func (ec *executionContext) fieldContext_Mutation_createWorkspace(ctx context.Co
 				return ec.fieldContext_Workspace_name(ctx, field)
 			case "createdAt":
 				return ec.fieldContext_Workspace_createdAt(ctx, field)
+			case "keyRotatedAt":
+				return ec.fieldContext_Workspace_keyRotatedAt(ctx, field)
 			case "viewerRole":
 				return ec.fieldContext_Workspace_viewerRole(ctx, field)
 			case "members":
@@ -7345,6 +7403,8 @@ func (ec *executionContext) fieldContext_Mutation_renameWorkspace(ctx context.Co
 				return ec.fieldContext_Workspace_name(ctx, field)
 			case "createdAt":
 				return ec.fieldContext_Workspace_createdAt(ctx, field)
+			case "keyRotatedAt":
+				return ec.fieldContext_Workspace_keyRotatedAt(ctx, field)
 			case "viewerRole":
 				return ec.fieldContext_Workspace_viewerRole(ctx, field)
 			case "members":
@@ -7369,6 +7429,69 @@ func (ec *executionContext) fieldContext_Mutation_renameWorkspace(ctx context.Co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_renameWorkspace_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rotateWorkspaceKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Mutation_rotateWorkspaceKey,
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RotateWorkspaceKey(ctx, fc.Args["workspaceId"].(string))
+		},
+		nil,
+		ec.marshalNWorkspace2ᚖcredkeepᚋgraphᚋmodelᚐWorkspace,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_Mutation_rotateWorkspaceKey(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "id":
+				return ec.fieldContext_Workspace_id(ctx, field)
+			case "name":
+				return ec.fieldContext_Workspace_name(ctx, field)
+			case "createdAt":
+				return ec.fieldContext_Workspace_createdAt(ctx, field)
+			case "keyRotatedAt":
+				return ec.fieldContext_Workspace_keyRotatedAt(ctx, field)
+			case "viewerRole":
+				return ec.fieldContext_Workspace_viewerRole(ctx, field)
+			case "members":
+				return ec.fieldContext_Workspace_members(ctx, field)
+			case "credentials":
+				return ec.fieldContext_Workspace_credentials(ctx, field)
+			case "defaultCredential":
+				return ec.fieldContext_Workspace_defaultCredential(ctx, field)
+			case "auditLog":
+				return ec.fieldContext_Workspace_auditLog(ctx, field)
+			case "viewerCan":
+				return ec.fieldContext_Workspace_viewerCan(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type Workspace", field.Name)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rotateWorkspaceKey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8009,6 +8132,8 @@ func (ec *executionContext) fieldContext_Mutation_setDefaultCredential(ctx conte
 				return ec.fieldContext_Workspace_name(ctx, field)
 			case "createdAt":
 				return ec.fieldContext_Workspace_createdAt(ctx, field)
+			case "keyRotatedAt":
+				return ec.fieldContext_Workspace_keyRotatedAt(ctx, field)
 			case "viewerRole":
 				return ec.fieldContext_Workspace_viewerRole(ctx, field)
 			case "members":
@@ -9038,6 +9163,8 @@ func (ec *executionContext) fieldContext_Query_workspaces(_ context.Context, fie
 				return ec.fieldContext_Workspace_name(ctx, field)
 			case "createdAt":
 				return ec.fieldContext_Workspace_createdAt(ctx, field)
+			case "keyRotatedAt":
+				return ec.fieldContext_Workspace_keyRotatedAt(ctx, field)
 			case "viewerRole":
 				return ec.fieldContext_Workspace_viewerRole(ctx, field)
 			case "members":
@@ -9088,6 +9215,8 @@ func (ec *executionContext) fieldContext_Query_workspace(ctx context.Context, fi
 				return ec.fieldContext_Workspace_name(ctx, field)
 			case "createdAt":
 				return ec.fieldContext_Workspace_createdAt(ctx, field)
+			case "keyRotatedAt":
+				return ec.fieldContext_Workspace_keyRotatedAt(ctx, field)
 			case "viewerRole":
 				return ec.fieldContext_Workspace_viewerRole(ctx, field)
 			case "members":
@@ -9828,6 +9957,35 @@ func (ec *executionContext) fieldContext_Workspace_createdAt(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Workspace_keyRotatedAt(ctx context.Context, field graphql.CollectedField, obj *model.Workspace) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Workspace_keyRotatedAt,
+		func(ctx context.Context) (any, error) {
+			return obj.KeyRotatedAt, nil
+		},
+		nil,
+		ec.marshalOTime2ᚖtimeᚐTime,
+		true,
+		false,
+	)
+}
+
+func (ec *executionContext) fieldContext_Workspace_keyRotatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Workspace",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Time does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Workspace_viewerRole(ctx context.Context, field graphql.CollectedField, obj *model.Workspace) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10111,6 +10269,8 @@ func (ec *executionContext) fieldContext_Workspace_viewerCan(_ context.Context, 
 				return ec.fieldContext_WorkspacePermissions_rename(ctx, field)
 			case "delete":
 				return ec.fieldContext_WorkspacePermissions_delete(ctx, field)
+			case "rotateKey":
+				return ec.fieldContext_WorkspacePermissions_rotateKey(ctx, field)
 			case "manageMembers":
 				return ec.fieldContext_WorkspacePermissions_manageMembers(ctx, field)
 			case "manageOwners":
@@ -10178,6 +10338,35 @@ func (ec *executionContext) _WorkspacePermissions_delete(ctx context.Context, fi
 }
 
 func (ec *executionContext) fieldContext_WorkspacePermissions_delete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WorkspacePermissions",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WorkspacePermissions_rotateKey(ctx context.Context, field graphql.CollectedField, obj *model.WorkspacePermissions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_WorkspacePermissions_rotateKey,
+		func(ctx context.Context) (any, error) {
+			return obj.RotateKey, nil
+		},
+		nil,
+		ec.marshalNBoolean2bool,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_WorkspacePermissions_rotateKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "WorkspacePermissions",
 		Field:      field,
@@ -14497,6 +14686,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "rotateWorkspaceKey":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rotateWorkspaceKey(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "deleteWorkspace":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deleteWorkspace(ctx, field)
@@ -15199,6 +15395,8 @@ func (ec *executionContext) _Workspace(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "keyRotatedAt":
+			out.Values[i] = ec._Workspace_keyRotatedAt(ctx, field, obj)
 		case "viewerRole":
 			out.Values[i] = ec._Workspace_viewerRole(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -15419,6 +15617,11 @@ func (ec *executionContext) _WorkspacePermissions(ctx context.Context, sel ast.S
 			}
 		case "delete":
 			out.Values[i] = ec._WorkspacePermissions_delete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rotateKey":
+			out.Values[i] = ec._WorkspacePermissions_rotateKey(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

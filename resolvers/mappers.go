@@ -9,10 +9,11 @@ import (
 
 func toGraphWorkspace(v workspace.View) *model.Workspace {
 	return &model.Workspace{
-		ID:         v.ID,
-		Name:       v.Name,
-		CreatedAt:  v.CreatedAt,
-		ViewerRole: model.WorkspaceRole(v.ViewerRole),
+		ID:           v.ID,
+		Name:         v.Name,
+		CreatedAt:    v.CreatedAt,
+		KeyRotatedAt: v.KeyRotatedAt,
+		ViewerRole:   model.WorkspaceRole(v.ViewerRole),
 	}
 }
 

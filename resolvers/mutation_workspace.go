@@ -22,6 +22,14 @@ func (r *mutationResolver) RenameWorkspace(ctx context.Context, id string, name 
 	return toGraphWorkspace(v), nil
 }
 
+func (r *mutationResolver) RotateWorkspaceKey(ctx context.Context, workspaceID string) (*model.Workspace, error) {
+	v, err := r.workspaces.RotateKey(ctx, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	return toGraphWorkspace(v), nil
+}
+
 func (r *mutationResolver) DeleteWorkspace(ctx context.Context, id string) (*model.DeletePayload, error) {
 	if err := r.workspaces.Delete(ctx, id); err != nil {
 		return nil, err

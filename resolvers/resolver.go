@@ -22,6 +22,7 @@ type WorkspaceService interface {
 	Get(ctx context.Context, id string) (workspace.View, error)
 	List(ctx context.Context) ([]workspace.View, error)
 	Rename(ctx context.Context, id, name string) (workspace.View, error)
+	RotateKey(ctx context.Context, id string) (workspace.View, error)
 	Delete(ctx context.Context, id string) error
 	Members(ctx context.Context, workspaceID string) ([]workspace.MemberView, error)
 	AddMember(ctx context.Context, workspaceID, userID string, role authz.Role) (workspace.MemberView, error)

@@ -25,7 +25,7 @@ func (r *workspaceResolver) ViewerCan(ctx context.Context, obj *model.Workspace)
 	}
 	p := workspace.PermissionsOf(principal, authz.Role(obj.ViewerRole))
 	return &model.WorkspacePermissions{
-		Rename: p.Rename, Delete: p.Delete, ManageMembers: p.ManageMembers, ManageOwners: p.ManageOwners,
+		Rename: p.Rename, Delete: p.Delete, RotateKey: p.RotateKey, ManageMembers: p.ManageMembers, ManageOwners: p.ManageOwners,
 		CreateCredentials: p.CreateCredentials, SetDefaults: p.SetDefaults,
 		ReadAudit: p.ReadAudit, VerifyAudit: p.VerifyAudit, CreateTokens: p.CreateTokens,
 	}, nil

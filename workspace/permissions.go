@@ -9,10 +9,10 @@ import (
 // WorkspacePermissions). Each mirrors the check of its operation, so a client
 // offers exactly the actions that would not be refused for lack of access.
 type Permissions struct {
-	Rename, Delete, ManageMembers, ManageOwners bool
-	CreateCredentials, SetDefaults              bool
-	ReadAudit, VerifyAudit                      bool
-	CreateTokens                                bool
+	Rename, Delete, RotateKey, ManageMembers, ManageOwners bool
+	CreateCredentials, SetDefaults                         bool
+	ReadAudit, VerifyAudit                                 bool
+	CreateTokens                                           bool
 }
 
 // PermissionsOf is what p, a member with role, may do in the workspace.
@@ -23,6 +23,7 @@ func PermissionsOf(p *authn.Principal, role authz.Role) Permissions {
 	return Permissions{
 		Rename:        may(authz.ActWorkspaceRename, authn.ScopeWorkspacesAdmin),
 		Delete:        may(authz.ActWorkspaceDelete, authn.ScopeWorkspacesAdmin),
+		RotateKey:     may(authz.ActWorkspaceRotateKey, authn.ScopeWorkspacesAdmin),
 		ManageMembers: may(authz.ActMembersManage, authn.ScopeWorkspacesAdmin),
 		// Making, changing or removing an OWNER (AddMember, ChangeRole, RemoveMember).
 		ManageOwners: may(authz.ActMembersManage, authn.ScopeWorkspacesAdmin) &&

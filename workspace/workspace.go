@@ -27,6 +27,7 @@ import (
 type Store interface {
 	CreateDataKey(ctx context.Context, workspaceID string) error
 	DeleteDataKey(ctx context.Context, workspaceID string) error
+	KeyStore
 	InsertWorkspace(ctx context.Context, w storage.Workspace) error
 	WorkspacesByID(ctx context.Context, ids []string) ([]storage.Workspace, error)
 	RenameWorkspace(ctx context.Context, id, name string, now time.Time) (storage.Workspace, error)
@@ -75,10 +76,12 @@ type View struct {
 	Name       string
 	CreatedAt  time.Time
 	ViewerRole authz.Role
+	// KeyRotatedAt is when its data key was last rotated (nil: never).
+	KeyRotatedAt *time.Time
 }
 
 func viewOf(w storage.Workspace, role authz.Role) View {
-	return View{ID: w.ID, Name: w.Name, CreatedAt: w.CreatedAt, ViewerRole: role}
+	return View{ID: w.ID, Name: w.Name, CreatedAt: w.CreatedAt, ViewerRole: role, KeyRotatedAt: w.KeyRotatedAt}
 }
 
 // User returns a user by id through the request's loader (one query per

@@ -456,6 +456,8 @@ type Workspace struct {
 	Name string `json:"name"`
 	// When it was created.
 	CreatedAt time.Time `json:"createdAt"`
+	// When its data key was last rotated (rotateWorkspaceKey); null: never.
+	KeyRotatedAt *time.Time `json:"keyRotatedAt,omitempty"`
 	// The viewer's role here.
 	ViewerRole WorkspaceRole `json:"viewerRole"`
 	// Its members with their roles.
@@ -484,6 +486,8 @@ type WorkspacePermissions struct {
 	Rename bool `json:"rename"`
 	// deleteWorkspace (OWNER; tokens: WORKSPACES_ADMIN).
 	Delete bool `json:"delete"`
+	// rotateWorkspaceKey (OWNER; tokens: WORKSPACES_ADMIN).
+	RotateKey bool `json:"rotateKey"`
 	// addMember, changeMemberRole, removeMember for MEMBER and ADMIN roles (OWNER, ADMIN; tokens: WORKSPACES_ADMIN).
 	ManageMembers bool `json:"manageMembers"`
 	// Make or unmake an OWNER (OWNER; tokens: WORKSPACES_ADMIN).
@@ -672,6 +676,8 @@ const (
 	AuditActionAccessDenied AuditAction = "ACCESS_DENIED"
 	// Every data key was re-wrapped under a new master key (platform log: credkeep keys rewrap).
 	AuditActionMasterKeyRewrapped AuditAction = "MASTER_KEY_REWRAPPED"
+	// A workspace's data key was rotated: every secret re-encrypted under a new key, the old key destroyed.
+	AuditActionWorkspaceKeyRotated AuditAction = "WORKSPACE_KEY_ROTATED"
 )
 
 var AllAuditAction = []AuditAction{
@@ -698,11 +704,12 @@ var AllAuditAction = []AuditAction{
 	AuditActionTokenRevoked,
 	AuditActionAccessDenied,
 	AuditActionMasterKeyRewrapped,
+	AuditActionWorkspaceKeyRotated,
 }
 
 func (e AuditAction) IsValid() bool {
 	switch e {
-	case AuditActionWorkspaceCreated, AuditActionWorkspaceUpdated, AuditActionWorkspaceDeleted, AuditActionMemberAdded, AuditActionMemberRoleChanged, AuditActionMemberRemoved, AuditActionCredentialCreated, AuditActionCredentialUpdated, AuditActionCredentialDeleted, AuditActionCredentialShared, AuditActionCredentialUnshared, AuditActionCredentialUsed, AuditActionCredentialTested, AuditActionCredentialRefreshed, AuditActionCredentialAuthorized, AuditActionCredentialAuthorizationStarted, AuditActionCredentialAttached, AuditActionCredentialDetached, AuditActionDefaultCredentialSet, AuditActionTokenCreated, AuditActionTokenRevoked, AuditActionAccessDenied, AuditActionMasterKeyRewrapped:
+	case AuditActionWorkspaceCreated, AuditActionWorkspaceUpdated, AuditActionWorkspaceDeleted, AuditActionMemberAdded, AuditActionMemberRoleChanged, AuditActionMemberRemoved, AuditActionCredentialCreated, AuditActionCredentialUpdated, AuditActionCredentialDeleted, AuditActionCredentialShared, AuditActionCredentialUnshared, AuditActionCredentialUsed, AuditActionCredentialTested, AuditActionCredentialRefreshed, AuditActionCredentialAuthorized, AuditActionCredentialAuthorizationStarted, AuditActionCredentialAttached, AuditActionCredentialDetached, AuditActionDefaultCredentialSet, AuditActionTokenCreated, AuditActionTokenRevoked, AuditActionAccessDenied, AuditActionMasterKeyRewrapped, AuditActionWorkspaceKeyRotated:
 		return true
 	}
 	return false
