@@ -21,6 +21,7 @@ import (
 	"credkeep/internal/logging/logtest"
 	"credkeep/internal/persisted"
 	"credkeep/internal/redact"
+	"credkeep/kms"
 	"credkeep/storage"
 	"credkeep/storage/storagetest"
 	"credkeep/usecount"
@@ -69,10 +70,12 @@ type env struct {
 	// outbound and allowPrivate configure connections to providers.
 	outbound     connection.Config
 	allowPrivate bool
-	logs         *logtest.Buffer // every instance's log
-	mu           sync.Mutex
-	tokens       []string // every JWT handed out; none may appear in a log
-	bodies       []string // every response body; none may contain a stored secret
+	// kms, when set, is where the master key is (a KMS the test started).
+	kms    *kms.Settings
+	logs   *logtest.Buffer // every instance's log
+	mu     sync.Mutex
+	tokens []string // every JWT handed out; none may appear in a log
+	bodies []string // every response body; none may contain a stored secret
 	// released are secrets a test released on purpose through useCredential.
 	released map[string]bool
 }
@@ -105,7 +108,16 @@ type instance struct {
 // instance starts another server on the same database.
 func (e *env) instance() instance {
 	e.t.Helper()
-	store := e.db.Open(e.t)
+	store := e.db.Open
+	if e.kms != nil {
+		store = func(t testing.TB) *storage.Store { return e.db.OpenWithKMS(t, *e.kms) }
+	}
+	return e.instanceOn(store(e.t))
+}
+
+// instanceOn starts a server on store.
+func (e *env) instanceOn(store *storage.Store) instance {
+	e.t.Helper()
 	uses := usecount.New(store, nil).Start()
 	e.t.Cleanup(func() {
 		if err := uses.Close(context.Background()); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,8 +109,10 @@ func bothCAs(t *testing.T, a, b string) string {
 }
 
 // TestKMSOutageIsSeenAtOnce: CheckKMS (behind /readyz) fails as soon as the
-// KMS stops unwrapping data keys, though libmongocrypt still holds unwrapped
-// keys for a minute, and succeeds again when it answers, with no restart.
+// KMS stops unwrapping data keys and its last answer expires (two seconds),
+// though libmongocrypt still holds unwrapped keys for a minute, and succeeds
+// again when it answers, with no restart. However often it is asked, the KMS
+// sees one call per period.
 func TestKMSOutageIsSeenAtOnce(t *testing.T) {
 	srv := kmstest.StartKMIP(t)
 	settings, err := kms.New(config.KMS{Provider: "kmip", KMIPEndpoint: srv.Addr, TLSCA: srv.CA, TLSCert: srv.Cert, TLSKey: srv.Key}, redact.Bytes{})
@@ -120,9 +123,28 @@ func TestKMSOutageIsSeenAtOnce(t *testing.T) {
 	s := storagetest.Start(t).OpenWithKMS(t, settings)
 	for i, want := range []bool{true, false, true} {
 		srv.SetDown(!want)
+		if i > 0 {
+			time.Sleep(2100 * time.Millisecond) // the last answer expires
+		}
 		if err := s.CheckKMS(ctx); (err == nil) != want {
 			t.Errorf("check %d with the KMS %s: %v", i, map[bool]string{true: "up", false: "down"}[want], err)
 		}
+	}
+	time.Sleep(2100 * time.Millisecond)
+	_, before := srv.Counts()
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.CheckKMS(ctx); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if _, after := srv.Counts(); after-before != 1 {
+		t.Errorf("50 checks at once made %d KMS calls, want 1", after-before)
 	}
 	if err := storagetest.Start(t).Open(t).CheckKMS(ctx); err != nil {
 		t.Errorf("a local key needs no KMS: %v", err)

@@ -47,8 +47,10 @@ type Options struct {
 	// MasterKey wraps the data keys (local KMS, 96 bytes) when KMS is nil.
 	MasterKey redact.Bytes
 	// KMS, when set, says where the master key is instead (SPEC.md §11).
-	KMS    *kms.Settings
-	Logger *slog.Logger
+	KMS *kms.Settings
+	// KMSCheckEvery is how long a CheckKMS result stands (0: two seconds).
+	KMSCheckEvery time.Duration
+	Logger        *slog.Logger
 	// Timeout bounds each start-up step and server selection.
 	Timeout time.Duration
 	// SingleInstance (CREDKEEP_SINGLE_INSTANCE) accepts a URI database that does
@@ -80,6 +82,10 @@ type Store struct {
 	kms     kms.Settings
 	probeMu sync.Mutex       // CheckKMS
 	probe   primitive.Binary // a value under the probe data key
+	// The last CheckKMS: when, its answer, and how long that stands.
+	kmsCheckedAt time.Time
+	kmsCheckErr  error
+	kmsCheckTTL  time.Duration
 	// keyVaultOptions connect a key vault client of CheckKMS's own.
 	keyVaultOptions *options.ClientOptions
 	embedded        Embedded          // nil for a database at a URI
@@ -130,6 +136,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 
 func (s *Store) connect(ctx context.Context, uri string, o Options) error {
 	s.kms = *o.KMS
+	s.kmsCheckTTL = o.KMSCheckEvery
+	if s.kmsCheckTTL == 0 {
+		s.kmsCheckTTL = 2 * time.Second
+	}
 	providers := o.KMS.Providers
 	clientOpts := func() *options.ClientOptions {
 		// Defaults first: options given in the URI (serverSelectionTimeoutMS, ...) win.
