@@ -7,7 +7,7 @@ BIN      := bin/credkeep
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS := libmongocrypt-dev pkg-config gcc
 
-.PHONY: run test build generate lint deps clean check-generated manifest playground console fuzz conformance browser soak bench
+.PHONY: run test build generate lint deps clean check-generated manifest playground console fuzz conformance browser soak bench bench-rotate
 
 ## run: install what is missing, build, and start the server on the embedded database (:8080, ./data)
 run: deps build
@@ -86,6 +86,10 @@ browser: deps
 ## soak: the long reliability tests, repeated
 soak: deps
 	$(GO) test -tags $(TAGS) -count=3 -run 'Outage|CrashSafety|Concurrent' -v ./ ./app/ | grep -E '^(=== RUN|--- |ok|FAIL)|outage_test|crash_test|concurrency_test'
+
+## bench-rotate: rotate the data key of a workspace of 5,000 credentials under useCredential load (a few minutes)
+bench-rotate: build
+	$(GO) run ./bench -bin $(BIN) -rotate 5000 -out bench-rotate.json
 
 ## bench: the load benchmark: baseline vs credkeep scenarios, one table and bench-result.json (a few minutes)
 bench: build

@@ -37,7 +37,15 @@ func main() {
 	out := flag.String("out", "bench-result.json", "JSON result file")
 	only := flag.String("only", "", "run only the scenarios whose name contains this (and the baseline)")
 	warmup := flag.Duration("warmup", 10*time.Second, "unmeasured load before each scenario, so that caches are warm")
+	rotate := flag.Int("rotate", 0, "instead of the scenarios: rotate the data key of a workspace of this many credentials under useCredential load")
 	flag.Parse()
+	if *rotate > 0 {
+		if err := runRotation(*bin, *rotate, *duration, *conns, *out); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*bin, *duration, *warmup, *conns, *creds, *out, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -122,6 +130,20 @@ func run(bin string, duration, warmup time.Duration, conns, nCreds int, out, onl
 	return os.WriteFile(out, append(b, '\n'), 0o644)
 }
 
+func runRotation(bin string, n int, d time.Duration, conns int, out string) error {
+	srv, err := startCredkeep(bin)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	res, err := rotateScenario(srv, n, d, conns)
+	if err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(map[string]any{"at": time.Now().UTC(), "rotation": res}, "", "  ")
+	return os.WriteFile(out, append(b, '\n'), 0o644)
+}
+
 func gqlBody(q string, vars map[string]any) []byte {
 	b, _ := json.Marshal(map[string]any{"query": q, "variables": vars})
 	return b
@@ -129,6 +151,11 @@ func gqlBody(q string, vars map[string]any) []byte {
 
 // attack runs one scenario at full speed with conns connections.
 func attack(name, url, auth string, body func(int) []byte, d time.Duration, conns, pid int) Row {
+	return attackUntil(name, url, auth, body, d, conns, pid, nil)
+}
+
+// attackUntil is attack that also ends when stop is closed.
+func attackUntil(name, url, auth string, body func(int) []byte, d time.Duration, conns, pid int, stop <-chan struct{}) Row {
 	header := http.Header{"Content-Type": {"application/json"}}
 	if auth != "" {
 		header.Set("Authorization", "Bearer "+auth)
@@ -146,6 +173,9 @@ func attack(name, url, auth string, body func(int) []byte, d time.Duration, conn
 	atk := vegeta.NewAttacker(vegeta.Workers(uint64(conns)), vegeta.MaxWorkers(uint64(conns)), vegeta.Connections(conns), vegeta.KeepAlive(true))
 	cpu0 := cpuTime(pid)
 	var m vegeta.Metrics
+	if stop != nil {
+		go func() { <-stop; atk.Stop() }()
+	}
 	for res := range atk.Attack(targeter, vegeta.Rate{Freq: 0}, d, name) {
 		if res.Code == http.StatusOK && bytes.Contains(res.Body, []byte(`"errors"`)) {
 			res.Code, res.Error = 0, "graphql error"

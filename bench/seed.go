@@ -21,27 +21,7 @@ type seeded struct {
 // seedData makes 20 workspaces, nCreds credentials spread over them, 200
 // grants to other members and 50 API tokens, through the API itself.
 func seedData(s *server, nCreds int) (*seeded, error) {
-	call := func(q string, vars map[string]any, auth string) (map[string]any, error) {
-		req, _ := http.NewRequest(http.MethodPost, s.base+"/graphql", bytes.NewReader(gqlBody(q, vars)))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+auth)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		var out struct {
-			Data   map[string]any `json:"data"`
-			Errors []any          `json:"errors"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-			return nil, err
-		}
-		if len(out.Errors) > 0 {
-			return nil, fmt.Errorf("%v", out.Errors)
-		}
-		return out.Data, nil
-	}
+	call := s.call
 	sd := &seeded{}
 	for w := 0; w < 20; w++ {
 		d, err := call(`mutation($n: String!) { createWorkspace(input: {name: $n}) { id } }`, map[string]any{"n": fmt.Sprintf("workspace %02d", w)}, s.jwt)
@@ -132,4 +112,27 @@ func seedData(s *server, nCreds int) (*seeded, error) {
 	}
 	sd.apq, _ = json.Marshal(map[string]any{"extensions": map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hash}}})
 	return sd, nil
+}
+
+// call runs one GraphQL operation with the bearer token auth.
+func (s *server) call(q string, vars map[string]any, auth string) (map[string]any, error) {
+	req, _ := http.NewRequest(http.MethodPost, s.base+"/graphql", bytes.NewReader(gqlBody(q, vars)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+auth)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Data   map[string]any `json:"data"`
+		Errors []any          `json:"errors"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, err
+	}
+	if len(out.Errors) > 0 {
+		return nil, fmt.Errorf("%v", out.Errors)
+	}
+	return out.Data, nil
 }
