@@ -75,7 +75,7 @@ func TestKeysRewrap(t *testing.T) {
 		}
 	}
 
-	settings, err := kms.New(config.KMS{Provider: "kmip", KMIPEndpoint: srv.Addr, TLSCA: srv.CA, TLSCert: srv.Cert, TLSKey: srv.Key}, redact.Bytes{})
+	settings, err := kms.New(srv.Config(), redact.Bytes{})
 	if err != nil {
 		t.Fatal(err)
 	}

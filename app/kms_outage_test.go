@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"credkeep/internal/config"
 	"credkeep/internal/redact"
 	"credkeep/kms"
 	"credkeep/kms/kmstest"
@@ -19,7 +18,7 @@ import (
 // again the same instance serves them, without a restart.
 func TestKMSOutageFailsClosed(t *testing.T) {
 	srv := kmstest.StartKMIP(t)
-	settings, err := kms.New(config.KMS{Provider: "kmip", KMIPEndpoint: srv.Addr, TLSCA: srv.CA, TLSCert: srv.Cert, TLSKey: srv.Key}, redact.Bytes{})
+	settings, err := kms.New(srv.Config(), redact.Bytes{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ import (
 // database: without the KMS nothing is readable.
 func TestKMIP(t *testing.T) {
 	srv := kmstest.StartKMIP(t)
-	settings, err := kms.New(config.KMS{Provider: "kmip", KMIPEndpoint: srv.Addr, TLSCA: srv.CA, TLSCert: srv.Cert, TLSKey: srv.Key}, redact.Bytes{})
+	settings, err := kms.New(srv.Config(), redact.Bytes{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func bothCAs(t *testing.T, a, b string) string {
 // sees one call per period.
 func TestKMSOutageIsSeenAtOnce(t *testing.T) {
 	srv := kmstest.StartKMIP(t)
-	settings, err := kms.New(config.KMS{Provider: "kmip", KMIPEndpoint: srv.Addr, TLSCA: srv.CA, TLSCert: srv.Cert, TLSKey: srv.Key}, redact.Bytes{})
+	settings, err := kms.New(srv.Config(), redact.Bytes{})
 	if err != nil {
 		t.Fatal(err)
 	}

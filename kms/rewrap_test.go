@@ -46,7 +46,7 @@ func TestRewrap(t *testing.T) {
 	}
 
 	kmip := kmstest.StartKMIP(t)
-	toKMIP := config.KMS{Provider: "kmip", KMIPEndpoint: kmip.Addr, TLSCA: kmip.CA, TLSCert: kmip.Cert, TLSKey: kmip.Key}
+	toKMIP := kmip.Config()
 	both, err := kms.New(toKMIP, local)
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +104,7 @@ func BenchmarkRewrap1000DataKeys(b *testing.B) {
 	_, _ = rand.Read(raw)
 	local := redact.NewBytes(raw)
 	kmip := kmstest.StartKMIP(b)
-	kmipConf := config.KMS{Provider: "kmip", KMIPEndpoint: kmip.Addr, TLSCA: kmip.CA, TLSCert: kmip.Cert, TLSKey: kmip.Key}
+	kmipConf := kmip.Config()
 	aws := kmstest.StartAWS(b, "AKIDTESTKEY", "eu-west-3")
 	u, _ := url.Parse(aws.URL)
 	awsConf := config.KMS{Provider: "aws", AWSKey: "arn:aws:kms:eu-west-3:123456789012:key/0f0e0d0c-1111-2222-3333-444455556666",

@@ -25,6 +25,8 @@ import (
 	"github.com/ovh/kmip-go"
 	"github.com/ovh/kmip-go/kmipserver"
 	"github.com/ovh/kmip-go/payloads"
+
+	"credkeep/internal/config"
 )
 
 // KMIP is a KMIP server on loopback (ovh/kmip-go's kmipserver) that
@@ -37,6 +39,11 @@ type KMIP struct {
 	objects          map[string][]byte
 	gets, registered int
 	down             bool
+}
+
+// Config is credkeep's KMS configuration for this server (its client certificate).
+func (k *KMIP) Config() config.KMS {
+	return config.KMS{Provider: "kmip", KMIPEndpoint: k.Addr, TLSCA: k.CA, TLSCert: k.Cert, TLSKey: k.Key}
 }
 
 // StartKMIP starts a KMIP server for t.
