@@ -140,7 +140,9 @@ func TestRotateWorkspaceKey(t *testing.T) {
 	var log struct {
 		Workspace struct {
 			AuditLog struct {
-				Edges []struct{ Node struct{ Action, Outcome string } }
+				Edges []struct {
+					Node struct{ Action, Outcome string }
+				}
 			}
 		}
 	}
