@@ -183,6 +183,7 @@ func serve(stdout, stderr io.Writer) int {
 		Logger:   log,
 		// SingleInstance: FerretDB v1 at MONGODB_URI is refused unless this is the only instance.
 		SingleInstance: cfg.SingleInstance,
+		SecretVersions: cfg.SecretVersions,
 	})
 	cancel()
 	if err != nil {

@@ -79,6 +79,8 @@ const (
 	AuditActionMasterKeyRewrapped AuditAction = "MASTER_KEY_REWRAPPED"
 	// A workspace's data key was rotated: every secret re-encrypted under a new key, the old key destroyed.
 	AuditActionWorkspaceKeyRotated AuditAction = "WORKSPACE_KEY_ROTATED"
+	// A credential's secrets were rolled back to an earlier version (rollbackCredential).
+	AuditActionCredentialRolledBack AuditAction = "CREDENTIAL_ROLLED_BACK"
 )
 
 var AllAuditAction = []AuditAction{
@@ -106,6 +108,7 @@ var AllAuditAction = []AuditAction{
 	AuditActionAccessDenied,
 	AuditActionMasterKeyRewrapped,
 	AuditActionWorkspaceKeyRotated,
+	AuditActionCredentialRolledBack,
 }
 
 // AuditByTokenResponse is returned by AuditByToken on success.

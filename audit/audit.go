@@ -59,6 +59,7 @@ const (
 	AccessDenied                   Action = "ACCESS_DENIED"
 	MasterKeyRewrapped             Action = "MASTER_KEY_REWRAPPED"
 	WorkspaceKeyRotated            Action = "WORKSPACE_KEY_ROTATED"
+	CredentialRolledBack           Action = "CREDENTIAL_ROLLED_BACK"
 )
 
 // Outcome of the recorded action.

@@ -32,6 +32,7 @@ import (
 type Store interface {
 	loaders.Store
 	CacheStore
+	VersionStore
 	InsertCredential(ctx context.Context, c storage.Credential, secrets map[string]redact.Secret) error
 	AttachUsage(ctx context.Context, u storage.Usage) (storage.Usage, error)
 	DetachUsage(ctx context.Context, credentialID, kind, consumerID string) error
@@ -160,6 +161,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 		OwnerID: p.UserID, Fields: values.Plain, SecretKeys: secretKeys(values), Version: 1,
 		Description: description, Tags: tags,
 		ExpiresAt: utc(in.ExpiresAt), CreatedAt: now, UpdatedAt: now,
+		SecretVersion: 1, SecretsChangedAt: &now, SecretsChangedBy: p.UserID, SecretsChangedFields: secretKeys(values),
 	}
 	entry := credentialEntry(c, audit.CredentialCreated,
 		audit.Detail("type", t.Key), audit.Detail("fields", strings.Join(fieldKeys(values), ",")))
@@ -401,10 +403,23 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
 		for _, k := range moved { // destinations are not secret: the entry says where from and to
 			details = append(details, audit.Detail("from."+k, c.Fields[k]), audit.Detail("to."+k, merged.Plain[k]))
 		}
+		var secretChanged []string
 		for _, k := range keys {
 			changed = append(changed, "fields."+k)
+			_, was := current[k]
+			_, is := merged.Secret[k]
+			if was || is {
+				secretChanged = append(secretChanged, k)
+			}
 		}
-		c.Fields, c.SecretKeys, secrets = merged.Plain, secretKeys(merged), merged.Secret
+		c.Fields, c.SecretKeys = merged.Plain, secretKeys(merged)
+		if len(secretChanged) > 0 {
+			// New secret values: a new version (the stored ones are kept as the previous).
+			secrets, c.SecretsChangedFields = merged.Secret, secretChanged
+			if p, err := authn.RequirePrincipal(ctx); err == nil {
+				c.SecretsChangedBy = p.UserID
+			}
+		}
 	}
 	if len(errs) > 0 {
 		return View{}, apierror.Join(errs)

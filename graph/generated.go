@@ -108,30 +108,31 @@ type ComplexityRoot struct {
 	}
 
 	Credential struct {
-		AuditTrail    func(childComplexity int, first *int, after *string, last *int, before *string) int
-		Connection    func(childComplexity int) int
-		CreatedAt     func(childComplexity int) int
-		Description   func(childComplexity int) int
-		ExpiresAt     func(childComplexity int) int
-		Fields        func(childComplexity int) int
-		Grants        func(childComplexity int) int
-		ID            func(childComplexity int) int
-		LastTestedAt  func(childComplexity int) int
-		LastUsedAt    func(childComplexity int) int
-		Name          func(childComplexity int) int
-		Owner         func(childComplexity int) int
-		Sharing       func(childComplexity int) int
-		Status        func(childComplexity int) int
-		StatusMessage func(childComplexity int) int
-		Tags          func(childComplexity int) int
-		Type          func(childComplexity int) int
-		UpdatedAt     func(childComplexity int) int
-		Usages        func(childComplexity int) int
-		UseCount      func(childComplexity int) int
-		Version       func(childComplexity int) int
-		ViewerAccess  func(childComplexity int) int
-		ViewerCan     func(childComplexity int) int
-		Workspace     func(childComplexity int) int
+		AuditTrail     func(childComplexity int, first *int, after *string, last *int, before *string) int
+		Connection     func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		Description    func(childComplexity int) int
+		ExpiresAt      func(childComplexity int) int
+		Fields         func(childComplexity int) int
+		Grants         func(childComplexity int) int
+		ID             func(childComplexity int) int
+		LastTestedAt   func(childComplexity int) int
+		LastUsedAt     func(childComplexity int) int
+		Name           func(childComplexity int) int
+		Owner          func(childComplexity int) int
+		SecretVersions func(childComplexity int) int
+		Sharing        func(childComplexity int) int
+		Status         func(childComplexity int) int
+		StatusMessage  func(childComplexity int) int
+		Tags           func(childComplexity int) int
+		Type           func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
+		Usages         func(childComplexity int) int
+		UseCount       func(childComplexity int) int
+		Version        func(childComplexity int) int
+		ViewerAccess   func(childComplexity int) int
+		ViewerCan      func(childComplexity int) int
+		Workspace      func(childComplexity int) int
 	}
 
 	CredentialConnection struct {
@@ -244,6 +245,7 @@ type ComplexityRoot struct {
 		RemoveMember            func(childComplexity int, workspaceID string, userID string) int
 		RenameWorkspace         func(childComplexity int, id string, name string) int
 		RevokeAPIToken          func(childComplexity int, id string) int
+		RollbackCredential      func(childComplexity int, id string, toVersion int) int
 		RotateWorkspaceKey      func(childComplexity int, workspaceID string) int
 		SetDefaultCredential    func(childComplexity int, workspaceID string, purpose string, credentialID *string) int
 		ShareCredential         func(childComplexity int, input model.ShareCredentialInput) int
@@ -292,6 +294,14 @@ type ComplexityRoot struct {
 	SecretField struct {
 		Key   func(childComplexity int) int
 		Value func(childComplexity int) int
+	}
+
+	SecretVersion struct {
+		ChangedFields func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		CreatedBy     func(childComplexity int) int
+		State         func(childComplexity int) int
+		Version       func(childComplexity int) int
 	}
 
 	User struct {
@@ -356,6 +366,7 @@ type CredentialResolver interface {
 	Sharing(ctx context.Context, obj *apimodel.Credential) (model.SharingScope, error)
 
 	Grants(ctx context.Context, obj *apimodel.Credential) ([]*apimodel.Grant, error)
+	SecretVersions(ctx context.Context, obj *apimodel.Credential) ([]*model.SecretVersion, error)
 	Fields(ctx context.Context, obj *apimodel.Credential) ([]*model.CredentialField, error)
 	Usages(ctx context.Context, obj *apimodel.Credential) ([]*model.CredentialUsage, error)
 	AuditTrail(ctx context.Context, obj *apimodel.Credential, first *int, after *string, last *int, before *string) (*model.AuditEntryConnection, error)
@@ -380,6 +391,7 @@ type MutationResolver interface {
 	RemoveMember(ctx context.Context, workspaceID string, userID string) (*model.DeletePayload, error)
 	CreateCredential(ctx context.Context, input model.CreateCredentialInput) (*apimodel.Credential, error)
 	UpdateCredential(ctx context.Context, input model.UpdateCredentialInput) (*apimodel.Credential, error)
+	RollbackCredential(ctx context.Context, id string, toVersion int) (*apimodel.Credential, error)
 	DeleteCredential(ctx context.Context, id string, force *bool) (*model.DeletePayload, error)
 	ShareCredential(ctx context.Context, input model.ShareCredentialInput) (*apimodel.Credential, error)
 	UnshareCredential(ctx context.Context, credentialID string, grantID string) (*apimodel.Credential, error)
@@ -741,6 +753,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Credential.Owner(childComplexity), true
+	case "Credential.secretVersions":
+		if e.ComplexityRoot.Credential.SecretVersions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Credential.SecretVersions(childComplexity), true
 	case "Credential.sharing":
 		if e.ComplexityRoot.Credential.Sharing == nil {
 			break
@@ -1329,6 +1347,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIToken(childComplexity, args["id"].(string)), true
+	case "Mutation.rollbackCredential":
+		if e.ComplexityRoot.Mutation.RollbackCredential == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rollbackCredential_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RollbackCredential(childComplexity, args["id"].(string), args["toVersion"].(int)), true
 	case "Mutation.rotateWorkspaceKey":
 		if e.ComplexityRoot.Mutation.RotateWorkspaceKey == nil {
 			break
@@ -1593,6 +1622,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SecretField.Value(childComplexity), true
+
+	case "SecretVersion.changedFields":
+		if e.ComplexityRoot.SecretVersion.ChangedFields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecretVersion.ChangedFields(childComplexity), true
+	case "SecretVersion.createdAt":
+		if e.ComplexityRoot.SecretVersion.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecretVersion.CreatedAt(childComplexity), true
+	case "SecretVersion.createdBy":
+		if e.ComplexityRoot.SecretVersion.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecretVersion.CreatedBy(childComplexity), true
+	case "SecretVersion.state":
+		if e.ComplexityRoot.SecretVersion.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecretVersion.State(childComplexity), true
+	case "SecretVersion.version":
+		if e.ComplexityRoot.SecretVersion.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecretVersion.Version(childComplexity), true
 
 	case "User.email":
 		if e.ComplexityRoot.User.Email == nil {
@@ -2123,6 +2183,12 @@ type Credential implements Node {
   "MANAGE. Null, with a FORBIDDEN error at this path, for a viewer with less."
   grants: [Grant!]
   """
+  The versions of its secret values (MANAGE): the current one first, then the kept earlier ones
+  (CREDKEEP_SECRET_VERSIONS, default 10 with the current), newest first. Never the values. Null,
+  with a FORBIDDEN error at this path, for a viewer without MANAGE.
+  """
+  secretVersions: [SecretVersion!]
+  """
   VIEW. Secret values are never returned: value is null, isSet and hint describe them.
   Null, with a FORBIDDEN error at this path, for a viewer with less.
   """
@@ -2418,6 +2484,32 @@ enum AuditAction {
   MASTER_KEY_REWRAPPED
   "A workspace's data key was rotated: every secret re-encrypted under a new key, the old key destroyed."
   WORKSPACE_KEY_ROTATED
+  "A credential's secrets were rolled back to an earlier version (rollbackCredential)."
+  CREDENTIAL_ROLLED_BACK
+}
+
+"One version of a credential's secret values (never the values themselves)."
+type SecretVersion {
+  "Its number: 1 at creation, one more with every change of secret values."
+  version: Int!
+  "Where it stands."
+  state: SecretVersionState!
+  "When it was made."
+  createdAt: Time!
+  "Who made it (null: unknown)."
+  createdBy: User
+  "The secret fields whose values it changed."
+  changedFields: [String!]!
+}
+
+"Where a version of a credential's secrets stands."
+enum SecretVersionState {
+  "The values in use: what useCredential returns."
+  CURRENT
+  "Staged, not in use yet."
+  PENDING
+  "An earlier version, kept for rollbackCredential."
+  PREVIOUS
 }
 
 "How an audited action ended."
@@ -2669,6 +2761,13 @@ type Mutation {
   createCredential("The new credential." input: CreateCredentialInput!): Credential!
   "MANAGE. Fields merge: keys not sent keep their values; an empty value clears an optional field."
   updateCredential("What changes." input: UpdateCredentialInput!): Credential!
+  """
+  MANAGE. Makes a copy of an earlier version current: its secret values and the plain fields it had
+  (destinations included, so an old secret only goes back where it was kept for). The replaced
+  values become a version too, so a rollback can itself be rolled back. Audited as
+  CREDENTIAL_ROLLED_BACK. A version no longer kept: NOT_FOUND with extensions.field "toVersion".
+  """
+  rollbackCredential("The credential." id: ID!, "An earlier version's number (Credential.secretVersions)." toVersion: Int!): Credential!
   "MANAGE."
   deleteCredential("The credential (MANAGE)." id: ID!, "Delete even while consumers are attached (else CREDENTIAL_IN_USE)." force: Boolean = false): DeletePayload!
   "MANAGE. Sharing again with the same grantee replaces the level."
@@ -3000,6 +3099,22 @@ func (ec *executionContext) field_Mutation_revokeApiToken_args(ctx context.Conte
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rollbackCredential_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id", ec.unmarshalNID2string)
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "toVersion", ec.unmarshalNInt2int)
+	if err != nil {
+		return nil, err
+	}
+	args["toVersion"] = arg1
 	return args, nil
 }
 
@@ -4921,6 +5036,47 @@ func (ec *executionContext) fieldContext_Credential_grants(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Credential_secretVersions(ctx context.Context, field graphql.CollectedField, obj *apimodel.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Credential_secretVersions,
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Credential().SecretVersions(ctx, obj)
+		},
+		nil,
+		ec.marshalOSecretVersion2ᚕᚖcredkeepᚋgraphᚋmodelᚐSecretVersionᚄ,
+		true,
+		false,
+	)
+}
+
+func (ec *executionContext) fieldContext_Credential_secretVersions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Credential",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "version":
+				return ec.fieldContext_SecretVersion_version(ctx, field)
+			case "state":
+				return ec.fieldContext_SecretVersion_state(ctx, field)
+			case "createdAt":
+				return ec.fieldContext_SecretVersion_createdAt(ctx, field)
+			case "createdBy":
+				return ec.fieldContext_SecretVersion_createdBy(ctx, field)
+			case "changedFields":
+				return ec.fieldContext_SecretVersion_changedFields(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type SecretVersion", field.Name)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Credential_fields(ctx context.Context, field graphql.CollectedField, obj *apimodel.Credential) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5535,6 +5691,8 @@ func (ec *executionContext) fieldContext_CredentialEdge_node(_ context.Context, 
 				return ec.fieldContext_Credential_tags(ctx, field)
 			case "grants":
 				return ec.fieldContext_Credential_grants(ctx, field)
+			case "secretVersions":
+				return ec.fieldContext_Credential_secretVersions(ctx, field)
 			case "fields":
 				return ec.fieldContext_Credential_fields(ctx, field)
 			case "usages":
@@ -6049,6 +6207,8 @@ func (ec *executionContext) fieldContext_CredentialSecret_credential(_ context.C
 				return ec.fieldContext_Credential_tags(ctx, field)
 			case "grants":
 				return ec.fieldContext_Credential_grants(ctx, field)
+			case "secretVersions":
+				return ec.fieldContext_Credential_secretVersions(ctx, field)
 			case "fields":
 				return ec.fieldContext_Credential_fields(ctx, field)
 			case "usages":
@@ -6308,6 +6468,8 @@ func (ec *executionContext) fieldContext_CredentialTestResult_credential(_ conte
 				return ec.fieldContext_Credential_tags(ctx, field)
 			case "grants":
 				return ec.fieldContext_Credential_grants(ctx, field)
+			case "secretVersions":
+				return ec.fieldContext_Credential_secretVersions(ctx, field)
 			case "fields":
 				return ec.fieldContext_Credential_fields(ctx, field)
 			case "usages":
@@ -7739,6 +7901,8 @@ func (ec *executionContext) fieldContext_Mutation_createCredential(ctx context.C
 				return ec.fieldContext_Credential_tags(ctx, field)
 			case "grants":
 				return ec.fieldContext_Credential_grants(ctx, field)
+			case "secretVersions":
+				return ec.fieldContext_Credential_secretVersions(ctx, field)
 			case "fields":
 				return ec.fieldContext_Credential_fields(ctx, field)
 			case "usages":
@@ -7830,6 +7994,8 @@ func (ec *executionContext) fieldContext_Mutation_updateCredential(ctx context.C
 				return ec.fieldContext_Credential_tags(ctx, field)
 			case "grants":
 				return ec.fieldContext_Credential_grants(ctx, field)
+			case "secretVersions":
+				return ec.fieldContext_Credential_secretVersions(ctx, field)
 			case "fields":
 				return ec.fieldContext_Credential_fields(ctx, field)
 			case "usages":
@@ -7866,6 +8032,99 @@ func (ec *executionContext) fieldContext_Mutation_updateCredential(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_updateCredential_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rollbackCredential(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Mutation_rollbackCredential,
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RollbackCredential(ctx, fc.Args["id"].(string), fc.Args["toVersion"].(int))
+		},
+		nil,
+		ec.marshalNCredential2ᚖcredkeepᚋapimodelᚐCredential,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_Mutation_rollbackCredential(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "id":
+				return ec.fieldContext_Credential_id(ctx, field)
+			case "workspace":
+				return ec.fieldContext_Credential_workspace(ctx, field)
+			case "name":
+				return ec.fieldContext_Credential_name(ctx, field)
+			case "type":
+				return ec.fieldContext_Credential_type(ctx, field)
+			case "status":
+				return ec.fieldContext_Credential_status(ctx, field)
+			case "statusMessage":
+				return ec.fieldContext_Credential_statusMessage(ctx, field)
+			case "owner":
+				return ec.fieldContext_Credential_owner(ctx, field)
+			case "viewerAccess":
+				return ec.fieldContext_Credential_viewerAccess(ctx, field)
+			case "sharing":
+				return ec.fieldContext_Credential_sharing(ctx, field)
+			case "description":
+				return ec.fieldContext_Credential_description(ctx, field)
+			case "tags":
+				return ec.fieldContext_Credential_tags(ctx, field)
+			case "grants":
+				return ec.fieldContext_Credential_grants(ctx, field)
+			case "secretVersions":
+				return ec.fieldContext_Credential_secretVersions(ctx, field)
+			case "fields":
+				return ec.fieldContext_Credential_fields(ctx, field)
+			case "usages":
+				return ec.fieldContext_Credential_usages(ctx, field)
+			case "auditTrail":
+				return ec.fieldContext_Credential_auditTrail(ctx, field)
+			case "viewerCan":
+				return ec.fieldContext_Credential_viewerCan(ctx, field)
+			case "connection":
+				return ec.fieldContext_Credential_connection(ctx, field)
+			case "useCount":
+				return ec.fieldContext_Credential_useCount(ctx, field)
+			case "lastUsedAt":
+				return ec.fieldContext_Credential_lastUsedAt(ctx, field)
+			case "lastTestedAt":
+				return ec.fieldContext_Credential_lastTestedAt(ctx, field)
+			case "expiresAt":
+				return ec.fieldContext_Credential_expiresAt(ctx, field)
+			case "version":
+				return ec.fieldContext_Credential_version(ctx, field)
+			case "createdAt":
+				return ec.fieldContext_Credential_createdAt(ctx, field)
+			case "updatedAt":
+				return ec.fieldContext_Credential_updatedAt(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type Credential", field.Name)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rollbackCredential_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7968,6 +8227,8 @@ func (ec *executionContext) fieldContext_Mutation_shareCredential(ctx context.Co
 				return ec.fieldContext_Credential_tags(ctx, field)
 			case "grants":
 				return ec.fieldContext_Credential_grants(ctx, field)
+			case "secretVersions":
+				return ec.fieldContext_Credential_secretVersions(ctx, field)
 			case "fields":
 				return ec.fieldContext_Credential_fields(ctx, field)
 			case "usages":
@@ -8059,6 +8320,8 @@ func (ec *executionContext) fieldContext_Mutation_unshareCredential(ctx context.
 				return ec.fieldContext_Credential_tags(ctx, field)
 			case "grants":
 				return ec.fieldContext_Credential_grants(ctx, field)
+			case "secretVersions":
+				return ec.fieldContext_Credential_secretVersions(ctx, field)
 			case "fields":
 				return ec.fieldContext_Credential_fields(ctx, field)
 			case "usages":
@@ -8511,6 +8774,8 @@ func (ec *executionContext) fieldContext_Mutation_refreshCredential(ctx context.
 				return ec.fieldContext_Credential_tags(ctx, field)
 			case "grants":
 				return ec.fieldContext_Credential_grants(ctx, field)
+			case "secretVersions":
+				return ec.fieldContext_Credential_secretVersions(ctx, field)
 			case "fields":
 				return ec.fieldContext_Credential_fields(ctx, field)
 			case "usages":
@@ -9296,6 +9561,8 @@ func (ec *executionContext) fieldContext_Query_credential(ctx context.Context, f
 				return ec.fieldContext_Credential_tags(ctx, field)
 			case "grants":
 				return ec.fieldContext_Credential_grants(ctx, field)
+			case "secretVersions":
+				return ec.fieldContext_Credential_secretVersions(ctx, field)
 			case "fields":
 				return ec.fieldContext_Credential_fields(ctx, field)
 			case "usages":
@@ -9629,6 +9896,159 @@ func (ec *executionContext) _SecretField_value(ctx context.Context, field graphq
 func (ec *executionContext) fieldContext_SecretField_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "SecretField",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SecretVersion_version(ctx context.Context, field graphql.CollectedField, obj *model.SecretVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_SecretVersion_version,
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		ec.marshalNInt2int,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_SecretVersion_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SecretVersion",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SecretVersion_state(ctx context.Context, field graphql.CollectedField, obj *model.SecretVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_SecretVersion_state,
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		ec.marshalNSecretVersionState2credkeepᚋgraphᚋmodelᚐSecretVersionState,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_SecretVersion_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SecretVersion",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type SecretVersionState does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SecretVersion_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.SecretVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_SecretVersion_createdAt,
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		ec.marshalNTime2timeᚐTime,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_SecretVersion_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SecretVersion",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Time does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SecretVersion_createdBy(ctx context.Context, field graphql.CollectedField, obj *model.SecretVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_SecretVersion_createdBy,
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedBy, nil
+		},
+		nil,
+		ec.marshalOUser2ᚖcredkeepᚋgraphᚋmodelᚐUser,
+		true,
+		false,
+	)
+}
+
+func (ec *executionContext) fieldContext_SecretVersion_createdBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SecretVersion",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "id":
+				return ec.fieldContext_User_id(ctx, field)
+			case "email":
+				return ec.fieldContext_User_email(ctx, field)
+			case "name":
+				return ec.fieldContext_User_name(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SecretVersion_changedFields(ctx context.Context, field graphql.CollectedField, obj *model.SecretVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_SecretVersion_changedFields,
+		func(ctx context.Context) (any, error) {
+			return obj.ChangedFields, nil
+		},
+		nil,
+		ec.marshalNString2ᚕstringᚄ,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_SecretVersion_changedFields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SecretVersion",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -10150,6 +10570,8 @@ func (ec *executionContext) fieldContext_Workspace_defaultCredential(ctx context
 				return ec.fieldContext_Credential_tags(ctx, field)
 			case "grants":
 				return ec.fieldContext_Credential_grants(ctx, field)
+			case "secretVersions":
+				return ec.fieldContext_Credential_secretVersions(ctx, field)
 			case "fields":
 				return ec.fieldContext_Credential_fields(ctx, field)
 			case "usages":
@@ -13572,6 +13994,39 @@ func (ec *executionContext) _Credential(ctx context.Context, sel ast.SelectionSe
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "secretVersions":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Credential_secretVersions(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "fields":
 			field := field
 
@@ -14735,6 +15190,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "rollbackCredential":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rollbackCredential(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "deleteCredential":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deleteCredential(ctx, field)
@@ -15218,6 +15680,62 @@ func (ec *executionContext) _SecretField(ctx context.Context, sel ast.SelectionS
 			}
 		case "value":
 			out.Values[i] = ec._SecretField_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(len(deferred)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var secretVersionImplementors = []string{"SecretVersion"}
+
+func (ec *executionContext) _SecretVersion(ctx context.Context, sel ast.SelectionSet, obj *model.SecretVersion) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, secretVersionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SecretVersion")
+		case "version":
+			out.Values[i] = ec._SecretVersion_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._SecretVersion_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._SecretVersion_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdBy":
+			out.Values[i] = ec._SecretVersion_createdBy(ctx, field, obj)
+		case "changedFields":
+			out.Values[i] = ec._SecretVersion_changedFields(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -16626,6 +17144,26 @@ func (ec *executionContext) marshalNSecretField2ᚖcredkeepᚋgraphᚋmodelᚐSe
 	return ec._SecretField(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNSecretVersion2ᚖcredkeepᚋgraphᚋmodelᚐSecretVersion(ctx context.Context, sel ast.SelectionSet, v *model.SecretVersion) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SecretVersion(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSecretVersionState2credkeepᚋgraphᚋmodelᚐSecretVersionState(ctx context.Context, v any) (model.SecretVersionState, error) {
+	var res model.SecretVersionState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSecretVersionState2credkeepᚋgraphᚋmodelᚐSecretVersionState(ctx context.Context, sel ast.SelectionSet, v model.SecretVersionState) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNShareCredentialInput2credkeepᚋgraphᚋmodelᚐShareCredentialInput(ctx context.Context, v any) (model.ShareCredentialInput, error) {
 	res, err := ec.unmarshalInputShareCredentialInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -17258,6 +17796,25 @@ func (ec *executionContext) marshalOOrderDirection2ᚖcredkeepᚋgraphᚋmodel�
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOSecretVersion2ᚕᚖcredkeepᚋgraphᚋmodelᚐSecretVersionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SecretVersion) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := gqlexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSecretVersion2ᚖcredkeepᚋgraphᚋmodelᚐSecretVersion(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOSharingScope2ᚖcredkeepᚋgraphᚋmodelᚐSharingScope(ctx context.Context, v any) (*model.SharingScope, error) {

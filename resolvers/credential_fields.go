@@ -113,3 +113,29 @@ func (r *Resolver) user(ctx context.Context, id string) (*model.User, error) {
 	}
 	return toGraphUser(u), nil
 }
+
+func (r *credentialResolver) SecretVersions(ctx context.Context, obj *apimodel.Credential) ([]*model.SecretVersion, error) {
+	versions, err := r.credentials.SecretVersions(ctx, obj.View)
+	if err != nil {
+		return nil, err
+	}
+	users := map[string]*model.User{}
+	out := make([]*model.SecretVersion, len(versions))
+	for i, v := range versions {
+		sv := &model.SecretVersion{Version: int(v.Version), State: model.SecretVersionState(v.State), CreatedAt: v.CreatedAt, ChangedFields: v.ChangedFields}
+		if v.CreatedBy != "" {
+			u, ok := users[v.CreatedBy]
+			if !ok {
+				found, err := r.workspaces.User(ctx, v.CreatedBy)
+				if err != nil {
+					return nil, err
+				}
+				u = toGraphUser(found)
+				users[v.CreatedBy] = u
+			}
+			sv.CreatedBy = u
+		}
+		out[i] = sv
+	}
+	return out, nil
+}

@@ -76,3 +76,11 @@ func toFieldInputs(in []*model.FieldInput) []credential.FieldInput {
 	}
 	return out
 }
+
+func (r *mutationResolver) RollbackCredential(ctx context.Context, id string, toVersion int) (*apimodel.Credential, error) {
+	v, err := r.credentials.Rollback(ctx, id, int64(toVersion))
+	if err != nil {
+		return nil, err
+	}
+	return apimodel.NewCredential(v), nil
+}

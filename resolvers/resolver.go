@@ -39,6 +39,8 @@ type CredentialService interface {
 	Get(ctx context.Context, id string) (credential.View, error)
 	List(ctx context.Context, in credential.ListInput) (credential.Page, error)
 	Update(ctx context.Context, in credential.UpdateInput) (credential.View, error)
+	Rollback(ctx context.Context, id string, toVersion int64) (credential.View, error)
+	SecretVersions(ctx context.Context, v credential.View) ([]credential.SecretVersion, error)
 	Delete(ctx context.Context, id string, force bool) error
 	Share(ctx context.Context, in credential.ShareInput) (credential.View, error)
 	Unshare(ctx context.Context, credentialID, grantID string) (credential.View, error)

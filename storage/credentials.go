@@ -43,6 +43,13 @@ type Credential struct {
 	// ConnectedAccount is the provider account's e-mail or login, when it said.
 	ConnectedAccount string     `bson:"connectedAccount,omitempty"`
 	RefreshedAt      *time.Time `bson:"refreshedAt,omitempty"`
+	// SecretVersion numbers the current secrets (see versions.go): every
+	// change of secret values makes the next one. SecretsChangedAt, By and
+	// Fields say when, by whom and which secret fields that change was.
+	SecretVersion        int64      `bson:"secretVersion,omitempty"`
+	SecretsChangedAt     *time.Time `bson:"secretsChangedAt,omitempty"`
+	SecretsChangedBy     string     `bson:"secretsChangedBy,omitempty"`
+	SecretsChangedFields []string   `bson:"secretsChangedFields,omitempty"`
 	// LastError is why the last test or refresh failed; empty when it succeeded.
 	LastError string    `bson:"lastError,omitempty"`
 	CreatedAt time.Time `bson:"createdAt"`
@@ -59,6 +66,9 @@ var withoutSecrets = bson.M{"secrets": 0, "oauthTokens": 0}
 // InsertCredential stores a new credential with its secrets encrypted under the
 // workspace's data key.
 func (s *Store) InsertCredential(ctx context.Context, c Credential, secrets map[string]redact.Secret) error {
+	if c.SecretVersion == 0 {
+		c.SecretVersion = 1
+	}
 	raw, err := bson.Marshal(c)
 	if err != nil {
 		return err
@@ -139,10 +149,26 @@ func (s *Store) UpdateCredential(ctx context.Context, c Credential, secrets map[
 	if secrets == nil {
 		err = write()
 	} else {
+		// The secrets being replaced become a version of their own first (a
+		// copy that a failed update leaves is its current secrets: listed
+		// only once they are replaced).
+		var archived int64
+		archived, err = s.archiveSecrets(ctx, c.ID)
+		if err != nil {
+			return Credential{}, err
+		}
+		set["secretVersion"] = archived + 1
+		set["secretsChangedAt"] = c.UpdatedAt
+		set["secretsChangedBy"] = c.SecretsChangedBy
+		set["secretsChangedFields"] = c.SecretsChangedFields
 		err = s.writeSealed(ctx, c.WorkspaceID, plainSecrets(secrets), sealedAt{colCredentials, c.ID, "secrets"}, func(enc primitive.Binary) error {
 			set["secrets"] = enc
 			return write()
 		})
+		if err == nil {
+			// Best effort: versions left over are destroyed by the next change.
+			_ = s.pruneSecretVersions(ctx, c.ID, archived+1)
+		}
 	}
 	if err != nil {
 		return Credential{}, err
@@ -155,6 +181,9 @@ func (s *Store) DeleteCredential(ctx context.Context, workspaceID, id string) er
 	res, err := s.col(colCredentials).DeleteOne(ctx, bson.M{"_id": id, "workspaceId": workspaceID})
 	if err != nil {
 		return fmt.Errorf("delete credential: %w", err)
+	}
+	if err := s.deleteSecretVersions(ctx, id); err != nil {
+		return err
 	}
 	if res.DeletedCount == 0 {
 		return ErrNotFound

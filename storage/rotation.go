@@ -172,6 +172,7 @@ var sealedFields = []struct {
 }{
 	{colCredentials, []string{"secrets", "oauthTokens"}},
 	{colOAuthStates, []string{"verifier"}},
+	{colSecretVersions, []string{"secrets"}},
 }
 
 // ReencryptWorkspace seals again, under the key named key, every value of the

@@ -105,10 +105,11 @@ func TestWorkspaceKeyRotation(t *testing.T) {
 	mustDo(t, err)
 	f.secrets["c01"] = "changed-during-rotation"
 
-	// 23 credentials + the OAuth tokens + the state, less the one rewritten.
+	// 23 credentials + the OAuth tokens + the state, less the one rewritten,
+	// plus its earlier version.
 	n, err := s.ReencryptWorkspace(ctx, f.ws, rot.To, 7)
-	if err != nil || n != 23-1+2 {
-		t.Fatalf("re-encrypted %d, %v; want 24", n, err)
+	if err != nil || n != 23-1+2+1 {
+		t.Fatalf("re-encrypted %d, %v; want 25", n, err)
 	}
 	f.check(t, "after re-encryption")
 	if n, err := s.ReencryptWorkspace(ctx, f.ws, rot.To, 7); err != nil || n != 0 {
@@ -123,6 +124,11 @@ func TestWorkspaceKeyRotation(t *testing.T) {
 		t.Fatal("another workspace's key went too")
 	}
 	f.check(t, "after the old key was deleted")
+	_, sealed, err := db.Open(t).SealedSecretVersion(ctx, "c01", 1)
+	mustDo(t, err)
+	if old, err := db.Open(t).Unseal(ctx, sealed); err != nil || old["apiKey"].Reveal() != "secret-01" {
+		t.Fatalf("the earlier version after the rotation: %v", err)
+	}
 	st, err := db.Open(t).TakeOAuthState(ctx, "state-1")
 	if err != nil || st.Verifier.Reveal() != "pkce-verifier-1" {
 		t.Fatalf("pending authorization after the rotation: %v", err)

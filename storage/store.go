@@ -57,6 +57,9 @@ type Options struct {
 	// not apply single-document updates atomically (FerretDB v1), for one
 	// credkeep process only: its updates are then serialized in this process.
 	SingleInstance bool
+	// SecretVersions is how many versions of a credential's secrets are kept,
+	// the current one included (CREDKEEP_SECRET_VERSIONS; 0: 10).
+	SecretVersions int
 }
 
 // Embedded is an embedded database running in this process (embedded.Server):
@@ -86,6 +89,7 @@ type Store struct {
 	kmsCheckedAt time.Time
 	kmsCheckErr  error
 	kmsCheckTTL  time.Duration
+	keepVersions int // Options.SecretVersions
 	// keyVaultOptions connect a key vault client of CheckKMS's own.
 	keyVaultOptions *options.ClientOptions
 	embedded        Embedded          // nil for a database at a URI
@@ -117,7 +121,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.DBName == "" {
 		o.DBName = "credkeep"
 	}
-	s := &Store{log: o.Logger}
+	s := &Store{log: o.Logger, keepVersions: o.SecretVersions}
+	if s.keepVersions == 0 {
+		s.keepVersions = 10
+	}
 	uri := o.URI.Reveal()
 	switch {
 	case uri != "":
@@ -241,6 +248,7 @@ func indexes() []index {
 		// Unique names per workspace (case-insensitive), and the list's sort order.
 		{colCredentials, mongo.IndexModel{Keys: bson.D{{Key: "workspaceId", Value: 1}, {Key: "nameKey", Value: 1}},
 			Options: options.Index().SetName("workspaceId_nameKey").SetUnique(true)}, false},
+		{colSecretVersions, mongo.IndexModel{Keys: bson.D{{Key: "credentialId", Value: 1}, {Key: "version", Value: -1}}, Options: options.Index().SetName("credentialId_version")}, true},
 	}
 }
 
@@ -351,7 +359,7 @@ func (s *Store) allOn(col *mongo.Collection, ctx context.Context, filter any, ou
 // get the _id index (FerretDB creates a collection's table on its first write).
 var allCollections = []string{
 	colUsers, colWorkspaces, colMembers, colCredentials, colUses, colUsages, colAPITokens, colRateLimits,
-	colOAuthStates, colLeases, colAudit, colAuditHeads, colEpochs, colRules, colPersisted,
+	colOAuthStates, colLeases, colAudit, colAuditHeads, colEpochs, colRules, colPersisted, colSecretVersions,
 }
 
 // indexIDs creates the collections, then has the embedded database index them

@@ -391,6 +391,20 @@ type SecretField struct {
 	Value string `json:"value"`
 }
 
+// One version of a credential's secret values (never the values themselves).
+type SecretVersion struct {
+	// Its number: 1 at creation, one more with every change of secret values.
+	Version int `json:"version"`
+	// Where it stands.
+	State SecretVersionState `json:"state"`
+	// When it was made.
+	CreatedAt time.Time `json:"createdAt"`
+	// Who made it (null: unknown).
+	CreatedBy *User `json:"createdBy,omitempty"`
+	// The secret fields whose values it changed.
+	ChangedFields []string `json:"changedFields"`
+}
+
 // A grant of access to a credential.
 type ShareCredentialInput struct {
 	// The credential (MANAGE).
@@ -678,6 +692,8 @@ const (
 	AuditActionMasterKeyRewrapped AuditAction = "MASTER_KEY_REWRAPPED"
 	// A workspace's data key was rotated: every secret re-encrypted under a new key, the old key destroyed.
 	AuditActionWorkspaceKeyRotated AuditAction = "WORKSPACE_KEY_ROTATED"
+	// A credential's secrets were rolled back to an earlier version (rollbackCredential).
+	AuditActionCredentialRolledBack AuditAction = "CREDENTIAL_ROLLED_BACK"
 )
 
 var AllAuditAction = []AuditAction{
@@ -705,11 +721,12 @@ var AllAuditAction = []AuditAction{
 	AuditActionAccessDenied,
 	AuditActionMasterKeyRewrapped,
 	AuditActionWorkspaceKeyRotated,
+	AuditActionCredentialRolledBack,
 }
 
 func (e AuditAction) IsValid() bool {
 	switch e {
-	case AuditActionWorkspaceCreated, AuditActionWorkspaceUpdated, AuditActionWorkspaceDeleted, AuditActionMemberAdded, AuditActionMemberRoleChanged, AuditActionMemberRemoved, AuditActionCredentialCreated, AuditActionCredentialUpdated, AuditActionCredentialDeleted, AuditActionCredentialShared, AuditActionCredentialUnshared, AuditActionCredentialUsed, AuditActionCredentialTested, AuditActionCredentialRefreshed, AuditActionCredentialAuthorized, AuditActionCredentialAuthorizationStarted, AuditActionCredentialAttached, AuditActionCredentialDetached, AuditActionDefaultCredentialSet, AuditActionTokenCreated, AuditActionTokenRevoked, AuditActionAccessDenied, AuditActionMasterKeyRewrapped, AuditActionWorkspaceKeyRotated:
+	case AuditActionWorkspaceCreated, AuditActionWorkspaceUpdated, AuditActionWorkspaceDeleted, AuditActionMemberAdded, AuditActionMemberRoleChanged, AuditActionMemberRemoved, AuditActionCredentialCreated, AuditActionCredentialUpdated, AuditActionCredentialDeleted, AuditActionCredentialShared, AuditActionCredentialUnshared, AuditActionCredentialUsed, AuditActionCredentialTested, AuditActionCredentialRefreshed, AuditActionCredentialAuthorized, AuditActionCredentialAuthorizationStarted, AuditActionCredentialAttached, AuditActionCredentialDetached, AuditActionDefaultCredentialSet, AuditActionTokenCreated, AuditActionTokenRevoked, AuditActionAccessDenied, AuditActionMasterKeyRewrapped, AuditActionWorkspaceKeyRotated, AuditActionCredentialRolledBack:
 		return true
 	}
 	return false
@@ -1321,6 +1338,67 @@ func (e *OrderDirection) UnmarshalJSON(b []byte) error {
 }
 
 func (e OrderDirection) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a version of a credential's secrets stands.
+type SecretVersionState string
+
+const (
+	// The values in use: what useCredential returns.
+	SecretVersionStateCurrent SecretVersionState = "CURRENT"
+	// Staged, not in use yet.
+	SecretVersionStatePending SecretVersionState = "PENDING"
+	// An earlier version, kept for rollbackCredential.
+	SecretVersionStatePrevious SecretVersionState = "PREVIOUS"
+)
+
+var AllSecretVersionState = []SecretVersionState{
+	SecretVersionStateCurrent,
+	SecretVersionStatePending,
+	SecretVersionStatePrevious,
+}
+
+func (e SecretVersionState) IsValid() bool {
+	switch e {
+	case SecretVersionStateCurrent, SecretVersionStatePending, SecretVersionStatePrevious:
+		return true
+	}
+	return false
+}
+
+func (e SecretVersionState) String() string {
+	return string(e)
+}
+
+func (e *SecretVersionState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SecretVersionState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SecretVersionState", str)
+	}
+	return nil
+}
+
+func (e SecretVersionState) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SecretVersionState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SecretVersionState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -52,6 +52,8 @@ type Config struct {
 	PersistedQueries string
 	TokenRateLimit   int
 	APQMax           int
+	// SecretVersions is how many versions of a credential's secrets are kept (CREDKEEP_SECRET_VERSIONS).
+	SecretVersions int
 	// SingleInstance accepts a MONGODB_URI database without atomic updates
 	// (FerretDB v1) for this one process.
 	SingleInstance      bool
@@ -232,6 +234,11 @@ func Load(lookup Lookup) (*Config, error) {
 	apqMax := get("CREDKEEP_APQ_MAX", "10000")
 	if c.APQMax, err = strconv.Atoi(apqMax); err != nil || c.APQMax < 1 {
 		return nil, bad("CREDKEEP_APQ_MAX", "must be a whole number of stored queries, at least 1")
+	}
+
+	versions := get("CREDKEEP_SECRET_VERSIONS", "10")
+	if c.SecretVersions, err = strconv.Atoi(versions); err != nil || c.SecretVersions < 1 || c.SecretVersions > 1000 {
+		return nil, bad("CREDKEEP_SECRET_VERSIONS", "must be a whole number of versions to keep, 1 to 1000 (the current one counts)")
 	}
 
 	c.OAuthRedirectURL = get("CREDKEEP_OAUTH_REDIRECT_URL", "http://localhost:8080/oauth/callback")

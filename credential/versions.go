@@ -1,0 +1,149 @@
+package credential
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"strconv"
+	"time"
+
+	"credkeep/audit"
+	"credkeep/authn"
+	"credkeep/authz"
+	"credkeep/internal/apierror"
+	"credkeep/internal/loaders"
+	"credkeep/storage"
+)
+
+// VersionStore is what secret versions need from storage.
+type VersionStore interface {
+	SecretVersions(ctx context.Context, credentialID string) ([]storage.SecretVersion, error)
+	SealedSecretVersion(ctx context.Context, credentialID string, version int64) (storage.SecretVersion, storage.Sealed, error)
+}
+
+// VersionState is where a version of a credential's secrets stands.
+type VersionState string
+
+// Version states (SPEC.md §12).
+const (
+	VersionCurrent  VersionState = "CURRENT"
+	VersionPrevious VersionState = "PREVIOUS"
+)
+
+// SecretVersion is one version of a credential's secrets, without them.
+type SecretVersion struct {
+	Version       int64
+	State         VersionState
+	CreatedAt     time.Time
+	CreatedBy     string // a user id; "" unknown
+	ChangedFields []string
+}
+
+// SecretVersions lists a credential's versions, current first, then the
+// kept earlier ones newest first (MANAGE).
+func (s *Service) SecretVersions(ctx context.Context, v View) ([]SecretVersion, error) {
+	if _, err := authn.RequireScope(ctx, authn.ScopeRead); err != nil {
+		return nil, err
+	}
+	if v.Level < authz.LevelManage {
+		return nil, apierror.ForbiddenErr("reading secret versions needs MANAGE access to the credential")
+	}
+	c := v.Credential
+	current := currentVersion(c)
+	at, by, changed := c.CreatedAt, c.OwnerID, c.SecretKeys
+	if c.SecretsChangedAt != nil {
+		at, by, changed = *c.SecretsChangedAt, c.SecretsChangedBy, c.SecretsChangedFields
+	}
+	out := []SecretVersion{{Version: current, State: VersionCurrent, CreatedAt: at, CreatedBy: by, ChangedFields: nonNil(changed)}}
+	earlier, err := s.store.SecretVersions(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range earlier {
+		// A copy of the current secrets left by an update that failed is not an earlier version.
+		if e.Version < current {
+			out = append(out, SecretVersion{Version: e.Version, State: VersionPrevious, CreatedAt: e.CreatedAt, CreatedBy: e.CreatedBy, ChangedFields: nonNil(e.ChangedFields)})
+		}
+	}
+	return out, nil
+}
+
+// Rollback makes a copy of an earlier version current (MANAGE): its secrets
+// and the plain fields it had, destinations included, so an old secret only
+// ever goes back to the destination it was kept with. The secrets being
+// replaced become a version of their own, so a rollback can be undone.
+func (s *Service) Rollback(ctx context.Context, id string, toVersion int64) (View, error) {
+	v, err := s.require(ctx, id, authz.LevelManage, authn.ScopeWrite)
+	if err != nil {
+		return View{}, err
+	}
+	if !v.Type.Editable {
+		return View{}, &apierror.Error{Code: apierror.NotEditable,
+			Message: v.Type.Name + " credentials cannot be edited after creation; delete and recreate it"}
+	}
+	c := v.Credential
+	if toVersion >= currentVersion(c) {
+		return View{}, &apierror.Error{Code: apierror.BadUserInput, Field: "toVersion",
+			Message: "toVersion must be an earlier version than the current one (" + strconv.FormatInt(currentVersion(c), 10) + ")"}
+	}
+	old, sealed, err := s.store.SealedSecretVersion(ctx, id, toVersion)
+	if errors.Is(err, storage.ErrNotFound) {
+		return View{}, &apierror.Error{Code: apierror.NotFound, Field: "toVersion",
+			Message: "version " + strconv.FormatInt(toVersion, 10) + " is not kept (the last versions are; older ones are destroyed)"}
+	}
+	if err != nil {
+		return View{}, err
+	}
+	secrets, err := s.store.Unseal(ctx, sealed)
+	if err != nil {
+		return View{}, err
+	}
+	details := []storage.AuditDetail{audit.Detail("fromVersion", strconv.FormatInt(currentVersion(c), 10)), audit.Detail("toVersion", strconv.FormatInt(toVersion, 10))}
+	keys := slices.Sorted(maps.Keys(c.Fields))
+	for k := range old.Fields {
+		if _, ok := c.Fields[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range keys {
+		if v.Type.Destination(k) && c.Fields[k] != old.Fields[k] { // destinations are not secret: the entry says where from and to
+			details = append(details, audit.Detail("from."+k, c.Fields[k]), audit.Detail("to."+k, old.Fields[k]))
+		}
+	}
+	c.Fields, c.SecretKeys = old.Fields, slices.Clone(old.SecretKeys)
+	c.SecretsChangedFields = slices.Clone(old.SecretKeys)
+	if p, err := authn.RequirePrincipal(ctx); err == nil {
+		c.SecretsChangedBy = p.UserID
+	}
+	c.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
+	var updated storage.Credential
+	err = audit.Do(ctx, s.audit, credentialEntry(v.Credential, audit.CredentialRolledBack, details...), func() (err error) {
+		updated, err = s.store.UpdateCredential(ctx, c, secrets, v.Credential.Version)
+		return err
+	})
+	switch {
+	case errors.Is(err, storage.ErrConflict):
+		return View{}, versionConflict()
+	case errors.Is(err, storage.ErrNotFound):
+		return View{}, apierror.NotFoundErr("credential")
+	case err != nil:
+		return View{}, err
+	}
+	loaders.From(ctx, s.store, s.uses).Secrets.Clear(c.ID)
+	return View{Credential: updated, Type: v.Type, Level: v.Level}, nil
+}
+
+func currentVersion(c storage.Credential) int64 {
+	if c.SecretVersion == 0 {
+		return 1
+	}
+	return c.SecretVersion
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,126 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/bson/primitive"
+	"go.mongodb.org/mongo-driver/mongo/options"
+)
+
+const colSecretVersions = "secret_versions"
+
+// SecretVersion is an earlier state of a credential's secrets, kept so that
+// it can be rolled back to. It holds the secrets as they were (sealed under
+// the workspace's data key like the current ones) and the credential's plain
+// fields at the time, destinations included: a rollback restores both, so
+// an old secret never goes back out to a destination set after it.
+type SecretVersion struct {
+	ID           string    `bson:"_id"` // <credential id>/<version>
+	CredentialID string    `bson:"credentialId"`
+	WorkspaceID  string    `bson:"workspaceId"`
+	Version      int64     `bson:"version"`
+	CreatedAt    time.Time `bson:"createdAt"`
+	CreatedBy    string    `bson:"createdBy,omitempty"`
+	// ChangedFields are the secret fields this version changed.
+	ChangedFields []string          `bson:"changedFields"`
+	SecretKeys    []string          `bson:"secretKeys"`
+	Fields        map[string]string `bson:"fields"`
+}
+
+func secretVersionID(credentialID string, version int64) string {
+	return fmt.Sprintf("%s/%d", credentialID, version)
+}
+
+// currentSecretVersion is a credential's secrets version; documents written
+// before versions existed are at 1.
+func (c Credential) currentSecretVersion() int64 {
+	if c.SecretVersion == 0 {
+		return 1
+	}
+	return c.SecretVersion
+}
+
+// archiveSecrets copies a credential's current secrets, as stored (still
+// sealed), into its versions, before an update replaces them. Archiving the
+// same version twice (an update retried after a crash) keeps the first copy.
+// It returns the archived version's number.
+func (s *Store) archiveSecrets(ctx context.Context, id string) (int64, error) {
+	var doc sealedDoc
+	if err := one(s.rawCol(colCredentials).FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(bson.M{"oauthTokens": 0})), &doc, "read credential"); err != nil {
+		return 0, err
+	}
+	c := doc.Credential
+	v := c.currentSecretVersion()
+	at, by := c.CreatedAt, c.OwnerID
+	if c.SecretsChangedAt != nil {
+		at, by = *c.SecretsChangedAt, c.SecretsChangedBy
+	}
+	changed := c.SecretsChangedFields
+	if changed == nil {
+		changed = c.SecretKeys
+	}
+	version := SecretVersion{ID: secretVersionID(id, v), CredentialID: id, WorkspaceID: c.WorkspaceID, Version: v,
+		CreatedAt: at, CreatedBy: by, ChangedFields: changed, SecretKeys: c.SecretKeys, Fields: c.Fields}
+	raw, err := bson.Marshal(version)
+	if err != nil {
+		return 0, err
+	}
+	var d bson.D
+	if err := bson.Unmarshal(raw, &d); err != nil {
+		return 0, err
+	}
+	if doc.Secrets.Subtype != 0 {
+		d = append(d, bson.E{Key: "secrets", Value: doc.Secrets})
+	}
+	if _, err := s.col(colSecretVersions).InsertOne(ctx, d); err != nil && !isDuplicateKey(err) {
+		return 0, fmt.Errorf("archive secrets: %w", err)
+	}
+	return v, nil
+}
+
+// pruneSecretVersions destroys a credential's versions older than the last
+// keep (the current one counts).
+func (s *Store) pruneSecretVersions(ctx context.Context, id string, current int64) error {
+	keep := s.keepVersions
+	if keep < 1 {
+		keep = 1
+	}
+	_, err := s.col(colSecretVersions).DeleteMany(ctx, bson.M{"credentialId": id, "version": bson.M{"$lte": current - int64(keep)}})
+	if err != nil {
+		return fmt.Errorf("destroy old secret versions: %w", err)
+	}
+	return nil
+}
+
+// SecretVersions lists a credential's earlier versions, newest first.
+func (s *Store) SecretVersions(ctx context.Context, credentialID string) ([]SecretVersion, error) {
+	var out []SecretVersion
+	err := s.all(ctx, colSecretVersions, bson.M{"credentialId": credentialID}, &out, "read secret versions",
+		options.Find().SetSort(bson.D{{Key: "version", Value: -1}}).SetProjection(bson.M{"secrets": 0}))
+	return out, err
+}
+
+// SealedSecretVersion returns one earlier version with its secrets still
+// sealed, or ErrNotFound.
+func (s *Store) SealedSecretVersion(ctx context.Context, credentialID string, version int64) (SecretVersion, Sealed, error) {
+	var d struct {
+		SecretVersion `bson:",inline"`
+		Secrets       primitive.Binary `bson:"secrets"`
+	}
+	err := one(s.rawCol(colSecretVersions).FindOne(ctx, bson.M{"_id": secretVersionID(credentialID, version)}), &d, "read secret version")
+	if err != nil {
+		return SecretVersion{}, Sealed{}, err
+	}
+	return d.SecretVersion, Sealed{d.Secrets}, nil
+}
+
+// deleteSecretVersions destroys every version of a credential.
+func (s *Store) deleteSecretVersions(ctx context.Context, credentialID string) error {
+	if _, err := s.col(colSecretVersions).DeleteMany(ctx, bson.M{"credentialId": credentialID}); err != nil {
+		return fmt.Errorf("delete secret versions: %w", err)
+	}
+	return nil
+}
