@@ -81,6 +81,12 @@ const (
 	AuditActionWorkspaceKeyRotated AuditAction = "WORKSPACE_KEY_ROTATED"
 	// A credential's secrets were rolled back to an earlier version (rollbackCredential).
 	AuditActionCredentialRolledBack AuditAction = "CREDENTIAL_ROLLED_BACK"
+	// New secret values were staged (stageCredentialSecrets).
+	AuditActionCredentialStaged AuditAction = "CREDENTIAL_STAGED"
+	// Staged secret values became current (promoteCredentialSecrets).
+	AuditActionCredentialPromoted AuditAction = "CREDENTIAL_PROMOTED"
+	// Staged secret values were discarded (discardCredentialSecrets).
+	AuditActionCredentialDiscarded AuditAction = "CREDENTIAL_DISCARDED"
 )
 
 var AllAuditAction = []AuditAction{
@@ -109,6 +115,9 @@ var AllAuditAction = []AuditAction{
 	AuditActionMasterKeyRewrapped,
 	AuditActionWorkspaceKeyRotated,
 	AuditActionCredentialRolledBack,
+	AuditActionCredentialStaged,
+	AuditActionCredentialPromoted,
+	AuditActionCredentialDiscarded,
 }
 
 // AuditByTokenResponse is returned by AuditByToken on success.

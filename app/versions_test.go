@@ -35,22 +35,7 @@ func TestSecretVersionsAndRollback(t *testing.T) {
 	}
 	versions := func(token string) ([]versionJSON, map[string]string, response) {
 		t.Helper()
-		r := e.gql(token, versionsQuery, map[string]any{"id": cred})
-		var c struct {
-			SecretVersions []versionJSON
-			Fields         []struct {
-				Key   string
-				Value *string
-			}
-		}
-		r.field(t, "credential", &c)
-		plain := map[string]string{}
-		for _, f := range c.Fields {
-			if f.Value != nil {
-				plain[f.Key] = *f.Value
-			}
-		}
-		return c.SecretVersions, plain, r
+		return credentialVersions(t, e, token, cred)
 	}
 	numbers := func(vs []versionJSON) string {
 		s := ""
@@ -135,4 +120,25 @@ func TestSecretVersionsAndRollback(t *testing.T) {
 	if r := rollback(2); r.code() != "NOT_FOUND" {
 		t.Fatalf("rollback to a destroyed version: %s", r.Body)
 	}
+}
+
+// credentialVersions reads a credential's secret versions and its plain field values.
+func credentialVersions(t *testing.T, e *env, token, id string) ([]versionJSON, map[string]string, response) {
+	t.Helper()
+	r := e.gql(token, versionsQuery, map[string]any{"id": id})
+	var c struct {
+		SecretVersions []versionJSON
+		Fields         []struct {
+			Key   string
+			Value *string
+		}
+	}
+	r.field(t, "credential", &c)
+	plain := map[string]string{}
+	for _, f := range c.Fields {
+		if f.Value != nil {
+			plain[f.Key] = *f.Value
+		}
+	}
+	return c.SecretVersions, plain, r
 }

@@ -60,6 +60,9 @@ const (
 	MasterKeyRewrapped             Action = "MASTER_KEY_REWRAPPED"
 	WorkspaceKeyRotated            Action = "WORKSPACE_KEY_ROTATED"
 	CredentialRolledBack           Action = "CREDENTIAL_ROLLED_BACK"
+	CredentialStaged               Action = "CREDENTIAL_STAGED"
+	CredentialPromoted             Action = "CREDENTIAL_PROMOTED"
+	CredentialDiscarded            Action = "CREDENTIAL_DISCARDED"
 )
 
 // Outcome of the recorded action.

@@ -56,8 +56,12 @@ type TestResult struct {
 }
 
 // Test checks a credential against its provider (MANAGE); the outcome sets
-// lastTestedAt and the status, and is audited.
-func (s *Service) Test(ctx context.Context, id string) (TestResult, error) {
+// lastTestedAt and the status, and is audited. pending tests its staged
+// secrets instead (see staging.go).
+func (s *Service) Test(ctx context.Context, id string, pending bool) (TestResult, error) {
+	if pending {
+		return s.testPending(ctx, id)
+	}
 	v, cc, err := s.requireConn(ctx, id, authz.LevelManage, authn.ScopeWrite)
 	if err != nil {
 		return TestResult{}, err

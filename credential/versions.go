@@ -13,6 +13,7 @@ import (
 	"credkeep/authz"
 	"credkeep/internal/apierror"
 	"credkeep/internal/loaders"
+	"credkeep/internal/redact"
 	"credkeep/storage"
 )
 
@@ -20,6 +21,9 @@ import (
 type VersionStore interface {
 	SecretVersions(ctx context.Context, credentialID string) ([]storage.SecretVersion, error)
 	SealedSecretVersion(ctx context.Context, credentialID string, version int64) (storage.SecretVersion, storage.Sealed, error)
+	PendingSecrets(ctx context.Context, credentialID string) (storage.SecretVersion, storage.Sealed, error)
+	StageSecrets(ctx context.Context, v storage.SecretVersion, secrets map[string]redact.Secret) error
+	DiscardPendingSecrets(ctx context.Context, credentialID string) (bool, error)
 }
 
 // VersionState is where a version of a credential's secrets stands.
@@ -28,6 +32,7 @@ type VersionState string
 // Version states (SPEC.md §12).
 const (
 	VersionCurrent  VersionState = "CURRENT"
+	VersionPending  VersionState = "PENDING"
 	VersionPrevious VersionState = "PREVIOUS"
 )
 
@@ -40,8 +45,8 @@ type SecretVersion struct {
 	ChangedFields []string
 }
 
-// SecretVersions lists a credential's versions, current first, then the
-// kept earlier ones newest first (MANAGE).
+// SecretVersions lists a credential's versions: the staged one (if any),
+// the current one, then the kept earlier ones newest first (MANAGE).
 func (s *Service) SecretVersions(ctx context.Context, v View) ([]SecretVersion, error) {
 	if _, err := authn.RequireScope(ctx, authn.ScopeRead); err != nil {
 		return nil, err
@@ -55,14 +60,21 @@ func (s *Service) SecretVersions(ctx context.Context, v View) ([]SecretVersion, 
 	if c.SecretsChangedAt != nil {
 		at, by, changed = *c.SecretsChangedAt, c.SecretsChangedBy, c.SecretsChangedFields
 	}
-	out := []SecretVersion{{Version: current, State: VersionCurrent, CreatedAt: at, CreatedBy: by, ChangedFields: nonNil(changed)}}
-	earlier, err := s.store.SecretVersions(ctx, c.ID)
+	cur := SecretVersion{Version: current, State: VersionCurrent, CreatedAt: at, CreatedBy: by, ChangedFields: nonNil(changed)}
+	kept, err := s.store.SecretVersions(ctx, c.ID)
 	if err != nil {
 		return nil, err
 	}
-	for _, e := range earlier {
+	var out []SecretVersion
+	for _, e := range kept {
+		if e.Pending {
+			out = append(out, SecretVersion{Version: current + 1, State: VersionPending, CreatedAt: e.CreatedAt, CreatedBy: e.CreatedBy, ChangedFields: nonNil(e.ChangedFields)})
+		}
+	}
+	out = append(out, cur)
+	for _, e := range kept {
 		// A copy of the current secrets left by an update that failed is not an earlier version.
-		if e.Version < current {
+		if !e.Pending && e.Version < current {
 			out = append(out, SecretVersion{Version: e.Version, State: VersionPrevious, CreatedAt: e.CreatedAt, CreatedBy: e.CreatedBy, ChangedFields: nonNil(e.ChangedFields)})
 		}
 	}

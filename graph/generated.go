@@ -232,29 +232,32 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddMember               func(childComplexity int, workspaceID string, userID string, role model.WorkspaceRole) int
-		AttachCredential        func(childComplexity int, credentialID string, consumer model.ConsumerInput) int
-		ChangeMemberRole        func(childComplexity int, workspaceID string, userID string, role model.WorkspaceRole) int
-		CreateAPIToken          func(childComplexity int, input model.CreateAPITokenInput) int
-		CreateCredential        func(childComplexity int, input model.CreateCredentialInput) int
-		CreateWorkspace         func(childComplexity int, input model.CreateWorkspaceInput) int
-		DeleteCredential        func(childComplexity int, id string, force *bool) int
-		DeleteWorkspace         func(childComplexity int, id string) int
-		DetachCredential        func(childComplexity int, credentialID string, consumerKind model.ConsumerKind, consumerID string) int
-		RefreshCredential       func(childComplexity int, id string) int
-		RemoveMember            func(childComplexity int, workspaceID string, userID string) int
-		RenameWorkspace         func(childComplexity int, id string, name string) int
-		RevokeAPIToken          func(childComplexity int, id string) int
-		RollbackCredential      func(childComplexity int, id string, toVersion int) int
-		RotateWorkspaceKey      func(childComplexity int, workspaceID string) int
-		SetDefaultCredential    func(childComplexity int, workspaceID string, purpose string, credentialID *string) int
-		ShareCredential         func(childComplexity int, input model.ShareCredentialInput) int
-		StartOAuthAuthorization func(childComplexity int, credentialID string, returnTo *string) int
-		TestCredential          func(childComplexity int, id string) int
-		UnshareCredential       func(childComplexity int, credentialID string, grantID string) int
-		UpdateCredential        func(childComplexity int, input model.UpdateCredentialInput) int
-		UseCredential           func(childComplexity int, id string, consumer *model.ConsumerInput) int
-		VerifyAuditLog          func(childComplexity int, workspaceID string) int
+		AddMember                func(childComplexity int, workspaceID string, userID string, role model.WorkspaceRole) int
+		AttachCredential         func(childComplexity int, credentialID string, consumer model.ConsumerInput) int
+		ChangeMemberRole         func(childComplexity int, workspaceID string, userID string, role model.WorkspaceRole) int
+		CreateAPIToken           func(childComplexity int, input model.CreateAPITokenInput) int
+		CreateCredential         func(childComplexity int, input model.CreateCredentialInput) int
+		CreateWorkspace          func(childComplexity int, input model.CreateWorkspaceInput) int
+		DeleteCredential         func(childComplexity int, id string, force *bool) int
+		DeleteWorkspace          func(childComplexity int, id string) int
+		DetachCredential         func(childComplexity int, credentialID string, consumerKind model.ConsumerKind, consumerID string) int
+		DiscardCredentialSecrets func(childComplexity int, id string) int
+		PromoteCredentialSecrets func(childComplexity int, id string) int
+		RefreshCredential        func(childComplexity int, id string) int
+		RemoveMember             func(childComplexity int, workspaceID string, userID string) int
+		RenameWorkspace          func(childComplexity int, id string, name string) int
+		RevokeAPIToken           func(childComplexity int, id string) int
+		RollbackCredential       func(childComplexity int, id string, toVersion int) int
+		RotateWorkspaceKey       func(childComplexity int, workspaceID string) int
+		SetDefaultCredential     func(childComplexity int, workspaceID string, purpose string, credentialID *string) int
+		ShareCredential          func(childComplexity int, input model.ShareCredentialInput) int
+		StageCredentialSecrets   func(childComplexity int, id string, fields []*model.FieldInput) int
+		StartOAuthAuthorization  func(childComplexity int, credentialID string, returnTo *string) int
+		TestCredential           func(childComplexity int, id string, pending *bool) int
+		UnshareCredential        func(childComplexity int, credentialID string, grantID string) int
+		UpdateCredential         func(childComplexity int, input model.UpdateCredentialInput) int
+		UseCredential            func(childComplexity int, id string, consumer *model.ConsumerInput) int
+		VerifyAuditLog           func(childComplexity int, workspaceID string) int
 	}
 
 	OAuthAuthorization struct {
@@ -391,6 +394,9 @@ type MutationResolver interface {
 	RemoveMember(ctx context.Context, workspaceID string, userID string) (*model.DeletePayload, error)
 	CreateCredential(ctx context.Context, input model.CreateCredentialInput) (*apimodel.Credential, error)
 	UpdateCredential(ctx context.Context, input model.UpdateCredentialInput) (*apimodel.Credential, error)
+	StageCredentialSecrets(ctx context.Context, id string, fields []*model.FieldInput) (*apimodel.Credential, error)
+	PromoteCredentialSecrets(ctx context.Context, id string) (*apimodel.Credential, error)
+	DiscardCredentialSecrets(ctx context.Context, id string) (*apimodel.Credential, error)
 	RollbackCredential(ctx context.Context, id string, toVersion int) (*apimodel.Credential, error)
 	DeleteCredential(ctx context.Context, id string, force *bool) (*model.DeletePayload, error)
 	ShareCredential(ctx context.Context, input model.ShareCredentialInput) (*apimodel.Credential, error)
@@ -401,7 +407,7 @@ type MutationResolver interface {
 	UseCredential(ctx context.Context, id string, consumer *model.ConsumerInput) (*model.CredentialSecret, error)
 	CreateAPIToken(ctx context.Context, input model.CreateAPITokenInput) (*model.CreatedAPIToken, error)
 	RevokeAPIToken(ctx context.Context, id string) (*model.DeletePayload, error)
-	TestCredential(ctx context.Context, id string) (*model.CredentialTestResult, error)
+	TestCredential(ctx context.Context, id string, pending *bool) (*model.CredentialTestResult, error)
 	RefreshCredential(ctx context.Context, id string) (*apimodel.Credential, error)
 	StartOAuthAuthorization(ctx context.Context, credentialID string, returnTo *string) (*model.OAuthAuthorization, error)
 	VerifyAuditLog(ctx context.Context, workspaceID string) (*model.AuditVerification, error)
@@ -1303,6 +1309,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DetachCredential(childComplexity, args["credentialId"].(string), args["consumerKind"].(model.ConsumerKind), args["consumerId"].(string)), true
+	case "Mutation.discardCredentialSecrets":
+		if e.ComplexityRoot.Mutation.DiscardCredentialSecrets == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_discardCredentialSecrets_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DiscardCredentialSecrets(childComplexity, args["id"].(string)), true
+	case "Mutation.promoteCredentialSecrets":
+		if e.ComplexityRoot.Mutation.PromoteCredentialSecrets == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_promoteCredentialSecrets_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PromoteCredentialSecrets(childComplexity, args["id"].(string)), true
 	case "Mutation.refreshCredential":
 		if e.ComplexityRoot.Mutation.RefreshCredential == nil {
 			break
@@ -1391,6 +1419,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ShareCredential(childComplexity, args["input"].(model.ShareCredentialInput)), true
+	case "Mutation.stageCredentialSecrets":
+		if e.ComplexityRoot.Mutation.StageCredentialSecrets == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_stageCredentialSecrets_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StageCredentialSecrets(childComplexity, args["id"].(string), args["fields"].([]*model.FieldInput)), true
 	case "Mutation.startOAuthAuthorization":
 		if e.ComplexityRoot.Mutation.StartOAuthAuthorization == nil {
 			break
@@ -1412,7 +1451,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.TestCredential(childComplexity, args["id"].(string)), true
+		return e.ComplexityRoot.Mutation.TestCredential(childComplexity, args["id"].(string), args["pending"].(*bool)), true
 	case "Mutation.unshareCredential":
 		if e.ComplexityRoot.Mutation.UnshareCredential == nil {
 			break
@@ -2486,6 +2525,12 @@ enum AuditAction {
   WORKSPACE_KEY_ROTATED
   "A credential's secrets were rolled back to an earlier version (rollbackCredential)."
   CREDENTIAL_ROLLED_BACK
+  "New secret values were staged (stageCredentialSecrets)."
+  CREDENTIAL_STAGED
+  "Staged secret values became current (promoteCredentialSecrets)."
+  CREDENTIAL_PROMOTED
+  "Staged secret values were discarded (discardCredentialSecrets)."
+  CREDENTIAL_DISCARDED
 }
 
 "One version of a credential's secret values (never the values themselves)."
@@ -2762,6 +2807,20 @@ type Mutation {
   "MANAGE. Fields merge: keys not sent keep their values; an empty value clears an optional field."
   updateCredential("What changes." input: UpdateCredentialInput!): Credential!
   """
+  MANAGE. Stages new secret values as the credential's PENDING version, replacing one staged
+  before: useCredential keeps returning the current ones until promoteCredentialSecrets. Fields merge
+  as in updateCredential and may move a destination (every set secret must then be staged with it).
+  testCredential(pending: true) tries them. Audited as CREDENTIAL_STAGED.
+  """
+  stageCredentialSecrets("The credential." id: ID!, "New values; at least one secret must change." fields: [FieldInput!]!): Credential!
+  """
+  MANAGE. Makes the staged secrets current (the replaced ones become a PREVIOUS version). CONFLICT when
+  the credential changed after the stage: stage again. Audited as CREDENTIAL_PROMOTED.
+  """
+  promoteCredentialSecrets("The credential." id: ID!): Credential!
+  "MANAGE. Destroys the staged secrets. Audited as CREDENTIAL_DISCARDED."
+  discardCredentialSecrets("The credential." id: ID!): Credential!
+  """
   MANAGE. Makes a copy of an earlier version current: its secret values and the plain fields it had
   (destinations included, so an old secret only goes back where it was kept for). The replaced
   values become a version too, so a rollback can itself be rolled back. Audited as
@@ -2789,7 +2848,7 @@ type Mutation {
   revokeApiToken("The token's public id." id: ID!): DeletePayload!
 
   "MANAGE. Checks the credential against its provider; sets lastTestedAt and the status."
-  testCredential("The credential (MANAGE)." id: ID!): CredentialTestResult!
+  testCredential("The credential (MANAGE)." id: ID!, "Test the staged secrets (stageCredentialSecrets) instead of the current ones; the credential's status is left as it is." pending: Boolean = false): CredentialTestResult!
   "MANAGE. OAuth2 types: obtains a new access token now (refresh, or client credentials)."
   refreshCredential("The credential (MANAGE)." id: ID!): Credential!
   "MANAGE. Starts the authorization-code flow (PKCE): open authorizationUrl; the provider returns to /oauth/callback."
@@ -3048,6 +3107,28 @@ func (ec *executionContext) field_Mutation_detachCredential_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_discardCredentialSecrets_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id", ec.unmarshalNID2string)
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_promoteCredentialSecrets_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id", ec.unmarshalNID2string)
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_refreshCredential_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3161,6 +3242,22 @@ func (ec *executionContext) field_Mutation_shareCredential_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_stageCredentialSecrets_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id", ec.unmarshalNID2string)
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "fields", ec.unmarshalNFieldInput2ᚕᚖcredkeepᚋgraphᚋmodelᚐFieldInputᚄ)
+	if err != nil {
+		return nil, err
+	}
+	args["fields"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_startOAuthAuthorization_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3185,6 +3282,11 @@ func (ec *executionContext) field_Mutation_testCredential_args(ctx context.Conte
 		return nil, err
 	}
 	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "pending", ec.unmarshalOBoolean2ᚖbool)
+	if err != nil {
+		return nil, err
+	}
+	args["pending"] = arg1
 	return args, nil
 }
 
@@ -8038,6 +8140,285 @@ func (ec *executionContext) fieldContext_Mutation_updateCredential(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_stageCredentialSecrets(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Mutation_stageCredentialSecrets,
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().StageCredentialSecrets(ctx, fc.Args["id"].(string), fc.Args["fields"].([]*model.FieldInput))
+		},
+		nil,
+		ec.marshalNCredential2ᚖcredkeepᚋapimodelᚐCredential,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_Mutation_stageCredentialSecrets(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "id":
+				return ec.fieldContext_Credential_id(ctx, field)
+			case "workspace":
+				return ec.fieldContext_Credential_workspace(ctx, field)
+			case "name":
+				return ec.fieldContext_Credential_name(ctx, field)
+			case "type":
+				return ec.fieldContext_Credential_type(ctx, field)
+			case "status":
+				return ec.fieldContext_Credential_status(ctx, field)
+			case "statusMessage":
+				return ec.fieldContext_Credential_statusMessage(ctx, field)
+			case "owner":
+				return ec.fieldContext_Credential_owner(ctx, field)
+			case "viewerAccess":
+				return ec.fieldContext_Credential_viewerAccess(ctx, field)
+			case "sharing":
+				return ec.fieldContext_Credential_sharing(ctx, field)
+			case "description":
+				return ec.fieldContext_Credential_description(ctx, field)
+			case "tags":
+				return ec.fieldContext_Credential_tags(ctx, field)
+			case "grants":
+				return ec.fieldContext_Credential_grants(ctx, field)
+			case "secretVersions":
+				return ec.fieldContext_Credential_secretVersions(ctx, field)
+			case "fields":
+				return ec.fieldContext_Credential_fields(ctx, field)
+			case "usages":
+				return ec.fieldContext_Credential_usages(ctx, field)
+			case "auditTrail":
+				return ec.fieldContext_Credential_auditTrail(ctx, field)
+			case "viewerCan":
+				return ec.fieldContext_Credential_viewerCan(ctx, field)
+			case "connection":
+				return ec.fieldContext_Credential_connection(ctx, field)
+			case "useCount":
+				return ec.fieldContext_Credential_useCount(ctx, field)
+			case "lastUsedAt":
+				return ec.fieldContext_Credential_lastUsedAt(ctx, field)
+			case "lastTestedAt":
+				return ec.fieldContext_Credential_lastTestedAt(ctx, field)
+			case "expiresAt":
+				return ec.fieldContext_Credential_expiresAt(ctx, field)
+			case "version":
+				return ec.fieldContext_Credential_version(ctx, field)
+			case "createdAt":
+				return ec.fieldContext_Credential_createdAt(ctx, field)
+			case "updatedAt":
+				return ec.fieldContext_Credential_updatedAt(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type Credential", field.Name)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_stageCredentialSecrets_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_promoteCredentialSecrets(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Mutation_promoteCredentialSecrets,
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PromoteCredentialSecrets(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		ec.marshalNCredential2ᚖcredkeepᚋapimodelᚐCredential,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_Mutation_promoteCredentialSecrets(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "id":
+				return ec.fieldContext_Credential_id(ctx, field)
+			case "workspace":
+				return ec.fieldContext_Credential_workspace(ctx, field)
+			case "name":
+				return ec.fieldContext_Credential_name(ctx, field)
+			case "type":
+				return ec.fieldContext_Credential_type(ctx, field)
+			case "status":
+				return ec.fieldContext_Credential_status(ctx, field)
+			case "statusMessage":
+				return ec.fieldContext_Credential_statusMessage(ctx, field)
+			case "owner":
+				return ec.fieldContext_Credential_owner(ctx, field)
+			case "viewerAccess":
+				return ec.fieldContext_Credential_viewerAccess(ctx, field)
+			case "sharing":
+				return ec.fieldContext_Credential_sharing(ctx, field)
+			case "description":
+				return ec.fieldContext_Credential_description(ctx, field)
+			case "tags":
+				return ec.fieldContext_Credential_tags(ctx, field)
+			case "grants":
+				return ec.fieldContext_Credential_grants(ctx, field)
+			case "secretVersions":
+				return ec.fieldContext_Credential_secretVersions(ctx, field)
+			case "fields":
+				return ec.fieldContext_Credential_fields(ctx, field)
+			case "usages":
+				return ec.fieldContext_Credential_usages(ctx, field)
+			case "auditTrail":
+				return ec.fieldContext_Credential_auditTrail(ctx, field)
+			case "viewerCan":
+				return ec.fieldContext_Credential_viewerCan(ctx, field)
+			case "connection":
+				return ec.fieldContext_Credential_connection(ctx, field)
+			case "useCount":
+				return ec.fieldContext_Credential_useCount(ctx, field)
+			case "lastUsedAt":
+				return ec.fieldContext_Credential_lastUsedAt(ctx, field)
+			case "lastTestedAt":
+				return ec.fieldContext_Credential_lastTestedAt(ctx, field)
+			case "expiresAt":
+				return ec.fieldContext_Credential_expiresAt(ctx, field)
+			case "version":
+				return ec.fieldContext_Credential_version(ctx, field)
+			case "createdAt":
+				return ec.fieldContext_Credential_createdAt(ctx, field)
+			case "updatedAt":
+				return ec.fieldContext_Credential_updatedAt(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type Credential", field.Name)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_promoteCredentialSecrets_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_discardCredentialSecrets(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Mutation_discardCredentialSecrets,
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DiscardCredentialSecrets(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		ec.marshalNCredential2ᚖcredkeepᚋapimodelᚐCredential,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_Mutation_discardCredentialSecrets(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			switch field.Name {
+			case "id":
+				return ec.fieldContext_Credential_id(ctx, field)
+			case "workspace":
+				return ec.fieldContext_Credential_workspace(ctx, field)
+			case "name":
+				return ec.fieldContext_Credential_name(ctx, field)
+			case "type":
+				return ec.fieldContext_Credential_type(ctx, field)
+			case "status":
+				return ec.fieldContext_Credential_status(ctx, field)
+			case "statusMessage":
+				return ec.fieldContext_Credential_statusMessage(ctx, field)
+			case "owner":
+				return ec.fieldContext_Credential_owner(ctx, field)
+			case "viewerAccess":
+				return ec.fieldContext_Credential_viewerAccess(ctx, field)
+			case "sharing":
+				return ec.fieldContext_Credential_sharing(ctx, field)
+			case "description":
+				return ec.fieldContext_Credential_description(ctx, field)
+			case "tags":
+				return ec.fieldContext_Credential_tags(ctx, field)
+			case "grants":
+				return ec.fieldContext_Credential_grants(ctx, field)
+			case "secretVersions":
+				return ec.fieldContext_Credential_secretVersions(ctx, field)
+			case "fields":
+				return ec.fieldContext_Credential_fields(ctx, field)
+			case "usages":
+				return ec.fieldContext_Credential_usages(ctx, field)
+			case "auditTrail":
+				return ec.fieldContext_Credential_auditTrail(ctx, field)
+			case "viewerCan":
+				return ec.fieldContext_Credential_viewerCan(ctx, field)
+			case "connection":
+				return ec.fieldContext_Credential_connection(ctx, field)
+			case "useCount":
+				return ec.fieldContext_Credential_useCount(ctx, field)
+			case "lastUsedAt":
+				return ec.fieldContext_Credential_lastUsedAt(ctx, field)
+			case "lastTestedAt":
+				return ec.fieldContext_Credential_lastTestedAt(ctx, field)
+			case "expiresAt":
+				return ec.fieldContext_Credential_expiresAt(ctx, field)
+			case "version":
+				return ec.fieldContext_Credential_version(ctx, field)
+			case "createdAt":
+				return ec.fieldContext_Credential_createdAt(ctx, field)
+			case "updatedAt":
+				return ec.fieldContext_Credential_updatedAt(ctx, field)
+			}
+			return nil, fmt.Errorf("no field named %q was found under type Credential", field.Name)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_discardCredentialSecrets_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_rollbackCredential(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8682,7 +9063,7 @@ func (ec *executionContext) _Mutation_testCredential(ctx context.Context, field 
 		ec.fieldContext_Mutation_testCredential,
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().TestCredential(ctx, fc.Args["id"].(string))
+			return ec.Resolvers.Mutation().TestCredential(ctx, fc.Args["id"].(string), fc.Args["pending"].(*bool))
 		},
 		nil,
 		ec.marshalNCredentialTestResult2ᚖcredkeepᚋgraphᚋmodelᚐCredentialTestResult,
@@ -15186,6 +15567,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "updateCredential":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_updateCredential(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stageCredentialSecrets":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_stageCredentialSecrets(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "promoteCredentialSecrets":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_promoteCredentialSecrets(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "discardCredentialSecrets":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_discardCredentialSecrets(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

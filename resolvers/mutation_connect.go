@@ -7,8 +7,8 @@ import (
 	"credkeep/graph/model"
 )
 
-func (r *mutationResolver) TestCredential(ctx context.Context, id string) (*model.CredentialTestResult, error) {
-	res, err := r.credentials.Test(ctx, id)
+func (r *mutationResolver) TestCredential(ctx context.Context, id string, pending *bool) (*model.CredentialTestResult, error) {
+	res, err := r.credentials.Test(ctx, id, pending != nil && *pending)
 	if err != nil {
 		return nil, err
 	}

@@ -84,3 +84,27 @@ func (r *mutationResolver) RollbackCredential(ctx context.Context, id string, to
 	}
 	return apimodel.NewCredential(v), nil
 }
+
+func (r *mutationResolver) StageCredentialSecrets(ctx context.Context, id string, fields []*model.FieldInput) (*apimodel.Credential, error) {
+	v, err := r.credentials.Stage(ctx, id, toFieldInputs(fields))
+	if err != nil {
+		return nil, err
+	}
+	return apimodel.NewCredential(v), nil
+}
+
+func (r *mutationResolver) PromoteCredentialSecrets(ctx context.Context, id string) (*apimodel.Credential, error) {
+	v, err := r.credentials.Promote(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return apimodel.NewCredential(v), nil
+}
+
+func (r *mutationResolver) DiscardCredentialSecrets(ctx context.Context, id string) (*apimodel.Credential, error) {
+	v, err := r.credentials.Discard(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return apimodel.NewCredential(v), nil
+}

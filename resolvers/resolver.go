@@ -56,7 +56,10 @@ type CredentialService interface {
 	SetDefault(ctx context.Context, workspaceID, purpose string, credentialID *string) error
 	Default(ctx context.Context, workspaceID, purpose string) (*credential.View, error)
 	AuditTrail(ctx context.Context, v credential.View, page pagination.Args) (audit.Page, error)
-	Test(ctx context.Context, id string) (credential.TestResult, error)
+	Test(ctx context.Context, id string, pending bool) (credential.TestResult, error)
+	Stage(ctx context.Context, id string, fields []credential.FieldInput) (credential.View, error)
+	Promote(ctx context.Context, id string) (credential.View, error)
+	Discard(ctx context.Context, id string) (credential.View, error)
 	Refresh(ctx context.Context, id string) (credential.View, error)
 	StartAuthorization(ctx context.Context, id, returnTo string) (credential.Authorization, error)
 	Permissions(ctx context.Context, v credential.View) credential.Permissions

@@ -8,6 +8,8 @@ import (
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/bson/primitive"
 	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"credkeep/internal/redact"
 )
 
 const colSecretVersions = "secret_versions"
@@ -28,7 +30,14 @@ type SecretVersion struct {
 	ChangedFields []string          `bson:"changedFields"`
 	SecretKeys    []string          `bson:"secretKeys"`
 	Fields        map[string]string `bson:"fields"`
+	// Pending marks the staged version (at most one per credential), not in
+	// use yet; BasedOn is the credential's version it was staged on.
+	Pending bool  `bson:"pending,omitempty"`
+	BasedOn int64 `bson:"basedOn,omitempty"`
 }
+
+// pendingVersionID is the _id of a credential's staged version.
+func pendingVersionID(credentialID string) string { return credentialID + "/pending" }
 
 func secretVersionID(credentialID string, version int64) string {
 	return fmt.Sprintf("%s/%d", credentialID, version)
@@ -88,14 +97,15 @@ func (s *Store) pruneSecretVersions(ctx context.Context, id string, current int6
 	if keep < 1 {
 		keep = 1
 	}
-	_, err := s.col(colSecretVersions).DeleteMany(ctx, bson.M{"credentialId": id, "version": bson.M{"$lte": current - int64(keep)}})
+	_, err := s.col(colSecretVersions).DeleteMany(ctx, bson.M{"credentialId": id, "pending": bson.M{"$ne": true}, "version": bson.M{"$lte": current - int64(keep)}})
 	if err != nil {
 		return fmt.Errorf("destroy old secret versions: %w", err)
 	}
 	return nil
 }
 
-// SecretVersions lists a credential's earlier versions, newest first.
+// SecretVersions lists a credential's kept versions (its staged one too),
+// newest first.
 func (s *Store) SecretVersions(ctx context.Context, credentialID string) ([]SecretVersion, error) {
 	var out []SecretVersion
 	err := s.all(ctx, colSecretVersions, bson.M{"credentialId": credentialID}, &out, "read secret versions",
@@ -106,15 +116,56 @@ func (s *Store) SecretVersions(ctx context.Context, credentialID string) ([]Secr
 // SealedSecretVersion returns one earlier version with its secrets still
 // sealed, or ErrNotFound.
 func (s *Store) SealedSecretVersion(ctx context.Context, credentialID string, version int64) (SecretVersion, Sealed, error) {
+	return s.sealedVersion(ctx, secretVersionID(credentialID, version))
+}
+
+// PendingSecrets returns a credential's staged version with its secrets
+// still sealed, or ErrNotFound.
+func (s *Store) PendingSecrets(ctx context.Context, credentialID string) (SecretVersion, Sealed, error) {
+	return s.sealedVersion(ctx, pendingVersionID(credentialID))
+}
+
+func (s *Store) sealedVersion(ctx context.Context, id string) (SecretVersion, Sealed, error) {
 	var d struct {
 		SecretVersion `bson:",inline"`
 		Secrets       primitive.Binary `bson:"secrets"`
 	}
-	err := one(s.rawCol(colSecretVersions).FindOne(ctx, bson.M{"_id": secretVersionID(credentialID, version)}), &d, "read secret version")
+	err := one(s.rawCol(colSecretVersions).FindOne(ctx, bson.M{"_id": id}), &d, "read secret version")
 	if err != nil {
 		return SecretVersion{}, Sealed{}, err
 	}
 	return d.SecretVersion, Sealed{d.Secrets}, nil
+}
+
+// StageSecrets stores a credential's staged version, replacing one staged
+// before, its secrets sealed under the workspace's data key.
+func (s *Store) StageSecrets(ctx context.Context, v SecretVersion, secrets map[string]redact.Secret) error {
+	v.ID, v.Pending = pendingVersionID(v.CredentialID), true
+	raw, err := bson.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var doc bson.D
+	if err := bson.Unmarshal(raw, &doc); err != nil {
+		return err
+	}
+	return s.writeSealed(ctx, v.WorkspaceID, plainSecrets(secrets), sealedAt{colSecretVersions, v.ID, "secrets"}, func(enc primitive.Binary) error {
+		if _, err := s.col(colSecretVersions).ReplaceOne(ctx, bson.M{"_id": v.ID}, append(doc, bson.E{Key: "secrets", Value: enc}),
+			options.Replace().SetUpsert(true)); err != nil {
+			return fmt.Errorf("stage secrets: %w", err)
+		}
+		return nil
+	})
+}
+
+// DiscardPendingSecrets destroys a credential's staged version; it reports
+// whether there was one.
+func (s *Store) DiscardPendingSecrets(ctx context.Context, credentialID string) (bool, error) {
+	res, err := s.col(colSecretVersions).DeleteOne(ctx, bson.M{"_id": pendingVersionID(credentialID)})
+	if err != nil {
+		return false, fmt.Errorf("discard staged secrets: %w", err)
+	}
+	return res.DeletedCount == 1, nil
 }
 
 // deleteSecretVersions destroys every version of a credential.

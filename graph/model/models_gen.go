@@ -694,6 +694,12 @@ const (
 	AuditActionWorkspaceKeyRotated AuditAction = "WORKSPACE_KEY_ROTATED"
 	// A credential's secrets were rolled back to an earlier version (rollbackCredential).
 	AuditActionCredentialRolledBack AuditAction = "CREDENTIAL_ROLLED_BACK"
+	// New secret values were staged (stageCredentialSecrets).
+	AuditActionCredentialStaged AuditAction = "CREDENTIAL_STAGED"
+	// Staged secret values became current (promoteCredentialSecrets).
+	AuditActionCredentialPromoted AuditAction = "CREDENTIAL_PROMOTED"
+	// Staged secret values were discarded (discardCredentialSecrets).
+	AuditActionCredentialDiscarded AuditAction = "CREDENTIAL_DISCARDED"
 )
 
 var AllAuditAction = []AuditAction{
@@ -722,11 +728,14 @@ var AllAuditAction = []AuditAction{
 	AuditActionMasterKeyRewrapped,
 	AuditActionWorkspaceKeyRotated,
 	AuditActionCredentialRolledBack,
+	AuditActionCredentialStaged,
+	AuditActionCredentialPromoted,
+	AuditActionCredentialDiscarded,
 }
 
 func (e AuditAction) IsValid() bool {
 	switch e {
-	case AuditActionWorkspaceCreated, AuditActionWorkspaceUpdated, AuditActionWorkspaceDeleted, AuditActionMemberAdded, AuditActionMemberRoleChanged, AuditActionMemberRemoved, AuditActionCredentialCreated, AuditActionCredentialUpdated, AuditActionCredentialDeleted, AuditActionCredentialShared, AuditActionCredentialUnshared, AuditActionCredentialUsed, AuditActionCredentialTested, AuditActionCredentialRefreshed, AuditActionCredentialAuthorized, AuditActionCredentialAuthorizationStarted, AuditActionCredentialAttached, AuditActionCredentialDetached, AuditActionDefaultCredentialSet, AuditActionTokenCreated, AuditActionTokenRevoked, AuditActionAccessDenied, AuditActionMasterKeyRewrapped, AuditActionWorkspaceKeyRotated, AuditActionCredentialRolledBack:
+	case AuditActionWorkspaceCreated, AuditActionWorkspaceUpdated, AuditActionWorkspaceDeleted, AuditActionMemberAdded, AuditActionMemberRoleChanged, AuditActionMemberRemoved, AuditActionCredentialCreated, AuditActionCredentialUpdated, AuditActionCredentialDeleted, AuditActionCredentialShared, AuditActionCredentialUnshared, AuditActionCredentialUsed, AuditActionCredentialTested, AuditActionCredentialRefreshed, AuditActionCredentialAuthorized, AuditActionCredentialAuthorizationStarted, AuditActionCredentialAttached, AuditActionCredentialDetached, AuditActionDefaultCredentialSet, AuditActionTokenCreated, AuditActionTokenRevoked, AuditActionAccessDenied, AuditActionMasterKeyRewrapped, AuditActionWorkspaceKeyRotated, AuditActionCredentialRolledBack, AuditActionCredentialStaged, AuditActionCredentialPromoted, AuditActionCredentialDiscarded:
 		return true
 	}
 	return false
