@@ -114,6 +114,10 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	}
 	o.Outbound.Now = o.Now
 	workspaces := workspace.New(store, authorizer, auditLog, o.Now, o.Logger)
+	if err := workspaces.ResumeKeyRotations(ctx); err != nil {
+		// Not fatal: every secret is readable meanwhile, and rotateWorkspaceKey resumes it.
+		o.Logger.WarnContext(ctx, "could not resume the key rotations in progress", "error", err)
+	}
 	credentials := credential.NewService(store, o.Uses, workspaces, authorizer, auditLog, connection.NewManager(o.Outbound, store), o.Now, o.Logger)
 	// Back to the apps allowed by CORS, and to this server's own console (the
 	// origin of the OAuth redirect URL is where people reach this server).

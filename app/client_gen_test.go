@@ -1409,9 +1409,11 @@ func (v *RenameWorkspaceResponse) GetRenameWorkspace() RenameWorkspaceRenameWork
 type RotateWorkspaceKeyResponse struct {
 	// OWNER (tokens: WORKSPACES_ADMIN). Gives the workspace a new data key: every secret is
 	// re-encrypted under it and the old key destroyed, so copies of the data made before (backups)
-	// are unreadable from then on. Returns when done (seconds for thousands of credentials);
-	// credentials stay usable throughout. Interrupted (a crash, an outage: INTERNAL), every secret
-	// stays readable and calling it again finishes the rotation. Audited as WORKSPACE_KEY_ROTATED.
+	// are unreadable from then on. Credentials stay usable throughout. Returns when done
+	// (keyRotatedAt moves), or after 20 seconds with the rotation still running in the server
+	// (keyRotationStartedAt set; poll the workspace). Interrupted (a crash, an outage), every secret
+	// stays readable; a restarted server, or calling it again, finishes the rotation. Audited as
+	// WORKSPACE_KEY_ROTATED (and a FAILURE entry if it stops).
 	RotateWorkspaceKey RotateWorkspaceKeyRotateWorkspaceKeyWorkspace `json:"rotateWorkspaceKey"`
 }
 

@@ -321,16 +321,17 @@ type ComplexityRoot struct {
 	}
 
 	Workspace struct {
-		AuditLog          func(childComplexity int, filter *model.AuditFilter, first *int, after *string, last *int, before *string) int
-		CreatedAt         func(childComplexity int) int
-		Credentials       func(childComplexity int, filter *model.CredentialFilter, orderBy *model.CredentialOrder, first *int, after *string, last *int, before *string) int
-		DefaultCredential func(childComplexity int, purpose string) int
-		ID                func(childComplexity int) int
-		KeyRotatedAt      func(childComplexity int) int
-		Members           func(childComplexity int) int
-		Name              func(childComplexity int) int
-		ViewerCan         func(childComplexity int) int
-		ViewerRole        func(childComplexity int) int
+		AuditLog             func(childComplexity int, filter *model.AuditFilter, first *int, after *string, last *int, before *string) int
+		CreatedAt            func(childComplexity int) int
+		Credentials          func(childComplexity int, filter *model.CredentialFilter, orderBy *model.CredentialOrder, first *int, after *string, last *int, before *string) int
+		DefaultCredential    func(childComplexity int, purpose string) int
+		ID                   func(childComplexity int) int
+		KeyRotatedAt         func(childComplexity int) int
+		KeyRotationStartedAt func(childComplexity int) int
+		Members              func(childComplexity int) int
+		Name                 func(childComplexity int) int
+		ViewerCan            func(childComplexity int) int
+		ViewerRole           func(childComplexity int) int
 	}
 
 	WorkspacePermissions struct {
@@ -1788,6 +1789,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Workspace.KeyRotatedAt(childComplexity), true
+	case "Workspace.keyRotationStartedAt":
+		if e.ComplexityRoot.Workspace.KeyRotationStartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Workspace.KeyRotationStartedAt(childComplexity), true
 	case "Workspace.members":
 		if e.ComplexityRoot.Workspace.Members == nil {
 			break
@@ -2042,6 +2049,8 @@ type Workspace implements Node {
   createdAt: Time!
   "When its data key was last rotated (rotateWorkspaceKey); null: never."
   keyRotatedAt: Time
+  "When the key rotation in progress began; null: none is."
+  keyRotationStartedAt: Time
   "The viewer's role here."
   viewerRole: WorkspaceRole!
   "Its members with their roles."
@@ -2788,9 +2797,11 @@ type Mutation {
   """
   OWNER (tokens: WORKSPACES_ADMIN). Gives the workspace a new data key: every secret is
   re-encrypted under it and the old key destroyed, so copies of the data made before (backups)
-  are unreadable from then on. Returns when done (seconds for thousands of credentials);
-  credentials stay usable throughout. Interrupted (a crash, an outage: INTERNAL), every secret
-  stays readable and calling it again finishes the rotation. Audited as WORKSPACE_KEY_ROTATED.
+  are unreadable from then on. Credentials stay usable throughout. Returns when done
+  (keyRotatedAt moves), or after 20 seconds with the rotation still running in the server
+  (keyRotationStartedAt set; poll the workspace). Interrupted (a crash, an outage), every secret
+  stays readable; a restarted server, or calling it again, finishes the rotation. Audited as
+  WORKSPACE_KEY_ROTATED (and a FAILURE entry if it stops).
   """
   rotateWorkspaceKey("The workspace." workspaceId: ID!): Workspace!
   "OWNER. Destroys the workspace's data key: its secrets become unrecoverable, backups included."
@@ -3666,6 +3677,8 @@ func (ec *executionContext) fieldContext_ApiToken_workspace(_ context.Context, f
 				return ec.fieldContext_Workspace_createdAt(ctx, field)
 			case "keyRotatedAt":
 				return ec.fieldContext_Workspace_keyRotatedAt(ctx, field)
+			case "keyRotationStartedAt":
+				return ec.fieldContext_Workspace_keyRotationStartedAt(ctx, field)
 			case "viewerRole":
 				return ec.fieldContext_Workspace_viewerRole(ctx, field)
 			case "members":
@@ -4791,6 +4804,8 @@ func (ec *executionContext) fieldContext_Credential_workspace(_ context.Context,
 				return ec.fieldContext_Workspace_createdAt(ctx, field)
 			case "keyRotatedAt":
 				return ec.fieldContext_Workspace_keyRotatedAt(ctx, field)
+			case "keyRotationStartedAt":
+				return ec.fieldContext_Workspace_keyRotationStartedAt(ctx, field)
 			case "viewerRole":
 				return ec.fieldContext_Workspace_viewerRole(ctx, field)
 			case "members":
@@ -7606,6 +7621,8 @@ func (ec *executionContext) fieldContext_Mutation_createWorkspace(ctx context.Co
 				return ec.fieldContext_Workspace_createdAt(ctx, field)
 			case "keyRotatedAt":
 				return ec.fieldContext_Workspace_keyRotatedAt(ctx, field)
+			case "keyRotationStartedAt":
+				return ec.fieldContext_Workspace_keyRotationStartedAt(ctx, field)
 			case "viewerRole":
 				return ec.fieldContext_Workspace_viewerRole(ctx, field)
 			case "members":
@@ -7669,6 +7686,8 @@ func (ec *executionContext) fieldContext_Mutation_renameWorkspace(ctx context.Co
 				return ec.fieldContext_Workspace_createdAt(ctx, field)
 			case "keyRotatedAt":
 				return ec.fieldContext_Workspace_keyRotatedAt(ctx, field)
+			case "keyRotationStartedAt":
+				return ec.fieldContext_Workspace_keyRotationStartedAt(ctx, field)
 			case "viewerRole":
 				return ec.fieldContext_Workspace_viewerRole(ctx, field)
 			case "members":
@@ -7732,6 +7751,8 @@ func (ec *executionContext) fieldContext_Mutation_rotateWorkspaceKey(ctx context
 				return ec.fieldContext_Workspace_createdAt(ctx, field)
 			case "keyRotatedAt":
 				return ec.fieldContext_Workspace_keyRotatedAt(ctx, field)
+			case "keyRotationStartedAt":
+				return ec.fieldContext_Workspace_keyRotationStartedAt(ctx, field)
 			case "viewerRole":
 				return ec.fieldContext_Workspace_viewerRole(ctx, field)
 			case "members":
@@ -8778,6 +8799,8 @@ func (ec *executionContext) fieldContext_Mutation_setDefaultCredential(ctx conte
 				return ec.fieldContext_Workspace_createdAt(ctx, field)
 			case "keyRotatedAt":
 				return ec.fieldContext_Workspace_keyRotatedAt(ctx, field)
+			case "keyRotationStartedAt":
+				return ec.fieldContext_Workspace_keyRotationStartedAt(ctx, field)
 			case "viewerRole":
 				return ec.fieldContext_Workspace_viewerRole(ctx, field)
 			case "members":
@@ -9811,6 +9834,8 @@ func (ec *executionContext) fieldContext_Query_workspaces(_ context.Context, fie
 				return ec.fieldContext_Workspace_createdAt(ctx, field)
 			case "keyRotatedAt":
 				return ec.fieldContext_Workspace_keyRotatedAt(ctx, field)
+			case "keyRotationStartedAt":
+				return ec.fieldContext_Workspace_keyRotationStartedAt(ctx, field)
 			case "viewerRole":
 				return ec.fieldContext_Workspace_viewerRole(ctx, field)
 			case "members":
@@ -9863,6 +9888,8 @@ func (ec *executionContext) fieldContext_Query_workspace(ctx context.Context, fi
 				return ec.fieldContext_Workspace_createdAt(ctx, field)
 			case "keyRotatedAt":
 				return ec.fieldContext_Workspace_keyRotatedAt(ctx, field)
+			case "keyRotationStartedAt":
+				return ec.fieldContext_Workspace_keyRotationStartedAt(ctx, field)
 			case "viewerRole":
 				return ec.fieldContext_Workspace_viewerRole(ctx, field)
 			case "members":
@@ -10775,6 +10802,35 @@ func (ec *executionContext) _Workspace_keyRotatedAt(ctx context.Context, field g
 }
 
 func (ec *executionContext) fieldContext_Workspace_keyRotatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Workspace",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Time does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Workspace_keyRotationStartedAt(ctx context.Context, field graphql.CollectedField, obj *model.Workspace) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Workspace_keyRotationStartedAt,
+		func(ctx context.Context) (any, error) {
+			return obj.KeyRotationStartedAt, nil
+		},
+		nil,
+		ec.marshalOTime2ᚖtimeᚐTime,
+		true,
+		false,
+	)
+}
+
+func (ec *executionContext) fieldContext_Workspace_keyRotationStartedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Workspace",
 		Field:      field,
@@ -16317,6 +16373,8 @@ func (ec *executionContext) _Workspace(ctx context.Context, sel ast.SelectionSet
 			}
 		case "keyRotatedAt":
 			out.Values[i] = ec._Workspace_keyRotatedAt(ctx, field, obj)
+		case "keyRotationStartedAt":
+			out.Values[i] = ec._Workspace_keyRotationStartedAt(ctx, field, obj)
 		case "viewerRole":
 			out.Values[i] = ec._Workspace_viewerRole(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

@@ -9,11 +9,12 @@ import (
 
 func toGraphWorkspace(v workspace.View) *model.Workspace {
 	return &model.Workspace{
-		ID:           v.ID,
-		Name:         v.Name,
-		CreatedAt:    v.CreatedAt,
-		KeyRotatedAt: v.KeyRotatedAt,
-		ViewerRole:   model.WorkspaceRole(v.ViewerRole),
+		ID:                   v.ID,
+		Name:                 v.Name,
+		CreatedAt:            v.CreatedAt,
+		KeyRotatedAt:         v.KeyRotatedAt,
+		KeyRotationStartedAt: v.KeyRotationStartedAt,
+		ViewerRole:           model.WorkspaceRole(v.ViewerRole),
 	}
 }
 

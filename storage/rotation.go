@@ -237,6 +237,22 @@ func (s *Store) ReencryptWorkspace(ctx context.Context, workspaceID, key string,
 	return done, nil
 }
 
+// WorkspacesRotatingKeys lists the workspaces with a key rotation in progress.
+func (s *Store) WorkspacesRotatingKeys(ctx context.Context) ([]string, error) {
+	var ws []struct {
+		ID string `bson:"_id"`
+	}
+	if err := s.all(ctx, colWorkspaces, bson.M{"keyRotation": bson.M{"$exists": true}, "deletingAt": bson.M{"$exists": false}}, &ws,
+		"find key rotations", options.Find().SetProjection(bson.M{"_id": 1})); err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(ws))
+	for i, w := range ws {
+		ids[i] = w.ID
+	}
+	return ids, nil
+}
+
 // FinishKeyRotation closes the rotation and dates it. It reports false when
 // the rotation was already closed (by another caller).
 func (s *Store) FinishKeyRotation(ctx context.Context, workspaceID string, rot KeyRotation, now time.Time) (bool, error) {

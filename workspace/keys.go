@@ -22,6 +22,7 @@ type KeyStore interface {
 	ReencryptWorkspace(ctx context.Context, workspaceID, key string, batch int) (int, error)
 	DeleteDataKeyNamed(ctx context.Context, name string) error
 	FinishKeyRotation(ctx context.Context, workspaceID string, rot storage.KeyRotation, now time.Time) (bool, error)
+	WorkspacesRotatingKeys(ctx context.Context) ([]string, error)
 }
 
 const (
@@ -36,6 +37,9 @@ const (
 	// switch has finished by then. (A writer that lands later still seals
 	// again under the new key itself; the wait covers one that crashes first.)
 	keyRotationGrace = 2 * time.Second
+	// rotateWait is how long rotateWorkspaceKey waits for the rotation before
+	// it answers with the rotation still running (requests get 30 s).
+	rotateWait = 20 * time.Second
 )
 
 // RotateKey gives a workspace a new data key (OWNER): every secret is
@@ -43,8 +47,12 @@ const (
 // protected (a backup, a leaked key vault copy) is unreadable from then on.
 // Each step is recorded in the workspace before it is taken and is safe to
 // repeat, so a rotation interrupted anywhere (a crash, an outage) leaves every
-// secret readable, and calling RotateKey again finishes it. It runs to the
-// end even if the caller goes away.
+// secret readable, and calling RotateKey again finishes it.
+//
+// The rotation runs apart from the request: it answers when the rotation is
+// done, or after rotateWait with the rotation still running (the workspace's
+// keyRotationStartedAt says so; a large workspace under load takes longer
+// than a request may). A call while one runs joins it.
 func (s *Service) RotateKey(ctx context.Context, id string) (View, error) {
 	_, role, err := s.Require(ctx, id, authz.ActWorkspaceRotateKey, authn.ScopeWorkspacesAdmin)
 	if err != nil {
@@ -54,15 +62,20 @@ func (s *Service) RotateKey(ctx context.Context, id string) (View, error) {
 	if w, err := loaders.From(ctx, s.store, nil).Workspaces.Load(ctx, id); err == nil {
 		name = w.Name
 	}
-	var reencrypted int
-	err = audit.Do(ctx, s.audit, workspaceEntry(id, name, audit.WorkspaceKeyRotated), func() (err error) {
-		reencrypted, err = s.rotateKey(context.WithoutCancel(ctx), id)
-		return err
-	})
-	if err != nil {
-		return View{}, err
+	entry := workspaceEntry(id, name, audit.WorkspaceKeyRotated)
+	if err := s.audit.Record(ctx, entry); err != nil {
+		return View{}, err // nothing is changed that is not on record
 	}
-	s.log.InfoContext(ctx, "workspace key rotated", "workspace", id, "reencrypted", reencrypted)
+	run := s.startRotation(context.WithoutCancel(ctx), id, entry)
+	select {
+	case <-run.done:
+		if run.err != nil {
+			return View{}, run.err
+		}
+	case <-time.After(rotateWait):
+	case <-ctx.Done():
+		return View{}, ctx.Err()
+	}
 	loaders.From(ctx, s.store, nil).Workspaces.Clear(id)
 	ws, err := s.store.WorkspacesByID(ctx, []string{id})
 	if err != nil {
@@ -72,6 +85,62 @@ func (s *Service) RotateKey(ctx context.Context, id string) (View, error) {
 		return View{}, apierror.NotFoundErr("workspace")
 	}
 	return viewOf(ws[0], role), nil
+}
+
+// rotation is one run of a workspace's key rotation in this process.
+type rotation struct {
+	done chan struct{}
+	err  error // set before done is closed
+}
+
+// startRotation runs the workspace's rotation in the background, or returns
+// the run already going. A failure is recorded (FAILURE after the entry).
+func (s *Service) startRotation(ctx context.Context, id string, entry audit.Entry) *rotation {
+	s.rotMu.Lock()
+	defer s.rotMu.Unlock()
+	if run, ok := s.rotations[id]; ok {
+		return run
+	}
+	if s.rotations == nil {
+		s.rotations = map[string]*rotation{}
+	}
+	run := &rotation{done: make(chan struct{})}
+	s.rotations[id] = run
+	go func() {
+		n, err := s.rotateKey(ctx, id)
+		if err != nil {
+			failed := entry
+			failed.Outcome = audit.Failure
+			_ = s.audit.Record(ctx, failed)
+			s.log.ErrorContext(ctx, "workspace key rotation stopped; calling rotateWorkspaceKey again resumes it", "workspace", id, "error", err)
+		} else {
+			s.log.InfoContext(ctx, "workspace key rotated", "workspace", id, "reencrypted", n)
+		}
+		s.rotMu.Lock()
+		delete(s.rotations, id)
+		s.rotMu.Unlock()
+		run.err = err
+		close(run.done)
+	}()
+	return run
+}
+
+// ResumeKeyRotations finishes, in the background, the rotations that a
+// stopped process left in progress (at start-up); ctx bounds them (the
+// server's life: one stopped again is resumed again).
+func (s *Service) ResumeKeyRotations(ctx context.Context) error {
+	ids, err := s.store.WorkspacesRotatingKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		entry := workspaceEntry(id, "", audit.WorkspaceKeyRotated, audit.Detail("resumed", "true"))
+		if err := s.audit.Record(ctx, entry); err != nil {
+			return err
+		}
+		s.startRotation(ctx, id, entry)
+	}
+	return nil
 }
 
 // rotateKey runs (or resumes) the rotation and returns how many values it re-encrypted.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -63,6 +64,10 @@ type Service struct {
 	audit    audit.Journal
 	now      func() time.Time
 	log      *slog.Logger
+
+	// Key rotations running in this process, by workspace (keys.go).
+	rotMu     sync.Mutex
+	rotations map[string]*rotation
 }
 
 // New returns a Service.
@@ -78,10 +83,17 @@ type View struct {
 	ViewerRole authz.Role
 	// KeyRotatedAt is when its data key was last rotated (nil: never).
 	KeyRotatedAt *time.Time
+	// KeyRotationStartedAt is when the rotation in progress began (nil: none).
+	KeyRotationStartedAt *time.Time
 }
 
 func viewOf(w storage.Workspace, role authz.Role) View {
-	return View{ID: w.ID, Name: w.Name, CreatedAt: w.CreatedAt, ViewerRole: role, KeyRotatedAt: w.KeyRotatedAt}
+	v := View{ID: w.ID, Name: w.Name, CreatedAt: w.CreatedAt, ViewerRole: role, KeyRotatedAt: w.KeyRotatedAt}
+	if w.KeyRotation != nil {
+		at := w.KeyRotation.StartedAt
+		v.KeyRotationStartedAt = &at
+	}
+	return v
 }
 
 // User returns a user by id through the request's loader (one query per

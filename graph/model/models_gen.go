@@ -472,6 +472,8 @@ type Workspace struct {
 	CreatedAt time.Time `json:"createdAt"`
 	// When its data key was last rotated (rotateWorkspaceKey); null: never.
 	KeyRotatedAt *time.Time `json:"keyRotatedAt,omitempty"`
+	// When the key rotation in progress began; null: none is.
+	KeyRotationStartedAt *time.Time `json:"keyRotationStartedAt,omitempty"`
 	// The viewer's role here.
 	ViewerRole WorkspaceRole `json:"viewerRole"`
 	// Its members with their roles.
