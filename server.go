@@ -251,6 +251,7 @@ func serve(stdout, stderr io.Writer) int {
 		Playground:     cfg.Playground,
 		TokenRateLimit: cfg.TokenRateLimit,
 		APQMax:         cfg.APQMax,
+		ExpiryWarning:  cfg.ExpiryWarning,
 		TrustedProxies: cfg.TrustedProxies,
 		CORSOrigins:    cfg.CORSOrigins,
 		CORSHeaders:    cfg.CORSHeaders,

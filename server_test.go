@@ -114,6 +114,7 @@ func TestBadConfigurationExitsWithCode2(t *testing.T) {
 		{"short master key", map[string]string{"CREDKEEP_MASTER_KEY": "c2hvcnQ="}, "CREDKEEP_MASTER_KEY"},
 		{"bad rate limit", map[string]string{"CREDKEEP_TOKEN_RATE_LIMIT": "-5"}, "CREDKEEP_TOKEN_RATE_LIMIT"},
 		{"no secret versions", map[string]string{"CREDKEEP_SECRET_VERSIONS": "0"}, "CREDKEEP_SECRET_VERSIONS"},
+		{"bad expiry warning", map[string]string{"CREDKEEP_EXPIRY_WARNING": "14d"}, "CREDKEEP_EXPIRY_WARNING"},
 		{"unreachable database", map[string]string{
 			"MONGODB_URI":         "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300&connectTimeoutMS=300",
 			"CREDKEEP_MASTER_KEY": key, "CREDKEEP_JWT_SECRET": secret,

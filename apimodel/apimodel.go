@@ -21,8 +21,10 @@ type Credential struct {
 	Version      int
 	LastTestedAt *time.Time
 	ExpiresAt    *time.Time
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// RotationPeriodDays is nil without a period.
+	RotationPeriodDays *int
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 
 	View credential.View
 }
@@ -38,8 +40,13 @@ func NewCredential(v credential.View) *Credential {
 	if tags == nil {
 		tags = []string{}
 	}
+	var period *int
+	if c.RotationPeriodDays > 0 {
+		period = &c.RotationPeriodDays
+	}
 	return &Credential{
-		ID: c.ID, Name: c.Name, Description: description, Tags: tags, Version: int(c.Version),
+		RotationPeriodDays: period,
+		ID:                 c.ID, Name: c.Name, Description: description, Tags: tags, Version: int(c.Version),
 		LastTestedAt: c.LastTestedAt, ExpiresAt: c.ExpiresAt,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, View: v,
 	}

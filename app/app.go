@@ -50,6 +50,8 @@ type Options struct {
 	TokenRateLimit int
 	// APQMax bounds the shared store of automatic persisted queries (0: the default).
 	APQMax int
+	// ExpiryWarning is how long before its expiry a credential is expiring soon (0: 14 days).
+	ExpiryWarning time.Duration
 	// TrustedProxies may set X-Forwarded-For.
 	TrustedProxies []*net.IPNet
 	// CORSOrigins get CORS headers.
@@ -126,6 +128,9 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 		returnOrigins = append(returnOrigins, u.Scheme+"://"+u.Host)
 	}
 	credentials.AllowReturnTo(returnOrigins)
+	if o.ExpiryWarning > 0 {
+		credentials.SetExpiryWarning(o.ExpiryWarning)
+	}
 	credentials.ObserveCache(func(hit bool) { o.Metrics.Cache("credential", hit) })
 	console, err := persisted.ParseManifest(httpapi.ConsoleManifest(), graph.NewExecutableSchema(graph.Config{}).Schema())
 	if err != nil {

@@ -320,6 +320,8 @@ type CreateCredentialInput struct {
 	Fields []FieldInput `json:"fields"`
 	// When it expires, if it does.
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	// Its secrets are due for rotation this many days (1-3650) after each change of them.
+	RotationPeriodDays *int `json:"rotationPeriodDays"`
 	// What it is for, for the people who share it: at most 500 characters.
 	Description *string `json:"description"`
 	// Labels such as env:prod: at most 20, each 1-40 of a-z 0-9 _ . : - starting with a letter or digit.
@@ -340,6 +342,9 @@ func (v *CreateCredentialInput) GetFields() []FieldInput { return v.Fields }
 
 // GetExpiresAt returns CreateCredentialInput.ExpiresAt, and is useful for accessing the field via an interface.
 func (v *CreateCredentialInput) GetExpiresAt() *time.Time { return v.ExpiresAt }
+
+// GetRotationPeriodDays returns CreateCredentialInput.RotationPeriodDays, and is useful for accessing the field via an interface.
+func (v *CreateCredentialInput) GetRotationPeriodDays() *int { return v.RotationPeriodDays }
 
 // GetDescription returns CreateCredentialInput.Description, and is useful for accessing the field via an interface.
 func (v *CreateCredentialInput) GetDescription() *string { return v.Description }
@@ -809,6 +814,10 @@ type CredentialFilter struct {
 	Sharing *SharingScope `json:"sharing"`
 	// Owned by the viewer (true) or by others (false).
 	OwnedByViewer *bool `json:"ownedByViewer"`
+	// Not expired yet, and expiring within this many days (1-3650).
+	ExpiringWithinDays *int `json:"expiringWithinDays"`
+	// Whose rotation is due (rotationDueAt passed: true) or not (false).
+	RotationDue *bool `json:"rotationDue"`
 }
 
 // GetType returns CredentialFilter.Type, and is useful for accessing the field via an interface.
@@ -834,6 +843,12 @@ func (v *CredentialFilter) GetSharing() *SharingScope { return v.Sharing }
 
 // GetOwnedByViewer returns CredentialFilter.OwnedByViewer, and is useful for accessing the field via an interface.
 func (v *CredentialFilter) GetOwnedByViewer() *bool { return v.OwnedByViewer }
+
+// GetExpiringWithinDays returns CredentialFilter.ExpiringWithinDays, and is useful for accessing the field via an interface.
+func (v *CredentialFilter) GetExpiringWithinDays() *int { return v.ExpiringWithinDays }
+
+// GetRotationDue returns CredentialFilter.RotationDue, and is useful for accessing the field via an interface.
+func (v *CredentialFilter) GetRotationDue() *bool { return v.RotationDue }
 
 // CredentialLabelsCredential includes the requested fields of the GraphQL type Credential.
 // The GraphQL type's documentation follows.
@@ -1491,6 +1506,8 @@ type UpdateCredentialInput struct {
 	Fields []FieldInput `json:"fields,omitempty"`
 	// null clears the expiry; leaving it out keeps it.
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	// Days (1-3650) after each change of the secrets when they are due for rotation; null clears it; leaving it out keeps it.
+	RotationPeriodDays *int `json:"rotationPeriodDays"`
 	// When set and not the current version: CONFLICT.
 	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 }
@@ -1512,6 +1529,9 @@ func (v *UpdateCredentialInput) GetFields() []FieldInput { return v.Fields }
 
 // GetExpiresAt returns UpdateCredentialInput.ExpiresAt, and is useful for accessing the field via an interface.
 func (v *UpdateCredentialInput) GetExpiresAt() *time.Time { return v.ExpiresAt }
+
+// GetRotationPeriodDays returns UpdateCredentialInput.RotationPeriodDays, and is useful for accessing the field via an interface.
+func (v *UpdateCredentialInput) GetRotationPeriodDays() *int { return v.RotationPeriodDays }
 
 // GetExpectedVersion returns UpdateCredentialInput.ExpectedVersion, and is useful for accessing the field via an interface.
 func (v *UpdateCredentialInput) GetExpectedVersion() *int { return v.ExpectedVersion }

@@ -29,6 +29,10 @@ type Filter struct {
 	Tags []string
 	// UnusedForDays: never used, or not used for this many days.
 	UnusedForDays *int
+	// ExpiringWithinDays: not expired, and expiring within this many days.
+	ExpiringWithinDays *int
+	// RotationDue: whose rotation is due (true) or not (false).
+	RotationDue *bool
 }
 
 // MaxUnusedForDays bounds Filter.UnusedForDays (ten years).
@@ -103,6 +107,10 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 		return Page{}, apierror.InvalidBecause("filter.unusedForDays", apierror.ReasonOutOfRange, map[string]any{"min": 1, "max": MaxUnusedForDays},
 			"unusedForDays must be between 1 and %d", MaxUnusedForDays)
 	}
+	if d := f.ExpiringWithinDays; d != nil && (*d < 1 || *d > MaxUnusedForDays) {
+		return Page{}, apierror.InvalidBecause("filter.expiringWithinDays", apierror.ReasonOutOfRange, map[string]any{"min": 1, "max": MaxUnusedForDays},
+			"expiringWithinDays must be between 1 and %d", MaxUnusedForDays)
+	}
 	entries, err := s.cache.list(ctx, workspaceID)
 	if err != nil {
 		return Page{}, err
@@ -140,6 +148,12 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 			if st, _ := Status(c.ExpiresAt, c.LastError, now); st != *f.Status {
 				continue
 			}
+		}
+		if d := f.ExpiringWithinDays; d != nil && !expiringWithin(c, now, time.Duration(*d)*24*time.Hour) {
+			continue
+		}
+		if f.RotationDue != nil && rotationDue(c, now) != *f.RotationDue {
+			continue
 		}
 		t, ok := provider.Lookup(c.Type)
 		if !ok {

@@ -86,6 +86,8 @@ type Service struct {
 	now           func() time.Time
 	log           *slog.Logger
 	cache         *cache
+	// expiryWarning is how long before expiry a credential is expiring soon (lifecycle.go).
+	expiryWarning time.Duration
 }
 
 // NewService returns a Service.
@@ -121,6 +123,9 @@ type CreateInput struct {
 	ExpiresAt   *time.Time
 	Description *string
 	Tags        []string
+	// RotationPeriodDays, when set, makes the secrets due for rotation that
+	// many days after each change of them.
+	RotationPeriodDays *int
 }
 
 // Create stores a new credential owned by the caller, who must be a member of the workspace.
@@ -141,6 +146,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 	}
 	description, tags, labelErrs := validateLabels(in.Description, in.Tags)
 	errs = append(errs, labelErrs...)
+	if e := validRotationPeriod(in.RotationPeriodDays); e != nil {
+		errs = append(errs, e)
+	}
 	var values Values
 	if t != nil {
 		values, err = ValidateCreate(t, in.Fields)
@@ -162,6 +170,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (View, error) {
 		Description: description, Tags: tags,
 		ExpiresAt: utc(in.ExpiresAt), CreatedAt: now, UpdatedAt: now,
 		SecretVersion: 1, SecretsChangedAt: &now, SecretsChangedBy: p.UserID, SecretsChangedFields: secretKeys(values),
+	}
+	if in.RotationPeriodDays != nil {
+		c.RotationPeriodDays = *in.RotationPeriodDays
 	}
 	entry := credentialEntry(c, audit.CredentialCreated,
 		audit.Detail("type", t.Key), audit.Detail("fields", strings.Join(fieldKeys(values), ",")))
@@ -330,6 +341,9 @@ type UpdateInput struct {
 	// Description nil keeps it ("" clears it); Tags nil keeps them (empty clears them).
 	Description *string
 	Tags        []string
+	// RotationPeriodDays, when Given, sets the rotation period (nil clears it).
+	RotationPeriodDays      *int
+	RotationPeriodDaysGiven bool
 }
 
 // Update changes a credential (MANAGE): name, expiry and fields (merged).
@@ -354,6 +368,16 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
 	if in.ExpiresAtGiven {
 		c.ExpiresAt = utc(in.ExpiresAt)
 	}
+	if in.RotationPeriodDaysGiven {
+		if e := validRotationPeriod(in.RotationPeriodDays); e != nil {
+			errs = append(errs, e)
+		} else {
+			c.RotationPeriodDays = 0 // null clears it
+			if in.RotationPeriodDays != nil {
+				c.RotationPeriodDays = *in.RotationPeriodDays
+			}
+		}
+	}
 	if in.Description != nil || in.Tags != nil {
 		description, tags, labelErrs := validateLabels(in.Description, in.Tags)
 		errs = append(errs, labelErrs...)
@@ -377,6 +401,9 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
 	}
 	if !slices.Equal(c.Tags, v.Credential.Tags) {
 		changed = append(changed, "tags")
+	}
+	if c.RotationPeriodDays != v.Credential.RotationPeriodDays {
+		changed = append(changed, "rotationPeriodDays")
 	}
 	var details []storage.AuditDetail
 	if in.FieldsGiven && len(in.Fields) > 0 {

@@ -108,31 +108,34 @@ type ComplexityRoot struct {
 	}
 
 	Credential struct {
-		AuditTrail     func(childComplexity int, first *int, after *string, last *int, before *string) int
-		Connection     func(childComplexity int) int
-		CreatedAt      func(childComplexity int) int
-		Description    func(childComplexity int) int
-		ExpiresAt      func(childComplexity int) int
-		Fields         func(childComplexity int) int
-		Grants         func(childComplexity int) int
-		ID             func(childComplexity int) int
-		LastTestedAt   func(childComplexity int) int
-		LastUsedAt     func(childComplexity int) int
-		Name           func(childComplexity int) int
-		Owner          func(childComplexity int) int
-		SecretVersions func(childComplexity int) int
-		Sharing        func(childComplexity int) int
-		Status         func(childComplexity int) int
-		StatusMessage  func(childComplexity int) int
-		Tags           func(childComplexity int) int
-		Type           func(childComplexity int) int
-		UpdatedAt      func(childComplexity int) int
-		Usages         func(childComplexity int) int
-		UseCount       func(childComplexity int) int
-		Version        func(childComplexity int) int
-		ViewerAccess   func(childComplexity int) int
-		ViewerCan      func(childComplexity int) int
-		Workspace      func(childComplexity int) int
+		AuditTrail         func(childComplexity int, first *int, after *string, last *int, before *string) int
+		Connection         func(childComplexity int) int
+		CreatedAt          func(childComplexity int) int
+		Description        func(childComplexity int) int
+		ExpiresAt          func(childComplexity int) int
+		ExpiringSoon       func(childComplexity int) int
+		Fields             func(childComplexity int) int
+		Grants             func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		LastTestedAt       func(childComplexity int) int
+		LastUsedAt         func(childComplexity int) int
+		Name               func(childComplexity int) int
+		Owner              func(childComplexity int) int
+		RotationDueAt      func(childComplexity int) int
+		RotationPeriodDays func(childComplexity int) int
+		SecretVersions     func(childComplexity int) int
+		Sharing            func(childComplexity int) int
+		Status             func(childComplexity int) int
+		StatusMessage      func(childComplexity int) int
+		Tags               func(childComplexity int) int
+		Type               func(childComplexity int) int
+		UpdatedAt          func(childComplexity int) int
+		Usages             func(childComplexity int) int
+		UseCount           func(childComplexity int) int
+		Version            func(childComplexity int) int
+		ViewerAccess       func(childComplexity int) int
+		ViewerCan          func(childComplexity int) int
+		Workspace          func(childComplexity int) int
 	}
 
 	CredentialConnection struct {
@@ -378,6 +381,10 @@ type CredentialResolver interface {
 	Connection(ctx context.Context, obj *apimodel.Credential) (*model.OAuthConnection, error)
 	UseCount(ctx context.Context, obj *apimodel.Credential) (int, error)
 	LastUsedAt(ctx context.Context, obj *apimodel.Credential) (*time.Time, error)
+
+	ExpiringSoon(ctx context.Context, obj *apimodel.Credential) (bool, error)
+
+	RotationDueAt(ctx context.Context, obj *apimodel.Credential) (*time.Time, error)
 }
 type GrantResolver interface {
 	GranteeKind(ctx context.Context, obj *apimodel.Grant) (model.GranteeKind, error)
@@ -718,6 +725,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Credential.ExpiresAt(childComplexity), true
+	case "Credential.expiringSoon":
+		if e.ComplexityRoot.Credential.ExpiringSoon == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Credential.ExpiringSoon(childComplexity), true
 	case "Credential.fields":
 		if e.ComplexityRoot.Credential.Fields == nil {
 			break
@@ -760,6 +773,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Credential.Owner(childComplexity), true
+	case "Credential.rotationDueAt":
+		if e.ComplexityRoot.Credential.RotationDueAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Credential.RotationDueAt(childComplexity), true
+	case "Credential.rotationPeriodDays":
+		if e.ComplexityRoot.Credential.RotationPeriodDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Credential.RotationPeriodDays(childComplexity), true
 	case "Credential.secretVersions":
 		if e.ComplexityRoot.Credential.SecretVersions == nil {
 			break
@@ -2263,6 +2288,12 @@ type Credential implements Node {
   lastTestedAt: Time
   "When it expires, if it does."
   expiresAt: Time
+  "Not expired yet, and expiring within CREDKEEP_EXPIRY_WARNING (default 14 days)."
+  expiringSoon: Boolean!
+  "Its secrets are due for rotation this many days after each change of them (null: no period)."
+  rotationPeriodDays: Int
+  "When its secrets are due for rotation: their last change plus rotationPeriodDays (null: no period)."
+  rotationDueAt: Time
   "Moves with every change: pass it as expectedVersion to update safely."
   version: Int!
   "When it was created."
@@ -2722,6 +2753,10 @@ input CredentialFilter {
   sharing: SharingScope
   "Owned by the viewer (true) or by others (false)."
   ownedByViewer: Boolean
+  "Not expired yet, and expiring within this many days (1-3650)."
+  expiringWithinDays: Int
+  "Whose rotation is due (rotationDueAt passed: true) or not (false)."
+  rotationDue: Boolean
 }
 
 "Where a page is in its list (Relay): enough to page on in both directions."
@@ -2902,6 +2937,8 @@ input CreateCredentialInput {
   fields: [FieldInput!]!
   "When it expires, if it does."
   expiresAt: Time
+  "Its secrets are due for rotation this many days (1-3650) after each change of them."
+  rotationPeriodDays: Int
   "What it is for, for the people who share it: at most 500 characters."
   description: String
   "Labels such as env:prod: at most 20, each 1-40 of a-z 0-9 _ . : - starting with a letter or digit."
@@ -2922,6 +2959,8 @@ input UpdateCredentialInput {
   fields: [FieldInput!]
   "null clears the expiry; leaving it out keeps it."
   expiresAt: Time
+  "Days (1-3650) after each change of the secrets when they are due for rotation; null clears it; leaving it out keeps it."
+  rotationPeriodDays: Int
   "When set and not the current version: CONFLICT."
   expectedVersion: Int
 }
@@ -5541,6 +5580,93 @@ func (ec *executionContext) fieldContext_Credential_expiresAt(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Credential_expiringSoon(ctx context.Context, field graphql.CollectedField, obj *apimodel.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Credential_expiringSoon,
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Credential().ExpiringSoon(ctx, obj)
+		},
+		nil,
+		ec.marshalNBoolean2bool,
+		true,
+		true,
+	)
+}
+
+func (ec *executionContext) fieldContext_Credential_expiringSoon(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Credential",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Credential_rotationPeriodDays(ctx context.Context, field graphql.CollectedField, obj *apimodel.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Credential_rotationPeriodDays,
+		func(ctx context.Context) (any, error) {
+			return obj.RotationPeriodDays, nil
+		},
+		nil,
+		ec.marshalOInt2ᚖint,
+		true,
+		false,
+	)
+}
+
+func (ec *executionContext) fieldContext_Credential_rotationPeriodDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Credential",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Credential_rotationDueAt(ctx context.Context, field graphql.CollectedField, obj *apimodel.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_Credential_rotationDueAt,
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Credential().RotationDueAt(ctx, obj)
+		},
+		nil,
+		ec.marshalOTime2ᚖtimeᚐTime,
+		true,
+		false,
+	)
+}
+
+func (ec *executionContext) fieldContext_Credential_rotationDueAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Credential",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Time does not have child fields")
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Credential_version(ctx context.Context, field graphql.CollectedField, obj *apimodel.Credential) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5828,6 +5954,12 @@ func (ec *executionContext) fieldContext_CredentialEdge_node(_ context.Context, 
 				return ec.fieldContext_Credential_lastTestedAt(ctx, field)
 			case "expiresAt":
 				return ec.fieldContext_Credential_expiresAt(ctx, field)
+			case "expiringSoon":
+				return ec.fieldContext_Credential_expiringSoon(ctx, field)
+			case "rotationPeriodDays":
+				return ec.fieldContext_Credential_rotationPeriodDays(ctx, field)
+			case "rotationDueAt":
+				return ec.fieldContext_Credential_rotationDueAt(ctx, field)
 			case "version":
 				return ec.fieldContext_Credential_version(ctx, field)
 			case "createdAt":
@@ -6344,6 +6476,12 @@ func (ec *executionContext) fieldContext_CredentialSecret_credential(_ context.C
 				return ec.fieldContext_Credential_lastTestedAt(ctx, field)
 			case "expiresAt":
 				return ec.fieldContext_Credential_expiresAt(ctx, field)
+			case "expiringSoon":
+				return ec.fieldContext_Credential_expiringSoon(ctx, field)
+			case "rotationPeriodDays":
+				return ec.fieldContext_Credential_rotationPeriodDays(ctx, field)
+			case "rotationDueAt":
+				return ec.fieldContext_Credential_rotationDueAt(ctx, field)
 			case "version":
 				return ec.fieldContext_Credential_version(ctx, field)
 			case "createdAt":
@@ -6605,6 +6743,12 @@ func (ec *executionContext) fieldContext_CredentialTestResult_credential(_ conte
 				return ec.fieldContext_Credential_lastTestedAt(ctx, field)
 			case "expiresAt":
 				return ec.fieldContext_Credential_expiresAt(ctx, field)
+			case "expiringSoon":
+				return ec.fieldContext_Credential_expiringSoon(ctx, field)
+			case "rotationPeriodDays":
+				return ec.fieldContext_Credential_rotationPeriodDays(ctx, field)
+			case "rotationDueAt":
+				return ec.fieldContext_Credential_rotationDueAt(ctx, field)
 			case "version":
 				return ec.fieldContext_Credential_version(ctx, field)
 			case "createdAt":
@@ -8044,6 +8188,12 @@ func (ec *executionContext) fieldContext_Mutation_createCredential(ctx context.C
 				return ec.fieldContext_Credential_lastTestedAt(ctx, field)
 			case "expiresAt":
 				return ec.fieldContext_Credential_expiresAt(ctx, field)
+			case "expiringSoon":
+				return ec.fieldContext_Credential_expiringSoon(ctx, field)
+			case "rotationPeriodDays":
+				return ec.fieldContext_Credential_rotationPeriodDays(ctx, field)
+			case "rotationDueAt":
+				return ec.fieldContext_Credential_rotationDueAt(ctx, field)
 			case "version":
 				return ec.fieldContext_Credential_version(ctx, field)
 			case "createdAt":
@@ -8137,6 +8287,12 @@ func (ec *executionContext) fieldContext_Mutation_updateCredential(ctx context.C
 				return ec.fieldContext_Credential_lastTestedAt(ctx, field)
 			case "expiresAt":
 				return ec.fieldContext_Credential_expiresAt(ctx, field)
+			case "expiringSoon":
+				return ec.fieldContext_Credential_expiringSoon(ctx, field)
+			case "rotationPeriodDays":
+				return ec.fieldContext_Credential_rotationPeriodDays(ctx, field)
+			case "rotationDueAt":
+				return ec.fieldContext_Credential_rotationDueAt(ctx, field)
 			case "version":
 				return ec.fieldContext_Credential_version(ctx, field)
 			case "createdAt":
@@ -8230,6 +8386,12 @@ func (ec *executionContext) fieldContext_Mutation_stageCredentialSecrets(ctx con
 				return ec.fieldContext_Credential_lastTestedAt(ctx, field)
 			case "expiresAt":
 				return ec.fieldContext_Credential_expiresAt(ctx, field)
+			case "expiringSoon":
+				return ec.fieldContext_Credential_expiringSoon(ctx, field)
+			case "rotationPeriodDays":
+				return ec.fieldContext_Credential_rotationPeriodDays(ctx, field)
+			case "rotationDueAt":
+				return ec.fieldContext_Credential_rotationDueAt(ctx, field)
 			case "version":
 				return ec.fieldContext_Credential_version(ctx, field)
 			case "createdAt":
@@ -8323,6 +8485,12 @@ func (ec *executionContext) fieldContext_Mutation_promoteCredentialSecrets(ctx c
 				return ec.fieldContext_Credential_lastTestedAt(ctx, field)
 			case "expiresAt":
 				return ec.fieldContext_Credential_expiresAt(ctx, field)
+			case "expiringSoon":
+				return ec.fieldContext_Credential_expiringSoon(ctx, field)
+			case "rotationPeriodDays":
+				return ec.fieldContext_Credential_rotationPeriodDays(ctx, field)
+			case "rotationDueAt":
+				return ec.fieldContext_Credential_rotationDueAt(ctx, field)
 			case "version":
 				return ec.fieldContext_Credential_version(ctx, field)
 			case "createdAt":
@@ -8416,6 +8584,12 @@ func (ec *executionContext) fieldContext_Mutation_discardCredentialSecrets(ctx c
 				return ec.fieldContext_Credential_lastTestedAt(ctx, field)
 			case "expiresAt":
 				return ec.fieldContext_Credential_expiresAt(ctx, field)
+			case "expiringSoon":
+				return ec.fieldContext_Credential_expiringSoon(ctx, field)
+			case "rotationPeriodDays":
+				return ec.fieldContext_Credential_rotationPeriodDays(ctx, field)
+			case "rotationDueAt":
+				return ec.fieldContext_Credential_rotationDueAt(ctx, field)
 			case "version":
 				return ec.fieldContext_Credential_version(ctx, field)
 			case "createdAt":
@@ -8509,6 +8683,12 @@ func (ec *executionContext) fieldContext_Mutation_rollbackCredential(ctx context
 				return ec.fieldContext_Credential_lastTestedAt(ctx, field)
 			case "expiresAt":
 				return ec.fieldContext_Credential_expiresAt(ctx, field)
+			case "expiringSoon":
+				return ec.fieldContext_Credential_expiringSoon(ctx, field)
+			case "rotationPeriodDays":
+				return ec.fieldContext_Credential_rotationPeriodDays(ctx, field)
+			case "rotationDueAt":
+				return ec.fieldContext_Credential_rotationDueAt(ctx, field)
 			case "version":
 				return ec.fieldContext_Credential_version(ctx, field)
 			case "createdAt":
@@ -8649,6 +8829,12 @@ func (ec *executionContext) fieldContext_Mutation_shareCredential(ctx context.Co
 				return ec.fieldContext_Credential_lastTestedAt(ctx, field)
 			case "expiresAt":
 				return ec.fieldContext_Credential_expiresAt(ctx, field)
+			case "expiringSoon":
+				return ec.fieldContext_Credential_expiringSoon(ctx, field)
+			case "rotationPeriodDays":
+				return ec.fieldContext_Credential_rotationPeriodDays(ctx, field)
+			case "rotationDueAt":
+				return ec.fieldContext_Credential_rotationDueAt(ctx, field)
 			case "version":
 				return ec.fieldContext_Credential_version(ctx, field)
 			case "createdAt":
@@ -8742,6 +8928,12 @@ func (ec *executionContext) fieldContext_Mutation_unshareCredential(ctx context.
 				return ec.fieldContext_Credential_lastTestedAt(ctx, field)
 			case "expiresAt":
 				return ec.fieldContext_Credential_expiresAt(ctx, field)
+			case "expiringSoon":
+				return ec.fieldContext_Credential_expiringSoon(ctx, field)
+			case "rotationPeriodDays":
+				return ec.fieldContext_Credential_rotationPeriodDays(ctx, field)
+			case "rotationDueAt":
+				return ec.fieldContext_Credential_rotationDueAt(ctx, field)
 			case "version":
 				return ec.fieldContext_Credential_version(ctx, field)
 			case "createdAt":
@@ -9198,6 +9390,12 @@ func (ec *executionContext) fieldContext_Mutation_refreshCredential(ctx context.
 				return ec.fieldContext_Credential_lastTestedAt(ctx, field)
 			case "expiresAt":
 				return ec.fieldContext_Credential_expiresAt(ctx, field)
+			case "expiringSoon":
+				return ec.fieldContext_Credential_expiringSoon(ctx, field)
+			case "rotationPeriodDays":
+				return ec.fieldContext_Credential_rotationPeriodDays(ctx, field)
+			case "rotationDueAt":
+				return ec.fieldContext_Credential_rotationDueAt(ctx, field)
 			case "version":
 				return ec.fieldContext_Credential_version(ctx, field)
 			case "createdAt":
@@ -9989,6 +10187,12 @@ func (ec *executionContext) fieldContext_Query_credential(ctx context.Context, f
 				return ec.fieldContext_Credential_lastTestedAt(ctx, field)
 			case "expiresAt":
 				return ec.fieldContext_Credential_expiresAt(ctx, field)
+			case "expiringSoon":
+				return ec.fieldContext_Credential_expiringSoon(ctx, field)
+			case "rotationPeriodDays":
+				return ec.fieldContext_Credential_rotationPeriodDays(ctx, field)
+			case "rotationDueAt":
+				return ec.fieldContext_Credential_rotationDueAt(ctx, field)
 			case "version":
 				return ec.fieldContext_Credential_version(ctx, field)
 			case "createdAt":
@@ -11027,6 +11231,12 @@ func (ec *executionContext) fieldContext_Workspace_defaultCredential(ctx context
 				return ec.fieldContext_Credential_lastTestedAt(ctx, field)
 			case "expiresAt":
 				return ec.fieldContext_Credential_expiresAt(ctx, field)
+			case "expiringSoon":
+				return ec.fieldContext_Credential_expiringSoon(ctx, field)
+			case "rotationPeriodDays":
+				return ec.fieldContext_Credential_rotationPeriodDays(ctx, field)
+			case "rotationDueAt":
+				return ec.fieldContext_Credential_rotationDueAt(ctx, field)
 			case "version":
 				return ec.fieldContext_Credential_version(ctx, field)
 			case "createdAt":
@@ -13076,7 +13286,7 @@ func (ec *executionContext) unmarshalInputCreateCredentialInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"workspaceId", "type", "name", "fields", "expiresAt", "description", "tags"}
+	fieldsInOrder := [...]string{"workspaceId", "type", "name", "fields", "expiresAt", "rotationPeriodDays", "description", "tags"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13118,6 +13328,13 @@ func (ec *executionContext) unmarshalInputCreateCredentialInput(ctx context.Cont
 				return it, err
 			}
 			it.ExpiresAt = data
+		case "rotationPeriodDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rotationPeriodDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RotationPeriodDays = data
 		case "description":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -13178,7 +13395,7 @@ func (ec *executionContext) unmarshalInputCredentialFilter(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"type", "authKind", "status", "search", "tags", "unusedForDays", "sharing", "ownedByViewer"}
+	fieldsInOrder := [...]string{"type", "authKind", "status", "search", "tags", "unusedForDays", "sharing", "ownedByViewer", "expiringWithinDays", "rotationDue"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13241,6 +13458,20 @@ func (ec *executionContext) unmarshalInputCredentialFilter(ctx context.Context, 
 				return it, err
 			}
 			it.OwnedByViewer = data
+		case "expiringWithinDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiringWithinDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiringWithinDays = data
+		case "rotationDue":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rotationDue"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RotationDue = data
 		}
 	}
 	return it, nil
@@ -13393,7 +13624,7 @@ func (ec *executionContext) unmarshalInputUpdateCredentialInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"id", "name", "description", "tags", "fields", "expiresAt", "expectedVersion"}
+	fieldsInOrder := [...]string{"id", "name", "description", "tags", "fields", "expiresAt", "rotationPeriodDays", "expectedVersion"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13442,6 +13673,13 @@ func (ec *executionContext) unmarshalInputUpdateCredentialInput(ctx context.Cont
 				return it, err
 			}
 			it.ExpiresAt = graphql.OmittableOf(data)
+		case "rotationPeriodDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rotationPeriodDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RotationPeriodDays = graphql.OmittableOf(data)
 		case "expectedVersion":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedVersion"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
@@ -14705,6 +14943,77 @@ func (ec *executionContext) _Credential(ctx context.Context, sel ast.SelectionSe
 			out.Values[i] = ec._Credential_lastTestedAt(ctx, field, obj)
 		case "expiresAt":
 			out.Values[i] = ec._Credential_expiresAt(ctx, field, obj)
+		case "expiringSoon":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Credential_expiringSoon(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "rotationPeriodDays":
+			out.Values[i] = ec._Credential_rotationPeriodDays(ctx, field, obj)
+		case "rotationDueAt":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Credential_rotationDueAt(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "version":
 			out.Values[i] = ec._Credential_version(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

@@ -6,6 +6,7 @@ import (
 
 	"credkeep/apimodel"
 	"credkeep/authz"
+	"credkeep/credential"
 	"credkeep/graph/model"
 )
 
@@ -138,4 +139,12 @@ func (r *credentialResolver) SecretVersions(ctx context.Context, obj *apimodel.C
 		out[i] = sv
 	}
 	return out, nil
+}
+
+func (r *credentialResolver) ExpiringSoon(ctx context.Context, obj *apimodel.Credential) (bool, error) {
+	return r.credentials.ExpiringSoon(obj.View), nil
+}
+
+func (r *credentialResolver) RotationDueAt(ctx context.Context, obj *apimodel.Credential) (*time.Time, error) {
+	return credential.RotationDueAt(obj.View.Credential), nil
 }

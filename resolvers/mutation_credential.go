@@ -14,7 +14,7 @@ func (r *mutationResolver) CreateCredential(ctx context.Context, input model.Cre
 	v, err := r.credentials.Create(ctx, credential.CreateInput{
 		WorkspaceID: input.WorkspaceID, Type: input.Type, Name: input.Name,
 		Fields: toFieldInputs(input.Fields), ExpiresAt: input.ExpiresAt,
-		Description: input.Description, Tags: input.Tags,
+		Description: input.Description, Tags: input.Tags, RotationPeriodDays: input.RotationPeriodDays,
 	})
 	if err != nil {
 		return nil, err
@@ -28,6 +28,7 @@ func (r *mutationResolver) UpdateCredential(ctx context.Context, input model.Upd
 		Fields: toFieldInputs(input.Fields), FieldsGiven: input.Fields != nil,
 	}
 	in.ExpiresAt, in.ExpiresAtGiven = input.ExpiresAt.ValueOK()
+	in.RotationPeriodDays, in.RotationPeriodDaysGiven = input.RotationPeriodDays.ValueOK()
 	if input.ExpectedVersion != nil {
 		ev := int64(*input.ExpectedVersion)
 		in.ExpectedVersion = &ev

@@ -62,7 +62,8 @@ func toFilter(f *model.CredentialFilter) credential.Filter {
 	if f == nil {
 		return credential.Filter{}
 	}
-	out := credential.Filter{Type: f.Type, Search: f.Search, OwnedByViewer: f.OwnedByViewer, Tags: f.Tags, UnusedForDays: f.UnusedForDays}
+	out := credential.Filter{Type: f.Type, Search: f.Search, OwnedByViewer: f.OwnedByViewer, Tags: f.Tags, UnusedForDays: f.UnusedForDays,
+		ExpiringWithinDays: f.ExpiringWithinDays, RotationDue: f.RotationDue}
 	if f.AuthKind != nil {
 		k := provider.AuthKind(*f.AuthKind)
 		out.AuthKind = &k

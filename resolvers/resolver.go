@@ -49,6 +49,7 @@ type CredentialService interface {
 	Grants(ctx context.Context, v credential.View) ([]authz.Grant, error)
 	Shared(ctx context.Context, v credential.View) (bool, error)
 	Status(v credential.View) (string, *string)
+	ExpiringSoon(v credential.View) bool
 	Use(ctx context.Context, id string, consumer *credential.Consumer) (credential.Released, error)
 	Attach(ctx context.Context, credentialID string, c credential.Consumer) (credential.Usage, error)
 	Detach(ctx context.Context, credentialID, kind, consumerID string) error

@@ -50,6 +50,9 @@ type Credential struct {
 	SecretsChangedAt     *time.Time `bson:"secretsChangedAt,omitempty"`
 	SecretsChangedBy     string     `bson:"secretsChangedBy,omitempty"`
 	SecretsChangedFields []string   `bson:"secretsChangedFields,omitempty"`
+	// RotationPeriodDays, when set, makes the secrets due for rotation that
+	// many days after each change of them (0: no period).
+	RotationPeriodDays int `bson:"rotationPeriodDays,omitempty"`
 	// LastError is why the last test or refresh failed; empty when it succeeded.
 	LastError string    `bson:"lastError,omitempty"`
 	CreatedAt time.Time `bson:"createdAt"`
@@ -122,6 +125,11 @@ func (s *Store) UpdateCredential(ctx context.Context, c Credential, secrets map[
 		set["expiresAt"] = c.ExpiresAt
 	} else {
 		unset["expiresAt"] = ""
+	}
+	if c.RotationPeriodDays > 0 {
+		set["rotationPeriodDays"] = c.RotationPeriodDays
+	} else {
+		unset["rotationPeriodDays"] = ""
 	}
 	update := bson.M{"$set": set}
 	if len(unset) > 0 {

@@ -122,6 +122,8 @@ type CreateCredentialInput struct {
 	Fields []*FieldInput `json:"fields"`
 	// When it expires, if it does.
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	// Its secrets are due for rotation this many days (1-3650) after each change of them.
+	RotationPeriodDays *int `json:"rotationPeriodDays,omitempty"`
 	// What it is for, for the people who share it: at most 500 characters.
 	Description *string `json:"description,omitempty"`
 	// Labels such as env:prod: at most 20, each 1-40 of a-z 0-9 _ . : - starting with a letter or digit.
@@ -194,6 +196,10 @@ type CredentialFilter struct {
 	Sharing *SharingScope `json:"sharing,omitempty"`
 	// Owned by the viewer (true) or by others (false).
 	OwnedByViewer *bool `json:"ownedByViewer,omitempty"`
+	// Not expired yet, and expiring within this many days (1-3650).
+	ExpiringWithinDays *int `json:"expiringWithinDays,omitempty"`
+	// Whose rotation is due (rotationDueAt passed: true) or not (false).
+	RotationDue *bool `json:"rotationDue,omitempty"`
 }
 
 // How a list of credentials is sorted. Ties are broken by id; credentials without a value of the field (never used, no expiry) come last in either direction.
@@ -431,6 +437,8 @@ type UpdateCredentialInput struct {
 	Fields []*FieldInput `json:"fields,omitempty"`
 	// null clears the expiry; leaving it out keeps it.
 	ExpiresAt graphql.Omittable[*time.Time] `json:"expiresAt,omitempty"`
+	// Days (1-3650) after each change of the secrets when they are due for rotation; null clears it; leaving it out keeps it.
+	RotationPeriodDays graphql.Omittable[*int] `json:"rotationPeriodDays,omitempty"`
 	// When set and not the current version: CONFLICT.
 	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 }

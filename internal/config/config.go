@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"credkeep/internal/redact"
 	"credkeep/provider"
@@ -54,6 +55,8 @@ type Config struct {
 	APQMax           int
 	// SecretVersions is how many versions of a credential's secrets are kept (CREDKEEP_SECRET_VERSIONS).
 	SecretVersions int
+	// ExpiryWarning is how long before its expiry a credential is expiring soon (CREDKEEP_EXPIRY_WARNING).
+	ExpiryWarning time.Duration
 	// SingleInstance accepts a MONGODB_URI database without atomic updates
 	// (FerretDB v1) for this one process.
 	SingleInstance      bool
@@ -239,6 +242,10 @@ func Load(lookup Lookup) (*Config, error) {
 	versions := get("CREDKEEP_SECRET_VERSIONS", "10")
 	if c.SecretVersions, err = strconv.Atoi(versions); err != nil || c.SecretVersions < 1 || c.SecretVersions > 1000 {
 		return nil, bad("CREDKEEP_SECRET_VERSIONS", "must be a whole number of versions to keep, 1 to 1000 (the current one counts)")
+	}
+
+	if c.ExpiryWarning, err = time.ParseDuration(get("CREDKEEP_EXPIRY_WARNING", "336h")); err != nil || c.ExpiryWarning < time.Hour {
+		return nil, bad("CREDKEEP_EXPIRY_WARNING", "must be a duration of at least 1h, such as 336h (14 days)")
 	}
 
 	c.OAuthRedirectURL = get("CREDKEEP_OAUTH_REDIRECT_URL", "http://localhost:8080/oauth/callback")
