@@ -252,6 +252,7 @@ func serve(stdout, stderr io.Writer) int {
 		TokenRateLimit: cfg.TokenRateLimit,
 		APQMax:         cfg.APQMax,
 		ExpiryWarning:  cfg.ExpiryWarning,
+		DeadlinesEvery: time.Minute,
 		TrustedProxies: cfg.TrustedProxies,
 		CORSOrigins:    cfg.CORSOrigins,
 		CORSHeaders:    cfg.CORSHeaders,

@@ -17,6 +17,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/google/uuid"
+
 	"credkeep/apitoken"
 	"credkeep/audit"
 	"credkeep/authn"
@@ -31,6 +33,7 @@ import (
 	"credkeep/internal/netguard"
 	"credkeep/internal/persisted"
 	"credkeep/internal/ratelimit"
+	"credkeep/lifecycle"
 	"credkeep/resolvers"
 	"credkeep/storage"
 	"credkeep/usecount"
@@ -52,6 +55,9 @@ type Options struct {
 	APQMax int
 	// ExpiryWarning is how long before its expiry a credential is expiring soon (0: 14 days).
 	ExpiryWarning time.Duration
+	// DeadlinesEvery is how often the deadline scheduler (package lifecycle)
+	// looks for expiring, expired and rotation-due credentials; 0: it does not run.
+	DeadlinesEvery time.Duration
 	// TrustedProxies may set X-Forwarded-For.
 	TrustedProxies []*net.IPNet
 	// CORSOrigins get CORS headers.
@@ -130,6 +136,13 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	credentials.AllowReturnTo(returnOrigins)
 	if o.ExpiryWarning > 0 {
 		credentials.SetExpiryWarning(o.ExpiryWarning)
+	}
+	if o.DeadlinesEvery > 0 {
+		holder, err := uuid.NewRandom()
+		if err != nil {
+			return nil, err
+		}
+		go lifecycle.New(store, auditLog, o.Now, holder.String(), o.DeadlinesEvery, o.Logger).Run(ctx)
 	}
 	credentials.ObserveCache(func(hit bool) { o.Metrics.Cache("credential", hit) })
 	console, err := persisted.ParseManifest(httpapi.ConsoleManifest(), graph.NewExecutableSchema(graph.Config{}).Schema())

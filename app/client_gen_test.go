@@ -87,6 +87,12 @@ const (
 	AuditActionCredentialPromoted AuditAction = "CREDENTIAL_PROMOTED"
 	// Staged secret values were discarded (discardCredentialSecrets).
 	AuditActionCredentialDiscarded AuditAction = "CREDENTIAL_DISCARDED"
+	// A credential expires in 14, 3 or 1 days (details: days, expiresAt); written once each, by SYSTEM.
+	AuditActionCredentialExpiring AuditAction = "CREDENTIAL_EXPIRING"
+	// A credential expired (written once, by SYSTEM).
+	AuditActionCredentialExpired AuditAction = "CREDENTIAL_EXPIRED"
+	// A credential's secrets are due for rotation (rotationDueAt passed; written once per due date, by SYSTEM).
+	AuditActionCredentialRotationDue AuditAction = "CREDENTIAL_ROTATION_DUE"
 )
 
 var AllAuditAction = []AuditAction{
@@ -118,6 +124,9 @@ var AllAuditAction = []AuditAction{
 	AuditActionCredentialStaged,
 	AuditActionCredentialPromoted,
 	AuditActionCredentialDiscarded,
+	AuditActionCredentialExpiring,
+	AuditActionCredentialExpired,
+	AuditActionCredentialRotationDue,
 }
 
 // AuditByTokenResponse is returned by AuditByToken on success.

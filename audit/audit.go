@@ -63,6 +63,10 @@ const (
 	CredentialStaged               Action = "CREDENTIAL_STAGED"
 	CredentialPromoted             Action = "CREDENTIAL_PROMOTED"
 	CredentialDiscarded            Action = "CREDENTIAL_DISCARDED"
+	// Written by the deadline scheduler (package lifecycle), as SYSTEM.
+	CredentialExpiring    Action = "CREDENTIAL_EXPIRING"
+	CredentialExpired     Action = "CREDENTIAL_EXPIRED"
+	CredentialRotationDue Action = "CREDENTIAL_ROTATION_DUE"
 )
 
 // Outcome of the recorded action.

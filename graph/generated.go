@@ -2571,6 +2571,12 @@ enum AuditAction {
   CREDENTIAL_PROMOTED
   "Staged secret values were discarded (discardCredentialSecrets)."
   CREDENTIAL_DISCARDED
+  "A credential expires in 14, 3 or 1 days (details: days, expiresAt); written once each, by SYSTEM."
+  CREDENTIAL_EXPIRING
+  "A credential expired (written once, by SYSTEM)."
+  CREDENTIAL_EXPIRED
+  "A credential's secrets are due for rotation (rotationDueAt passed; written once per due date, by SYSTEM)."
+  CREDENTIAL_ROTATION_DUE
 }
 
 "One version of a credential's secret values (never the values themselves)."

@@ -193,6 +193,9 @@ func (s *Store) DeleteCredential(ctx context.Context, workspaceID, id string) er
 	if err := s.deleteSecretVersions(ctx, id); err != nil {
 		return err
 	}
+	if _, err := s.col(colNotices).DeleteMany(ctx, bson.M{"credentialId": id}); err != nil {
+		return fmt.Errorf("delete notices: %w", err)
+	}
 	if res.DeletedCount == 0 {
 		return ErrNotFound
 	}

@@ -181,6 +181,16 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, until, no
 	return res.MatchedCount == 1, nil
 }
 
+// ExtendLease moves the end of a lease the caller holds to until; it reports
+// false when the caller does not hold it (any more).
+func (s *Store) ExtendLease(ctx context.Context, name, holder string, until time.Time) (bool, error) {
+	res, err := s.col(colLeases).UpdateOne(ctx, bson.M{"_id": name, "holder": holder}, bson.M{"$set": bson.M{"until": until}})
+	if err != nil {
+		return false, fmt.Errorf("extend lease: %w", err)
+	}
+	return res.MatchedCount == 1, nil
+}
+
 // ReleaseLease gives up a lease the caller holds.
 func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 	if _, err := s.col(colLeases).DeleteOne(ctx, bson.M{"_id": name, "holder": holder}); err != nil {

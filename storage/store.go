@@ -359,7 +359,7 @@ func (s *Store) allOn(col *mongo.Collection, ctx context.Context, filter any, ou
 // get the _id index (FerretDB creates a collection's table on its first write).
 var allCollections = []string{
 	colUsers, colWorkspaces, colMembers, colCredentials, colUses, colUsages, colAPITokens, colRateLimits,
-	colOAuthStates, colLeases, colAudit, colAuditHeads, colEpochs, colRules, colPersisted, colSecretVersions,
+	colOAuthStates, colLeases, colAudit, colAuditHeads, colEpochs, colRules, colPersisted, colSecretVersions, colNotices,
 }
 
 // indexIDs creates the collections, then has the embedded database index them

@@ -128,6 +128,9 @@ func (s *Store) DeleteWorkspaceDocuments(ctx context.Context, id string) error {
 	if _, err := s.col(colSecretVersions).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
 		return fmt.Errorf("delete secret versions: %w", err)
 	}
+	if _, err := s.col(colNotices).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
+		return fmt.Errorf("delete notices: %w", err)
+	}
 	if _, err := s.col(colUses).DeleteOne(ctx, bson.M{"_id": id}); err != nil {
 		return fmt.Errorf("delete use counters: %w", err)
 	}

@@ -710,6 +710,12 @@ const (
 	AuditActionCredentialPromoted AuditAction = "CREDENTIAL_PROMOTED"
 	// Staged secret values were discarded (discardCredentialSecrets).
 	AuditActionCredentialDiscarded AuditAction = "CREDENTIAL_DISCARDED"
+	// A credential expires in 14, 3 or 1 days (details: days, expiresAt); written once each, by SYSTEM.
+	AuditActionCredentialExpiring AuditAction = "CREDENTIAL_EXPIRING"
+	// A credential expired (written once, by SYSTEM).
+	AuditActionCredentialExpired AuditAction = "CREDENTIAL_EXPIRED"
+	// A credential's secrets are due for rotation (rotationDueAt passed; written once per due date, by SYSTEM).
+	AuditActionCredentialRotationDue AuditAction = "CREDENTIAL_ROTATION_DUE"
 )
 
 var AllAuditAction = []AuditAction{
@@ -741,11 +747,14 @@ var AllAuditAction = []AuditAction{
 	AuditActionCredentialStaged,
 	AuditActionCredentialPromoted,
 	AuditActionCredentialDiscarded,
+	AuditActionCredentialExpiring,
+	AuditActionCredentialExpired,
+	AuditActionCredentialRotationDue,
 }
 
 func (e AuditAction) IsValid() bool {
 	switch e {
-	case AuditActionWorkspaceCreated, AuditActionWorkspaceUpdated, AuditActionWorkspaceDeleted, AuditActionMemberAdded, AuditActionMemberRoleChanged, AuditActionMemberRemoved, AuditActionCredentialCreated, AuditActionCredentialUpdated, AuditActionCredentialDeleted, AuditActionCredentialShared, AuditActionCredentialUnshared, AuditActionCredentialUsed, AuditActionCredentialTested, AuditActionCredentialRefreshed, AuditActionCredentialAuthorized, AuditActionCredentialAuthorizationStarted, AuditActionCredentialAttached, AuditActionCredentialDetached, AuditActionDefaultCredentialSet, AuditActionTokenCreated, AuditActionTokenRevoked, AuditActionAccessDenied, AuditActionMasterKeyRewrapped, AuditActionWorkspaceKeyRotated, AuditActionCredentialRolledBack, AuditActionCredentialStaged, AuditActionCredentialPromoted, AuditActionCredentialDiscarded:
+	case AuditActionWorkspaceCreated, AuditActionWorkspaceUpdated, AuditActionWorkspaceDeleted, AuditActionMemberAdded, AuditActionMemberRoleChanged, AuditActionMemberRemoved, AuditActionCredentialCreated, AuditActionCredentialUpdated, AuditActionCredentialDeleted, AuditActionCredentialShared, AuditActionCredentialUnshared, AuditActionCredentialUsed, AuditActionCredentialTested, AuditActionCredentialRefreshed, AuditActionCredentialAuthorized, AuditActionCredentialAuthorizationStarted, AuditActionCredentialAttached, AuditActionCredentialDetached, AuditActionDefaultCredentialSet, AuditActionTokenCreated, AuditActionTokenRevoked, AuditActionAccessDenied, AuditActionMasterKeyRewrapped, AuditActionWorkspaceKeyRotated, AuditActionCredentialRolledBack, AuditActionCredentialStaged, AuditActionCredentialPromoted, AuditActionCredentialDiscarded, AuditActionCredentialExpiring, AuditActionCredentialExpired, AuditActionCredentialRotationDue:
 		return true
 	}
 	return false

@@ -64,6 +64,12 @@ func (r *Raw) DeleteAuditEntry(ctx context.Context, id string) error {
 	return err
 }
 
+// DeleteNotices removes every mark of a written notice (a crash's loss).
+func (r *Raw) DeleteNotices(ctx context.Context) error {
+	_, err := r.db.Collection("notices").DeleteMany(ctx, bson.M{})
+	return err
+}
+
 // DumpAudit returns every audit document as extended JSON (scans for leaks).
 func (r *Raw) DumpAudit(ctx context.Context) ([]string, error) {
 	cur, err := r.db.Collection(rawAudit).Find(ctx, bson.M{})
