@@ -457,10 +457,19 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (View, error) {
 	}
 	c.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
 	entry := credentialEntry(v.Credential, audit.CredentialUpdated, append([]storage.AuditDetail{audit.Detail("changed", strings.Join(changed, ","))}, details...)...)
+	return s.writeCredential(ctx, v, c, secrets, entry, nil)
+}
+
+// writeCredential records entry, then stores c (and secrets, when not nil) if the
+// credential is still at v's version, then runs after (if any): the one write
+// of an update, a rollback and a promotion. Storage errors become the API's.
+func (s *Service) writeCredential(ctx context.Context, v View, c storage.Credential, secrets map[string]redact.Secret, entry audit.Entry, after func() error) (View, error) {
 	var updated storage.Credential
-	err = audit.Do(ctx, s.audit, entry, func() (err error) {
-		updated, err = s.store.UpdateCredential(ctx, c, secrets, v.Credential.Version)
-		return err
+	err := audit.Do(ctx, s.audit, entry, func() (err error) {
+		if updated, err = s.store.UpdateCredential(ctx, c, secrets, v.Credential.Version); err != nil || after == nil {
+			return err
+		}
+		return after()
 	})
 	switch {
 	case errors.Is(err, storage.ErrNameTaken):

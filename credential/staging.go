@@ -125,24 +125,10 @@ func (s *Service) Promote(ctx context.Context, id string) (View, error) {
 			details = append(details, audit.Detail("from."+k, v.Credential.Fields[k]), audit.Detail("to."+k, pending.Fields[k]))
 		}
 	}
-	var updated storage.Credential
-	err = audit.Do(ctx, s.audit, credentialEntry(v.Credential, audit.CredentialPromoted, details...), func() (err error) {
-		if updated, err = s.store.UpdateCredential(ctx, c, secrets, v.Credential.Version); err != nil {
-			return err
-		}
-		_, err = s.store.DiscardPendingSecrets(ctx, c.ID)
+	return s.writeCredential(ctx, v, c, secrets, credentialEntry(v.Credential, audit.CredentialPromoted, details...), func() error {
+		_, err := s.store.DiscardPendingSecrets(ctx, c.ID)
 		return err
 	})
-	switch {
-	case errors.Is(err, storage.ErrConflict):
-		return View{}, versionConflict()
-	case errors.Is(err, storage.ErrNotFound):
-		return View{}, apierror.NotFoundErr("credential")
-	case err != nil:
-		return View{}, err
-	}
-	loaders.From(ctx, s.store, s.uses).Secrets.Clear(c.ID)
-	return View{Credential: updated, Type: v.Type, Level: v.Level}, nil
 }
 
 // Discard destroys the staged version (MANAGE).

@@ -12,7 +12,6 @@ import (
 	"credkeep/authn"
 	"credkeep/authz"
 	"credkeep/internal/apierror"
-	"credkeep/internal/loaders"
 	"credkeep/internal/redact"
 	"credkeep/storage"
 )
@@ -129,21 +128,7 @@ func (s *Service) Rollback(ctx context.Context, id string, toVersion int64) (Vie
 		c.SecretsChangedBy = p.UserID
 	}
 	c.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
-	var updated storage.Credential
-	err = audit.Do(ctx, s.audit, credentialEntry(v.Credential, audit.CredentialRolledBack, details...), func() (err error) {
-		updated, err = s.store.UpdateCredential(ctx, c, secrets, v.Credential.Version)
-		return err
-	})
-	switch {
-	case errors.Is(err, storage.ErrConflict):
-		return View{}, versionConflict()
-	case errors.Is(err, storage.ErrNotFound):
-		return View{}, apierror.NotFoundErr("credential")
-	case err != nil:
-		return View{}, err
-	}
-	loaders.From(ctx, s.store, s.uses).Secrets.Clear(c.ID)
-	return View{Credential: updated, Type: v.Type, Level: v.Level}, nil
+	return s.writeCredential(ctx, v, c, secrets, credentialEntry(v.Credential, audit.CredentialRolledBack, details...), nil)
 }
 
 func currentVersion(c storage.Credential) int64 {
