@@ -31,8 +31,8 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// TestNoticesOnceAcrossInstancesAndRestarts: two instances tick side by side
-// through 40 simulated days (one holds the lease; the other takes over when
+// TestNoticesOnceAcrossInstancesAndRestarts: two instances tick side by side,
+// every four simulated hours, through 40 days (one holds the lease; the other takes over when
 // the first stops); a third starts as a restart. Every notice is written
 // exactly once: 14, 3 and 1 days before an expiry, at the expiry, and when a
 // rotation falls due; an expiry moved later arms its notices again.
@@ -42,7 +42,7 @@ func TestNoticesOnceAcrossInstancesAndRestarts(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	log := slog.New(slog.DiscardHandler)
-	const every = time.Hour
+	const every = 4 * time.Hour
 	instance := func(s *storage.Store, name string) (*lifecycle.Scheduler, *audit.Log) {
 		j := audit.NewLog(coherence.Wrap(s, clk.Now, log), clk.Now, nil)
 		return lifecycle.New(coherence.Wrap(s, clk.Now, log), j, clk.Now, name, every, log), j
@@ -72,7 +72,7 @@ func TestNoticesOnceAcrossInstancesAndRestarts(t *testing.T) {
 	put("rotate-every-10-days", nil, 10)
 	put("no-deadline", nil, 0)
 
-	for h := 0; h < 40*24; h++ {
+	for h := 0; h < 40*24; h += 4 {
 		if h == 10*24 {
 			a = nil // instance a stops: b takes over once the lease expires
 		}
@@ -87,7 +87,7 @@ func TestNoticesOnceAcrossInstancesAndRestarts(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		clk.Advance(time.Hour)
+		clk.Advance(every)
 	}
 
 	first := 200
