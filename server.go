@@ -241,7 +241,12 @@ func serve(stdout, stderr io.Writer) int {
 		log.Info("people sign in with OpenID Connect", "issuer", provider.Issuer)
 	}
 
-	handler, err := app.NewHandler(ctx, app.Options{
+	// The handler's background work (the deadline scheduler, resumed key
+	// rotations, JWKS refresh) stops before the store closes: this defer runs
+	// before the store's.
+	background, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
+	handler, err := app.NewHandler(background, app.Options{
 		Store:          store,
 		Uses:           uses,
 		JWT:            jwtConfig,
