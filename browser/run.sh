@@ -9,12 +9,14 @@ chromium=${CHROMIUM:-/usr/bin/chromium}
 [ -x "$chromium" ] || { echo "browser tests: $chromium is missing (apt-get install chromium)"; exit 1; }
 npm ci --no-audit --no-fund --silent
 tmp=$(mktemp -d /tmp/ckbrowser.XXXXXX)
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+# Servers record their pids in a file: start runs in a command substitution,
+# a subshell, where appending to an array of this shell would be lost (and
+# the servers left running after the script, as they were).
+trap 'kill $(cat "$tmp/pids" 2>/dev/null) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 go build -tags cse -o "$tmp/credkeep" ..
 
 node oidc-provider.mjs "$tmp/issuer" &
-pids+=($!)
+echo $! >>"$tmp/pids"
 for _ in $(seq 1 100); do [ -s "$tmp/issuer" ] && break; sleep 0.05; done
 
 export MONGODB_URI= CREDKEEP_LOG_LEVEL=error
@@ -24,7 +26,7 @@ start() {
   shift
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   env CREDKEEP_DATA_DIR="$tmp/$name" CREDKEEP_ADDR="127.0.0.1:$port" "$@" "$tmp/credkeep" >"$tmp/$name.out" 2>"$tmp/$name.log" &
-  pids+=($!)
+  echo $! >>"$tmp/pids"
   for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
   echo "http://127.0.0.1:$port"
 }

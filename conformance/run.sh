@@ -11,8 +11,10 @@ cd "$(dirname "$0")"
 command -v node >/dev/null || { echo "conformance: node is required"; exit 1; }
 npm ci --no-audit --no-fund --silent
 tmp=$(mktemp -d /tmp/ckconf.XXXXXX)
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+# Servers record their pids in a file: start runs in a command substitution,
+# a subshell, where appending to an array of this shell would be lost (and
+# the servers left running after the script, as they were).
+trap 'kill $(cat "$tmp/pids" 2>/dev/null) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 go build -tags cse -o "$tmp/credkeep" ..
 
 # The settings page's documents: typed, compiled, and listed by both tools.
@@ -31,7 +33,7 @@ start() {
   shift
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   env CREDKEEP_DATA_DIR="$tmp/$name" CREDKEEP_ADDR="127.0.0.1:$port" "$@" "$tmp/credkeep" >"$tmp/$name.log" 2>&1 &
-  pids+=($!)
+  echo $! >>"$tmp/pids"
   for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
   echo "http://127.0.0.1:$port/graphql"
 }
