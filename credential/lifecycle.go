@@ -43,10 +43,7 @@ func RotationDueAt(c storage.Credential) *time.Time {
 	if c.RotationPeriodDays <= 0 {
 		return nil
 	}
-	last := c.CreatedAt
-	if c.SecretsChangedAt != nil {
-		last = *c.SecretsChangedAt
-	}
+	last, _, _ := c.SecretsChange()
 	due := last.Add(time.Duration(c.RotationPeriodDays) * 24 * time.Hour)
 	return &due
 }

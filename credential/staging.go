@@ -27,13 +27,9 @@ import (
 // Stage stores new secret values as the credential's PENDING version (MANAGE),
 // replacing one staged before.
 func (s *Service) Stage(ctx context.Context, id string, fields []FieldInput) (View, error) {
-	v, err := s.require(ctx, id, authz.LevelManage, authn.ScopeWrite)
+	v, err := s.requireEditable(ctx, id)
 	if err != nil {
 		return View{}, err
-	}
-	if !v.Type.Editable {
-		return View{}, &apierror.Error{Code: apierror.NotEditable,
-			Message: v.Type.Name + " credentials cannot be edited after creation; delete and recreate it"}
 	}
 	c := v.Credential
 	current, err := loaders.From(ctx, s.store, s.uses).Secrets.Load(ctx, c.ID)
@@ -65,7 +61,7 @@ func (s *Service) Stage(ctx context.Context, id string, fields []FieldInput) (Vi
 		return View{}, err
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
-	pending := storage.SecretVersion{CredentialID: c.ID, WorkspaceID: c.WorkspaceID, Version: currentVersion(c) + 1,
+	pending := storage.SecretVersion{CredentialID: c.ID, WorkspaceID: c.WorkspaceID, Version: c.CurrentSecretVersion() + 1,
 		CreatedAt: now, CreatedBy: p.UserID, ChangedFields: changed, SecretKeys: secretKeys(merged), Fields: merged.Plain,
 		BasedOn: c.Version}
 	details := []storage.AuditDetail{audit.Detail("changed", "fields."+strings.Join(changed, ",fields."))}
@@ -119,7 +115,7 @@ func (s *Service) Promote(ctx context.Context, id string) (View, error) {
 	c.Fields, c.SecretKeys = pending.Fields, slices.Clone(pending.SecretKeys)
 	c.SecretsChangedFields, c.SecretsChangedBy = pending.ChangedFields, pending.CreatedBy
 	c.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
-	details := []storage.AuditDetail{audit.Detail("version", strconv.FormatInt(currentVersion(c)+1, 10))}
+	details := []storage.AuditDetail{audit.Detail("version", strconv.FormatInt(c.CurrentSecretVersion()+1, 10))}
 	for _, k := range slices.Sorted(maps.Keys(pending.Fields)) {
 		if v.Type.Destination(k) && v.Credential.Fields[k] != pending.Fields[k] {
 			details = append(details, audit.Detail("from."+k, v.Credential.Fields[k]), audit.Detail("to."+k, pending.Fields[k]))
@@ -178,4 +174,18 @@ func (s *Service) testPending(ctx context.Context, id string) (TestResult, error
 		return TestResult{}, err
 	}
 	return TestResult{OK: res.OK, Message: res.Message, TestedAt: s.now().UTC().Truncate(time.Millisecond), View: v}, nil
+}
+
+// requireEditable is require(MANAGE) for a change of secret values, which a
+// type that is not editable refuses.
+func (s *Service) requireEditable(ctx context.Context, id string) (View, error) {
+	v, err := s.require(ctx, id, authz.LevelManage, authn.ScopeWrite)
+	if err != nil {
+		return View{}, err
+	}
+	if !v.Type.Editable {
+		return View{}, &apierror.Error{Code: apierror.NotEditable,
+			Message: v.Type.Name + " credentials cannot be edited after creation; delete and recreate it"}
+	}
+	return v, nil
 }

@@ -54,11 +54,8 @@ func (s *Service) SecretVersions(ctx context.Context, v View) ([]SecretVersion, 
 		return nil, apierror.ForbiddenErr("reading secret versions needs MANAGE access to the credential")
 	}
 	c := v.Credential
-	current := currentVersion(c)
-	at, by, changed := c.CreatedAt, c.OwnerID, c.SecretKeys
-	if c.SecretsChangedAt != nil {
-		at, by, changed = *c.SecretsChangedAt, c.SecretsChangedBy, c.SecretsChangedFields
-	}
+	current := c.CurrentSecretVersion()
+	at, by, changed := c.SecretsChange()
 	cur := SecretVersion{Version: current, State: VersionCurrent, CreatedAt: at, CreatedBy: by, ChangedFields: nonNil(changed)}
 	kept, err := s.store.SecretVersions(ctx, c.ID)
 	if err != nil {
@@ -85,18 +82,14 @@ func (s *Service) SecretVersions(ctx context.Context, v View) ([]SecretVersion, 
 // ever goes back to the destination it was kept with. The secrets being
 // replaced become a version of their own, so a rollback can be undone.
 func (s *Service) Rollback(ctx context.Context, id string, toVersion int64) (View, error) {
-	v, err := s.require(ctx, id, authz.LevelManage, authn.ScopeWrite)
+	v, err := s.requireEditable(ctx, id)
 	if err != nil {
 		return View{}, err
 	}
-	if !v.Type.Editable {
-		return View{}, &apierror.Error{Code: apierror.NotEditable,
-			Message: v.Type.Name + " credentials cannot be edited after creation; delete and recreate it"}
-	}
 	c := v.Credential
-	if toVersion >= currentVersion(c) {
+	if toVersion >= c.CurrentSecretVersion() {
 		return View{}, &apierror.Error{Code: apierror.BadUserInput, Field: "toVersion",
-			Message: "toVersion must be an earlier version than the current one (" + strconv.FormatInt(currentVersion(c), 10) + ")"}
+			Message: "toVersion must be an earlier version than the current one (" + strconv.FormatInt(c.CurrentSecretVersion(), 10) + ")"}
 	}
 	old, sealed, err := s.store.SealedSecretVersion(ctx, id, toVersion)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -110,7 +103,7 @@ func (s *Service) Rollback(ctx context.Context, id string, toVersion int64) (Vie
 	if err != nil {
 		return View{}, err
 	}
-	details := []storage.AuditDetail{audit.Detail("fromVersion", strconv.FormatInt(currentVersion(c), 10)), audit.Detail("toVersion", strconv.FormatInt(toVersion, 10))}
+	details := []storage.AuditDetail{audit.Detail("fromVersion", strconv.FormatInt(c.CurrentSecretVersion(), 10)), audit.Detail("toVersion", strconv.FormatInt(toVersion, 10))}
 	keys := slices.Sorted(maps.Keys(c.Fields))
 	for k := range old.Fields {
 		if _, ok := c.Fields[k]; !ok {
@@ -129,13 +122,6 @@ func (s *Service) Rollback(ctx context.Context, id string, toVersion int64) (Vie
 	}
 	c.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
 	return s.writeCredential(ctx, v, c, secrets, credentialEntry(v.Credential, audit.CredentialRolledBack, details...), nil)
-}
-
-func currentVersion(c storage.Credential) int64 {
-	if c.SecretVersion == 0 {
-		return 1
-	}
-	return c.SecretVersion
 }
 
 func nonNil(s []string) []string {

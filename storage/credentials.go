@@ -69,19 +69,9 @@ var withoutSecrets = bson.M{"secrets": 0, "oauthTokens": 0}
 // InsertCredential stores a new credential with its secrets encrypted under the
 // workspace's data key.
 func (s *Store) InsertCredential(ctx context.Context, c Credential, secrets map[string]redact.Secret) error {
-	if c.SecretVersion == 0 {
-		c.SecretVersion = 1
-	}
-	raw, err := bson.Marshal(c)
-	if err != nil {
-		return err
-	}
-	var doc bson.D
-	if err := bson.Unmarshal(raw, &doc); err != nil {
-		return err
-	}
+	c.SecretVersion = c.CurrentSecretVersion()
 	return s.writeSealed(ctx, c.WorkspaceID, plainSecrets(secrets), sealedAt{colCredentials, c.ID, "secrets"}, func(enc primitive.Binary) error {
-		if _, err := s.col(colCredentials).InsertOne(ctx, append(doc, bson.E{Key: "secrets", Value: enc})); err != nil {
+		if _, err := s.col(colCredentials).InsertOne(ctx, sealedDoc{Credential: c, Secrets: enc}); err != nil {
 			if isDuplicateKey(err) {
 				return ErrNameTaken
 			}

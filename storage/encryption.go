@@ -95,15 +95,11 @@ func (s *Store) DeleteDataKey(ctx context.Context, workspaceID string) error {
 	return nil
 }
 
-// encrypt encrypts v (any BSON-marshallable value, typically a sub-document of
-// secret fields) with the workspace's first data key; values of workspaces go
-// through writeSealed instead, which follows key rotations.
-func (s *Store) encrypt(ctx context.Context, workspaceID string, v any) (primitive.Binary, error) {
-	return s.encryptUnder(ctx, workspaceID, v)
-}
-
-// encryptUnder encrypts v (a bson.RawValue as it is) with the data key named
-// key. Reads of the stored value through this Store come back decrypted.
+// encryptUnder encrypts v (any BSON-marshallable value, typically a
+// sub-document of secret fields; a bson.RawValue as it is) with the data key
+// named key. Values of workspaces go through writeSealed, which names the
+// workspace's current key and follows rotations. Reads of the stored value
+// through this Store come back decrypted.
 func (s *Store) encryptUnder(ctx context.Context, key string, v any) (primitive.Binary, error) {
 	raw, ok := v.(bson.RawValue)
 	if !ok {
@@ -220,7 +216,7 @@ func (s *Store) checkKMS(ctx context.Context) error {
 				return err
 			}
 		}
-		if s.probe, err = s.encrypt(ctx, probeKey, "ok"); err != nil {
+		if s.probe, err = s.encryptUnder(ctx, probeKey, "ok"); err != nil {
 			return err
 		}
 	}

@@ -13,7 +13,7 @@ const colProbe = "encryption_probe"
 
 // InsertEncrypted stores v encrypted under the workspace key and returns the document id.
 func (s *Store) InsertEncrypted(ctx context.Context, workspaceID string, v bson.M) (primitive.ObjectID, error) {
-	bin, err := s.encrypt(ctx, workspaceID, v)
+	bin, err := s.encryptUnder(ctx, workspaceID, v)
 	if err != nil {
 		return primitive.NilObjectID, err
 	}
@@ -42,9 +42,9 @@ func (s *Store) RoundTripEncrypted(ctx context.Context, workspaceID string, v bs
 	return s.ReadEncrypted(ctx, id)
 }
 
-// Encrypt is encrypt, for benchmarks.
+// Encrypt is encryptUnder the workspace's first key, for benchmarks.
 func (s *Store) Encrypt(ctx context.Context, workspaceID string, v any) (primitive.Binary, error) {
-	return s.encrypt(ctx, workspaceID, v)
+	return s.encryptUnder(ctx, workspaceID, v)
 }
 
 // IDLookupPlan is SQLite's plan for FerretDB's _id lookup in a collection of

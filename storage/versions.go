@@ -43,13 +43,33 @@ func secretVersionID(credentialID string, version int64) string {
 	return fmt.Sprintf("%s/%d", credentialID, version)
 }
 
-// currentSecretVersion is a credential's secrets version; documents written
-// before versions existed are at 1.
-func (c Credential) currentSecretVersion() int64 {
+// CurrentSecretVersion is the number of a credential's current secrets;
+// documents written before versions existed are at 1.
+func (c Credential) CurrentSecretVersion() int64 {
 	if c.SecretVersion == 0 {
 		return 1
 	}
 	return c.SecretVersion
+}
+
+// SecretsChange says when, by whom and in which fields the current secrets
+// were set (for documents written before versions existed: at creation, by
+// the owner, every secret field).
+func (c Credential) SecretsChange() (at time.Time, by string, fields []string) {
+	at, by, fields = c.CreatedAt, c.OwnerID, c.SecretKeys
+	if c.SecretsChangedAt != nil {
+		at, by = *c.SecretsChangedAt, c.SecretsChangedBy
+	}
+	if c.SecretsChangedFields != nil {
+		fields = c.SecretsChangedFields
+	}
+	return at, by, fields
+}
+
+// sealedVersionDoc is a version's document: its secrets as stored (sealed).
+type sealedVersionDoc struct {
+	SecretVersion `bson:",inline"`
+	Secrets       primitive.Binary `bson:"secrets,omitempty"`
 }
 
 // archiveSecrets copies a credential's current secrets, as stored (still
@@ -62,28 +82,10 @@ func (s *Store) archiveSecrets(ctx context.Context, id string) (int64, error) {
 		return 0, err
 	}
 	c := doc.Credential
-	v := c.currentSecretVersion()
-	at, by := c.CreatedAt, c.OwnerID
-	if c.SecretsChangedAt != nil {
-		at, by = *c.SecretsChangedAt, c.SecretsChangedBy
-	}
-	changed := c.SecretsChangedFields
-	if changed == nil {
-		changed = c.SecretKeys
-	}
-	version := SecretVersion{ID: secretVersionID(id, v), CredentialID: id, WorkspaceID: c.WorkspaceID, Version: v,
-		CreatedAt: at, CreatedBy: by, ChangedFields: changed, SecretKeys: c.SecretKeys, Fields: c.Fields}
-	raw, err := bson.Marshal(version)
-	if err != nil {
-		return 0, err
-	}
-	var d bson.D
-	if err := bson.Unmarshal(raw, &d); err != nil {
-		return 0, err
-	}
-	if doc.Secrets.Subtype != 0 {
-		d = append(d, bson.E{Key: "secrets", Value: doc.Secrets})
-	}
+	v := c.CurrentSecretVersion()
+	at, by, changed := c.SecretsChange()
+	d := sealedVersionDoc{Secrets: doc.Secrets, SecretVersion: SecretVersion{ID: secretVersionID(id, v), CredentialID: id,
+		WorkspaceID: c.WorkspaceID, Version: v, CreatedAt: at, CreatedBy: by, ChangedFields: changed, SecretKeys: c.SecretKeys, Fields: c.Fields}}
 	if _, err := s.col(colSecretVersions).InsertOne(ctx, d); err != nil && !isDuplicateKey(err) {
 		return 0, fmt.Errorf("archive secrets: %w", err)
 	}
@@ -126,10 +128,7 @@ func (s *Store) PendingSecrets(ctx context.Context, credentialID string) (Secret
 }
 
 func (s *Store) sealedVersion(ctx context.Context, id string) (SecretVersion, Sealed, error) {
-	var d struct {
-		SecretVersion `bson:",inline"`
-		Secrets       primitive.Binary `bson:"secrets"`
-	}
+	var d sealedVersionDoc
 	err := one(s.rawCol(colSecretVersions).FindOne(ctx, bson.M{"_id": id}), &d, "read secret version")
 	if err != nil {
 		return SecretVersion{}, Sealed{}, err
@@ -141,16 +140,8 @@ func (s *Store) sealedVersion(ctx context.Context, id string) (SecretVersion, Se
 // before, its secrets sealed under the workspace's data key.
 func (s *Store) StageSecrets(ctx context.Context, v SecretVersion, secrets map[string]redact.Secret) error {
 	v.ID, v.Pending = pendingVersionID(v.CredentialID), true
-	raw, err := bson.Marshal(v)
-	if err != nil {
-		return err
-	}
-	var doc bson.D
-	if err := bson.Unmarshal(raw, &doc); err != nil {
-		return err
-	}
 	return s.writeSealed(ctx, v.WorkspaceID, plainSecrets(secrets), sealedAt{colSecretVersions, v.ID, "secrets"}, func(enc primitive.Binary) error {
-		if _, err := s.col(colSecretVersions).ReplaceOne(ctx, bson.M{"_id": v.ID}, append(doc, bson.E{Key: "secrets", Value: enc}),
+		if _, err := s.col(colSecretVersions).ReplaceOne(ctx, bson.M{"_id": v.ID}, sealedVersionDoc{SecretVersion: v, Secrets: enc},
 			options.Replace().SetUpsert(true)); err != nil {
 			return fmt.Errorf("stage secrets: %w", err)
 		}
