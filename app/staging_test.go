@@ -80,6 +80,14 @@ func TestStagedRotation(t *testing.T) {
 		t.Fatalf("a member without access staged: %s", r.Body)
 	}
 
+	// A token that may only use the credential may not stage, promote or read versions.
+	if r := stage(bot, field{"key": "password", "value": "right-password-123"}); r.code() != "FORBIDDEN" {
+		t.Fatalf("a CREDENTIALS_USE token staged: %s", r.Body)
+	}
+	if r := e.gql(bot, `mutation($id: ID!) { promoteCredentialSecrets(id: $id) { id } }`, map[string]any{"id": cred}); r.code() != "FORBIDDEN" {
+		t.Fatalf("a CREDENTIALS_USE token promoted: %s", r.Body)
+	}
+
 	mustOK(t, stage(alice, field{"key": "password", "value": "right-password-123"}))
 	if got := states(); got != "2:PENDING 1:CURRENT " {
 		t.Fatalf("after the stage: %s", got)
