@@ -29,8 +29,11 @@ require (
 require (
 	github.com/alexflint/go-arg v1.5.1 // indirect
 	github.com/alexflint/go-scalar v1.2.0 // indirect
+	github.com/coder/websocket v1.8.13 // indirect
 	github.com/go-jose/go-jose/v4 v4.1.4 // indirect
+	github.com/hasura/go-graphql-client v0.14.4 // indirect
 	github.com/ovh/kmip-go v0.7.0 // indirect
+	github.com/svix/svix-webhooks v1.40.0 // indirect
 	gopkg.in/yaml.v2 v2.4.0 // indirect
 )
 

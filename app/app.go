@@ -26,6 +26,7 @@ import (
 	"credkeep/coherence"
 	"credkeep/connection"
 	"credkeep/credential"
+	"credkeep/events"
 	"credkeep/graph"
 	"credkeep/httpapi"
 	"credkeep/internal/loaders"
@@ -37,6 +38,7 @@ import (
 	"credkeep/resolvers"
 	"credkeep/storage"
 	"credkeep/usecount"
+	"credkeep/webhook"
 	"credkeep/workspace"
 )
 
@@ -78,6 +80,16 @@ type Options struct {
 	Now func() time.Time
 	// Metrics are this instance's; nil: a new set.
 	Metrics *metrics.Metrics
+	// EventsPoll is how often followed audit logs are read for entries other
+	// instances wrote (0: events.DefaultPoll).
+	EventsPoll time.Duration
+	// MaxSubscriptions bounds the event streams per caller (0: the default).
+	MaxSubscriptions int
+	// WebhooksEvery is how often the webhook deliverer looks for webhooks to
+	// take and for retries that are due; 0: this instance delivers none.
+	WebhooksEvery time.Duration
+	// WebhookLease is how long a webhook's delivery lease lasts (0: the default).
+	WebhookLease time.Duration
 }
 
 // NewHandler builds the root handler. ctx bounds background work (JWKS refresh).
@@ -114,6 +126,8 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 		o.Logger.ErrorContext(ctx, msg, "error", err)
 	})
 	auditLog.Observe(o.Metrics.AuditAppend)
+	hub := events.NewHub(auditReader{store, auditLog}, o.EventsPoll, o.Logger)
+	auditLog.OnAppend(hub.Appended)
 	if o.Outbound.Guard == nil {
 		o.Outbound.Guard = netguard.New(o.AllowPrivateTargets)
 	}
@@ -126,6 +140,10 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 		// Not fatal: every secret is readable meanwhile, and rotateWorkspaceKey resumes it.
 		o.Logger.WarnContext(ctx, "could not resume the key rotations in progress", "error", err)
 	}
+	perRequest := func(ctx context.Context) context.Context {
+		return coherence.WithRequestMemo(authz.WithRequestCache(loaders.With(ctx, loaders.New(store, o.Uses))))
+	}
+	workspaces.SetSubscriptions(&workspace.Subscriptions{Hub: hub, Fresh: perRequest, Max: o.MaxSubscriptions})
 	credentials := credential.NewService(store, o.Uses, workspaces, authorizer, auditLog, connection.NewManager(o.Outbound, store), o.Now, o.Logger)
 	// Back to the apps allowed by CORS, and to this server's own console (the
 	// origin of the OAuth redirect URL is where people reach this server).
@@ -152,12 +170,22 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	apq := persisted.NewExtension(store, console.With(o.Trusted), o.APQMax, o.Now)
 	apq.Observe(func(hit bool) { o.Metrics.Cache("persisted_query", hit) })
 	apiTokens := apitoken.New(store, workspaces, auditLog, o.Now, o.Logger)
+	hooks := webhook.New(webhook.Options{Store: store, Access: workspaces, Audit: auditLog, Tail: auditLog, Hub: hub,
+		Guard: o.Outbound.Guard, AllowPrivate: o.AllowPrivateTargets, Now: o.Now, Log: o.Logger})
+	if o.WebhooksEvery > 0 {
+		holder, err := uuid.NewRandom()
+		if err != nil {
+			return nil, err
+		}
+		go hooks.NewDeliverer(holder.String(), o.WebhooksEvery, o.WebhookLease).Run(ctx)
+	}
 	gql := httpapi.NewGraphQL(httpapi.GraphQLOptions{
-		Resolvers: resolvers.New(workspaces, credentials, apiTokens),
-		Persisted: apq,
-		Logger:    o.Logger,
-		Dev:       o.Dev,
-		Metrics:   o.Metrics,
+		Resolvers:   resolvers.New(workspaces, credentials, apiTokens, hooks),
+		Persisted:   apq,
+		Logger:      o.Logger,
+		Dev:         o.Dev,
+		Metrics:     o.Metrics,
+		CORSOrigins: o.CORSOrigins,
 	})
 	return httpapi.New(httpapi.Options{
 		GraphQL:        gql,
@@ -172,8 +200,17 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 		Authorizations: credentials,
 		Metrics:        o.Metrics,
 		Console:        o.Console,
-		PerRequest: func(ctx context.Context) context.Context {
-			return coherence.WithRequestMemo(authz.WithRequestCache(loaders.With(ctx, loaders.New(store, o.Uses))))
-		},
+		PerRequest:     perRequest,
 	}), nil
+}
+
+// auditReader is what the event hub reads: entries from the store, the end of
+// a log from the audit log (which knows where this instance left it).
+type auditReader struct {
+	*coherence.Store
+	log *audit.Log
+}
+
+func (a auditReader) LastSeq(ctx context.Context, log string) (int64, error) {
+	return a.log.LastSeq(ctx, log)
 }

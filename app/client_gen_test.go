@@ -93,6 +93,14 @@ const (
 	AuditActionCredentialExpired AuditAction = "CREDENTIAL_EXPIRED"
 	// A credential's secrets are due for rotation (rotationDueAt passed; written once per due date, by SYSTEM).
 	AuditActionCredentialRotationDue AuditAction = "CREDENTIAL_ROTATION_DUE"
+	// A webhook was created (details: url's host, events).
+	AuditActionWebhookCreated AuditAction = "WEBHOOK_CREATED"
+	// A webhook's name, url, events, description or active flag changed.
+	AuditActionWebhookUpdated AuditAction = "WEBHOOK_UPDATED"
+	// A webhook was deleted.
+	AuditActionWebhookDeleted AuditAction = "WEBHOOK_DELETED"
+	// A webhook was deactivated after failing to deliver for 24 hours (by SYSTEM).
+	AuditActionWebhookDeactivated AuditAction = "WEBHOOK_DEACTIVATED"
 )
 
 var AllAuditAction = []AuditAction{
@@ -127,6 +135,10 @@ var AllAuditAction = []AuditAction{
 	AuditActionCredentialExpiring,
 	AuditActionCredentialExpired,
 	AuditActionCredentialRotationDue,
+	AuditActionWebhookCreated,
+	AuditActionWebhookUpdated,
+	AuditActionWebhookDeleted,
+	AuditActionWebhookDeactivated,
 }
 
 // AuditByTokenResponse is returned by AuditByToken on success.

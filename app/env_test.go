@@ -76,6 +76,10 @@ type env struct {
 	mu     sync.Mutex
 	tokens []string // every JWT handed out; none may appear in a log
 	bodies []string // every response body; none may contain a stored secret
+	// maxSubscriptions, webhooksEvery and webhookLease: app.Options (0: defaults, no deliverer).
+	maxSubscriptions int
+	webhooksEvery    time.Duration
+	webhookLease     time.Duration
 	// released are secrets a test released on purpose through useCredential.
 	released map[string]bool
 }
@@ -142,6 +146,9 @@ func (e *env) instanceOn(store *storage.Store) instance {
 		Playground:          true,
 		Now:                 e.clock.Now,
 		Console:             consoleOptions(e.console),
+		MaxSubscriptions:    e.maxSubscriptions,
+		WebhooksEvery:       e.webhooksEvery,
+		WebhookLease:        e.webhookLease,
 	})
 	if err != nil {
 		e.t.Fatal(err)

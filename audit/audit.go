@@ -67,6 +67,11 @@ const (
 	CredentialExpiring    Action = "CREDENTIAL_EXPIRING"
 	CredentialExpired     Action = "CREDENTIAL_EXPIRED"
 	CredentialRotationDue Action = "CREDENTIAL_ROTATION_DUE"
+	WebhookCreated        Action = "WEBHOOK_CREATED"
+	WebhookUpdated        Action = "WEBHOOK_UPDATED"
+	WebhookDeleted        Action = "WEBHOOK_DELETED"
+	// Written by the webhook deliverer, as SYSTEM.
+	WebhookDeactivated Action = "WEBHOOK_DEACTIVATED"
 )
 
 // Outcome of the recorded action.
@@ -85,6 +90,7 @@ const (
 	TargetCredential = "CREDENTIAL"
 	TargetMember     = "MEMBER"
 	TargetToken      = "API_TOKEN"
+	TargetWebhook    = "WEBHOOK"
 )
 
 // Entry is one record to write. Details hold names and ids, never secret values.
@@ -156,11 +162,33 @@ type Log struct {
 
 	// observe, when set, learns how long each Record took and whether it failed.
 	observe func(time.Duration, error)
+	// appended, when set, is told of each batch of a log as soon as it is
+	// durable, in seq order per log (it is called under the log's lock).
+	appended func(log string, entries []storage.AuditEntry)
 }
 
 // Observe sets a function told of every Record's duration and outcome (metrics).
 // Call it before the Log is used.
 func (l *Log) Observe(fn func(time.Duration, error)) { l.observe = fn }
+
+// OnAppend sets a function told of every batch of entries this instance
+// writes, once durable, in seq order per log: how subscribers on this instance
+// get them without reading them back. It must not block. Call it before the
+// Log is used.
+func (l *Log) OnAppend(fn func(log string, entries []storage.AuditEntry)) { l.appended = fn }
+
+// LastSeq is the number of the last entry of a log (0: none yet).
+func (l *Log) LastSeq(ctx context.Context, log string) (int64, error) {
+	h, err := l.readHead(ctx, log)
+	return h.Seq, err
+}
+
+// tell passes a durable batch to the OnAppend function.
+func (l *Log) tell(log string, entries []storage.AuditEntry) {
+	if l.appended != nil && len(entries) > 0 {
+		l.appended(log, entries)
+	}
+}
 
 type logState struct {
 	mu   sync.Mutex         // held by the one writer of this log on this instance

@@ -125,6 +125,9 @@ func (l *Log) writeRound(ctx context.Context, round []*pending) {
 		to := moves[i].To
 		st.head = &to
 	}
+	for _, log := range logs {
+		l.tell(log, docsOf(docs, log))
+	}
 	unlock()
 	// The entries are durable. Their head moves are pending before the callers
 	// go on, so a flush (Verify's) that follows a Record includes its entry;
@@ -157,6 +160,7 @@ func (l *Log) writeBatch(ctx context.Context, st *logState, batch []*pending) {
 		if err == nil {
 			last := docs[len(docs)-1]
 			st.head = &storage.AuditHead{Seq: last.Seq, Hash: last.Hash}
+			l.tell(log, docs)
 			l.deferHeads([]storage.AuditHeadMove{{Log: log, From: from, To: *st.head}})
 			finish(batch, nil)
 			return
@@ -174,6 +178,7 @@ func (l *Log) writeBatch(ctx context.Context, st *logState, batch []*pending) {
 			last := docs[landed-1]
 			h := storage.AuditHead{Seq: last.Seq, Hash: last.Hash}
 			st.head = &h
+			l.tell(log, docs[:landed])
 			l.deferHeads([]storage.AuditHeadMove{{Log: log, From: from, To: h}})
 			finish(batch[:landed], nil)
 			batch = batch[landed:]
@@ -200,6 +205,16 @@ func (l *Log) writeBatch(ctx context.Context, st *logState, batch []*pending) {
 		st.head = &head
 		time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
 	}
+}
+
+// docsOf is the entries of one log in a round (contiguous: chained per log).
+func docsOf(docs []storage.AuditEntry, log string) []storage.AuditEntry {
+	start := slices.IndexFunc(docs, func(d storage.AuditEntry) bool { return d.Log == log })
+	end := start
+	for end < len(docs) && docs[end].Log == log {
+		end++
+	}
+	return docs[start:end]
 }
 
 // chain numbers and hashes a batch on top of head.

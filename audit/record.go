@@ -47,6 +47,9 @@ func (q Query) stored() storage.AuditQuery {
 		TokenID: q.TokenID, Outcome: q.Outcome, Since: q.Since, Until: q.Until}
 }
 
+// RecordOf is a stored entry as readers get it.
+func RecordOf(e storage.AuditEntry) Record { return toRecord(e) }
+
 func toRecord(e storage.AuditEntry) Record {
 	r := Record{ID: e.ID, Log: e.Log, Seq: e.Seq, At: e.At, Action: Action(e.Action), Outcome: Outcome(e.Outcome),
 		ActorKind: e.ActorKind, ActorUserID: e.ActorUserID, ActorTokenID: e.ActorTokenID, ActorTokenName: e.ActorTokenName,

@@ -5,6 +5,7 @@ package authn
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"credkeep/internal/apierror"
@@ -120,4 +121,27 @@ func RequireToken(ctx context.Context, what string) (*Principal, error) {
 		return nil, apierror.ForbiddenErr("only API tokens can %s", what)
 	}
 	return p, nil
+}
+
+type recheckKey struct{}
+
+// WithRecheck returns ctx carrying a way to authenticate the request's
+// credentials again: a subscription outlives the moment its caller was
+// authenticated, and must end when the token is revoked or the session expires.
+func WithRecheck(ctx context.Context, again func(context.Context) (*Principal, error)) context.Context {
+	return context.WithValue(ctx, recheckKey{}, again)
+}
+
+// Recheck authenticates the request's credentials again: the principal they
+// stand for now, or UNAUTHENTICATED.
+func Recheck(ctx context.Context) (*Principal, error) {
+	again, _ := ctx.Value(recheckKey{}).(func(context.Context) (*Principal, error))
+	if again == nil {
+		return RequirePrincipal(ctx)
+	}
+	p, err := again(ctx)
+	if errors.Is(err, ErrBadCredentials) || (err == nil && p == nil) {
+		return nil, apierror.UnauthenticatedErr()
+	}
+	return p, err
 }

@@ -30,11 +30,12 @@ const (
 	ActCredentialsAdmin   WorkspaceAction = "credentials:admin" // MANAGE on every credential
 	ActAuditRead          WorkspaceAction = "audit:read"
 	ActDefaultsSet        WorkspaceAction = "defaults:set" // default credentials per purpose
+	ActWebhooksManage     WorkspaceAction = "webhooks:manage"
 )
 
 var roleActions = map[Role]map[WorkspaceAction]bool{
-	RoleOwner:  {ActWorkspaceRead: true, ActWorkspaceRename: true, ActWorkspaceDelete: true, ActWorkspaceRotateKey: true, ActMembersManage: true, ActCredentialsAdmin: true, ActAuditRead: true, ActDefaultsSet: true},
-	RoleAdmin:  {ActWorkspaceRead: true, ActWorkspaceRename: true, ActMembersManage: true, ActCredentialsAdmin: true, ActAuditRead: true, ActDefaultsSet: true},
+	RoleOwner:  {ActWorkspaceRead: true, ActWorkspaceRename: true, ActWorkspaceDelete: true, ActWorkspaceRotateKey: true, ActMembersManage: true, ActCredentialsAdmin: true, ActAuditRead: true, ActDefaultsSet: true, ActWebhooksManage: true},
+	RoleAdmin:  {ActWorkspaceRead: true, ActWorkspaceRename: true, ActMembersManage: true, ActCredentialsAdmin: true, ActAuditRead: true, ActDefaultsSet: true, ActWebhooksManage: true},
 	RoleMember: {ActWorkspaceRead: true},
 }
 

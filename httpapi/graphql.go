@@ -35,6 +35,8 @@ type GraphQLOptions struct {
 	Persisted graphql.HandlerExtension
 	// Metrics counts operations; nil counts nothing.
 	Metrics *metrics.Metrics
+	// CORSOrigins may open WebSockets besides the server's own origin.
+	CORSOrigins []string
 }
 
 // NewGraphQL returns the handler for /graphql: two gqlgen servers that differ
@@ -46,6 +48,8 @@ func NewGraphQL(o GraphQLOptions) http.Handler {
 	cache := lru.New[*ast.QueryDocument](1000)
 	build := func(suggest bool) *handler.Server {
 		srv := handler.New(schema)
+		srv.AddTransport(websocketTransport(o.CORSOrigins))
+		srv.AddTransport(transport.SSE{KeepAlivePingInterval: keepAlive}) // before POST, which would take the request
 		srv.AddTransport(transport.GET{})
 		srv.AddTransport(incremental{}) // @defer (deferred.go); before POST, which would take the request
 		srv.AddTransport(transport.POST{})
@@ -58,6 +62,7 @@ func NewGraphQL(o GraphQLOptions) http.Handler {
 		srv.Use(introspectionGate{dev: o.Dev})
 		srv.Use(queryLimits{schema: schema})
 		srv.Use(getQueriesOnly{})
+		srv.Use(subscriptionsStream{})
 		srv.Use(deferNeedsMultipart{})
 		srv.Use(deferredPlaceholders{})
 		srv.Use(operationMetrics{m: o.Metrics})

@@ -4,6 +4,7 @@
 package httpapi
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -148,6 +149,13 @@ func (s *statusRecorder) WriteHeader(code int) {
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
+// Hijack passes through, for WebSocket upgrades (the upgrader asks the
+// writer itself, not through Unwrap).
+func (s *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	s.status = http.StatusSwitchingProtocols
+	return http.NewResponseController(s.ResponseWriter).Hijack()
+}
+
 // Flush passes through, for answers that stream (@defer).
 func (s *statusRecorder) Flush() { _ = http.NewResponseController(s.ResponseWriter).Flush() }
 
@@ -174,9 +182,20 @@ const HandlerTimeout = 30 * time.Second
 func graphqlRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), HandlerTimeout)
+		if isStream(r) {
+			// A subscription lasts as long as its client wants (and may).
+			ctx, cancel = context.WithCancel(r.Context())
+			ctx = context.WithValue(ctx, streamKey{}, true)
+			// Nor the server's read and write timeouts, which are for requests.
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Time{})
+			_ = rc.SetWriteDeadline(time.Time{})
+		}
 		defer cancel()
-		switch r.Method {
-		case http.MethodGet:
+		switch {
+		case isUpgrade(r):
+			// A WebSocket: the operations come over it, not in the request.
+		case r.Method == http.MethodGet:
 			ctx = context.WithValue(ctx, getKey{}, true)
 			q := r.URL.Query()
 			if !jsonObjectOrAbsent(q, "variables") || !jsonObjectOrAbsent(q, "extensions") {
@@ -191,7 +210,7 @@ func graphqlRequest(next http.Handler) http.Handler {
 				r = r.Clone(r.Context())
 				r.URL = &u
 			}
-		case http.MethodPost:
+		case r.Method == http.MethodPost:
 			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 			if err != nil || mt != "application/json" {
 				writeError(w, http.StatusUnsupportedMediaType, "BAD_USER_INPUT", "send GraphQL requests as application/json")
@@ -353,7 +372,10 @@ func authenticate(a Authenticator, log *slog.Logger, next http.Handler) http.Han
 		}
 		if p != nil {
 			ctx = authn.WithPrincipal(ctx, p)
+			header := r.Header.Get("Authorization")
+			ctx = authn.WithRecheck(ctx, func(ctx context.Context) (*authn.Principal, error) { return a.Authenticate(ctx, header) })
 		}
+		ctx = withAuthenticator(ctx, a)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

@@ -15,7 +15,11 @@ import (
 // no "data" entry. Responses are small; they are buffered to be rewritten.
 func graphqlResponse(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if acceptsMultipart(r.Header) {
+		if isUpgrade(r) {
+			next.ServeHTTP(w, r) // the upgrader takes the connection over
+			return
+		}
+		if acceptsMultipart(r.Header) || isStream(r) {
 			// An incremental answer (@defer) streams: nothing to rewrite, nothing buffered.
 			next.ServeHTTP(&streamed{ResponseWriter: w}, r)
 			return

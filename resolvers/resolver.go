@@ -13,6 +13,7 @@ import (
 	"credkeep/graph"
 	"credkeep/internal/pagination"
 	"credkeep/internal/redact"
+	"credkeep/webhook"
 	"credkeep/workspace"
 )
 
@@ -30,6 +31,7 @@ type WorkspaceService interface {
 	RemoveMember(ctx context.Context, workspaceID, userID string) error
 	AuditLog(ctx context.Context, workspaceID string, q audit.Query, page pagination.Args) (audit.Page, error)
 	VerifyAuditLog(ctx context.Context, workspaceID string) (audit.Verification, error)
+	Events(ctx context.Context, workspaceID string, afterSeq *int64) (<-chan workspace.Event, error)
 	User(ctx context.Context, id string) (workspace.User, error)
 }
 
@@ -75,16 +77,27 @@ type TokenService interface {
 	Current(ctx context.Context) (*apitoken.Token, error)
 }
 
+// WebhookService is what the resolvers need of the webhook package.
+type WebhookService interface {
+	Create(ctx context.Context, in webhook.CreateInput) (webhook.Webhook, redact.Secret, error)
+	Update(ctx context.Context, in webhook.UpdateInput) (webhook.Webhook, error)
+	Delete(ctx context.Context, id string) error
+	List(ctx context.Context, workspaceID string) ([]webhook.Webhook, error)
+	Deliveries(ctx context.Context, webhookID string, first *int, after *string) (webhook.DeliveryPage, error)
+	Redeliver(ctx context.Context, deliveryID string) (webhook.Delivery, error)
+}
+
 // Resolver is the root of the resolver tree.
 type Resolver struct {
 	workspaces  WorkspaceService
 	credentials CredentialService
 	tokens      TokenService
+	webhooks    WebhookService
 }
 
 // New returns the root resolver.
-func New(workspaces WorkspaceService, credentials CredentialService, tokens TokenService) *Resolver {
-	return &Resolver{workspaces: workspaces, credentials: credentials, tokens: tokens}
+func New(workspaces WorkspaceService, credentials CredentialService, tokens TokenService, webhooks WebhookService) *Resolver {
+	return &Resolver{workspaces: workspaces, credentials: credentials, tokens: tokens, webhooks: webhooks}
 }
 
 var _ graph.ResolverRoot = (*Resolver)(nil)
@@ -109,6 +122,12 @@ func (r *Resolver) AuditEntry() graph.AuditEntryResolver { return &auditEntryRes
 
 // Viewer returns the resolvers of Viewer fields.
 func (r *Resolver) Viewer() graph.ViewerResolver { return &viewerResolver{r} }
+
+// Subscription returns the Subscription resolvers.
+func (r *Resolver) Subscription() graph.SubscriptionResolver { return &subscriptionResolver{r} }
+
+// Webhook returns the resolvers of Webhook fields.
+func (r *Resolver) Webhook() graph.WebhookResolver { return &webhookResolver{r} }
 
 // Grant returns the resolvers of Grant fields.
 func (r *Resolver) Grant() graph.GrantResolver { return &grantResolver{r} }

@@ -27,6 +27,6 @@ func (r *workspaceResolver) ViewerCan(ctx context.Context, obj *model.Workspace)
 	return &model.WorkspacePermissions{
 		Rename: p.Rename, Delete: p.Delete, RotateKey: p.RotateKey, ManageMembers: p.ManageMembers, ManageOwners: p.ManageOwners,
 		CreateCredentials: p.CreateCredentials, SetDefaults: p.SetDefaults,
-		ReadAudit: p.ReadAudit, VerifyAudit: p.VerifyAudit, CreateTokens: p.CreateTokens,
+		ReadAudit: p.ReadAudit, VerifyAudit: p.VerifyAudit, CreateTokens: p.CreateTokens, ManageWebhooks: p.ManageWebhooks,
 	}, nil
 }

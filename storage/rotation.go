@@ -173,6 +173,7 @@ var sealedFields = []struct {
 	{colCredentials, []string{"secrets", "oauthTokens"}},
 	{colOAuthStates, []string{"verifier"}},
 	{colSecretVersions, []string{"secrets"}},
+	{colWebhooks, []string{"secret"}},
 }
 
 // ReencryptWorkspace seals again, under the key named key, every value of the

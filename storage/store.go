@@ -248,6 +248,8 @@ func indexes() []index {
 		// Unique names per workspace (case-insensitive), and the list's sort order.
 		{colCredentials, mongo.IndexModel{Keys: bson.D{{Key: "workspaceId", Value: 1}, {Key: "nameKey", Value: 1}},
 			Options: options.Index().SetName("workspaceId_nameKey").SetUnique(true)}, false},
+		{colWebhooks, mongo.IndexModel{Keys: bson.D{{Key: "workspaceId", Value: 1}}, Options: options.Index().SetName("workspaceId")}, true},
+		{colDeliveries, mongo.IndexModel{Keys: bson.D{{Key: "webhookId", Value: 1}, {Key: "seq", Value: -1}}, Options: options.Index().SetName("webhookId_seq")}, true},
 		{colSecretVersions, mongo.IndexModel{Keys: bson.D{{Key: "credentialId", Value: 1}, {Key: "version", Value: -1}}, Options: options.Index().SetName("credentialId_version")}, true},
 	}
 }

@@ -131,6 +131,12 @@ func (s *Store) DeleteWorkspaceDocuments(ctx context.Context, id string) error {
 	if _, err := s.col(colNotices).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
 		return fmt.Errorf("delete notices: %w", err)
 	}
+	if _, err := s.col(colWebhooks).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
+		return fmt.Errorf("delete webhooks: %w", err)
+	}
+	if _, err := s.col(colDeliveries).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
+		return fmt.Errorf("delete webhook deliveries: %w", err)
+	}
 	if _, err := s.col(colUses).DeleteOne(ctx, bson.M{"_id": id}); err != nil {
 		return fmt.Errorf("delete use counters: %w", err)
 	}

@@ -13,6 +13,7 @@ type Permissions struct {
 	CreateCredentials, SetDefaults                         bool
 	ReadAudit, VerifyAudit                                 bool
 	CreateTokens                                           bool
+	ManageWebhooks                                         bool
 }
 
 // PermissionsOf is what p, a member with role, may do in the workspace.
@@ -33,6 +34,7 @@ func PermissionsOf(p *authn.Principal, role authz.Role) Permissions {
 		ReadAudit:         may(authz.ActAuditRead, authn.ScopeAuditRead),
 		VerifyAudit:       may(authz.ActAuditRead, authn.ScopeAuditRead),
 		// People only: API tokens cannot make tokens.
-		CreateTokens: p != nil && p.Token == nil && authz.RoleAllows(role, authz.ActWorkspaceRead),
+		CreateTokens:   p != nil && p.Token == nil && authz.RoleAllows(role, authz.ActWorkspaceRead),
+		ManageWebhooks: may(authz.ActWebhooksManage, authn.ScopeWorkspacesAdmin),
 	}
 }

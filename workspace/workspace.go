@@ -68,6 +68,9 @@ type Service struct {
 	// Key rotations running in this process, by workspace (keys.go).
 	rotMu     sync.Mutex
 	rotations map[string]*rotation
+
+	// subs streams events (events.go); nil: no subscriptions.
+	subs *Subscriptions
 }
 
 // New returns a Service.

@@ -130,6 +130,20 @@ type CreateCredentialInput struct {
 	Tags []string `json:"tags,omitempty"`
 }
 
+// createWebhook's input.
+type CreateWebhookInput struct {
+	// The workspace.
+	WorkspaceID string `json:"workspaceId"`
+	// 1-100 characters.
+	Name string `json:"name"`
+	// An https URL (http only to loopback in development) that passes the outbound address policy.
+	URL string `json:"url"`
+	// The audit actions to deliver: at least one.
+	Events []AuditAction `json:"events"`
+	// What it is for (at most 1,000 characters).
+	Description *string `json:"description,omitempty"`
+}
+
 // A new workspace; its creator becomes its OWNER.
 type CreateWorkspaceInput struct {
 	// Its name: 1-100 characters.
@@ -142,6 +156,14 @@ type CreatedAPIToken struct {
 	Token *apimodel.APIToken `json:"token"`
 	// The token itself: shown this once, never stored.
 	Secret string `json:"secret"`
+}
+
+// A new webhook, with its signing secret.
+type CreatedWebhook struct {
+	// The webhook.
+	Webhook *Webhook `json:"webhook"`
+	// whsec_ and the base64 of 32 random bytes: the HMAC key is the decoded bytes. Shown once, never again.
+	SigningSecret string `json:"signingSecret"`
 }
 
 // A page of credentials (Relay connection).
@@ -423,6 +445,12 @@ type ShareCredentialInput struct {
 	Level AccessLevel `json:"level"`
 }
 
+// The events of workspaces, as they are written to their audit logs. Over WebSocket
+// (graphql-transport-ws at /graphql) or Server-Sent Events (graphql-sse, distinct connections:
+// POST /graphql with Accept: text/event-stream).
+type Subscription struct {
+}
+
 // A change to a credential (MANAGE): only what is given changes.
 type UpdateCredentialInput struct {
 	// The credential.
@@ -441,6 +469,22 @@ type UpdateCredentialInput struct {
 	RotationPeriodDays graphql.Omittable[*int] `json:"rotationPeriodDays,omitempty"`
 	// When set and not the current version: CONFLICT.
 	ExpectedVersion *int `json:"expectedVersion,omitempty"`
+}
+
+// updateWebhook's input: the fields given are changed.
+type UpdateWebhookInput struct {
+	// The webhook.
+	ID string `json:"id"`
+	// 1-100 characters.
+	Name *string `json:"name,omitempty"`
+	// A new URL (as in createWebhook).
+	URL *string `json:"url,omitempty"`
+	// The audit actions to deliver: at least one.
+	Events []AuditAction `json:"events,omitempty"`
+	// true resumes delivery where it stopped; false pauses it.
+	Active *bool `json:"active,omitempty"`
+	// What it is for; null clears it.
+	Description graphql.Omittable[*string] `json:"description,omitempty"`
 }
 
 // A person, known by the subject of their JWT.
@@ -470,6 +514,68 @@ type Viewer struct {
 	APIToken *apimodel.APIToken `json:"apiToken,omitempty"`
 }
 
+// An HTTPS endpoint that receives a workspace's events, signed per Standard Webhooks.
+type Webhook struct {
+	// The webhook's id.
+	ID string `json:"id"`
+	// Its name: 1-100 characters.
+	Name string `json:"name"`
+	// Where events are POSTed.
+	URL string `json:"url"`
+	// The audit actions it receives.
+	Events []AuditAction `json:"events"`
+	// What it is for.
+	Description *string `json:"description,omitempty"`
+	// Whether events are delivered; false after 24 hours of failed deliveries, or when turned off.
+	Active bool `json:"active"`
+	// When it was created.
+	CreatedAt time.Time `json:"createdAt"`
+	// The seq of the last entry handled (delivered or not among its events).
+	LastSeq int `json:"lastSeq"`
+	// Its deliveries, newest first: 1-100 per page (default 20).
+	Deliveries *WebhookDeliveryConnection `json:"deliveries,omitempty"`
+}
+
+// One event sent (or to be sent) to a webhook.
+type WebhookDelivery struct {
+	// The delivery's id, also its webhook-id header (msg_...): the same on every attempt.
+	ID string `json:"id"`
+	// The audit entry's seq.
+	Seq int `json:"seq"`
+	// The audit entry's action.
+	Action AuditAction `json:"action"`
+	// How many attempts were made.
+	Attempt int `json:"attempt"`
+	// Where it stands.
+	Status DeliveryStatus `json:"status"`
+	// The HTTP status of the last attempt (null: no answer).
+	ResponseCode *int `json:"responseCode,omitempty"`
+	// How long the last attempt took.
+	DurationMs *int `json:"durationMs,omitempty"`
+	// When the last attempt was made (or the delivery was created).
+	At time.Time `json:"at"`
+	// When it is tried again (PENDING only).
+	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
+}
+
+// A page of deliveries, newest first.
+type WebhookDeliveryConnection struct {
+	// The page's deliveries with their cursors.
+	Edges []*WebhookDeliveryEdge `json:"edges"`
+	// Where the page is.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many deliveries in all pages.
+	TotalCount int `json:"totalCount"`
+}
+
+// A delivery in a page, with its cursor.
+type WebhookDeliveryEdge struct {
+	// Its position, for after.
+	Cursor string `json:"cursor"`
+	// The delivery.
+	Node *WebhookDelivery `json:"node"`
+}
+
 // A team's space: its members, their roles, and the credentials they keep.
 type Workspace struct {
 	// The workspace's id.
@@ -497,6 +603,9 @@ type Workspace struct {
 	AuditLog *AuditEntryConnection `json:"auditLog,omitempty"`
 	// What the viewer may do in this workspace now: role and token scopes together.
 	ViewerCan *WorkspacePermissions `json:"viewerCan"`
+	// The webhooks that receive this workspace's events, oldest first. OWNER or ADMIN (API tokens:
+	// WORKSPACES_ADMIN); null, with a FORBIDDEN error at this path, for anyone else.
+	Webhooks []*Webhook `json:"webhooks,omitempty"`
 }
 
 func (Workspace) IsNode() {}
@@ -526,6 +635,8 @@ type WorkspacePermissions struct {
 	VerifyAudit bool `json:"verifyAudit"`
 	// createApiToken for this workspace (people only: tokens cannot make tokens).
 	CreateTokens bool `json:"createTokens"`
+	// createWebhook, updateWebhook, deleteWebhook, redeliverWebhook and Workspace.webhooks (OWNER, ADMIN; tokens: WORKSPACES_ADMIN).
+	ManageWebhooks bool `json:"manageWebhooks"`
 }
 
 // Access to a credential; each includes the ones before it.
@@ -716,6 +827,14 @@ const (
 	AuditActionCredentialExpired AuditAction = "CREDENTIAL_EXPIRED"
 	// A credential's secrets are due for rotation (rotationDueAt passed; written once per due date, by SYSTEM).
 	AuditActionCredentialRotationDue AuditAction = "CREDENTIAL_ROTATION_DUE"
+	// A webhook was created (details: url's host, events).
+	AuditActionWebhookCreated AuditAction = "WEBHOOK_CREATED"
+	// A webhook's name, url, events, description or active flag changed.
+	AuditActionWebhookUpdated AuditAction = "WEBHOOK_UPDATED"
+	// A webhook was deleted.
+	AuditActionWebhookDeleted AuditAction = "WEBHOOK_DELETED"
+	// A webhook was deactivated after failing to deliver for 24 hours (by SYSTEM).
+	AuditActionWebhookDeactivated AuditAction = "WEBHOOK_DEACTIVATED"
 )
 
 var AllAuditAction = []AuditAction{
@@ -750,11 +869,15 @@ var AllAuditAction = []AuditAction{
 	AuditActionCredentialExpiring,
 	AuditActionCredentialExpired,
 	AuditActionCredentialRotationDue,
+	AuditActionWebhookCreated,
+	AuditActionWebhookUpdated,
+	AuditActionWebhookDeleted,
+	AuditActionWebhookDeactivated,
 }
 
 func (e AuditAction) IsValid() bool {
 	switch e {
-	case AuditActionWorkspaceCreated, AuditActionWorkspaceUpdated, AuditActionWorkspaceDeleted, AuditActionMemberAdded, AuditActionMemberRoleChanged, AuditActionMemberRemoved, AuditActionCredentialCreated, AuditActionCredentialUpdated, AuditActionCredentialDeleted, AuditActionCredentialShared, AuditActionCredentialUnshared, AuditActionCredentialUsed, AuditActionCredentialTested, AuditActionCredentialRefreshed, AuditActionCredentialAuthorized, AuditActionCredentialAuthorizationStarted, AuditActionCredentialAttached, AuditActionCredentialDetached, AuditActionDefaultCredentialSet, AuditActionTokenCreated, AuditActionTokenRevoked, AuditActionAccessDenied, AuditActionMasterKeyRewrapped, AuditActionWorkspaceKeyRotated, AuditActionCredentialRolledBack, AuditActionCredentialStaged, AuditActionCredentialPromoted, AuditActionCredentialDiscarded, AuditActionCredentialExpiring, AuditActionCredentialExpired, AuditActionCredentialRotationDue:
+	case AuditActionWorkspaceCreated, AuditActionWorkspaceUpdated, AuditActionWorkspaceDeleted, AuditActionMemberAdded, AuditActionMemberRoleChanged, AuditActionMemberRemoved, AuditActionCredentialCreated, AuditActionCredentialUpdated, AuditActionCredentialDeleted, AuditActionCredentialShared, AuditActionCredentialUnshared, AuditActionCredentialUsed, AuditActionCredentialTested, AuditActionCredentialRefreshed, AuditActionCredentialAuthorized, AuditActionCredentialAuthorizationStarted, AuditActionCredentialAttached, AuditActionCredentialDetached, AuditActionDefaultCredentialSet, AuditActionTokenCreated, AuditActionTokenRevoked, AuditActionAccessDenied, AuditActionMasterKeyRewrapped, AuditActionWorkspaceKeyRotated, AuditActionCredentialRolledBack, AuditActionCredentialStaged, AuditActionCredentialPromoted, AuditActionCredentialDiscarded, AuditActionCredentialExpiring, AuditActionCredentialExpired, AuditActionCredentialRotationDue, AuditActionWebhookCreated, AuditActionWebhookUpdated, AuditActionWebhookDeleted, AuditActionWebhookDeactivated:
 		return true
 	}
 	return false
@@ -1174,6 +1297,67 @@ func (e *CredentialStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e CredentialStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a delivery stands.
+type DeliveryStatus string
+
+const (
+	// Not delivered yet; tried again at nextAttemptAt.
+	DeliveryStatusPending DeliveryStatus = "PENDING"
+	// The endpoint answered 2xx.
+	DeliveryStatusDelivered DeliveryStatus = "DELIVERED"
+	// Retries ended (24 hours) without a 2xx answer.
+	DeliveryStatusFailed DeliveryStatus = "FAILED"
+)
+
+var AllDeliveryStatus = []DeliveryStatus{
+	DeliveryStatusPending,
+	DeliveryStatusDelivered,
+	DeliveryStatusFailed,
+}
+
+func (e DeliveryStatus) IsValid() bool {
+	switch e {
+	case DeliveryStatusPending, DeliveryStatusDelivered, DeliveryStatusFailed:
+		return true
+	}
+	return false
+}
+
+func (e DeliveryStatus) String() string {
+	return string(e)
+}
+
+func (e *DeliveryStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = DeliveryStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid DeliveryStatus", str)
+	}
+	return nil
+}
+
+func (e DeliveryStatus) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *DeliveryStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e DeliveryStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -55,6 +55,9 @@ type Config struct {
 	APQMax           int
 	// SecretVersions is how many versions of a credential's secrets are kept (CREDKEEP_SECRET_VERSIONS).
 	SecretVersions int
+	// MaxSubscriptions is how many event streams one caller may hold open per
+	// instance (CREDKEEP_MAX_SUBSCRIPTIONS).
+	MaxSubscriptions int
 	// ExpiryWarning is how long before its expiry a credential is expiring soon (CREDKEEP_EXPIRY_WARNING).
 	ExpiryWarning time.Duration
 	// SingleInstance accepts a MONGODB_URI database without atomic updates
@@ -239,6 +242,10 @@ func Load(lookup Lookup) (*Config, error) {
 		return nil, bad("CREDKEEP_APQ_MAX", "must be a whole number of stored queries, at least 1")
 	}
 
+	subs := get("CREDKEEP_MAX_SUBSCRIPTIONS", "20")
+	if c.MaxSubscriptions, err = strconv.Atoi(subs); err != nil || c.MaxSubscriptions < 1 || c.MaxSubscriptions > 10000 {
+		return nil, bad("CREDKEEP_MAX_SUBSCRIPTIONS", "must be a whole number of streams per caller, 1 to 10000")
+	}
 	versions := get("CREDKEEP_SECRET_VERSIONS", "10")
 	if c.SecretVersions, err = strconv.Atoi(versions); err != nil || c.SecretVersions < 1 || c.SecretVersions > 1000 {
 		return nil, bad("CREDKEEP_SECRET_VERSIONS", "must be a whole number of versions to keep, 1 to 1000 (the current one counts)")
