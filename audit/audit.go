@@ -185,9 +185,15 @@ func (l *Log) LastSeq(ctx context.Context, log string) (int64, error) {
 
 // tell passes a durable batch to the OnAppend function.
 func (l *Log) tell(log string, entries []storage.AuditEntry) {
-	if l.appended != nil && len(entries) > 0 {
-		l.appended(log, entries)
+	if l.appended == nil || len(entries) == 0 {
+		return
 	}
+	out := make([]storage.AuditEntry, len(entries))
+	for i, e := range entries {
+		e.ID = storage.AuditEntryID(e.Log, e.Seq) // as a read gives it
+		out[i] = e
+	}
+	l.appended(log, out)
 }
 
 type logState struct {

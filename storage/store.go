@@ -362,6 +362,7 @@ func (s *Store) allOn(col *mongo.Collection, ctx context.Context, filter any, ou
 var allCollections = []string{
 	colUsers, colWorkspaces, colMembers, colCredentials, colUses, colUsages, colAPITokens, colRateLimits,
 	colOAuthStates, colLeases, colAudit, colAuditHeads, colEpochs, colRules, colPersisted, colSecretVersions, colNotices,
+	colWebhooks, colDeliveries,
 }
 
 // indexIDs creates the collections, then has the embedded database index them

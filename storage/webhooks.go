@@ -45,18 +45,22 @@ type WebhookChange struct {
 	Active                 *bool
 }
 
-// InsertWebhook stores a new webhook and its signing secret (sealed).
+// InsertWebhook stores a new webhook with its signing secret (sealed), in one write.
 func (s *Store) InsertWebhook(ctx context.Context, w Webhook, secret redact.Secret) error {
-	if _, err := s.col(colWebhooks).InsertOne(ctx, w); err != nil {
-		return fmt.Errorf("insert webhook: %w", err)
+	doc, err := bson.Marshal(w)
+	if err != nil {
+		return fmt.Errorf("encode webhook: %w", err)
 	}
-	err := s.writeSealed(ctx, w.WorkspaceID, secret.Reveal(), sealedAt{colWebhooks, w.ID, "secret"}, func(enc primitive.Binary) error {
-		_, err := s.rawCol(colWebhooks).UpdateOne(ctx, bson.M{"_id": w.ID}, bson.M{"$set": bson.M{"secret": enc}})
+	err = s.writeSealed(ctx, w.WorkspaceID, secret.Reveal(), sealedAt{colWebhooks, w.ID, "secret"}, func(enc primitive.Binary) error {
+		var m bson.D
+		if err := bson.Unmarshal(doc, &m); err != nil {
+			return err
+		}
+		_, err := s.rawCol(colWebhooks).InsertOne(ctx, append(m, bson.E{Key: "secret", Value: enc}))
 		return err
 	})
 	if err != nil {
-		_, _ = s.col(colWebhooks).DeleteOne(ctx, bson.M{"_id": w.ID})
-		return fmt.Errorf("store webhook secret: %w", err)
+		return fmt.Errorf("insert webhook: %w", err)
 	}
 	return nil
 }
@@ -75,9 +79,6 @@ func (s *Store) WebhookSecret(ctx context.Context, id string) (redact.Secret, er
 	}
 	if err := one(s.col(colWebhooks).FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(bson.M{"secret": 1})), &doc, "find webhook secret"); err != nil {
 		return redact.Secret{}, err
-	}
-	if doc.Secret == "" {
-		return redact.Secret{}, ErrNotFound // inserted, secret not stored yet
 	}
 	return redact.New(doc.Secret), nil
 }
@@ -194,8 +195,11 @@ type Delivery struct {
 }
 
 // DeliveryID names the delivery of entry seq to a webhook: the same for every
-// attempt, from any instance.
-func DeliveryID(webhookID string, seq int64) string { return fmt.Sprintf("%s:%012d", webhookID, seq) }
+// attempt, from any instance. It is the webhook-id header (Standard Webhooks'
+// msg_ prefix), so a receiver recognizes what it was sent before.
+func DeliveryID(webhookID string, seq int64) string {
+	return fmt.Sprintf("msg_%s_%012d", webhookID, seq)
+}
 
 // SaveDeliveries stores deliveries, new or updated.
 func (s *Store) SaveDeliveries(ctx context.Context, ds []Delivery) error {

@@ -90,6 +90,14 @@ type Deliverer struct {
 	lease time.Duration
 }
 
+// Deliveries are recorded (and the cursor moved) in groups: at most
+// recordEvery of them, or what recordWithin brought. A crash sends at most
+// those again.
+const (
+	recordEvery  = 50
+	recordWithin = 250 * time.Millisecond
+)
+
 // DefaultLease is how long a webhook's lease lasts.
 const DefaultLease = 10 * time.Second
 
@@ -128,7 +136,10 @@ func (d *Deliverer) Run(ctx context.Context) {
 			}
 			now := d.s.now()
 			ok, err := d.s.store.AcquireLease(ctx, leaseName(w.ID), d.holder, now.Add(d.lease), now)
-			if err != nil || !ok {
+			if err != nil && ctx.Err() == nil {
+				d.s.log.WarnContext(ctx, "could not take a webhook's lease", "webhook", w.ID, "error", err)
+			}
+			if !ok {
 				continue
 			}
 			done := make(chan struct{})
@@ -136,6 +147,10 @@ func (d *Deliverer) Run(ctx context.Context) {
 			go func() {
 				defer close(done)
 				d.deliver(ctx, w.ID)
+				if ctx.Err() == nil {
+					// Turned off, deleted, or a failure: free to take again at once.
+					_ = d.s.store.ReleaseLease(ctx, leaseName(w.ID), d.holder)
+				}
 			}()
 		}
 		select {
@@ -178,7 +193,7 @@ func (d *Deliverer) deliver(ctx context.Context, id string) {
 			return // deleted or turned off
 		}
 		var done []storage.Delivery
-		handled := cursor
+		handled, recorded := cursor, time.Now()
 		for _, e := range entries {
 			if e.Seq <= w.Cursor {
 				continue
@@ -194,6 +209,14 @@ func (d *Deliverer) deliver(ctx context.Context, id string) {
 			}
 			done = append(done, rec)
 			handled = e.Seq
+			if len(done) >= recordEvery || time.Since(recorded) >= recordWithin {
+				// What a crash would send again stays small.
+				if err := d.record(ctx, id, done, handled); err != nil {
+					d.s.log.WarnContext(ctx, "could not record webhook deliveries", "webhook", id, "error", err)
+					return
+				}
+				done, recorded = done[:0], time.Now()
+			}
 		}
 		if err := d.record(ctx, id, done, handled); err != nil {
 			d.s.log.WarnContext(ctx, "could not record webhook deliveries", "webhook", id, "error", err)

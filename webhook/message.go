@@ -55,20 +55,20 @@ type message struct {
 
 // entryData is an AuditEntry as the GraphQL API shows it, plus workspaceId.
 type entryData struct {
-	ID          string        `json:"id"`
-	WorkspaceID string        `json:"workspaceId"`
-	Seq         int64         `json:"seq"`
-	At          time.Time     `json:"at"`
-	Action      string        `json:"action"`
-	Outcome     string        `json:"outcome"`
-	Actor       actorData     `json:"actor"`
-	TargetType  *string       `json:"targetType"`
-	TargetID    *string       `json:"targetId"`
-	TargetName  *string       `json:"targetName"`
-	IP          *string       `json:"ip"`
-	UserAgent   *string       `json:"userAgent"`
-	Details     []detailData  `json:"details"`
-	Hash        string        `json:"hash"`
+	ID          string       `json:"id"`
+	WorkspaceID string       `json:"workspaceId"`
+	Seq         int64        `json:"seq"`
+	At          time.Time    `json:"at"`
+	Action      string       `json:"action"`
+	Outcome     string       `json:"outcome"`
+	Actor       actorData    `json:"actor"`
+	TargetType  *string      `json:"targetType"`
+	TargetID    *string      `json:"targetId"`
+	TargetName  *string      `json:"targetName"`
+	IP          *string      `json:"ip"`
+	UserAgent   *string      `json:"userAgent"`
+	Details     []detailData `json:"details"`
+	Hash        string       `json:"hash"`
 }
 
 type actorData struct {

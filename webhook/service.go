@@ -49,6 +49,7 @@ type Store interface {
 	AuditEntry(ctx context.Context, log string, seq int64) (storage.AuditEntry, error)
 	AcquireLease(ctx context.Context, name, holder string, until, now time.Time) (bool, error)
 	ExtendLease(ctx context.Context, name, holder string, until time.Time) (bool, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
 }
 
 // Access decides who may manage a workspace's webhooks (the workspace service).
@@ -116,11 +117,11 @@ type CreateInput struct {
 
 // UpdateInput is updateWebhook's input; nil fields stay.
 type UpdateInput struct {
-	ID                       string
-	Name, URL, Description   *string
-	DescriptionSet           bool // description given (null clears it)
-	Events                   []string
-	Active                   *bool
+	ID                     string
+	Name, URL, Description *string
+	DescriptionSet         bool // description given (null clears it)
+	Events                 []string
+	Active                 *bool
 }
 
 const (
