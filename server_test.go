@@ -114,6 +114,8 @@ func TestBadConfigurationExitsWithCode2(t *testing.T) {
 		{"short master key", map[string]string{"CREDKEEP_MASTER_KEY": "c2hvcnQ="}, "CREDKEEP_MASTER_KEY"},
 		{"bad rate limit", map[string]string{"CREDKEEP_TOKEN_RATE_LIMIT": "-5"}, "CREDKEEP_TOKEN_RATE_LIMIT"},
 		{"no secret versions", map[string]string{"CREDKEEP_SECRET_VERSIONS": "0"}, "CREDKEEP_SECRET_VERSIONS"},
+		{"no subscriptions", map[string]string{"CREDKEEP_MAX_SUBSCRIPTIONS": "0"}, "CREDKEEP_MAX_SUBSCRIPTIONS"},
+		{"bad webhook rate", map[string]string{"CREDKEEP_WEBHOOK_RATE": "fast"}, "CREDKEEP_WEBHOOK_RATE"},
 		{"bad expiry warning", map[string]string{"CREDKEEP_EXPIRY_WARNING": "14d"}, "CREDKEEP_EXPIRY_WARNING"},
 		{"unreachable database", map[string]string{
 			"MONGODB_URI":         "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300&connectTimeoutMS=300",

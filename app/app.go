@@ -90,6 +90,8 @@ type Options struct {
 	WebhooksEvery time.Duration
 	// WebhookLease is how long a webhook's delivery lease lasts (0: the default).
 	WebhookLease time.Duration
+	// WebhookRateUnderLoad: deliveries per second while requests are answered (0: the default).
+	WebhookRateUnderLoad int
 }
 
 // NewHandler builds the root handler. ctx bounds background work (JWKS refresh).
@@ -170,8 +172,10 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 	apq := persisted.NewExtension(store, console.With(o.Trusted), o.APQMax, o.Now)
 	apq.Observe(func(hit bool) { o.Metrics.Cache("persisted_query", hit) })
 	apiTokens := apitoken.New(store, workspaces, auditLog, o.Now, o.Logger)
+	load := &httpapi.Load{}
 	hooks := webhook.New(webhook.Options{Store: store, Access: workspaces, Audit: auditLog, Tail: auditLog, Hub: hub,
-		Guard: o.Outbound.Guard, AllowPrivate: o.AllowPrivateTargets, Now: o.Now, Log: o.Logger})
+		Guard: o.Outbound.Guard, AllowPrivate: o.AllowPrivateTargets, Now: o.Now, Log: o.Logger,
+		Busy: load.Busy, RateUnderLoad: o.WebhookRateUnderLoad})
 	if o.WebhooksEvery > 0 {
 		holder, err := uuid.NewRandom()
 		if err != nil {
@@ -201,6 +205,7 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 		Metrics:        o.Metrics,
 		Console:        o.Console,
 		PerRequest:     perRequest,
+		Load:           load,
 	}), nil
 }
 

@@ -115,6 +115,14 @@ func run(bin string, duration, warmup time.Duration, conns, nCreds int, out, onl
 		}
 		rows = append(rows, row)
 	}
+	var events map[string]any
+	if only == "" || strings.Contains("useCredential, events", only) {
+		evRows, extra, err := eventScenarios(srv, duration, warmup, conns, rows[0].RPS)
+		if err != nil {
+			return err
+		}
+		rows, events = append(rows, evRows...), extra
+	}
 	fmt.Printf("\n%-34s %9s %8s %9s %9s %12s %8s\n", "scenario", "req/s", "ok", "p50 ms", "p99 ms", "cpu µs/req", "ratio")
 	for _, r := range rows {
 		cpu := "-"
@@ -126,7 +134,7 @@ func run(bin string, duration, warmup time.Duration, conns, nCreds int, out, onl
 	peak := peakRSS(srv.pid())
 	fmt.Printf("credkeep peak resident memory: %d MiB\n", peak>>20)
 	b, _ := json.MarshalIndent(map[string]any{"at": time.Now().UTC(), "duration": duration.String(), "connections": conns, "credentials": nCreds,
-		"server_peak_rss_bytes": peak, "rows": rows}, "", "  ")
+		"server_peak_rss_bytes": peak, "rows": rows, "events": events}, "", "  ")
 	return os.WriteFile(out, append(b, '\n'), 0o644)
 }
 
@@ -270,7 +278,9 @@ func startCredkeep(bin string) (*server, error) {
 	secret := "bench-secret-bench-secret-bench-secret"
 	env := append(os.Environ(), "CREDKEEP_ADDR="+addr, "CREDKEEP_DATA_DIR="+filepath.Join(dir, "data"), "MONGODB_URI=",
 		"CREDKEEP_JWT_SECRET="+secret, "CREDKEEP_MASTER_KEY="+base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, 96)),
-		"CREDKEEP_TOKEN_RATE_LIMIT=1000000000", "CREDKEEP_LOG_LEVEL=error")
+		"CREDKEEP_TOKEN_RATE_LIMIT=1000000000", "CREDKEEP_LOG_LEVEL=error",
+		// The event scenarios' webhook receivers are on loopback; 100 subscribers are one caller.
+		"CREDKEEP_ALLOW_PRIVATE_TARGETS=true", "CREDKEEP_MAX_SUBSCRIPTIONS=200")
 	cmd := exec.Command(bin)
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr

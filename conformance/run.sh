@@ -5,7 +5,9 @@
 #  3. a settings page as a frontend team builds it (settings.ts): Codegen's client
 #     preset under tsc --strict, Apollo's persisted-query link, and the ids of
 #     `credkeep manifest` equal to those of @apollo/generate-persisted-query-manifest;
-#  4. Codegen's persisted-documents.json loaded as the trusted documents.
+#  4. Codegen's persisted-documents.json loaded as the trusted documents;
+#  5. events (events.mjs): graphql-ws and graphql-sse subscriptions, and a
+#     webhook receiver verifying signatures with the standardwebhooks package.
 set -euo pipefail
 cd "$(dirname "$0")"
 command -v node >/dev/null || { echo "conformance: node is required"; exit 1; }
@@ -51,3 +53,6 @@ node build/settings.js "$url" "$owner" "$member" settings-member build/apollo-ma
 
 url=$(start codegen CREDKEEP_PERSISTED_QUERIES="$PWD/gql/persisted-documents.json")
 node codegen-documents.mjs "$url" "$owner" gql/persisted-documents.json
+
+url=$(start events CREDKEEP_ALLOW_PRIVATE_TARGETS=true)
+node events.mjs "$url" "$owner"

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
+
 	"credkeep/storage"
 )
 
@@ -39,6 +41,11 @@ const keep = 4096
 // readBatch bounds the entries a stream or follower reads in one go.
 const readBatch = 200
 
+// readCacheSize is how many entries read for streams that are behind stay in
+// memory: streams behind by about as much (webhooks working off a backlog at
+// the same pace) read each entry from the database once between them.
+const readCacheSize = 16384
+
 // Hub holds this instance's followers.
 type Hub struct {
 	src  Source
@@ -47,6 +54,8 @@ type Hub struct {
 
 	mu   sync.Mutex
 	logs map[string]*follower
+	// read are entries read from the database for streams behind, by _id.
+	read *lru.Cache[string, storage.AuditEntry]
 }
 
 // NewHub returns a Hub; poll 0 is DefaultPoll.
@@ -54,7 +63,8 @@ func NewHub(src Source, poll time.Duration, log *slog.Logger) *Hub {
 	if poll <= 0 {
 		poll = DefaultPoll
 	}
-	return &Hub{src: src, poll: poll, log: log, logs: map[string]*follower{}}
+	read, _ := lru.New[string, storage.AuditEntry](readCacheSize)
+	return &Hub{src: src, poll: poll, log: log, logs: map[string]*follower{}, read: read}
 }
 
 // Appended is audit.Log's OnAppend: entries this instance just wrote.
@@ -280,10 +290,16 @@ func (s *Stream) Next(ctx context.Context) ([]storage.AuditEntry, error) {
 // the follower has seen the log reach further).
 func (s *Stream) read(ctx context.Context, until int64) ([]storage.AuditEntry, error) {
 	out := make([]storage.AuditEntry, 0, until-s.cursor)
+	h := s.f.hub
 	for seq := s.cursor + 1; seq <= until; seq++ {
-		e, err := s.f.hub.src.AuditEntry(ctx, s.f.name, seq)
-		if err != nil {
-			return nil, err
+		id := storage.AuditEntryID(s.f.name, seq)
+		e, ok := h.read.Get(id)
+		if !ok {
+			var err error
+			if e, err = h.src.AuditEntry(ctx, s.f.name, seq); err != nil {
+				return nil, err
+			}
+			h.read.Add(id, e)
 		}
 		out = append(out, e)
 	}

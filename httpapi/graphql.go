@@ -49,7 +49,7 @@ func NewGraphQL(o GraphQLOptions) http.Handler {
 	build := func(suggest bool) *handler.Server {
 		srv := handler.New(schema)
 		srv.AddTransport(websocketTransport(o.CORSOrigins))
-		srv.AddTransport(transport.SSE{KeepAlivePingInterval: keepAlive}) // before POST, which would take the request
+		srv.AddTransport(sseTransport{transport.SSE{KeepAlivePingInterval: keepAlive}}) // before POST, which would take the request
 		srv.AddTransport(transport.GET{})
 		srv.AddTransport(incremental{}) // @defer (deferred.go); before POST, which would take the request
 		srv.AddTransport(transport.POST{})

@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/cors"
@@ -69,6 +70,30 @@ type Options struct {
 	Metrics *metrics.Metrics
 	// Console, when set, serves the web console at / (CREDKEEP_CONSOLE).
 	Console *ConsoleOptions
+	// Load, when set, counts the GraphQL requests in flight (streams aside).
+	Load *Load
+}
+
+// Load counts the GraphQL requests being answered: background work (webhook
+// deliveries) slows down while there are any, so that requests keep the CPU.
+type Load struct{ inflight atomic.Int64 }
+
+// Busy reports whether a request is being answered now.
+func (l *Load) Busy() bool { return l.inflight.Load() > 0 }
+
+func (l *Load) track(next http.Handler) http.Handler {
+	if l == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isStream(r) {
+			next.ServeHTTP(w, r) // a stream waits most of its life
+			return
+		}
+		l.inflight.Add(1)
+		defer l.inflight.Add(-1)
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Limiter decides whether an API token may make another request.
@@ -79,7 +104,7 @@ type Limiter interface {
 // New returns the server's root handler.
 func New(o Options) http.Handler {
 	mux := http.NewServeMux()
-	gql := withCORS(o.CORSOrigins, append(slices.Clone(DefaultCORSHeaders), o.CORSHeaders...), graphqlRequest(authenticate(o.Auth, o.Logger, rateLimit(o.Limiter, o.Logger, o.Metrics, perRequest(o.PerRequest, graphqlResponse(o.GraphQL))))))
+	gql := o.Load.track(withCORS(o.CORSOrigins, append(slices.Clone(DefaultCORSHeaders), o.CORSHeaders...), graphqlRequest(authenticate(o.Auth, o.Logger, rateLimit(o.Limiter, o.Logger, o.Metrics, perRequest(o.PerRequest, graphqlResponse(o.GraphQL)))))))
 	mux.Handle("POST /graphql", gql)
 	mux.Handle("GET /graphql", gql)
 	mux.Handle("OPTIONS /graphql", gql)

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"mime"
 	"net/http"
 	"slices"
 	"strings"
@@ -31,9 +32,22 @@ func isUpgrade(r *http.Request) bool {
 	return r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
+// isSSE: a POST that asks for an event stream first. graphql-sse sends
+// exactly that; clients that merely accept a stream among other answers
+// (urql lists it after JSON) get JSON or multipart as before.
 func isSSE(r *http.Request) bool {
-	return r.Method == http.MethodPost && strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+	if r.Method != http.MethodPost {
+		return false
+	}
+	first, _, _ := strings.Cut(r.Header.Get("Accept"), ",")
+	mt, _, err := mime.ParseMediaType(strings.TrimSpace(first))
+	return err == nil && mt == "text/event-stream"
 }
+
+// sseTransport is gqlgen's SSE transport for the requests isSSE picks.
+type sseTransport struct{ transport.SSE }
+
+func (t sseTransport) Supports(r *http.Request) bool { return isSSE(r) && t.SSE.Supports(r) }
 
 func isStream(r *http.Request) bool { return isUpgrade(r) || isSSE(r) }
 

@@ -16,7 +16,8 @@ import (
 
 // hotCollections are written all the time under load: on the embedded
 // database their writes queue behind one writer lock (writelock.Locker).
-var hotCollections = map[string]bool{colAudit: true, colAuditHeads: true, colUses: true, colRateLimits: true}
+var hotCollections = map[string]bool{colAudit: true, colAuditHeads: true, colUses: true, colRateLimits: true,
+	colDeliveries: true, colWebhooks: true, colLeases: true}
 
 // collection is a MongoDB collection whose writes take the locks the database
 // needs (writelock.Locker): an update or delete of documents named by _id locks

@@ -94,8 +94,8 @@ type Deliverer struct {
 // recordEvery of them, or what recordWithin brought. A crash sends at most
 // those again.
 const (
-	recordEvery  = 50
-	recordWithin = 250 * time.Millisecond
+	recordEvery  = 200
+	recordWithin = time.Second
 )
 
 // DefaultLease is how long a webhook's lease lasts.
@@ -251,6 +251,9 @@ func (d *Deliverer) attempts(ctx context.Context, w Webhook, secret redact.Secre
 	}
 	for {
 		if rec.NextAttemptAt != nil && !d.waitUntil(ctx, *rec.NextAttemptAt) {
+			return rec, false
+		}
+		if d.s.busy != nil && d.s.busy() && d.s.underLoad.Wait(ctx) != nil {
 			return rec, false
 		}
 		res := d.s.send(ctx, w, secret, e, rec.ID)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/time/rate"
 
 	"credkeep/audit"
 	"credkeep/authn"
@@ -72,8 +73,11 @@ type Service struct {
 	client *http.Client
 	// allowPrivate (CREDKEEP_ALLOW_PRIVATE_TARGETS) also allows http:// URLs.
 	allowPrivate bool
-	now          func() time.Time
-	log          *slog.Logger
+	// busy and underLoad pace deliveries while requests are being answered.
+	busy      func() bool
+	underLoad *rate.Limiter
+	now       func() time.Time
+	log       *slog.Logger
 }
 
 // Options configure a Service.
@@ -87,7 +91,18 @@ type Options struct {
 	AllowPrivate bool
 	Now          func() time.Time
 	Log          *slog.Logger
+	// Busy reports whether the instance is answering requests; while it is,
+	// this instance makes at most RateUnderLoad deliveries per second (0:
+	// DefaultRateUnderLoad), so that the event path does not take the CPU
+	// the requests need. Nil: never paced.
+	Busy          func() bool
+	RateUnderLoad int
 }
+
+// DefaultRateUnderLoad is how many deliveries per second an instance makes,
+// all webhooks together, while it answers requests. A backlog built under
+// load is delivered at full speed once the load is over.
+const DefaultRateUnderLoad = 100
 
 // New returns a Service.
 func New(o Options) *Service {
@@ -98,8 +113,12 @@ func New(o Options) *Service {
 	if tr, ok := client.Transport.(*http.Transport); ok {
 		tr.MaxIdleConnsPerHost = 16
 	}
+	if o.RateUnderLoad <= 0 {
+		o.RateUnderLoad = DefaultRateUnderLoad
+	}
 	return &Service{store: o.Store, access: o.Access, audit: o.Audit, tail: o.Tail, hub: o.Hub, client: client,
-		allowPrivate: o.AllowPrivate, now: o.Now, log: o.Log}
+		allowPrivate: o.AllowPrivate, now: o.Now, log: o.Log,
+		busy: o.Busy, underLoad: rate.NewLimiter(rate.Limit(o.RateUnderLoad), max(o.RateUnderLoad/10, 1))}
 }
 
 // Webhook is a webhook as its managers see it.

@@ -58,6 +58,9 @@ type Config struct {
 	// MaxSubscriptions is how many event streams one caller may hold open per
 	// instance (CREDKEEP_MAX_SUBSCRIPTIONS).
 	MaxSubscriptions int
+	// WebhookRate is how many webhook deliveries per second an instance makes
+	// while it answers requests (CREDKEEP_WEBHOOK_RATE); idle, it delivers at full speed.
+	WebhookRate int
 	// ExpiryWarning is how long before its expiry a credential is expiring soon (CREDKEEP_EXPIRY_WARNING).
 	ExpiryWarning time.Duration
 	// SingleInstance accepts a MONGODB_URI database without atomic updates
@@ -245,6 +248,10 @@ func Load(lookup Lookup) (*Config, error) {
 	subs := get("CREDKEEP_MAX_SUBSCRIPTIONS", "20")
 	if c.MaxSubscriptions, err = strconv.Atoi(subs); err != nil || c.MaxSubscriptions < 1 || c.MaxSubscriptions > 10000 {
 		return nil, bad("CREDKEEP_MAX_SUBSCRIPTIONS", "must be a whole number of streams per caller, 1 to 10000")
+	}
+	whRate := get("CREDKEEP_WEBHOOK_RATE", "100")
+	if c.WebhookRate, err = strconv.Atoi(whRate); err != nil || c.WebhookRate < 1 || c.WebhookRate > 100000 {
+		return nil, bad("CREDKEEP_WEBHOOK_RATE", "must be a whole number of deliveries per second, 1 to 100000")
 	}
 	versions := get("CREDKEEP_SECRET_VERSIONS", "10")
 	if c.SecretVersions, err = strconv.Atoi(versions); err != nil || c.SecretVersions < 1 || c.SecretVersions > 1000 {
