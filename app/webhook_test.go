@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -474,4 +475,61 @@ func TestWebhookAccessAndAddresses(t *testing.T) {
 	wantCode(t, e.gql(carol, `mutation($id: ID!) { deleteWebhook(id: $id) { deleted } }`, map[string]any{"id": view.Webhooks[0].ID}), "FORBIDDEN")
 	wantCode(t, e.gql(mallory, `mutation($id: ID!) { deleteWebhook(id: $id) { deleted } }`, map[string]any{"id": view.Webhooks[0].ID}), "NOT_FOUND")
 	mustOK(t, e.gql(alice, `mutation($id: ID!) { deleteWebhook(id: $id) { deleted } }`, map[string]any{"id": view.Webhooks[0].ID}))
+}
+
+// TestWebhookDeliveryRefusesPrivateAddresses: a name that resolves to a
+// loopback address passes at creation (it is a name) and is refused when a
+// delivery connects: nothing reaches the listener, the delivery waits.
+func TestWebhookDeliveryRefusesPrivateAddresses(t *testing.T) {
+	e := newEnvWith(t, func(e *env) { e.webhooksEvery = 20 * time.Millisecond }) // private targets not allowed
+	alice := e.token("alice")
+	ws := e.createWorkspace(alice, "acme")
+	rc := newReceiver(t)
+	port := rc.srv.Listener.Addr().(*net.TCPAddr).Port
+	mustOK(t, e.gql(alice, createWebhook, map[string]any{"in": map[string]any{
+		"workspaceId": ws, "name": "inside", "url": fmt.Sprintf("https://localhost:%d/x", port), "events": []string{"WORKSPACE_UPDATED"}}}))
+	e.renames(alice, ws, 0, 1)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, ds, _ := e.deliveries(alice, ws)
+		if len(ds) == 1 && ds[0].Attempt >= 1 {
+			if ds[0].Status != "PENDING" || ds[0].ResponseCode != nil || ds[0].NextAttemptAt == nil {
+				t.Fatalf("a refused delivery: %+v", ds[0])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no attempt on record: %+v", ds)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := len(rc.requests()); n != 0 {
+		t.Fatalf("the loopback listener got %d requests", n)
+	}
+}
+
+// TestWebhookSecretSurvivesKeyRotation: the signing secret is sealed under the
+// workspace's data key; after rotateWorkspaceKey (the old key deleted)
+// deliveries are still signed with the same secret.
+func TestWebhookSecretSurvivesKeyRotation(t *testing.T) {
+	e := webhookEnv(t)
+	alice := e.token("alice")
+	ws := e.createWorkspace(alice, "acme")
+	rc := newReceiver(t)
+	hook := e.createWebhook(alice, ws, rc, "WORKSPACE_UPDATED", "WORKSPACE_KEY_ROTATED")
+	// Paused, so that its deliverer reads the secret after the rotation.
+	mustOK(t, e.gql(alice, updateWebhook, map[string]any{"in": map[string]any{"id": hook.ID, "active": false}}))
+	time.Sleep(100 * time.Millisecond)
+	mustOK(t, e.gql(alice, `mutation($ws: ID!) { rotateWorkspaceKey(workspaceId: $ws) { keyRotatedAt } }`, map[string]any{"ws": ws}))
+	e.renames(alice, ws, 0, 1)
+	mustOK(t, e.gql(alice, updateWebhook, map[string]any{"in": map[string]any{"id": hook.ID, "active": true}}))
+	got := rc.wait(2, 10*time.Second)
+	for _, g := range got {
+		if g.verified != nil {
+			t.Fatalf("%s after the rotation: %v", g.payload.Type, g.verified)
+		}
+	}
+	if got[0].payload.Type != "WORKSPACE_KEY_ROTATED" || got[1].payload.Type != "WORKSPACE_UPDATED" {
+		t.Fatalf("got %s, %s", got[0].payload.Type, got[1].payload.Type)
+	}
 }

@@ -169,17 +169,25 @@ func (d *Deliverer) deliver(ctx context.Context, id string) {
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	go d.keepLease(ctx, stop, id)
+	failed := func(what string, err error) {
+		if err != nil && ctx.Err() == nil && !errors.Is(err, storage.ErrNotFound) {
+			d.s.log.WarnContext(ctx, "webhook delivery stopped: "+what, "webhook", id, "error", err)
+		}
+	}
 	w, err := d.s.store.Webhook(ctx, id)
 	if err != nil || !w.Active {
+		failed("could not read the webhook", err)
 		return
 	}
 	secret, err := d.s.store.WebhookSecret(ctx, id)
 	if err != nil {
+		failed("could not read its signing secret", err)
 		return
 	}
 	cursor := w.Cursor
 	stream, err := d.s.hub.Follow(ctx, w.WorkspaceID, &cursor)
 	if err != nil {
+		failed("could not follow the workspace's log", err)
 		return
 	}
 	defer stream.Close()
