@@ -1,7 +1,8 @@
 // The console (SPEC.md §10) in a real browser, as the people who use it:
 // sign in with OpenID Connect, create a workspace, add a member, create an
 // SMTP credential through the generated form (fixing a validation error on the
-// way), share it at VIEW, create and revoke an API token, find all of it in
+// way), share it at VIEW, create and revoke an API token, create and pause a
+// webhook (its signing secret shown once), find all of it in
 // the audit log and verify the chain; then the member signs in and sees the
 // masked hint and no edit action. On every screen: no console error, no CSP
 // violation, no serious or critical axe-core violation. The secret is in no
@@ -125,6 +126,30 @@ test('people manage credentials in the console', async () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Revoke token' }).click();
     await page.getByText('No tokens yet').waitFor();
 
+    // A webhook: its signing secret shown once, then paused.
+    await page.goto(`${oidcURL}/w/${ws}/credentials`);
+    await page.getByRole('link', { name: 'Webhooks' }).click();
+    await page.getByText('No webhooks yet').waitFor();
+    await page.getByLabel('Name').fill('Ops alerts');
+    await page.getByLabel('Endpoint URL').fill('https://hooks.example.com/credkeep');
+    await page.getByLabel('A credential was shared').check();
+    await page.getByRole('button', { name: 'Create webhook' }).click();
+    const signing = page.locator('.once code');
+    await signing.waitFor();
+    const whsec = await signing.innerText();
+    assert.match(whsec, /^whsec_[A-Za-z0-9+/]{43}=$/);
+    await accessible(page, 'webhook secret shown once', axeFound);
+    await page.getByRole('button', { name: 'I have stored it' }).click();
+    assert.ok(!(await page.content()).includes(whsec), 'the signing secret is still in the page');
+    await page.getByRole('heading', { name: /Ops alerts/ }).waitFor();
+    await page.getByRole('button', { name: 'Pause Ops alerts' }).click();
+    await page.getByText('Paused: events wait').waitFor();
+    await page.getByRole('button', { name: 'Show deliveries of Ops alerts' }).click();
+    await page.getByText('Nothing delivered yet').waitFor();
+    await accessible(page, 'webhooks', axeFound);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await screenshot(page, 'webhooks');
+
     // The audit log has all of it, and its chain holds.
     await page.goto(`${oidcURL}/w/${ws}/audit`);
     for (const action of ['Credential created', 'Credential shared', 'Token created', 'Token revoked', 'Member added']) {
@@ -208,7 +233,7 @@ test('the sign-in link, a list of 200, requests per screen, an expired session',
     // GraphQL requests each screen makes when opened from its URL.
     const screens = {
       credentials: `/w/${ws}/credentials`, detail: `/w/${ws}/credentials/${first}`, 'new credential': `/w/${ws}/credentials/new/smtp`,
-      members: `/w/${ws}/members`, defaults: `/w/${ws}/defaults`, 'audit log': `/w/${ws}/audit`, 'API tokens': '/tokens', workspaces: '/workspaces',
+      members: `/w/${ws}/members`, defaults: `/w/${ws}/defaults`, 'audit log': `/w/${ws}/audit`, webhooks: `/w/${ws}/webhooks`, 'API tokens': '/tokens', workspaces: '/workspaces',
     };
     numbers.requests = {};
     for (const [name, path] of Object.entries(screens)) {

@@ -51,6 +51,13 @@ export function makeClient(onSignedOut: () => void): Client {
             revokeApiToken: (_r, _a, cache) => invalidate(cache, 'Query', null, 'apiTokens'),
             addMember: (_r, args, cache) => invalidate(cache, 'Workspace', args.workspaceId as string, 'members'),
             removeMember: (_r, args, cache) => invalidate(cache, 'Workspace', args.workspaceId as string, 'members'),
+            createWebhook: (_r, args, cache) => {
+              const input = args.input as { workspaceId: string };
+              invalidate(cache, 'Workspace', input.workspaceId, 'webhooks');
+            },
+            deleteWebhook: (_r, args, cache) => {
+              cache.invalidate({ __typename: 'Webhook', id: args.id as string });
+            },
           },
         },
       }),

@@ -19,6 +19,7 @@ import { Tokens } from './screens/Tokens';
 import { Members } from './screens/Members';
 import { Defaults } from './screens/Defaults';
 import { Audit } from './screens/Audit';
+import { Webhooks } from './screens/Webhooks';
 
 function Home() {
   const [{ data, fetching, error }] = useQuery({ query: ViewerDocument });
@@ -63,6 +64,7 @@ function Shell(props: { onSignOut: () => void }) {
           {ws && nav(`/w/${ws}/members`, 'Members')}
           {ws && nav(`/w/${ws}/defaults`, 'Defaults')}
           {ws && nav(`/w/${ws}/audit`, 'Audit log')}
+          {ws && nav(`/w/${ws}/webhooks`, 'Webhooks')}
           {nav('/tokens', 'API tokens')}
           {nav('/workspaces', 'Workspaces')}
         </ul>
@@ -79,6 +81,7 @@ function Shell(props: { onSignOut: () => void }) {
           <Route path="/w/:ws/members">{(p) => <Members workspaceId={p.ws} />}</Route>
           <Route path="/w/:ws/defaults">{(p) => <Defaults workspaceId={p.ws} />}</Route>
           <Route path="/w/:ws/audit">{(p) => <Audit workspaceId={p.ws} />}</Route>
+          <Route path="/w/:ws/webhooks">{(p) => <Webhooks workspaceId={p.ws} />}</Route>
           <Route><section class="page"><h1>Not found</h1><p>There is no such page. <Link href="/">Go to your credentials</Link>.</p></section></Route>
         </Switch>
       </main>
