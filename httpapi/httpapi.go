@@ -76,10 +76,20 @@ type Options struct {
 
 // Load counts the GraphQL requests being answered: background work (webhook
 // deliveries) slows down while there are any, so that requests keep the CPU.
-type Load struct{ inflight atomic.Int64 }
+type Load struct {
+	inflight atomic.Int64
+	lastDone atomic.Int64 // unix nanoseconds
+}
 
-// Busy reports whether a request is being answered now.
-func (l *Load) Busy() bool { return l.inflight.Load() > 0 }
+// busyAfter is how long after its last request an instance still counts as
+// busy: requests that share a group commit answer together, and the instant
+// after, before their clients send the next ones, none is in flight.
+const busyAfter = 200 * time.Millisecond
+
+// Busy reports whether a request is being answered now, or was a moment ago.
+func (l *Load) Busy() bool {
+	return l.inflight.Load() > 0 || time.Since(time.Unix(0, l.lastDone.Load())) < busyAfter
+}
 
 func (l *Load) track(next http.Handler) http.Handler {
 	if l == nil {
@@ -91,7 +101,10 @@ func (l *Load) track(next http.Handler) http.Handler {
 			return
 		}
 		l.inflight.Add(1)
-		defer l.inflight.Add(-1)
+		defer func() {
+			l.lastDone.Store(time.Now().UnixNano())
+			l.inflight.Add(-1)
+		}()
 		next.ServeHTTP(w, r)
 	})
 }

@@ -202,9 +202,20 @@ func (d *Deliverer) deliver(ctx context.Context, id string) {
 		}
 		var done []storage.Delivery
 		handled, recorded := cursor, time.Now()
+		read := time.Now()
 		for _, e := range entries {
 			if e.Seq <= w.Cursor {
 				continue
+			}
+			if time.Since(read) > time.Second {
+				// A batch can take long to deliver: a webhook paused,
+				// changed or deleted meanwhile is seen within a second.
+				fresh, err := d.s.store.Webhook(ctx, id)
+				if err != nil || !fresh.Active {
+					_ = d.record(ctx, id, done, handled)
+					return
+				}
+				w, read = fresh, time.Now()
 			}
 			if !slices.Contains(w.Events, e.Action) {
 				handled = e.Seq
