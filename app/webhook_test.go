@@ -487,7 +487,7 @@ func TestWebhookDeliveryRefusesPrivateAddresses(t *testing.T) {
 	rc := newReceiver(t)
 	port := rc.srv.Listener.Addr().(*net.TCPAddr).Port
 	mustOK(t, e.gql(alice, createWebhook, map[string]any{"in": map[string]any{
-		"workspaceId": ws, "name": "inside", "url": fmt.Sprintf("https://localhost:%d/x", port), "events": []string{"WORKSPACE_UPDATED"}}}))
+		"workspaceId": ws, "name": "inside", "url": fmt.Sprintf("https://localhost:%d/x?token=receiver-token-7781", port), "events": []string{"WORKSPACE_UPDATED"}}}))
 	e.renames(alice, ws, 0, 1)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -505,6 +505,11 @@ func TestWebhookDeliveryRefusesPrivateAddresses(t *testing.T) {
 	}
 	if n := len(rc.requests()); n != 0 {
 		t.Fatalf("the loopback listener got %d requests", n)
+	}
+	// The failure is logged, without the URL's query (the receiver's own token).
+	logs := e.logs.String()
+	if !strings.Contains(logs, "webhook delivery failed") || strings.Contains(logs, "receiver-token-7781") {
+		t.Fatalf("the log of a failed delivery: %v", strings.Contains(logs, "receiver-token-7781"))
 	}
 }
 

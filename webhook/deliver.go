@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -66,8 +67,12 @@ func (s *Service) send(ctx context.Context, w Webhook, secret redact.Secret, e s
 	resp, err := s.client.Do(req)
 	res.took = time.Since(start)
 	if err != nil {
-		// The URL is the manager's; the error names it, not any secret.
-		s.log.InfoContext(ctx, "webhook delivery failed", "webhook", w.ID, "seq", e.Seq, "error", err)
+		// Not the URL: its path or query may carry the receiver's own token.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		s.log.InfoContext(ctx, "webhook delivery failed", "webhook", w.ID, "host", host(w.URL), "seq", e.Seq, "error", err)
 		return res
 	}
 	// Read a little of the answer so the connection can be reused; keep none of it.
