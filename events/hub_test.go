@@ -25,7 +25,9 @@ type source struct {
 	log *audit.Log
 }
 
-func (s source) LastSeq(ctx context.Context, log string) (int64, error) { return s.log.LastSeq(ctx, log) }
+func (s source) LastSeq(ctx context.Context, log string) (int64, error) {
+	return s.log.LastSeq(ctx, log)
+}
 
 func newInstance(s *storage.Store, poll time.Duration) instance {
 	quiet := slog.New(slog.DiscardHandler)
