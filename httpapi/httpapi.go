@@ -219,8 +219,11 @@ const HandlerTimeout = 30 * time.Second
 // marked so that it may run queries only. Every request gets a deadline.
 func graphqlRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), HandlerTimeout)
-		if isStream(r) {
+		var ctx context.Context
+		var cancel context.CancelFunc
+		if !isStream(r) {
+			ctx, cancel = context.WithTimeout(r.Context(), HandlerTimeout)
+		} else {
 			// A subscription lasts as long as its client wants (and may).
 			ctx, cancel = context.WithCancel(r.Context())
 			ctx = context.WithValue(ctx, streamKey{}, true)
