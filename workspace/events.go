@@ -129,6 +129,9 @@ func (s *Service) Events(ctx context.Context, workspaceID string, afterSeq *int6
 			}
 			checked := false
 			for _, e := range entries {
+				if live.Err() != nil {
+					break // ended (access lost): the next Next reports why
+				}
 				if time.Now().Before(strictUntil) && !checked {
 					if err := s.mayFollow(live, workspaceID); err != nil {
 						stop(err)
@@ -139,7 +142,6 @@ func (s *Service) Events(ctx context.Context, workspaceID string, afterSeq *int6
 				select {
 				case out <- Event{Record: audit.RecordOf(e)}:
 				case <-live.Done():
-					// Ended between entries: the next Next reports why.
 				}
 				if changesAccess(audit.Action(e.Action)) {
 					// The change is made after its entry is written: entries
