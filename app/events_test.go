@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	graphql "github.com/hasura/go-graphql-client"
 )
 
@@ -363,5 +364,34 @@ func TestEventsOverSSE(t *testing.T) {
 	wantSeqs(t, live.events, last+1)
 	if len(live.events) != 2 || live.events[1].TargetName != "acme 101" {
 		t.Fatalf("live: %+v", live)
+	}
+}
+
+// TestEventsWebSocketNeedsCredentials: a WebSocket with no credentials, in
+// the init payload or the upgrade, is closed before connection_ack; a bad
+// token in the payload too.
+func TestEventsWebSocketNeedsCredentials(t *testing.T) {
+	e := newEnv(t)
+	url := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/graphql"
+	for name, payload := range map[string]string{"anonymous": `{}`, "bad token": `{"Authorization":"Bearer not-a-jwt"}`} {
+		dialer := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}}
+		c, _, err := dialer.Dial(url, nil)
+		if err != nil {
+			t.Fatalf("%s: dial: %v", name, err)
+		}
+		if err := c.WriteMessage(websocket.TextMessage, []byte(`{"type":"connection_init","payload":`+payload+`}`)); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for {
+			_, msg, err := c.ReadMessage()
+			if err != nil {
+				break // closed: refused
+			}
+			if strings.Contains(string(msg), "connection_ack") {
+				t.Fatalf("%s: acknowledged: %s", name, msg)
+			}
+		}
+		_ = c.Close()
 	}
 }

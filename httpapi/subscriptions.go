@@ -66,8 +66,8 @@ func withAuthenticator(ctx context.Context, a Authenticator) context.Context {
 // else by the upgrade request's header. Origins: the server's own and the
 // CORS origins; the credentials are never ambient (no cookies), so another
 // page cannot borrow them either way.
-func websocketTransport(origins []string) transport.Websocket {
-	return transport.Websocket{
+func websocketTransport(origins []string) wsTransport {
+	return wsTransport{transport.Websocket{
 		Upgrader: websocket.Upgrader{
 			ReadBufferSize:  4096,
 			WriteBufferSize: 4096,
@@ -87,7 +87,11 @@ func websocketTransport(origins []string) transport.Websocket {
 		InitFunc: func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 			header := payload.Authorization()
 			if header == "" {
-				return ctx, nil, nil // the upgrade request's credentials, if any
+				if authn.PrincipalFrom(ctx) == nil {
+					// Nobody may subscribe anonymously: no connection to hold open.
+					return nil, nil, errors.New("authentication required: send Authorization in the connection_init payload")
+				}
+				return ctx, nil, nil // the upgrade request's credentials
 			}
 			a, _ := ctx.Value(authenticatorKey{}).(Authenticator)
 			if a == nil {
@@ -102,8 +106,15 @@ func websocketTransport(origins []string) transport.Websocket {
 			ctx = authn.WithRecheck(ctx, func(ctx context.Context) (*authn.Principal, error) { return a.Authenticate(ctx, header) })
 			return ctx, nil, nil
 		},
-	}
+	}}
 }
+
+// wsTransport is gqlgen's WebSocket transport for the requests isUpgrade
+// picks (gqlgen's own test takes any Upgrade header, h2c included), so that
+// the middleware and the transport agree on what is a WebSocket.
+type wsTransport struct{ transport.Websocket }
+
+func (t wsTransport) Supports(r *http.Request) bool { return isUpgrade(r) }
 
 // subscriptionsStream refuses a subscription that did not come as a stream,
 // and anything but a subscription over a WebSocket.
