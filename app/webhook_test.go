@@ -266,6 +266,15 @@ func TestWebhookDelivers(t *testing.T) {
 		t.Fatalf("cursor %d, want at least %d", hook2.LastSeq, got[11].payload.Data.Seq)
 	}
 
+	// Only its managers may send one again: a member is refused, a stranger
+	// learns nothing, and neither reaches the receiver.
+	redeliver := `mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { id seq attempt status responseCode } }`
+	wantCode(t, e.gql(e.token("bob"), redeliver, map[string]any{"id": ds[5].ID}), "FORBIDDEN")
+	wantCode(t, e.gql(e.token("mallory"), redeliver, map[string]any{"id": ds[5].ID}), "NOT_FOUND")
+	if n := len(rc.requests()); n != 12 {
+		t.Fatalf("refused redeliveries reached the receiver: %d requests", n)
+	}
+
 	// Redelivered: the same webhook-id, a second attempt on record.
 	var redone deliveryJSON
 	mustOK(t, e.gql(alice, `mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { id seq attempt status responseCode } }`,
@@ -472,6 +481,9 @@ func TestWebhookAccessAndAddresses(t *testing.T) {
 	if len(view.Webhooks) != 1 || !view.ViewerCan.ManageWebhooks {
 		t.Fatalf("owner sees %+v", view)
 	}
+	wantCode(t, e.gql(carol, updateWebhook, map[string]any{"in": map[string]any{"id": view.Webhooks[0].ID, "url": "https://carol.example.net/"}}), "FORBIDDEN")
+	wantCode(t, e.gql(auditor, updateWebhook, map[string]any{"in": map[string]any{"id": view.Webhooks[0].ID, "url": "https://audit.example.net/"}}), "FORBIDDEN")
+	wantCode(t, e.gql(mallory, updateWebhook, map[string]any{"in": map[string]any{"id": view.Webhooks[0].ID, "active": false}}), "NOT_FOUND")
 	wantCode(t, e.gql(carol, `mutation($id: ID!) { deleteWebhook(id: $id) { deleted } }`, map[string]any{"id": view.Webhooks[0].ID}), "FORBIDDEN")
 	wantCode(t, e.gql(mallory, `mutation($id: ID!) { deleteWebhook(id: $id) { deleted } }`, map[string]any{"id": view.Webhooks[0].ID}), "NOT_FOUND")
 	mustOK(t, e.gql(alice, `mutation($id: ID!) { deleteWebhook(id: $id) { deleted } }`, map[string]any{"id": view.Webhooks[0].ID}))
