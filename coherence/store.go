@@ -90,7 +90,25 @@ type Store struct {
 	known  *lru.Cache[string, knownState]
 	tokens *lru.Cache[string, cachedToken]
 	users  *expirable.LRU[string, storage.User]
+	// onData is told of every credential write of this instance (OnDataChange).
+	onData []func(DataChange)
 }
+
+// DataChange is one credential write of this instance and the data version it
+// made, so that a cache of the workspace's credentials can read that one
+// credential again instead of all of them.
+type DataChange struct {
+	WorkspaceID  string
+	CredentialID string
+	// Version is the workspace's data version the write moved it to; 0 when
+	// the move failed (it is retried in the background, and the version it
+	// lands on is not known here): the cache must forget the workspace.
+	Version int64
+}
+
+// OnDataChange registers fn to be told of every credential write this instance
+// makes, after the write and its version move. Register before serving.
+func (c *Store) OnDataChange(fn func(DataChange)) { c.onData = append(c.onData, fn) }
 
 type snapshot struct {
 	epochs    storage.Epochs
@@ -240,16 +258,21 @@ func (c *Store) forget(ctx context.Context, workspaceID string) {
 	c.known.Remove(workspaceID)
 }
 
-// dataChanged moves the workspace's data version on after a credential write.
-// The write is durable by then, so a failed bump does not fail it: the bump is
-// retried in the background until it lands (caches bound what they serve by
-// age as well; see CacheMaxAge).
-func (c *Store) dataChanged(ctx context.Context, workspaceID string) {
-	if _, err := c.bump(ctx, workspaceID, storage.DataVersion); err != nil {
+// dataChanged moves the workspace's data version on after a write of one of
+// its credentials. The write is durable by then, so a failed bump does not
+// fail it: the bump is retried in the background until it lands (caches bound
+// what they serve by age as well; see CacheMaxAge).
+func (c *Store) dataChanged(ctx context.Context, workspaceID, credentialID string) {
+	v, err := c.bump(ctx, workspaceID, storage.DataVersion)
+	if err != nil {
+		v = 0
 		undo.Retry(ctx, c.log, "bump the data version of workspace "+workspaceID+staleMeanwhile, func(ctx context.Context) error {
 			_, err := c.bump(ctx, workspaceID, storage.DataVersion)
 			return err
 		})
+	}
+	for _, fn := range c.onData {
+		fn(DataChange{WorkspaceID: workspaceID, CredentialID: credentialID, Version: v})
 	}
 }
 
@@ -270,7 +293,7 @@ func (c *Store) InsertCredential(ctx context.Context, cr storage.Credential, sec
 	if err := c.Store.InsertCredential(ctx, cr, secrets); err != nil {
 		return err
 	}
-	c.dataChanged(ctx, cr.WorkspaceID)
+	c.dataChanged(ctx, cr.WorkspaceID, cr.ID)
 	return nil
 }
 
@@ -278,7 +301,7 @@ func (c *Store) InsertCredential(ctx context.Context, cr storage.Credential, sec
 func (c *Store) UpdateCredential(ctx context.Context, cr storage.Credential, secrets map[string]redact.Secret, expectedVersion int64) (storage.Credential, error) {
 	updated, err := c.Store.UpdateCredential(ctx, cr, secrets, expectedVersion)
 	if err == nil {
-		c.dataChanged(ctx, cr.WorkspaceID)
+		c.dataChanged(ctx, cr.WorkspaceID, cr.ID)
 	}
 	return updated, err
 }
@@ -288,7 +311,7 @@ func (c *Store) DeleteCredential(ctx context.Context, workspaceID, id string) er
 	if err := c.Store.DeleteCredential(ctx, workspaceID, id); err != nil {
 		return err
 	}
-	c.dataChanged(ctx, workspaceID)
+	c.dataChanged(ctx, workspaceID, id)
 	return nil
 }
 
@@ -297,7 +320,7 @@ func (c *Store) SetCredentialOAuthTokens(ctx context.Context, workspaceID, id st
 	if err := c.Store.SetCredentialOAuthTokens(ctx, workspaceID, id, t, now); err != nil {
 		return err
 	}
-	c.dataChanged(ctx, workspaceID)
+	c.dataChanged(ctx, workspaceID, id)
 	return nil
 }
 
@@ -306,7 +329,7 @@ func (c *Store) SetCredentialCheck(ctx context.Context, workspaceID, id string, 
 	if err := c.Store.SetCredentialCheck(ctx, workspaceID, id, tested, lastError); err != nil {
 		return err
 	}
-	c.dataChanged(ctx, workspaceID)
+	c.dataChanged(ctx, workspaceID, id)
 	return nil
 }
 

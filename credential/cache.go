@@ -2,7 +2,10 @@ package credential
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +23,9 @@ type CacheStore interface {
 	SealedCredential(ctx context.Context, id string) (storage.Credential, storage.Sealed, error)
 	SealedCredentialsOf(ctx context.Context, workspaceID string) ([]storage.Credential, []storage.Sealed, error)
 	Unseal(ctx context.Context, s storage.Sealed) (map[string]redact.Secret, error)
+	// OnDataChange tells the cache of this instance's credential writes.
+	OnDataChange(fn func(coherence.DataChange))
+	OneInstance() bool
 }
 
 // cache keeps credentials in process, their secrets still encrypted, so that
@@ -31,8 +37,17 @@ type CacheStore interface {
 //
 // A credential read is an _id lookup (indexed on every database, see
 // storage/embedded/sqliteid.go for the embedded one) but still a round trip and a
-// decode per request; the cache makes a repeated read cost none, and lists
-// (which scan a workspace's credentials) cost one read per data version.
+// decode per request; the cache makes a repeated read cost none.
+//
+// A list is read whole once; after that, a write this instance made moves it
+// to the write's version by reading the credential written, by _id (changes).
+// Only a version this instance did not make (another instance's write, a key
+// rotation) reads the whole list again. On the embedded database that matters:
+// it answers a query by workspace by scanning and decoding every credential of
+// every workspace (about 80 µs each), so re-reading a list after each write,
+// or every CacheMaxAge, cost seconds of CPU at 50,000 credentials. There,
+// lists do not age either (listMaxAge): the database has one writer, this
+// process, whose writes reach the list through changes.
 type cache struct {
 	store CacheStore
 	now   func() time.Time
@@ -48,7 +63,22 @@ type cache struct {
 	loads singleflight.Group
 	// observe, when set, learns whether a get was served from memory.
 	observe func(hit bool)
+	// changes: which credential each data version this instance made changed.
+	changes *lru.Cache[string, *wsChanges]
+	// listMaxAge bounds how long a list read whole is served (0: no bound).
+	listMaxAge time.Duration
 }
+
+// wsChanges maps the data versions of one workspace that this instance's
+// writes made to the credential each changed.
+type wsChanges struct {
+	mu       sync.Mutex
+	versions map[int64]string
+}
+
+// changesKept bounds the versions remembered per workspace; a list further
+// behind is read whole.
+const changesKept = 1024
 
 func (c *cache) observed(hit bool) {
 	if c.observe != nil {
@@ -80,11 +110,70 @@ func newCache(store CacheStore, now func() time.Time) *cache {
 	entries, _ := lru.New[string, *entry](cacheSize) // errors only for a size < 1
 	lists, _ := lru.New[string, *wsList](1_000)
 	homes, _ := lru.New[string, string](cacheSize)
-	return &cache{store: store, now: now, entries: entries, lists: lists, homes: homes}
+	changes, _ := lru.New[string, *wsChanges](10_000)
+	c := &cache{store: store, now: now, entries: entries, lists: lists, homes: homes, changes: changes, listMaxAge: coherence.CacheMaxAge}
+	if store.OneInstance() {
+		c.listMaxAge = 0
+	}
+	store.OnDataChange(c.changed)
+	return c
 }
 
 func (c *cache) fresh(loadedAt time.Time) bool {
 	return c.now().Sub(loadedAt) < coherence.CacheMaxAge
+}
+
+func (c *cache) listFresh(l *wsList) bool {
+	return c.listMaxAge == 0 || c.now().Sub(l.loadedAt) < c.listMaxAge
+}
+
+// changed records a write of this instance (coherence.Store.OnDataChange).
+func (c *cache) changed(ch coherence.DataChange) {
+	if ch.Version == 0 {
+		// The version did not move: nothing would tell a reader that the
+		// cached list and entry are stale.
+		c.lists.Remove(ch.WorkspaceID)
+		c.entries.Remove(ch.CredentialID)
+		c.changes.Remove(ch.WorkspaceID)
+		return
+	}
+	w := &wsChanges{versions: map[int64]string{}}
+	if prev, found, _ := c.changes.PeekOrAdd(ch.WorkspaceID, w); found {
+		w = prev
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.versions[ch.Version] = ch.CredentialID
+	if len(w.versions) > changesKept {
+		for v := range w.versions {
+			if v <= ch.Version-changesKept {
+				delete(w.versions, v)
+			}
+		}
+	}
+}
+
+// changedBetween returns the credentials changed by versions from+1 … to, if
+// this instance made every one of them.
+func (c *cache) changedBetween(workspaceID string, from, to int64) ([]string, bool) {
+	if to <= from || to-from > changesKept {
+		return nil, false
+	}
+	w, ok := c.changes.Get(workspaceID)
+	if !ok {
+		return nil, false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ids := make([]string, 0, to-from)
+	for v := from + 1; v <= to; v++ {
+		id, ok := w.versions[v]
+		if !ok {
+			return nil, false
+		}
+		ids = append(ids, id)
+	}
+	return ids, true
 }
 
 // get returns a credential as of this request, or storage.ErrNotFound.
@@ -109,7 +198,7 @@ func (c *cache) get(ctx context.Context, id string) (*entry, error) {
 		c.observed(true)
 		return e, nil
 	}
-	if l, ok := c.lists.Get(ws); ok && l.version == st.DataVersion && c.fresh(l.loadedAt) {
+	if l, ok := c.lists.Get(ws); ok && l.version == st.DataVersion && c.listFresh(l) {
 		for _, e := range l.entries {
 			if e.cred.ID == id {
 				c.entries.Add(id, e)
@@ -144,12 +233,22 @@ func (c *cache) list(ctx context.Context, workspaceID string) ([]*entry, error) 
 	if err != nil {
 		return nil, err
 	}
-	if l, ok := c.lists.Get(workspaceID); ok && l.version == st.DataVersion && c.fresh(l.loadedAt) {
+	l, ok := c.lists.Get(workspaceID)
+	if ok && !c.listFresh(l) {
+		ok = false
+	}
+	if ok && l.version == st.DataVersion {
 		return l.entries, nil
 	}
-	v, err, _ := c.loads.Do("w:"+workspaceID+"@"+strconv.FormatInt(st.DataVersion, 10), func() (any, error) {
-		return c.loadList(context.WithoutCancel(ctx), workspaceID, st.DataVersion)
-	})
+	load := func() (any, error) { return c.loadList(context.WithoutCancel(ctx), workspaceID, st.DataVersion) }
+	if ok {
+		if ids, known := c.changedBetween(workspaceID, l.version, st.DataVersion); known {
+			load = func() (any, error) {
+				return c.patchList(context.WithoutCancel(ctx), workspaceID, l, ids, st.DataVersion)
+			}
+		}
+	}
+	v, err, _ := c.loads.Do("w:"+workspaceID+"@"+strconv.FormatInt(st.DataVersion, 10), load)
 	if err != nil {
 		return nil, err
 	}
@@ -175,8 +274,60 @@ func (c *cache) loadList(ctx context.Context, workspaceID string, version int64)
 		c.homes.Add(cred.ID, workspaceID)
 		l.entries[i] = e
 	}
-	c.lists.Add(workspaceID, l)
+	c.keepList(workspaceID, l)
 	return l.entries, nil
+}
+
+// patchList makes the list at version out of l by reading again the
+// credentials ids, which the versions in between changed; version was read
+// before. The list keeps its loadedAt: the age bound (on a database of several
+// instances) counts from the last whole read.
+func (c *cache) patchList(ctx context.Context, workspaceID string, l *wsList, ids []string, version int64) ([]*entry, error) {
+	changed := make(map[string]*entry, len(ids))
+	for _, id := range ids {
+		if _, done := changed[id]; done {
+			continue
+		}
+		cred, sealed, err := c.store.SealedCredential(ctx, id)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			changed[id] = nil
+		case err != nil:
+			return nil, err
+		default:
+			e := &entry{cred: cred, sealed: sealed, version: version, loadedAt: c.now()}
+			c.entries.Add(id, e)
+			changed[id] = e
+		}
+	}
+	entries := make([]*entry, 0, len(l.entries)+len(changed))
+	for _, e := range l.entries {
+		if _, ok := changed[e.cred.ID]; !ok {
+			entries = append(entries, e)
+		}
+	}
+	for _, e := range changed {
+		if e != nil {
+			entries = append(entries, e)
+		}
+	}
+	slices.SortFunc(entries, func(a, b *entry) int {
+		if n := strings.Compare(a.cred.NameKey, b.cred.NameKey); n != 0 {
+			return n
+		}
+		return strings.Compare(a.cred.ID, b.cred.ID)
+	})
+	c.keepList(workspaceID, &wsList{version: version, loadedAt: l.loadedAt, entries: entries})
+	return entries, nil
+}
+
+// keepList caches l unless a list of a later version is cached already (two
+// loads of different versions can finish in either order).
+func (c *cache) keepList(workspaceID string, l *wsList) {
+	if old, ok := c.lists.Peek(workspaceID); ok && old.version > l.version {
+		return
+	}
+	c.lists.Add(workspaceID, l)
 }
 
 // credential is a copy of the entry's credential.

@@ -20,6 +20,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/bson/primitive"
+	"go.mongodb.org/mongo-driver/event"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 	"go.mongodb.org/mongo-driver/mongo/readpref"
@@ -57,6 +58,8 @@ type Options struct {
 	// not apply single-document updates atomically (FerretDB v1), for one
 	// credkeep process only: its updates are then serialized in this process.
 	SingleInstance bool
+	// Monitor, when set, watches every database command (tracing).
+	Monitor *event.CommandMonitor
 	// SecretVersions is how many versions of a credential's secrets are kept,
 	// the current one included (CREDKEEP_SECRET_VERSIONS; 0: 10).
 	SecretVersions int
@@ -154,6 +157,7 @@ func (s *Store) connect(ctx context.Context, uri string, o Options) error {
 			SetServerSelectionTimeout(o.Timeout).
 			SetConnectTimeout(o.Timeout).
 			SetAppName("credkeep").
+			SetMonitor(o.Monitor).
 			ApplyURI(uri)
 	}
 	auto := options.AutoEncryption().
@@ -386,3 +390,11 @@ func isNamespaceExists(err error) bool {
 	var ce mongo.CommandError
 	return errors.As(err, &ce) && (ce.Code == 48 || ce.Name == "NamespaceExists")
 }
+
+// OneInstance reports that the database is written by this credkeep process
+// only: the embedded database, or FerretDB v1 accepted with
+// CREDKEEP_SINGLE_INSTANCE. Such a database also answers every query other
+// than an _id lookup by scanning its collection (FerretDB v1 pushes nothing
+// else down), so caches there trust their own writes instead of re-reading
+// (see credential's list cache).
+func (s *Store) OneInstance() bool { return s.embedded != nil || s.locks != nil }

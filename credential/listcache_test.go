@@ -1,0 +1,121 @@
+package credential_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"credkeep/authn"
+	"credkeep/credential"
+	"credkeep/internal/names"
+	"credkeep/internal/pagination"
+	"credkeep/internal/redact"
+	"credkeep/storage"
+)
+
+// listNames lists every credential of "ws" through the service, in its order.
+func listNames(t *testing.T, ctx context.Context, svc *credential.Service) []string {
+	t.Helper()
+	first := 200
+	page, err := svc.List(ctx, credential.ListInput{WorkspaceID: "ws", Page: pagination.Args{First: &first}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]string, len(page.Items))
+	for i, v := range page.Items {
+		out[i] = v.Credential.Name
+	}
+	return out
+}
+
+// TestListFollowsThisInstancesWritesByID: after a write of this instance, the
+// list is brought to the new version by reading the written credential alone
+// (a credential slipped into the database behind the service's back, with no
+// version move, stays unseen until then), in the right order; a version this
+// instance did not make reads the list whole again, and so does a write whose
+// version move failed.
+func TestListFollowsThisInstancesWritesByID(t *testing.T) {
+	f := newFaulty(t)
+	svc, raw, faults := f.svc, f.raw, f.faults
+	ctx := authn.WithPrincipal(context.Background(), &authn.Principal{UserID: "alice"})
+	create := func(name string) string {
+		v, err := svc.Create(ctx, credential.CreateInput{WorkspaceID: "ws", Type: "api_key", Name: name,
+			Fields: []credential.FieldInput{{Key: "apiKey", Value: redact.New("key-of-" + name + "-0123456789")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.Credential.ID
+	}
+	var want []string
+	ids := map[string]string{}
+	for i := range 12 {
+		name := fmt.Sprintf("cred-%02d", i)
+		ids[name] = create(name)
+		want = append(want, name)
+	}
+	check := func(step string, want []string) {
+		t.Helper()
+		if got := listNames(t, ctx, svc); !slices.Equal(got, want) {
+			t.Fatalf("%s: list %v, want %v", step, got, want)
+		}
+	}
+	check("after creating", want)
+
+	// Behind the service's back: no version moves, so only a whole read finds it.
+	now := time.Now()
+	if err := raw.InsertCredential(context.Background(), storage.Credential{ID: "sneaky", WorkspaceID: "ws", Name: "cred-05b",
+		NameKey: names.FoldKey("cred-05b"), Type: "api_key", OwnerID: "alice", Fields: map[string]string{}, Version: 1,
+		CreatedAt: now, UpdatedAt: now}, nil); err != nil {
+		t.Fatal(err)
+	}
+	finds := faults.Count("find", "credentials")
+
+	// Moves in the order: renamed from the front to the back.
+	renamed := "zz-renamed"
+	if _, err := svc.Update(ctx, credential.UpdateInput{ID: ids["cred-00"], Name: &renamed}); err != nil {
+		t.Fatal(err)
+	}
+	want = append(slices.Delete(slices.Clone(want), 0, 1), renamed)
+	check("after a rename", want)
+	if err := svc.Delete(ctx, ids["cred-07"], true); err != nil {
+		t.Fatal(err)
+	}
+	want = slices.DeleteFunc(want, func(n string) bool { return n == "cred-07" })
+	check("after a delete", want)
+	create("cred-03a")
+	want = append(want, "cred-03a")
+	slices.SortFunc(want, func(a, b string) int { return strings.Compare(names.FoldKey(a), names.FoldKey(b)) })
+	check("after a create", want)
+	// Three writes and three lists: the credential written read back by _id
+	// (a write itself reads its credential once), never the workspace whole.
+	if n := faults.Count("find", "credentials") - finds; n > 6 {
+		t.Errorf("%d finds on credentials for three writes and three lists: the list was read whole", n)
+	}
+
+	// A version this instance did not make (another instance's write): read whole.
+	if _, err := raw.BumpWorkspaceVersion(context.Background(), "ws", storage.DataVersion); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.BumpEpoch(context.Background(), storage.EpochData); err != nil {
+		t.Fatal(err)
+	}
+	withSneaky := append(slices.Clone(want), "cred-05b")
+	slices.SortFunc(withSneaky, func(a, b string) int { return strings.Compare(names.FoldKey(a), names.FoldKey(b)) })
+	check("after another instance's version", withSneaky)
+
+	// A write whose version move fails: the list must not stay as it was.
+	faults.Fail("findAndModify", "workspaces")
+	renamed2 := "aa-first"
+	if _, err := svc.Update(ctx, credential.UpdateInput{ID: ids["cred-01"], Name: &renamed2}); err != nil {
+		t.Fatal(err)
+	}
+	if faults.Count("findAndModify", "workspaces") == 0 {
+		t.Fatal("the version move was never attempted: the test proves nothing")
+	}
+	withSneaky = append([]string{renamed2}, slices.DeleteFunc(withSneaky, func(n string) bool { return n == "cred-01" })...)
+	check("after a write whose version move failed", withSneaky)
+	faults.Heal()
+}
