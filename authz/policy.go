@@ -140,6 +140,31 @@ func (a *Authorizer) Level(ctx context.Context, p *authn.Principal, workspaceID,
 	return l, nil
 }
 
+// LevelsIn returns the principal's level on any credential of a workspace, as
+// of the policies this request uses (what Level answers, credential by
+// credential): for a list, which asks it of every credential of the workspace.
+func (a *Authorizer) LevelsIn(ctx context.Context, p *authn.Principal, workspaceID string) (func(credentialID string) Level, error) {
+	none := func(string) Level { return LevelNone }
+	if !p.SeesWorkspace(workspaceID) {
+		return none, nil
+	}
+	set, err := a.policySet(ctx, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	if _, member := set.members[p.UserID]; !member {
+		return none, nil
+	}
+	ul, err := set.levelsOf(p.UserID, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	if ul.all == LevelManage || len(ul.byObj) == 0 {
+		return func(string) Level { return ul.all }, nil
+	}
+	return func(credentialID string) Level { return max(ul.all, ul.byObj[credObject(credentialID)]) }, nil
+}
+
 // Role returns the principal's role in a workspace ("" for a non-member, and for
 // a token restricted to another workspace), as of the policies this request uses.
 func (a *Authorizer) Role(ctx context.Context, p *authn.Principal, workspaceID string) (Role, error) {

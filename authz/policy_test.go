@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"credkeep/authn"
 	"credkeep/coherence"
 	"credkeep/storage"
 	"credkeep/storage/storagetest"
@@ -65,6 +66,10 @@ func TestLevelsAgreeWithEnforce(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, u := range append(users, "stranger") {
+			levelOf, err := a.LevelsIn(ctx, &authn.Principal{UserID: u}, ws)
+			if err != nil {
+				t.Fatal(err)
+			}
 			for _, c := range creds {
 				got, err := set.level(u, ws, c)
 				if err != nil {
@@ -76,6 +81,9 @@ func TestLevelsAgreeWithEnforce(t *testing.T) {
 				}
 				if got != want {
 					t.Errorf("%s %s %s: one-pass %s, Enforce %s", ws, u, c, got, want)
+				}
+				if batch := levelOf(c); batch != want {
+					t.Errorf("%s %s %s: LevelsIn %s, Enforce %s", ws, u, c, batch, want)
 				}
 				seen[want]++
 				checked++

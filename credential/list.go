@@ -115,6 +115,10 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
+	levelOf, err := s.authz.LevelsIn(ctx, p, workspaceID)
+	if err != nil {
+		return Page{}, err
+	}
 	var shared map[string]bool
 	if f.Shared != nil {
 		if shared, err = s.authz.Shared(ctx, workspaceID); err != nil {
@@ -159,10 +163,7 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 		if !ok {
 			continue
 		}
-		level, err := s.authz.Level(ctx, p, workspaceID, c.ID)
-		if err != nil {
-			return Page{}, err
-		}
+		level := levelOf(c.ID)
 		if level == authz.LevelNone {
 			continue
 		}

@@ -58,6 +58,7 @@ type UseCounter interface {
 // Authorizer decides access levels and keeps grants (authz.Authorizer).
 type Authorizer interface {
 	Level(ctx context.Context, p *authn.Principal, workspaceID, credentialID string) (authz.Level, error)
+	LevelsIn(ctx context.Context, p *authn.Principal, workspaceID string) (func(credentialID string) authz.Level, error)
 	Role(ctx context.Context, p *authn.Principal, workspaceID string) (authz.Role, error)
 	Grants(ctx context.Context, workspaceID, credentialID string) ([]authz.Grant, error)
 	Shared(ctx context.Context, workspaceID string) (map[string]bool, error)
