@@ -4110,19 +4110,7 @@ func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArg
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _ApiToken_id(ctx context.Context, field graphql.CollectedField, obj *apimodel.APIToken) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_ApiToken_id,
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		ec.marshalNID2string,
-		true,
-		true,
-	)
+	return ec.marshalNID2string(ctx, field.Selections, obj.ID)
 }
 
 func (ec *executionContext) fieldContext_ApiToken_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4139,19 +4127,7 @@ func (ec *executionContext) fieldContext_ApiToken_id(_ context.Context, field gr
 }
 
 func (ec *executionContext) _ApiToken_name(ctx context.Context, field graphql.CollectedField, obj *apimodel.APIToken) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_ApiToken_name,
-		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
 }
 
 func (ec *executionContext) fieldContext_ApiToken_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4168,19 +4144,7 @@ func (ec *executionContext) fieldContext_ApiToken_name(_ context.Context, field 
 }
 
 func (ec *executionContext) _ApiToken_prefix(ctx context.Context, field graphql.CollectedField, obj *apimodel.APIToken) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_ApiToken_prefix,
-		func(ctx context.Context) (any, error) {
-			return obj.Prefix, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Prefix)
 }
 
 func (ec *executionContext) fieldContext_ApiToken_prefix(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4281,19 +4245,7 @@ func (ec *executionContext) fieldContext_ApiToken_workspace(_ context.Context, f
 }
 
 func (ec *executionContext) _ApiToken_persistedQueriesOnly(ctx context.Context, field graphql.CollectedField, obj *apimodel.APIToken) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_ApiToken_persistedQueriesOnly,
-		func(ctx context.Context) (any, error) {
-			return obj.PersistedQueriesOnly, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.PersistedQueriesOnly)
 }
 
 func (ec *executionContext) fieldContext_ApiToken_persistedQueriesOnly(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4310,19 +4262,7 @@ func (ec *executionContext) fieldContext_ApiToken_persistedQueriesOnly(_ context
 }
 
 func (ec *executionContext) _ApiToken_createdAt(ctx context.Context, field graphql.CollectedField, obj *apimodel.APIToken) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_ApiToken_createdAt,
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		ec.marshalNTime2timeᚐTime,
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
 }
 
 func (ec *executionContext) fieldContext_ApiToken_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4339,19 +4279,7 @@ func (ec *executionContext) fieldContext_ApiToken_createdAt(_ context.Context, f
 }
 
 func (ec *executionContext) _ApiToken_lastUsedAt(ctx context.Context, field graphql.CollectedField, obj *apimodel.APIToken) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_ApiToken_lastUsedAt,
-		func(ctx context.Context) (any, error) {
-			return obj.LastUsedAt, nil
-		},
-		nil,
-		ec.marshalOTime2ᚖtimeᚐTime,
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.LastUsedAt)
 }
 
 func (ec *executionContext) fieldContext_ApiToken_lastUsedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4368,19 +4296,7 @@ func (ec *executionContext) fieldContext_ApiToken_lastUsedAt(_ context.Context, 
 }
 
 func (ec *executionContext) _ApiToken_expiresAt(ctx context.Context, field graphql.CollectedField, obj *apimodel.APIToken) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_ApiToken_expiresAt,
-		func(ctx context.Context) (any, error) {
-			return obj.ExpiresAt, nil
-		},
-		nil,
-		ec.marshalOTime2ᚖtimeᚐTime,
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.ExpiresAt)
 }
 
 func (ec *executionContext) fieldContext_ApiToken_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4397,19 +4313,7 @@ func (ec *executionContext) fieldContext_ApiToken_expiresAt(_ context.Context, f
 }
 
 func (ec *executionContext) _AuditActor_kind(ctx context.Context, field graphql.CollectedField, obj *model.AuditActor) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_AuditActor_kind,
-		func(ctx context.Context) (any, error) {
-			return obj.Kind, nil
-		},
-		nil,
-		ec.marshalNActorKind2credkeepᚋgraphᚋmodelᚐActorKind,
-		true,
-		true,
-	)
+	return ec.marshalNActorKind2credkeepᚋgraphᚋmodelᚐActorKind(ctx, field.Selections, obj.Kind)
 }
 
 func (ec *executionContext) fieldContext_AuditActor_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4463,19 +4367,7 @@ func (ec *executionContext) fieldContext_AuditActor_user(_ context.Context, fiel
 }
 
 func (ec *executionContext) _AuditActor_apiTokenId(ctx context.Context, field graphql.CollectedField, obj *model.AuditActor) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_AuditActor_apiTokenId,
-		func(ctx context.Context) (any, error) {
-			return obj.APITokenID, nil
-		},
-		nil,
-		ec.marshalOID2ᚖstring,
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖstring(ctx, field.Selections, obj.APITokenID)
 }
 
 func (ec *executionContext) fieldContext_AuditActor_apiTokenId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4492,19 +4384,7 @@ func (ec *executionContext) fieldContext_AuditActor_apiTokenId(_ context.Context
 }
 
 func (ec *executionContext) _AuditActor_apiTokenName(ctx context.Context, field graphql.CollectedField, obj *model.AuditActor) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_AuditActor_apiTokenName,
-		func(ctx context.Context) (any, error) {
-			return obj.APITokenName, nil
-		},
-		nil,
-		ec.marshalOString2ᚖstring,
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.APITokenName)
 }
 
 func (ec *executionContext) fieldContext_AuditActor_apiTokenName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4521,19 +4401,7 @@ func (ec *executionContext) fieldContext_AuditActor_apiTokenName(_ context.Conte
 }
 
 func (ec *executionContext) _AuditDetail_key(ctx context.Context, field graphql.CollectedField, obj *model.AuditDetail) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_AuditDetail_key,
-		func(ctx context.Context) (any, error) {
-			return obj.Key, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Key)
 }
 
 func (ec *executionContext) fieldContext_AuditDetail_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4550,19 +4418,7 @@ func (ec *executionContext) fieldContext_AuditDetail_key(_ context.Context, fiel
 }
 
 func (ec *executionContext) _AuditDetail_value(ctx context.Context, field graphql.CollectedField, obj *model.AuditDetail) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_AuditDetail_value,
-		func(ctx context.Context) (any, error) {
-			return obj.Value, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Value)
 }
 
 func (ec *executionContext) fieldContext_AuditDetail_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4579,19 +4435,7 @@ func (ec *executionContext) fieldContext_AuditDetail_value(_ context.Context, fi
 }
 
 func (ec *executionContext) _AuditEntry_id(ctx context.Context, field graphql.CollectedField, obj *apimodel.AuditEntry) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_AuditEntry_id,
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		ec.marshalNID2string,
-		true,
-		true,
-	)
+	return ec.marshalNID2string(ctx, field.Selections, obj.ID)
 }
 
 func (ec *executionContext) fieldContext_AuditEntry_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4608,19 +4452,7 @@ func (ec *executionContext) fieldContext_AuditEntry_id(_ context.Context, field 
 }
 
 func (ec *executionContext) _AuditEntry_seq(ctx context.Context, field graphql.CollectedField, obj *apimodel.AuditEntry) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_AuditEntry_seq,
-		func(ctx context.Context) (any, error) {
-			return obj.Seq, nil
-		},
-		nil,
-		ec.marshalNInt2int,
-		true,
-		true,
-	)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.Seq)
 }
 
 func (ec *executionContext) fieldContext_AuditEntry_seq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4637,19 +4469,7 @@ func (ec *executionContext) fieldContext_AuditEntry_seq(_ context.Context, field
 }
 
 func (ec *executionContext) _AuditEntry_at(ctx context.Context, field graphql.CollectedField, obj *apimodel.AuditEntry) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_AuditEntry_at,
-		func(ctx context.Context) (any, error) {
-			return obj.At, nil
-		},
-		nil,
-		ec.marshalNTime2timeᚐTime,
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.At)
 }
 
 func (ec *executionContext) fieldContext_AuditEntry_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4763,19 +4583,7 @@ func (ec *executionContext) fieldContext_AuditEntry_actor(_ context.Context, fie
 }
 
 func (ec *executionContext) _AuditEntry_targetType(ctx context.Context, field graphql.CollectedField, obj *apimodel.AuditEntry) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_AuditEntry_targetType,
-		func(ctx context.Context) (any, error) {
-			return obj.TargetType, nil
-		},
-		nil,
-		ec.marshalOString2ᚖstring,
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.TargetType)
 }
 
 func (ec *executionContext) fieldContext_AuditEntry_targetType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4792,19 +4600,7 @@ func (ec *executionContext) fieldContext_AuditEntry_targetType(_ context.Context
 }
 
 func (ec *executionContext) _AuditEntry_targetId(ctx context.Context, field graphql.CollectedField, obj *apimodel.AuditEntry) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_AuditEntry_targetId,
-		func(ctx context.Context) (any, error) {
-			return obj.TargetID, nil
-		},
-		nil,
-		ec.marshalOID2ᚖstring,
-		true,
-		false,
-	)
+	return ec.marshalOID2ᚖstring(ctx, field.Selections, obj.TargetID)
 }
 
 func (ec *executionContext) fieldContext_AuditEntry_targetId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4821,19 +4617,7 @@ func (ec *executionContext) fieldContext_AuditEntry_targetId(_ context.Context, 
 }
 
 func (ec *executionContext) _AuditEntry_targetName(ctx context.Context, field graphql.CollectedField, obj *apimodel.AuditEntry) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_AuditEntry_targetName,
-		func(ctx context.Context) (any, error) {
-			return obj.TargetName, nil
-		},
-		nil,
-		ec.marshalOString2ᚖstring,
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.TargetName)
 }
 
 func (ec *executionContext) fieldContext_AuditEntry_targetName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4850,19 +4634,7 @@ func (ec *executionContext) fieldContext_AuditEntry_targetName(_ context.Context
 }
 
 func (ec *executionContext) _AuditEntry_ip(ctx context.Context, field graphql.CollectedField, obj *apimodel.AuditEntry) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_AuditEntry_ip,
-		func(ctx context.Context) (any, error) {
-			return obj.IP, nil
-		},
-		nil,
-		ec.marshalOString2ᚖstring,
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.IP)
 }
 
 func (ec *executionContext) fieldContext_AuditEntry_ip(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4879,19 +4651,7 @@ func (ec *executionContext) fieldContext_AuditEntry_ip(_ context.Context, field 
 }
 
 func (ec *executionContext) _AuditEntry_userAgent(ctx context.Context, field graphql.CollectedField, obj *apimodel.AuditEntry) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_AuditEntry_userAgent,
-		func(ctx context.Context) (any, error) {
-			return obj.UserAgent, nil
-		},
-		nil,
-		ec.marshalOString2ᚖstring,
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.UserAgent)
 }
 
 func (ec *executionContext) fieldContext_AuditEntry_userAgent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4943,19 +4703,7 @@ func (ec *executionContext) fieldContext_AuditEntry_details(_ context.Context, f
 }
 
 func (ec *executionContext) _AuditEntry_hash(ctx context.Context, field graphql.CollectedField, obj *apimodel.AuditEntry) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_AuditEntry_hash,
-		func(ctx context.Context) (any, error) {
-			return obj.Hash, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Hash)
 }
 
 func (ec *executionContext) fieldContext_AuditEntry_hash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5046,19 +4794,7 @@ func (ec *executionContext) fieldContext_AuditEntryConnection_pageInfo(_ context
 }
 
 func (ec *executionContext) _AuditEntryConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntryConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_AuditEntryConnection_totalCount,
-		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
-		},
-		nil,
-		ec.marshalNInt2int,
-		true,
-		true,
-	)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.TotalCount)
 }
 
 func (ec *executionContext) fieldContext_AuditEntryConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5075,19 +4811,7 @@ func (ec *executionContext) fieldContext_AuditEntryConnection_totalCount(_ conte
 }
 
 func (ec *executionContext) _AuditEntryEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntryEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_AuditEntryEdge_cursor,
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
 }
 
 func (ec *executionContext) fieldContext_AuditEntryEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5161,19 +4885,7 @@ func (ec *executionContext) fieldContext_AuditEntryEdge_node(_ context.Context, 
 }
 
 func (ec *executionContext) _AuditVerification_ok(ctx context.Context, field graphql.CollectedField, obj *model.AuditVerification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_AuditVerification_ok,
-		func(ctx context.Context) (any, error) {
-			return obj.Ok, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Ok)
 }
 
 func (ec *executionContext) fieldContext_AuditVerification_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5190,19 +4902,7 @@ func (ec *executionContext) fieldContext_AuditVerification_ok(_ context.Context,
 }
 
 func (ec *executionContext) _AuditVerification_checked(ctx context.Context, field graphql.CollectedField, obj *model.AuditVerification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_AuditVerification_checked,
-		func(ctx context.Context) (any, error) {
-			return obj.Checked, nil
-		},
-		nil,
-		ec.marshalNInt2int,
-		true,
-		true,
-	)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.Checked)
 }
 
 func (ec *executionContext) fieldContext_AuditVerification_checked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5219,19 +4919,7 @@ func (ec *executionContext) fieldContext_AuditVerification_checked(_ context.Con
 }
 
 func (ec *executionContext) _AuditVerification_firstBrokenSeq(ctx context.Context, field graphql.CollectedField, obj *model.AuditVerification) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_AuditVerification_firstBrokenSeq,
-		func(ctx context.Context) (any, error) {
-			return obj.FirstBrokenSeq, nil
-		},
-		nil,
-		ec.marshalOInt2ᚖint,
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.FirstBrokenSeq)
 }
 
 func (ec *executionContext) fieldContext_AuditVerification_firstBrokenSeq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5297,19 +4985,7 @@ func (ec *executionContext) fieldContext_CreatedApiToken_token(_ context.Context
 }
 
 func (ec *executionContext) _CreatedApiToken_secret(ctx context.Context, field graphql.CollectedField, obj *model.CreatedAPIToken) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CreatedApiToken_secret,
-		func(ctx context.Context) (any, error) {
-			return obj.Secret, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Secret)
 }
 
 func (ec *executionContext) fieldContext_CreatedApiToken_secret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5375,19 +5051,7 @@ func (ec *executionContext) fieldContext_CreatedWebhook_webhook(_ context.Contex
 }
 
 func (ec *executionContext) _CreatedWebhook_signingSecret(ctx context.Context, field graphql.CollectedField, obj *model.CreatedWebhook) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CreatedWebhook_signingSecret,
-		func(ctx context.Context) (any, error) {
-			return obj.SigningSecret, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.SigningSecret)
 }
 
 func (ec *executionContext) fieldContext_CreatedWebhook_signingSecret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5404,19 +5068,7 @@ func (ec *executionContext) fieldContext_CreatedWebhook_signingSecret(_ context.
 }
 
 func (ec *executionContext) _Credential_id(ctx context.Context, field graphql.CollectedField, obj *apimodel.Credential) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Credential_id,
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		ec.marshalNID2string,
-		true,
-		true,
-	)
+	return ec.marshalNID2string(ctx, field.Selections, obj.ID)
 }
 
 func (ec *executionContext) fieldContext_Credential_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5488,19 +5140,7 @@ func (ec *executionContext) fieldContext_Credential_workspace(_ context.Context,
 }
 
 func (ec *executionContext) _Credential_name(ctx context.Context, field graphql.CollectedField, obj *apimodel.Credential) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Credential_name,
-		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
 }
 
 func (ec *executionContext) fieldContext_Credential_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5715,19 +5355,7 @@ func (ec *executionContext) fieldContext_Credential_sharing(_ context.Context, f
 }
 
 func (ec *executionContext) _Credential_description(ctx context.Context, field graphql.CollectedField, obj *apimodel.Credential) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Credential_description,
-		func(ctx context.Context) (any, error) {
-			return obj.Description, nil
-		},
-		nil,
-		ec.marshalOString2ᚖstring,
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Description)
 }
 
 func (ec *executionContext) fieldContext_Credential_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5744,19 +5372,7 @@ func (ec *executionContext) fieldContext_Credential_description(_ context.Contex
 }
 
 func (ec *executionContext) _Credential_tags(ctx context.Context, field graphql.CollectedField, obj *apimodel.Credential) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Credential_tags,
-		func(ctx context.Context) (any, error) {
-			return obj.Tags, nil
-		},
-		nil,
-		ec.marshalNString2ᚕstringᚄ,
-		true,
-		true,
-	)
+	return ec.marshalNString2ᚕstringᚄ(ctx, field.Selections, obj.Tags)
 }
 
 func (ec *executionContext) fieldContext_Credential_tags(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6146,19 +5762,7 @@ func (ec *executionContext) fieldContext_Credential_lastUsedAt(_ context.Context
 }
 
 func (ec *executionContext) _Credential_lastTestedAt(ctx context.Context, field graphql.CollectedField, obj *apimodel.Credential) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Credential_lastTestedAt,
-		func(ctx context.Context) (any, error) {
-			return obj.LastTestedAt, nil
-		},
-		nil,
-		ec.marshalOTime2ᚖtimeᚐTime,
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.LastTestedAt)
 }
 
 func (ec *executionContext) fieldContext_Credential_lastTestedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6175,19 +5779,7 @@ func (ec *executionContext) fieldContext_Credential_lastTestedAt(_ context.Conte
 }
 
 func (ec *executionContext) _Credential_expiresAt(ctx context.Context, field graphql.CollectedField, obj *apimodel.Credential) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Credential_expiresAt,
-		func(ctx context.Context) (any, error) {
-			return obj.ExpiresAt, nil
-		},
-		nil,
-		ec.marshalOTime2ᚖtimeᚐTime,
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.ExpiresAt)
 }
 
 func (ec *executionContext) fieldContext_Credential_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6233,19 +5825,7 @@ func (ec *executionContext) fieldContext_Credential_expiringSoon(_ context.Conte
 }
 
 func (ec *executionContext) _Credential_rotationPeriodDays(ctx context.Context, field graphql.CollectedField, obj *apimodel.Credential) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Credential_rotationPeriodDays,
-		func(ctx context.Context) (any, error) {
-			return obj.RotationPeriodDays, nil
-		},
-		nil,
-		ec.marshalOInt2ᚖint,
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.RotationPeriodDays)
 }
 
 func (ec *executionContext) fieldContext_Credential_rotationPeriodDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6291,19 +5871,7 @@ func (ec *executionContext) fieldContext_Credential_rotationDueAt(_ context.Cont
 }
 
 func (ec *executionContext) _Credential_version(ctx context.Context, field graphql.CollectedField, obj *apimodel.Credential) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Credential_version,
-		func(ctx context.Context) (any, error) {
-			return obj.Version, nil
-		},
-		nil,
-		ec.marshalNInt2int,
-		true,
-		true,
-	)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.Version)
 }
 
 func (ec *executionContext) fieldContext_Credential_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6320,19 +5888,7 @@ func (ec *executionContext) fieldContext_Credential_version(_ context.Context, f
 }
 
 func (ec *executionContext) _Credential_createdAt(ctx context.Context, field graphql.CollectedField, obj *apimodel.Credential) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Credential_createdAt,
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		ec.marshalNTime2timeᚐTime,
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
 }
 
 func (ec *executionContext) fieldContext_Credential_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6349,19 +5905,7 @@ func (ec *executionContext) fieldContext_Credential_createdAt(_ context.Context,
 }
 
 func (ec *executionContext) _Credential_updatedAt(ctx context.Context, field graphql.CollectedField, obj *apimodel.Credential) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Credential_updatedAt,
-		func(ctx context.Context) (any, error) {
-			return obj.UpdatedAt, nil
-		},
-		nil,
-		ec.marshalNTime2timeᚐTime,
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.UpdatedAt)
 }
 
 func (ec *executionContext) fieldContext_Credential_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6452,19 +5996,7 @@ func (ec *executionContext) fieldContext_CredentialConnection_pageInfo(_ context
 }
 
 func (ec *executionContext) _CredentialConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.CredentialConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialConnection_totalCount,
-		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
-		},
-		nil,
-		ec.marshalNInt2int,
-		true,
-		true,
-	)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.TotalCount)
 }
 
 func (ec *executionContext) fieldContext_CredentialConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6481,19 +6013,7 @@ func (ec *executionContext) fieldContext_CredentialConnection_totalCount(_ conte
 }
 
 func (ec *executionContext) _CredentialEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CredentialEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialEdge_cursor,
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
 }
 
 func (ec *executionContext) fieldContext_CredentialEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6597,19 +6117,7 @@ func (ec *executionContext) fieldContext_CredentialEdge_node(_ context.Context, 
 }
 
 func (ec *executionContext) _CredentialField_key(ctx context.Context, field graphql.CollectedField, obj *model.CredentialField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialField_key,
-		func(ctx context.Context) (any, error) {
-			return obj.Key, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Key)
 }
 
 func (ec *executionContext) fieldContext_CredentialField_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6626,19 +6134,7 @@ func (ec *executionContext) fieldContext_CredentialField_key(_ context.Context, 
 }
 
 func (ec *executionContext) _CredentialField_label(ctx context.Context, field graphql.CollectedField, obj *model.CredentialField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialField_label,
-		func(ctx context.Context) (any, error) {
-			return obj.Label, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Label)
 }
 
 func (ec *executionContext) fieldContext_CredentialField_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6655,19 +6151,7 @@ func (ec *executionContext) fieldContext_CredentialField_label(_ context.Context
 }
 
 func (ec *executionContext) _CredentialField_secret(ctx context.Context, field graphql.CollectedField, obj *model.CredentialField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialField_secret,
-		func(ctx context.Context) (any, error) {
-			return obj.Secret, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Secret)
 }
 
 func (ec *executionContext) fieldContext_CredentialField_secret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6684,19 +6168,7 @@ func (ec *executionContext) fieldContext_CredentialField_secret(_ context.Contex
 }
 
 func (ec *executionContext) _CredentialField_value(ctx context.Context, field graphql.CollectedField, obj *model.CredentialField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialField_value,
-		func(ctx context.Context) (any, error) {
-			return obj.Value, nil
-		},
-		nil,
-		ec.marshalOString2ᚖstring,
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Value)
 }
 
 func (ec *executionContext) fieldContext_CredentialField_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6713,19 +6185,7 @@ func (ec *executionContext) fieldContext_CredentialField_value(_ context.Context
 }
 
 func (ec *executionContext) _CredentialField_isSet(ctx context.Context, field graphql.CollectedField, obj *model.CredentialField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialField_isSet,
-		func(ctx context.Context) (any, error) {
-			return obj.IsSet, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.IsSet)
 }
 
 func (ec *executionContext) fieldContext_CredentialField_isSet(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6742,19 +6202,7 @@ func (ec *executionContext) fieldContext_CredentialField_isSet(_ context.Context
 }
 
 func (ec *executionContext) _CredentialField_hint(ctx context.Context, field graphql.CollectedField, obj *model.CredentialField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialField_hint,
-		func(ctx context.Context) (any, error) {
-			return obj.Hint, nil
-		},
-		nil,
-		ec.marshalOString2ᚖstring,
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Hint)
 }
 
 func (ec *executionContext) fieldContext_CredentialField_hint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6771,19 +6219,7 @@ func (ec *executionContext) fieldContext_CredentialField_hint(_ context.Context,
 }
 
 func (ec *executionContext) _CredentialPermissions_use(ctx context.Context, field graphql.CollectedField, obj *model.CredentialPermissions) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialPermissions_use,
-		func(ctx context.Context) (any, error) {
-			return obj.Use, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Use)
 }
 
 func (ec *executionContext) fieldContext_CredentialPermissions_use(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6800,19 +6236,7 @@ func (ec *executionContext) fieldContext_CredentialPermissions_use(_ context.Con
 }
 
 func (ec *executionContext) _CredentialPermissions_view(ctx context.Context, field graphql.CollectedField, obj *model.CredentialPermissions) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialPermissions_view,
-		func(ctx context.Context) (any, error) {
-			return obj.View, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.View)
 }
 
 func (ec *executionContext) fieldContext_CredentialPermissions_view(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6829,19 +6253,7 @@ func (ec *executionContext) fieldContext_CredentialPermissions_view(_ context.Co
 }
 
 func (ec *executionContext) _CredentialPermissions_edit(ctx context.Context, field graphql.CollectedField, obj *model.CredentialPermissions) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialPermissions_edit,
-		func(ctx context.Context) (any, error) {
-			return obj.Edit, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Edit)
 }
 
 func (ec *executionContext) fieldContext_CredentialPermissions_edit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6858,19 +6270,7 @@ func (ec *executionContext) fieldContext_CredentialPermissions_edit(_ context.Co
 }
 
 func (ec *executionContext) _CredentialPermissions_share(ctx context.Context, field graphql.CollectedField, obj *model.CredentialPermissions) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialPermissions_share,
-		func(ctx context.Context) (any, error) {
-			return obj.Share, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Share)
 }
 
 func (ec *executionContext) fieldContext_CredentialPermissions_share(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6887,19 +6287,7 @@ func (ec *executionContext) fieldContext_CredentialPermissions_share(_ context.C
 }
 
 func (ec *executionContext) _CredentialPermissions_delete(ctx context.Context, field graphql.CollectedField, obj *model.CredentialPermissions) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialPermissions_delete,
-		func(ctx context.Context) (any, error) {
-			return obj.Delete, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Delete)
 }
 
 func (ec *executionContext) fieldContext_CredentialPermissions_delete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6916,19 +6304,7 @@ func (ec *executionContext) fieldContext_CredentialPermissions_delete(_ context.
 }
 
 func (ec *executionContext) _CredentialPermissions_test(ctx context.Context, field graphql.CollectedField, obj *model.CredentialPermissions) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialPermissions_test,
-		func(ctx context.Context) (any, error) {
-			return obj.Test, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Test)
 }
 
 func (ec *executionContext) fieldContext_CredentialPermissions_test(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6945,19 +6321,7 @@ func (ec *executionContext) fieldContext_CredentialPermissions_test(_ context.Co
 }
 
 func (ec *executionContext) _CredentialPermissions_refresh(ctx context.Context, field graphql.CollectedField, obj *model.CredentialPermissions) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialPermissions_refresh,
-		func(ctx context.Context) (any, error) {
-			return obj.Refresh, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Refresh)
 }
 
 func (ec *executionContext) fieldContext_CredentialPermissions_refresh(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6974,19 +6338,7 @@ func (ec *executionContext) fieldContext_CredentialPermissions_refresh(_ context
 }
 
 func (ec *executionContext) _CredentialPermissions_authorize(ctx context.Context, field graphql.CollectedField, obj *model.CredentialPermissions) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialPermissions_authorize,
-		func(ctx context.Context) (any, error) {
-			return obj.Authorize, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Authorize)
 }
 
 func (ec *executionContext) fieldContext_CredentialPermissions_authorize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7003,19 +6355,7 @@ func (ec *executionContext) fieldContext_CredentialPermissions_authorize(_ conte
 }
 
 func (ec *executionContext) _CredentialPermissions_readAudit(ctx context.Context, field graphql.CollectedField, obj *model.CredentialPermissions) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialPermissions_readAudit,
-		func(ctx context.Context) (any, error) {
-			return obj.ReadAudit, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.ReadAudit)
 }
 
 func (ec *executionContext) fieldContext_CredentialPermissions_readAudit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7154,19 +6494,7 @@ func (ec *executionContext) fieldContext_CredentialSecret_fields(_ context.Conte
 }
 
 func (ec *executionContext) _CredentialSecret_accessToken(ctx context.Context, field graphql.CollectedField, obj *model.CredentialSecret) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialSecret_accessToken,
-		func(ctx context.Context) (any, error) {
-			return obj.AccessToken, nil
-		},
-		nil,
-		ec.marshalOString2ᚖstring,
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.AccessToken)
 }
 
 func (ec *executionContext) fieldContext_CredentialSecret_accessToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7183,19 +6511,7 @@ func (ec *executionContext) fieldContext_CredentialSecret_accessToken(_ context.
 }
 
 func (ec *executionContext) _CredentialSecret_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.CredentialSecret) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialSecret_expiresAt,
-		func(ctx context.Context) (any, error) {
-			return obj.ExpiresAt, nil
-		},
-		nil,
-		ec.marshalOTime2ᚖtimeᚐTime,
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.ExpiresAt)
 }
 
 func (ec *executionContext) fieldContext_CredentialSecret_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7212,19 +6528,7 @@ func (ec *executionContext) fieldContext_CredentialSecret_expiresAt(_ context.Co
 }
 
 func (ec *executionContext) _CredentialTestResult_ok(ctx context.Context, field graphql.CollectedField, obj *model.CredentialTestResult) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialTestResult_ok,
-		func(ctx context.Context) (any, error) {
-			return obj.Ok, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Ok)
 }
 
 func (ec *executionContext) fieldContext_CredentialTestResult_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7241,19 +6545,7 @@ func (ec *executionContext) fieldContext_CredentialTestResult_ok(_ context.Conte
 }
 
 func (ec *executionContext) _CredentialTestResult_message(ctx context.Context, field graphql.CollectedField, obj *model.CredentialTestResult) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialTestResult_message,
-		func(ctx context.Context) (any, error) {
-			return obj.Message, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Message)
 }
 
 func (ec *executionContext) fieldContext_CredentialTestResult_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7270,19 +6562,7 @@ func (ec *executionContext) fieldContext_CredentialTestResult_message(_ context.
 }
 
 func (ec *executionContext) _CredentialTestResult_testedAt(ctx context.Context, field graphql.CollectedField, obj *model.CredentialTestResult) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialTestResult_testedAt,
-		func(ctx context.Context) (any, error) {
-			return obj.TestedAt, nil
-		},
-		nil,
-		ec.marshalNTime2timeᚐTime,
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.TestedAt)
 }
 
 func (ec *executionContext) fieldContext_CredentialTestResult_testedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7386,19 +6666,7 @@ func (ec *executionContext) fieldContext_CredentialTestResult_credential(_ conte
 }
 
 func (ec *executionContext) _CredentialType_id(ctx context.Context, field graphql.CollectedField, obj *model.CredentialType) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialType_id,
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		ec.marshalNID2string,
-		true,
-		true,
-	)
+	return ec.marshalNID2string(ctx, field.Selections, obj.ID)
 }
 
 func (ec *executionContext) fieldContext_CredentialType_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7415,19 +6683,7 @@ func (ec *executionContext) fieldContext_CredentialType_id(_ context.Context, fi
 }
 
 func (ec *executionContext) _CredentialType_key(ctx context.Context, field graphql.CollectedField, obj *model.CredentialType) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialType_key,
-		func(ctx context.Context) (any, error) {
-			return obj.Key, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Key)
 }
 
 func (ec *executionContext) fieldContext_CredentialType_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7444,19 +6700,7 @@ func (ec *executionContext) fieldContext_CredentialType_key(_ context.Context, f
 }
 
 func (ec *executionContext) _CredentialType_name(ctx context.Context, field graphql.CollectedField, obj *model.CredentialType) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialType_name,
-		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
 }
 
 func (ec *executionContext) fieldContext_CredentialType_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7473,19 +6717,7 @@ func (ec *executionContext) fieldContext_CredentialType_name(_ context.Context, 
 }
 
 func (ec *executionContext) _CredentialType_authKind(ctx context.Context, field graphql.CollectedField, obj *model.CredentialType) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialType_authKind,
-		func(ctx context.Context) (any, error) {
-			return obj.AuthKind, nil
-		},
-		nil,
-		ec.marshalNAuthKind2credkeepᚋgraphᚋmodelᚐAuthKind,
-		true,
-		true,
-	)
+	return ec.marshalNAuthKind2credkeepᚋgraphᚋmodelᚐAuthKind(ctx, field.Selections, obj.AuthKind)
 }
 
 func (ec *executionContext) fieldContext_CredentialType_authKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7502,19 +6734,7 @@ func (ec *executionContext) fieldContext_CredentialType_authKind(_ context.Conte
 }
 
 func (ec *executionContext) _CredentialType_editable(ctx context.Context, field graphql.CollectedField, obj *model.CredentialType) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialType_editable,
-		func(ctx context.Context) (any, error) {
-			return obj.Editable, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Editable)
 }
 
 func (ec *executionContext) fieldContext_CredentialType_editable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7531,19 +6751,7 @@ func (ec *executionContext) fieldContext_CredentialType_editable(_ context.Conte
 }
 
 func (ec *executionContext) _CredentialType_testable(ctx context.Context, field graphql.CollectedField, obj *model.CredentialType) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialType_testable,
-		func(ctx context.Context) (any, error) {
-			return obj.Testable, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Testable)
 }
 
 func (ec *executionContext) fieldContext_CredentialType_testable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7607,19 +6815,7 @@ func (ec *executionContext) fieldContext_CredentialType_fields(_ context.Context
 }
 
 func (ec *executionContext) _CredentialUsage_consumerKind(ctx context.Context, field graphql.CollectedField, obj *model.CredentialUsage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialUsage_consumerKind,
-		func(ctx context.Context) (any, error) {
-			return obj.ConsumerKind, nil
-		},
-		nil,
-		ec.marshalNConsumerKind2credkeepᚋgraphᚋmodelᚐConsumerKind,
-		true,
-		true,
-	)
+	return ec.marshalNConsumerKind2credkeepᚋgraphᚋmodelᚐConsumerKind(ctx, field.Selections, obj.ConsumerKind)
 }
 
 func (ec *executionContext) fieldContext_CredentialUsage_consumerKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7636,19 +6832,7 @@ func (ec *executionContext) fieldContext_CredentialUsage_consumerKind(_ context.
 }
 
 func (ec *executionContext) _CredentialUsage_consumerId(ctx context.Context, field graphql.CollectedField, obj *model.CredentialUsage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialUsage_consumerId,
-		func(ctx context.Context) (any, error) {
-			return obj.ConsumerID, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.ConsumerID)
 }
 
 func (ec *executionContext) fieldContext_CredentialUsage_consumerId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7665,19 +6849,7 @@ func (ec *executionContext) fieldContext_CredentialUsage_consumerId(_ context.Co
 }
 
 func (ec *executionContext) _CredentialUsage_consumerName(ctx context.Context, field graphql.CollectedField, obj *model.CredentialUsage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialUsage_consumerName,
-		func(ctx context.Context) (any, error) {
-			return obj.ConsumerName, nil
-		},
-		nil,
-		ec.marshalOString2ᚖstring,
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.ConsumerName)
 }
 
 func (ec *executionContext) fieldContext_CredentialUsage_consumerName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7694,19 +6866,7 @@ func (ec *executionContext) fieldContext_CredentialUsage_consumerName(_ context.
 }
 
 func (ec *executionContext) _CredentialUsage_attachedAt(ctx context.Context, field graphql.CollectedField, obj *model.CredentialUsage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialUsage_attachedAt,
-		func(ctx context.Context) (any, error) {
-			return obj.AttachedAt, nil
-		},
-		nil,
-		ec.marshalNTime2timeᚐTime,
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.AttachedAt)
 }
 
 func (ec *executionContext) fieldContext_CredentialUsage_attachedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7723,19 +6883,7 @@ func (ec *executionContext) fieldContext_CredentialUsage_attachedAt(_ context.Co
 }
 
 func (ec *executionContext) _CredentialUsage_lastUsedAt(ctx context.Context, field graphql.CollectedField, obj *model.CredentialUsage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialUsage_lastUsedAt,
-		func(ctx context.Context) (any, error) {
-			return obj.LastUsedAt, nil
-		},
-		nil,
-		ec.marshalOTime2ᚖtimeᚐTime,
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.LastUsedAt)
 }
 
 func (ec *executionContext) fieldContext_CredentialUsage_lastUsedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7752,19 +6900,7 @@ func (ec *executionContext) fieldContext_CredentialUsage_lastUsedAt(_ context.Co
 }
 
 func (ec *executionContext) _CredentialUsage_useCount(ctx context.Context, field graphql.CollectedField, obj *model.CredentialUsage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_CredentialUsage_useCount,
-		func(ctx context.Context) (any, error) {
-			return obj.UseCount, nil
-		},
-		nil,
-		ec.marshalNInt2int,
-		true,
-		true,
-	)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.UseCount)
 }
 
 func (ec *executionContext) fieldContext_CredentialUsage_useCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7781,19 +6917,7 @@ func (ec *executionContext) fieldContext_CredentialUsage_useCount(_ context.Cont
 }
 
 func (ec *executionContext) _DeletePayload_id(ctx context.Context, field graphql.CollectedField, obj *model.DeletePayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_DeletePayload_id,
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		ec.marshalNID2string,
-		true,
-		true,
-	)
+	return ec.marshalNID2string(ctx, field.Selections, obj.ID)
 }
 
 func (ec *executionContext) fieldContext_DeletePayload_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7810,19 +6934,7 @@ func (ec *executionContext) fieldContext_DeletePayload_id(_ context.Context, fie
 }
 
 func (ec *executionContext) _DeletePayload_deleted(ctx context.Context, field graphql.CollectedField, obj *model.DeletePayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_DeletePayload_deleted,
-		func(ctx context.Context) (any, error) {
-			return obj.Deleted, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Deleted)
 }
 
 func (ec *executionContext) fieldContext_DeletePayload_deleted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7839,19 +6951,7 @@ func (ec *executionContext) fieldContext_DeletePayload_deleted(_ context.Context
 }
 
 func (ec *executionContext) _FieldSpec_key(ctx context.Context, field graphql.CollectedField, obj *model.FieldSpec) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_FieldSpec_key,
-		func(ctx context.Context) (any, error) {
-			return obj.Key, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Key)
 }
 
 func (ec *executionContext) fieldContext_FieldSpec_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7868,19 +6968,7 @@ func (ec *executionContext) fieldContext_FieldSpec_key(_ context.Context, field 
 }
 
 func (ec *executionContext) _FieldSpec_label(ctx context.Context, field graphql.CollectedField, obj *model.FieldSpec) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_FieldSpec_label,
-		func(ctx context.Context) (any, error) {
-			return obj.Label, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Label)
 }
 
 func (ec *executionContext) fieldContext_FieldSpec_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7897,19 +6985,7 @@ func (ec *executionContext) fieldContext_FieldSpec_label(_ context.Context, fiel
 }
 
 func (ec *executionContext) _FieldSpec_kind(ctx context.Context, field graphql.CollectedField, obj *model.FieldSpec) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_FieldSpec_kind,
-		func(ctx context.Context) (any, error) {
-			return obj.Kind, nil
-		},
-		nil,
-		ec.marshalNFieldKind2credkeepᚋgraphᚋmodelᚐFieldKind,
-		true,
-		true,
-	)
+	return ec.marshalNFieldKind2credkeepᚋgraphᚋmodelᚐFieldKind(ctx, field.Selections, obj.Kind)
 }
 
 func (ec *executionContext) fieldContext_FieldSpec_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7926,19 +7002,7 @@ func (ec *executionContext) fieldContext_FieldSpec_kind(_ context.Context, field
 }
 
 func (ec *executionContext) _FieldSpec_required(ctx context.Context, field graphql.CollectedField, obj *model.FieldSpec) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_FieldSpec_required,
-		func(ctx context.Context) (any, error) {
-			return obj.Required, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Required)
 }
 
 func (ec *executionContext) fieldContext_FieldSpec_required(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7955,19 +7019,7 @@ func (ec *executionContext) fieldContext_FieldSpec_required(_ context.Context, f
 }
 
 func (ec *executionContext) _FieldSpec_secret(ctx context.Context, field graphql.CollectedField, obj *model.FieldSpec) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_FieldSpec_secret,
-		func(ctx context.Context) (any, error) {
-			return obj.Secret, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Secret)
 }
 
 func (ec *executionContext) fieldContext_FieldSpec_secret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7984,19 +7036,7 @@ func (ec *executionContext) fieldContext_FieldSpec_secret(_ context.Context, fie
 }
 
 func (ec *executionContext) _FieldSpec_description(ctx context.Context, field graphql.CollectedField, obj *model.FieldSpec) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_FieldSpec_description,
-		func(ctx context.Context) (any, error) {
-			return obj.Description, nil
-		},
-		nil,
-		ec.marshalOString2ᚖstring,
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Description)
 }
 
 func (ec *executionContext) fieldContext_FieldSpec_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -8013,19 +7053,7 @@ func (ec *executionContext) fieldContext_FieldSpec_description(_ context.Context
 }
 
 func (ec *executionContext) _FieldSpec_default(ctx context.Context, field graphql.CollectedField, obj *model.FieldSpec) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_FieldSpec_default,
-		func(ctx context.Context) (any, error) {
-			return obj.Default, nil
-		},
-		nil,
-		ec.marshalOString2ᚖstring,
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Default)
 }
 
 func (ec *executionContext) fieldContext_FieldSpec_default(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -8042,19 +7070,7 @@ func (ec *executionContext) fieldContext_FieldSpec_default(_ context.Context, fi
 }
 
 func (ec *executionContext) _FieldSpec_options(ctx context.Context, field graphql.CollectedField, obj *model.FieldSpec) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_FieldSpec_options,
-		func(ctx context.Context) (any, error) {
-			return obj.Options, nil
-		},
-		nil,
-		ec.marshalOString2ᚕstringᚄ,
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚕstringᚄ(ctx, field.Selections, obj.Options)
 }
 
 func (ec *executionContext) fieldContext_FieldSpec_options(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -8071,19 +7087,7 @@ func (ec *executionContext) fieldContext_FieldSpec_options(_ context.Context, fi
 }
 
 func (ec *executionContext) _Grant_id(ctx context.Context, field graphql.CollectedField, obj *apimodel.Grant) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Grant_id,
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		ec.marshalNID2string,
-		true,
-		true,
-	)
+	return ec.marshalNID2string(ctx, field.Selections, obj.ID)
 }
 
 func (ec *executionContext) fieldContext_Grant_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -8232,19 +7236,7 @@ func (ec *executionContext) fieldContext_Grant_grantedBy(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Grant_grantedAt(ctx context.Context, field graphql.CollectedField, obj *apimodel.Grant) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Grant_grantedAt,
-		func(ctx context.Context) (any, error) {
-			return obj.GrantedAt, nil
-		},
-		nil,
-		ec.marshalNTime2timeᚐTime,
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.GrantedAt)
 }
 
 func (ec *executionContext) fieldContext_Grant_grantedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -8298,19 +7290,7 @@ func (ec *executionContext) fieldContext_Member_user(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Member_role(ctx context.Context, field graphql.CollectedField, obj *model.Member) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Member_role,
-		func(ctx context.Context) (any, error) {
-			return obj.Role, nil
-		},
-		nil,
-		ec.marshalNWorkspaceRole2credkeepᚋgraphᚋmodelᚐWorkspaceRole,
-		true,
-		true,
-	)
+	return ec.marshalNWorkspaceRole2credkeepᚋgraphᚋmodelᚐWorkspaceRole(ctx, field.Selections, obj.Role)
 }
 
 func (ec *executionContext) fieldContext_Member_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -8327,19 +7307,7 @@ func (ec *executionContext) fieldContext_Member_role(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Member_addedAt(ctx context.Context, field graphql.CollectedField, obj *model.Member) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Member_addedAt,
-		func(ctx context.Context) (any, error) {
-			return obj.AddedAt, nil
-		},
-		nil,
-		ec.marshalNTime2timeᚐTime,
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.AddedAt)
 }
 
 func (ec *executionContext) fieldContext_Member_addedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10366,19 +9334,7 @@ func (ec *executionContext) fieldContext_Mutation_verifyAuditLog(ctx context.Con
 }
 
 func (ec *executionContext) _OAuthAuthorization_authorizationUrl(ctx context.Context, field graphql.CollectedField, obj *model.OAuthAuthorization) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_OAuthAuthorization_authorizationUrl,
-		func(ctx context.Context) (any, error) {
-			return obj.AuthorizationURL, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.AuthorizationURL)
 }
 
 func (ec *executionContext) fieldContext_OAuthAuthorization_authorizationUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10395,19 +9351,7 @@ func (ec *executionContext) fieldContext_OAuthAuthorization_authorizationUrl(_ c
 }
 
 func (ec *executionContext) _OAuthAuthorization_state(ctx context.Context, field graphql.CollectedField, obj *model.OAuthAuthorization) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_OAuthAuthorization_state,
-		func(ctx context.Context) (any, error) {
-			return obj.State, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.State)
 }
 
 func (ec *executionContext) fieldContext_OAuthAuthorization_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10424,19 +9368,7 @@ func (ec *executionContext) fieldContext_OAuthAuthorization_state(_ context.Cont
 }
 
 func (ec *executionContext) _OAuthAuthorization_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.OAuthAuthorization) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_OAuthAuthorization_expiresAt,
-		func(ctx context.Context) (any, error) {
-			return obj.ExpiresAt, nil
-		},
-		nil,
-		ec.marshalNTime2timeᚐTime,
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.ExpiresAt)
 }
 
 func (ec *executionContext) fieldContext_OAuthAuthorization_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10453,19 +9385,7 @@ func (ec *executionContext) fieldContext_OAuthAuthorization_expiresAt(_ context.
 }
 
 func (ec *executionContext) _OAuthConnection_state(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_OAuthConnection_state,
-		func(ctx context.Context) (any, error) {
-			return obj.State, nil
-		},
-		nil,
-		ec.marshalNConnectionState2credkeepᚋgraphᚋmodelᚐConnectionState,
-		true,
-		true,
-	)
+	return ec.marshalNConnectionState2credkeepᚋgraphᚋmodelᚐConnectionState(ctx, field.Selections, obj.State)
 }
 
 func (ec *executionContext) fieldContext_OAuthConnection_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10482,19 +9402,7 @@ func (ec *executionContext) fieldContext_OAuthConnection_state(_ context.Context
 }
 
 func (ec *executionContext) _OAuthConnection_grantType(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_OAuthConnection_grantType,
-		func(ctx context.Context) (any, error) {
-			return obj.GrantType, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.GrantType)
 }
 
 func (ec *executionContext) fieldContext_OAuthConnection_grantType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10511,19 +9419,7 @@ func (ec *executionContext) fieldContext_OAuthConnection_grantType(_ context.Con
 }
 
 func (ec *executionContext) _OAuthConnection_scopes(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_OAuthConnection_scopes,
-		func(ctx context.Context) (any, error) {
-			return obj.Scopes, nil
-		},
-		nil,
-		ec.marshalNString2ᚕstringᚄ,
-		true,
-		true,
-	)
+	return ec.marshalNString2ᚕstringᚄ(ctx, field.Selections, obj.Scopes)
 }
 
 func (ec *executionContext) fieldContext_OAuthConnection_scopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10540,19 +9436,7 @@ func (ec *executionContext) fieldContext_OAuthConnection_scopes(_ context.Contex
 }
 
 func (ec *executionContext) _OAuthConnection_account(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_OAuthConnection_account,
-		func(ctx context.Context) (any, error) {
-			return obj.Account, nil
-		},
-		nil,
-		ec.marshalOString2ᚖstring,
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Account)
 }
 
 func (ec *executionContext) fieldContext_OAuthConnection_account(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10569,19 +9453,7 @@ func (ec *executionContext) fieldContext_OAuthConnection_account(_ context.Conte
 }
 
 func (ec *executionContext) _OAuthConnection_connectedAt(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_OAuthConnection_connectedAt,
-		func(ctx context.Context) (any, error) {
-			return obj.ConnectedAt, nil
-		},
-		nil,
-		ec.marshalOTime2ᚖtimeᚐTime,
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.ConnectedAt)
 }
 
 func (ec *executionContext) fieldContext_OAuthConnection_connectedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10635,19 +9507,7 @@ func (ec *executionContext) fieldContext_OAuthConnection_connectedBy(_ context.C
 }
 
 func (ec *executionContext) _OAuthConnection_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_OAuthConnection_expiresAt,
-		func(ctx context.Context) (any, error) {
-			return obj.ExpiresAt, nil
-		},
-		nil,
-		ec.marshalOTime2ᚖtimeᚐTime,
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.ExpiresAt)
 }
 
 func (ec *executionContext) fieldContext_OAuthConnection_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10664,19 +9524,7 @@ func (ec *executionContext) fieldContext_OAuthConnection_expiresAt(_ context.Con
 }
 
 func (ec *executionContext) _OAuthConnection_lastRefreshedAt(ctx context.Context, field graphql.CollectedField, obj *model.OAuthConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_OAuthConnection_lastRefreshedAt,
-		func(ctx context.Context) (any, error) {
-			return obj.LastRefreshedAt, nil
-		},
-		nil,
-		ec.marshalOTime2ᚖtimeᚐTime,
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.LastRefreshedAt)
 }
 
 func (ec *executionContext) fieldContext_OAuthConnection_lastRefreshedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10693,19 +9541,7 @@ func (ec *executionContext) fieldContext_OAuthConnection_lastRefreshedAt(_ conte
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_PageInfo_hasNextPage,
-		func(ctx context.Context) (any, error) {
-			return obj.HasNextPage, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.HasNextPage)
 }
 
 func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10722,19 +9558,7 @@ func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context,
 }
 
 func (ec *executionContext) _PageInfo_hasPreviousPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_PageInfo_hasPreviousPage,
-		func(ctx context.Context) (any, error) {
-			return obj.HasPreviousPage, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.HasPreviousPage)
 }
 
 func (ec *executionContext) fieldContext_PageInfo_hasPreviousPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10751,19 +9575,7 @@ func (ec *executionContext) fieldContext_PageInfo_hasPreviousPage(_ context.Cont
 }
 
 func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_PageInfo_startCursor,
-		func(ctx context.Context) (any, error) {
-			return obj.StartCursor, nil
-		},
-		nil,
-		ec.marshalOString2ᚖstring,
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.StartCursor)
 }
 
 func (ec *executionContext) fieldContext_PageInfo_startCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10780,19 +9592,7 @@ func (ec *executionContext) fieldContext_PageInfo_startCursor(_ context.Context,
 }
 
 func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_PageInfo_endCursor,
-		func(ctx context.Context) (any, error) {
-			return obj.EndCursor, nil
-		},
-		nil,
-		ec.marshalOString2ᚖstring,
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.EndCursor)
 }
 
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11312,19 +10112,7 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 }
 
 func (ec *executionContext) _SecretField_key(ctx context.Context, field graphql.CollectedField, obj *model.SecretField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_SecretField_key,
-		func(ctx context.Context) (any, error) {
-			return obj.Key, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Key)
 }
 
 func (ec *executionContext) fieldContext_SecretField_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11341,19 +10129,7 @@ func (ec *executionContext) fieldContext_SecretField_key(_ context.Context, fiel
 }
 
 func (ec *executionContext) _SecretField_value(ctx context.Context, field graphql.CollectedField, obj *model.SecretField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_SecretField_value,
-		func(ctx context.Context) (any, error) {
-			return obj.Value, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Value)
 }
 
 func (ec *executionContext) fieldContext_SecretField_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11370,19 +10146,7 @@ func (ec *executionContext) fieldContext_SecretField_value(_ context.Context, fi
 }
 
 func (ec *executionContext) _SecretVersion_version(ctx context.Context, field graphql.CollectedField, obj *model.SecretVersion) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_SecretVersion_version,
-		func(ctx context.Context) (any, error) {
-			return obj.Version, nil
-		},
-		nil,
-		ec.marshalNInt2int,
-		true,
-		true,
-	)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.Version)
 }
 
 func (ec *executionContext) fieldContext_SecretVersion_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11399,19 +10163,7 @@ func (ec *executionContext) fieldContext_SecretVersion_version(_ context.Context
 }
 
 func (ec *executionContext) _SecretVersion_state(ctx context.Context, field graphql.CollectedField, obj *model.SecretVersion) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_SecretVersion_state,
-		func(ctx context.Context) (any, error) {
-			return obj.State, nil
-		},
-		nil,
-		ec.marshalNSecretVersionState2credkeepᚋgraphᚋmodelᚐSecretVersionState,
-		true,
-		true,
-	)
+	return ec.marshalNSecretVersionState2credkeepᚋgraphᚋmodelᚐSecretVersionState(ctx, field.Selections, obj.State)
 }
 
 func (ec *executionContext) fieldContext_SecretVersion_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11428,19 +10180,7 @@ func (ec *executionContext) fieldContext_SecretVersion_state(_ context.Context, 
 }
 
 func (ec *executionContext) _SecretVersion_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.SecretVersion) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_SecretVersion_createdAt,
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		ec.marshalNTime2timeᚐTime,
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
 }
 
 func (ec *executionContext) fieldContext_SecretVersion_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11494,19 +10234,7 @@ func (ec *executionContext) fieldContext_SecretVersion_createdBy(_ context.Conte
 }
 
 func (ec *executionContext) _SecretVersion_changedFields(ctx context.Context, field graphql.CollectedField, obj *model.SecretVersion) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_SecretVersion_changedFields,
-		func(ctx context.Context) (any, error) {
-			return obj.ChangedFields, nil
-		},
-		nil,
-		ec.marshalNString2ᚕstringᚄ,
-		true,
-		true,
-	)
+	return ec.marshalNString2ᚕstringᚄ(ctx, field.Selections, obj.ChangedFields)
 }
 
 func (ec *executionContext) fieldContext_SecretVersion_changedFields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11592,19 +10320,7 @@ func (ec *executionContext) fieldContext_Subscription_workspaceEvents(ctx contex
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *model.User) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_User_id,
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		ec.marshalNID2string,
-		true,
-		true,
-	)
+	return ec.marshalNID2string(ctx, field.Selections, obj.ID)
 }
 
 func (ec *executionContext) fieldContext_User_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11621,19 +10337,7 @@ func (ec *executionContext) fieldContext_User_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _User_email(ctx context.Context, field graphql.CollectedField, obj *model.User) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_User_email,
-		func(ctx context.Context) (any, error) {
-			return obj.Email, nil
-		},
-		nil,
-		ec.marshalOString2ᚖstring,
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Email)
 }
 
 func (ec *executionContext) fieldContext_User_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11650,19 +10354,7 @@ func (ec *executionContext) fieldContext_User_email(_ context.Context, field gra
 }
 
 func (ec *executionContext) _User_name(ctx context.Context, field graphql.CollectedField, obj *model.User) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_User_name,
-		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
-		},
-		nil,
-		ec.marshalOString2ᚖstring,
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Name)
 }
 
 func (ec *executionContext) fieldContext_User_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11679,19 +10371,7 @@ func (ec *executionContext) fieldContext_User_name(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Viewer_id(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Viewer_id,
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		ec.marshalNID2string,
-		true,
-		true,
-	)
+	return ec.marshalNID2string(ctx, field.Selections, obj.ID)
 }
 
 func (ec *executionContext) fieldContext_Viewer_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11745,19 +10425,7 @@ func (ec *executionContext) fieldContext_Viewer_user(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Viewer_isAdmin(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Viewer_isAdmin,
-		func(ctx context.Context) (any, error) {
-			return obj.IsAdmin, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.IsAdmin)
 }
 
 func (ec *executionContext) fieldContext_Viewer_isAdmin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11823,19 +10491,7 @@ func (ec *executionContext) fieldContext_Viewer_apiToken(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Webhook_id(ctx context.Context, field graphql.CollectedField, obj *model.Webhook) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Webhook_id,
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		ec.marshalNID2string,
-		true,
-		true,
-	)
+	return ec.marshalNID2string(ctx, field.Selections, obj.ID)
 }
 
 func (ec *executionContext) fieldContext_Webhook_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11852,19 +10508,7 @@ func (ec *executionContext) fieldContext_Webhook_id(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Webhook_name(ctx context.Context, field graphql.CollectedField, obj *model.Webhook) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Webhook_name,
-		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
 }
 
 func (ec *executionContext) fieldContext_Webhook_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11881,19 +10525,7 @@ func (ec *executionContext) fieldContext_Webhook_name(_ context.Context, field g
 }
 
 func (ec *executionContext) _Webhook_url(ctx context.Context, field graphql.CollectedField, obj *model.Webhook) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Webhook_url,
-		func(ctx context.Context) (any, error) {
-			return obj.URL, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.URL)
 }
 
 func (ec *executionContext) fieldContext_Webhook_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11910,19 +10542,7 @@ func (ec *executionContext) fieldContext_Webhook_url(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Webhook_events(ctx context.Context, field graphql.CollectedField, obj *model.Webhook) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Webhook_events,
-		func(ctx context.Context) (any, error) {
-			return obj.Events, nil
-		},
-		nil,
-		ec.marshalNAuditAction2ᚕcredkeepᚋgraphᚋmodelᚐAuditActionᚄ,
-		true,
-		true,
-	)
+	return ec.marshalNAuditAction2ᚕcredkeepᚋgraphᚋmodelᚐAuditActionᚄ(ctx, field.Selections, obj.Events)
 }
 
 func (ec *executionContext) fieldContext_Webhook_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11939,19 +10559,7 @@ func (ec *executionContext) fieldContext_Webhook_events(_ context.Context, field
 }
 
 func (ec *executionContext) _Webhook_description(ctx context.Context, field graphql.CollectedField, obj *model.Webhook) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Webhook_description,
-		func(ctx context.Context) (any, error) {
-			return obj.Description, nil
-		},
-		nil,
-		ec.marshalOString2ᚖstring,
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Description)
 }
 
 func (ec *executionContext) fieldContext_Webhook_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11968,19 +10576,7 @@ func (ec *executionContext) fieldContext_Webhook_description(_ context.Context, 
 }
 
 func (ec *executionContext) _Webhook_active(ctx context.Context, field graphql.CollectedField, obj *model.Webhook) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Webhook_active,
-		func(ctx context.Context) (any, error) {
-			return obj.Active, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Active)
 }
 
 func (ec *executionContext) fieldContext_Webhook_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11997,19 +10593,7 @@ func (ec *executionContext) fieldContext_Webhook_active(_ context.Context, field
 }
 
 func (ec *executionContext) _Webhook_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Webhook) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Webhook_createdAt,
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		ec.marshalNTime2timeᚐTime,
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
 }
 
 func (ec *executionContext) fieldContext_Webhook_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -12026,19 +10610,7 @@ func (ec *executionContext) fieldContext_Webhook_createdAt(_ context.Context, fi
 }
 
 func (ec *executionContext) _Webhook_lastSeq(ctx context.Context, field graphql.CollectedField, obj *model.Webhook) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Webhook_lastSeq,
-		func(ctx context.Context) (any, error) {
-			return obj.LastSeq, nil
-		},
-		nil,
-		ec.marshalNInt2int,
-		true,
-		true,
-	)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.LastSeq)
 }
 
 func (ec *executionContext) fieldContext_Webhook_lastSeq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -12104,19 +10676,7 @@ func (ec *executionContext) fieldContext_Webhook_deliveries(ctx context.Context,
 }
 
 func (ec *executionContext) _WebhookDelivery_id(ctx context.Context, field graphql.CollectedField, obj *model.WebhookDelivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_WebhookDelivery_id,
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		ec.marshalNID2string,
-		true,
-		true,
-	)
+	return ec.marshalNID2string(ctx, field.Selections, obj.ID)
 }
 
 func (ec *executionContext) fieldContext_WebhookDelivery_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -12133,19 +10693,7 @@ func (ec *executionContext) fieldContext_WebhookDelivery_id(_ context.Context, f
 }
 
 func (ec *executionContext) _WebhookDelivery_seq(ctx context.Context, field graphql.CollectedField, obj *model.WebhookDelivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_WebhookDelivery_seq,
-		func(ctx context.Context) (any, error) {
-			return obj.Seq, nil
-		},
-		nil,
-		ec.marshalNInt2int,
-		true,
-		true,
-	)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.Seq)
 }
 
 func (ec *executionContext) fieldContext_WebhookDelivery_seq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -12162,19 +10710,7 @@ func (ec *executionContext) fieldContext_WebhookDelivery_seq(_ context.Context, 
 }
 
 func (ec *executionContext) _WebhookDelivery_action(ctx context.Context, field graphql.CollectedField, obj *model.WebhookDelivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_WebhookDelivery_action,
-		func(ctx context.Context) (any, error) {
-			return obj.Action, nil
-		},
-		nil,
-		ec.marshalNAuditAction2credkeepᚋgraphᚋmodelᚐAuditAction,
-		true,
-		true,
-	)
+	return ec.marshalNAuditAction2credkeepᚋgraphᚋmodelᚐAuditAction(ctx, field.Selections, obj.Action)
 }
 
 func (ec *executionContext) fieldContext_WebhookDelivery_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -12191,19 +10727,7 @@ func (ec *executionContext) fieldContext_WebhookDelivery_action(_ context.Contex
 }
 
 func (ec *executionContext) _WebhookDelivery_attempt(ctx context.Context, field graphql.CollectedField, obj *model.WebhookDelivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_WebhookDelivery_attempt,
-		func(ctx context.Context) (any, error) {
-			return obj.Attempt, nil
-		},
-		nil,
-		ec.marshalNInt2int,
-		true,
-		true,
-	)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.Attempt)
 }
 
 func (ec *executionContext) fieldContext_WebhookDelivery_attempt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -12220,19 +10744,7 @@ func (ec *executionContext) fieldContext_WebhookDelivery_attempt(_ context.Conte
 }
 
 func (ec *executionContext) _WebhookDelivery_status(ctx context.Context, field graphql.CollectedField, obj *model.WebhookDelivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_WebhookDelivery_status,
-		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
-		},
-		nil,
-		ec.marshalNDeliveryStatus2credkeepᚋgraphᚋmodelᚐDeliveryStatus,
-		true,
-		true,
-	)
+	return ec.marshalNDeliveryStatus2credkeepᚋgraphᚋmodelᚐDeliveryStatus(ctx, field.Selections, obj.Status)
 }
 
 func (ec *executionContext) fieldContext_WebhookDelivery_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -12249,19 +10761,7 @@ func (ec *executionContext) fieldContext_WebhookDelivery_status(_ context.Contex
 }
 
 func (ec *executionContext) _WebhookDelivery_responseCode(ctx context.Context, field graphql.CollectedField, obj *model.WebhookDelivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_WebhookDelivery_responseCode,
-		func(ctx context.Context) (any, error) {
-			return obj.ResponseCode, nil
-		},
-		nil,
-		ec.marshalOInt2ᚖint,
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.ResponseCode)
 }
 
 func (ec *executionContext) fieldContext_WebhookDelivery_responseCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -12278,19 +10778,7 @@ func (ec *executionContext) fieldContext_WebhookDelivery_responseCode(_ context.
 }
 
 func (ec *executionContext) _WebhookDelivery_durationMs(ctx context.Context, field graphql.CollectedField, obj *model.WebhookDelivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_WebhookDelivery_durationMs,
-		func(ctx context.Context) (any, error) {
-			return obj.DurationMs, nil
-		},
-		nil,
-		ec.marshalOInt2ᚖint,
-		true,
-		false,
-	)
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, obj.DurationMs)
 }
 
 func (ec *executionContext) fieldContext_WebhookDelivery_durationMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -12307,19 +10795,7 @@ func (ec *executionContext) fieldContext_WebhookDelivery_durationMs(_ context.Co
 }
 
 func (ec *executionContext) _WebhookDelivery_at(ctx context.Context, field graphql.CollectedField, obj *model.WebhookDelivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_WebhookDelivery_at,
-		func(ctx context.Context) (any, error) {
-			return obj.At, nil
-		},
-		nil,
-		ec.marshalNTime2timeᚐTime,
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.At)
 }
 
 func (ec *executionContext) fieldContext_WebhookDelivery_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -12336,19 +10812,7 @@ func (ec *executionContext) fieldContext_WebhookDelivery_at(_ context.Context, f
 }
 
 func (ec *executionContext) _WebhookDelivery_nextAttemptAt(ctx context.Context, field graphql.CollectedField, obj *model.WebhookDelivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_WebhookDelivery_nextAttemptAt,
-		func(ctx context.Context) (any, error) {
-			return obj.NextAttemptAt, nil
-		},
-		nil,
-		ec.marshalOTime2ᚖtimeᚐTime,
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.NextAttemptAt)
 }
 
 func (ec *executionContext) fieldContext_WebhookDelivery_nextAttemptAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -12439,19 +10903,7 @@ func (ec *executionContext) fieldContext_WebhookDeliveryConnection_pageInfo(_ co
 }
 
 func (ec *executionContext) _WebhookDeliveryConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.WebhookDeliveryConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_WebhookDeliveryConnection_totalCount,
-		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
-		},
-		nil,
-		ec.marshalNInt2int,
-		true,
-		true,
-	)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.TotalCount)
 }
 
 func (ec *executionContext) fieldContext_WebhookDeliveryConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -12468,19 +10920,7 @@ func (ec *executionContext) fieldContext_WebhookDeliveryConnection_totalCount(_ 
 }
 
 func (ec *executionContext) _WebhookDeliveryEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.WebhookDeliveryEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_WebhookDeliveryEdge_cursor,
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
 }
 
 func (ec *executionContext) fieldContext_WebhookDeliveryEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -12546,19 +10986,7 @@ func (ec *executionContext) fieldContext_WebhookDeliveryEdge_node(_ context.Cont
 }
 
 func (ec *executionContext) _Workspace_id(ctx context.Context, field graphql.CollectedField, obj *model.Workspace) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Workspace_id,
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		ec.marshalNID2string,
-		true,
-		true,
-	)
+	return ec.marshalNID2string(ctx, field.Selections, obj.ID)
 }
 
 func (ec *executionContext) fieldContext_Workspace_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -12575,19 +11003,7 @@ func (ec *executionContext) fieldContext_Workspace_id(_ context.Context, field g
 }
 
 func (ec *executionContext) _Workspace_name(ctx context.Context, field graphql.CollectedField, obj *model.Workspace) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Workspace_name,
-		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
 }
 
 func (ec *executionContext) fieldContext_Workspace_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -12604,19 +11020,7 @@ func (ec *executionContext) fieldContext_Workspace_name(_ context.Context, field
 }
 
 func (ec *executionContext) _Workspace_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Workspace) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Workspace_createdAt,
-		func(ctx context.Context) (any, error) {
-			return obj.CreatedAt, nil
-		},
-		nil,
-		ec.marshalNTime2timeᚐTime,
-		true,
-		true,
-	)
+	return ec.marshalNTime2timeᚐTime(ctx, field.Selections, obj.CreatedAt)
 }
 
 func (ec *executionContext) fieldContext_Workspace_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -12633,19 +11037,7 @@ func (ec *executionContext) fieldContext_Workspace_createdAt(_ context.Context, 
 }
 
 func (ec *executionContext) _Workspace_keyRotatedAt(ctx context.Context, field graphql.CollectedField, obj *model.Workspace) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Workspace_keyRotatedAt,
-		func(ctx context.Context) (any, error) {
-			return obj.KeyRotatedAt, nil
-		},
-		nil,
-		ec.marshalOTime2ᚖtimeᚐTime,
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.KeyRotatedAt)
 }
 
 func (ec *executionContext) fieldContext_Workspace_keyRotatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -12662,19 +11054,7 @@ func (ec *executionContext) fieldContext_Workspace_keyRotatedAt(_ context.Contex
 }
 
 func (ec *executionContext) _Workspace_keyRotationStartedAt(ctx context.Context, field graphql.CollectedField, obj *model.Workspace) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Workspace_keyRotationStartedAt,
-		func(ctx context.Context) (any, error) {
-			return obj.KeyRotationStartedAt, nil
-		},
-		nil,
-		ec.marshalOTime2ᚖtimeᚐTime,
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.KeyRotationStartedAt)
 }
 
 func (ec *executionContext) fieldContext_Workspace_keyRotationStartedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -12691,19 +11071,7 @@ func (ec *executionContext) fieldContext_Workspace_keyRotationStartedAt(_ contex
 }
 
 func (ec *executionContext) _Workspace_viewerRole(ctx context.Context, field graphql.CollectedField, obj *model.Workspace) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_Workspace_viewerRole,
-		func(ctx context.Context) (any, error) {
-			return obj.ViewerRole, nil
-		},
-		nil,
-		ec.marshalNWorkspaceRole2credkeepᚋgraphᚋmodelᚐWorkspaceRole,
-		true,
-		true,
-	)
+	return ec.marshalNWorkspaceRole2credkeepᚋgraphᚋmodelᚐWorkspaceRole(ctx, field.Selections, obj.ViewerRole)
 }
 
 func (ec *executionContext) fieldContext_Workspace_viewerRole(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13056,19 +11424,7 @@ func (ec *executionContext) fieldContext_Workspace_webhooks(_ context.Context, f
 }
 
 func (ec *executionContext) _WorkspacePermissions_rename(ctx context.Context, field graphql.CollectedField, obj *model.WorkspacePermissions) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_WorkspacePermissions_rename,
-		func(ctx context.Context) (any, error) {
-			return obj.Rename, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Rename)
 }
 
 func (ec *executionContext) fieldContext_WorkspacePermissions_rename(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13085,19 +11441,7 @@ func (ec *executionContext) fieldContext_WorkspacePermissions_rename(_ context.C
 }
 
 func (ec *executionContext) _WorkspacePermissions_delete(ctx context.Context, field graphql.CollectedField, obj *model.WorkspacePermissions) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_WorkspacePermissions_delete,
-		func(ctx context.Context) (any, error) {
-			return obj.Delete, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Delete)
 }
 
 func (ec *executionContext) fieldContext_WorkspacePermissions_delete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13114,19 +11458,7 @@ func (ec *executionContext) fieldContext_WorkspacePermissions_delete(_ context.C
 }
 
 func (ec *executionContext) _WorkspacePermissions_rotateKey(ctx context.Context, field graphql.CollectedField, obj *model.WorkspacePermissions) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_WorkspacePermissions_rotateKey,
-		func(ctx context.Context) (any, error) {
-			return obj.RotateKey, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.RotateKey)
 }
 
 func (ec *executionContext) fieldContext_WorkspacePermissions_rotateKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13143,19 +11475,7 @@ func (ec *executionContext) fieldContext_WorkspacePermissions_rotateKey(_ contex
 }
 
 func (ec *executionContext) _WorkspacePermissions_manageMembers(ctx context.Context, field graphql.CollectedField, obj *model.WorkspacePermissions) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_WorkspacePermissions_manageMembers,
-		func(ctx context.Context) (any, error) {
-			return obj.ManageMembers, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.ManageMembers)
 }
 
 func (ec *executionContext) fieldContext_WorkspacePermissions_manageMembers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13172,19 +11492,7 @@ func (ec *executionContext) fieldContext_WorkspacePermissions_manageMembers(_ co
 }
 
 func (ec *executionContext) _WorkspacePermissions_manageOwners(ctx context.Context, field graphql.CollectedField, obj *model.WorkspacePermissions) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_WorkspacePermissions_manageOwners,
-		func(ctx context.Context) (any, error) {
-			return obj.ManageOwners, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.ManageOwners)
 }
 
 func (ec *executionContext) fieldContext_WorkspacePermissions_manageOwners(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13201,19 +11509,7 @@ func (ec *executionContext) fieldContext_WorkspacePermissions_manageOwners(_ con
 }
 
 func (ec *executionContext) _WorkspacePermissions_createCredentials(ctx context.Context, field graphql.CollectedField, obj *model.WorkspacePermissions) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_WorkspacePermissions_createCredentials,
-		func(ctx context.Context) (any, error) {
-			return obj.CreateCredentials, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.CreateCredentials)
 }
 
 func (ec *executionContext) fieldContext_WorkspacePermissions_createCredentials(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13230,19 +11526,7 @@ func (ec *executionContext) fieldContext_WorkspacePermissions_createCredentials(
 }
 
 func (ec *executionContext) _WorkspacePermissions_setDefaults(ctx context.Context, field graphql.CollectedField, obj *model.WorkspacePermissions) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_WorkspacePermissions_setDefaults,
-		func(ctx context.Context) (any, error) {
-			return obj.SetDefaults, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.SetDefaults)
 }
 
 func (ec *executionContext) fieldContext_WorkspacePermissions_setDefaults(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13259,19 +11543,7 @@ func (ec *executionContext) fieldContext_WorkspacePermissions_setDefaults(_ cont
 }
 
 func (ec *executionContext) _WorkspacePermissions_readAudit(ctx context.Context, field graphql.CollectedField, obj *model.WorkspacePermissions) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_WorkspacePermissions_readAudit,
-		func(ctx context.Context) (any, error) {
-			return obj.ReadAudit, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.ReadAudit)
 }
 
 func (ec *executionContext) fieldContext_WorkspacePermissions_readAudit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13288,19 +11560,7 @@ func (ec *executionContext) fieldContext_WorkspacePermissions_readAudit(_ contex
 }
 
 func (ec *executionContext) _WorkspacePermissions_verifyAudit(ctx context.Context, field graphql.CollectedField, obj *model.WorkspacePermissions) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_WorkspacePermissions_verifyAudit,
-		func(ctx context.Context) (any, error) {
-			return obj.VerifyAudit, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.VerifyAudit)
 }
 
 func (ec *executionContext) fieldContext_WorkspacePermissions_verifyAudit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13317,19 +11577,7 @@ func (ec *executionContext) fieldContext_WorkspacePermissions_verifyAudit(_ cont
 }
 
 func (ec *executionContext) _WorkspacePermissions_createTokens(ctx context.Context, field graphql.CollectedField, obj *model.WorkspacePermissions) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_WorkspacePermissions_createTokens,
-		func(ctx context.Context) (any, error) {
-			return obj.CreateTokens, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.CreateTokens)
 }
 
 func (ec *executionContext) fieldContext_WorkspacePermissions_createTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13346,19 +11594,7 @@ func (ec *executionContext) fieldContext_WorkspacePermissions_createTokens(_ con
 }
 
 func (ec *executionContext) _WorkspacePermissions_manageWebhooks(ctx context.Context, field graphql.CollectedField, obj *model.WorkspacePermissions) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext_WorkspacePermissions_manageWebhooks,
-		func(ctx context.Context) (any, error) {
-			return obj.ManageWebhooks, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.ManageWebhooks)
 }
 
 func (ec *executionContext) fieldContext_WorkspacePermissions_manageWebhooks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13375,19 +11611,7 @@ func (ec *executionContext) fieldContext_WorkspacePermissions_manageWebhooks(_ c
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext___Directive_name,
-		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
 }
 
 func (ec *executionContext) fieldContext___Directive_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13433,19 +11657,7 @@ func (ec *executionContext) fieldContext___Directive_description(_ context.Conte
 }
 
 func (ec *executionContext) ___Directive_isRepeatable(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext___Directive_isRepeatable,
-		func(ctx context.Context) (any, error) {
-			return obj.IsRepeatable, nil
-		},
-		nil,
-		ec.marshalNBoolean2bool,
-		true,
-		true,
-	)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.IsRepeatable)
 }
 
 func (ec *executionContext) fieldContext___Directive_isRepeatable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13462,19 +11674,7 @@ func (ec *executionContext) fieldContext___Directive_isRepeatable(_ context.Cont
 }
 
 func (ec *executionContext) ___Directive_locations(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext___Directive_locations,
-		func(ctx context.Context) (any, error) {
-			return obj.Locations, nil
-		},
-		nil,
-		ec.marshalN__DirectiveLocation2ᚕstringᚄ,
-		true,
-		true,
-	)
+	return ec.marshalN__DirectiveLocation2ᚕstringᚄ(ctx, field.Selections, obj.Locations)
 }
 
 func (ec *executionContext) fieldContext___Directive_locations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13545,19 +11745,7 @@ func (ec *executionContext) fieldContext___Directive_args(ctx context.Context, f
 }
 
 func (ec *executionContext) ___EnumValue_name(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext___EnumValue_name,
-		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
 }
 
 func (ec *executionContext) fieldContext___EnumValue_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13661,19 +11849,7 @@ func (ec *executionContext) fieldContext___EnumValue_deprecationReason(_ context
 }
 
 func (ec *executionContext) ___Field_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext___Field_name,
-		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
 }
 
 func (ec *executionContext) fieldContext___Field_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13884,19 +12060,7 @@ func (ec *executionContext) fieldContext___Field_deprecationReason(_ context.Con
 }
 
 func (ec *executionContext) ___InputValue_name(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext___InputValue_name,
-		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
-		},
-		nil,
-		ec.marshalNString2string,
-		true,
-		true,
-	)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
 }
 
 func (ec *executionContext) fieldContext___InputValue_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13995,19 +12159,7 @@ func (ec *executionContext) fieldContext___InputValue_type(_ context.Context, fi
 }
 
 func (ec *executionContext) ___InputValue_defaultValue(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		ec.fieldContext___InputValue_defaultValue,
-		func(ctx context.Context) (any, error) {
-			return obj.DefaultValue, nil
-		},
-		nil,
-		ec.marshalOString2ᚖstring,
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.DefaultValue)
 }
 
 func (ec *executionContext) fieldContext___InputValue_defaultValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -16341,7 +14493,7 @@ func (ec *executionContext) _Credential(ctx context.Context, sel ast.SelectionSe
 				continue
 			}
 
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			out.Values[i] = innerFunc(ctx, out)
 		case "status":
 			field := field
 
@@ -16377,7 +14529,7 @@ func (ec *executionContext) _Credential(ctx context.Context, sel ast.SelectionSe
 				continue
 			}
 
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			out.Values[i] = innerFunc(ctx, out)
 		case "statusMessage":
 			field := field
 
@@ -16410,7 +14562,7 @@ func (ec *executionContext) _Credential(ctx context.Context, sel ast.SelectionSe
 				continue
 			}
 
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			out.Values[i] = innerFunc(ctx, out)
 		case "owner":
 			field := field
 
@@ -16446,7 +14598,7 @@ func (ec *executionContext) _Credential(ctx context.Context, sel ast.SelectionSe
 				continue
 			}
 
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			out.Values[i] = innerFunc(ctx, out)
 		case "viewerAccess":
 			field := field
 
@@ -16482,7 +14634,7 @@ func (ec *executionContext) _Credential(ctx context.Context, sel ast.SelectionSe
 				continue
 			}
 
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			out.Values[i] = innerFunc(ctx, out)
 		case "sharing":
 			field := field
 
@@ -16624,7 +14776,7 @@ func (ec *executionContext) _Credential(ctx context.Context, sel ast.SelectionSe
 				continue
 			}
 
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			out.Values[i] = innerFunc(ctx, out)
 		case "usages":
 			field := field
 
@@ -16868,7 +15020,7 @@ func (ec *executionContext) _Credential(ctx context.Context, sel ast.SelectionSe
 				continue
 			}
 
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			out.Values[i] = innerFunc(ctx, out)
 		case "rotationPeriodDays":
 			out.Values[i] = ec._Credential_rotationPeriodDays(ctx, field, obj)
 		case "rotationDueAt":
@@ -16903,7 +15055,7 @@ func (ec *executionContext) _Credential(ctx context.Context, sel ast.SelectionSe
 				continue
 			}
 
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			out.Values[i] = innerFunc(ctx, out)
 		case "version":
 			out.Values[i] = ec._Credential_version(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -19569,7 +17721,7 @@ func (ec *executionContext) marshalNActorKind2credkeepᚋgraphᚋmodelᚐActorKi
 }
 
 func (ec *executionContext) marshalNApiToken2ᚕᚖcredkeepᚋapimodelᚐAPITokenᚄ(ctx context.Context, sel ast.SelectionSet, v []*apimodel.APIToken) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlexecSchema.MarshalList(ctx, sel, "ApiToken", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNApiToken2ᚖcredkeepᚋapimodelᚐAPIToken(ctx, sel, v[i])
@@ -19690,7 +17842,7 @@ func (ec *executionContext) marshalNAuditEntry2ᚖcredkeepᚋapimodelᚐAuditEnt
 }
 
 func (ec *executionContext) marshalNAuditEntryEdge2ᚕᚖcredkeepᚋgraphᚋmodelᚐAuditEntryEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AuditEntryEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlexecSchema.MarshalList(ctx, sel, "AuditEntryEdge", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAuditEntryEdge2ᚖcredkeepᚋgraphᚋmodelᚐAuditEntryEdge(ctx, sel, v[i])
@@ -19867,7 +18019,7 @@ func (ec *executionContext) marshalNCredentialConnection2ᚖcredkeepᚋgraphᚋm
 }
 
 func (ec *executionContext) marshalNCredentialEdge2ᚕᚖcredkeepᚋgraphᚋmodelᚐCredentialEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CredentialEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlexecSchema.MarshalList(ctx, sel, "CredentialEdge", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCredentialEdge2ᚖcredkeepᚋgraphᚋmodelᚐCredentialEdge(ctx, sel, v[i])
@@ -20455,7 +18607,7 @@ func (ec *executionContext) marshalNWorkspace2credkeepᚋgraphᚋmodelᚐWorkspa
 }
 
 func (ec *executionContext) marshalNWorkspace2ᚕᚖcredkeepᚋgraphᚋmodelᚐWorkspaceᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Workspace) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlexecSchema.MarshalList(ctx, sel, "Workspace", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNWorkspace2ᚖcredkeepᚋgraphᚋmodelᚐWorkspace(ctx, sel, v[i])
@@ -20509,7 +18661,7 @@ func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlge
 }
 
 func (ec *executionContext) marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Directive) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlexecSchema.MarshalList(ctx, sel, "__Directive", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx, sel, v[i])
@@ -20584,7 +18736,7 @@ func (ec *executionContext) marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlg
 }
 
 func (ec *executionContext) marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlexecSchema.MarshalList(ctx, sel, "__InputValue", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -20604,7 +18756,7 @@ func (ec *executionContext) marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋg
 }
 
 func (ec *executionContext) marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlexecSchema.MarshalList(ctx, sel, "__Type", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
@@ -20889,7 +19041,7 @@ func (ec *executionContext) marshalOGrant2ᚕᚖcredkeepᚋapimodelᚐGrantᚄ(c
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlexecSchema.MarshalList(ctx, sel, "Grant", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNGrant2ᚖcredkeepᚋapimodelᚐGrant(ctx, sel, v[i])
@@ -21088,7 +19240,7 @@ func (ec *executionContext) marshalOWebhook2ᚕᚖcredkeepᚋgraphᚋmodelᚐWeb
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlexecSchema.MarshalList(ctx, sel, "Webhook", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNWebhook2ᚖcredkeepᚋgraphᚋmodelᚐWebhook(ctx, sel, v[i])
@@ -21140,7 +19292,7 @@ func (ec *executionContext) marshalO__Field2ᚕgithubᚗcomᚋ99designsᚋgqlgen
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlexecSchema.MarshalList(ctx, sel, "__Field", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Field2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐField(ctx, sel, v[i])
@@ -21159,7 +19311,7 @@ func (ec *executionContext) marshalO__InputValue2ᚕgithubᚗcomᚋ99designsᚋg
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlexecSchema.MarshalList(ctx, sel, "__InputValue", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -21185,7 +19337,7 @@ func (ec *executionContext) marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgen�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlexecSchema.MarshalList(ctx, sel, "__Type", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
@@ -21208,3 +19360,330 @@ func (ec *executionContext) marshalO__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgen�
 }
 
 // endregion ***************************** type.gotpl *****************************
+
+// gqlexecSchema is written by internal/gqlexec/gqlgen: which fields wait, for gqlexec.Schema.MarshalList.
+var gqlexecSchema = gqlexec.Schema{
+	"ApiToken": {Implementors: []string{"ApiToken", "Node"}, Fields: map[string]gqlexec.Field{
+		"id":                   {Waits: false, Child: ""},
+		"name":                 {Waits: false, Child: ""},
+		"prefix":               {Waits: false, Child: ""},
+		"scopes":               {Waits: true, Child: ""},
+		"workspace":            {Waits: true, Child: "Workspace"},
+		"persistedQueriesOnly": {Waits: false, Child: ""},
+		"createdAt":            {Waits: false, Child: ""},
+		"lastUsedAt":           {Waits: false, Child: ""},
+		"expiresAt":            {Waits: false, Child: ""},
+	}},
+	"AuditActor": {Implementors: []string{"AuditActor"}, Fields: map[string]gqlexec.Field{
+		"kind":         {Waits: false, Child: ""},
+		"user":         {Waits: false, Child: "User"},
+		"apiTokenId":   {Waits: false, Child: ""},
+		"apiTokenName": {Waits: false, Child: ""},
+	}},
+	"AuditDetail": {Implementors: []string{"AuditDetail"}, Fields: map[string]gqlexec.Field{
+		"key":   {Waits: false, Child: ""},
+		"value": {Waits: false, Child: ""},
+	}},
+	"AuditEntry": {Implementors: []string{"AuditEntry", "Node"}, Fields: map[string]gqlexec.Field{
+		"id":         {Waits: false, Child: ""},
+		"seq":        {Waits: false, Child: ""},
+		"at":         {Waits: false, Child: ""},
+		"action":     {Waits: true, Child: ""},
+		"outcome":    {Waits: true, Child: ""},
+		"actor":      {Waits: true, Child: "AuditActor"},
+		"targetType": {Waits: false, Child: ""},
+		"targetId":   {Waits: false, Child: ""},
+		"targetName": {Waits: false, Child: ""},
+		"ip":         {Waits: false, Child: ""},
+		"userAgent":  {Waits: false, Child: ""},
+		"details":    {Waits: true, Child: "AuditDetail"},
+		"hash":       {Waits: false, Child: ""},
+	}},
+	"AuditEntryConnection": {Implementors: []string{"AuditEntryConnection"}, Fields: map[string]gqlexec.Field{
+		"edges":      {Waits: false, Child: "AuditEntryEdge"},
+		"pageInfo":   {Waits: false, Child: "PageInfo"},
+		"totalCount": {Waits: false, Child: ""},
+	}},
+	"AuditEntryEdge": {Implementors: []string{"AuditEntryEdge"}, Fields: map[string]gqlexec.Field{
+		"cursor": {Waits: false, Child: ""},
+		"node":   {Waits: false, Child: "AuditEntry"},
+	}},
+	"AuditVerification": {Implementors: []string{"AuditVerification"}, Fields: map[string]gqlexec.Field{
+		"ok":             {Waits: false, Child: ""},
+		"checked":        {Waits: false, Child: ""},
+		"firstBrokenSeq": {Waits: false, Child: ""},
+	}},
+	"CreatedApiToken": {Implementors: []string{"CreatedApiToken"}, Fields: map[string]gqlexec.Field{
+		"token":  {Waits: false, Child: "ApiToken"},
+		"secret": {Waits: false, Child: ""},
+	}},
+	"CreatedWebhook": {Implementors: []string{"CreatedWebhook"}, Fields: map[string]gqlexec.Field{
+		"webhook":       {Waits: false, Child: "Webhook"},
+		"signingSecret": {Waits: false, Child: ""},
+	}},
+	"Credential": {Implementors: []string{"Credential", "Node"}, Fields: map[string]gqlexec.Field{
+		"id":                 {Waits: false, Child: ""},
+		"workspace":          {Waits: true, Child: "Workspace"},
+		"name":               {Waits: false, Child: ""},
+		"type":               {Waits: false, Child: "CredentialType"},
+		"status":             {Waits: false, Child: ""},
+		"statusMessage":      {Waits: false, Child: ""},
+		"owner":              {Waits: false, Child: "User"},
+		"viewerAccess":       {Waits: false, Child: ""},
+		"sharing":            {Waits: true, Child: ""},
+		"description":        {Waits: false, Child: ""},
+		"tags":               {Waits: false, Child: ""},
+		"grants":             {Waits: true, Child: "Grant"},
+		"secretVersions":     {Waits: true, Child: "SecretVersion"},
+		"fields":             {Waits: false, Child: "CredentialField"},
+		"usages":             {Waits: true, Child: "CredentialUsage"},
+		"auditTrail":         {Waits: true, Child: "AuditEntryConnection"},
+		"viewerCan":          {Waits: true, Child: "CredentialPermissions"},
+		"connection":         {Waits: true, Child: "OAuthConnection"},
+		"useCount":           {Waits: true, Child: ""},
+		"lastUsedAt":         {Waits: true, Child: ""},
+		"lastTestedAt":       {Waits: false, Child: ""},
+		"expiresAt":          {Waits: false, Child: ""},
+		"expiringSoon":       {Waits: false, Child: ""},
+		"rotationPeriodDays": {Waits: false, Child: ""},
+		"rotationDueAt":      {Waits: false, Child: ""},
+		"version":            {Waits: false, Child: ""},
+		"createdAt":          {Waits: false, Child: ""},
+		"updatedAt":          {Waits: false, Child: ""},
+	}},
+	"CredentialConnection": {Implementors: []string{"CredentialConnection"}, Fields: map[string]gqlexec.Field{
+		"edges":      {Waits: false, Child: "CredentialEdge"},
+		"pageInfo":   {Waits: false, Child: "PageInfo"},
+		"totalCount": {Waits: false, Child: ""},
+	}},
+	"CredentialEdge": {Implementors: []string{"CredentialEdge"}, Fields: map[string]gqlexec.Field{
+		"cursor": {Waits: false, Child: ""},
+		"node":   {Waits: false, Child: "Credential"},
+	}},
+	"CredentialField": {Implementors: []string{"CredentialField"}, Fields: map[string]gqlexec.Field{
+		"key":    {Waits: false, Child: ""},
+		"label":  {Waits: false, Child: ""},
+		"secret": {Waits: false, Child: ""},
+		"value":  {Waits: false, Child: ""},
+		"isSet":  {Waits: false, Child: ""},
+		"hint":   {Waits: false, Child: ""},
+	}},
+	"CredentialPermissions": {Implementors: []string{"CredentialPermissions"}, Fields: map[string]gqlexec.Field{
+		"use":       {Waits: false, Child: ""},
+		"view":      {Waits: false, Child: ""},
+		"edit":      {Waits: false, Child: ""},
+		"share":     {Waits: false, Child: ""},
+		"delete":    {Waits: false, Child: ""},
+		"test":      {Waits: false, Child: ""},
+		"refresh":   {Waits: false, Child: ""},
+		"authorize": {Waits: false, Child: ""},
+		"readAudit": {Waits: false, Child: ""},
+	}},
+	"CredentialSecret": {Implementors: []string{"CredentialSecret"}, Fields: map[string]gqlexec.Field{
+		"credential":  {Waits: false, Child: "Credential"},
+		"fields":      {Waits: false, Child: "SecretField"},
+		"accessToken": {Waits: false, Child: ""},
+		"expiresAt":   {Waits: false, Child: ""},
+	}},
+	"CredentialTestResult": {Implementors: []string{"CredentialTestResult"}, Fields: map[string]gqlexec.Field{
+		"ok":         {Waits: false, Child: ""},
+		"message":    {Waits: false, Child: ""},
+		"testedAt":   {Waits: false, Child: ""},
+		"credential": {Waits: false, Child: "Credential"},
+	}},
+	"CredentialType": {Implementors: []string{"CredentialType"}, Fields: map[string]gqlexec.Field{
+		"id":       {Waits: false, Child: ""},
+		"key":      {Waits: false, Child: ""},
+		"name":     {Waits: false, Child: ""},
+		"authKind": {Waits: false, Child: ""},
+		"editable": {Waits: false, Child: ""},
+		"testable": {Waits: false, Child: ""},
+		"fields":   {Waits: false, Child: "FieldSpec"},
+	}},
+	"CredentialUsage": {Implementors: []string{"CredentialUsage"}, Fields: map[string]gqlexec.Field{
+		"consumerKind": {Waits: false, Child: ""},
+		"consumerId":   {Waits: false, Child: ""},
+		"consumerName": {Waits: false, Child: ""},
+		"attachedAt":   {Waits: false, Child: ""},
+		"lastUsedAt":   {Waits: false, Child: ""},
+		"useCount":     {Waits: false, Child: ""},
+	}},
+	"DeletePayload": {Implementors: []string{"DeletePayload"}, Fields: map[string]gqlexec.Field{
+		"id":      {Waits: false, Child: ""},
+		"deleted": {Waits: false, Child: ""},
+	}},
+	"FieldSpec": {Implementors: []string{"FieldSpec"}, Fields: map[string]gqlexec.Field{
+		"key":         {Waits: false, Child: ""},
+		"label":       {Waits: false, Child: ""},
+		"kind":        {Waits: false, Child: ""},
+		"required":    {Waits: false, Child: ""},
+		"secret":      {Waits: false, Child: ""},
+		"description": {Waits: false, Child: ""},
+		"default":     {Waits: false, Child: ""},
+		"options":     {Waits: false, Child: ""},
+	}},
+	"Grant": {Implementors: []string{"Grant", "Node"}, Fields: map[string]gqlexec.Field{
+		"id":          {Waits: false, Child: ""},
+		"granteeKind": {Waits: true, Child: ""},
+		"user":        {Waits: true, Child: "User"},
+		"level":       {Waits: true, Child: ""},
+		"grantedBy":   {Waits: true, Child: "User"},
+		"grantedAt":   {Waits: false, Child: ""},
+	}},
+	"Member": {Implementors: []string{"Member"}, Fields: map[string]gqlexec.Field{
+		"user":    {Waits: false, Child: "User"},
+		"role":    {Waits: false, Child: ""},
+		"addedAt": {Waits: false, Child: ""},
+	}},
+	"OAuthAuthorization": {Implementors: []string{"OAuthAuthorization"}, Fields: map[string]gqlexec.Field{
+		"authorizationUrl": {Waits: false, Child: ""},
+		"state":            {Waits: false, Child: ""},
+		"expiresAt":        {Waits: false, Child: ""},
+	}},
+	"OAuthConnection": {Implementors: []string{"OAuthConnection"}, Fields: map[string]gqlexec.Field{
+		"state":           {Waits: false, Child: ""},
+		"grantType":       {Waits: false, Child: ""},
+		"scopes":          {Waits: false, Child: ""},
+		"account":         {Waits: false, Child: ""},
+		"connectedAt":     {Waits: false, Child: ""},
+		"connectedBy":     {Waits: false, Child: "User"},
+		"expiresAt":       {Waits: false, Child: ""},
+		"lastRefreshedAt": {Waits: false, Child: ""},
+	}},
+	"PageInfo": {Implementors: []string{"PageInfo"}, Fields: map[string]gqlexec.Field{
+		"hasNextPage":     {Waits: false, Child: ""},
+		"hasPreviousPage": {Waits: false, Child: ""},
+		"startCursor":     {Waits: false, Child: ""},
+		"endCursor":       {Waits: false, Child: ""},
+	}},
+	"SecretField": {Implementors: []string{"SecretField"}, Fields: map[string]gqlexec.Field{
+		"key":   {Waits: false, Child: ""},
+		"value": {Waits: false, Child: ""},
+	}},
+	"SecretVersion": {Implementors: []string{"SecretVersion"}, Fields: map[string]gqlexec.Field{
+		"version":       {Waits: false, Child: ""},
+		"state":         {Waits: false, Child: ""},
+		"createdAt":     {Waits: false, Child: ""},
+		"createdBy":     {Waits: false, Child: "User"},
+		"changedFields": {Waits: false, Child: ""},
+	}},
+	"User": {Implementors: []string{"User", "Node"}, Fields: map[string]gqlexec.Field{
+		"id":    {Waits: false, Child: ""},
+		"email": {Waits: false, Child: ""},
+		"name":  {Waits: false, Child: ""},
+	}},
+	"Viewer": {Implementors: []string{"Viewer"}, Fields: map[string]gqlexec.Field{
+		"id":       {Waits: false, Child: ""},
+		"user":     {Waits: true, Child: "User"},
+		"isAdmin":  {Waits: false, Child: ""},
+		"apiToken": {Waits: false, Child: "ApiToken"},
+	}},
+	"Webhook": {Implementors: []string{"Webhook"}, Fields: map[string]gqlexec.Field{
+		"id":          {Waits: false, Child: ""},
+		"name":        {Waits: false, Child: ""},
+		"url":         {Waits: false, Child: ""},
+		"events":      {Waits: false, Child: ""},
+		"description": {Waits: false, Child: ""},
+		"active":      {Waits: false, Child: ""},
+		"createdAt":   {Waits: false, Child: ""},
+		"lastSeq":     {Waits: false, Child: ""},
+		"deliveries":  {Waits: true, Child: "WebhookDeliveryConnection"},
+	}},
+	"WebhookDelivery": {Implementors: []string{"WebhookDelivery"}, Fields: map[string]gqlexec.Field{
+		"id":            {Waits: false, Child: ""},
+		"seq":           {Waits: false, Child: ""},
+		"action":        {Waits: false, Child: ""},
+		"attempt":       {Waits: false, Child: ""},
+		"status":        {Waits: false, Child: ""},
+		"responseCode":  {Waits: false, Child: ""},
+		"durationMs":    {Waits: false, Child: ""},
+		"at":            {Waits: false, Child: ""},
+		"nextAttemptAt": {Waits: false, Child: ""},
+	}},
+	"WebhookDeliveryConnection": {Implementors: []string{"WebhookDeliveryConnection"}, Fields: map[string]gqlexec.Field{
+		"edges":      {Waits: false, Child: "WebhookDeliveryEdge"},
+		"pageInfo":   {Waits: false, Child: "PageInfo"},
+		"totalCount": {Waits: false, Child: ""},
+	}},
+	"WebhookDeliveryEdge": {Implementors: []string{"WebhookDeliveryEdge"}, Fields: map[string]gqlexec.Field{
+		"cursor": {Waits: false, Child: ""},
+		"node":   {Waits: false, Child: "WebhookDelivery"},
+	}},
+	"Workspace": {Implementors: []string{"Workspace", "Node"}, Fields: map[string]gqlexec.Field{
+		"id":                   {Waits: false, Child: ""},
+		"name":                 {Waits: false, Child: ""},
+		"createdAt":            {Waits: false, Child: ""},
+		"keyRotatedAt":         {Waits: false, Child: ""},
+		"keyRotationStartedAt": {Waits: false, Child: ""},
+		"viewerRole":           {Waits: false, Child: ""},
+		"members":              {Waits: true, Child: "Member"},
+		"credentials":          {Waits: true, Child: "CredentialConnection"},
+		"defaultCredential":    {Waits: true, Child: "Credential"},
+		"auditLog":             {Waits: true, Child: "AuditEntryConnection"},
+		"viewerCan":            {Waits: true, Child: "WorkspacePermissions"},
+		"webhooks":             {Waits: true, Child: "Webhook"},
+	}},
+	"WorkspacePermissions": {Implementors: []string{"WorkspacePermissions"}, Fields: map[string]gqlexec.Field{
+		"rename":            {Waits: false, Child: ""},
+		"delete":            {Waits: false, Child: ""},
+		"rotateKey":         {Waits: false, Child: ""},
+		"manageMembers":     {Waits: false, Child: ""},
+		"manageOwners":      {Waits: false, Child: ""},
+		"createCredentials": {Waits: false, Child: ""},
+		"setDefaults":       {Waits: false, Child: ""},
+		"readAudit":         {Waits: false, Child: ""},
+		"verifyAudit":       {Waits: false, Child: ""},
+		"createTokens":      {Waits: false, Child: ""},
+		"manageWebhooks":    {Waits: false, Child: ""},
+	}},
+	"__Directive": {Implementors: []string{"__Directive"}, Fields: map[string]gqlexec.Field{
+		"name":         {Waits: false, Child: ""},
+		"description":  {Waits: false, Child: ""},
+		"isRepeatable": {Waits: false, Child: ""},
+		"locations":    {Waits: false, Child: ""},
+		"args":         {Waits: false, Child: "__InputValue"},
+	}},
+	"__EnumValue": {Implementors: []string{"__EnumValue"}, Fields: map[string]gqlexec.Field{
+		"name":              {Waits: false, Child: ""},
+		"description":       {Waits: false, Child: ""},
+		"isDeprecated":      {Waits: false, Child: ""},
+		"deprecationReason": {Waits: false, Child: ""},
+	}},
+	"__Field": {Implementors: []string{"__Field"}, Fields: map[string]gqlexec.Field{
+		"name":              {Waits: false, Child: ""},
+		"description":       {Waits: false, Child: ""},
+		"args":              {Waits: false, Child: "__InputValue"},
+		"type":              {Waits: false, Child: "__Type"},
+		"isDeprecated":      {Waits: false, Child: ""},
+		"deprecationReason": {Waits: false, Child: ""},
+	}},
+	"__InputValue": {Implementors: []string{"__InputValue"}, Fields: map[string]gqlexec.Field{
+		"name":              {Waits: false, Child: ""},
+		"description":       {Waits: false, Child: ""},
+		"type":              {Waits: false, Child: "__Type"},
+		"defaultValue":      {Waits: false, Child: ""},
+		"isDeprecated":      {Waits: false, Child: ""},
+		"deprecationReason": {Waits: false, Child: ""},
+	}},
+	"__Schema": {Implementors: []string{"__Schema"}, Fields: map[string]gqlexec.Field{
+		"description":      {Waits: false, Child: ""},
+		"types":            {Waits: false, Child: "__Type"},
+		"queryType":        {Waits: false, Child: "__Type"},
+		"mutationType":     {Waits: false, Child: "__Type"},
+		"subscriptionType": {Waits: false, Child: "__Type"},
+		"directives":       {Waits: false, Child: "__Directive"},
+	}},
+	"__Type": {Implementors: []string{"__Type"}, Fields: map[string]gqlexec.Field{
+		"kind":           {Waits: false, Child: ""},
+		"name":           {Waits: false, Child: ""},
+		"description":    {Waits: false, Child: ""},
+		"specifiedByURL": {Waits: false, Child: ""},
+		"fields":         {Waits: false, Child: "__Field"},
+		"interfaces":     {Waits: false, Child: "__Type"},
+		"possibleTypes":  {Waits: false, Child: "__Type"},
+		"enumValues":     {Waits: false, Child: "__EnumValue"},
+		"inputFields":    {Waits: false, Child: "__InputValue"},
+		"ofType":         {Waits: false, Child: "__Type"},
+		"isOneOf":        {Waits: false, Child: ""},
+	}},
+}

@@ -2,6 +2,10 @@ package resolvers
 
 import (
 	"context"
+	"slices"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"credkeep/apimodel"
 	"credkeep/credential"
@@ -48,7 +52,41 @@ func (r *workspaceResolver) Credentials(ctx context.Context, obj *model.Workspac
 	for i, v := range page.Items {
 		conn.Edges[i] = &model.CredentialEdge{Cursor: page.Cursors[i], Node: apimodel.NewCredential(v)}
 	}
+	// Credential.owner runs one credential at a time (see
+	// internal/gqlexec/gqlgen/inline.go): load the page's owners in one batch.
+	if selects(ctx, []string{"CredentialConnection", "CredentialEdge", "Credential", "Node"}, "edges", "node", "owner") {
+		owners := make([]string, 0, len(page.Items))
+		for _, v := range page.Items {
+			if !slices.Contains(owners, v.Credential.OwnerID) {
+				owners = append(owners, v.Credential.OwnerID)
+			}
+		}
+		if err := r.workspaces.LoadUsers(ctx, owners); err != nil {
+			return nil, err
+		}
+	}
 	return conn, nil
+}
+
+// selects reports whether the field being resolved selects the path below it,
+// directly or through fragments on the types of types.
+func selects(ctx context.Context, types []string, path ...string) bool {
+	oc := graphql.GetOperationContext(ctx)
+	sel := graphql.GetFieldContext(ctx).Field.Selections
+	for _, name := range path {
+		var below ast.SelectionSet
+		found := false
+		for _, f := range graphql.CollectFields(oc, sel, types) {
+			if f.Name == name {
+				below, found = append(below, f.Selections...), true
+			}
+		}
+		if !found {
+			return false
+		}
+		sel = below
+	}
+	return true
 }
 
 func toOrder(o *model.CredentialOrder) credential.Order {

@@ -109,6 +109,14 @@ func (s *Service) User(ctx context.Context, id string) (User, error) {
 	return userOf(u), nil
 }
 
+// LoadUsers reads the users ids in one batch of the request's loader, so that
+// User answers each of them afterwards without waiting for a batch (resolvers
+// that run one object at a time, such as a page's owners).
+func (s *Service) LoadUsers(ctx context.Context, ids []string) error {
+	_, err := loaders.From(ctx, s.store, nil).Users.LoadAll(ctx, ids)
+	return err
+}
+
 // User is a person as credkeep knows them: the id of their JWTs' subject,
 // and the e-mail and name their last JWT said.
 type User struct {

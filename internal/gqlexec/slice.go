@@ -12,6 +12,7 @@ import (
 	"context"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // MarshalSlice has graphql.MarshalSliceConcurrently's signature and results,
@@ -43,4 +44,61 @@ func MarshalSlice(ctx context.Context, length int, workerLimit int64, omitPanicH
 		return nil
 	}
 	return ret
+}
+
+// Schema tells, for each object type, which of its fields wait for something
+// (a resolver or context-taking method that gqlgen runs concurrently, so that
+// a dataloader can batch across siblings) and which object type each field
+// leads to. The generator writes it into graph/ (gqlexecSchema).
+type Schema map[string]Object
+
+// Object is one object type: the type names its fragments may name (itself and
+// its interfaces) and its fields by name.
+type Object struct {
+	Implementors []string
+	Fields       map[string]Field
+}
+
+// Field is one field of an object: whether it waits, and the object type it
+// leads to ("" for scalars and enums).
+type Field struct {
+	Waits bool
+	Child string
+}
+
+// MarshalList marshals a list of objects of type typ one element after another
+// when nothing the query selects below them waits (then goroutines buy nothing
+// and cost their stacks), else concurrently, as gqlgen does. The decision is
+// made once per list from the selection set.
+func (s Schema) MarshalList(ctx context.Context, sel ast.SelectionSet, typ string, length int, workerLimit int64, omitPanicHandler bool,
+	marshalElement func(ctx context.Context, i int) graphql.Marshaler) graphql.Array {
+	if length > 1 && !s.waits(graphql.GetOperationContext(ctx), sel, typ, 0) {
+		return MarshalSlice(ctx, length, workerLimit, omitPanicHandler, marshalElement)
+	}
+	return graphql.MarshalSliceConcurrently(ctx, length, workerLimit, omitPanicHandler, marshalElement)
+}
+
+// maxDepth bounds the walk; a deeper selection counts as waiting.
+const maxDepth = 16
+
+// waits reports whether sel, on an object of type typ, selects a field that
+// waits, at any depth. Types it does not know (interfaces, unions) count as waiting.
+func (s Schema) waits(oc *graphql.OperationContext, sel ast.SelectionSet, typ string, depth int) bool {
+	o, ok := s[typ]
+	if !ok || depth > maxDepth {
+		return true
+	}
+	for _, f := range graphql.CollectFields(oc, sel, o.Implementors) {
+		if f.Name == "__typename" {
+			continue
+		}
+		fd, ok := o.Fields[f.Name]
+		if !ok || fd.Waits {
+			return true
+		}
+		if fd.Child != "" && s.waits(oc, f.Selections, fd.Child, depth+1) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,8 +1,11 @@
-// Command gqlgen is `make generate`: gqlgen's generator with one addition. After
-// gqlgen has written graph/generated.go, the lists whose elements are plain
-// (no resolver or context-taking method anywhere below them) are marshaled with
-// gqlexec.MarshalSlice instead of a goroutine per element. Everything else is
-// exactly what `go run github.com/99designs/gqlgen generate` makes.
+// Command gqlgen is `make generate`: gqlgen's generator with three additions.
+// After gqlgen has written graph/generated.go, the lists whose elements are
+// plain (no resolver or context-taking method anywhere below them) are
+// marshaled with gqlexec.MarshalSlice instead of a goroutine per element;
+// fields that read a scalar or enum struct field marshal it directly instead
+// of through graphql.ResolveField (leaves.go); and the resolver fields of
+// inline.go, which never wait for a batch, run in the caller's goroutine. Everything else is exactly what
+// `go run github.com/99designs/gqlgen generate` makes.
 package main
 
 import (
@@ -28,15 +31,22 @@ func run(configFile string) error {
 	if err != nil {
 		return err
 	}
-	lists := &sequentialLists{}
-	if err := api.Generate(cfg, api.AddPlugin(lists)); err != nil {
+	lists, leaves := &sequentialLists{}, &leafFields{}
+	if err := api.Generate(cfg, api.AddPlugin(lists), api.AddPlugin(leaves)); err != nil {
 		return err
 	}
 	src, err := os.ReadFile(cfg.Exec.Filename)
 	if err != nil {
 		return err
 	}
-	out, err := rewrite(src, lists.funcs)
+	src, err = rewriteLeaves(src, leaves.funcs)
+	if err != nil {
+		return fmt.Errorf("%s: %w", cfg.Exec.Filename, err)
+	}
+	if src, err = rewriteInline(src, inlineFields); err != nil {
+		return fmt.Errorf("%s: %w", cfg.Exec.Filename, err)
+	}
+	out, err := rewrite(src, lists.funcs, lists.mixed, lists.schema)
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.Exec.Filename, err)
 	}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"go/format"
+	"slices"
 	"sort"
+	"strconv"
 
 	"github.com/99designs/gqlgen/codegen"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -14,6 +16,11 @@ import (
 // the marshal functions of lists of plain objects.
 type sequentialLists struct {
 	funcs []string
+	// mixed: the marshal functions of the other lists of objects, by element
+	// type; they decide per query (gqlexec.Schema.MarshalList).
+	mixed map[string]string
+	// schema is the source of the gqlexec.Schema those use.
+	schema []byte
 }
 
 func (*sequentialLists) Name() string { return "sequentiallists" }
@@ -25,17 +32,54 @@ func (p *sequentialLists) GenerateCode(data *codegen.Data) error {
 	}
 	plain := plainness{objects: objects, known: map[string]bool{}}
 	seen := map[string]bool{}
+	p.mixed = map[string]string{}
 	for _, t := range data.ReferencedTypes {
 		if !t.IsSlice() || t.IsScalar() || t.Elem() == nil || t.Elem().Definition == nil {
 			continue
 		}
-		if fn := t.MarshalFunc(); !seen[fn] && plain.object(t.Elem().Definition.Name) {
-			seen[fn] = true
+		fn, elem := t.MarshalFunc(), t.Elem().Definition.Name
+		switch {
+		case seen[fn]:
+		case plain.object(elem):
 			p.funcs = append(p.funcs, fn)
+		case objects[elem] != nil && objects[elem].Kind == ast.Object:
+			p.mixed[fn] = elem
 		}
+		seen[fn] = true
 	}
 	sort.Strings(p.funcs)
+	p.schema = schemaSource(data.Objects)
 	return nil
+}
+
+// schemaSource writes the gqlexec.Schema of the objects: for each field,
+// whether it waits (runs concurrently and is not made inline, see inline.go)
+// and the type it leads to.
+func schemaSource(objects codegen.Objects) []byte {
+	var b bytes.Buffer
+	b.WriteString("\n// gqlexecSchema is written by internal/gqlexec/gqlgen: which fields wait, for gqlexec.Schema.MarshalList.\n")
+	b.WriteString("var gqlexecSchema = gqlexec.Schema{\n")
+	for _, o := range objects {
+		if o.Root || o.Kind != ast.Object {
+			continue
+		}
+		fmt.Fprintf(&b, "\t%q: {Implementors: []string{%q", o.Name, o.Name)
+		for _, i := range o.Implements {
+			fmt.Fprintf(&b, ", %q", i.Name)
+		}
+		b.WriteString("}, Fields: map[string]gqlexec.Field{\n")
+		for _, f := range o.Fields {
+			waits := f.IsConcurrent() && !slices.Contains(inlineFields[o.Name], f.Name)
+			child := ""
+			if d := f.TypeReference.Definition; d != nil && d.Kind != ast.Scalar && d.Kind != ast.Enum {
+				child = d.Name
+			}
+			fmt.Fprintf(&b, "\t\t%q: {Waits: %v, Child: %q},\n", f.Name, waits, child)
+		}
+		b.WriteString("\t}},\n")
+	}
+	b.WriteString("}\n")
+	return b.Bytes()
 }
 
 // plainness decides whether an object, and every object reachable through its
@@ -76,10 +120,25 @@ const (
 // gqlexec.MarshalSlice, and imports gqlexec. A function that is missing, or
 // does not call MarshalSliceConcurrently exactly once, is an error: the
 // generator changed and this must be looked at.
-func rewrite(src []byte, funcs []string) ([]byte, error) {
-	if len(funcs) == 0 {
-		return src, nil
+func rewrite(src []byte, funcs []string, mixed map[string]string, schema []byte) ([]byte, error) {
+	for fn, elem := range mixed {
+		start := bytes.Index(src, []byte("func (ec *executionContext) "+fn+"("))
+		if start < 0 {
+			return nil, fmt.Errorf("marshal function %s not found", fn)
+		}
+		end := bytes.Index(src[start+1:], []byte("\nfunc "))
+		if end < 0 {
+			end = len(src) - start - 1
+		}
+		body := src[start : start+1+end]
+		if bytes.Count(body, []byte(concurrent)) != 1 {
+			return nil, fmt.Errorf("%s: expected one call of %s", fn, concurrent)
+		}
+		replaced := bytes.Replace(body, []byte(concurrent), []byte("gqlexecSchema.MarshalList(ctx, sel, "+strconv.Quote(elem)+", "), 1)
+		replaced = bytes.Replace(replaced, []byte("MarshalList(ctx, sel, "+strconv.Quote(elem)+", ctx, "), []byte("MarshalList(ctx, sel, "+strconv.Quote(elem)+", "), 1)
+		src = append(src[:start:start], append(replaced, src[start+len(body):]...)...)
 	}
+	src = append(src, schema...)
 	for _, fn := range funcs {
 		start := bytes.Index(src, []byte("func (ec *executionContext) "+fn+"("))
 		if start < 0 {

@@ -61,7 +61,7 @@ func (ec *executionContext) marshalB(ctx context.Context) graphql.Marshaler {
 	return graphql.MarshalSliceConcurrently(ctx, 1, 0, false, nil)
 }
 `
-	out, err := rewrite([]byte(src), []string{"marshalB"})
+	out, err := rewrite([]byte(src), []string{"marshalB"}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func (ec *executionContext) marshalB(ctx context.Context) graphql.Marshaler {
 		strings.Index(s, "gqlexec.MarshalSlice(") < strings.Index(s, "marshalB") || !strings.Contains(s, `"credkeep/internal/gqlexec"`) {
 		t.Errorf("rewrite:\n%s", s)
 	}
-	if _, err := rewrite([]byte(src), []string{"marshalC"}); err == nil {
+	if _, err := rewrite([]byte(src), []string{"marshalC"}, nil, nil); err == nil {
 		t.Error("a missing function was not an error")
 	}
 }
