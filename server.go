@@ -38,6 +38,7 @@ import (
 	"credkeep/kms"
 	"credkeep/storage"
 	"credkeep/storage/embedded"
+	"credkeep/tracing"
 	"credkeep/usecount"
 )
 
@@ -165,6 +166,20 @@ func serve(stdout, stderr io.Writer) int {
 		return kmsConfigError(stderr, err)
 	}
 
+	var tracer *tracing.Tracing // nil: no traces, nothing wrapped
+	if tracing.Enabled(os.LookupEnv) {
+		if tracer, err = tracing.New(ctx, os.LookupEnv, buildVersion()); err != nil {
+			return configError(stderr, "OTEL_EXPORTER_OTLP_ENDPOINT", err)
+		}
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := tracer.Shutdown(ctx); err != nil {
+				log.Warn("traces not sent at shutdown", "error", err)
+			}
+		}()
+	}
+
 	var db storage.Embedded
 	if cfg.Embedded() {
 		e, err := embedded.Start(cfg.DataDir, logging.AtLeast(log, slog.LevelError).With("component", "ferretdb"))
@@ -184,6 +199,7 @@ func serve(stdout, stderr io.Writer) int {
 		// SingleInstance: FerretDB v1 at MONGODB_URI is refused unless this is the only instance.
 		SingleInstance: cfg.SingleInstance,
 		SecretVersions: cfg.SecretVersions,
+		Monitor:        tracer.Monitor(),
 	})
 	cancel()
 	if err != nil {
@@ -280,7 +296,7 @@ func serve(stdout, stderr io.Writer) int {
 		return configError(stderr, "CREDKEEP_ADDR", err)
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           tracer.Handler(handler),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -459,4 +475,13 @@ func buildManifest(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "credkeep manifest: %d operations written to %s\n", len(m.Operations), *out)
 	return 0
+}
+
+// buildVersion is the module version the binary was built from ("devel" for
+// a build from a work tree), for the service.version of traces.
+func buildVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		return info.Main.Version
+	}
+	return "devel"
 }

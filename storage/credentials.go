@@ -235,7 +235,9 @@ func (s *Store) Unseal(ctx context.Context, sealed Sealed) (map[string]redact.Se
 	if sealed.IsZero() {
 		return out, nil
 	}
+	ctx, end := s.kmsSpan(ctx, "decrypt")
 	raw, err := s.crypt.ce.Decrypt(ctx, sealed.bin)
+	end(err)
 	if err != nil {
 		return nil, fmt.Errorf("decrypt secrets: %w", err)
 	}

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"credkeep/tracing"
 	"crypto/tls"
 	"fmt"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/bson/primitive"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
+	"go.opentelemetry.io/otel/attribute"
 )
 
 const (
@@ -64,6 +66,14 @@ func (e *encryption) ensureKeyVaultIndex(ctx context.Context) error {
 	return nil
 }
 
+// kmsSpan starts a span for a key operation: names "kms ..." always reach the
+// KMS; "encrypt" and "decrypt" reach it only when libmongocrypt has not the
+// data key unwrapped already (it keeps one for a minute). A no-op outside a
+// traced request (see tracing.Start).
+func (s *Store) kmsSpan(ctx context.Context, name string) (context.Context, func(error)) {
+	return tracing.Start(ctx, name, attribute.String("kms.provider", s.kms.Provider))
+}
+
 // CreateDataKey creates the first data key of a workspace.
 func (s *Store) CreateDataKey(ctx context.Context, workspaceID string) error {
 	return s.createDataKeyNamed(ctx, workspaceID)
@@ -74,7 +84,9 @@ func (s *Store) createDataKeyNamed(ctx context.Context, name string) error {
 	if s.kms.MasterKey != nil {
 		opts.SetMasterKey(s.kms.MasterKey)
 	}
+	ctx, end := s.kmsSpan(ctx, "kms create data key")
 	_, err := s.crypt.ce.CreateDataKey(ctx, s.kms.Provider, opts)
+	end(err)
 	if err != nil {
 		return fmt.Errorf("create data key: %w", err)
 	}
@@ -109,7 +121,9 @@ func (s *Store) encryptUnder(ctx context.Context, key string, v any) (primitive.
 		}
 		raw = bson.RawValue{Type: t, Value: data}
 	}
+	ctx, end := s.kmsSpan(ctx, "encrypt")
 	bin, err := s.crypt.ce.Encrypt(ctx, raw, options.Encrypt().SetAlgorithm(encryptAlgorithm).SetKeyAltName(key))
+	end(err)
 	if err != nil {
 		return primitive.Binary{}, fmt.Errorf("encrypt: %w", err)
 	}
@@ -159,7 +173,10 @@ func (s *Store) RewrapDataKeys(ctx context.Context, batch int, after func(done i
 		if s.kms.MasterKey != nil {
 			opts.SetMasterKey(s.kms.MasterKey)
 		}
-		if _, err := s.crypt.ce.RewrapManyDataKey(ctx, bson.M{"_id": bson.M{"$in": in}}, opts); err != nil {
+		rctx, end := s.kmsSpan(ctx, "kms re-wrap data keys")
+		_, err = s.crypt.ce.RewrapManyDataKey(rctx, bson.M{"_id": bson.M{"$in": in}}, opts)
+		end(err)
+		if err != nil {
 			return done, fmt.Errorf("re-wrap data keys: %w", err)
 		}
 		done += len(ids)
@@ -231,7 +248,10 @@ func (s *Store) checkKMS(ctx context.Context) error {
 		return fmt.Errorf("set up the KMS check: %w", err)
 	}
 	defer ce.Close(ctx)
-	if _, err := ce.Decrypt(ctx, s.probe); err != nil {
+	dctx, end := s.kmsSpan(ctx, "kms check")
+	_, err = ce.Decrypt(dctx, s.probe)
+	end(err)
+	if err != nil {
 		return fmt.Errorf("the KMS does not unwrap data keys: %w", err)
 	}
 	return nil
