@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"encoding/base64"
 	"fmt"
+	"hash/fnv"
 	"regexp"
 	"sort"
 	"strconv"
@@ -84,7 +85,11 @@ type Authorizer struct {
 	// records whether its last load was filtered in a field of its own, unguarded,
 	// so two workspaces (or two versions of one) built at once race on it.
 	loadMu sync.Mutex
+	// writeMu serializes this instance's rule changes per workspace (striped).
+	writeMu [writeStripes]sync.Mutex
 }
+
+const writeStripes = 64
 
 // policySet is one workspace's compiled policies at one version. Its rules are
 // never modified after it is built; it memoizes each user's levels.
@@ -404,22 +409,46 @@ func (a *Authorizer) write(ctx context.Context, workspaceID string, change func(
 			}
 		}
 	}
+	// One change at a time per workspace on this instance: each then finds the
+	// set its predecessor left, and the next set is built from it instead of
+	// from the database. (Concurrent creations in one workspace otherwise
+	// raced past each other and rebuilt the set from every rule, quadratic.)
+	mu := &a.writeMu[workspaceStripe(workspaceID)]
+	mu.Lock()
+	defer mu.Unlock()
 	if err := change(); err != nil {
 		return fmt.Errorf("write policy: %w", err)
 	}
 	requestCacheFrom(ctx).forget(workspaceID)
+	// The next set is made before the bump, so that requests that read the
+	// new version find it instead of building it; until then the cached set
+	// keeps its old version, and is only served to requests that read that.
 	prev, hadPrev := a.cache.Peek(workspaceID)
-	a.cache.Remove(workspaceID)
+	var next *policySet
+	if apply != nil && hadPrev && prev.enforcer != nil {
+		next, _ = prev.with(apply, -1) // tagged below; nil if it fails (the next request reloads)
+	}
 	version, err := a.store.BumpPolicyVersion(ctx, workspaceID)
 	if err != nil {
+		a.cache.Remove(workspaceID)
 		return fmt.Errorf("bump policy version: %w", err)
 	}
-	if apply != nil && hadPrev && prev.enforcer != nil && prev.version == version-1 {
-		if next, err := prev.with(apply, version); err == nil {
-			a.cache.ContainsOrAdd(workspaceID, next)
+	// Another instance's change in between (a version skipped) makes the set
+	// plus this change wrong: then the next request reloads.
+	if next != nil && prev.version == version-1 {
+		next.version = version
+		if cur, ok := a.cache.Peek(workspaceID); !ok || cur.version < version {
+			a.cache.Add(workspaceID, next)
 		}
 	}
 	return nil
+}
+
+// workspaceStripe picks the write lock of a workspace.
+func workspaceStripe(workspaceID string) uint32 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(workspaceID))
+	return h.Sum32() % writeStripes
 }
 
 // with returns a copy of the set with a change applied, tagged version.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,6 +183,86 @@ func TestIncrementalSetsMatchReloads(t *testing.T) {
 			}
 			if got != want {
 				t.Errorf("%s on %s: held %s, compiled %s", u, c, got, want)
+			}
+		}
+	}
+}
+
+// TestConcurrentCreationsApplyInPlace: credentials created at the same time in
+// one workspace (each adds its owner's rule) do not make the instance compile
+// the workspace's policies from the database again and again, and the set it
+// ends with decides as a fresh compilation does.
+func TestConcurrentCreationsApplyInPlace(t *testing.T) {
+	_, raw := storagetest.Store(t)
+	store := coherence.Wrap(raw, time.Now, slog.New(slog.DiscardHandler))
+	a, err := NewAuthorizer(store.Rules(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const ws = "ws"
+	if err := store.InsertWorkspace(ctx, storage.Workspace{ID: ws, Name: ws}); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"u0", "u1"} {
+		if err := store.InsertMember(ctx, storage.Member{WorkspaceID: ws, UserID: u, Role: string(RoleMember)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.policySet(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	const workers, each = 16, 4
+	const n = workers * each
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range each {
+				i := w*each + k
+				// A request of its own: check access, then create.
+				rctx := WithRequestCache(ctx)
+				if _, err := a.policySet(rctx, ws); err != nil {
+					errs <- err
+					return
+				}
+				errs <- a.GrantOwner(rctx, ws, fmt.Sprintf("c%02d", i), []string{"u0", "u1"}[i%2], time.Now())
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	held, err := a.policySet(WithRequestCache(ctx), ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := a.builds.Load(); b > 3 {
+		t.Errorf("%d compilations from the database for %d concurrent creations", b, n)
+	}
+	fresh, err := (func() (*policySet, error) {
+		b, err := NewAuthorizer(store.Rules(), store)
+		if err != nil {
+			return nil, err
+		}
+		return b.policySet(ctx, ws)
+	})()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		c := fmt.Sprintf("c%02d", i)
+		for _, u := range []string{"u0", "u1"} {
+			got, _ := held.level(u, ws, c)
+			want, _ := fresh.level(u, ws, c)
+			if got != want {
+				t.Errorf("%s on %s: held %s, fresh %s", u, c, got, want)
 			}
 		}
 	}
