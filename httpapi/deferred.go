@@ -41,7 +41,7 @@ func (t incremental) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 		t.MultipartMixed.Do(w, r, exec)
 		return
 	}
-	transport.POST{}.Do(w, r, exec)
+	jsonPOST{}.Do(w, r, exec)
 }
 
 // deferLike finds the @defer directive in a query text; a match that is not

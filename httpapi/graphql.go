@@ -52,7 +52,7 @@ func NewGraphQL(o GraphQLOptions) http.Handler {
 		srv.AddTransport(sseTransport{transport.SSE{KeepAlivePingInterval: keepAlive}}) // before POST, which would take the request
 		srv.AddTransport(transport.GET{})
 		srv.AddTransport(incremental{}) // @defer (deferred.go); before POST, which would take the request
-		srv.AddTransport(transport.POST{})
+		srv.AddTransport(jsonPOST{})
 		srv.SetQueryCache(cache)
 		srv.SetParserTokenLimit(MaxParserTokens)
 		srv.SetDisableSuggestion(!suggest)
