@@ -115,10 +115,15 @@ func (t *Tracing) Monitor() *event.CommandMonitor {
 }
 
 // Start starts a span named name under the span of ctx, with the tracer
-// provider that span came from: with no tracing, or outside a traced request,
-// it is a no-op span and costs nothing. end records err, if any, and ends it.
+// provider that span came from. With no tracing, or outside a traced request
+// (no recording span in ctx), it does nothing. end records err, if any, and
+// ends the span.
 func Start(ctx context.Context, name string, attrs ...attribute.KeyValue) (context.Context, func(err error)) {
-	ctx, span := trace.SpanFromContext(ctx).TracerProvider().Tracer("credkeep").Start(ctx, name, trace.WithAttributes(attrs...))
+	parent := trace.SpanFromContext(ctx)
+	if !parent.IsRecording() {
+		return ctx, noEnd
+	}
+	ctx, span := parent.TracerProvider().Tracer("credkeep").Start(ctx, name, trace.WithAttributes(attrs...))
 	return ctx, func(err error) {
 		if err != nil && !errors.Is(err, context.Canceled) {
 			span.SetStatus(codes.Error, "failed")
@@ -126,3 +131,5 @@ func Start(ctx context.Context, name string, attrs ...attribute.KeyValue) (conte
 		span.End()
 	}
 }
+
+func noEnd(error) {}
