@@ -116,12 +116,23 @@ func localKey(cfg *config.Config) (redact.Bytes, error) {
 // CPU (the figures: docs/performance.md). GOGC (and GOMEMLIMIT) still win when set.
 const defaultGCPercent = 400
 
+// defaultMemoryLimit is the collector's soft memory limit when GOMEMLIMIT is
+// not set: the heap grows to five times the live data (defaultGCPercent) only
+// while that stays under it; past it the collector runs as often as it must
+// (at most half the CPU: Go's own guard). So a busy server keeps the cheap
+// collections of a small heap without growing to several hundred MiB.
+// GOMEMLIMIT overrides it ("off": no limit).
+const defaultMemoryLimit = 256 << 20
+
 func serve(stdout, stderr io.Writer) int {
 	// Every file and folder the server creates (the embedded database's SQLite
 	// files, its socket, generated keys) is its user's alone: 0600 and 0700.
 	syscall.Umask(0o077)
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(defaultGCPercent)
+	}
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
 	cfg, err := config.Load(os.LookupEnv)
 	if err != nil {
