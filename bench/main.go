@@ -37,6 +37,9 @@ func main() {
 	out := flag.String("out", "bench-result.json", "JSON result file")
 	only := flag.String("only", "", "run only the scenarios whose name contains this (and the baseline)")
 	warmup := flag.Duration("warmup", 10*time.Second, "unmeasured load before each scenario, so that caches are warm")
+	flag.IntVar(&seedWorkspaces, "workspaces", 20, "workspaces the credentials are spread over (-workspaces 100 -credentials 50000: the scale run)")
+	flag.BoolVar(&skipEvents, "skip-events", false, "leave out the event scenarios")
+	flag.BoolVar(&withTraces, "traces", false, "run credkeep with traces exported (OTLP/HTTP) to a receiver in this process that discards them")
 	rotate := flag.Int("rotate", 0, "instead of the scenarios: rotate the data key of a workspace of this many credentials under useCredential load")
 	flag.Parse()
 	if *rotate > 0 {
@@ -51,6 +54,13 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// Settings of the run (flags).
+var (
+	seedWorkspaces = 20
+	skipEvents     bool
+	withTraces     bool
+)
 
 // Row is one scenario's result.
 type Row struct {
@@ -115,8 +125,12 @@ func run(bin string, duration, warmup time.Duration, conns, nCreds int, out, onl
 		}
 		rows = append(rows, row)
 	}
+	cold, err := coldLists(srv, seed)
+	if err != nil {
+		return err
+	}
 	var events map[string]any
-	if only == "" || strings.Contains("useCredential, events", only) {
+	if !skipEvents && (only == "" || strings.Contains("useCredential, events", only)) {
 		evRows, extra, err := eventScenarios(srv, duration, warmup, conns, rows[0].RPS)
 		if err != nil {
 			return err
@@ -133,8 +147,9 @@ func run(bin string, duration, warmup time.Duration, conns, nCreds int, out, onl
 	}
 	peak := peakRSS(srv.pid())
 	fmt.Printf("credkeep peak resident memory: %d MiB\n", peak>>20)
+	fmt.Printf("first page of a workspace after a write in it (%d credentials in it): median %.1f ms, max %.1f ms\n", cold.Credentials, cold.MedianMs, cold.MaxMs)
 	b, _ := json.MarshalIndent(map[string]any{"at": time.Now().UTC(), "duration": duration.String(), "connections": conns, "credentials": nCreds,
-		"server_peak_rss_bytes": peak, "rows": rows, "events": events}, "", "  ")
+		"workspaces": seedWorkspaces, "traces": withTraces, "server_peak_rss_bytes": peak, "rows": rows, "events": events, "cold_list": cold}, "", "  ")
 	return os.WriteFile(out, append(b, '\n'), 0o644)
 }
 
@@ -281,6 +296,9 @@ func startCredkeep(bin string) (*server, error) {
 		"CREDKEEP_TOKEN_RATE_LIMIT=1000000000", "CREDKEEP_LOG_LEVEL=error",
 		// The event scenarios' webhook receivers are on loopback; 100 subscribers are one caller.
 		"CREDKEEP_ALLOW_PRIVATE_TARGETS=true", "CREDKEEP_MAX_SUBSCRIPTIONS=200")
+	if withTraces {
+		env = append(env, "OTEL_EXPORTER_OTLP_ENDPOINT="+traceSink())
+	}
 	cmd := exec.Command(bin)
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr

@@ -18,12 +18,12 @@ type seeded struct {
 	apq        []byte // a hash-only APQ request
 }
 
-// seedData makes 20 workspaces, nCreds credentials spread over them, 200
+// seedData makes seedWorkspaces workspaces (-workspaces, 20), nCreds credentials spread over them, 200
 // grants to other members and 50 API tokens, through the API itself.
 func seedData(s *server, nCreds int) (*seeded, error) {
 	call := s.call
 	sd := &seeded{}
-	for w := 0; w < 20; w++ {
+	for w := 0; w < seedWorkspaces; w++ {
 		d, err := call(`mutation($n: String!) { createWorkspace(input: {name: $n}) { id } }`, map[string]any{"n": fmt.Sprintf("workspace %02d", w)}, s.jwt)
 		if err != nil {
 			return nil, err
