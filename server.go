@@ -179,7 +179,7 @@ func serve(stdout, stderr io.Writer) int {
 
 	var tracer *tracing.Tracing // nil: no traces, nothing wrapped
 	if tracing.Enabled(os.LookupEnv) {
-		if tracer, err = tracing.New(ctx, os.LookupEnv, buildVersion()); err != nil {
+		if tracer, err = tracing.New(ctx, os.LookupEnv, buildVersion(), log); err != nil {
 			return configError(stderr, "OTEL_EXPORTER_OTLP_ENDPOINT", err)
 		}
 		defer func() {

@@ -14,11 +14,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"regexp"
 
 	"github.com/felixge/httpsnoop"
 	"go.mongodb.org/mongo-driver/event"
 	"go.opentelemetry.io/contrib/instrumentation/go.mongodb.org/mongo-driver/mongo/otelmongo"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -48,7 +51,13 @@ func Enabled(lookup func(string) (string, bool)) bool {
 // New starts exporting to the OTLP/HTTP endpoint the OTEL_* environment
 // names (the exporter reads OTEL_EXPORTER_OTLP_* itself: endpoint, headers,
 // timeout, TLS). OTEL_SERVICE_NAME names the service (default credkeep).
-func New(ctx context.Context, lookup func(string) (string, bool), version string) (*Tracing, error) {
+//
+// Export failures go to log, with any user:password of a URL in them removed
+// (the SDK's default prints them to stderr as they are).
+func New(ctx context.Context, lookup func(string) (string, bool), version string, log *slog.Logger) (*Tracing, error) {
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		log.Warn("traces not exported", "error", userinfo.ReplaceAllString(err.Error(), "://"))
+	}))
 	exp, err := otlptracehttp.New(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("OTLP trace exporter: %w", err)
@@ -61,6 +70,9 @@ func New(ctx context.Context, lookup func(string) (string, bool), version string
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 	return &Tracing{provider: tp, tracer: tp.Tracer("credkeep")}, nil
 }
+
+// userinfo matches the credentials part of a URL.
+var userinfo = regexp.MustCompile(`://[^/@\s]*@`)
 
 // Shutdown sends the spans still queued and stops the exporter.
 func (t *Tracing) Shutdown(ctx context.Context) error {

@@ -37,3 +37,10 @@ func BenchmarkStartWithoutTracing(b *testing.B) {
 		end(nil)
 	}
 }
+
+func TestUserinfoRemoved(t *testing.T) {
+	got := userinfo.ReplaceAllString(`Post "https://user:pa55@collector.example:4318/v1/traces": EOF`, "://")
+	if got != `Post "https://collector.example:4318/v1/traces": EOF` {
+		t.Errorf("got %s", got)
+	}
+}
