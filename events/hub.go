@@ -89,6 +89,12 @@ type follower struct {
 	next    int64                // the seq it expects next
 	changed chan struct{}        // closed (and replaced) when entries arrive
 	wake    chan struct{}        // a read of the store is due now
+
+	// inbox holds what the audit log handed over, until run takes it: the
+	// audit log calls offer under its own lock, which must not wait for f.mu.
+	inMu    sync.Mutex
+	inbox   []storage.AuditEntry
+	arrived chan struct{}
 }
 
 // Follow returns a stream of log's entries after seq after; nil after: only
@@ -129,7 +135,7 @@ func (h *Hub) acquire(ctx context.Context, log string) (*follower, error) {
 	}
 	run, stop := context.WithCancel(context.Background())
 	f := &follower{hub: h, name: log, refs: 1, stop: stop, next: last + 1,
-		changed: make(chan struct{}), wake: make(chan struct{}, 1)}
+		changed: make(chan struct{}), wake: make(chan struct{}, 1), arrived: make(chan struct{}, 1)}
 	// Entries written between the read of the end and now were not offered
 	// to it: its first read finds them.
 	f.wake <- struct{}{}
@@ -148,10 +154,28 @@ func (h *Hub) release(f *follower) {
 	}
 }
 
-// offer takes entries this instance wrote: in place when they continue the
+// offer takes entries this instance wrote, for run to add (take).
+func (f *follower) offer(entries []storage.AuditEntry) {
+	f.inMu.Lock()
+	f.inbox = append(f.inbox, entries...)
+	f.inMu.Unlock()
+	select {
+	case f.arrived <- struct{}{}:
+	default:
+	}
+}
+
+// take moves the inbox into the follower: in place when it continues the
 // follower's entries, otherwise (some were written elsewhere first) a read of
 // the store fills the gap.
-func (f *follower) offer(entries []storage.AuditEntry) {
+func (f *follower) take() {
+	f.inMu.Lock()
+	entries := f.inbox
+	f.inbox = nil
+	f.inMu.Unlock()
+	if len(entries) == 0 {
+		return
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i, e := range entries {
@@ -191,9 +215,13 @@ func (f *follower) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-f.arrived:
+			f.take()
+			continue
 		case <-tick.C:
 		case <-f.wake:
 		}
+		f.take()
 		if err := f.read(ctx); err != nil && ctx.Err() == nil {
 			f.hub.log.WarnContext(ctx, "could not read an audit log for its subscribers", "error", err)
 		}
