@@ -147,9 +147,10 @@ func TestEventsResumeLosesNothing(t *testing.T) {
 	e := newEnv(t)
 	alice := e.token("alice")
 	ws := e.createWorkspace(alice, "acme")
-	sub := e.subscribeWS(e.srv.URL, alice, ws, nil)
-	time.Sleep(100 * time.Millisecond) // subscribed before the first write
+	// From the end as it is now: a subscription that is slow to start still
+	// gets every entry written after (a sleep here was a flaky test).
 	start := e.lastSeq(alice, ws)
+	sub := e.subscribeWS(e.srv.URL, alice, ws, &start)
 	e.renames(alice, ws, 0, 10)
 	got := sub.next(10, 5*time.Second)
 	wantSeqs(t, got, start+1)
@@ -187,8 +188,8 @@ func TestEventsAcrossInstances(t *testing.T) {
 	other := e.instance()
 	alice := e.token("alice")
 	ws := e.createWorkspace(alice, "acme")
-	sub := e.subscribeWS(other.srv.URL, alice, ws, nil)
-	time.Sleep(100 * time.Millisecond)
+	from := e.lastSeq(alice, ws)
+	sub := e.subscribeWS(other.srv.URL, alice, ws, &from)
 	for i := range 5 {
 		start := time.Now()
 		mustOK(t, e.gql(alice, renameWorkspace, map[string]any{"id": ws, "name": fmt.Sprint("n", i)}))
@@ -211,9 +212,9 @@ func TestEventsEndWhenAccessEnds(t *testing.T) {
 	e.addMember(alice, ws, "bob", "ADMIN")
 	secret, tokID := e.apiToken(alice, map[string]any{"name": "events", "scopes": []string{"AUDIT_READ"}, "workspaceId": ws})
 
-	byToken := e.subscribeWS(e.srv.URL, secret, ws, nil)
-	byBob := e.subscribeWS(e.srv.URL, bob, ws, nil)
-	time.Sleep(100 * time.Millisecond)
+	from := e.lastSeq(alice, ws)
+	byToken := e.subscribeWS(e.srv.URL, secret, ws, &from)
+	byBob := e.subscribeWS(e.srv.URL, bob, ws, &from)
 	e.renames(alice, ws, 0, 1)
 	byToken.next(1, 2*time.Second)
 	byBob.next(1, 2*time.Second)
