@@ -103,24 +103,11 @@ func TestLevelsAgreeWithEnforce(t *testing.T) {
 // changes to the policies it holds (instead of recompiling them from the
 // database) decides exactly as a fresh instance that compiles them.
 func TestIncrementalSetsMatchReloads(t *testing.T) {
-	_, raw := storagetest.Store(t)
-	store := coherence.Wrap(raw, time.Now, slog.New(slog.DiscardHandler))
-	a, err := NewAuthorizer(store.Rules(), store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
 	const ws = "ws"
-	if err := store.InsertWorkspace(ctx, storage.Workspace{ID: ws, Name: ws}); err != nil {
-		t.Fatal(err)
-	}
 	users := []string{"u0", "u1", "u2", "u3"}
-	for i, u := range users {
-		role := []Role{RoleOwner, RoleMember, RoleMember, RoleAdmin}[i]
-		if err := store.InsertMember(ctx, storage.Member{WorkspaceID: ws, UserID: u, Role: string(role)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	a, store := workspaceWith(t, ws, users, []Role{RoleOwner, RoleMember, RoleMember, RoleAdmin})
+	ctx := context.Background()
+	var err error
 	rng := rand.New(rand.NewPCG(3, 4))
 	now := time.Now()
 	var creds []string
@@ -193,22 +180,9 @@ func TestIncrementalSetsMatchReloads(t *testing.T) {
 // the workspace's policies from the database again and again, and the set it
 // ends with decides as a fresh compilation does.
 func TestConcurrentCreationsApplyInPlace(t *testing.T) {
-	_, raw := storagetest.Store(t)
-	store := coherence.Wrap(raw, time.Now, slog.New(slog.DiscardHandler))
-	a, err := NewAuthorizer(store.Rules(), store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
 	const ws = "ws"
-	if err := store.InsertWorkspace(ctx, storage.Workspace{ID: ws, Name: ws}); err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range []string{"u0", "u1"} {
-		if err := store.InsertMember(ctx, storage.Member{WorkspaceID: ws, UserID: u, Role: string(RoleMember)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	a, store := workspaceWith(t, ws, []string{"u0", "u1"}, []Role{RoleMember, RoleMember})
+	ctx := context.Background()
 	if _, err := a.policySet(ctx, ws); err != nil {
 		t.Fatal(err)
 	}
@@ -266,4 +240,26 @@ func TestConcurrentCreationsApplyInPlace(t *testing.T) {
 			}
 		}
 	}
+}
+
+// workspaceWith is an authorizer on a fresh database with workspace ws, whose
+// members are users in roles.
+func workspaceWith(t *testing.T, ws string, users []string, roles []Role) (*Authorizer, *coherence.Store) {
+	t.Helper()
+	_, raw := storagetest.Store(t)
+	store := coherence.Wrap(raw, time.Now, slog.New(slog.DiscardHandler))
+	a, err := NewAuthorizer(store.Rules(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := store.InsertWorkspace(ctx, storage.Workspace{ID: ws, Name: ws}); err != nil {
+		t.Fatal(err)
+	}
+	for i, u := range users {
+		if err := store.InsertMember(ctx, storage.Member{WorkspaceID: ws, UserID: u, Role: string(roles[i])}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a, store
 }

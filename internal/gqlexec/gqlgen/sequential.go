@@ -116,44 +116,44 @@ const (
 	sequential = "gqlexec.MarshalSlice("
 )
 
+// replaceCall replaces, in the function fn of src, its one call of
+// MarshalSliceConcurrently with call, dropping the argument text drop that
+// follows the call's opening parenthesis.
+func replaceCall(src []byte, fn, call, drop string) ([]byte, error) {
+	start := bytes.Index(src, []byte("func (ec *executionContext) "+fn+"("))
+	if start < 0 {
+		return nil, fmt.Errorf("marshal function %s not found", fn)
+	}
+	end := bytes.Index(src[start+1:], []byte("\nfunc "))
+	if end < 0 {
+		end = len(src) - start - 1
+	}
+	body := src[start : start+1+end]
+	if bytes.Count(body, []byte(concurrent+drop)) != 1 {
+		return nil, fmt.Errorf("%s: expected one call of %s", fn, concurrent)
+	}
+	replaced := bytes.Replace(body, []byte(concurrent+drop), []byte(call), 1)
+	return append(src[:start:start], append(replaced, src[start+len(body):]...)...), nil
+}
+
 // rewrite makes each named marshal function in the generated source call
 // gqlexec.MarshalSlice, and imports gqlexec. A function that is missing, or
 // does not call MarshalSliceConcurrently exactly once, is an error: the
 // generator changed and this must be looked at.
 func rewrite(src []byte, funcs []string, mixed map[string]string, schema []byte) ([]byte, error) {
+	var err error
 	for fn, elem := range mixed {
-		start := bytes.Index(src, []byte("func (ec *executionContext) "+fn+"("))
-		if start < 0 {
-			return nil, fmt.Errorf("marshal function %s not found", fn)
+		list := "gqlexecSchema.MarshalList(ctx, sel, " + strconv.Quote(elem) + ", "
+		// MarshalSliceConcurrently(ctx, … becomes MarshalList(ctx, sel, "T", …
+		if src, err = replaceCall(src, fn, list, "ctx, "); err != nil {
+			return nil, err
 		}
-		end := bytes.Index(src[start+1:], []byte("\nfunc "))
-		if end < 0 {
-			end = len(src) - start - 1
-		}
-		body := src[start : start+1+end]
-		if bytes.Count(body, []byte(concurrent)) != 1 {
-			return nil, fmt.Errorf("%s: expected one call of %s", fn, concurrent)
-		}
-		replaced := bytes.Replace(body, []byte(concurrent), []byte("gqlexecSchema.MarshalList(ctx, sel, "+strconv.Quote(elem)+", "), 1)
-		replaced = bytes.Replace(replaced, []byte("MarshalList(ctx, sel, "+strconv.Quote(elem)+", ctx, "), []byte("MarshalList(ctx, sel, "+strconv.Quote(elem)+", "), 1)
-		src = append(src[:start:start], append(replaced, src[start+len(body):]...)...)
 	}
 	src = append(src, schema...)
 	for _, fn := range funcs {
-		start := bytes.Index(src, []byte("func (ec *executionContext) "+fn+"("))
-		if start < 0 {
-			return nil, fmt.Errorf("marshal function %s not found", fn)
+		if src, err = replaceCall(src, fn, sequential, ""); err != nil {
+			return nil, err
 		}
-		end := bytes.Index(src[start+1:], []byte("\nfunc "))
-		if end < 0 {
-			end = len(src) - start - 1
-		}
-		body := src[start : start+1+end]
-		if bytes.Count(body, []byte(concurrent)) != 1 {
-			return nil, fmt.Errorf("%s: expected one call of %s", fn, concurrent)
-		}
-		replaced := bytes.Replace(body, []byte(concurrent), []byte(sequential), 1)
-		src = append(src[:start:start], append(replaced, src[start+len(body):]...)...)
 	}
 	imp := []byte("import (\n")
 	i := bytes.Index(src, imp)
