@@ -217,9 +217,14 @@ func TestConcurrentCreationsApplyInPlace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b := a.builds.Load(); b > 3 {
+	// A request that reads the new version between a change's bump and the
+	// moment its set is cached still compiles (a slow machine, or -race, widens
+	// that window); one per change or more was the quadratic case (22 of 64).
+	b := a.builds.Load()
+	if b > n/8 {
 		t.Errorf("%d compilations from the database for %d concurrent creations", b, n)
 	}
+	t.Logf("%d compilations for %d concurrent creations", b, n)
 	fresh, err := (func() (*policySet, error) {
 		b, err := NewAuthorizer(store.Rules(), store)
 		if err != nil {
