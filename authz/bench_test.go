@@ -3,39 +3,22 @@ package authz
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
-
-	"credkeep/coherence"
-	"credkeep/storage"
-	"credkeep/storage/storagetest"
 )
 
 // benchSet is a workspace of 200 credentials, each with its owner's rule, and
 // 200 grants, compiled once.
 func benchSet(b *testing.B) (*policySet, []string) {
-	_, raw := storagetest.Store(b)
-	store := coherence.Wrap(raw, time.Now, slog.New(slog.DiscardHandler))
-	a, err := NewAuthorizer(store.Rules(), store)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := context.Background()
 	const ws = "ws"
-	if err := store.InsertWorkspace(ctx, storage.Workspace{ID: ws, Name: ws}); err != nil {
-		b.Fatal(err)
-	}
 	users := []string{"owner", "u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9"}
-	for i, u := range users {
-		role := RoleMember
-		if i == 0 {
-			role = RoleOwner
-		}
-		if err := store.InsertMember(ctx, storage.Member{WorkspaceID: ws, UserID: u, Role: string(role)}); err != nil {
-			b.Fatal(err)
-		}
+	roles := make([]Role, len(users))
+	for i := range roles {
+		roles[i] = RoleMember
 	}
+	roles[0] = RoleOwner
+	a, _ := workspaceWith(b, ws, users, roles)
+	ctx := context.Background()
 	now := time.Now()
 	creds := make([]string, 200)
 	for i := range creds {

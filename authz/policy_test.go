@@ -19,12 +19,7 @@ import (
 // owner rules, and checks that the one-pass level of every user on every
 // credential is exactly what Casbin's Enforce decides.
 func TestLevelsAgreeWithEnforce(t *testing.T) {
-	_, raw := storagetest.Store(t)
-	store := coherence.Wrap(raw, time.Now, slog.New(slog.DiscardHandler))
-	a, err := NewAuthorizer(store.Rules(), store)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, store := testAuthorizer(t)
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 2))
 	roles := []Role{RoleOwner, RoleAdmin, RoleMember, ""}
@@ -249,14 +244,9 @@ func TestConcurrentCreationsApplyInPlace(t *testing.T) {
 
 // workspaceWith is an authorizer on a fresh database with workspace ws, whose
 // members are users in roles.
-func workspaceWith(t *testing.T, ws string, users []string, roles []Role) (*Authorizer, *coherence.Store) {
+func workspaceWith(t testing.TB, ws string, users []string, roles []Role) (*Authorizer, *coherence.Store) {
 	t.Helper()
-	_, raw := storagetest.Store(t)
-	store := coherence.Wrap(raw, time.Now, slog.New(slog.DiscardHandler))
-	a, err := NewAuthorizer(store.Rules(), store)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, store := testAuthorizer(t)
 	ctx := context.Background()
 	if err := store.InsertWorkspace(ctx, storage.Workspace{ID: ws, Name: ws}); err != nil {
 		t.Fatal(err)
@@ -265,6 +255,18 @@ func workspaceWith(t *testing.T, ws string, users []string, roles []Role) (*Auth
 		if err := store.InsertMember(ctx, storage.Member{WorkspaceID: ws, UserID: u, Role: string(roles[i])}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	return a, store
+}
+
+// testAuthorizer is an authorizer on a fresh database.
+func testAuthorizer(t testing.TB) (*Authorizer, *coherence.Store) {
+	t.Helper()
+	_, raw := storagetest.Store(t)
+	store := coherence.Wrap(raw, time.Now, slog.New(slog.DiscardHandler))
+	a, err := NewAuthorizer(store.Rules(), store)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return a, store
 }
