@@ -144,6 +144,10 @@ func (c *cache) changed(ch coherence.DataChange) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.versions[ch.Version] = ch.CredentialID
+	// Versions arrive about in order: the one that falls out of the window
+	// goes with each write; a full sweep is left for the out-of-order rest
+	// (it was a sweep of all 1,024 on every write once the window was full).
+	delete(w.versions, ch.Version-changesKept)
 	if len(w.versions) > changesKept {
 		for v := range w.versions {
 			if v <= ch.Version-changesKept {

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"credkeep/tracing"
 	"crypto/tls"
 	"fmt"
 	"time"
@@ -12,6 +11,8 @@ import (
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 	"go.opentelemetry.io/otel/attribute"
+
+	"credkeep/tracing"
 )
 
 const (
