@@ -133,3 +133,10 @@ func (r *Raw) Document(ctx context.Context, collection, id string) (bson.M, erro
 	err := r.db.Collection(collection).FindOne(ctx, bson.M{"_id": id}).Decode(&doc)
 	return doc, err
 }
+
+// InsertDocument stores a document as it is (to set up a layout an earlier
+// version wrote).
+func (r *Raw) InsertDocument(ctx context.Context, collection string, doc bson.M) error {
+	_, err := r.db.Collection(collection).InsertOne(ctx, doc)
+	return err
+}
