@@ -32,8 +32,9 @@ type CacheStore interface {
 // reading one costs no database read of the credential. Every use checks the
 // entry against its workspace's data version, read fresh for the request (one
 // shared read of a small document; see coherence.WorkspaceState): a change made
-// by any instance before the request began is always seen. Entries also expire
-// after coherence.CacheMaxAge, the backstop for a version bump lost in a crash.
+// by any instance before the request began is always seen. On a database of
+// several instances, entries also expire after coherence.CacheMaxAge, the
+// backstop for a version bump lost in a crash.
 //
 // A credential read is an _id lookup (indexed on every database, see
 // storage/embedded/sqliteid.go for the embedded one) but still a round trip and a
@@ -46,8 +47,9 @@ type CacheStore interface {
 // it answers a query by workspace by scanning and decoding every credential of
 // every workspace (about 80 µs each), so re-reading a list after each write,
 // or every CacheMaxAge, cost seconds of CPU at 50,000 credentials. There,
-// lists do not age either (listMaxAge): the database has one writer, this
-// process, whose writes reach the list through changes.
+// neither lists nor entries age (maxAge): the database has one writer, this
+// process, whose writes reach them through changes and versions, and a crash
+// takes the cache with it.
 type cache struct {
 	store CacheStore
 	now   func() time.Time
@@ -65,8 +67,9 @@ type cache struct {
 	observe func(hit bool)
 	// changes: which credential each data version this instance made changed.
 	changes *lru.Cache[string, *wsChanges]
-	// listMaxAge bounds how long a list read whole is served (0: no bound).
-	listMaxAge time.Duration
+	// maxAge bounds how long an entry, or a list read whole, is served (0: no
+	// bound).
+	maxAge time.Duration
 }
 
 // wsChanges maps the data versions of one workspace that this instance's
@@ -111,24 +114,27 @@ func newCache(store CacheStore, now func() time.Time) *cache {
 	lists, _ := lru.New[string, *wsList](1_000)
 	homes, _ := lru.New[string, string](cacheSize)
 	changes, _ := lru.New[string, *wsChanges](10_000)
-	c := &cache{store: store, now: now, entries: entries, lists: lists, homes: homes, changes: changes, listMaxAge: coherence.CacheMaxAge}
+	c := &cache{store: store, now: now, entries: entries, lists: lists, homes: homes, changes: changes, maxAge: coherence.CacheMaxAge}
 	if store.OneInstance() {
-		c.listMaxAge = 0
+		c.maxAge = 0
 	}
 	store.OnDataChange(c.changed)
 	return c
 }
 
 func (c *cache) fresh(loadedAt time.Time) bool {
-	return c.now().Sub(loadedAt) < coherence.CacheMaxAge
+	return c.maxAge == 0 || c.now().Sub(loadedAt) < c.maxAge
 }
 
 func (c *cache) listFresh(l *wsList) bool {
-	return c.listMaxAge == 0 || c.now().Sub(l.loadedAt) < c.listMaxAge
+	return c.fresh(l.loadedAt)
 }
 
 // changed records a write of this instance (coherence.Store.OnDataChange).
 func (c *cache) changed(ch coherence.DataChange) {
+	// A credential never moves to another workspace: one this instance created
+	// is known at its first read, which then caches it.
+	c.homes.Add(ch.CredentialID, ch.WorkspaceID)
 	if ch.Version == 0 {
 		// The version did not move: nothing would tell a reader that the
 		// cached list and entry are stale.

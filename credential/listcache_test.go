@@ -3,17 +3,21 @@ package credential_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"credkeep/audit"
 	"credkeep/authn"
+	"credkeep/coherence"
 	"credkeep/credential"
 	"credkeep/internal/names"
 	"credkeep/internal/pagination"
 	"credkeep/internal/redact"
 	"credkeep/storage"
+	"credkeep/usecount"
 )
 
 // listNames lists every credential of "ws" through the service, in its order.
@@ -118,4 +122,41 @@ func TestListFollowsThisInstancesWritesByID(t *testing.T) {
 	withSneaky = append([]string{renamed2}, slices.DeleteFunc(withSneaky, func(n string) bool { return n == "cred-01" })...)
 	check("after a write whose version move failed", withSneaky)
 	faults.Heal()
+}
+
+// TestCreatedCredentialIsCachedAtItsFirstRead: the workspace of a credential
+// this instance wrote is known, so its first read caches it: three reads, one
+// find of the credential (before, the first read could not be cached and the
+// second read again). Another instance's write still reaches the next read,
+// by the workspace's version.
+func TestCreatedCredentialIsCachedAtItsFirstRead(t *testing.T) {
+	f := newFaulty(t)
+	ctx := authn.WithPrincipal(context.Background(), &authn.Principal{UserID: "alice"})
+	v, err := f.svc.Create(ctx, credential.CreateInput{WorkspaceID: "ws", Type: "api_key", Name: "first",
+		Fields: []credential.FieldInput{{Key: "apiKey", Value: redact.New("key-of-first-0123456789")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := v.Credential.ID
+	finds := f.faults.Count("find", "credentials")
+	for range 3 {
+		got, err := f.svc.Get(ctx, id)
+		if err != nil || got.Credential.Name != "first" {
+			t.Fatalf("read: %+v, %v", got.Credential, err)
+		}
+	}
+	if n := f.faults.Count("find", "credentials") - finds; n != 1 {
+		t.Errorf("three reads of a credential created here found it %d times, want 1", n)
+	}
+
+	// Another instance renames it (its version move reaches this one's reads).
+	other := credential.NewService(coherence.Wrap(f.raw, time.Now, slog.New(slog.DiscardHandler)), usecount.New(f.raw, slog.New(slog.DiscardHandler)),
+		nil, f.authz, audit.NewLog(f.raw, time.Now, func(context.Context, string, error) {}), nil, time.Now, slog.New(slog.DiscardHandler))
+	renamed := "renamed elsewhere"
+	if _, err := other.Update(ctx, credential.UpdateInput{ID: id, Name: &renamed}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.svc.Get(ctx, id); err != nil || got.Credential.Name != renamed {
+		t.Fatalf("after another instance's rename: %q, %v", got.Credential.Name, err)
+	}
 }
