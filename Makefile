@@ -7,7 +7,7 @@ BIN      := bin/credkeep
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS := libmongocrypt-dev pkg-config gcc
 
-.PHONY: run test build generate lint deps clean check-generated manifest playground console fuzz conformance browser soak bench bench-rotate
+.PHONY: run test build generate lint deps clean check-generated manifest playground console fuzz conformance browser soak bench bench-busy bench-rotate
 
 ## run: install what is missing, build, and start the server on the embedded database (:8080, ./data)
 run: deps build
@@ -94,3 +94,7 @@ bench-rotate: build
 ## bench: the load benchmark: baseline vs credkeep scenarios, one table and bench-result.json (a few minutes)
 bench: build
 	$(GO) run ./bench -bin $(BIN) -out bench-result.json
+
+## bench-busy: the same with a CPU burner on half the cores beside the whole run, baseline included
+bench-busy: build
+	$(GO) run ./bench -bin $(BIN) -busy -out bench-busy.json

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,15 +42,33 @@ func main() {
 	flag.BoolVar(&skipEvents, "skip-events", false, "leave out the event scenarios")
 	flag.BoolVar(&withTraces, "traces", false, "run credkeep with traces exported (OTLP/HTTP) to a receiver in this process that discards them")
 	rotate := flag.Int("rotate", 0, "instead of the scenarios: rotate the data key of a workspace of this many credentials under useCredential load")
+	busy := flag.Bool("busy", false, "run a CPU burner on half the cores beside the whole run (make bench-busy)")
+	burnCores := flag.Int("burn", 0, "internal: be the CPU burner of -busy, on this many cores")
 	flag.Parse()
-	if *rotate > 0 {
-		if err := runRotation(*bin, *rotate, *duration, *conns, *out); err != nil {
+	if *burnCores > 0 {
+		burn(*burnCores)
+		return
+	}
+	stopBurner := func() {}
+	if *busy {
+		n := defaultBurners()
+		burners = n
+		stop, err := startBurner(n)
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
-		return
+		stopBurner = stop
+		fmt.Fprintf(os.Stderr, "a CPU burner keeps %d of %d cores busy\n", n, runtime.NumCPU())
 	}
-	if err := run(*bin, *duration, *warmup, *conns, *creds, *out, *only); err != nil {
+	var err error
+	if *rotate > 0 {
+		err = runRotation(*bin, *rotate, *duration, *conns, *out)
+	} else {
+		err = run(*bin, *duration, *warmup, *conns, *creds, *out, *only)
+	}
+	stopBurner()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -60,6 +79,7 @@ var (
 	seedWorkspaces = 20
 	skipEvents     bool
 	withTraces     bool
+	burners        int // cores the CPU burner keeps busy (-busy)
 )
 
 // Row is one scenario's result.
@@ -149,7 +169,7 @@ func run(bin string, duration, warmup time.Duration, conns, nCreds int, out, onl
 	fmt.Printf("credkeep peak resident memory: %d MiB\n", peak>>20)
 	fmt.Printf("first page of a workspace after a write in it (%d credentials in it): median %.1f ms, max %.1f ms\n", cold.Credentials, cold.MedianMs, cold.MaxMs)
 	b, _ := json.MarshalIndent(map[string]any{"at": time.Now().UTC(), "duration": duration.String(), "connections": conns, "credentials": nCreds,
-		"workspaces": seedWorkspaces, "traces": withTraces, "server_peak_rss_bytes": peak, "rows": rows, "events": events, "cold_list": cold}, "", "  ")
+		"workspaces": seedWorkspaces, "traces": withTraces, "busy_cores": burners, "server_peak_rss_bytes": peak, "rows": rows, "events": events, "cold_list": cold}, "", "  ")
 	return os.WriteFile(out, append(b, '\n'), 0o644)
 }
 
