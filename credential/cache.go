@@ -14,6 +14,7 @@ import (
 
 	"credkeep/coherence"
 	"credkeep/internal/redact"
+	"credkeep/provider"
 	"credkeep/storage"
 )
 
@@ -99,6 +100,8 @@ type entry struct {
 
 	maskMu sync.Mutex
 	masked map[string]*string // secret key → hint (nil: too short to hint); set keys only
+	views  []FieldView        // the fields as a person with VIEW sees them, once made
+	made   bool
 }
 
 type wsList struct {
@@ -361,4 +364,20 @@ func (e *entry) hints(ctx context.Context, store CacheStore) (map[string]*string
 	}
 	e.masked = masked
 	return masked, nil
+}
+
+// fieldViews returns the fields as a person with VIEW sees them: the same for
+// every such person, so made once per entry (a page of 50 made 150 of them
+// per request). Callers must not modify the slice or what it points to.
+func (e *entry) fieldViews(ctx context.Context, store CacheStore, t *provider.Type) ([]FieldView, error) {
+	hints, err := e.hints(ctx, store)
+	if err != nil {
+		return nil, err
+	}
+	e.maskMu.Lock()
+	defer e.maskMu.Unlock()
+	if !e.made {
+		e.views, e.made = maskHints(t, e.cred.Fields, hints), true
+	}
+	return e.views, nil
 }

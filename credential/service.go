@@ -287,11 +287,7 @@ func (s *Service) Fields(ctx context.Context, v View) ([]FieldView, error) {
 		return nil, apierror.ForbiddenErr("reading fields needs VIEW access to the credential")
 	}
 	if v.entry != nil {
-		hints, err := v.entry.hints(ctx, s.store)
-		if err != nil {
-			return nil, err
-		}
-		return maskHints(v.Type, v.Credential.Fields, hints), nil
+		return v.entry.fieldViews(ctx, s.store, v.Type)
 	}
 	secrets, err := loaders.From(ctx, s.store, s.uses).Secrets.Load(ctx, v.Credential.ID)
 	if err != nil {
