@@ -485,7 +485,21 @@ func (a *Authorizer) policySet(ctx context.Context, workspaceID string) (*policy
 		rc.putSet(workspaceID, s)
 		return s, nil
 	}
-	if s, ok := a.cache.Get(workspaceID); ok && s.version == version {
+	// A set of a later version holds every change up to the version read, and
+	// more: as fresh as this request needs.
+	if s, ok := a.cache.Get(workspaceID); ok && s.version >= version {
+		rc.putSet(workspaceID, s)
+		return s, nil
+	}
+	// The version may be one this instance is writing: its set is made before
+	// the bump and cached just after it, so a request that read the version in
+	// between waits for the write rather than compile the workspace's rules
+	// from a scan of every rule (about one such compilation a second while
+	// credentials were being created).
+	mu := &a.writeMu[workspaceStripe(workspaceID)]
+	mu.Lock()
+	mu.Unlock() //nolint:staticcheck // an empty critical section: waiting for the write is the point
+	if s, ok := a.cache.Get(workspaceID); ok && s.version >= version {
 		rc.putSet(workspaceID, s)
 		return s, nil
 	}

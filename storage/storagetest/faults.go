@@ -29,8 +29,9 @@ type Faults struct {
 	db     *DB
 	ln     net.Listener
 	mu     sync.Mutex
-	fail   map[[2]string]bool // {command, collection}; "" in either matches any
-	lose   map[[2]string]bool // commands applied whose reply is lost
+	fail   map[[2]string]bool          // {command, collection}; "" in either matches any
+	lose   map[[2]string]bool          // commands applied whose reply is lost
+	slow   map[[2]string]time.Duration // commands applied whose reply comes this late
 	down   bool
 	conns  map[net.Conn]bool
 	counts map[[2]string]int // commands seen, for tests that assert on them
@@ -47,7 +48,7 @@ func (db *DB) WithFaults(t testing.TB) *Faults {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &Faults{db: db, ln: ln, fail: map[[2]string]bool{}, lose: map[[2]string]bool{}, conns: map[net.Conn]bool{}, counts: map[[2]string]int{}}
+	f := &Faults{db: db, ln: ln, fail: map[[2]string]bool{}, lose: map[[2]string]bool{}, slow: map[[2]string]time.Duration{}, conns: map[net.Conn]bool{}, counts: map[[2]string]int{}}
 	go f.accept()
 	t.Cleanup(func() {
 		ln.Close()
@@ -89,6 +90,15 @@ func (f *Faults) LoseReply(command, collection string) {
 	f.lose[[2]string{command, collection}] = true
 }
 
+// SlowReply makes every command named command on collection reach the
+// database at once, while its reply reaches the driver d later: a write the
+// database has applied and the writer does not know of yet, until Heal.
+func (f *Faults) SlowReply(command, collection string, d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.slow[[2]string{command, collection}] = d
+}
+
 // Outage cuts every connection and refuses new ones until Heal.
 func (f *Faults) Outage() {
 	f.mu.Lock()
@@ -106,6 +116,7 @@ func (f *Faults) Heal() {
 	f.down = false
 	f.fail = map[[2]string]bool{}
 	f.lose = map[[2]string]bool{}
+	f.slow = map[[2]string]time.Duration{}
 }
 
 // Count is how many times command ran on collection (answered or failed).
@@ -148,6 +159,8 @@ func (f *Faults) serve(client net.Conn) {
 	defer server.Close()
 	var writeMu sync.Mutex // the client gets whole replies from one writer at a time
 	losing := false        // the next reply is lost (under writeMu)
+	var delayMu sync.Mutex
+	delays := map[uint32]time.Duration{} // by the request id a reply answers
 	go func() {
 		defer client.Close()
 		for {
@@ -155,6 +168,11 @@ func (f *Faults) serve(client net.Conn) {
 			if err != nil {
 				return
 			}
+			delayMu.Lock()
+			d := delays[binary.LittleEndian.Uint32(msg[8:12])] // responseTo
+			delete(delays, binary.LittleEndian.Uint32(msg[8:12]))
+			delayMu.Unlock()
+			time.Sleep(d)
 			writeMu.Lock()
 			if losing {
 				writeMu.Unlock()
@@ -178,7 +196,13 @@ func (f *Faults) serve(client net.Conn) {
 		failing := f.fail[[2]string{command, collection}] || f.fail[[2]string{command, ""}] ||
 			f.fail[[2]string{"", collection}] || f.fail[[2]string{"", ""}]
 		lose := f.lose[[2]string{command, collection}]
+		slow := f.slow[[2]string{command, collection}]
 		f.mu.Unlock()
+		if slow > 0 && len(msg) >= 8 {
+			delayMu.Lock()
+			delays[binary.LittleEndian.Uint32(msg[4:8])] = slow // requestID
+			delayMu.Unlock()
+		}
 		if lose {
 			writeMu.Lock()
 			losing = true
