@@ -23,6 +23,8 @@ type CacheStore interface {
 	WorkspaceState(ctx context.Context, workspaceID string) (coherence.WorkspaceState, error)
 	SealedCredential(ctx context.Context, id string) (storage.Credential, storage.Sealed, error)
 	SealedCredentialsOf(ctx context.Context, workspaceID string) ([]storage.Credential, []storage.Sealed, error)
+	AllSealedCredentials(ctx context.Context) (map[string][]storage.Credential, map[string][]storage.Sealed, error)
+	WorkspaceIDs(ctx context.Context) ([]string, error)
 	Unseal(ctx context.Context, s storage.Sealed) (map[string]redact.Secret, error)
 	// OnDataChange tells the cache of this instance's credential writes.
 	OnDataChange(fn func(coherence.DataChange))
@@ -71,6 +73,8 @@ type cache struct {
 	// maxAge bounds how long an entry, or a list read whole, is served (0: no
 	// bound).
 	maxAge time.Duration
+	// oneWriter: the database has one writer, this process (FerretDB v1).
+	oneWriter bool
 }
 
 // wsChanges maps the data versions of one workspace that this instance's
@@ -112,14 +116,17 @@ type wsList struct {
 
 const cacheSize = 100_000
 
+// maxLists is how many workspaces' lists the cache keeps.
+const maxLists = 1_000
+
 func newCache(store CacheStore, now func() time.Time) *cache {
 	entries, _ := lru.New[string, *entry](cacheSize) // errors only for a size < 1
-	lists, _ := lru.New[string, *wsList](1_000)
+	lists, _ := lru.New[string, *wsList](maxLists)
 	homes, _ := lru.New[string, string](cacheSize)
 	changes, _ := lru.New[string, *wsChanges](10_000)
 	c := &cache{store: store, now: now, entries: entries, lists: lists, homes: homes, changes: changes, maxAge: coherence.CacheMaxAge}
 	if store.OneInstance() {
-		c.maxAge = 0
+		c.maxAge, c.oneWriter = 0, true
 	}
 	store.OnDataChange(c.changed)
 	return c
@@ -253,6 +260,16 @@ func (c *cache) list(ctx context.Context, workspaceID string) ([]*entry, error) 
 	if ok && l.version == st.DataVersion {
 		return l.entries, nil
 	}
+	if !ok && c.oneWriter {
+		// Every workspace's list in one read, shared by every request that
+		// misses one meanwhile (see allLists).
+		if _, err, _ := c.loads.Do("all", func() (any, error) { return nil, c.allLists(context.WithoutCancel(ctx)) }); err != nil {
+			return nil, err
+		}
+		if l, ok = c.lists.Get(workspaceID); ok && l.version >= st.DataVersion {
+			return l.entries, nil // a later version holds every change the request must see
+		}
+	}
 	load := func() (any, error) { return c.loadList(context.WithoutCancel(ctx), workspaceID, st.DataVersion) }
 	if ok {
 		if ids, known := c.changedBetween(workspaceID, l.version, st.DataVersion); known {
@@ -268,6 +285,42 @@ func (c *cache) list(ctx context.Context, workspaceID string) ([]*entry, error) 
 	return v.([]*entry), nil
 }
 
+// allLists reads the credentials of every workspace at once and keeps each
+// workspace's list at its version, read before. On a database with one
+// writer (FerretDB v1) a query by workspace reads and decodes every
+// credential of the database, so the first page of each of 100 workspaces
+// was 100 reads of all 50,000 credentials (~4 s of CPU each); this is one.
+// Beyond the number of lists the cache keeps, it reads nothing (one list at
+// a time, as before).
+func (c *cache) allLists(ctx context.Context) error {
+	ids, err := c.store.WorkspaceIDs(ctx)
+	if err != nil {
+		return err
+	}
+	if len(ids) > maxLists {
+		return nil
+	}
+	versions := make(map[string]int64, len(ids))
+	for _, id := range ids {
+		st, err := c.store.WorkspaceState(ctx, id)
+		if err != nil {
+			return err
+		}
+		if st.Live {
+			versions[id] = st.DataVersion
+		}
+	}
+	loadedAt := c.now()
+	creds, sealed, err := c.store.AllSealedCredentials(ctx)
+	if err != nil {
+		return err
+	}
+	for id, version := range versions {
+		c.keepList(id, c.makeList(id, version, loadedAt, creds[id], sealed[id]))
+	}
+	return nil
+}
+
 // loadList reads a workspace's credentials; version was read before.
 func (c *cache) loadList(ctx context.Context, workspaceID string, version int64) ([]*entry, error) {
 	loadedAt := c.now()
@@ -275,6 +328,13 @@ func (c *cache) loadList(ctx context.Context, workspaceID string, version int64)
 	if err != nil {
 		return nil, err
 	}
+	l := c.makeList(workspaceID, version, loadedAt, creds, sealed)
+	c.keepList(workspaceID, l)
+	return l.entries, nil
+}
+
+// makeList makes a workspace's list from its credentials, read after version.
+func (c *cache) makeList(workspaceID string, version int64, loadedAt time.Time, creds []storage.Credential, sealed []storage.Sealed) *wsList {
 	l := &wsList{version: version, loadedAt: loadedAt, entries: make([]*entry, len(creds))}
 	for i, cred := range creds {
 		e := &entry{cred: cred, sealed: sealed[i], version: version, loadedAt: loadedAt}
@@ -287,8 +347,7 @@ func (c *cache) loadList(ctx context.Context, workspaceID string, version int64)
 		c.homes.Add(cred.ID, workspaceID)
 		l.entries[i] = e
 	}
-	c.keepList(workspaceID, l)
-	return l.entries, nil
+	return l
 }
 
 // patchList makes the list at version out of l by reading again the

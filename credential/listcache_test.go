@@ -160,3 +160,58 @@ func TestCreatedCredentialIsCachedAtItsFirstRead(t *testing.T) {
 		t.Fatalf("after another instance's rename: %q, %v", got.Credential.Name, err)
 	}
 }
+
+// TestOneReadServesEveryWorkspacesList: on a database with one writer, the
+// first list of any workspace reads every workspace's credentials at once,
+// so the second workspace's list costs no read; a later write there still
+// moves its list (by the written credential).
+func TestOneReadServesEveryWorkspacesList(t *testing.T) {
+	f := newFaulty(t)
+	ctx := context.Background()
+	if err := f.raw.CreateDataKey(ctx, "ws2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.raw.InsertWorkspace(ctx, storage.Workspace{ID: "ws2", Name: "ws2", Owners: []string{"alice"}, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.raw.InsertMember(ctx, storage.Member{WorkspaceID: "ws2", UserID: "alice", Role: "OWNER", AddedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	actx := authn.WithPrincipal(ctx, &authn.Principal{UserID: "alice"})
+	create := func(ws, name string) {
+		if _, err := f.svc.Create(actx, credential.CreateInput{WorkspaceID: ws, Type: "api_key", Name: name,
+			Fields: []credential.FieldInput{{Key: "apiKey", Value: redact.New("key-of-" + name + "-0123456789")}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	create("ws", "b-one")
+	create("ws", "a-two")
+	create("ws2", "c-three")
+	list := func(ws string) []string {
+		t.Helper()
+		first := 50
+		page, err := f.svc.List(actx, credential.ListInput{WorkspaceID: ws, Page: pagination.Args{First: &first}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, v := range page.Items {
+			out = append(out, v.Credential.Name)
+		}
+		return out
+	}
+	finds := f.faults.Count("find", "credentials")
+	if got := list("ws"); !slices.Equal(got, []string{"a-two", "b-one"}) {
+		t.Fatalf("ws lists %v", got)
+	}
+	if got := list("ws2"); !slices.Equal(got, []string{"c-three"}) {
+		t.Fatalf("ws2 lists %v", got)
+	}
+	if n := f.faults.Count("find", "credentials") - finds; n != 1 {
+		t.Errorf("the lists of two workspaces took %d reads of the credentials, want 1", n)
+	}
+	create("ws2", "d-four")
+	if got := list("ws2"); !slices.Equal(got, []string{"c-three", "d-four"}) {
+		t.Fatalf("ws2 after a write lists %v", got)
+	}
+}

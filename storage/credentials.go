@@ -1,9 +1,11 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -222,6 +224,42 @@ func (s *Store) SealedCredentialsOf(ctx context.Context, workspaceID string) ([]
 		creds[i], sealed[i] = d.Credential, Sealed{d.Secrets}
 	}
 	return creds, sealed, nil
+}
+
+// AllSealedCredentials reads every credential of the database, by workspace,
+// each workspace's sorted by name key and id (as SealedCredentialsOf). On
+// FerretDB v1 a query by workspace reads the whole collection anyway, so one
+// read of all of it costs what a read of one workspace's does.
+func (s *Store) AllSealedCredentials(ctx context.Context) (map[string][]Credential, map[string][]Sealed, error) {
+	var docs []sealedDoc
+	if err := s.allOn(s.rawCol(colCredentials), ctx, bson.M{}, &docs, "find credentials",
+		options.Find().SetProjection(bson.M{"oauthTokens": 0})); err != nil {
+		return nil, nil, err
+	}
+	slices.SortFunc(docs, func(a, b sealedDoc) int {
+		return cmp.Or(cmp.Compare(a.WorkspaceID, b.WorkspaceID), cmp.Compare(a.NameKey, b.NameKey), cmp.Compare(a.ID, b.ID))
+	})
+	creds, sealed := map[string][]Credential{}, map[string][]Sealed{}
+	for _, d := range docs {
+		creds[d.WorkspaceID] = append(creds[d.WorkspaceID], d.Credential)
+		sealed[d.WorkspaceID] = append(sealed[d.WorkspaceID], Sealed{d.Secrets})
+	}
+	return creds, sealed, nil
+}
+
+// WorkspaceIDs returns the id of every workspace (live or being deleted).
+func (s *Store) WorkspaceIDs(ctx context.Context) ([]string, error) {
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	if err := s.all(ctx, colWorkspaces, bson.M{}, &docs, "list workspaces", options.Find().SetProjection(bson.M{"_id": 1})); err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = d.ID
+	}
+	return ids, nil
 }
 
 type sealedDoc struct {
