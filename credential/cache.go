@@ -25,6 +25,7 @@ type CacheStore interface {
 	SealedCredentialsOf(ctx context.Context, workspaceID string) ([]storage.Credential, []storage.Sealed, error)
 	AllSealedCredentials(ctx context.Context) (map[string][]storage.Credential, map[string][]storage.Sealed, error)
 	WorkspaceIDs(ctx context.Context) ([]string, error)
+	WorkspacesByID(ctx context.Context, ids []string) ([]storage.Workspace, error)
 	Unseal(ctx context.Context, s storage.Sealed) (map[string]redact.Secret, error)
 	// OnDataChange tells the cache of this instance's credential writes.
 	OnDataChange(fn func(coherence.DataChange))
@@ -50,7 +51,7 @@ type CacheStore interface {
 // it answers a query by workspace by scanning and decoding every credential of
 // every workspace (about 80 µs each), so re-reading a list after each write,
 // or every CacheMaxAge, cost seconds of CPU at 50,000 credentials. There,
-// neither lists nor entries age (maxAge): the database has one writer, this
+// neither lists nor entries age (oneWriter): the database has one writer, this
 // process, whose writes reach them through changes and versions, and a crash
 // takes the cache with it.
 type cache struct {
@@ -70,10 +71,8 @@ type cache struct {
 	observe func(hit bool)
 	// changes: which credential each data version this instance made changed.
 	changes *lru.Cache[string, *wsChanges]
-	// maxAge bounds how long an entry, or a list read whole, is served (0: no
-	// bound).
-	maxAge time.Duration
 	// oneWriter: the database has one writer, this process (FerretDB v1).
+	// Elsewhere entries and lists read whole are served for CacheMaxAge.
 	oneWriter bool
 }
 
@@ -124,20 +123,13 @@ func newCache(store CacheStore, now func() time.Time) *cache {
 	lists, _ := lru.New[string, *wsList](maxLists)
 	homes, _ := lru.New[string, string](cacheSize)
 	changes, _ := lru.New[string, *wsChanges](10_000)
-	c := &cache{store: store, now: now, entries: entries, lists: lists, homes: homes, changes: changes, maxAge: coherence.CacheMaxAge}
-	if store.OneInstance() {
-		c.maxAge, c.oneWriter = 0, true
-	}
+	c := &cache{store: store, now: now, entries: entries, lists: lists, homes: homes, changes: changes, oneWriter: store.OneInstance()}
 	store.OnDataChange(c.changed)
 	return c
 }
 
 func (c *cache) fresh(loadedAt time.Time) bool {
-	return c.maxAge == 0 || c.now().Sub(loadedAt) < c.maxAge
-}
-
-func (c *cache) listFresh(l *wsList) bool {
-	return c.fresh(l.loadedAt)
+	return c.oneWriter || c.now().Sub(loadedAt) < coherence.CacheMaxAge
 }
 
 // changed records a write of this instance (coherence.Store.OnDataChange).
@@ -218,7 +210,7 @@ func (c *cache) get(ctx context.Context, id string) (*entry, error) {
 		c.observed(true)
 		return e, nil
 	}
-	if l, ok := c.lists.Get(ws); ok && l.version == st.DataVersion && c.listFresh(l) {
+	if l, ok := c.lists.Get(ws); ok && l.version == st.DataVersion && c.fresh(l.loadedAt) {
 		for _, e := range l.entries {
 			if e.cred.ID == id {
 				c.entries.Add(id, e)
@@ -254,7 +246,7 @@ func (c *cache) list(ctx context.Context, workspaceID string) ([]*entry, error) 
 		return nil, err
 	}
 	l, ok := c.lists.Get(workspaceID)
-	if ok && !c.listFresh(l) {
+	if ok && !c.fresh(l.loadedAt) {
 		ok = false
 	}
 	if ok && l.version == st.DataVersion {
@@ -300,23 +292,17 @@ func (c *cache) allLists(ctx context.Context) error {
 	if len(ids) > maxLists {
 		return nil
 	}
-	versions := make(map[string]int64, len(ids))
-	for _, id := range ids {
-		st, err := c.store.WorkspaceState(ctx, id)
-		if err != nil {
-			return err
-		}
-		if st.Live {
-			versions[id] = st.DataVersion
-		}
+	live, err := c.store.WorkspacesByID(ctx, ids) // their versions, before the credentials
+	if err != nil {
+		return err
 	}
 	loadedAt := c.now()
 	creds, sealed, err := c.store.AllSealedCredentials(ctx)
 	if err != nil {
 		return err
 	}
-	for id, version := range versions {
-		c.keepList(id, c.makeList(id, version, loadedAt, creds[id], sealed[id]))
+	for _, w := range live {
+		c.keepList(w.ID, c.makeList(w.ID, w.DataVersion, loadedAt, creds[w.ID], sealed[w.ID]))
 	}
 	return nil
 }
