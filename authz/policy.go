@@ -413,7 +413,7 @@ func (a *Authorizer) write(ctx context.Context, workspaceID string, change func(
 	// set its predecessor left, and the next set is built from it instead of
 	// from the database. (Concurrent creations in one workspace otherwise
 	// raced past each other and rebuilt the set from every rule, quadratic.)
-	mu := &a.writeMu[workspaceStripe(workspaceID)]
+	mu := a.writeLock(workspaceID)
 	mu.Lock()
 	defer mu.Unlock()
 	if err := change(); err != nil {
@@ -444,11 +444,11 @@ func (a *Authorizer) write(ctx context.Context, workspaceID string, change func(
 	return nil
 }
 
-// workspaceStripe picks the write lock of a workspace.
-func workspaceStripe(workspaceID string) uint32 {
+// writeLock is the lock of a workspace's rule changes (one of writeStripes).
+func (a *Authorizer) writeLock(workspaceID string) *sync.Mutex {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(workspaceID))
-	return h.Sum32() % writeStripes
+	return &a.writeMu[h.Sum32()%writeStripes]
 }
 
 // with returns a copy of the set with a change applied, tagged version.
@@ -487,19 +487,23 @@ func (a *Authorizer) policySet(ctx context.Context, workspaceID string) (*policy
 	}
 	// A set of a later version holds every change up to the version read, and
 	// more: as fresh as this request needs.
-	if s, ok := a.cache.Get(workspaceID); ok && s.version >= version {
-		rc.putSet(workspaceID, s)
-		return s, nil
+	cached := func() (*policySet, bool) {
+		s, ok := a.cache.Get(workspaceID)
+		return s, ok && s.version >= version
 	}
-	// The version may be one this instance is writing: its set is made before
-	// the bump and cached just after it, so a request that read the version in
-	// between waits for the write rather than compile the workspace's rules
-	// from a scan of every rule (about one such compilation a second while
-	// credentials were being created).
-	mu := &a.writeMu[workspaceStripe(workspaceID)]
-	mu.Lock()
-	mu.Unlock() //nolint:staticcheck // an empty critical section: waiting for the write is the point
-	if s, ok := a.cache.Get(workspaceID); ok && s.version >= version {
+	s, ok := cached()
+	if !ok {
+		// The version may be one this instance is writing: its set is made
+		// before the bump and cached just after it, so a request that read the
+		// version in between waits for the write rather than compile the
+		// workspace's rules from a scan of every rule (about one such
+		// compilation a second while credentials were being created).
+		mu := a.writeLock(workspaceID)
+		mu.Lock()
+		mu.Unlock() //nolint:staticcheck // an empty critical section: waiting for the write is the point
+		s, ok = cached()
+	}
+	if ok {
 		rc.putSet(workspaceID, s)
 		return s, nil
 	}
@@ -510,7 +514,7 @@ func (a *Authorizer) policySet(ctx context.Context, workspaceID string) (*policy
 	if err != nil {
 		return nil, err
 	}
-	s := v.(*policySet)
+	s = v.(*policySet)
 	if cur, ok := a.cache.Get(workspaceID); !ok || cur.version < s.version {
 		a.cache.Add(workspaceID, s)
 	}
