@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/casbin/casbin/v2/model"
-
 	"github.com/casbin/casbin/v2/persist"
 	mongodbadapter "github.com/casbin/mongodb-adapter/v3"
 

@@ -18,16 +18,17 @@ import (
 // the last batch it added (f.<instance>), so that a reader on that instance
 // knows which of its batches the document holds.
 //
-// The counts are one binary field (b, encoded by usesBlob), not a field per
+// The counts are one binary field (b, usesblob.go), not a field per
 // credential: FerretDB decodes and re-encodes a whole document, field by
 // field, on every update, so a document of a field per credential cost ~0.1 ms
 // per credential per update (27 ms for a workspace of 250, under the
 // embedded database's one writer). A binary field costs little more to decode
 // than to copy. Because an update no longer adds server-side ($inc), a batch is
-// a read and a guarded write of the next revision (r): two instances adding
-// at once retry, and neither count is lost. Documents of the earlier layout (a
-// field per credential under c) are read as well and rewritten in the new one
-// by their next batch.
+// a read and a write of the next revision (r): under the document's lock on
+// FerretDB, guarded by the revision read elsewhere (two instances adding at
+// once retry), so no count is lost. Documents of the earlier layout (a field
+// per credential under c) are read as well and rewritten in the new one by
+// their next batch.
 const colUses = "credential_uses"
 
 // Uses are a credential's use counters.

@@ -168,9 +168,10 @@ func (f *Faults) serve(client net.Conn) {
 			if err != nil {
 				return
 			}
+			responseTo := binary.LittleEndian.Uint32(msg[8:12])
 			delayMu.Lock()
-			d := delays[binary.LittleEndian.Uint32(msg[8:12])] // responseTo
-			delete(delays, binary.LittleEndian.Uint32(msg[8:12]))
+			d := delays[responseTo]
+			delete(delays, responseTo)
 			delayMu.Unlock()
 			time.Sleep(d)
 			writeMu.Lock()
@@ -198,7 +199,7 @@ func (f *Faults) serve(client net.Conn) {
 		lose := f.lose[[2]string{command, collection}]
 		slow := f.slow[[2]string{command, collection}]
 		f.mu.Unlock()
-		if slow > 0 && len(msg) >= 8 {
+		if slow > 0 { // readMessage returns whole headers (16 bytes at least)
 			delayMu.Lock()
 			delays[binary.LittleEndian.Uint32(msg[4:8])] = slow // requestID
 			delayMu.Unlock()
