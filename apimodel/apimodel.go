@@ -4,11 +4,14 @@
 package apimodel
 
 import (
+	"context"
 	"time"
 
 	"credkeep/audit"
 	"credkeep/authz"
 	"credkeep/credential"
+	"credkeep/internal/rendered"
+	"credkeep/workspace"
 )
 
 // Credential is the API's Credential. Plain fields are copied from the view;
@@ -27,6 +30,24 @@ type Credential struct {
 	UpdatedAt          time.Time
 
 	View credential.View
+	// Owner is the owner as its list resolved it (nil: resolved on demand).
+	Owner *workspace.User
+}
+
+// Rendered tells gqlexec where a rendering of the credential may be kept:
+// the cache of the version it was read at, filed under what the rendering
+// depends on beyond that version — the viewer (credential.View.Rendered) and
+// the owner's e-mail and name, which change without a new version. Without
+// a resolved owner the credential is rendered afresh.
+func (c *Credential) Rendered(ctx context.Context) (*rendered.Cache, string, bool) {
+	if c == nil || c.Owner == nil {
+		return nil, "", false
+	}
+	cache, viewer, ok := c.View.Rendered(ctx)
+	if !ok {
+		return nil, "", false
+	}
+	return cache, viewer + "\x00" + c.Owner.Email + "\x00" + c.Owner.Name, true
 }
 
 // NewCredential maps a service view to the API type.

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"credkeep/coherence"
+	"credkeep/internal/rendered"
 	"credkeep/internal/redact"
 	"credkeep/provider"
 	"credkeep/storage"
@@ -97,6 +98,7 @@ func (c *cache) observed(hit bool) {
 // counters are not served from here (see Service.Uses).
 type entry struct {
 	cred     storage.Credential
+	typ      *provider.Type // nil for a type this build does not know
 	sealed   storage.Sealed
 	version  int64 // the workspace's data version read before the credential
 	loadedAt time.Time
@@ -105,8 +107,18 @@ type entry struct {
 	masked map[string]*string // secret key → hint (nil: too short to hint); set keys only
 	views  []FieldView        // the fields as a person with VIEW sees them, once made
 	made   bool
+
+	// rendered keeps the API's renderings of this version (View.Rendered).
+	rendered rendered.Cache
 }
 
+func newEntry(cred storage.Credential, sealed storage.Sealed, version int64, loadedAt time.Time) *entry {
+	t, _ := provider.Lookup(cred.Type)
+	return &entry{cred: cred, typ: t, sealed: sealed, version: version, loadedAt: loadedAt}
+}
+
+// wsList is a workspace's credentials in name order (NameKey, then id), the
+// order List serves by default without sorting.
 type wsList struct {
 	version  int64
 	loadedAt time.Time
@@ -200,7 +212,7 @@ func (c *cache) get(ctx context.Context, id string) (*entry, error) {
 		}
 		c.homes.Add(id, cred.WorkspaceID)
 		c.observed(false)
-		return &entry{cred: cred, sealed: sealed, version: -1, loadedAt: c.now()}, nil
+		return newEntry(cred, sealed, -1, c.now()), nil
 	}
 	st, err := c.store.WorkspaceState(ctx, ws)
 	if err != nil {
@@ -229,7 +241,7 @@ func (c *cache) get(ctx context.Context, id string) (*entry, error) {
 		if err != nil {
 			return nil, err
 		}
-		e := &entry{cred: cred, sealed: sealed, version: st.DataVersion, loadedAt: loadedAt}
+		e := newEntry(cred, sealed, st.DataVersion, loadedAt)
 		c.entries.Add(id, e)
 		return e, nil
 	})
@@ -323,7 +335,7 @@ func (c *cache) loadList(ctx context.Context, workspaceID string, version int64)
 func (c *cache) makeList(workspaceID string, version int64, loadedAt time.Time, creds []storage.Credential, sealed []storage.Sealed) *wsList {
 	l := &wsList{version: version, loadedAt: loadedAt, entries: make([]*entry, len(creds))}
 	for i, cred := range creds {
-		e := &entry{cred: cred, sealed: sealed[i], version: version, loadedAt: loadedAt}
+		e := newEntry(cred, sealed[i], version, loadedAt)
 		// An entry already cached at this version keeps its computed hints.
 		if old, ok := c.entries.Get(cred.ID); ok && old.version == e.version {
 			e = old
@@ -333,7 +345,17 @@ func (c *cache) makeList(workspaceID string, version int64, loadedAt time.Time, 
 		c.homes.Add(cred.ID, workspaceID)
 		l.entries[i] = e
 	}
+	if !slices.IsSortedFunc(l.entries, byName) {
+		slices.SortFunc(l.entries, byName) // the database sorted them; this does not rely on its collation
+	}
 	return l
+}
+
+func byName(a, b *entry) int {
+	if n := strings.Compare(a.cred.NameKey, b.cred.NameKey); n != 0 {
+		return n
+	}
+	return strings.Compare(a.cred.ID, b.cred.ID)
 }
 
 // patchList makes the list at version out of l by reading again the
@@ -353,7 +375,7 @@ func (c *cache) patchList(ctx context.Context, workspaceID string, l *wsList, id
 		case err != nil:
 			return nil, err
 		default:
-			e := &entry{cred: cred, sealed: sealed, version: version, loadedAt: c.now()}
+			e := newEntry(cred, sealed, version, c.now())
 			c.entries.Add(id, e)
 			changed[id] = e
 		}
@@ -369,12 +391,7 @@ func (c *cache) patchList(ctx context.Context, workspaceID string, l *wsList, id
 			entries = append(entries, e)
 		}
 	}
-	slices.SortFunc(entries, func(a, b *entry) int {
-		if n := strings.Compare(a.cred.NameKey, b.cred.NameKey); n != 0 {
-			return n
-		}
-		return strings.Compare(a.cred.ID, b.cred.ID)
-	})
+	slices.SortFunc(entries, byName)
 	c.keepList(workspaceID, &wsList{version: version, loadedAt: l.loadedAt, entries: entries})
 	return entries, nil
 }

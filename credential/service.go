@@ -23,6 +23,7 @@ import (
 	"credkeep/internal/names"
 	"credkeep/internal/pagination"
 	"credkeep/internal/redact"
+	"credkeep/internal/rendered"
 	"credkeep/internal/undo"
 	"credkeep/provider"
 	"credkeep/storage"
@@ -108,6 +109,26 @@ type View struct {
 	// entry is the cached read the view came from (nil for a credential this
 	// request wrote): Fields takes the secrets' hints from it.
 	entry *entry
+}
+
+// Rendered returns where the API may keep its renderings of the credential
+// as this view shows it: the cache of the version the view was read at, and
+// the variant a rendering for this request's viewer is filed under, which
+// holds everything about the viewer that a credential's fields depend on —
+// the access level (viewerAccess, and what fields shows) and whether the
+// caller may read (Fields). A field that comes to depend on more of the
+// viewer must add it here, or be left out of the renderings kept
+// (internal/gqlexec/gqlgen/rendered.go). false for a view not read from the
+// cache (one this request wrote).
+func (v View) Rendered(ctx context.Context) (*rendered.Cache, string, bool) {
+	if v.entry == nil {
+		return nil, "", false
+	}
+	read := "-"
+	if p := authn.PrincipalFrom(ctx); p != nil && p.HasScope(authn.ScopeRead) {
+		read = "r"
+	}
+	return &v.entry.rendered, strconv.Itoa(int(v.Level)) + read, true
 }
 
 // Status returns the credential's status and message at the service's clock.

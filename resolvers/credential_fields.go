@@ -45,6 +45,9 @@ func (r *credentialResolver) LastUsedAt(ctx context.Context, obj *apimodel.Crede
 }
 
 func (r *credentialResolver) Owner(ctx context.Context, obj *apimodel.Credential) (*model.User, error) {
+	if obj.Owner != nil {
+		return toGraphUser(*obj.Owner), nil
+	}
 	return r.user(ctx, obj.View.Credential.OwnerID)
 }
 

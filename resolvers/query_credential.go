@@ -4,9 +4,6 @@ import (
 	"context"
 	"slices"
 
-	"github.com/99designs/gqlgen/graphql"
-	"github.com/vektah/gqlparser/v2/ast"
-
 	"credkeep/apimodel"
 	"credkeep/credential"
 	"credkeep/graph/model"
@@ -49,44 +46,28 @@ func (r *workspaceResolver) Credentials(ctx context.Context, obj *model.Workspac
 		PageInfo:   pageInfo(page.Cursors, page.Info),
 		TotalCount: page.TotalCount,
 	}
-	for i, v := range page.Items {
-		conn.Edges[i] = &model.CredentialEdge{Cursor: page.Cursors[i], Node: apimodel.NewCredential(v)}
+	// Owners are resolved here, all of the page's at once: Credential.owner
+	// then runs one credential at a time without a batch to wait for (see
+	// internal/gqlexec/gqlgen/inline.go), and a credential whose owner is
+	// known can be rendered from its kept rendering (apimodel.Credential.Rendered).
+	ids := make([]string, 0, 4)
+	for _, v := range page.Items {
+		if !slices.Contains(ids, v.Credential.OwnerID) {
+			ids = append(ids, v.Credential.OwnerID)
+		}
 	}
-	// Credential.owner runs one credential at a time (see
-	// internal/gqlexec/gqlgen/inline.go): load the page's owners in one batch.
-	if selects(ctx, []string{"CredentialConnection", "CredentialEdge", "Credential", "Node"}, "edges", "node", "owner") {
-		owners := make([]string, 0, len(page.Items))
-		for _, v := range page.Items {
-			if !slices.Contains(owners, v.Credential.OwnerID) {
-				owners = append(owners, v.Credential.OwnerID)
-			}
+	owners, err := r.workspaces.Users(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range page.Items {
+		c := apimodel.NewCredential(v)
+		if u, ok := owners[v.Credential.OwnerID]; ok {
+			c.Owner = &u
 		}
-		if err := r.workspaces.LoadUsers(ctx, owners); err != nil {
-			return nil, err
-		}
+		conn.Edges[i] = &model.CredentialEdge{Cursor: page.Cursors[i], Node: c}
 	}
 	return conn, nil
-}
-
-// selects reports whether the field being resolved selects the path below it,
-// directly or through fragments on the types of types.
-func selects(ctx context.Context, types []string, path ...string) bool {
-	oc := graphql.GetOperationContext(ctx)
-	sel := graphql.GetFieldContext(ctx).Field.Selections
-	for _, name := range path {
-		var below ast.SelectionSet
-		found := false
-		for _, f := range graphql.CollectFields(oc, sel, types) {
-			if f.Name == name {
-				below, found = append(below, f.Selections...), true
-			}
-		}
-		if !found {
-			return false
-		}
-		sel = below
-	}
-	return true
 }
 
 func toOrder(o *model.CredentialOrder) credential.Order {

@@ -33,7 +33,7 @@ type WorkspaceService interface {
 	VerifyAuditLog(ctx context.Context, workspaceID string) (audit.Verification, error)
 	Events(ctx context.Context, workspaceID string, afterSeq *int64) (<-chan workspace.Event, error)
 	User(ctx context.Context, id string) (workspace.User, error)
-	LoadUsers(ctx context.Context, ids []string) error
+	Users(ctx context.Context, ids []string) (map[string]workspace.User, error)
 }
 
 // CredentialService is what the resolvers need of the credential package.

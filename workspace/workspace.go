@@ -109,12 +109,24 @@ func (s *Service) User(ctx context.Context, id string) (User, error) {
 	return userOf(u), nil
 }
 
-// LoadUsers reads the users ids in one batch of the request's loader, so that
-// User answers each of them afterwards without waiting for a batch (resolvers
-// that run one object at a time, such as a page's owners).
-func (s *Service) LoadUsers(ctx context.Context, ids []string) error {
-	_, err := loaders.From(ctx, s.store, nil).Users.LoadAll(ctx, ids)
-	return err
+// Users returns the users ids by id, from this instance's copies where it has
+// them and one read for the rest; a user known only by id is still a user. A
+// page resolves its owners with it before its credentials are rendered, one
+// at a time and without a batch to wait for.
+func (s *Service) Users(ctx context.Context, ids []string) (map[string]User, error) {
+	found, err := s.store.UsersByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]User, len(ids))
+	for _, id := range ids {
+		u, ok := found[id]
+		if !ok {
+			u = storage.User{ID: id}
+		}
+		out[id] = userOf(u)
+	}
+	return out, nil
 }
 
 // User is a person as credkeep knows them: the id of their JWTs' subject,

@@ -59,11 +59,13 @@ type Object struct {
 	Fields       map[string]Field
 }
 
-// Field is one field of an object: whether it waits, and the object type it
-// leads to ("" for scalars and enums).
+// Field is one field of an object: whether it waits, the object type it
+// leads to ("" for scalars and enums), and whether a rendering that holds it
+// may be kept (Schema.Render).
 type Field struct {
 	Waits bool
 	Child string
+	Kept  bool
 }
 
 // MarshalList marshals a list of objects of type typ one element after another

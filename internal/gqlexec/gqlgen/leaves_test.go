@@ -79,3 +79,43 @@ func TestRewriteInline(t *testing.T) {
 		t.Error("a missing case was accepted")
 	}
 }
+
+const renderedSrc = `package graph
+
+func (ec *executionContext) _T(ctx context.Context, sel ast.SelectionSet, obj *model.T) graphql.Marshaler {
+	return nil
+}
+
+func (ec *executionContext) _TEdge(ctx context.Context, sel ast.SelectionSet, obj *model.TEdge) graphql.Marshaler {
+	return ec._T(ctx, sel, obj.Node)
+}
+`
+
+// The object's field-set function goes through Render under its own name;
+// the generated body moves to render<Object>; other objects are unchanged.
+func TestRewriteRendered(t *testing.T) {
+	out, err := rewriteRendered([]byte(renderedSrc), []string{"T"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `package graph
+
+func (ec *executionContext) _T(ctx context.Context, sel ast.SelectionSet, obj *model.T) graphql.Marshaler {
+	return gqlexecSchema.Render(ctx, "T", sel, obj, func() graphql.Marshaler { return ec.renderT(ctx, sel, obj) })
+}
+
+func (ec *executionContext) renderT(ctx context.Context, sel ast.SelectionSet, obj *model.T) graphql.Marshaler {
+	return nil
+}
+
+func (ec *executionContext) _TEdge(ctx context.Context, sel ast.SelectionSet, obj *model.TEdge) graphql.Marshaler {
+	return ec._T(ctx, sel, obj.Node)
+}
+`
+	if string(out) != want {
+		t.Errorf("rewrite:\n%s", out)
+	}
+	if _, err := rewriteRendered([]byte(renderedSrc), []string{"U"}); err == nil {
+		t.Error("a missing object was accepted")
+	}
+}

@@ -3,8 +3,10 @@
 // plain (no resolver or context-taking method anywhere below them) are
 // marshaled with gqlexec.MarshalSlice instead of a goroutine per element;
 // fields that read a scalar or enum struct field marshal it directly instead
-// of through graphql.ResolveField (leaves.go); and the resolver fields of
-// inline.go, which never wait for a batch, run in the caller's goroutine. Everything else is exactly what
+// of through graphql.ResolveField (leaves.go); the resolver fields of
+// inline.go, which never wait for a batch, run in the caller's goroutine; and
+// the objects of rendered.go are marshaled through gqlexec.Schema.Render,
+// which keeps their renderings. Everything else is exactly what
 // `go run github.com/99designs/gqlgen generate` makes.
 package main
 
@@ -44,6 +46,9 @@ func run(configFile string) error {
 		return fmt.Errorf("%s: %w", cfg.Exec.Filename, err)
 	}
 	if src, err = rewriteInline(src, inlineFields); err != nil {
+		return fmt.Errorf("%s: %w", cfg.Exec.Filename, err)
+	}
+	if src, err = rewriteRendered(src, renderedObjects); err != nil {
 		return fmt.Errorf("%s: %w", cfg.Exec.Filename, err)
 	}
 	out, err := rewrite(src, lists.funcs, lists.mixed, lists.schema)

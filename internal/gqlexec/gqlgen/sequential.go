@@ -48,16 +48,19 @@ func (p *sequentialLists) GenerateCode(data *codegen.Data) error {
 		seen[fn] = true
 	}
 	sort.Strings(p.funcs)
+	if err := checkKept(objects); err != nil {
+		return err
+	}
 	p.schema = schemaSource(data.Objects)
 	return nil
 }
 
 // schemaSource writes the gqlexec.Schema of the objects: for each field,
-// whether it waits (runs concurrently and is not made inline, see inline.go)
-// and the type it leads to.
+// whether it waits (runs concurrently and is not made inline, see inline.go),
+// the type it leads to, and whether a kept rendering may hold it (rendered.go).
 func schemaSource(objects codegen.Objects) []byte {
 	var b bytes.Buffer
-	b.WriteString("\n// gqlexecSchema is written by internal/gqlexec/gqlgen: which fields wait, for gqlexec.Schema.MarshalList.\n")
+	b.WriteString("\n// gqlexecSchema is written by internal/gqlexec/gqlgen: which fields wait and which may be kept, for gqlexec.Schema.MarshalList and Render.\n")
 	b.WriteString("var gqlexecSchema = gqlexec.Schema{\n")
 	for _, o := range objects {
 		if o.Root || o.Kind != ast.Object {
@@ -74,7 +77,8 @@ func schemaSource(objects codegen.Objects) []byte {
 			if d := f.TypeReference.Definition; d != nil && d.Kind != ast.Scalar && d.Kind != ast.Enum {
 				child = d.Name
 			}
-			fmt.Fprintf(&b, "\t\t%q: {Waits: %v, Child: %q},\n", f.Name, waits, child)
+			kept := slices.Contains(keptFields[o.Name], f.Name)
+			fmt.Fprintf(&b, "\t\t%q: {Waits: %v, Child: %q, Kept: %v},\n", f.Name, waits, child, kept)
 		}
 		b.WriteString("\t}},\n")
 	}
