@@ -130,9 +130,11 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 		search = names.FoldKey(strings.TrimSpace(*f.Search))
 	}
 	now := s.now()
-	visible := make([]View, 0, len(entries))
+	// The filters read the cached entries in place: a View (a copy of the
+	// credential) is made only for the page's items.
+	visible := make([]listed, 0, len(entries))
 	for _, e := range entries {
-		c := e.credential()
+		c := &e.cred
 		if types != nil && !types[c.Type] {
 			continue
 		}
@@ -153,21 +155,20 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 				continue
 			}
 		}
-		if d := f.ExpiringWithinDays; d != nil && !expiringWithin(c, now, time.Duration(*d)*24*time.Hour) {
+		if d := f.ExpiringWithinDays; d != nil && !expiringWithin(*c, now, time.Duration(*d)*24*time.Hour) {
 			continue
 		}
-		if f.RotationDue != nil && rotationDue(c, now) != *f.RotationDue {
+		if f.RotationDue != nil && rotationDue(*c, now) != *f.RotationDue {
 			continue
 		}
-		t, ok := provider.Lookup(c.Type)
-		if !ok {
-			continue
+		if e.typ == nil {
+			continue // a type this build does not know
 		}
 		level := levelOf(c.ID)
 		if level == authz.LevelNone {
 			continue
 		}
-		visible = append(visible, View{Credential: c, Type: t, Level: level, entry: e})
+		visible = append(visible, listed{entry: e, level: level})
 	}
 	// Use counters are read (one query per workspace) only when asked for.
 	var lastUsed map[string]*time.Time
@@ -179,28 +180,44 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 	if f.UnusedForDays != nil {
 		visible = unusedSince(visible, lastUsed, now.Add(-time.Duration(*f.UnusedForDays)*24*time.Hour))
 	}
-	sorted := positions(visible, order, lastUsed, now)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].at.less(sorted[j].at) })
+	at := func(i int) cursor { return cursor{order: order, value: visible[i].cred.NameKey, id: visible[i].cred.ID} }
+	if order != (Order{Field: OrderName}) {
+		// The cache keeps lists in name order (cache.makeList); any other
+		// order sorts them.
+		sorted := positions(visible, order, lastUsed, now)
+		sort.Slice(sorted, func(i, j int) bool { return sorted[i].at.less(sorted[j].at) })
+		for i, p := range sorted {
+			visible[i] = p.listed
+		}
+		at = func(i int) cursor { return sorted[i].at }
+	}
 
-	from, to := 0, len(sorted)
+	from, to := 0, len(visible)
 	if after != nil {
-		from = sort.Search(len(sorted), func(i int) bool { return after.less(sorted[i].at) })
+		from = sort.Search(len(visible), func(i int) bool { return after.less(at(i)) })
 	}
 	if before != nil {
-		to = sort.Search(len(sorted), func(i int) bool { return !sorted[i].at.less(*before) })
+		to = sort.Search(len(visible), func(i int) bool { return !at(i).less(*before) })
 	}
-	start, end, info := req.Window(len(sorted), from, to)
-	page := Page{TotalCount: len(sorted), Info: info}
-	for _, p := range sorted[start:end] {
-		page.Items = append(page.Items, p.view)
-		page.Cursors = append(page.Cursors, p.at.encode())
+	start, end, info := req.Window(len(visible), from, to)
+	page := Page{TotalCount: len(visible), Info: info, Items: make([]View, 0, end-start), Cursors: make([]string, 0, end-start)}
+	for i := start; i < end; i++ {
+		l := visible[i]
+		page.Items = append(page.Items, View{Credential: l.cred, Type: l.typ, Level: l.level, entry: l.entry})
+		page.Cursors = append(page.Cursors, at(i).encode())
 	}
 	return page, nil
 }
 
+// listed is a cached credential the viewer can use, with the viewer's level.
+type listed struct {
+	*entry
+	level authz.Level
+}
+
 // matches reports whether search (folded) is in the credential's name,
 // description, type name or one of its tags.
-func matches(c storage.Credential, search string) bool {
+func matches(c *storage.Credential, search string) bool {
 	if strings.Contains(c.NameKey, search) {
 		return true
 	}
@@ -224,13 +241,13 @@ func hasTags(have, want []string) bool {
 }
 
 // lastUsed reads when each credential was last used (nil: never).
-func (s *Service) lastUsed(ctx context.Context, views []View) (map[string]*time.Time, error) {
-	if len(views) == 0 {
+func (s *Service) lastUsed(ctx context.Context, creds []listed) (map[string]*time.Time, error) {
+	if len(creds) == 0 {
 		return nil, nil
 	}
-	refs := make([]storage.CredentialRef, len(views))
-	for i, v := range views {
-		refs[i] = storage.CredentialRef{WorkspaceID: v.Credential.WorkspaceID, ID: v.Credential.ID}
+	refs := make([]storage.CredentialRef, len(creds))
+	for i, l := range creds {
+		refs[i] = storage.CredentialRef{WorkspaceID: l.cred.WorkspaceID, ID: l.cred.ID}
 	}
 	uses, err := s.uses.CredentialUses(ctx, refs)
 	if err != nil {
@@ -244,11 +261,11 @@ func (s *Service) lastUsed(ctx context.Context, views []View) (map[string]*time.
 }
 
 // unusedSince keeps the credentials never used, or last used before since.
-func unusedSince(views []View, lastUsed map[string]*time.Time, since time.Time) []View {
-	out := views[:0]
-	for _, v := range views {
-		if last := lastUsed[v.Credential.ID]; last == nil || last.Before(since) {
-			out = append(out, v)
+func unusedSince(creds []listed, lastUsed map[string]*time.Time, since time.Time) []listed {
+	out := creds[:0]
+	for _, l := range creds {
+		if last := lastUsed[l.cred.ID]; last == nil || last.Before(since) {
+			out = append(out, l)
 		}
 	}
 	return out
@@ -256,21 +273,21 @@ func unusedSince(views []View, lastUsed map[string]*time.Time, since time.Time) 
 
 // positioned is a credential with its position in the order.
 type positioned struct {
-	view View
-	at   cursor
+	listed
+	at cursor
 }
 
 // positions places the credentials in order (lastUsed: for LAST_USED_AT).
-func positions(views []View, order Order, lastUsed map[string]*time.Time, now time.Time) []positioned {
+func positions(creds []listed, order Order, lastUsed map[string]*time.Time, now time.Time) []positioned {
 	at := func(t *time.Time) (string, bool) {
 		if t == nil {
 			return "", true
 		}
 		return fmt.Sprintf("%020d", t.UnixNano()), false
 	}
-	out := make([]positioned, len(views))
-	for i, v := range views {
-		c := v.Credential
+	out := make([]positioned, len(creds))
+	for i, l := range creds {
+		c := &l.cred
 		k := cursor{order: order, id: c.ID}
 		switch order.Field {
 		case OrderCreatedAt:
@@ -288,7 +305,7 @@ func positions(views []View, order Order, lastUsed map[string]*time.Time, now ti
 		default:
 			k.value = c.NameKey
 		}
-		out[i] = positioned{view: v, at: k}
+		out[i] = positioned{listed: l, at: k}
 	}
 	return out
 }
