@@ -50,6 +50,22 @@ func (c *Credential) Rendered(ctx context.Context) (*rendered.Cache, string, boo
 	return cache, viewer + "\x00" + c.Owner.Email + "\x00" + c.Owner.Name, true
 }
 
+// CredentialEdge is the API's CredentialEdge: its cursor is encoded only
+// when a query selects it.
+type CredentialEdge struct {
+	Node *Credential
+	page *credential.Page
+	i    int
+}
+
+// NewCredentialEdge is the edge of item i of page, whose node is node.
+func NewCredentialEdge(page *credential.Page, i int, node *Credential) *CredentialEdge {
+	return &CredentialEdge{Node: node, page: page, i: i}
+}
+
+// Cursor is the item's position in its list.
+func (e *CredentialEdge) Cursor() string { return e.page.Cursor(e.i) }
+
 // NewCredential maps a service view to the API type.
 func NewCredential(v credential.View) *Credential {
 	c := v.Credential

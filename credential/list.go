@@ -41,10 +41,14 @@ const MaxUnusedForDays = 3650
 // Page is one page of a credential list.
 type Page struct {
 	Items      []View
-	Cursors    []string
 	TotalCount int
 	Info       pagination.Info
+	at         []cursor // the items' positions
 }
+
+// Cursor returns the cursor of item i, encoded when asked for: most pages
+// are read without their items' cursors.
+func (p *Page) Cursor(i int) string { return p.at[i].encode() }
 
 // ListInput asks for one page of a workspace's credentials.
 type ListInput struct {
@@ -200,11 +204,11 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 		to = sort.Search(len(visible), func(i int) bool { return !at(i).less(*before) })
 	}
 	start, end, info := req.Window(len(visible), from, to)
-	page := Page{TotalCount: len(visible), Info: info, Items: make([]View, 0, end-start), Cursors: make([]string, 0, end-start)}
+	page := Page{TotalCount: len(visible), Info: info, Items: make([]View, 0, end-start), at: make([]cursor, 0, end-start)}
 	for i := start; i < end; i++ {
 		l := visible[i]
 		page.Items = append(page.Items, View{Credential: l.cred, Type: l.typ, Level: l.level, entry: l.entry})
-		page.Cursors = append(page.Cursors, at(i).encode())
+		page.at = append(page.at, at(i))
 	}
 	return page, nil
 }

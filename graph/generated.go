@@ -5931,7 +5931,7 @@ func (ec *executionContext) _CredentialConnection_edges(ctx context.Context, fie
 			return obj.Edges, nil
 		},
 		nil,
-		ec.marshalNCredentialEdge2ᚕᚖcredkeepᚋgraphᚋmodelᚐCredentialEdgeᚄ,
+		ec.marshalNCredentialEdge2ᚕᚖcredkeepᚋapimodelᚐCredentialEdgeᚄ,
 		true,
 		true,
 	)
@@ -6012,15 +6012,27 @@ func (ec *executionContext) fieldContext_CredentialConnection_totalCount(_ conte
 	return fc, nil
 }
 
-func (ec *executionContext) _CredentialEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CredentialEdge) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+func (ec *executionContext) _CredentialEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *apimodel.CredentialEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		ec.fieldContext_CredentialEdge_cursor,
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor(), nil
+		},
+		nil,
+		ec.marshalNString2string,
+		true,
+		true,
+	)
 }
 
 func (ec *executionContext) fieldContext_CredentialEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "CredentialEdge",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("field of type String does not have child fields")
@@ -6029,7 +6041,7 @@ func (ec *executionContext) fieldContext_CredentialEdge_cursor(_ context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _CredentialEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CredentialEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _CredentialEdge_node(ctx context.Context, field graphql.CollectedField, obj *apimodel.CredentialEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15149,7 +15161,7 @@ func (ec *executionContext) _CredentialConnection(ctx context.Context, sel ast.S
 
 var credentialEdgeImplementors = []string{"CredentialEdge"}
 
-func (ec *executionContext) _CredentialEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CredentialEdge) graphql.Marshaler {
+func (ec *executionContext) _CredentialEdge(ctx context.Context, sel ast.SelectionSet, obj *apimodel.CredentialEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, credentialEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18022,11 +18034,11 @@ func (ec *executionContext) marshalNCredentialConnection2ᚖcredkeepᚋgraphᚋm
 	return ec._CredentialConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNCredentialEdge2ᚕᚖcredkeepᚋgraphᚋmodelᚐCredentialEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CredentialEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNCredentialEdge2ᚕᚖcredkeepᚋapimodelᚐCredentialEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*apimodel.CredentialEdge) graphql.Marshaler {
 	ret := gqlexecSchema.MarshalList(ctx, sel, "CredentialEdge", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNCredentialEdge2ᚖcredkeepᚋgraphᚋmodelᚐCredentialEdge(ctx, sel, v[i])
+		return ec.marshalNCredentialEdge2ᚖcredkeepᚋapimodelᚐCredentialEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -18038,7 +18050,7 @@ func (ec *executionContext) marshalNCredentialEdge2ᚕᚖcredkeepᚋgraphᚋmode
 	return ret
 }
 
-func (ec *executionContext) marshalNCredentialEdge2ᚖcredkeepᚋgraphᚋmodelᚐCredentialEdge(ctx context.Context, sel ast.SelectionSet, v *model.CredentialEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNCredentialEdge2ᚖcredkeepᚋapimodelᚐCredentialEdge(ctx context.Context, sel ast.SelectionSet, v *apimodel.CredentialEdge) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")

@@ -42,9 +42,13 @@ func (r *workspaceResolver) Credentials(ctx context.Context, obj *model.Workspac
 		return nil, err
 	}
 	conn := &model.CredentialConnection{
-		Edges:      make([]*model.CredentialEdge, len(page.Items)),
-		PageInfo:   pageInfo(page.Cursors, page.Info),
+		Edges:      make([]*apimodel.CredentialEdge, len(page.Items)),
+		PageInfo:   &model.PageInfo{HasNextPage: page.Info.HasNext, HasPreviousPage: page.Info.HasPrevious},
 		TotalCount: page.TotalCount,
+	}
+	if n := len(page.Items); n > 0 {
+		first, last := page.Cursor(0), page.Cursor(n-1)
+		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &first, &last
 	}
 	// Owners are resolved here, all of the page's at once: Credential.owner
 	// then runs one credential at a time without a batch to wait for (see
@@ -65,7 +69,7 @@ func (r *workspaceResolver) Credentials(ctx context.Context, obj *model.Workspac
 		if u, ok := owners[v.Credential.OwnerID]; ok {
 			c.Owner = &u
 		}
-		conn.Edges[i] = &model.CredentialEdge{Cursor: page.Cursors[i], Node: c}
+		conn.Edges[i] = apimodel.NewCredentialEdge(&page, i, c)
 	}
 	return conn, nil
 }

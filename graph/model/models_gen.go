@@ -169,19 +169,11 @@ type CreatedWebhook struct {
 // A page of credentials (Relay connection).
 type CredentialConnection struct {
 	// The page's credentials with their cursors.
-	Edges []*CredentialEdge `json:"edges"`
+	Edges []*apimodel.CredentialEdge `json:"edges"`
 	// Where the page is in the list.
 	PageInfo *PageInfo `json:"pageInfo"`
 	// How many credentials match, in all pages.
 	TotalCount int `json:"totalCount"`
-}
-
-// A credential in a page, with its cursor.
-type CredentialEdge struct {
-	// Its position, for after or before.
-	Cursor string `json:"cursor"`
-	// The credential.
-	Node *apimodel.Credential `json:"node"`
 }
 
 // One field of a credential as the viewer sees it: plain values, and secrets masked.
