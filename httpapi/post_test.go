@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 
@@ -43,5 +44,53 @@ func TestWriteResponseMatchesJSONMarshal(t *testing.T) {
 				t.Errorf("case %d: %q not escaped: %s", i, raw, got.String())
 			}
 		}
+	}
+}
+
+// htmlEscape writes what json.HTMLEscape writes, byte for byte: the five
+// characters at either end, next to each other, cut short (a separator's
+// first one or two bytes), among other three-byte characters that start with
+// 0xE2 (the hints' bullets), and random mixes of all of them.
+func TestHTMLEscapeMatchesJSON(t *testing.T) {
+	pieces := []string{"<", ">", "&", "\u2028", "\u2029", "\u2022", "\u2027", "\u202a", "\xe2", "\xe2\x80", "a", "\"\\u003c\"", "••••4242", "é"}
+	inputs := []string{"", "plain", "<>&", "\u2028\u2029", "x\xe2", "x\xe2\x80", "\xe2\x80\xa8", "\xe2\x80\xa9<", "&\xe2\x80\xa8&"}
+	for _, a := range pieces {
+		for _, b := range pieces {
+			inputs = append(inputs, a+b, a+"text"+b)
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		var s []byte
+		for range r.IntN(40) {
+			s = append(s, pieces[r.IntN(len(pieces))]...)
+		}
+		inputs = append(inputs, string(s))
+	}
+	for _, in := range inputs {
+		var want, got bytes.Buffer
+		json.HTMLEscape(&want, []byte(in))
+		got.WriteString("prefix:")
+		htmlEscape(&got, []byte(in))
+		if got.String() != "prefix:"+want.String() {
+			t.Fatalf("%q:\n got %q\nwant %q", in, got.String(), "prefix:"+want.String())
+		}
+	}
+}
+
+func BenchmarkHTMLEscape(b *testing.B) {
+	page := bytes.Repeat([]byte(`{"id":"6f1c2b9e-4a57-4c1e-9d7b-2f3e8a9c0d11","name":"Mail 42","owner":{"id":"alice","email":"alice@example.com"},"fields":[{"key":"host","value":"smtp.example.com","isSet":true,"hint":null},{"key":"password","value":null,"isSet":true,"hint":"••••4242"}]},`), 50)
+	for _, f := range []struct {
+		name   string
+		escape func(*bytes.Buffer, []byte)
+	}{{"json.HTMLEscape", json.HTMLEscape}, {"htmlEscape", htmlEscape}} {
+		b.Run(f.name, func(b *testing.B) {
+			var buf bytes.Buffer
+			b.SetBytes(int64(len(page)))
+			for b.Loop() {
+				buf.Reset()
+				f.escape(&buf, page)
+			}
+		})
 	}
 }
