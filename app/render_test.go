@@ -11,13 +11,13 @@ import (
 	"credkeep/authn"
 )
 
-// TestKeptRenderingsFollowTheViewer: a page's credentials are rendered once
-// per version and kept (gqlexec.Schema.Render), so the same query by
-// different people in turn is where a kept rendering could show one of them
-// what was made for another. Each sees their own access: the owner and a VIEW
-// grantee the fields, a USE grantee a FORBIDDEN error in their place; the
-// owner's new e-mail shows at once; and a field that moves with the clock
-// (status) is never served from a kept rendering.
+// TestKeptRenderingsFollowTheViewer: credentials (in a page, or one by id) are
+// rendered once per version and kept (gqlexec.Schema.Render), so the same
+// query by different people in turn is where a kept rendering could show one
+// of them what was made for another. Each sees their own access: the owner
+// and a VIEW grantee the fields, a USE grantee a FORBIDDEN error in their
+// place; the owner's new e-mail shows at once; and the status, which moves
+// with the clock, changes when the credential expires.
 func TestKeptRenderingsFollowTheViewer(t *testing.T) {
 	e := newEnv(t)
 	alice, bob, carol := e.token("alice"), e.token("bob"), e.token("carol")
@@ -76,7 +76,30 @@ func TestKeptRenderingsFollowTheViewer(t *testing.T) {
 		}
 		return s
 	}
+	// The same fields of credential(id), which keeps its renderings too.
+	const one = `query($id: ID!) { credential(id: $id) { id name viewerAccess owner { id email } fields { key isSet hint } } }`
+	single := func(token string) seen {
+		t.Helper()
+		r := e.gql(token, one, map[string]any{"id": cred})
+		var n struct {
+			ViewerAccess string
+			Owner        struct{ Email string }
+			Fields       []fieldJSON
+		}
+		r.field(t, "credential", &n)
+		s := seen{Access: n.ViewerAccess, Owner: n.Owner.Email}
+		for _, f := range n.Fields {
+			if f.Key == "password" && f.Hint != nil {
+				s.Hint = *f.Hint
+			}
+		}
+		if len(r.Errors) > 0 {
+			s.Error = fmt.Sprint(r.code(), r.Errors[0].Path)
+		}
+		return s
+	}
 	fields := fmt.Sprint("FORBIDDEN", []any{"workspace", "credentials", "edges", 0, "node", "fields"})
+	singleFields := fmt.Sprint("FORBIDDEN", []any{"credential", "fields"})
 	want := map[string]seen{
 		alice: {Access: "MANAGE", Owner: "alice@example.com", Hint: "••••4242"},
 		bob:   {Access: "USE", Owner: "alice@example.com", Error: fields},
@@ -87,6 +110,13 @@ func TestKeptRenderingsFollowTheViewer(t *testing.T) {
 		for _, token := range []string{alice, bob, carol, bob, alice} {
 			if diff := cmp.Diff(want[token], list(token)); diff != "" {
 				t.Fatalf("round %d, %s (-want +got):\n%s", round, names[token], diff)
+			}
+			w := want[token]
+			if w.Error != "" {
+				w.Error = singleFields
+			}
+			if diff := cmp.Diff(w, single(token)); diff != "" {
+				t.Fatalf("round %d, credential(id) for %s (-want +got):\n%s", round, names[token], diff)
 			}
 		}
 	}
@@ -102,6 +132,12 @@ func TestKeptRenderingsFollowTheViewer(t *testing.T) {
 		w.Owner = "alice@new.example"
 		if diff := cmp.Diff(w, list(token)); diff != "" {
 			t.Fatalf("after alice's new e-mail, %s (-want +got):\n%s", names[token], diff)
+		}
+		if w.Error != "" {
+			w.Error = singleFields
+		}
+		if diff := cmp.Diff(w, single(token)); diff != "" {
+			t.Fatalf("after alice's new e-mail, credential(id) for %s (-want +got):\n%s", names[token], diff)
 		}
 	}
 

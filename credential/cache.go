@@ -97,8 +97,10 @@ func (c *cache) observed(hit bool) {
 // entry is one credential as read at a data version; it never changes. Its use
 // counters are not served from here (see Service.Uses).
 type entry struct {
-	cred     storage.Credential
+	// typ comes first: a page's pass over a workspace's entries reads it (and
+	// the level) of each, and the rest of the credential only for the page.
 	typ      *provider.Type // nil for a type this build does not know
+	cred     storage.Credential
 	sealed   storage.Sealed
 	version  int64 // the workspace's data version read before the credential
 	loadedAt time.Time

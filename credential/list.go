@@ -145,7 +145,7 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 		if search != "" && !matches(c, search) {
 			continue
 		}
-		if !hasTags(c.Tags, f.Tags) {
+		if len(f.Tags) > 0 && !hasTags(c.Tags, f.Tags) {
 			continue
 		}
 		if f.OwnedByViewer != nil && (c.OwnerID == p.UserID) != *f.OwnedByViewer {
@@ -207,7 +207,7 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 	page := Page{TotalCount: len(visible), Info: info, Items: make([]View, 0, end-start), at: make([]cursor, 0, end-start)}
 	for i := start; i < end; i++ {
 		l := visible[i]
-		page.Items = append(page.Items, View{Credential: l.cred, Type: l.typ, Level: l.level, entry: l.entry})
+		page.Items = append(page.Items, View{Credential: l.cred, Type: l.typ, Level: l.level, entry: l.entry, at: now})
 		page.at = append(page.at, at(i))
 	}
 	return page, nil

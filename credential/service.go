@@ -109,31 +109,42 @@ type View struct {
 	// entry is the cached read the view came from (nil for a credential this
 	// request wrote): Fields takes the secrets' hints from it.
 	entry *entry
+	// at is the service's clock when a view of an entry was made: its status
+	// is the status at that time, so that Rendered can file renderings under it.
+	at time.Time
 }
 
 // Rendered returns where the API may keep its renderings of the credential
 // as this view shows it: the cache of the version the view was read at, and
-// the variant a rendering for this request's viewer is filed under, which
-// holds everything about the viewer that a credential's fields depend on —
-// the access level (viewerAccess, and what fields shows) and whether the
-// caller may read (Fields). A field that comes to depend on more of the
-// viewer must add it here, or be left out of the renderings kept
-// (internal/gqlexec/gqlgen/rendered.go). false for a view not read from the
-// cache (one this request wrote).
+// the variant a rendering for this request is filed under, which holds
+// everything beyond the version that the kept fields depend on: the viewer's
+// access level (viewerAccess, and what fields shows), whether the caller may
+// read (Fields), and whether the credential had expired when the view was
+// made (status and statusMessage are the version's at that time). A field
+// that comes to depend on more must add it here, or be left out of the
+// renderings kept (internal/gqlexec/gqlgen/rendered.go). false for a view not
+// read from the cache (one this request wrote).
 func (v View) Rendered(ctx context.Context) (*rendered.Cache, string, bool) {
-	if v.entry == nil {
+	if v.entry == nil || v.at.IsZero() {
 		return nil, "", false
 	}
-	read := "-"
+	variant := []byte{byte('0' + v.Level), '-', 'a'}
 	if p := authn.PrincipalFrom(ctx); p != nil && p.HasScope(authn.ScopeRead) {
-		read = "r"
+		variant[1] = 'r'
 	}
-	return &v.entry.rendered, strconv.Itoa(int(v.Level)) + read, true
+	if e := v.Credential.ExpiresAt; e != nil && !e.After(v.at) {
+		variant[2] = 'x'
+	}
+	return &v.entry.rendered, string(variant), true
 }
 
 // Status returns the credential's status and message at the service's clock.
 func (s *Service) Status(v View) (string, *string) {
-	return Status(v.Credential.ExpiresAt, v.Credential.LastError, s.now())
+	now := v.at
+	if now.IsZero() {
+		now = s.now()
+	}
+	return Status(v.Credential.ExpiresAt, v.Credential.LastError, now)
 }
 
 // CreateInput is createCredential's input.
@@ -296,7 +307,7 @@ func (s *Service) require(ctx context.Context, id string, need authz.Level, scop
 	if !ok {
 		return View{}, errors.New("credential has unknown type " + c.Type)
 	}
-	return View{Credential: c, Type: t, Level: level, entry: e}, nil
+	return View{Credential: c, Type: t, Level: level, entry: e, at: s.now()}, nil
 }
 
 // Fields returns a credential's fields with secrets masked (VIEW).

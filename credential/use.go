@@ -144,7 +144,7 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 		}
 	}
 	s.uses.Record(c.WorkspaceID, c.ID, now)
-	out := Released{View: View{Credential: c, Type: t, Level: level, entry: e}}
+	out := Released{View: View{Credential: c, Type: t, Level: level, entry: e, at: now}}
 	if token != nil {
 		out.AccessToken, out.ExpiresAt = &token.AccessToken, token.ExpiresAt
 	}

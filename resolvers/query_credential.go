@@ -21,7 +21,16 @@ func (r *queryResolver) Credential(ctx context.Context, id string) (*apimodel.Cr
 	if err != nil {
 		return nil, err
 	}
-	return apimodel.NewCredential(v), nil
+	c := apimodel.NewCredential(v)
+	// The owner resolved now lets the credential render from a kept rendering.
+	owners, err := r.workspaces.Users(ctx, []string{v.Credential.OwnerID})
+	if err != nil {
+		return nil, err
+	}
+	if u, ok := owners[v.Credential.OwnerID]; ok {
+		c.Owner = &u
+	}
+	return c, nil
 }
 
 func (r *queryResolver) CredentialTypes(ctx context.Context) ([]*model.CredentialType, error) {

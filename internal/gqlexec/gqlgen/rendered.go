@@ -16,17 +16,17 @@ var renderedObjects = []string{"Credential"}
 // keptFields are the fields a kept rendering may hold, by object: each one's
 // value depends only on the object's version and on what its model's Rendered
 // method puts in the variant. For Credential that is the access level and the
-// read scope of the viewer and the owner's e-mail and name
-// (apimodel.Credential.Rendered, credential.View.Rendered). Fields that move
-// without a new version (status and expiringSoon with the clock, the use
-// counters, sharing with grants, the workspace's name), depend on more of the
+// read scope of the viewer, whether it had expired when read, and the owner's
+// e-mail and name (apimodel.Credential.Rendered, credential.View.Rendered).
+// Fields that move without a new version in other ways (expiringSoon with the
+// clock, the use counters, sharing with grants, the workspace's name), depend on more of the
 // viewer (viewerCan, grants, secretVersions, connection, usages, auditTrail),
 // or take arguments are not here: a selection that reaches one is rendered
 // afresh every time. Adding a field here is a security decision: a wrong
 // entry shows one viewer what was rendered for another.
 var keptFields = map[string][]string{
 	"Credential": {
-		"id", "name", "type", "viewerAccess", "owner", "description", "tags", "fields",
+		"id", "name", "type", "status", "statusMessage", "viewerAccess", "owner", "description", "tags", "fields",
 		"lastTestedAt", "expiresAt", "rotationPeriodDays", "rotationDueAt", "version", "createdAt", "updatedAt",
 	},
 	"User":            {"id", "email", "name"},
