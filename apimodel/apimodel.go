@@ -30,7 +30,8 @@ type Credential struct {
 	UpdatedAt          time.Time
 
 	View credential.View
-	// Owner is the owner as its list resolved it (nil: resolved on demand).
+	// Owner is the owner as the query's resolver resolved it (nil: resolved
+	// on demand, and the credential is rendered afresh).
 	Owner *workspace.User
 }
 

@@ -7,8 +7,8 @@ import (
 
 // inlineFields are resolver fields that never wait for a batch: they compute
 // from the object they belong to, or read what the resolver of their list
-// loaded beforehand (Workspace.credentials loads the owners of its page in one
-// batch, and its credentials carry their sealed secrets for the hints). gqlgen
+// loaded beforehand (Workspace.credentials resolves the owners of its page at
+// once, and its credentials carry their sealed secrets for the hints). gqlgen
 // runs every resolver field in a goroutine of its own so that dataloaders can
 // batch across siblings; for these that bought nothing and cost a goroutine,
 // and the stack it grows, per field per credential. The rewrite runs them in
