@@ -150,7 +150,9 @@ func TestKeptRenderingsFollowTheViewer(t *testing.T) {
 	status := func(carol string) string {
 		t.Helper()
 		var w struct {
-			Credentials struct{ Edges []struct{ Node struct{ Status string } } }
+			Credentials struct {
+				Edges []struct{ Node struct{ Status string } }
+			}
 		}
 		mustOK(t, e.gql(carol, statusPage, map[string]any{"ws": ws})).field(t, "workspace", &w)
 		raw, _ := json.Marshal(w)

@@ -13,8 +13,8 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"credkeep/coherence"
-	"credkeep/internal/rendered"
 	"credkeep/internal/redact"
+	"credkeep/internal/rendered"
 	"credkeep/provider"
 	"credkeep/storage"
 )

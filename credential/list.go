@@ -184,7 +184,9 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 	if f.UnusedForDays != nil {
 		visible = unusedSince(visible, lastUsed, now.Add(-time.Duration(*f.UnusedForDays)*24*time.Hour))
 	}
-	at := func(i int) cursor { return cursor{order: order, value: visible[i].cred.NameKey, id: visible[i].cred.ID} }
+	at := func(i int) cursor {
+		return cursor{order: order, value: visible[i].cred.NameKey, id: visible[i].cred.ID}
+	}
 	if order != (Order{Field: OrderName}) {
 		// The cache keeps lists in name order (cache.makeList); any other
 		// order sorts them.
