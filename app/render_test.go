@@ -34,10 +34,13 @@ func TestKeptRenderingsFollowTheViewer(t *testing.T) {
 	// renderings are filed under that parse.
 	const page = `query($ws: ID!) { workspace(id: $ws) { credentials(first: 50) { edges { node {
 		id name viewerAccess owner { id email } fields { key isSet hint } } } } } }`
-	type fieldJSON struct {
-		Key   string
-		IsSet bool
-		Hint  *string
+	type nodeJSON struct {
+		ViewerAccess string
+		Owner        struct{ Email string }
+		Fields       []struct {
+			Key  string
+			Hint *string
+		}
 	}
 	type seen struct {
 		Access string
@@ -45,26 +48,7 @@ func TestKeptRenderingsFollowTheViewer(t *testing.T) {
 		Hint   string
 		Error  string // the error's code and path, if any
 	}
-	list := func(token string) seen {
-		t.Helper()
-		r := e.gql(token, page, map[string]any{"ws": ws})
-		var w struct {
-			Credentials struct {
-				Edges []struct {
-					Node struct {
-						ID           string
-						ViewerAccess string
-						Owner        struct{ Email string }
-						Fields       []fieldJSON
-					}
-				}
-			}
-		}
-		r.field(t, "workspace", &w)
-		if len(w.Credentials.Edges) != 1 {
-			t.Fatalf("%d credentials listed: %s", len(w.Credentials.Edges), r.Body)
-		}
-		n := w.Credentials.Edges[0].Node
+	seenIn := func(n nodeJSON, r response) seen {
 		s := seen{Access: n.ViewerAccess, Owner: n.Owner.Email}
 		for _, f := range n.Fields {
 			if f.Key == "password" && f.Hint != nil {
@@ -76,27 +60,26 @@ func TestKeptRenderingsFollowTheViewer(t *testing.T) {
 		}
 		return s
 	}
+	list := func(token string) seen {
+		t.Helper()
+		r := e.gql(token, page, map[string]any{"ws": ws})
+		var w struct {
+			Credentials struct{ Edges []struct{ Node nodeJSON } }
+		}
+		r.field(t, "workspace", &w)
+		if len(w.Credentials.Edges) != 1 {
+			t.Fatalf("%d credentials listed: %s", len(w.Credentials.Edges), r.Body)
+		}
+		return seenIn(w.Credentials.Edges[0].Node, r)
+	}
 	// The same fields of credential(id), which keeps its renderings too.
 	const one = `query($id: ID!) { credential(id: $id) { id name viewerAccess owner { id email } fields { key isSet hint } } }`
 	single := func(token string) seen {
 		t.Helper()
 		r := e.gql(token, one, map[string]any{"id": cred})
-		var n struct {
-			ViewerAccess string
-			Owner        struct{ Email string }
-			Fields       []fieldJSON
-		}
+		var n nodeJSON
 		r.field(t, "credential", &n)
-		s := seen{Access: n.ViewerAccess, Owner: n.Owner.Email}
-		for _, f := range n.Fields {
-			if f.Key == "password" && f.Hint != nil {
-				s.Hint = *f.Hint
-			}
-		}
-		if len(r.Errors) > 0 {
-			s.Error = fmt.Sprint(r.code(), r.Errors[0].Path)
-		}
-		return s
+		return seenIn(n, r)
 	}
 	fields := fmt.Sprint("FORBIDDEN", []any{"workspace", "credentials", "edges", 0, "node", "fields"})
 	singleFields := fmt.Sprint("FORBIDDEN", []any{"credential", "fields"})
