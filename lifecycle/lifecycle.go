@@ -30,6 +30,9 @@ type Store interface {
 	MarkNoticeWritten(ctx context.Context, key, workspaceID, credentialID string, at time.Time) error
 	AcquireLease(ctx context.Context, name, holder string, until, now time.Time) (bool, error)
 	ExtendLease(ctx context.Context, name, holder string, until time.Time) (bool, error)
+	// ReadEpochs: the data epoch moves after every write of a credential
+	// (package coherence), so a round can tell that nothing changed.
+	ReadEpochs(ctx context.Context) (storage.Epochs, error)
 }
 
 // warnDays are the days before an expiry at which it is announced.
@@ -45,6 +48,33 @@ type Scheduler struct {
 	holder   string // this instance, for the lease
 	interval time.Duration
 	log      *slog.Logger
+
+	// last is what the last complete round read, so that the next one can
+	// skip the read of every credential with a deadline. That read is one
+	// index lookup on MongoDB, but on the embedded database (FerretDB v1
+	// pushes no filter but _id down) it decodes every credential of every
+	// workspace, seconds of CPU each minute at 50,000 credentials.
+	last round
+}
+
+// round is a complete round: the data epoch read before its credentials,
+// the earliest deadline of those after the round (zero: none), and when.
+type round struct {
+	epoch int64
+	next  time.Time
+	at    time.Time
+}
+
+// rescanEvery bounds how long rounds skip the read: the backstop, as the
+// caches' ages are, for a write whose epoch move was lost with its process.
+const rescanEvery = time.Hour
+
+// unchanged reports whether a round at now, with the data epoch at epoch,
+// has nothing to do: no credential changed since the last round (the epoch
+// stands where it was read before that round's read), no deadline of theirs
+// has come, and the last read is recent.
+func (r round) unchanged(epoch int64, now time.Time) bool {
+	return !r.at.IsZero() && epoch == r.epoch && (r.next.IsZero() || now.Before(r.next)) && now.Sub(r.at) < rescanEvery
 }
 
 // New returns a Scheduler that looks every interval. holder names this
@@ -81,23 +111,58 @@ func (s *Scheduler) Tick(ctx context.Context) (int, error) {
 	if err != nil || !held {
 		return 0, err
 	}
+	epochs, err := s.store.ReadEpochs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if s.last.unchanged(epochs.Data, now) {
+		return 0, nil
+	}
 	creds, err := s.store.CredentialsWithDeadlines(ctx)
 	if err != nil {
 		return 0, err
 	}
 	written := 0
+	var next time.Time
 	for _, c := range creds {
 		for _, n := range notices(c, now) {
 			ok, err := s.write(ctx, c, n)
 			if err != nil {
-				return written, err
+				return written, err // the next round reads again
 			}
 			if ok {
 				written++
 			}
 		}
+		if d := nextDeadline(c, now); !d.IsZero() && (next.IsZero() || d.Before(next)) {
+			next = d
+		}
 	}
+	s.last = round{epoch: epochs.Data, next: next, at: now}
 	return written, nil
+}
+
+// nextDeadline is the first time after now at which c has a notice due that
+// it does not have at now (zero: none): an expiry stage, the expiry, the
+// rotation.
+func nextDeadline(c storage.Credential, now time.Time) time.Time {
+	var times []time.Time
+	if c.ExpiresAt != nil {
+		for _, d := range warnDays {
+			times = append(times, c.ExpiresAt.Add(-time.Duration(d)*24*time.Hour))
+		}
+		times = append(times, *c.ExpiresAt)
+	}
+	if due := credential.RotationDueAt(c); due != nil {
+		times = append(times, *due)
+	}
+	var next time.Time
+	for _, t := range times {
+		if t.After(now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	return next
 }
 
 // notice is one announcement due about a credential.

@@ -163,3 +163,67 @@ func TestNoticeMarkLostIsNotWrittenTwice(t *testing.T) {
 		t.Fatalf("a round after the mark was lost wrote %d (%v), want 0", n, err)
 	}
 }
+
+// TestRoundsReadCredentialsOnlyWhenSomethingMayHaveChanged: a round reads
+// the credentials with deadlines (on the embedded database, a scan of every
+// credential) only when a credential was written since the last read, when
+// one of their deadlines has come, or an hour after the last read; the
+// notices are those of the rounds that read.
+func TestRoundsReadCredentialsOnlyWhenSomethingMayHaveChanged(t *testing.T) {
+	faults := storagetest.Start(t).WithFaults(t)
+	clk := &clock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+	log := slog.New(slog.DiscardHandler)
+	store := coherence.Wrap(faults.Open(t), clk.Now, log)
+	journal := audit.NewLog(store, clk.Now, nil)
+	sc := lifecycle.New(store, journal, clk.Now, "one", time.Minute, log)
+	ctx := context.Background()
+
+	const ws = "ws-rounds"
+	if err := store.CreateDataKey(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.InsertWorkspace(ctx, storage.Workspace{ID: ws, Name: "rounds", CreatedAt: clk.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	day := 24 * time.Hour
+	expires := clk.Now().Add(20 * day)
+	c := storage.Credential{ID: "cred", WorkspaceID: ws, Type: "api_key", Name: "cred", NameKey: "cred", Version: 1,
+		ExpiresAt: &expires, CreatedAt: clk.Now(), UpdatedAt: clk.Now()}
+	if err := store.InsertCredential(ctx, c, map[string]redact.Secret{"apiKey": redact.New("k")}); err != nil {
+		t.Fatal(err)
+	}
+
+	steps := []struct {
+		name    string
+		before  func()
+		reads   int // reads of the credentials in this round
+		written int // notices written
+	}{
+		{"the first round", nil, 1, 0},
+		{"a minute later, nothing changed", func() { clk.Advance(time.Minute) }, 0, 0},
+		{"the 14-day stage comes", func() { clk.Advance(expires.Add(-14 * day).Sub(clk.Now())) }, 1, 1},
+		{"a minute after it", func() { clk.Advance(time.Minute) }, 0, 0},
+		{"the expiry moved through the store", func() {
+			later := expires.Add(10 * day)
+			c.ExpiresAt = &later
+			if _, err := store.UpdateCredential(ctx, c, nil, 1); err != nil {
+				t.Fatal(err)
+			}
+		}, 1, 0},
+		{"59 minutes later", func() { clk.Advance(59 * time.Minute) }, 0, 0},
+		{"an hour after the last read", func() { clk.Advance(time.Minute) }, 1, 0},
+	}
+	for _, st := range steps {
+		if st.before != nil {
+			st.before()
+		}
+		reads := faults.Count("find", "credentials")
+		written, err := sc.Tick(ctx)
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if n := faults.Count("find", "credentials") - reads; n != st.reads || written != st.written {
+			t.Errorf("%s: %d reads of the credentials and %d notices, want %d and %d", st.name, n, written, st.reads, st.written)
+		}
+	}
+}
