@@ -50,14 +50,14 @@ func (r *workspaceResolver) Credentials(ctx context.Context, obj *model.Workspac
 	if err != nil {
 		return nil, err
 	}
+	var ends []string // pageInfo reads the first and the last cursor only
+	if n := len(page.Items); n > 0 {
+		ends = []string{page.Cursor(0), page.Cursor(n - 1)}
+	}
 	conn := &model.CredentialConnection{
 		Edges:      make([]*apimodel.CredentialEdge, len(page.Items)),
-		PageInfo:   &model.PageInfo{HasNextPage: page.Info.HasNext, HasPreviousPage: page.Info.HasPrevious},
+		PageInfo:   pageInfo(ends, page.Info),
 		TotalCount: page.TotalCount,
-	}
-	if n := len(page.Items); n > 0 {
-		first, last := page.Cursor(0), page.Cursor(n-1)
-		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &first, &last
 	}
 	// Owners are resolved here, all of the page's at once: Credential.owner
 	// then runs one credential at a time without a batch to wait for (see
