@@ -166,7 +166,63 @@ func (c collection) BulkWrite(ctx context.Context, models []mongo.WriteModel, op
 		ids = append(ids, these...)
 	}
 	defer c.lockDocs(ids, known, true)()
-	return c.Collection.BulkWrite(ctx, models, opts...)
+	return c.bulkWrite(ctx, models, opts...)
+}
+
+// maxStatements bounds the statements of one bulk write on the embedded
+// database. FerretDB v1 keeps the query of each update that matched a
+// document open until the whole command ends, each on a connection of its
+// SQLite pool (100), and takes one more connection for every write: one bulk
+// write of about a hundred matching updates waits forever for a connection it
+// holds itself, and every other request of the database behind it.
+const maxStatements = 16
+
+// bulkWrite runs models, on the embedded database in commands of at most
+// maxStatements. The results add up; write errors keep the index of their
+// model in models; an ordered write stops at the first command with an error.
+func (c collection) bulkWrite(ctx context.Context, models []mongo.WriteModel, opts ...*options.BulkWriteOptions) (*mongo.BulkWriteResult, error) {
+	if c.locks == nil || len(models) <= maxStatements {
+		return c.Collection.BulkWrite(ctx, models, opts...)
+	}
+	o := options.MergeBulkWriteOptions(opts...)
+	ordered := o.Ordered == nil || *o.Ordered
+	total := &mongo.BulkWriteResult{UpsertedIDs: map[int64]any{}}
+	var failed *mongo.BulkWriteException
+	for start := 0; start < len(models); start += maxStatements {
+		part := models[start:min(start+maxStatements, len(models))]
+		res, err := c.Collection.BulkWrite(ctx, part, o)
+		if res != nil {
+			total.InsertedCount += res.InsertedCount
+			total.MatchedCount += res.MatchedCount
+			total.ModifiedCount += res.ModifiedCount
+			total.DeletedCount += res.DeletedCount
+			total.UpsertedCount += res.UpsertedCount
+			for i, id := range res.UpsertedIDs {
+				total.UpsertedIDs[i+int64(start)] = id
+			}
+		}
+		var we mongo.BulkWriteException
+		switch {
+		case err == nil:
+			continue
+		case !errors.As(err, &we):
+			return total, err
+		}
+		if failed == nil {
+			failed = &mongo.BulkWriteException{WriteConcernError: we.WriteConcernError, Labels: we.Labels}
+		}
+		for _, e := range we.WriteErrors {
+			e.Index += start
+			failed.WriteErrors = append(failed.WriteErrors, e)
+		}
+		if ordered {
+			break
+		}
+	}
+	if failed != nil {
+		return total, *failed
+	}
+	return total, nil
 }
 
 // fieldSwap replaces the value of one field of one document, if it still holds old.
@@ -224,7 +280,7 @@ func (c collection) swapFields(ctx context.Context, raw *mongo.Collection, swaps
 	if len(models) == 0 {
 		return 0, nil
 	}
-	if _, err := c.Collection.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+	if _, err := c.bulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
 		return 0, err
 	}
 	return len(models), nil

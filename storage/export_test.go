@@ -7,6 +7,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/bson/primitive"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
 )
 
 const colProbe = "encryption_probe"
@@ -66,4 +68,13 @@ func (s *Store) IDLookupPlan(ctx context.Context, collection string) (string, er
 		return "", err
 	}
 	return detail, nil
+}
+
+// InsertProbes inserts one document per id in one bulk write.
+func (s *Store) InsertProbes(ctx context.Context, ids []string, ordered bool) (*mongo.BulkWriteResult, error) {
+	models := make([]mongo.WriteModel, len(ids))
+	for i, id := range ids {
+		models[i] = mongo.NewInsertOneModel().SetDocument(bson.M{"_id": id})
+	}
+	return s.col(colProbe).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(ordered))
 }

@@ -3,9 +3,13 @@ package storage_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/mongo"
 
 	"credkeep/internal/redact"
 	"credkeep/storage"
@@ -168,5 +172,95 @@ func TestConcurrentUpdatesOfOneDocumentAllCount(t *testing.T) {
 	}
 	if v := w.PolicyVersion; v != n {
 		t.Fatalf("policy version %d after %d increments: updates were lost", v, n)
+	}
+}
+
+// TestBulkWriteOfManyMatchingUpdatesCompletes: FerretDB v1 holds a connection
+// of its SQLite pool (100) for every update of a command that matched a
+// document until the command ends, so one bulk write moving the heads of 150
+// logs waited forever for a connection, and every request behind it. The
+// embedded database gets such writes in commands of a few statements.
+func TestBulkWriteOfManyMatchingUpdatesCompletes(t *testing.T) {
+	_, s := storagetest.Store(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const logs = 150
+	move := func(from, to int64) []storage.AuditHeadMove {
+		moves := make([]storage.AuditHeadMove, logs)
+		for i := range moves {
+			log := fmt.Sprintf("ws%03d", i)
+			moves[i] = storage.AuditHeadMove{Log: log,
+				From: storage.AuditHead{Seq: from, Hash: fmt.Sprint(from)}, To: storage.AuditHead{Seq: to, Hash: fmt.Sprint(to)}}
+		}
+		return moves
+	}
+	for _, step := range [][2]int64{{0, 1}, {1, 2}, {2, 3}} {
+		if err := s.AdvanceAuditHeads(ctx, move(step[0], step[1])); err != nil {
+			t.Fatalf("moving %d heads from %d to %d: %v", logs, step[0], step[1], err)
+		}
+	}
+	for _, i := range []int{0, 15, 16, 99, 100, logs - 1} {
+		log := fmt.Sprintf("ws%03d", i)
+		h, err := s.AuditHead(ctx, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Seq != 3 || h.Hash != "3" {
+			t.Errorf("head of %s = %+v, want seq 3", log, h)
+		}
+	}
+	// A head already past its target is left alone, in every command.
+	if err := s.AdvanceAuditHeads(ctx, move(1, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := s.AuditHead(ctx, "ws120"); err != nil || h.Seq != 3 {
+		t.Fatalf("head of ws120 = %+v, %v after a stale move; want seq 3", h, err)
+	}
+}
+
+// TestBulkWriteInCommandsKeepsItsResult: a bulk write split into commands
+// answers as one: counts add up, a write error carries the index of its model
+// in the whole write, and an ordered write stops at its first error.
+func TestBulkWriteInCommandsKeepsItsResult(t *testing.T) {
+	_, s := storagetest.Store(t)
+	ctx := context.Background()
+	ids := func(prefix string) []string {
+		out := make([]string, 40)
+		for i := range out {
+			out[i] = fmt.Sprintf("%s%02d", prefix, i)
+		}
+		return out
+	}
+	if _, err := s.InsertProbes(ctx, []string{"u20", "u35", "o20"}, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		prefix   string
+		ordered  bool
+		inserted int64
+		failed   []int
+	}{
+		{"u", false, 38, []int{20, 35}},
+		{"o", true, 20, []int{20}},
+	} {
+		res, err := s.InsertProbes(ctx, ids(c.prefix), c.ordered)
+		var we mongo.BulkWriteException
+		if !errors.As(err, &we) {
+			t.Fatalf("ordered=%v: error %v, want a bulk write exception", c.ordered, err)
+		}
+		var failed []int
+		for _, e := range we.WriteErrors {
+			failed = append(failed, e.Index)
+		}
+		if !slices.Equal(failed, c.failed) || res.InsertedCount != c.inserted {
+			t.Errorf("ordered=%v: %d inserted, errors at %v; want %d, errors at %v", c.ordered, res.InsertedCount, failed, c.inserted, c.failed)
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			t.Errorf("ordered=%v: %v is not a duplicate key error", c.ordered, err)
+		}
+	}
+	// What the ordered write did not reach is not there.
+	if _, err := s.InsertProbes(ctx, []string{"o39"}, true); err != nil {
+		t.Fatalf("o39 was written after the ordered write's error: %v", err)
 	}
 }
