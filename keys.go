@@ -54,10 +54,11 @@ func keysCommand(args []string, stdout, stderr io.Writer) int {
 	ctx := context.Background()
 	var db storage.Embedded
 	if cfg.Embedded() {
-		// The embedded database serves one process: stop the server first.
+		// The embedded database serves one process: while the server runs,
+		// Start refuses the data directory and says so.
 		e, err := embedded.Start(cfg.DataDir, logging.AtLeast(log, slog.LevelError))
 		if err != nil {
-			return configError(stderr, "CREDKEEP_DATA_DIR", fmt.Errorf("%w (stop the server: the embedded database serves one process)", err))
+			return configError(stderr, "CREDKEEP_DATA_DIR", fmt.Errorf("%w (stop the server first)", err))
 		}
 		defer e.Stop()
 		db = e

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -263,4 +264,39 @@ func TestBulkWriteInCommandsKeepsItsResult(t *testing.T) {
 	if _, err := s.InsertProbes(ctx, []string{"o39"}, true); err != nil {
 		t.Fatalf("o39 was written after the ordered write's error: %v", err)
 	}
+}
+
+// TestDataDirectoryServesOneProcess: a second embedded database on the same
+// files would take over the socket and race the first one's writes past its
+// in-process locks; it is refused until the first one stops.
+func TestDataDirectoryServesOneProcess(t *testing.T) {
+	dir := t.TempDir()
+	first, err := embedded.Start(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := embedded.Start(dir, nil)
+	if err == nil {
+		second.Stop()
+		first.Stop()
+		t.Fatal("a second embedded database started on the same data directory")
+	}
+	if !strings.Contains(err.Error(), "in use by another credkeep process") {
+		t.Errorf("refusal = %q, want it to say the directory is in use", err)
+	}
+	// The first one still serves.
+	s, err := storage.Open(context.Background(), storage.Options{Embedded: first, DBName: "credkeep", MasterKey: redact.NewBytes(make([]byte, 96))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(context.Background()); err != nil {
+		t.Errorf("the first database after the refusal: %v", err)
+	}
+	s.Close(context.Background())
+	first.Stop()
+	again, err := embedded.Start(dir, nil)
+	if err != nil {
+		t.Fatalf("after the first stopped: %v", err)
+	}
+	again.Stop()
 }

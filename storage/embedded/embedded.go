@@ -9,6 +9,7 @@ package embedded
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 
@@ -38,6 +40,8 @@ type Server struct {
 	locks  *writelock.Locker
 	dbDir  string // where the SQLite files are
 	socket string // the unix socket's path, "" when it listens on TCP
+	// lock holds the data directory for this process (see lockDir).
+	lock *os.File
 }
 
 // newMu serializes ferretdb.New (see Start).
@@ -51,6 +55,10 @@ func Start(dir string, logger *slog.Logger) (*Server, error) {
 	}
 	if err := os.MkdirAll(dbDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	lock, err := lockDir(filepath.Dir(dbDir))
+	if err != nil {
+		return nil, err
 	}
 	listener := ferretdb.ListenerConfig{}
 	sock := filepath.Join(filepath.Dir(dbDir), "ferretdb.sock")
@@ -77,10 +85,11 @@ func Start(dir string, logger *slog.Logger) (*Server, error) {
 	})
 	newMu.Unlock()
 	if err != nil {
+		_ = lock.Close()
 		return nil, fmt.Errorf("start embedded database: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &Server{cancel: cancel, done: make(chan struct{}), locks: writelock.New(true), dbDir: dbDir}
+	e := &Server{cancel: cancel, done: make(chan struct{}), locks: writelock.New(true), dbDir: dbDir, lock: lock}
 	go func() {
 		defer close(e.done)
 		_ = f.Run(ctx)
@@ -117,7 +126,30 @@ func (e *Server) Stop() {
 	e.stop.Do(func() {
 		e.cancel()
 		<-e.done
+		_ = e.lock.Close() // releases the directory
 	})
+}
+
+// lockDir takes the data directory for this process, or fails when another
+// process (or another Server of this one) has it. Everything about the
+// embedded database assumes it is this process's alone: its writes are made
+// safe by locks in this process (writelock), and caches trust that every
+// write is their own. A second server on the same files would take over the
+// socket and break both. The kernel releases the lock when the process
+// ends, however it ends.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "credkeep.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock data directory: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		_ = f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("data directory %s is in use by another credkeep process: the embedded database serves one process", dir)
+		}
+		return nil, fmt.Errorf("lock data directory: %w", err)
+	}
+	return f, nil
 }
 
 // Locker is the writers' locks of this database.
