@@ -86,7 +86,9 @@ func (s *Store) createDataKeyNamed(ctx context.Context, name string) error {
 		opts.SetMasterKey(s.kms.MasterKey)
 	}
 	ctx, end := s.kmsSpan(ctx, "kms create data key")
+	release := s.busy.hold()
 	_, err := s.crypt.ce.CreateDataKey(ctx, s.kms.Provider, opts)
+	release()
 	end(err)
 	if err != nil {
 		return fmt.Errorf("create data key: %w", err)
@@ -123,7 +125,9 @@ func (s *Store) encryptUnder(ctx context.Context, key string, v any) (primitive.
 		raw = bson.RawValue{Type: t, Value: data}
 	}
 	ctx, end := s.kmsSpan(ctx, "encrypt")
+	release := s.busy.hold()
 	bin, err := s.crypt.ce.Encrypt(ctx, raw, options.Encrypt().SetAlgorithm(encryptAlgorithm).SetKeyAltName(key))
+	release()
 	end(err)
 	if err != nil {
 		return primitive.Binary{}, fmt.Errorf("encrypt: %w", err)
@@ -175,7 +179,9 @@ func (s *Store) RewrapDataKeys(ctx context.Context, batch int, after func(done i
 			opts.SetMasterKey(s.kms.MasterKey)
 		}
 		rctx, end := s.kmsSpan(ctx, "kms re-wrap data keys")
+		release := s.busy.hold()
 		_, err = s.crypt.ce.RewrapManyDataKey(rctx, bson.M{"_id": bson.M{"$in": in}}, opts)
+		release()
 		end(err)
 		if err != nil {
 			return done, fmt.Errorf("re-wrap data keys: %w", err)

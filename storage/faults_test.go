@@ -72,3 +72,38 @@ func TestInjectedCommandFailure(t *testing.T) {
 		t.Fatalf("the failed insert left a workspace behind: %v", err)
 	}
 }
+
+// TestCloseWaitsForRunningOperations: the driver frees libmongocrypt's state
+// when a client disconnects, under a reply still being decrypted (a crash in C
+// when background work outlived its Store), so Close waits for what runs: a
+// read whose reply is delayed completes, and Close returns after it.
+func TestCloseWaitsForRunningOperations(t *testing.T) {
+	faults := storagetest.Start(t).WithFaults(t)
+	s := faults.Open(t)
+	ctx := context.Background()
+	if err := s.InsertWorkspace(ctx, storage.Workspace{ID: "ws", Name: "ws", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	const delay = 500 * time.Millisecond
+	faults.SlowReply("find", "workspaces", delay)
+	read := make(chan error, 1)
+	started := time.Now()
+	go func() {
+		_, err := s.Workspace(ctx, "ws")
+		read <- err
+	}()
+	time.Sleep(delay / 5) // the find is on its way
+	s.Close(ctx)
+	closed := time.Since(started)
+	select {
+	case err := <-read:
+		if err != nil {
+			t.Fatalf("the read running when Close began failed: %v", err)
+		}
+	default:
+		t.Fatal("Close returned while a read was still running")
+	}
+	if closed < delay {
+		t.Errorf("Close returned after %v, before the delayed reply (%v)", closed, delay)
+	}
+}

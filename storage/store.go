@@ -100,6 +100,8 @@ type Store struct {
 	log             *slog.Logger
 	closed          sync.Once
 	rules           RuleAdapter
+	// busy is what runs on the clients; Close waits for it (busy.go).
+	busy busy
 }
 
 // Open connects to the database (starting the embedded one if needed), sets up
@@ -158,6 +160,7 @@ func (s *Store) connect(ctx context.Context, uri string, o Options) error {
 			SetConnectTimeout(o.Timeout).
 			SetAppName("credkeep").
 			SetMonitor(o.Monitor).
+			SetPoolMonitor(s.busy.poolMonitor()).
 			ApplyURI(uri)
 	}
 	auto := options.AutoEncryption().
@@ -293,6 +296,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // freed twice). An embedded database is stopped by whoever started it.
 func (s *Store) Close(ctx context.Context) {
 	s.closed.Do(func() {
+		if !s.busy.idle(ctx) {
+			s.log.Warn("closing the database connection while operations still run")
+		}
 		if s.crypt != nil {
 			s.crypt.close(ctx)
 		}
