@@ -5,7 +5,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/bson/primitive"
 	"go.mongodb.org/mongo-driver/event"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
 )
 
 // busy counts what runs on a Store's clients: connections checked out of
@@ -21,6 +25,33 @@ type busy struct{ n atomic.Int64 }
 func (b *busy) hold() func() {
 	b.n.Add(1)
 	return func() { b.n.Add(-1) }
+}
+
+// countedEncryption is a Store's ClientEncryption, its calls counted as
+// running: like the collection wrapper's locks, no call site can forget it.
+type countedEncryption struct {
+	ce      *mongo.ClientEncryption
+	running *busy
+}
+
+func (c countedEncryption) Encrypt(ctx context.Context, v bson.RawValue, opts ...*options.EncryptOptions) (primitive.Binary, error) {
+	defer c.running.hold()()
+	return c.ce.Encrypt(ctx, v, opts...)
+}
+
+func (c countedEncryption) Decrypt(ctx context.Context, v primitive.Binary) (bson.RawValue, error) {
+	defer c.running.hold()()
+	return c.ce.Decrypt(ctx, v)
+}
+
+func (c countedEncryption) CreateDataKey(ctx context.Context, provider string, opts ...*options.DataKeyOptions) (primitive.Binary, error) {
+	defer c.running.hold()()
+	return c.ce.CreateDataKey(ctx, provider, opts...)
+}
+
+func (c countedEncryption) RewrapManyDataKey(ctx context.Context, filter any, opts ...*options.RewrapManyDataKeyOptions) (*mongo.RewrapManyDataKeyResult, error) {
+	defer c.running.hold()()
+	return c.ce.RewrapManyDataKey(ctx, filter, opts...)
 }
 
 // poolMonitor counts the connections checked out of a client's pool.

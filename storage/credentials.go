@@ -274,9 +274,7 @@ func (s *Store) Unseal(ctx context.Context, sealed Sealed) (map[string]redact.Se
 		return out, nil
 	}
 	ctx, end := s.kmsSpan(ctx, "decrypt")
-	release := s.busy.hold()
 	raw, err := s.crypt.ce.Decrypt(ctx, sealed.bin)
-	release()
 	end(err)
 	if err != nil {
 		return nil, fmt.Errorf("decrypt secrets: %w", err)

@@ -28,10 +28,10 @@ const (
 // workspace (key alt name = workspace id), wrapped by the master key.
 type encryption struct {
 	keyVaultClient *mongo.Client
-	ce             *mongo.ClientEncryption
+	ce             countedEncryption
 }
 
-func newEncryption(ctx context.Context, opts *options.ClientOptions, providers map[string]map[string]any, tlsConf map[string]*tls.Config) (*encryption, error) {
+func newEncryption(ctx context.Context, opts *options.ClientOptions, providers map[string]map[string]any, tlsConf map[string]*tls.Config, running *busy) (*encryption, error) {
 	kv, err := mongo.Connect(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect key vault: %w", err)
@@ -44,11 +44,11 @@ func newEncryption(ctx context.Context, opts *options.ClientOptions, providers m
 		_ = kv.Disconnect(ctx)
 		return nil, fmt.Errorf("set up field encryption: %w", err)
 	}
-	return &encryption{keyVaultClient: kv, ce: ce}, nil
+	return &encryption{keyVaultClient: kv, ce: countedEncryption{ce: ce, running: running}}, nil
 }
 
 func (e *encryption) close(ctx context.Context) {
-	_ = e.ce.Close(ctx)
+	_ = e.ce.ce.Close(ctx)
 	_ = e.keyVaultClient.Disconnect(ctx)
 }
 
@@ -86,9 +86,7 @@ func (s *Store) createDataKeyNamed(ctx context.Context, name string) error {
 		opts.SetMasterKey(s.kms.MasterKey)
 	}
 	ctx, end := s.kmsSpan(ctx, "kms create data key")
-	release := s.busy.hold()
 	_, err := s.crypt.ce.CreateDataKey(ctx, s.kms.Provider, opts)
-	release()
 	end(err)
 	if err != nil {
 		return fmt.Errorf("create data key: %w", err)
@@ -125,9 +123,7 @@ func (s *Store) encryptUnder(ctx context.Context, key string, v any) (primitive.
 		raw = bson.RawValue{Type: t, Value: data}
 	}
 	ctx, end := s.kmsSpan(ctx, "encrypt")
-	release := s.busy.hold()
 	bin, err := s.crypt.ce.Encrypt(ctx, raw, options.Encrypt().SetAlgorithm(encryptAlgorithm).SetKeyAltName(key))
-	release()
 	end(err)
 	if err != nil {
 		return primitive.Binary{}, fmt.Errorf("encrypt: %w", err)
@@ -179,9 +175,7 @@ func (s *Store) RewrapDataKeys(ctx context.Context, batch int, after func(done i
 			opts.SetMasterKey(s.kms.MasterKey)
 		}
 		rctx, end := s.kmsSpan(ctx, "kms re-wrap data keys")
-		release := s.busy.hold()
 		_, err = s.crypt.ce.RewrapManyDataKey(rctx, bson.M{"_id": bson.M{"$in": in}}, opts)
-		release()
 		end(err)
 		if err != nil {
 			return done, fmt.Errorf("re-wrap data keys: %w", err)

@@ -213,9 +213,7 @@ func (s *Store) ReencryptWorkspace(ctx context.Context, workspaceID, key string,
 				if !ok || sealedKeyID(bin) == nil || bytes.Equal(sealedKeyID(bin), keyID) {
 					continue
 				}
-				release := s.busy.hold()
 				plain, err := s.crypt.ce.Decrypt(ctx, bin)
-				release()
 				if err != nil {
 					return done, fmt.Errorf("re-encrypt %s %v: %w", sf.col, doc["_id"], err)
 				}

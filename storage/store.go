@@ -196,7 +196,7 @@ func (s *Store) connect(ctx context.Context, uri string, o Options) error {
 	}
 
 	s.keyVaultOptions = clientOpts()
-	s.crypt, err = newEncryption(ctx, clientOpts(), providers, o.KMS.TLS)
+	s.crypt, err = newEncryption(ctx, clientOpts(), providers, o.KMS.TLS, &s.busy)
 	if err != nil {
 		return err
 	}
