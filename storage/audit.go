@@ -113,7 +113,7 @@ func (s *Store) advanceAuditHeadsLocked(ctx context.Context, col collection, mov
 		Log string `bson:"_id"`
 		Seq int64  `bson:"seq"`
 	}
-	if err := s.allOn(col.Collection, ctx, byIDs(ids), &current, "read audit heads"); err != nil {
+	if err := s.all(ctx, colAuditHeads, byIDs(ids), &current, "read audit heads"); err != nil {
 		return fmt.Errorf("advance audit heads: %w", err)
 	}
 	at := make(map[string]int64, len(current))
