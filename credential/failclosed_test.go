@@ -30,7 +30,15 @@ type faulty struct {
 func newFaulty(t *testing.T) faulty {
 	t.Helper()
 	faults := storagetest.Start(t).WithFaults(t)
-	raw := faults.Open(t)
+	f := newCredentialService(t, faults.Open(t))
+	f.faults = faults
+	return f
+}
+
+// newCredentialService is a credential service on raw, with a workspace "ws"
+// owned by alice.
+func newCredentialService(t *testing.T, raw *storage.Store) faulty {
+	t.Helper()
 	store := coherence.Wrap(raw, time.Now, slog.New(slog.DiscardHandler))
 	ctx := context.Background()
 	a, err := authz.NewAuthorizer(store.Rules(), store)
@@ -50,7 +58,42 @@ func newFaulty(t *testing.T) faulty {
 	log := slog.New(slog.DiscardHandler)
 	journal := audit.NewLog(store, time.Now, func(context.Context, string, error) {})
 	svc := credential.NewService(store, usecount.New(raw, log), workspace.New(store, a, journal, time.Now, log), a, journal, nil, time.Now, log)
-	return faulty{svc: svc, raw: raw, authz: a, faults: faults}
+	return faulty{svc: svc, raw: raw, authz: a}
+}
+
+// TestNoChangeWhenTheAuditFileRefuses: on the embedded database the audit log
+// is a SQLite file of its own (storage/auditfile.go); when it refuses an entry,
+// the operation fails and leaves nothing, as when the database refuses it.
+func TestNoChangeWhenTheAuditFileRefuses(t *testing.T) {
+	db := storagetest.Start(t)
+	if db.Embedded == nil {
+		t.Skip("MONGODB_URI is set: there is no audit file")
+	}
+	f := newCredentialService(t, db.Open(t))
+	ctx := authn.WithPrincipal(context.Background(), &authn.Principal{UserID: "alice"})
+	heal, err := db.Raw(t).FailAuditWrites(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	input := credential.CreateInput{WorkspaceID: "ws", Type: "api_key", Name: "k",
+		Fields: []credential.FieldInput{{Key: "apiKey", Value: redact.New("abcdefghijklmnop")}}}
+	if _, err := f.svc.Create(ctx, input); err == nil {
+		t.Fatal("create succeeded without an audit entry")
+	}
+	if creds, _, err := f.raw.SealedCredentialsOf(ctx, "ws"); err != nil || len(creds) != 0 {
+		t.Fatalf("credential stored without an audit entry: %v %v", creds, err)
+	}
+	if err := heal(); err != nil {
+		t.Fatal(err)
+	}
+	v, err := f.svc.Create(ctx, input)
+	if err != nil {
+		t.Fatalf("create after the audit file took entries again: %v", err)
+	}
+	entries, total, err := f.raw.AuditEntries(ctx, storage.AuditQuery{Log: "ws", TargetID: v.Credential.ID})
+	if err != nil || total != 1 || len(entries) != 1 || entries[0].Action != "CREDENTIAL_CREATED" {
+		t.Fatalf("audit entries of the created credential: %+v (total %d) %v", entries, total, err)
+	}
 }
 
 // TestNoChangeWithoutAnAuditEntry: when the database refuses the audit entry,

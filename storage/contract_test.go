@@ -1,6 +1,7 @@
 package storage_test
 
 import (
+	"context"
 	"log/slog"
 	"testing"
 	"time"
@@ -44,5 +45,20 @@ func TestContracts(t *testing.T) {
 			_, s := storagetest.Store(t)
 			suite(t, coherence.Wrap(s, time.Now, slog.New(slog.DiscardHandler)))
 		})
+	}
+}
+
+// TestAuditContractOnCollections: a Store that reaches FerretDB by URI (here
+// through the fault proxy) keeps the audit log in collections, not in the
+// embedded database's audit file; that path keeps the same contract.
+func TestAuditContractOnCollections(t *testing.T) {
+	db := storagetest.Start(t)
+	if db.Embedded == nil {
+		t.Skip("MONGODB_URI is set: TestContracts runs this contract on the collections")
+	}
+	s := db.WithFaults(t).Open(t)
+	storagetest.AuditStore(t, coherence.Wrap(s, time.Now, slog.New(slog.DiscardHandler)))
+	if n, err := db.Raw(t).CountDocuments(context.Background(), "audit"); err != nil || n != 7 {
+		t.Errorf("audit collection holds %d entries (%v), want the contract's 7", n, err)
 	}
 }

@@ -72,6 +72,9 @@ type Embedded interface {
 	URI() string
 	Locker() *writelock.Locker
 	IndexIDs(ctx context.Context, dbName string) error
+	// StorageFile is the SQLite file of storage's own for database dbName
+	// (sqlitefile.go).
+	StorageFile(dbName string) string
 }
 
 // ErrNonAtomicDatabase: the database at the URI is FerretDB v1, which applies an
@@ -102,6 +105,10 @@ type Store struct {
 	rules           RuleAdapter
 	// busy is what runs on the clients; Close waits for it (busy.go).
 	busy busy
+	// audit keeps the audit log: auditCollections, or file.
+	audit auditStore
+	// file is the embedded database's storage file (nil on a URI).
+	file *sqliteFile
 }
 
 // Open connects to the database (starting the embedded one if needed), sets up
@@ -203,10 +210,18 @@ func (s *Store) connect(ctx context.Context, uri string, o Options) error {
 	if err := s.ensureIndexes(ctx); err != nil {
 		return err
 	}
+	s.audit = auditCollections{s}
 	if s.embedded != nil {
 		if err := s.indexIDs(ctx); err != nil {
 			return err
 		}
+		if s.file, err = openSQLiteFile(ctx, s.embedded.StorageFile(s.db.Name())); err != nil {
+			return err
+		}
+		if err := s.moveAuditIntoFile(ctx); err != nil {
+			return err
+		}
+		s.audit = s.file
 	}
 	return s.newRuleAdapter()
 }
@@ -305,6 +320,9 @@ func (s *Store) Close(ctx context.Context) {
 		if s.client != nil {
 			_ = s.client.Disconnect(ctx)
 		}
+		if s.file != nil {
+			s.file.close()
+		}
 	})
 }
 
@@ -383,6 +401,9 @@ func (s *Store) indexIDs(ctx context.Context) error {
 		return fmt.Errorf("list collections: %w", err)
 	}
 	for _, c := range allCollections {
+		if c == colAudit || c == colAuditHeads {
+			continue // in the storage file (sqlitefile.go)
+		}
 		if !slices.Contains(existing, c) {
 			if err := s.db.CreateCollection(ctx, c); err != nil && !isNamespaceExists(err) {
 				return fmt.Errorf("create collection %s: %w", c, err)

@@ -4,7 +4,8 @@
 // locks its writes need (package writelock), shared by every Store connected
 // to it; storage applies them to every write through one collection wrapper.
 // storage does not import this package (a Server is passed to storage.Open),
-// so what links storage's types does not link FerretDB and SQLite.
+// so what links storage's types does not link FerretDB. (storage links SQLite
+// itself: on this database it keeps its hottest records in a file of its own.)
 package embedded
 
 import (
@@ -157,3 +158,10 @@ func (e *Server) Locker() *writelock.Locker { return e.locks }
 
 // File is the SQLite file of a database (tests read query plans from it).
 func (e *Server) File(dbName string) string { return filepath.Join(e.dbDir, dbName+".sqlite") }
+
+// StorageFile is the SQLite file that storage keeps for database dbName
+// beside FerretDB's files rather than in them (storage/sqlitefile.go). Its
+// name does not end in ".sqlite", so FerretDB does not take it for a database.
+func (e *Server) StorageFile(dbName string) string {
+	return filepath.Join(e.dbDir, dbName+".storage.db")
+}

@@ -204,6 +204,58 @@ func AuditStore(t *testing.T, s *coherence.Store) {
 	if h, err := s.AuditHead(ctx, "ws"); err != nil || h.Seq != 3 || h.Hash != "hash3" {
 		t.Errorf("head %+v (%v), want it left at 3 by a move back", h, err)
 	}
+	auditQueries(t, s, at)
+}
+
+// auditQueries: a log's entries are read back as written, filtered, paged
+// from either end, and counted, and never another log's.
+func auditQueries(t *testing.T, s *coherence.Store, at time.Time) {
+	ctx := context.Background()
+	more := []storage.AuditEntry{
+		{Log: "ws", Seq: 4, Action: "USED", Outcome: "SUCCESS", TargetID: "c1", ActorUserID: "alice", At: at.Add(time.Hour),
+			Details: []storage.AuditDetail{{Key: "field", Value: "apiKey"}}, Hash: "hash4"},
+		{Log: "ws", Seq: 5, Action: "USED", Outcome: "DENIED", TargetID: "c2", ActorTokenID: "tok", At: at.Add(2 * time.Hour), Hash: "hash5"},
+		{Log: "ws", Seq: 6, Action: "CREATED", Outcome: "SUCCESS", TargetID: "c1", ActorUserID: "bob", At: at.Add(3 * time.Hour), Hash: "hash6"},
+		{Log: "ws2", Seq: 1, Action: "USED", Outcome: "SUCCESS", TargetID: "c1", ActorUserID: "alice", At: at.Add(time.Hour), Hash: "other"},
+	}
+	must(t, s.InsertAuditEntries(ctx, more))
+	if e, err := s.AuditEntry(ctx, "ws", 4); err != nil || !e.At.Equal(at.Add(time.Hour)) || e.ActorUserID != "alice" ||
+		fmt.Sprint(e.Details) != "[{field apiKey}]" || e.ID != storage.AuditEntryID("ws", 4) {
+		t.Errorf("entry 4 read back as %+v, %v", e, err)
+	}
+	hour := func(h int) *time.Time { v := at.Add(time.Duration(h) * time.Hour); return &v }
+	for _, c := range []struct {
+		name  string
+		q     storage.AuditQuery
+		seqs  string
+		total int64
+	}{
+		{"newest first", storage.AuditQuery{}, "[6 5 4 3 2 1]", 6},
+		{"a page", storage.AuditQuery{Limit: 2}, "[6 5]", 6},
+		{"the next page", storage.AuditQuery{BeforeSeq: 5, Limit: 2}, "[4 3]", 6},
+		{"from the oldest end", storage.AuditQuery{AfterSeq: 4, Oldest: true}, "[5 6]", 6},
+		{"by action", storage.AuditQuery{Action: "USED"}, "[5 4]", 2},
+		{"by target", storage.AuditQuery{TargetID: "c1"}, "[6 4]", 2},
+		{"by user", storage.AuditQuery{ActorID: "alice"}, "[4]", 1},
+		{"by token", storage.AuditQuery{TokenID: "tok"}, "[5]", 1},
+		{"by outcome", storage.AuditQuery{Outcome: "DENIED"}, "[5]", 1},
+		{"by time", storage.AuditQuery{Since: hour(1), Until: hour(2)}, "[5 4]", 2},
+		{"filtered and paged", storage.AuditQuery{TargetID: "c1", BeforeSeq: 6}, "[4]", 2},
+		{"nothing matches", storage.AuditQuery{Action: "NONE"}, "[]", 0},
+	} {
+		c.q.Log = "ws"
+		got, total, err := s.AuditEntries(ctx, c.q)
+		seqs := make([]int64, len(got))
+		for i, e := range got {
+			seqs[i] = e.Seq
+			if e.Log != "ws" {
+				t.Errorf("%s: an entry of log %q", c.name, e.Log)
+			}
+		}
+		if err != nil || fmt.Sprint(seqs) != c.seqs || total != c.total {
+			t.Errorf("%s: %v of %d (%v), want %s of %d", c.name, seqs, total, err, c.seqs, c.total)
+		}
+	}
 }
 
 // WorkspaceStore: members are unique per workspace, the owner guard never

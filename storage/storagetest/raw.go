@@ -7,8 +7,6 @@ import (
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
-
-	"credkeep/storage"
 )
 
 // Raw reads and edits the database behind the Stores' backs, with a client of
@@ -17,6 +15,11 @@ import (
 type Raw struct {
 	db       *mongo.Database
 	keyVault *mongo.Collection
+	// auditFile is the embedded database's storage file, which holds its
+	// audit log ("" on MONGODB_URI).
+	// Its audit log is there; a Store reaching the database by URI (through
+	// the fault proxy) keeps its log in the collection instead.
+	auditFile string
 }
 
 // Collection names as storage writes them (tests fail if they drift).
@@ -38,53 +41,17 @@ func (db *DB) Raw(t testing.TB) *Raw {
 		t.Fatalf("raw client: %v", err)
 	}
 	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
-	return &Raw{db: client.Database(db.Name), keyVault: client.Database(rawKeyDB).Collection(rawKeyVault)}
-}
-
-// AuditEntriesFor returns the audit entries about a target, oldest first.
-func (r *Raw) AuditEntriesFor(ctx context.Context, targetID string) ([]storage.AuditEntry, error) {
-	cur, err := r.db.Collection(rawAudit).Find(ctx, bson.M{"targetId": targetID},
-		options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "seq", Value: 1}}))
-	if err != nil {
-		return nil, err
+	r := &Raw{db: client.Database(db.Name), keyVault: client.Database(rawKeyDB).Collection(rawKeyVault)}
+	if db.Embedded != nil {
+		r.auditFile = db.Embedded.StorageFile(db.Name)
 	}
-	var out []storage.AuditEntry
-	return out, cur.All(ctx, &out)
-}
-
-// SetAuditEntry edits an entry behind the log's back (tests of tampering).
-func (r *Raw) SetAuditEntry(ctx context.Context, id string, set bson.M) error {
-	_, err := r.db.Collection(rawAudit).UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": set})
-	return err
-}
-
-// DeleteAuditEntry removes an entry behind the log's back (tests of tampering).
-func (r *Raw) DeleteAuditEntry(ctx context.Context, id string) error {
-	_, err := r.db.Collection(rawAudit).DeleteOne(ctx, bson.M{"_id": id})
-	return err
+	return r
 }
 
 // DeleteNotices removes every mark of a written notice (a crash's loss).
 func (r *Raw) DeleteNotices(ctx context.Context) error {
 	_, err := r.db.Collection("notices").DeleteMany(ctx, bson.M{})
 	return err
-}
-
-// DumpAudit returns every audit document as extended JSON (scans for leaks).
-func (r *Raw) DumpAudit(ctx context.Context) ([]string, error) {
-	cur, err := r.db.Collection(rawAudit).Find(ctx, bson.M{})
-	if err != nil {
-		return nil, err
-	}
-	var docs []bson.Raw
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]string, len(docs))
-	for i, d := range docs {
-		out[i] = d.String()
-	}
-	return out, nil
 }
 
 // HasDataKey reports whether the key vault holds a data key for a workspace.
@@ -139,4 +106,9 @@ func (r *Raw) Document(ctx context.Context, collection, id string) (bson.M, erro
 func (r *Raw) InsertDocument(ctx context.Context, collection string, doc bson.M) error {
 	_, err := r.db.Collection(collection).InsertOne(ctx, doc)
 	return err
+}
+
+// CountDocuments counts a collection's documents.
+func (r *Raw) CountDocuments(ctx context.Context, collection string) (int64, error) {
+	return r.db.Collection(collection).CountDocuments(ctx, bson.M{})
 }

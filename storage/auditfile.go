@@ -1,0 +1,259 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.mongodb.org/mongo-driver/bson"
+)
+
+// The audit log on the embedded database, in the storage file (sqlitefile.go):
+// a table of entries ordered by (log, seq), each kept as BSON with the fields
+// the log is filtered by beside it, so that a page of a log is a range read of
+// the table and never decodes another log's entries; and a table of heads.
+
+// forEachBatch is how many entries a read of a whole log takes at a time, so
+// that verifying a long log does not hold one read transaction throughout.
+const forEachBatch = 512
+
+func (f *sqliteFile) head(ctx context.Context, log string) (AuditHead, error) {
+	var h AuditHead
+	err := f.read.QueryRowContext(ctx, `SELECT seq, hash FROM audit_heads WHERE log = ?`, log).Scan(&h.Seq, &h.Hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return AuditHead{}, nil
+	}
+	if err != nil {
+		return AuditHead{}, fmt.Errorf("read audit head: %w", err)
+	}
+	return h, nil
+}
+
+func (f *sqliteFile) advanceHeads(ctx context.Context, moves []AuditHeadMove) error {
+	return f.inTx(ctx, "advance audit heads", func(tx *sql.Tx) error {
+		// A head already at or past its target is left alone.
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit_heads (log, seq, hash) VALUES (?, ?, ?)
+			ON CONFLICT (log) DO UPDATE SET seq = excluded.seq, hash = excluded.hash WHERE excluded.seq > audit_heads.seq`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, m := range moves {
+			if _, err := stmt.ExecContext(ctx, m.Log, m.To.Seq, m.To.Hash); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// insert writes the entries in one transaction: all of them or none.
+func (f *sqliteFile) insert(ctx context.Context, es []AuditEntry) error {
+	return f.inTx(ctx, "write audit entries", func(tx *sql.Tx) error {
+		return insertAuditRows(ctx, tx, "INSERT", es)
+	})
+}
+
+// insertAuditRows inserts entries with verb (INSERT, or INSERT OR IGNORE to
+// copy entries that may be there already). One prepared row at a time: a
+// statement of many rows costs more (BenchmarkInsertAuditRound: 85 against
+// 65 µs of CPU an entry).
+func insertAuditRows(ctx context.Context, tx *sql.Tx, verb string, es []AuditEntry) error {
+	stmt, err := tx.PrepareContext(ctx, verb+` INTO audit_entries
+		(log, seq, at, action, outcome, target_id, actor_user_id, actor_token_id, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, e := range es {
+		doc, err := bson.Marshal(e)
+		if err != nil {
+			return err
+		}
+		if _, err := stmt.ExecContext(ctx, e.Log, e.Seq, e.At.UnixMilli(), e.Action, e.Outcome,
+			e.TargetID, e.ActorUserID, e.ActorTokenID, doc); err != nil {
+			if isSQLiteConstraint(err) {
+				return ErrConflict
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *sqliteFile) entry(ctx context.Context, log string, seq int64) (AuditEntry, error) {
+	var doc []byte
+	err := f.read.QueryRowContext(ctx, `SELECT doc FROM audit_entries WHERE log = ? AND seq = ?`, log, seq).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return AuditEntry{}, ErrNotFound
+	}
+	if err != nil {
+		return AuditEntry{}, fmt.Errorf("read audit entry: %w", err)
+	}
+	var e AuditEntry
+	if err := bson.Unmarshal(doc, &e); err != nil {
+		return AuditEntry{}, fmt.Errorf("read audit entry: %w", err)
+	}
+	return e, nil
+}
+
+// where is q's filter in SQL, with its arguments.
+func (q AuditQuery) where() (string, []any) {
+	conds := []string{"log = ?"}
+	args := []any{q.Log}
+	add := func(cond string, arg any) {
+		conds = append(conds, cond)
+		args = append(args, arg)
+	}
+	for _, f := range []struct{ column, value string }{
+		{"action", q.Action}, {"target_id", q.TargetID}, {"actor_user_id", q.ActorID},
+		{"actor_token_id", q.TokenID}, {"outcome", q.Outcome},
+	} {
+		if f.value != "" {
+			add(f.column+" = ?", f.value)
+		}
+	}
+	if q.Since != nil {
+		add("at >= ?", q.Since.UnixMilli())
+	}
+	if q.Until != nil {
+		add("at <= ?", q.Until.UnixMilli())
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+func (f *sqliteFile) entries(ctx context.Context, q AuditQuery) ([]AuditEntry, int64, error) {
+	where, args := q.where()
+	var total int64
+	if err := f.read.QueryRowContext(ctx, `SELECT count(*) FROM audit_entries WHERE `+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count audit entries: %w", err)
+	}
+	if q.BeforeSeq > 0 {
+		where += " AND seq < ?"
+		args = append(args, q.BeforeSeq)
+	}
+	if q.AfterSeq > 0 {
+		where += " AND seq > ?"
+		args = append(args, q.AfterSeq)
+	}
+	order := "DESC"
+	if q.Oldest {
+		order = "ASC"
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	out, err := f.query(ctx, `SELECT doc FROM audit_entries WHERE `+where+` ORDER BY seq `+order+` LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find audit entries: %w", err)
+	}
+	return out, total, nil
+}
+
+func (f *sqliteFile) forEach(ctx context.Context, log string, fn func(AuditEntry) error) error {
+	after := int64(-1 << 63)
+	for {
+		batch, err := f.query(ctx, `SELECT doc FROM audit_entries WHERE log = ? AND seq > ? ORDER BY seq LIMIT ?`, log, after, forEachBatch)
+		if err != nil {
+			return fmt.Errorf("read audit log: %w", err)
+		}
+		for _, e := range batch {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if len(batch) < forEachBatch {
+			return nil
+		}
+		after = batch[len(batch)-1].Seq
+	}
+}
+
+// query reads the entries a SELECT of doc returns.
+func (f *sqliteFile) query(ctx context.Context, query string, args ...any) ([]AuditEntry, error) {
+	rows, err := f.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var doc []byte
+		if err := rows.Scan(&doc); err != nil {
+			return nil, err
+		}
+		var e AuditEntry
+		if err := bson.Unmarshal(doc, &e); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// moveAuditIntoFile moves an audit log that an earlier version kept in the
+// embedded database's collections into the storage file, at start-up before
+// anything writes: entries are copied in batches (a copy that a crash cut
+// short is done again: entries already in the file are skipped), heads merged
+// (never moved back), and only then are the collections dropped.
+func (s *Store) moveAuditIntoFile(ctx context.Context) error {
+	cur, err := s.db.Collection(colAudit).Find(ctx, bson.M{})
+	if err != nil {
+		return fmt.Errorf("move audit log into the storage file: %w", err)
+	}
+	defer cur.Close(ctx)
+	const batch = 500
+	var es []AuditEntry
+	copyBatch := func() error {
+		err := s.file.inTx(ctx, "move audit log into the storage file", func(tx *sql.Tx) error {
+			return insertAuditRows(ctx, tx, "INSERT OR IGNORE", es)
+		})
+		es = es[:0]
+		return err
+	}
+	for cur.Next(ctx) {
+		var e AuditEntry
+		if err := cur.Decode(&e); err != nil {
+			return fmt.Errorf("move audit log into the storage file: %w", err)
+		}
+		if es = append(es, e); len(es) == batch {
+			if err := copyBatch(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return fmt.Errorf("move audit log into the storage file: %w", err)
+	}
+	if len(es) > 0 {
+		if err := copyBatch(); err != nil {
+			return err
+		}
+	}
+	var heads []struct {
+		Log  string `bson:"_id"`
+		Seq  int64  `bson:"seq"`
+		Hash string `bson:"hash"`
+	}
+	if err := s.all(ctx, colAuditHeads, bson.M{}, &heads, "move audit heads into the storage file"); err != nil {
+		return err
+	}
+	if len(heads) > 0 {
+		moves := make([]AuditHeadMove, len(heads))
+		for i, h := range heads {
+			moves[i] = AuditHeadMove{Log: h.Log, To: AuditHead{Seq: h.Seq, Hash: h.Hash}}
+		}
+		if err := s.file.advanceHeads(ctx, moves); err != nil {
+			return err
+		}
+	}
+	for _, c := range []string{colAudit, colAuditHeads} {
+		if err := s.db.Collection(c).Drop(ctx); err != nil {
+			return fmt.Errorf("move audit log into the storage file: drop %s: %w", c, err)
+		}
+	}
+	return nil
+}

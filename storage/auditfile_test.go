@@ -1,0 +1,118 @@
+package storage_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"credkeep/storage"
+	"credkeep/storage/storagetest"
+)
+
+func auditEntries(log string, from, to int64) []storage.AuditEntry {
+	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	var es []storage.AuditEntry
+	for seq := from; seq <= to; seq++ {
+		es = append(es, storage.AuditEntry{Log: log, Seq: seq, Action: "TEST", Outcome: "SUCCESS",
+			At: at.Add(time.Duration(seq) * time.Second), Hash: fmt.Sprint(log, seq)})
+	}
+	return es
+}
+
+// TestAuditLogMovesIntoItsFile: a data directory whose audit log an earlier
+// version kept in the embedded database's collections has it moved into the
+// audit file at start-up, every entry and head, and the collections dropped;
+// a move done again (as after a crash cut one short) skips what it copied.
+func TestAuditLogMovesIntoItsFile(t *testing.T) {
+	db := storagetest.Start(t)
+	if db.Embedded == nil {
+		t.Skip("MONGODB_URI is set: there is no audit file")
+	}
+	ctx := context.Background()
+	// A Store that reaches the database by URI keeps the log in collections,
+	// as every Store on the embedded database did before the audit file.
+	old := db.WithFaults(t).Open(t)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(old.InsertAuditEntries(ctx, auditEntries("ws", 1, 600)))
+	must(old.InsertAuditEntries(ctx, auditEntries("ws2", 1, 3)))
+	must(old.AdvanceAuditHeads(ctx, []storage.AuditHeadMove{
+		{Log: "ws", To: storage.AuditHead{Seq: 600, Hash: "ws600"}}, {Log: "ws2", To: storage.AuditHead{Seq: 3, Hash: "ws23"}}}))
+
+	check := func(s *storage.Store, last int64) {
+		t.Helper()
+		var seqs []int64
+		must(s.ForEachAuditEntry(ctx, "ws", func(e storage.AuditEntry) error {
+			if e.Hash != fmt.Sprint("ws", e.Seq) {
+				t.Errorf("entry %d moved with hash %q", e.Seq, e.Hash)
+			}
+			seqs = append(seqs, e.Seq)
+			return nil
+		}))
+		if int64(len(seqs)) != last || seqs[0] != 1 || seqs[last-1] != last {
+			t.Fatalf("log ws moved as %d entries, want 1 to %d", len(seqs), last)
+		}
+		if e, err := s.AuditEntry(ctx, "ws", 577); err != nil || !e.At.Equal(auditEntries("ws", 577, 577)[0].At) {
+			t.Errorf("entry 577 after the move: %+v, %v", e, err)
+		}
+		if h, err := s.AuditHead(ctx, "ws"); err != nil || h.Seq != last {
+			t.Errorf("head of ws after the move: %+v, %v; want %d", h, err, last)
+		}
+		if _, total, err := s.AuditEntries(ctx, storage.AuditQuery{Log: "ws2"}); err != nil || total != 3 {
+			t.Errorf("log ws2 after the move: %d entries, %v", total, err)
+		}
+		for _, c := range []string{"audit", "audit_heads"} {
+			if n, err := db.Raw(t).CountDocuments(ctx, c); err != nil || n != 0 {
+				t.Errorf("collection %s after the move: %d documents, %v", c, n, err)
+			}
+		}
+	}
+	check(db.Open(t), 600)
+
+	// The collections hold again two entries that were moved and two that
+	// were not: the next start moves the two and keeps one copy of each.
+	must(old.InsertAuditEntries(ctx, auditEntries("ws", 599, 602)))
+	must(old.AdvanceAuditHeads(ctx, []storage.AuditHeadMove{{Log: "ws", To: storage.AuditHead{Seq: 602, Hash: "ws602"}}}))
+	check(db.Open(t), 602)
+}
+
+// TestStorageFileLogIsCheckpointed: the storage file's write-ahead log is
+// copied back into the file as it goes (SQLite's automatic checkpoints, which
+// sqlitefile.go leaves on), so it does not grow with what is written: 10,240
+// entries of ~2 KiB (~20 MiB) leave a log of a few MiB. (With the automatic
+// checkpoints off, wal_autocheckpoint(0), it grows to 47 MiB: tried.)
+func TestStorageFileLogIsCheckpointed(t *testing.T) {
+	db := storagetest.Start(t)
+	if db.Embedded == nil {
+		t.Skip("MONGODB_URI is set: there is no storage file")
+	}
+	s := db.Open(t)
+	ctx := context.Background()
+	padding := strings.Repeat("x", 2000)
+	seq := int64(0)
+	for round := 0; round < 40; round++ {
+		es := auditEntries("ws", seq+1, seq+256)
+		for i := range es {
+			es[i].Details = []storage.AuditDetail{{Key: "padding", Value: padding}}
+		}
+		if err := s.InsertAuditEntries(ctx, es); err != nil {
+			t.Fatal(err)
+		}
+		seq += 256
+	}
+	st, err := os.Stat(db.Embedded.StorageFile(db.Name) + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() > 12<<20 {
+		t.Errorf("write-ahead log of %d MiB after ~20 MiB written: not checkpointed", st.Size()>>20)
+	}
+	t.Logf("write-ahead log: %.1f MiB", float64(st.Size())/(1<<20))
+}

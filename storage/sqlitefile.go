@@ -1,0 +1,118 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// sqliteFile is where the embedded database keeps the audit log
+// (auditfile.go) instead of in FerretDB: a SQLite file of storage's own beside
+// FerretDB's. Through FerretDB v1 an entry cost a command, the document turned
+// into FerretDB's JSON and two JSON-expression indexes: ~320 µs of CPU, the
+// largest part of a useCredential (BenchmarkInsertAuditRound; here ~65 µs).
+// The data directory is one process's (embedded.lockDir), so nothing outside
+// this process reads or writes the file.
+//
+// The file is synced as FerretDB's is (WAL, synchronous=FULL): what a write
+// stored is on disk when it returns. Writes go through one connection (SQLite
+// has one writer; queuing here is cheaper than its busy handler's sleeps),
+// reads through a pool of their own, which the WAL lets run beside the
+// writer. Stores sharing an embedded database (tests of several instances)
+// each open the file; SQLite's locks order their writes. The write-ahead log
+// is copied back into the file by the commit that crosses SQLite's threshold
+// (1,000 pages), an audit round's; copying it from a goroutine of its own
+// every 500 ms instead was tried, and made useCredential's p99 worse (six
+// runs each: 57-72 ms against 40-72 ms, medians 68 and 44).
+type sqliteFile struct {
+	write, read *sql.DB
+}
+
+// sqliteFileReaders bounds the read connections (each holds a page cache).
+const sqliteFileReaders = 4
+
+const sqliteFileSchema = `
+CREATE TABLE IF NOT EXISTS audit_entries (
+	log            TEXT    NOT NULL,
+	seq            INTEGER NOT NULL,
+	at             INTEGER NOT NULL, -- Unix milliseconds, as BSON keeps times
+	action         TEXT    NOT NULL,
+	outcome        TEXT    NOT NULL,
+	target_id      TEXT    NOT NULL,
+	actor_user_id  TEXT    NOT NULL,
+	actor_token_id TEXT    NOT NULL,
+	doc            BLOB    NOT NULL, -- the AuditEntry as BSON
+	PRIMARY KEY (log, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit_heads (
+	log  TEXT    NOT NULL PRIMARY KEY,
+	seq  INTEGER NOT NULL,
+	hash TEXT    NOT NULL
+) WITHOUT ROWID;`
+
+// openSQLiteFile opens (creating if needed) the file at path.
+func openSQLiteFile(ctx context.Context, path string) (*sqliteFile, error) {
+	dsn := "file:" + path + "?" + url.Values{
+		"_pragma": {"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)"},
+		"_txlock": {"immediate"},
+	}.Encode()
+	open := func(conns int) (*sql.DB, error) {
+		db, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open storage file: %w", err)
+		}
+		db.SetMaxOpenConns(conns)
+		db.SetMaxIdleConns(conns)
+		return db, nil
+	}
+	f := &sqliteFile{}
+	var err error
+	if f.write, err = open(1); err != nil {
+		return nil, err
+	}
+	if f.read, err = open(sqliteFileReaders); err != nil {
+		f.close()
+		return nil, err
+	}
+	if _, err := f.write.ExecContext(ctx, sqliteFileSchema); err != nil {
+		f.close()
+		return nil, fmt.Errorf("create storage file tables: %w", err)
+	}
+	return f, nil
+}
+
+// close closes the file (SQLite copies what is left of its write-ahead log
+// into it when the last connection closes).
+func (f *sqliteFile) close() {
+	for _, db := range []*sql.DB{f.write, f.read} {
+		if db != nil {
+			_ = db.Close()
+		}
+	}
+}
+
+// inTx runs fn in a write transaction, committed if fn succeeds.
+func (f *sqliteFile) inTx(ctx context.Context, what string, fn func(*sql.Tx) error) error {
+	tx, err := f.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+func isSQLiteConstraint(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_CONSTRAINT
+}

@@ -1,0 +1,184 @@
+package storagetest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.mongodb.org/mongo-driver/bson"
+
+	"credkeep/storage"
+)
+
+// The audit log as Raw sees it: the collection and, on the embedded database,
+// the audit file's table (storage/auditfile.go; tests fail if they drift).
+
+// withAuditFile calls fn with the audit file open, when there is one.
+func (r *Raw) withAuditFile(fn func(*sql.DB) error) error {
+	if r.auditFile == "" {
+		return nil
+	}
+	if _, err := os.Stat(r.auditFile); os.IsNotExist(err) {
+		return nil
+	}
+	db, err := sql.Open("sqlite", "file:"+r.auditFile+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(db)
+}
+
+// auditRows returns the BSON of the audit file's entries that match where.
+func auditRows(db *sql.DB, where string, args ...any) ([]bson.Raw, error) {
+	rows, err := db.Query(`SELECT doc FROM audit_entries WHERE `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []bson.Raw
+	for rows.Next() {
+		var doc []byte
+		if err := rows.Scan(&doc); err != nil {
+			return nil, err
+		}
+		out = append(out, doc)
+	}
+	return out, rows.Err()
+}
+
+// AuditEntriesFor returns the audit entries about a target, oldest first.
+func (r *Raw) AuditEntriesFor(ctx context.Context, targetID string) ([]storage.AuditEntry, error) {
+	cur, err := r.db.Collection(rawAudit).Find(ctx, bson.M{"targetId": targetID})
+	if err != nil {
+		return nil, err
+	}
+	var out []storage.AuditEntry
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, err
+	}
+	err = r.withAuditFile(func(db *sql.DB) error {
+		docs, err := auditRows(db, `target_id = ?`, targetID)
+		for _, d := range docs {
+			var e storage.AuditEntry
+			if err := bson.Unmarshal(d, &e); err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return err
+	})
+	slices.SortStableFunc(out, func(a, b storage.AuditEntry) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return int(a.Seq - b.Seq)
+	})
+	return out, err
+}
+
+// splitAuditID is the log and number of an entry's _id.
+func splitAuditID(id string) (string, int64, error) {
+	i := strings.LastIndexByte(id, ':')
+	seq, err := strconv.ParseInt(id[i+1:], 10, 64)
+	if i < 0 || err != nil {
+		return "", 0, fmt.Errorf("not an audit entry id: %q", id)
+	}
+	return id[:i], seq, nil
+}
+
+// SetAuditEntry edits an entry behind the log's back (tests of tampering).
+func (r *Raw) SetAuditEntry(ctx context.Context, id string, set bson.M) error {
+	if _, err := r.db.Collection(rawAudit).UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": set}); err != nil {
+		return err
+	}
+	log, seq, err := splitAuditID(id)
+	if err != nil {
+		return err
+	}
+	return r.withAuditFile(func(db *sql.DB) error {
+		docs, err := auditRows(db, `log = ? AND seq = ?`, log, seq)
+		if err != nil || len(docs) == 0 {
+			return err
+		}
+		var doc bson.M
+		if err := bson.Unmarshal(docs[0], &doc); err != nil {
+			return err
+		}
+		for k, v := range set {
+			doc[k] = v
+		}
+		raw, err := bson.Marshal(doc)
+		if err != nil {
+			return err
+		}
+		var e storage.AuditEntry
+		if err := bson.Unmarshal(raw, &e); err != nil {
+			return err
+		}
+		_, err = db.Exec(`UPDATE audit_entries SET doc = ?, at = ?, action = ?, outcome = ?, target_id = ?,
+			actor_user_id = ?, actor_token_id = ? WHERE log = ? AND seq = ?`,
+			raw, e.At.UnixMilli(), e.Action, e.Outcome, e.TargetID, e.ActorUserID, e.ActorTokenID, log, seq)
+		return err
+	})
+}
+
+// DeleteAuditEntry removes an entry behind the log's back (tests of tampering).
+func (r *Raw) DeleteAuditEntry(ctx context.Context, id string) error {
+	if _, err := r.db.Collection(rawAudit).DeleteOne(ctx, bson.M{"_id": id}); err != nil {
+		return err
+	}
+	log, seq, err := splitAuditID(id)
+	if err != nil {
+		return err
+	}
+	return r.withAuditFile(func(db *sql.DB) error {
+		_, err := db.Exec(`DELETE FROM audit_entries WHERE log = ? AND seq = ?`, log, seq)
+		return err
+	})
+}
+
+// FailAuditWrites makes every write of an audit entry to the audit file fail
+// until the returned function is called: a trigger in the file itself, so the
+// Store meets SQLite's own error through every layer. (A Store reaching the
+// database through the fault proxy keeps its log in the collection: fail that
+// with Faults.Fail("insert", "audit").)
+func (r *Raw) FailAuditWrites(ctx context.Context) (heal func() error, err error) {
+	if r.auditFile == "" {
+		return nil, fmt.Errorf("no audit file: the database is not embedded")
+	}
+	exec := func(q string) error {
+		return r.withAuditFile(func(db *sql.DB) error {
+			_, err := db.ExecContext(ctx, q)
+			return err
+		})
+	}
+	err = exec(`CREATE TRIGGER fail_audit_writes BEFORE INSERT ON audit_entries BEGIN SELECT RAISE(ABORT, 'injected fault'); END`)
+	return func() error { return exec(`DROP TRIGGER IF EXISTS fail_audit_writes`) }, err
+}
+
+// DumpAudit returns every audit document as extended JSON (scans for leaks).
+func (r *Raw) DumpAudit(ctx context.Context) ([]string, error) {
+	cur, err := r.db.Collection(rawAudit).Find(ctx, bson.M{})
+	if err != nil {
+		return nil, err
+	}
+	var docs []bson.Raw
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, err
+	}
+	err = r.withAuditFile(func(db *sql.DB) error {
+		more, err := auditRows(db, `1`)
+		docs = append(docs, more...)
+		return err
+	})
+	out := make([]string, len(docs))
+	for i, d := range docs {
+		out[i] = d.String()
+	}
+	return out, err
+}
