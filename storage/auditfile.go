@@ -250,7 +250,9 @@ func (s *Store) moveAuditIntoFile(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, c := range []string{colAudit, colAuditHeads} {
+	// The epochs need no move: only this process's caches compare them, and
+	// those start empty.
+	for _, c := range []string{colAudit, colAuditHeads, colEpochs} {
 		if err := s.db.Collection(c).Drop(ctx); err != nil {
 			return fmt.Errorf("move audit log into the storage file: drop %s: %w", c, err)
 		}

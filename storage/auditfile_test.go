@@ -116,3 +116,33 @@ func TestStorageFileLogIsCheckpointed(t *testing.T) {
 	}
 	t.Logf("write-ahead log: %.1f MiB", float64(st.Size())/(1<<20))
 }
+
+// TestEmbeddedEpochsAreSharedByItsStores: on the embedded database the epochs
+// are in memory (state.go), shared by every Store of this process on that
+// database, as the epochs document is by every instance on MongoDB, and by no
+// other database's.
+func TestEmbeddedEpochsAreSharedByItsStores(t *testing.T) {
+	db := storagetest.Start(t)
+	if db.Embedded == nil {
+		t.Skip("MONGODB_URI is set: the epochs are a document")
+	}
+	ctx := context.Background()
+	a, b := db.Open(t), db.Open(t)
+	if err := a.BumpEpoch(ctx, storage.EpochData); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.BumpEpoch(ctx, storage.EpochTokens); err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range map[string]*storage.Store{"a": a, "b": b} {
+		if ep, err := s.ReadEpochs(ctx); err != nil || ep != (storage.Epochs{Data: 1, Tokens: 1}) {
+			t.Errorf("store %s reads %+v (%v), want both epochs moved once", name, ep, err)
+		}
+	}
+	if ep, err := storagetest.Start(t).Open(t).ReadEpochs(ctx); err != nil || ep != (storage.Epochs{}) {
+		t.Errorf("another database reads %+v (%v), want zero", ep, err)
+	}
+	if err := a.BumpEpoch(ctx, "nonsense"); err == nil {
+		t.Error("an unknown epoch moved")
+	}
+}

@@ -109,6 +109,8 @@ type Store struct {
 	audit auditStore
 	// file is the embedded database's storage file (nil on a URI).
 	file *sqliteFile
+	// epochs are the embedded database's epochs (nil on a URI: a document).
+	epochs *memEpochs
 }
 
 // Open connects to the database (starting the embedded one if needed), sets up
@@ -215,6 +217,7 @@ func (s *Store) connect(ctx context.Context, uri string, o Options) error {
 		if err := s.indexIDs(ctx); err != nil {
 			return err
 		}
+		s.epochs = epochsOf(s.embedded.StorageFile(s.db.Name()))
 		if s.file, err = openSQLiteFile(ctx, s.embedded.StorageFile(s.db.Name())); err != nil {
 			return err
 		}
@@ -401,8 +404,8 @@ func (s *Store) indexIDs(ctx context.Context) error {
 		return fmt.Errorf("list collections: %w", err)
 	}
 	for _, c := range allCollections {
-		if c == colAudit || c == colAuditHeads {
-			continue // in the storage file (sqlitefile.go)
+		if c == colAudit || c == colAuditHeads || c == colEpochs {
+			continue // in the storage file (sqlitefile.go), or in memory (state.go)
 		}
 		if !slices.Contains(existing, c) {
 			if err := s.db.CreateCollection(ctx, c); err != nil && !isNamespaceExists(err) {
