@@ -133,7 +133,10 @@ func TestLingerUnderLoad(t *testing.T) {
 					if got < before {
 						nStale.Add(1)
 					}
-					time.Sleep(time.Millisecond) // the rest of a request: arrivals spread out
+					// The rest of a request, of another length for each worker,
+					// so that arrivals spread out instead of coming back together
+					// after each read (then they share reads without a linger).
+					time.Sleep(time.Millisecond + time.Duration(w)*97*time.Microsecond)
 				}
 			}()
 		}
