@@ -33,8 +33,14 @@ type sqliteFile struct {
 	write, read *sql.DB
 }
 
-// sqliteFileReaders bounds the read connections (each holds a page cache).
-const sqliteFileReaders = 4
+// sqliteFileReaders bounds the read connections, and readerCache is each
+// one's page cache (SQLite's default is 2 MiB a connection, outside Go's
+// heap and its memory limit). Reads are few: an entry for an event, a page
+// of auditLog, a verification; the writer keeps the default.
+const (
+	sqliteFileReaders = 2
+	readerCache       = "cache_size(-512)" // KiB
+)
 
 const sqliteFileSchema = `
 CREATE TABLE IF NOT EXISTS audit_entries (
@@ -57,11 +63,11 @@ CREATE TABLE IF NOT EXISTS audit_heads (
 
 // openSQLiteFile opens (creating if needed) the file at path.
 func openSQLiteFile(ctx context.Context, path string) (*sqliteFile, error) {
-	dsn := "file:" + path + "?" + url.Values{
-		"_pragma": {"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)"},
-		"_txlock": {"immediate"},
-	}.Encode()
-	open := func(conns int) (*sql.DB, error) {
+	open := func(conns int, pragmas ...string) (*sql.DB, error) {
+		dsn := "file:" + path + "?" + url.Values{
+			"_pragma": append([]string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)"}, pragmas...),
+			"_txlock": {"immediate"},
+		}.Encode()
 		db, err := sql.Open("sqlite", dsn)
 		if err != nil {
 			return nil, fmt.Errorf("open storage file: %w", err)
@@ -75,7 +81,7 @@ func openSQLiteFile(ctx context.Context, path string) (*sqliteFile, error) {
 	if f.write, err = open(1); err != nil {
 		return nil, err
 	}
-	if f.read, err = open(sqliteFileReaders); err != nil {
+	if f.read, err = open(sqliteFileReaders, readerCache); err != nil {
 		f.close()
 		return nil, err
 	}
