@@ -198,8 +198,16 @@ func (f *sqliteFile) query(ctx context.Context, query string, args ...any) ([]Au
 // embedded database's collections into the storage file, at start-up before
 // anything writes: entries are copied in batches (a copy that a crash cut
 // short is done again: entries already in the file are skipped), heads merged
-// (never moved back), and only then are the collections dropped.
+// (never moved back), and only then are the collections dropped. A data
+// directory without them (every start after the first) costs one listing.
 func (s *Store) moveAuditIntoFile(ctx context.Context) error {
+	left, err := s.db.ListCollectionNames(ctx, bson.M{"name": bson.M{"$in": bson.A{colAudit, colAuditHeads, colEpochs}}})
+	if err != nil {
+		return fmt.Errorf("move audit log into the storage file: %w", err)
+	}
+	if len(left) == 0 {
+		return nil
+	}
 	cur, err := s.db.Collection(colAudit).Find(ctx, bson.M{})
 	if err != nil {
 		return fmt.Errorf("move audit log into the storage file: %w", err)

@@ -217,8 +217,9 @@ func (s *Store) connect(ctx context.Context, uri string, o Options) error {
 		if err := s.indexIDs(ctx); err != nil {
 			return err
 		}
-		s.epochs = epochsOf(s.embedded.StorageFile(s.db.Name()))
-		if s.file, err = openSQLiteFile(ctx, s.embedded.StorageFile(s.db.Name())); err != nil {
+		path := s.embedded.StorageFile(s.db.Name())
+		s.epochs = epochsOf(path)
+		if s.file, err = openSQLiteFile(ctx, path); err != nil {
 			return err
 		}
 		if err := s.moveAuditIntoFile(ctx); err != nil {
@@ -388,11 +389,13 @@ func (s *Store) allOn(col *mongo.Collection, ctx context.Context, filter any, ou
 	return nil
 }
 
-// allCollections exist from start-up: on the embedded database, so that they
+// allCollections exist from start-up on the embedded database, so that they
 // get the _id index (FerretDB creates a collection's table on its first write).
+// The audit log and the epochs are not collections there: they are in the
+// storage file (sqlitefile.go) and in memory (state.go).
 var allCollections = []string{
 	colUsers, colWorkspaces, colMembers, colCredentials, colUses, colUsages, colAPITokens, colRateLimits,
-	colOAuthStates, colLeases, colAudit, colAuditHeads, colEpochs, colRules, colPersisted, colSecretVersions, colNotices,
+	colOAuthStates, colLeases, colRules, colPersisted, colSecretVersions, colNotices,
 	colWebhooks, colDeliveries,
 }
 
@@ -404,9 +407,6 @@ func (s *Store) indexIDs(ctx context.Context) error {
 		return fmt.Errorf("list collections: %w", err)
 	}
 	for _, c := range allCollections {
-		if c == colAudit || c == colAuditHeads || c == colEpochs {
-			continue // in the storage file (sqlitefile.go), or in memory (state.go)
-		}
 		if !slices.Contains(existing, c) {
 			if err := s.db.CreateCollection(ctx, c); err != nil && !isNamespaceExists(err) {
 				return fmt.Errorf("create collection %s: %w", c, err)
