@@ -84,19 +84,14 @@ func insertAuditRows(ctx context.Context, tx *sql.Tx, verb string, es []AuditEnt
 }
 
 func (f *sqliteFile) entry(ctx context.Context, log string, seq int64) (AuditEntry, error) {
-	var doc []byte
-	err := f.read.QueryRowContext(ctx, `SELECT doc FROM audit_entries WHERE log = ? AND seq = ?`, log, seq).Scan(&doc)
-	if errors.Is(err, sql.ErrNoRows) {
-		return AuditEntry{}, ErrNotFound
-	}
+	es, err := f.query(ctx, `SELECT doc FROM audit_entries WHERE log = ? AND seq = ?`, log, seq)
 	if err != nil {
 		return AuditEntry{}, fmt.Errorf("read audit entry: %w", err)
 	}
-	var e AuditEntry
-	if err := bson.Unmarshal(doc, &e); err != nil {
-		return AuditEntry{}, fmt.Errorf("read audit entry: %w", err)
+	if len(es) == 0 {
+		return AuditEntry{}, ErrNotFound
 	}
-	return e, nil
+	return es[0], nil
 }
 
 // where is q's filter in SQL, with its arguments.

@@ -15,10 +15,10 @@ import (
 type Raw struct {
 	db       *mongo.Database
 	keyVault *mongo.Collection
-	// auditFile is the embedded database's storage file, which holds its
-	// audit log ("" on MONGODB_URI).
-	// Its audit log is there; a Store reaching the database by URI (through
-	// the fault proxy) keeps its log in the collection instead.
+	// auditFile is the embedded database's storage file, which holds the
+	// audit log of its Stores ("" on MONGODB_URI); a Store reaching the
+	// database by URI (through the fault proxy) keeps its log in the
+	// collection instead.
 	auditFile string
 }
 
