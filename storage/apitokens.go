@@ -71,8 +71,12 @@ const colRateLimits = "rate_limits"
 
 // AddRequests adds n requests to a token's count in one rate-limit window and
 // returns the window's new total. Counts live in the database, so every
-// instance counts against the same limit.
+// instance counts against the same limit (on the embedded database, in the
+// storage file: ratefile.go).
 func (s *Store) AddRequests(ctx context.Context, tokenHash string, windowStart time.Time, n int) (int, error) {
+	if s.file != nil {
+		return s.file.addRequests(ctx, tokenHash, windowStart, n)
+	}
 	id := tokenHash + ":" + fmt.Sprint(windowStart.Unix())
 	var doc struct {
 		Count int `bson:"count"`

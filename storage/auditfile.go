@@ -189,20 +189,11 @@ func (f *sqliteFile) query(ctx context.Context, query string, args ...any) ([]Au
 	return out, rows.Err()
 }
 
-// moveAuditIntoFile moves an audit log that an earlier version kept in the
-// embedded database's collections into the storage file, at start-up before
-// anything writes: entries are copied in batches (a copy that a crash cut
-// short is done again: entries already in the file are skipped), heads merged
-// (never moved back), and only then are the collections dropped. A data
-// directory without them (every start after the first) costs one listing.
+// moveAuditIntoFile copies an audit log that an earlier version kept in the
+// embedded database's collections into the storage file (moveIntoFile):
+// entries in batches (entries already in the file are skipped), then heads
+// merged (never moved back).
 func (s *Store) moveAuditIntoFile(ctx context.Context) error {
-	left, err := s.db.ListCollectionNames(ctx, bson.M{"name": bson.M{"$in": bson.A{colAudit, colAuditHeads, colEpochs}}})
-	if err != nil {
-		return fmt.Errorf("move audit log into the storage file: %w", err)
-	}
-	if len(left) == 0 {
-		return nil
-	}
 	cur, err := s.db.Collection(colAudit).Find(ctx, bson.M{})
 	if err != nil {
 		return fmt.Errorf("move audit log into the storage file: %w", err)
@@ -251,13 +242,6 @@ func (s *Store) moveAuditIntoFile(ctx context.Context) error {
 		}
 		if err := s.file.advanceHeads(ctx, moves); err != nil {
 			return err
-		}
-	}
-	// The epochs need no move: only this process's caches compare them, and
-	// those start empty.
-	for _, c := range []string{colAudit, colAuditHeads, colEpochs} {
-		if err := s.db.Collection(c).Drop(ctx); err != nil {
-			return fmt.Errorf("move audit log into the storage file: drop %s: %w", c, err)
 		}
 	}
 	return nil

@@ -62,3 +62,21 @@ func TestAuditContractOnCollections(t *testing.T) {
 		t.Errorf("audit collection holds %d entries (%v), want the contract's 7", n, err)
 	}
 }
+
+// TestUseAndRateContractsOnCollections: a Store that reaches FerretDB by URI
+// keeps its use counters and rate-limit counts in collections, not in the
+// embedded database's storage file; that path keeps the same contracts.
+func TestUseAndRateContractsOnCollections(t *testing.T) {
+	db := storagetest.Start(t)
+	if db.Embedded == nil {
+		t.Skip("MONGODB_URI is set: TestContracts runs these contracts on the collections")
+	}
+	s := coherence.Wrap(db.WithFaults(t).Open(t), time.Now, slog.New(slog.DiscardHandler))
+	storagetest.UseCountStore(t, s)
+	storagetest.RateLimitStore(t, s)
+	for c, want := range map[string]int64{"credential_uses": 1, "rate_limits": 3} {
+		if n, err := db.Raw(t).CountDocuments(context.Background(), c); err != nil || n != want {
+			t.Errorf("collection %s holds %d documents (%v), want the contracts' %d", c, n, err, want)
+		}
+	}
+}

@@ -7,15 +7,18 @@ import (
 	"fmt"
 	"net/url"
 
+	"go.mongodb.org/mongo-driver/bson"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// sqliteFile is where the embedded database keeps the audit log
-// (auditfile.go) instead of in FerretDB: a SQLite file of storage's own beside
-// FerretDB's. Through FerretDB v1 an entry cost a command, the document turned
-// into FerretDB's JSON and two JSON-expression indexes: ~320 µs of CPU, the
-// largest part of a useCredential (BenchmarkInsertAuditRound; here ~65 µs).
+// sqliteFile is where the embedded database keeps what every use of a
+// credential writes, instead of in FerretDB: the audit log (auditfile.go), the
+// use counters (usesfile.go) and the rate-limit counts (ratefile.go), in a
+// SQLite file of storage's own beside FerretDB's. Through FerretDB v1 an audit
+// entry cost a command, the document turned into FerretDB's JSON and two
+// JSON-expression indexes: ~320 µs of CPU, the largest part of a
+// useCredential (BenchmarkInsertAuditRound; here ~65 µs).
 // The data directory is one process's (embedded.lockDir), so nothing outside
 // this process reads or writes the file.
 //
@@ -59,6 +62,22 @@ CREATE TABLE IF NOT EXISTS audit_heads (
 	log  TEXT    NOT NULL PRIMARY KEY,
 	seq  INTEGER NOT NULL,
 	hash TEXT    NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS use_counts (
+	workspace TEXT NOT NULL PRIMARY KEY,
+	counts    BLOB NOT NULL -- usesblob.go's layout
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS use_batches (
+	workspace TEXT    NOT NULL,
+	instance  TEXT    NOT NULL,
+	batch     INTEGER NOT NULL,
+	PRIMARY KEY (workspace, instance)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rate_counts (
+	token        TEXT    NOT NULL, -- the API token's hash
+	window_start INTEGER NOT NULL, -- Unix seconds
+	count        INTEGER NOT NULL,
+	PRIMARY KEY (token, window_start)
 ) WITHOUT ROWID;`
 
 // openSQLiteFile opens (creating if needed) the file at path.
@@ -114,6 +133,34 @@ func (f *sqliteFile) inTx(ctx context.Context, what string, fn func(*sql.Tx) err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// moveIntoFile moves what an earlier version kept in the embedded database's
+// collections into the storage file, at start-up before anything writes: the
+// audit log, the use counters, the rate-limit counts. Each is copied so that a
+// copy done again (a crash cut the first short) skips what is there already,
+// and only then are the collections dropped. The epochs need no move: only
+// this process's caches compare them, and those start empty. A data directory
+// without these collections (every start after the first) costs one listing.
+func (s *Store) moveIntoFile(ctx context.Context) error {
+	left, err := s.db.ListCollectionNames(ctx, bson.M{"name": bson.M{"$in": bson.A{colAudit, colAuditHeads, colEpochs, colUses, colRateLimits}}})
+	if err != nil {
+		return fmt.Errorf("move into the storage file: %w", err)
+	}
+	if len(left) == 0 {
+		return nil
+	}
+	for _, move := range []func(context.Context) error{s.moveAuditIntoFile, s.moveUsesIntoFile, s.moveRateCountsIntoFile} {
+		if err := move(ctx); err != nil {
+			return err
+		}
+	}
+	for _, c := range left {
+		if err := s.db.Collection(c).Drop(ctx); err != nil {
+			return fmt.Errorf("move into the storage file: drop %s: %w", c, err)
+		}
 	}
 	return nil
 }

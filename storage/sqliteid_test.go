@@ -16,7 +16,7 @@ func TestEmbeddedIDLookupsUseAnIndex(t *testing.T) {
 		t.Skip("MONGODB_URI is set: not the embedded database")
 	}
 	s := db.Open(t)
-	for _, c := range []string{"credentials", "credential_uses", "api_tokens", "workspaces", "persisted_queries"} {
+	for _, c := range []string{"credentials", "credential_usages", "api_tokens", "workspaces", "persisted_queries"} {
 		plan, err := s.IDLookupPlan(context.Background(), c)
 		if err != nil {
 			t.Fatal(err)

@@ -107,6 +107,8 @@ type Store struct {
 	busy busy
 	// audit keeps the audit log: auditCollections, or file.
 	audit auditStore
+	// uses keeps the use counters: usesCollections, or file.
+	uses usesStore
 	// file is the embedded database's storage file (nil on a URI).
 	file *sqliteFile
 	// epochs are the embedded database's epochs (nil on a URI: a document).
@@ -212,7 +214,7 @@ func (s *Store) connect(ctx context.Context, uri string, o Options) error {
 	if err := s.ensureIndexes(ctx); err != nil {
 		return err
 	}
-	s.audit = auditCollections{s}
+	s.audit, s.uses = auditCollections{s}, usesCollections{s}
 	if s.embedded != nil {
 		if err := s.indexIDs(ctx); err != nil {
 			return err
@@ -222,10 +224,10 @@ func (s *Store) connect(ctx context.Context, uri string, o Options) error {
 		if s.file, err = openSQLiteFile(ctx, path); err != nil {
 			return err
 		}
-		if err := s.moveAuditIntoFile(ctx); err != nil {
+		if err := s.moveIntoFile(ctx); err != nil {
 			return err
 		}
-		s.audit = s.file
+		s.audit, s.uses = s.file, s.file
 	}
 	return s.newRuleAdapter()
 }
@@ -391,10 +393,11 @@ func (s *Store) allOn(col *mongo.Collection, ctx context.Context, filter any, ou
 
 // allCollections exist from start-up on the embedded database, so that they
 // get the _id index (FerretDB creates a collection's table on its first write).
-// The audit log and the epochs are not collections there: they are in the
-// storage file (sqlitefile.go) and in memory (state.go).
+// The audit log, the use counters, the rate-limit counts and the epochs are
+// not collections there: they are in the storage file (sqlitefile.go) and in
+// memory (state.go).
 var allCollections = []string{
-	colUsers, colWorkspaces, colMembers, colCredentials, colUses, colUsages, colAPITokens, colRateLimits,
+	colUsers, colWorkspaces, colMembers, colCredentials, colUsages, colAPITokens,
 	colOAuthStates, colLeases, colRules, colPersisted, colSecretVersions, colNotices,
 	colWebhooks, colDeliveries,
 }

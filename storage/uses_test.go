@@ -14,29 +14,16 @@ import (
 )
 
 // TestUseCountsFromTwoInstancesAddUp: Stores writing one workspace's counters
-// at once (each a read and a write: under the document's lock on this
-// database, guarded by the revision on MongoDB) lose no count, and a
-// document of the earlier layout (a field per credential) is read, then
-// rewritten in the new one by the next batch with its counts kept.
+// at once (each a read and a write: one transaction of the storage file on
+// the embedded database, guarded by the revision on MongoDB) lose no count.
 func TestUseCountsFromTwoInstancesAddUp(t *testing.T) {
 	db := storagetest.Start(t)
 	a, b := db.Open(t), db.Open(t)
 	ctx := context.Background()
 	at := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 	early := at.Add(-time.Hour)
-	if err := db.Raw(t).InsertDocument(ctx, "credential_uses", bson.M{
-		"_id": "ws",
-		"c":   bson.M{"c1": bson.M{"n": int64(4), "last": early}, "c9": bson.M{"n": int64(1)}},
-		"f":   bson.M{"a": int64(3)},
-	}); err != nil {
+	if err := a.AddUses(ctx, "ws", "a", 3, map[string]storage.Uses{"c1": {UseCount: 4, LastUsedAt: &early}, "c9": {UseCount: 1}}); err != nil {
 		t.Fatal(err)
-	}
-	got, err := a.StoredUses(ctx, []string{"ws"}, "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c1 := got["ws"].Credentials["c1"]; c1.UseCount != 4 || c1.LastUsedAt == nil || !c1.LastUsedAt.Equal(early) || got["ws"].Batch != 3 {
-		t.Fatalf("earlier layout read as %+v, batch %d", c1, got["ws"].Batch)
 	}
 
 	const workers, batches = 4, 15
@@ -65,7 +52,7 @@ func TestUseCountsFromTwoInstancesAddUp(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err = b.StoredUses(ctx, []string{"ws"}, "inst1-2")
+	got, err := b.StoredUses(ctx, []string{"ws"}, "inst1-2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +72,56 @@ func TestUseCountsFromTwoInstancesAddUp(t *testing.T) {
 	if ws.Batch != batches {
 		t.Errorf("instance inst1-2's last batch is %d, want %d", ws.Batch, batches)
 	}
+	if got, err := a.StoredUses(ctx, []string{"ws"}, "a"); err != nil || got["ws"].Batch != 3 {
+		t.Errorf("instance a's last batch is %d (%v), want 3", got["ws"].Batch, err)
+	}
+}
+
+// collectionsStore is a Store that keeps the use counters and rate-limit
+// counts in collections: one reaching the embedded database by URI (through
+// the fault proxy), or any Store on MongoDB.
+func collectionsStore(t *testing.T, db *storagetest.DB) *storage.Store {
+	if db.Embedded == nil {
+		return db.Open(t)
+	}
+	return db.WithFaults(t).Open(t)
+}
+
+// TestUseCountsOfTheEarlierLayout: in collections, a document of the earlier
+// layout (a field per credential) is read, then rewritten in the new one by
+// the next batch with its counts kept, each batch a new revision.
+func TestUseCountsOfTheEarlierLayout(t *testing.T) {
+	db := storagetest.Start(t)
+	s := collectionsStore(t, db)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	early := at.Add(-time.Hour)
+	if err := db.Raw(t).InsertDocument(ctx, "credential_uses", bson.M{
+		"_id": "ws",
+		"c":   bson.M{"c1": bson.M{"n": int64(4), "last": early}, "c9": bson.M{"n": int64(1)}},
+		"f":   bson.M{"a": int64(3)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.StoredUses(ctx, []string{"ws"}, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c1 := got["ws"].Credentials["c1"]; c1.UseCount != 4 || c1.LastUsedAt == nil || !c1.LastUsedAt.Equal(early) || got["ws"].Batch != 3 {
+		t.Fatalf("earlier layout read as %+v, batch %d", c1, got["ws"].Batch)
+	}
+	for n := range 5 {
+		if err := s.AddUses(ctx, "ws", "b", int64(n+1), map[string]storage.Uses{"c1": {UseCount: 1, LastUsedAt: &at}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err = s.StoredUses(ctx, []string{"ws"}, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c1, c9 := got["ws"].Credentials["c1"], got["ws"].Credentials["c9"]; c1.UseCount != 9 || !c1.LastUsedAt.Equal(at) || c9.UseCount != 1 {
+		t.Errorf("after 5 batches: c1 %+v, c9 %+v; want 9 uses last at %v, and 1", c1, c9, at)
+	}
 	doc, err := db.Raw(t).Document(ctx, "credential_uses", "ws")
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +129,70 @@ func TestUseCountsFromTwoInstancesAddUp(t *testing.T) {
 	if _, ok := doc["c"]; ok {
 		t.Error("the earlier layout's fields are still stored after a batch")
 	}
-	if doc["r"] != int64(2*workers*batches) {
-		t.Errorf("revision %v after %d batches on an earlier document, want %d", doc["r"], 2*workers*batches, 2*workers*batches)
+	if doc["r"] != int64(5) {
+		t.Errorf("revision %v after 5 batches on an earlier document, want 5", doc["r"])
 	}
+}
+
+// TestUseAndRateCountsMoveIntoTheFile: a data directory whose use counters
+// and rate-limit counts an earlier version kept in the embedded database's
+// collections has them moved into the storage file at start-up (the counts of
+// windows long past left behind), and the collections dropped; a move done
+// again (as after a crash cut one short) counts nothing twice.
+func TestUseAndRateCountsMoveIntoTheFile(t *testing.T) {
+	db := storagetest.Start(t)
+	if db.Embedded == nil {
+		t.Skip("MONGODB_URI is set: there is no storage file")
+	}
+	ctx := context.Background()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := collectionsStore(t, db)
+	at := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	must(old.AddUses(ctx, "ws", "old", 1, map[string]storage.Uses{"c1": {UseCount: 5, LastUsedAt: &at}, "c2": {UseCount: 1}}))
+	must(db.Raw(t).InsertDocument(ctx, "credential_uses", bson.M{"_id": "ws2", "c": bson.M{"c3": bson.M{"n": int64(7), "last": at}}}))
+	window := time.Now().Truncate(time.Hour)
+	long := window.Add(-48 * time.Hour)
+	_, err := old.AddRequests(ctx, "token", window, 40)
+	must(err)
+	_, err = old.AddRequests(ctx, "token", long, 90)
+	must(err)
+
+	check := func(s *storage.Store) {
+		t.Helper()
+		got, err := s.StoredUses(ctx, []string{"ws", "ws2"}, "old")
+		must(err)
+		if c1 := got["ws"].Credentials["c1"]; c1.UseCount != 5 || c1.LastUsedAt == nil || !c1.LastUsedAt.Equal(at) {
+			t.Errorf("c1 moved as %+v, want 5 uses last at %v", c1, at)
+		}
+		if c2, c3 := got["ws"].Credentials["c2"], got["ws2"].Credentials["c3"]; c2.UseCount != 1 || c3.UseCount != 7 {
+			t.Errorf("c2 moved as %+v, c3 (earlier layout) as %+v; want 1 and 7 uses", c2, c3)
+		}
+		if got["ws"].Batch != 0 {
+			t.Errorf("an earlier process's batch marker moved: %d", got["ws"].Batch)
+		}
+		if n, err := s.AddRequests(ctx, "token", window, 0); err != nil || n != 40 {
+			t.Errorf("the current window moved as %d requests (%v), want 40", n, err)
+		}
+		if n, err := s.AddRequests(ctx, "token", long, 0); err != nil || n != 0 {
+			t.Errorf("a window long past moved as %d requests (%v), want none", n, err)
+		}
+		for _, c := range []string{"credential_uses", "rate_limits"} {
+			if n, err := db.Raw(t).CountDocuments(ctx, c); err != nil || n != 0 {
+				t.Errorf("collection %s after the move: %d documents, %v", c, n, err)
+			}
+		}
+	}
+	check(db.Open(t))
+
+	// The collections hold again what was moved: the next start keeps the
+	// file's counts and adds nothing.
+	must(old.AddUses(ctx, "ws", "old", 1, map[string]storage.Uses{"c1": {UseCount: 5, LastUsedAt: &at}, "c2": {UseCount: 1}}))
+	_, err = old.AddRequests(ctx, "token", window, 40)
+	must(err)
+	check(db.Open(t))
 }

@@ -137,8 +137,8 @@ func (s *Store) DeleteWorkspaceDocuments(ctx context.Context, id string) error {
 	if _, err := s.col(colDeliveries).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
 		return fmt.Errorf("delete webhook deliveries: %w", err)
 	}
-	if _, err := s.col(colUses).DeleteOne(ctx, bson.M{"_id": id}); err != nil {
-		return fmt.Errorf("delete use counters: %w", err)
+	if err := s.uses.drop(ctx, id); err != nil {
+		return err
 	}
 	if _, err := s.col(colUsages).DeleteMany(ctx, bson.M{"workspaceId": id}); err != nil {
 		return fmt.Errorf("delete usages: %w", err)

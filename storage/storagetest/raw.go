@@ -2,6 +2,9 @@ package storagetest
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -15,11 +18,11 @@ import (
 type Raw struct {
 	db       *mongo.Database
 	keyVault *mongo.Collection
-	// auditFile is the embedded database's storage file, which holds the
-	// audit log of its Stores ("" on MONGODB_URI); a Store reaching the
-	// database by URI (through the fault proxy) keeps its log in the
-	// collection instead.
-	auditFile string
+	// storageFile is the embedded database's storage file, which holds the
+	// audit log, use counters and rate-limit counts of its Stores ("" on
+	// MONGODB_URI); a Store reaching the database by URI (through the fault
+	// proxy) keeps them in collections instead.
+	storageFile string
 }
 
 // Collection names as storage writes them (tests fail if they drift).
@@ -43,7 +46,7 @@ func (db *DB) Raw(t testing.TB) *Raw {
 	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
 	r := &Raw{db: client.Database(db.Name), keyVault: client.Database(rawKeyDB).Collection(rawKeyVault)}
 	if db.Embedded != nil {
-		r.auditFile = db.Embedded.StorageFile(db.Name)
+		r.storageFile = db.Embedded.StorageFile(db.Name)
 	}
 	return r
 }
@@ -111,4 +114,28 @@ func (r *Raw) InsertDocument(ctx context.Context, collection string, doc bson.M)
 // CountDocuments counts a collection's documents.
 func (r *Raw) CountDocuments(ctx context.Context, collection string) (int64, error) {
 	return r.db.Collection(collection).CountDocuments(ctx, bson.M{})
+}
+
+// FailFileWrites makes every write to a table of the storage file
+// (audit_entries, use_counts, …) fail until the returned function is called:
+// triggers in the file itself, so the Store meets SQLite's own error through
+// every layer. (A Store reaching the database through the fault proxy keeps
+// these in collections: fail those with Faults.Fail.)
+func (r *Raw) FailFileWrites(ctx context.Context, table string) (heal func() error, err error) {
+	if r.storageFile == "" {
+		return nil, fmt.Errorf("no storage file: the database is not embedded")
+	}
+	exec := func(q string) error {
+		return r.withStorageFile(func(db *sql.DB) error {
+			_, err := db.ExecContext(ctx, q)
+			return err
+		})
+	}
+	for _, op := range []string{"INSERT", "UPDATE"} {
+		err = errors.Join(err, exec(`CREATE TRIGGER fail_`+op+`_`+table+` BEFORE `+op+` ON `+table+
+			` BEGIN SELECT RAISE(ABORT, 'injected fault'); END`))
+	}
+	return func() error {
+		return errors.Join(exec(`DROP TRIGGER IF EXISTS fail_INSERT_`+table), exec(`DROP TRIGGER IF EXISTS fail_UPDATE_`+table))
+	}, err
 }

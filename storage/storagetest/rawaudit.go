@@ -17,15 +17,15 @@ import (
 // The audit log as Raw sees it: the collection and, on the embedded database,
 // the audit file's table (storage/auditfile.go; tests fail if they drift).
 
-// withAuditFile calls fn with the audit file open, when there is one.
-func (r *Raw) withAuditFile(fn func(*sql.DB) error) error {
-	if r.auditFile == "" {
+// withStorageFile calls fn with the storage file open, when there is one.
+func (r *Raw) withStorageFile(fn func(*sql.DB) error) error {
+	if r.storageFile == "" {
 		return nil
 	}
-	if _, err := os.Stat(r.auditFile); os.IsNotExist(err) {
+	if _, err := os.Stat(r.storageFile); os.IsNotExist(err) {
 		return nil
 	}
-	db, err := sql.Open("sqlite", "file:"+r.auditFile+"?_pragma=busy_timeout(10000)")
+	db, err := sql.Open("sqlite", "file:"+r.storageFile+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func (r *Raw) AuditEntriesFor(ctx context.Context, targetID string) ([]storage.A
 	if err := cur.All(ctx, &out); err != nil {
 		return nil, err
 	}
-	err = r.withAuditFile(func(db *sql.DB) error {
+	err = r.withStorageFile(func(db *sql.DB) error {
 		docs, err := auditRows(db, `target_id = ?`, targetID)
 		for _, d := range docs {
 			var e storage.AuditEntry
@@ -100,7 +100,7 @@ func (r *Raw) SetAuditEntry(ctx context.Context, id string, set bson.M) error {
 	if err != nil {
 		return err
 	}
-	return r.withAuditFile(func(db *sql.DB) error {
+	return r.withStorageFile(func(db *sql.DB) error {
 		docs, err := auditRows(db, `log = ? AND seq = ?`, log, seq)
 		if err != nil || len(docs) == 0 {
 			return err
@@ -136,29 +136,10 @@ func (r *Raw) DeleteAuditEntry(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return r.withAuditFile(func(db *sql.DB) error {
+	return r.withStorageFile(func(db *sql.DB) error {
 		_, err := db.Exec(`DELETE FROM audit_entries WHERE log = ? AND seq = ?`, log, seq)
 		return err
 	})
-}
-
-// FailAuditWrites makes every write of an audit entry to the audit file fail
-// until the returned function is called: a trigger in the file itself, so the
-// Store meets SQLite's own error through every layer. (A Store reaching the
-// database through the fault proxy keeps its log in the collection: fail that
-// with Faults.Fail("insert", "audit").)
-func (r *Raw) FailAuditWrites(ctx context.Context) (heal func() error, err error) {
-	if r.auditFile == "" {
-		return nil, fmt.Errorf("no audit file: the database is not embedded")
-	}
-	exec := func(q string) error {
-		return r.withAuditFile(func(db *sql.DB) error {
-			_, err := db.ExecContext(ctx, q)
-			return err
-		})
-	}
-	err = exec(`CREATE TRIGGER fail_audit_writes BEFORE INSERT ON audit_entries BEGIN SELECT RAISE(ABORT, 'injected fault'); END`)
-	return func() error { return exec(`DROP TRIGGER IF EXISTS fail_audit_writes`) }, err
 }
 
 // DumpAudit returns every audit document as extended JSON (scans for leaks).
@@ -171,7 +152,7 @@ func (r *Raw) DumpAudit(ctx context.Context) ([]string, error) {
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, err
 	}
-	err = r.withAuditFile(func(db *sql.DB) error {
+	err = r.withStorageFile(func(db *sql.DB) error {
 		more, err := auditRows(db, `1`)
 		docs = append(docs, more...)
 		return err
