@@ -300,3 +300,46 @@ func TestDataDirectoryServesOneProcess(t *testing.T) {
 	}
 	again.Stop()
 }
+
+// TestAllSealedCredentialsByWorkspaceInNameOrder: the read of every list
+// groups credentials by workspace, each workspace's sorted by name key
+// whatever order they were written in, with each one's secrets beside it.
+func TestAllSealedCredentialsByWorkspaceInNameOrder(t *testing.T) {
+	_, s := storagetest.Store(t)
+	ctx := context.Background()
+	for _, ws := range []string{"ws1", "ws2"} {
+		if err := s.CreateDataKey(ctx, ws); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, name := range []string{"delta", "alpha", "charlie", "bravo", "alpha"} {
+		ws := []string{"ws1", "ws2"}[i%2]
+		id := fmt.Sprintf("c%d", 9-i) // ids in the opposite order to the names
+		c := storage.Credential{ID: id, WorkspaceID: ws, Name: name, NameKey: name, Type: "api_key", OwnerID: "o",
+			SecretKeys: []string{"apiKey"}, Version: 1, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+		if err := s.InsertCredential(ctx, c, map[string]redact.Secret{"apiKey": redact.New("secret-of-" + id)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	creds, sealed, err := s.AllSealedCredentials(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"ws1": "alpha/c5 charlie/c7 delta/c9", "ws2": "alpha/c8 bravo/c6"}
+	for ws, w := range want {
+		var got []string
+		for i, c := range creds[ws] {
+			secrets, err := s.Unseal(ctx, sealed[ws][i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v := secrets["apiKey"].Reveal(); v != "secret-of-"+c.ID {
+				t.Errorf("%s: credential %s carries the secrets of another (%q)", ws, c.ID, v)
+			}
+			got = append(got, c.NameKey+"/"+c.ID)
+		}
+		if g := strings.Join(got, " "); g != w {
+			t.Errorf("%s: %s, want %s", ws, g, w)
+		}
+	}
+}
