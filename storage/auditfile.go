@@ -169,24 +169,20 @@ func (f *sqliteFile) forEach(ctx context.Context, log string, fn func(AuditEntry
 
 // query reads the entries a SELECT of doc returns.
 func (f *sqliteFile) query(ctx context.Context, query string, args ...any) ([]AuditEntry, error) {
-	rows, err := f.read.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []AuditEntry
-	for rows.Next() {
+	err := each(ctx, f.read, query, args, func(rows *sql.Rows) error {
 		var doc []byte
 		if err := rows.Scan(&doc); err != nil {
-			return nil, err
+			return err
 		}
 		var e AuditEntry
 		if err := bson.Unmarshal(doc, &e); err != nil {
-			return nil, err
+			return err
 		}
 		out = append(out, e)
-	}
-	return out, rows.Err()
+		return nil
+	})
+	return out, err
 }
 
 // moveAuditIntoFile copies an audit log that an earlier version kept in the

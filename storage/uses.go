@@ -87,13 +87,9 @@ func addUses(m map[string]Uses, id string, u Uses) {
 	m[id] = cur
 }
 
-// maxUsesAttempts bounds the retries of one batch when other instances keep
-// writing the same document.
-const maxUsesAttempts = 50
-
 // usesStore keeps the use counters: in a collection of the database
 // (usesCollections), or, on the embedded database, in the storage file
-// (usesFile), where a batch costs a few rows instead of a FerretDB document
+// (usesfile.go), where a batch costs a few rows instead of a FerretDB document
 // read and rewritten.
 type usesStore interface {
 	// rewrite reads a workspace's counters, lets change edit them, and

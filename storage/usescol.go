@@ -15,6 +15,10 @@ import (
 // workspace in colUses (the layout is described in uses.go).
 type usesCollections struct{ s *Store }
 
+// maxUsesAttempts bounds the retries of one batch when other instances keep
+// writing the same document.
+const maxUsesAttempts = 50
+
 // rewrite reads a workspace's counters, lets change edit them, and writes
 // them back as the next revision. When change reports no change, nothing is
 // written.

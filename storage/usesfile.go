@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -24,23 +25,19 @@ func (f *sqliteFile) rewrite(ctx context.Context, workspaceID string, change fun
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT instance, batch FROM use_batches WHERE workspace = ?`, workspaceID)
-		if err != nil {
-			return err
-		}
-		was := map[string]int64{}
-		for rows.Next() {
+		err = each(ctx, tx, `SELECT instance, batch FROM use_batches WHERE workspace = ?`, []any{workspaceID}, func(rows *sql.Rows) error {
 			var instance string
 			var batch int64
 			if err := rows.Scan(&instance, &batch); err != nil {
-				rows.Close()
 				return err
 			}
-			d.F[instance], was[instance] = batch, batch
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			d.F[instance] = batch
+			return nil
+		})
+		if err != nil {
 			return err
 		}
+		was := maps.Clone(d.F)
 		all, err := d.counts()
 		if err != nil {
 			return err
@@ -82,7 +79,7 @@ func (f *sqliteFile) stored(ctx context.Context, workspaceIDs []string, instance
 func (f *sqliteFile) storedOf(ctx context.Context, workspaceIDs []string, instance string) ([]usesDoc, error) {
 	in, args := sqlIn(workspaceIDs)
 	var docs []usesDoc
-	err := f.each(ctx, `SELECT c.workspace, c.counts, coalesce(b.batch, 0) FROM use_counts c
+	err := each(ctx, f.read, `SELECT c.workspace, c.counts, coalesce(b.batch, 0) FROM use_counts c
 		LEFT JOIN use_batches b ON b.workspace = c.workspace AND b.instance = ?
 		WHERE c.workspace IN `+in, append([]any{instance}, args...), func(rows *sql.Rows) error {
 		d := usesDoc{F: map[string]int64{}}
@@ -118,9 +115,12 @@ func (f *sqliteFile) drop(ctx context.Context, workspaceID string) error {
 	})
 }
 
-// each calls fn for every row of a read.
-func (f *sqliteFile) each(ctx context.Context, query string, args []any, fn func(*sql.Rows) error) error {
-	rows, err := f.read.QueryContext(ctx, query, args...)
+// each calls fn for every row of a read, on q: the file's readers, or a
+// write transaction that reads what it is about to change.
+func each(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}
