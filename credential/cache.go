@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -24,7 +25,7 @@ type CacheStore interface {
 	WorkspaceState(ctx context.Context, workspaceID string) (coherence.WorkspaceState, error)
 	SealedCredential(ctx context.Context, id string) (storage.Credential, storage.Sealed, error)
 	SealedCredentialsOf(ctx context.Context, workspaceID string) ([]storage.Credential, []storage.Sealed, error)
-	AllSealedCredentials(ctx context.Context) (map[string][]storage.Credential, map[string][]storage.Sealed, error)
+	EachSealedCredential(ctx context.Context, fn func(storage.Credential, storage.Sealed) error) error
 	WorkspaceIDs(ctx context.Context) ([]string, error)
 	WorkspacesByID(ctx context.Context, ids []string) ([]storage.Workspace, error)
 	Unseal(ctx context.Context, s storage.Sealed) (map[string]redact.Secret, error)
@@ -62,7 +63,8 @@ type cache struct {
 	entries *lru.Cache[string, *entry]
 	lists   *lru.Cache[string, *wsList]
 	// homes maps credential id → workspace id, which never changes: it lets a
-	// lookup read the workspace's version before the credential.
+	// lookup read the workspace's version before the credential. A credential
+	// with an entry needs none (the entry says), so lists add none.
 	homes *lru.Cache[string, string]
 	// loads shares one database read among the requests that miss the same
 	// entry or list at the same version (a cold workspace under load would
@@ -105,13 +107,23 @@ type entry struct {
 	version  int64 // the workspace's data version read before the credential
 	loadedAt time.Time
 
-	maskMu sync.Mutex
-	masked map[string]*string // secret key → hint (nil: too short to hint); set keys only
-	views  []FieldView        // the fields as a person with VIEW sees them, once made
-	made   bool
+	viewsMu sync.Mutex
+	views   []FieldView // the fields as a person with VIEW sees them, once made
+	made    bool
 
-	// rendered keeps the API's renderings of this version (View.Rendered).
-	rendered rendered.Cache
+	// rendered keeps the API's renderings of this version (View.Rendered),
+	// made at the first: most cached credentials are never rendered, and an
+	// empty cache is a third of an entry.
+	rendered atomic.Pointer[rendered.Cache]
+}
+
+// renderings returns the entry's rendering cache, making it at the first call.
+func (e *entry) renderings() *rendered.Cache {
+	if r := e.rendered.Load(); r != nil {
+		return r
+	}
+	e.rendered.CompareAndSwap(nil, new(rendered.Cache))
+	return e.rendered.Load()
 }
 
 func newEntry(cred storage.Credential, sealed storage.Sealed, version int64, loadedAt time.Time) *entry {
@@ -205,6 +217,11 @@ func (c *cache) changedBetween(workspaceID string, from, to int64) ([]string, bo
 // get returns a credential as of this request, or storage.ErrNotFound.
 func (c *cache) get(ctx context.Context, id string) (*entry, error) {
 	ws, known := c.homes.Get(id)
+	if !known {
+		if e, ok := c.entries.Peek(id); ok {
+			ws, known = e.cred.WorkspaceID, true
+		}
+	}
 	if !known {
 		// First sight: the workspace (and so the version to check) is not known
 		// before the read; serve this read uncached and remember the workspace.
@@ -311,12 +328,24 @@ func (c *cache) allLists(ctx context.Context) error {
 		return err
 	}
 	loadedAt := c.now()
-	creds, sealed, err := c.store.AllSealedCredentials(ctx)
+	versions := make(map[string]int64, len(live))
+	for _, w := range live {
+		versions[w.ID] = w.DataVersion
+	}
+	// Each credential becomes its entry as it is read: nothing holds the
+	// whole read but the lists themselves.
+	byWorkspace := make(map[string][]*entry, len(live))
+	err = c.store.EachSealedCredential(ctx, func(cred storage.Credential, sealed storage.Sealed) error {
+		if v, ok := versions[cred.WorkspaceID]; ok { // not of a workspace created since
+			byWorkspace[cred.WorkspaceID] = append(byWorkspace[cred.WorkspaceID], c.keepEntry(cred, sealed, v, loadedAt))
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
 	for _, w := range live {
-		c.keepList(w.ID, c.makeList(w.ID, w.DataVersion, loadedAt, creds[w.ID], sealed[w.ID]))
+		c.keepList(w.ID, newList(w.DataVersion, loadedAt, byWorkspace[w.ID]))
 	}
 	return nil
 }
@@ -328,29 +357,37 @@ func (c *cache) loadList(ctx context.Context, workspaceID string, version int64)
 	if err != nil {
 		return nil, err
 	}
-	l := c.makeList(workspaceID, version, loadedAt, creds, sealed)
+	l := c.makeList(version, loadedAt, creds, sealed)
 	c.keepList(workspaceID, l)
 	return l.entries, nil
 }
 
 // makeList makes a workspace's list from its credentials, read after version.
-func (c *cache) makeList(workspaceID string, version int64, loadedAt time.Time, creds []storage.Credential, sealed []storage.Sealed) *wsList {
-	l := &wsList{version: version, loadedAt: loadedAt, entries: make([]*entry, len(creds))}
+func (c *cache) makeList(version int64, loadedAt time.Time, creds []storage.Credential, sealed []storage.Sealed) *wsList {
+	entries := make([]*entry, len(creds))
 	for i, cred := range creds {
-		e := newEntry(cred, sealed[i], version, loadedAt)
-		// An entry already cached at this version keeps its computed hints.
-		if old, ok := c.entries.Get(cred.ID); ok && old.version == e.version {
-			e = old
-		} else {
-			c.entries.Add(cred.ID, e)
-		}
-		c.homes.Add(cred.ID, workspaceID)
-		l.entries[i] = e
+		entries[i] = c.keepEntry(cred, sealed[i], version, loadedAt)
 	}
-	if !slices.IsSortedFunc(l.entries, byName) {
-		slices.SortFunc(l.entries, byName) // the database sorted them; this does not rely on its collation
+	return newList(version, loadedAt, entries)
+}
+
+// keepEntry caches a credential read after version and returns its entry: the
+// one already cached at this version, which keeps what it computed, if any.
+func (c *cache) keepEntry(cred storage.Credential, sealed storage.Sealed, version int64, loadedAt time.Time) *entry {
+	if old, ok := c.entries.Get(cred.ID); ok && old.version == version {
+		return old
 	}
-	return l
+	e := newEntry(cred, sealed, version, loadedAt)
+	c.entries.Add(cred.ID, e)
+	return e
+}
+
+// newList makes a list of entries, sorting them by name unless they are.
+func newList(version int64, loadedAt time.Time, entries []*entry) *wsList {
+	if !slices.IsSortedFunc(entries, byName) {
+		slices.SortFunc(entries, byName) // the database may have sorted them; this does not rely on its collation
+	}
+	return &wsList{version: version, loadedAt: loadedAt, entries: entries}
 }
 
 func byName(a, b *entry) int {
@@ -410,38 +447,24 @@ func (c *cache) keepList(workspaceID string, l *wsList) {
 // credential is a copy of the entry's credential.
 func (e *entry) credential() storage.Credential { return e.cred }
 
-// hints returns, for each set secret field, its hint (nil when the secret is
-// too short to hint). It decrypts once per entry; the plaintext is not kept.
-func (e *entry) hints(ctx context.Context, store CacheStore) (map[string]*string, error) {
-	e.maskMu.Lock()
-	defer e.maskMu.Unlock()
-	if e.masked != nil {
-		return e.masked, nil
+// fieldViews returns the fields as a person with VIEW sees them: the same for
+// every such person, so made once per entry (a page of 50 made 150 of them
+// per request), from one decryption for the secrets' hints; the plaintext is
+// not kept. Callers must not modify the slice or what it points to.
+func (e *entry) fieldViews(ctx context.Context, store CacheStore, t *provider.Type) ([]FieldView, error) {
+	e.viewsMu.Lock()
+	defer e.viewsMu.Unlock()
+	if e.made {
+		return e.views, nil
 	}
 	plain, err := store.Unseal(ctx, e.sealed)
 	if err != nil {
 		return nil, err
 	}
-	masked := make(map[string]*string, len(plain))
+	hints := make(map[string]*string, len(plain))
 	for k, v := range plain {
-		masked[k] = Hint(v)
+		hints[k] = Hint(v)
 	}
-	e.masked = masked
-	return masked, nil
-}
-
-// fieldViews returns the fields as a person with VIEW sees them: the same for
-// every such person, so made once per entry (a page of 50 made 150 of them
-// per request). Callers must not modify the slice or what it points to.
-func (e *entry) fieldViews(ctx context.Context, store CacheStore, t *provider.Type) ([]FieldView, error) {
-	hints, err := e.hints(ctx, store)
-	if err != nil {
-		return nil, err
-	}
-	e.maskMu.Lock()
-	defer e.maskMu.Unlock()
-	if !e.made {
-		e.views, e.made = maskHints(t, e.cred.Fields, hints), true
-	}
+	e.views, e.made = maskHints(t, e.cred.Fields, hints), true
 	return e.views, nil
 }

@@ -188,7 +188,7 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 		return cursor{order: order, value: visible[i].cred.NameKey, id: visible[i].cred.ID}
 	}
 	if order != (Order{Field: OrderName}) {
-		// The cache keeps lists in name order (cache.makeList); any other
+		// The cache keeps lists in name order (newList); any other
 		// order sorts them.
 		sorted := positions(visible, order, lastUsed, now)
 		sort.Slice(sorted, func(i, j int) bool { return sorted[i].at.less(sorted[j].at) })

@@ -135,7 +135,7 @@ func (v View) Rendered(ctx context.Context) (*rendered.Cache, string, bool) {
 	if e := v.Credential.ExpiresAt; e != nil && !e.After(v.at) {
 		variant[2] = 'x'
 	}
-	return &v.entry.rendered, string(variant), true
+	return v.entry.renderings(), string(variant), true
 }
 
 // Status returns the credential's status and message at the service's clock.

@@ -1,11 +1,9 @@
 package storage
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -226,25 +224,31 @@ func (s *Store) SealedCredentialsOf(ctx context.Context, workspaceID string) ([]
 	return creds, sealed, nil
 }
 
-// AllSealedCredentials reads every credential of the database, by workspace,
-// each workspace's sorted by name key and id (as SealedCredentialsOf). On
-// FerretDB v1 a query by workspace reads the whole collection anyway, so one
-// read of all of it costs what a read of one workspace's does.
-func (s *Store) AllSealedCredentials(ctx context.Context) (map[string][]Credential, map[string][]Sealed, error) {
-	var docs []sealedDoc
-	if err := s.allOn(s.rawCol(colCredentials), ctx, bson.M{}, &docs, "find credentials",
-		options.Find().SetProjection(bson.M{"oauthTokens": 0})); err != nil {
-		return nil, nil, err
+// EachSealedCredential calls fn with every credential of the database and
+// its secrets still encrypted, in no particular order, one document at a time:
+// at 50,000 credentials a slice of them all, decoded before the caller keeps
+// its own copies, was tens of MiB held at once. On FerretDB v1 a query by
+// workspace reads the whole collection anyway, so one read of all of it costs
+// what a read of one workspace's does. An error from fn stops the read.
+func (s *Store) EachSealedCredential(ctx context.Context, fn func(Credential, Sealed) error) error {
+	cur, err := s.rawCol(colCredentials).Find(ctx, bson.M{}, options.Find().SetProjection(bson.M{"oauthTokens": 0}))
+	if err != nil {
+		return fmt.Errorf("find credentials: %w", err)
 	}
-	slices.SortFunc(docs, func(a, b sealedDoc) int {
-		return cmp.Or(cmp.Compare(a.WorkspaceID, b.WorkspaceID), cmp.Compare(a.NameKey, b.NameKey), cmp.Compare(a.ID, b.ID))
-	})
-	creds, sealed := map[string][]Credential{}, map[string][]Sealed{}
-	for _, d := range docs {
-		creds[d.WorkspaceID] = append(creds[d.WorkspaceID], d.Credential)
-		sealed[d.WorkspaceID] = append(sealed[d.WorkspaceID], Sealed{d.Secrets})
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var doc sealedDoc // a fresh one: decoding into a used one would reuse its maps
+		if err := cur.Decode(&doc); err != nil {
+			return fmt.Errorf("read credential: %w", err)
+		}
+		if err := fn(doc.Credential, Sealed{doc.Secrets}); err != nil {
+			return err
+		}
 	}
-	return creds, sealed, nil
+	if err := cur.Err(); err != nil {
+		return fmt.Errorf("find credentials: %w", err)
+	}
+	return nil
 }
 
 // WorkspaceIDs returns the id of every workspace (live or being deleted).

@@ -301,10 +301,10 @@ func TestDataDirectoryServesOneProcess(t *testing.T) {
 	again.Stop()
 }
 
-// TestAllSealedCredentialsByWorkspaceInNameOrder: the read of every list
-// groups credentials by workspace, each workspace's sorted by name key
-// whatever order they were written in, with each one's secrets beside it.
-func TestAllSealedCredentialsByWorkspaceInNameOrder(t *testing.T) {
+// TestEachSealedCredentialGivesEveryOneWithItsSecrets: the read of every list
+// gives each credential of every workspace once, with its own secrets beside
+// it, and stops at the caller's error.
+func TestEachSealedCredentialGivesEveryOneWithItsSecrets(t *testing.T) {
 	_, s := storagetest.Store(t)
 	ctx := context.Background()
 	for _, ws := range []string{"ws1", "ws2"} {
@@ -314,32 +314,38 @@ func TestAllSealedCredentialsByWorkspaceInNameOrder(t *testing.T) {
 	}
 	for i, name := range []string{"delta", "alpha", "charlie", "bravo", "alpha"} {
 		ws := []string{"ws1", "ws2"}[i%2]
-		id := fmt.Sprintf("c%d", 9-i) // ids in the opposite order to the names
+		id := fmt.Sprintf("c%d", 9-i)
 		c := storage.Credential{ID: id, WorkspaceID: ws, Name: name, NameKey: name, Type: "api_key", OwnerID: "o",
-			SecretKeys: []string{"apiKey"}, Version: 1, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+			Fields: map[string]string{"note-" + id: "x"}, SecretKeys: []string{"apiKey"}, Version: 1, CreatedAt: time.Now(), UpdatedAt: time.Now()}
 		if err := s.InsertCredential(ctx, c, map[string]redact.Secret{"apiKey": redact.New("secret-of-" + id)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	creds, sealed, err := s.AllSealedCredentials(ctx)
+	var got []string
+	err := s.EachSealedCredential(ctx, func(c storage.Credential, sealed storage.Sealed) error {
+		secrets, err := s.Unseal(ctx, sealed)
+		if err != nil {
+			return err
+		}
+		if v := secrets["apiKey"].Reveal(); v != "secret-of-"+c.ID {
+			t.Errorf("credential %s carries the secrets of another (%q)", c.ID, v)
+		}
+		if c.Fields["note-"+c.ID] != "x" || len(c.Fields) != 1 { // a decoding into a used map would merge them
+			t.Errorf("credential %s carries the fields %v", c.ID, c.Fields)
+		}
+		got = append(got, c.WorkspaceID+"/"+c.NameKey+"/"+c.ID)
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"ws1": "alpha/c5 charlie/c7 delta/c9", "ws2": "alpha/c8 bravo/c6"}
-	for ws, w := range want {
-		var got []string
-		for i, c := range creds[ws] {
-			secrets, err := s.Unseal(ctx, sealed[ws][i])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if v := secrets["apiKey"].Reveal(); v != "secret-of-"+c.ID {
-				t.Errorf("%s: credential %s carries the secrets of another (%q)", ws, c.ID, v)
-			}
-			got = append(got, c.NameKey+"/"+c.ID)
-		}
-		if g := strings.Join(got, " "); g != w {
-			t.Errorf("%s: %s, want %s", ws, g, w)
-		}
+	slices.Sort(got)
+	if g, w := strings.Join(got, " "), "ws1/alpha/c5 ws1/charlie/c7 ws1/delta/c9 ws2/alpha/c8 ws2/bravo/c6"; g != w {
+		t.Errorf("read %s, want %s", g, w)
+	}
+	stop := errors.New("enough")
+	calls := 0
+	if err := s.EachSealedCredential(ctx, func(storage.Credential, storage.Sealed) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+		t.Errorf("a caller's error: %v after %d calls, want %v after 1", err, calls, stop)
 	}
 }
