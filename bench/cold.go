@@ -58,3 +58,23 @@ func traceSink() string {
 	}()
 	return "http://" + ln.Addr().String()
 }
+
+// firstPageResult is how long the first page of a workspace took while every
+// list was cold: on the embedded database that request waits for the read of
+// every credential (credential/cache.go, allLists), which the page scenario's
+// other requests start too.
+type firstPageResult struct {
+	Ms    float64 `json:"ms"`
+	Error string  `json:"error,omitempty"`
+}
+
+func timeFirstPage(s *server, ws string) firstPageResult {
+	const q = `query($ws: ID!) { workspace(id: $ws) { credentials(first: 50) { totalCount edges { node { id name owner { id email } fields { key value isSet hint } } } } } }`
+	start := time.Now()
+	_, err := s.call(q, map[string]any{"ws": ws}, s.jwt)
+	r := firstPageResult{Ms: float64(time.Since(start).Microseconds()) / 1000}
+	if err != nil {
+		r.Error = err.Error()
+	}
+	return r
+}
