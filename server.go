@@ -112,12 +112,14 @@ func localKey(cfg *config.Config) (redact.Bytes, error) {
 // defaultGCPercent is the collector's target when GOGC is not set. A request
 // allocates a few hundred short-lived objects (GraphQL field contexts, BSON), and
 // at Go's default of 100 the collector takes a large share of the CPU under load;
-// at 400 the heap may grow to five times the live data and requests cost less
-// CPU (the figures: docs/performance.md). GOGC (and GOMEMLIMIT) still win when set.
-const defaultGCPercent = 400
+// at 800 the heap may grow to nine times the live data, so that under load the
+// memory limit below, not the live data, decides how often it runs: with a
+// smaller cache a lower target made the collector run more often for the same
+// work (the figures: docs/performance.md). GOGC (and GOMEMLIMIT) still win when set.
+const defaultGCPercent = 800
 
 // defaultMemoryLimit is the collector's soft memory limit when GOMEMLIMIT is
-// not set: the heap grows to five times the live data (defaultGCPercent) only
+// not set: the heap grows to nine times the live data (defaultGCPercent) only
 // while that stays under it; past it the collector runs as often as it must
 // (at most half the CPU: Go's own guard). So a busy server keeps the cheap
 // collections of a small heap without growing to several hundred MiB.
