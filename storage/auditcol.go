@@ -164,19 +164,6 @@ func (a auditCollections) entries(ctx context.Context, q AuditQuery) ([]AuditEnt
 }
 
 func (a auditCollections) forEach(ctx context.Context, log string, fn func(AuditEntry) error) error {
-	cur, err := a.s.col(colAudit).Find(ctx, bson.M{"workspaceId": log}, options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}))
-	if err != nil {
-		return fmt.Errorf("read audit log: %w", err)
-	}
-	defer cur.Close(ctx)
-	for cur.Next(ctx) {
-		var e AuditEntry
-		if err := cur.Decode(&e); err != nil {
-			return fmt.Errorf("read audit entry: %w", err)
-		}
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
-	return cur.Err()
+	return eachOn(ctx, a.s.col(colAudit).Collection, bson.M{"workspaceId": log}, "read audit log", fn,
+		options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}))
 }

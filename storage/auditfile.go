@@ -190,11 +190,6 @@ func (f *sqliteFile) query(ctx context.Context, query string, args ...any) ([]Au
 // entries in batches (entries already in the file are skipped), then heads
 // merged (never moved back).
 func (s *Store) moveAuditIntoFile(ctx context.Context) error {
-	cur, err := s.db.Collection(colAudit).Find(ctx, bson.M{})
-	if err != nil {
-		return fmt.Errorf("move audit log into the storage file: %w", err)
-	}
-	defer cur.Close(ctx)
 	const batch = 500
 	var es []AuditEntry
 	copyBatch := func() error {
@@ -204,19 +199,14 @@ func (s *Store) moveAuditIntoFile(ctx context.Context) error {
 		es = es[:0]
 		return err
 	}
-	for cur.Next(ctx) {
-		var e AuditEntry
-		if err := cur.Decode(&e); err != nil {
-			return fmt.Errorf("move audit log into the storage file: %w", err)
-		}
+	err := eachOn(ctx, s.db.Collection(colAudit), bson.M{}, "move audit log into the storage file", func(e AuditEntry) error {
 		if es = append(es, e); len(es) == batch {
-			if err := copyBatch(); err != nil {
-				return err
-			}
+			return copyBatch()
 		}
-	}
-	if err := cur.Err(); err != nil {
-		return fmt.Errorf("move audit log into the storage file: %w", err)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if len(es) > 0 {
 		if err := copyBatch(); err != nil {

@@ -231,24 +231,9 @@ func (s *Store) SealedCredentialsOf(ctx context.Context, workspaceID string) ([]
 // workspace reads the whole collection anyway, so one read of all of it costs
 // what a read of one workspace's does. An error from fn stops the read.
 func (s *Store) EachSealedCredential(ctx context.Context, fn func(Credential, Sealed) error) error {
-	cur, err := s.rawCol(colCredentials).Find(ctx, bson.M{}, options.Find().SetProjection(bson.M{"oauthTokens": 0}))
-	if err != nil {
-		return fmt.Errorf("find credentials: %w", err)
-	}
-	defer cur.Close(ctx)
-	for cur.Next(ctx) {
-		var doc sealedDoc // a fresh one: decoding into a used one would reuse its maps
-		if err := cur.Decode(&doc); err != nil {
-			return fmt.Errorf("read credential: %w", err)
-		}
-		if err := fn(doc.Credential, Sealed{doc.Secrets}); err != nil {
-			return err
-		}
-	}
-	if err := cur.Err(); err != nil {
-		return fmt.Errorf("find credentials: %w", err)
-	}
-	return nil
+	return eachOn(ctx, s.rawCol(colCredentials), bson.M{}, "find credentials", func(d sealedDoc) error {
+		return fn(d.Credential, Sealed{d.Secrets})
+	}, options.Find().SetProjection(bson.M{"oauthTokens": 0}))
 }
 
 // WorkspaceIDs returns the id of every workspace (live or being deleted).

@@ -391,6 +391,30 @@ func (s *Store) allOn(col *mongo.Collection, ctx context.Context, filter any, ou
 	return nil
 }
 
+// eachOn runs a query on a collection and calls fn with each result as it is
+// decoded (a fresh T each time: decoding into a used one would reuse its maps),
+// without holding them all. fn's error stops the read and is returned as is.
+func eachOn[T any](ctx context.Context, col *mongo.Collection, filter any, what string, fn func(T) error, opts ...*options.FindOptions) error {
+	cur, err := col.Find(ctx, filter, opts...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var doc T
+		if err := cur.Decode(&doc); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if err := fn(doc); err != nil {
+			return err
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
 // allCollections exist from start-up on the embedded database, so that they
 // get the _id index (FerretDB creates a collection's table on its first write).
 // The audit log, the use counters, the rate-limit counts and the epochs are
