@@ -64,7 +64,7 @@ type cache struct {
 	lists   *lru.Cache[string, *wsList]
 	// homes maps credential id → workspace id, which never changes: it lets a
 	// lookup read the workspace's version before the credential. A credential
-	// with an entry needs none (the entry says), so lists add none.
+	// with an entry needs none (the entry says, see get), so lists add none.
 	homes *lru.Cache[string, string]
 	// loads shares one database read among the requests that miss the same
 	// entry or list at the same version (a cold workspace under load would
@@ -216,11 +216,14 @@ func (c *cache) changedBetween(workspaceID string, from, to int64) ([]string, bo
 
 // get returns a credential as of this request, or storage.ErrNotFound.
 func (c *cache) get(ctx context.Context, id string) (*entry, error) {
-	ws, known := c.homes.Get(id)
-	if !known {
-		if e, ok := c.entries.Peek(id); ok {
-			ws, known = e.cred.WorkspaceID, true
-		}
+	// A cached entry, of whatever version, says the credential's workspace;
+	// homes remembers it for credentials without one.
+	e, cached := c.entries.Get(id)
+	ws, known := "", cached
+	if cached {
+		ws = e.cred.WorkspaceID
+	} else {
+		ws, known = c.homes.Get(id)
 	}
 	if !known {
 		// First sight: the workspace (and so the version to check) is not known
@@ -237,7 +240,7 @@ func (c *cache) get(ctx context.Context, id string) (*entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	if e, ok := c.entries.Get(id); ok && e.version == st.DataVersion && c.fresh(e.loadedAt) {
+	if cached && e.version == st.DataVersion && c.fresh(e.loadedAt) {
 		c.observed(true)
 		return e, nil
 	}
@@ -260,9 +263,7 @@ func (c *cache) get(ctx context.Context, id string) (*entry, error) {
 		if err != nil {
 			return nil, err
 		}
-		e := newEntry(cred, sealed, st.DataVersion, loadedAt)
-		c.entries.Add(id, e)
-		return e, nil
+		return c.keepEntry(cred, sealed, st.DataVersion, loadedAt), nil
 	})
 	if err != nil {
 		return nil, err
@@ -414,9 +415,7 @@ func (c *cache) patchList(ctx context.Context, workspaceID string, l *wsList, id
 		case err != nil:
 			return nil, err
 		default:
-			e := newEntry(cred, sealed, version, c.now())
-			c.entries.Add(id, e)
-			changed[id] = e
+			changed[id] = c.keepEntry(cred, sealed, version, c.now())
 		}
 	}
 	entries := make([]*entry, 0, len(l.entries)+len(changed))
@@ -430,9 +429,9 @@ func (c *cache) patchList(ctx context.Context, workspaceID string, l *wsList, id
 			entries = append(entries, e)
 		}
 	}
-	slices.SortFunc(entries, byName)
-	c.keepList(workspaceID, &wsList{version: version, loadedAt: l.loadedAt, entries: entries})
-	return entries, nil
+	patched := newList(version, l.loadedAt, entries)
+	c.keepList(workspaceID, patched)
+	return patched.entries, nil
 }
 
 // keepList caches l unless a list of a later version is cached already (two
@@ -457,14 +456,10 @@ func (e *entry) fieldViews(ctx context.Context, store CacheStore, t *provider.Ty
 	if e.made {
 		return e.views, nil
 	}
-	plain, err := store.Unseal(ctx, e.sealed)
+	secrets, err := store.Unseal(ctx, e.sealed)
 	if err != nil {
 		return nil, err
 	}
-	hints := make(map[string]*string, len(plain))
-	for k, v := range plain {
-		hints[k] = Hint(v)
-	}
-	e.views, e.made = maskHints(t, e.cred.Fields, hints), true
+	e.views, e.made = Mask(t, Values{Plain: e.cred.Fields, Secret: secrets}), true
 	return e.views, nil
 }
