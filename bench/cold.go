@@ -21,7 +21,6 @@ type ColdList struct {
 // coldLists writes a credential into the first workspace, then times the
 // page of 50 (with fields and owner) that follows, ten times.
 func coldLists(s *server, sd *seeded) (ColdList, error) {
-	const q = `query($ws: ID!) { workspace(id: $ws) { credentials(first: 50) { totalCount edges { node { id name owner { id email } fields { key value isSet hint } } } } } }`
 	ws := sd.workspaces[0]
 	var took []float64
 	total := 0
@@ -32,7 +31,7 @@ func coldLists(s *server, sd *seeded) (ColdList, error) {
 			return ColdList{}, err
 		}
 		start := time.Now()
-		d, err := s.call(q, map[string]any{"ws": ws}, s.jwt)
+		d, err := s.call(pageQuery, map[string]any{"ws": ws}, s.jwt)
 		if err != nil {
 			return ColdList{}, err
 		}
@@ -69,9 +68,8 @@ type firstPageResult struct {
 }
 
 func timeFirstPage(s *server, ws string) firstPageResult {
-	const q = `query($ws: ID!) { workspace(id: $ws) { credentials(first: 50) { totalCount edges { node { id name owner { id email } fields { key value isSet hint } } } } } }`
 	start := time.Now()
-	_, err := s.call(q, map[string]any{"ws": ws}, s.jwt)
+	_, err := s.call(pageQuery, map[string]any{"ws": ws}, s.jwt)
 	r := firstPageResult{Ms: float64(time.Since(start).Microseconds()) / 1000}
 	if err != nil {
 		r.Error = err.Error()

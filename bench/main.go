@@ -94,6 +94,10 @@ type Row struct {
 	Ratio      float64 `json:"ratio_to_baseline"`
 }
 
+// pageQuery is the page scenario's query: the first page of a workspace's
+// credentials with fields and owner (also timed cold, bench/cold.go).
+const pageQuery = `query($ws: ID!) { workspace(id: $ws) { credentials(first: 50) { totalCount edges { node { id name owner { id email } fields { key value isSet hint } } } } } }`
+
 func run(bin string, duration, warmup time.Duration, conns, nCreds int, out, only string) error {
 	baseline, stopBase := startBaseline()
 	defer stopBase()
@@ -123,7 +127,7 @@ func run(bin string, duration, warmup time.Duration, conns, nCreds int, out, onl
 			return gqlBody(`query($id: ID!) { credential(id: $id) { id name status fields { key value isSet hint } } }`, map[string]any{"id": seed.creds[i%len(seed.creds)]})
 		}, srv.pid()},
 		{"page of 50 with fields and owner", srv.base + "/graphql", srv.jwt, func(i int) []byte {
-			return gqlBody(`query($ws: ID!) { workspace(id: $ws) { credentials(first: 50) { totalCount edges { node { id name owner { id email } fields { key value isSet hint } } } } } }`, map[string]any{"ws": seed.workspaces[i%len(seed.workspaces)]})
+			return gqlBody(pageQuery, map[string]any{"ws": seed.workspaces[i%len(seed.workspaces)]})
 		}, srv.pid()},
 		{"APQ hash-only viewer", srv.base + "/graphql", srv.jwt, func(int) []byte { return seed.apq }, srv.pid()},
 		{"useCredential by token", srv.base + "/graphql", seed.token, func(i int) []byte {
