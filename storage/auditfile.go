@@ -11,9 +11,19 @@ import (
 )
 
 // The audit log on the embedded database, in the storage file (sqlitefile.go):
-// a table of entries ordered by (log, seq), each kept as BSON with the fields
-// the log is filtered by beside it, so that a page of a log is a range read of
-// the table and never decodes another log's entries; and a table of heads.
+// a table of entries, each kept as BSON with the fields the log is filtered by
+// beside it, and a table of heads. Entries are stored in the order they were
+// written and found through an index on (log, seq), so that a page of a log is
+// a range read of the index and never decodes another log's entries.
+//
+// Written in that order, a group-commit round appends its entries, whatever
+// their logs, to the table's last page, and only the index's small rows go to
+// each log's place. Earlier versions kept the entries in a table ordered by
+// (log, seq) itself (audit_entries, WITHOUT ROWID): a round then rewrote the
+// page of every log it touched and, rows being large, split them often
+// (BenchmarkInsertAuditRound: 55 against 36 µs of CPU an entry; under
+// useCredential load about 15 pages written to the write-ahead log a round,
+// against 8). upgradeAuditTable moves such a table's entries over.
 
 // forEachBatch is how many entries a read of a whole log takes at a time, so
 // that verifying a long log does not hold one read transaction throughout.
@@ -52,20 +62,21 @@ func (f *sqliteFile) advanceHeads(ctx context.Context, moves []AuditHeadMove) er
 // insert writes the entries in one transaction: all of them or none.
 func (f *sqliteFile) insert(ctx context.Context, es []AuditEntry) error {
 	return f.inTx(ctx, "write audit entries", func(tx *sql.Tx) error {
-		return insertAuditRows(ctx, tx, "INSERT", es)
+		return insertAuditRows(ctx, tx.StmtContext(ctx, f.insertAudit), es)
 	})
 }
 
-// insertAuditRows inserts entries with verb (INSERT, or INSERT OR IGNORE to
-// copy entries that may be there already). One prepared row at a time: a
-// statement of many rows costs more (BenchmarkInsertAuditRound: 85 against
-// 65 µs of CPU an entry).
-func insertAuditRows(ctx context.Context, tx *sql.Tx, verb string, es []AuditEntry) error {
-	stmt, err := tx.PrepareContext(ctx, verb+` INTO audit_entries
-		(log, seq, at, action, outcome, target_id, actor_user_id, actor_token_id, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
+// insertAuditSQL inserts one entry; verb is INSERT, or INSERT OR IGNORE to
+// copy entries that may be there already.
+func insertAuditSQL(verb string) string {
+	return verb + ` INTO audit_log
+		(log, seq, at, action, outcome, target_id, actor_user_id, actor_token_id, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+}
+
+// insertAuditRows inserts entries with stmt (insertAuditSQL), one prepared
+// row at a time: a statement of many rows cost more (BenchmarkInsertAuditRound:
+// 85 against 65 µs of CPU an entry, with the earlier table).
+func insertAuditRows(ctx context.Context, stmt *sql.Stmt, es []AuditEntry) error {
 	defer stmt.Close()
 	for _, e := range es {
 		doc, err := bson.Marshal(e)
@@ -84,7 +95,7 @@ func insertAuditRows(ctx context.Context, tx *sql.Tx, verb string, es []AuditEnt
 }
 
 func (f *sqliteFile) entry(ctx context.Context, log string, seq int64) (AuditEntry, error) {
-	es, err := f.query(ctx, `SELECT doc FROM audit_entries WHERE log = ? AND seq = ?`, log, seq)
+	es, err := f.query(ctx, `SELECT doc FROM audit_log WHERE log = ? AND seq = ?`, log, seq)
 	if err != nil {
 		return AuditEntry{}, fmt.Errorf("read audit entry: %w", err)
 	}
@@ -122,7 +133,7 @@ func (q AuditQuery) where() (string, []any) {
 func (f *sqliteFile) entries(ctx context.Context, q AuditQuery) ([]AuditEntry, int64, error) {
 	where, args := q.where()
 	var total int64
-	if err := f.read.QueryRowContext(ctx, `SELECT count(*) FROM audit_entries WHERE `+where, args...).Scan(&total); err != nil {
+	if err := f.read.QueryRowContext(ctx, `SELECT count(*) FROM audit_log WHERE `+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count audit entries: %w", err)
 	}
 	if q.BeforeSeq > 0 {
@@ -141,7 +152,7 @@ func (f *sqliteFile) entries(ctx context.Context, q AuditQuery) ([]AuditEntry, i
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	out, err := f.query(ctx, `SELECT doc FROM audit_entries WHERE `+where+` ORDER BY seq `+order+` LIMIT ?`, append(args, limit)...)
+	out, err := f.query(ctx, `SELECT doc FROM audit_log WHERE `+where+` ORDER BY seq `+order+` LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("find audit entries: %w", err)
 	}
@@ -151,7 +162,7 @@ func (f *sqliteFile) entries(ctx context.Context, q AuditQuery) ([]AuditEntry, i
 func (f *sqliteFile) forEach(ctx context.Context, log string, fn func(AuditEntry) error) error {
 	after := int64(-1 << 63)
 	for {
-		batch, err := f.query(ctx, `SELECT doc FROM audit_entries WHERE log = ? AND seq > ? ORDER BY seq LIMIT ?`, log, after, forEachBatch)
+		batch, err := f.query(ctx, `SELECT doc FROM audit_log WHERE log = ? AND seq > ? ORDER BY seq LIMIT ?`, log, after, forEachBatch)
 		if err != nil {
 			return fmt.Errorf("read audit log: %w", err)
 		}
@@ -185,6 +196,26 @@ func (f *sqliteFile) query(ctx context.Context, query string, args ...any) ([]Au
 	return out, err
 }
 
+// upgradeAuditTable moves the entries of the table earlier versions wrote
+// (audit_entries) into audit_log and drops it, in one transaction: after a
+// crash it is either still all there, to be moved at the next start, or gone.
+// Once, at the first start of this version; every later start costs one
+// lookup in SQLite's schema.
+func (f *sqliteFile) upgradeAuditTable(ctx context.Context) error {
+	return f.inTx(ctx, "move audit entries to their new table", func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_entries'`).Scan(&n); err != nil || n == 0 {
+			return err
+		}
+		const columns = `log, seq, at, action, outcome, target_id, actor_user_id, actor_token_id, doc`
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (`+columns+`) SELECT `+columns+` FROM audit_entries ORDER BY log, seq`); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DROP TABLE audit_entries`)
+		return err
+	})
+}
+
 // moveAuditIntoFile copies an audit log that an earlier version kept in the
 // embedded database's collections into the storage file (moveIntoFile):
 // entries in batches (entries already in the file are skipped), then heads
@@ -194,7 +225,11 @@ func (s *Store) moveAuditIntoFile(ctx context.Context) error {
 	var es []AuditEntry
 	copyBatch := func() error {
 		err := s.file.inTx(ctx, "move audit log into the storage file", func(tx *sql.Tx) error {
-			return insertAuditRows(ctx, tx, "INSERT OR IGNORE", es)
+			stmt, err := tx.PrepareContext(ctx, insertAuditSQL("INSERT OR IGNORE"))
+			if err != nil {
+				return err
+			}
+			return insertAuditRows(ctx, stmt, es)
 		})
 		es = es[:0]
 		return err

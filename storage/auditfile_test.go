@@ -2,8 +2,10 @@ package storage_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +83,64 @@ func TestAuditLogMovesIntoItsFile(t *testing.T) {
 	must(old.InsertAuditEntries(ctx, auditEntries("ws", 599, 602)))
 	must(old.AdvanceAuditHeads(ctx, []storage.AuditHeadMove{{Log: "ws", To: storage.AuditHead{Seq: 602, Hash: "ws602"}}}))
 	check(db.Open(t), 602)
+}
+
+// TestAuditTableOfOldVersionIsMovedOver: a storage file written by a version
+// that kept entries in a table ordered by (log, seq) has them moved into the
+// table ordered by writing at start-up, every entry readable as before and the
+// old table gone; the next entry of a log follows on, and a number already
+// taken is still refused (the index keeps (log, seq) unique).
+func TestAuditTableOfOldVersionIsMovedOver(t *testing.T) {
+	db := storagetest.Start(t)
+	if db.Embedded == nil {
+		t.Skip("MONGODB_URI is set: there is no audit file")
+	}
+	ctx := context.Background()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Open(t) // makes the file
+	raw := db.Raw(t)
+	old := append(auditEntries("ws", 1, 300), auditEntries("ws2", 1, 3)...)
+	old[41].TargetID, old[41].Action = "cred-41", "CREDENTIAL_USED"
+	must(raw.WriteAuditTableOfOldVersion(ctx, old))
+
+	s := db.Open(t)
+	var seqs []int64
+	must(s.ForEachAuditEntry(ctx, "ws", func(e storage.AuditEntry) error {
+		if e.Hash != fmt.Sprint("ws", e.Seq) {
+			t.Errorf("entry %d moved with hash %q", e.Seq, e.Hash)
+		}
+		seqs = append(seqs, e.Seq)
+		return nil
+	}))
+	if len(seqs) != 300 || seqs[0] != 1 || seqs[299] != 300 {
+		t.Fatalf("log ws moved as %d entries, want 1 to 300 in order", len(seqs))
+	}
+	if e, err := s.AuditEntry(ctx, "ws", 177); err != nil || !e.At.Equal(auditEntries("ws", 177, 177)[0].At) {
+		t.Errorf("entry 177 after the move: %+v, %v", e, err)
+	}
+	if es, total, err := s.AuditEntries(ctx, storage.AuditQuery{Log: "ws", TargetID: "cred-41"}); err != nil || total != 1 || es[0].Seq != 42 {
+		t.Errorf("filtered by target after the move: %d (%+v), %v; want entry 42", total, es, err)
+	}
+	if _, total, err := s.AuditEntries(ctx, storage.AuditQuery{Log: "ws2"}); err != nil || total != 3 {
+		t.Errorf("log ws2 after the move: %d entries, %v", total, err)
+	}
+	tables, err := raw.StorageFileTables(ctx)
+	must(err)
+	if slices.Contains(tables, "audit_entries") || !slices.Contains(tables, "audit_log") {
+		t.Errorf("tables after the move: %v", tables)
+	}
+	must(s.InsertAuditEntries(ctx, auditEntries("ws", 301, 301)))
+	if err := s.InsertAuditEntries(ctx, auditEntries("ws", 300, 300)); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("an entry numbered like one moved over: %v, want ErrConflict", err)
+	}
+	if _, total, err := s.AuditEntries(ctx, storage.AuditQuery{Log: "ws"}); err != nil || total != 301 {
+		t.Errorf("log ws after one more entry: %d entries, %v", total, err)
+	}
 }
 
 // TestStorageFileLogIsCheckpointed: the storage file's write-ahead log is

@@ -34,6 +34,7 @@ import (
 // runs each: 57-72 ms against 40-72 ms, medians 68 and 44).
 type sqliteFile struct {
 	write, read *sql.DB
+	insertAudit *sql.Stmt // insertAuditSQL("INSERT") on write, prepared once
 }
 
 // sqliteFileReaders bounds the read connections, and readerCache is each
@@ -46,7 +47,8 @@ const (
 )
 
 const sqliteFileSchema = `
-CREATE TABLE IF NOT EXISTS audit_entries (
+CREATE TABLE IF NOT EXISTS audit_log (
+	id             INTEGER PRIMARY KEY, -- the order entries were written in
 	log            TEXT    NOT NULL,
 	seq            INTEGER NOT NULL,
 	at             INTEGER NOT NULL, -- Unix milliseconds, as BSON keeps times
@@ -55,9 +57,9 @@ CREATE TABLE IF NOT EXISTS audit_entries (
 	target_id      TEXT    NOT NULL,
 	actor_user_id  TEXT    NOT NULL,
 	actor_token_id TEXT    NOT NULL,
-	doc            BLOB    NOT NULL, -- the AuditEntry as BSON
-	PRIMARY KEY (log, seq)
-) WITHOUT ROWID;
+	doc            BLOB    NOT NULL  -- the AuditEntry as BSON
+);
+CREATE UNIQUE INDEX IF NOT EXISTS audit_log_seq ON audit_log (log, seq);
 CREATE TABLE IF NOT EXISTS audit_heads (
 	log  TEXT    NOT NULL PRIMARY KEY,
 	seq  INTEGER NOT NULL,
@@ -108,12 +110,23 @@ func openSQLiteFile(ctx context.Context, path string) (*sqliteFile, error) {
 		f.close()
 		return nil, fmt.Errorf("create storage file tables: %w", err)
 	}
+	if err := f.upgradeAuditTable(ctx); err != nil {
+		f.close()
+		return nil, err
+	}
+	if f.insertAudit, err = f.write.PrepareContext(ctx, insertAuditSQL("INSERT")); err != nil {
+		f.close()
+		return nil, fmt.Errorf("prepare storage file statements: %w", err)
+	}
 	return f, nil
 }
 
 // close closes the file (SQLite copies what is left of its write-ahead log
 // into it when the last connection closes).
 func (f *sqliteFile) close() {
+	if f.insertAudit != nil {
+		_ = f.insertAudit.Close()
+	}
 	for _, db := range []*sql.DB{f.write, f.read} {
 		if db != nil {
 			_ = db.Close()

@@ -35,7 +35,7 @@ func (r *Raw) withStorageFile(fn func(*sql.DB) error) error {
 
 // auditRows returns the BSON of the audit file's entries that match where.
 func auditRows(db *sql.DB, where string, args ...any) ([]bson.Raw, error) {
-	rows, err := db.Query(`SELECT doc FROM audit_entries WHERE `+where, args...)
+	rows, err := db.Query(`SELECT doc FROM audit_log WHERE `+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (r *Raw) SetAuditEntry(ctx context.Context, id string, set bson.M) error {
 		if err := bson.Unmarshal(raw, &e); err != nil {
 			return err
 		}
-		_, err = db.Exec(`UPDATE audit_entries SET doc = ?, at = ?, action = ?, outcome = ?, target_id = ?,
+		_, err = db.Exec(`UPDATE audit_log SET doc = ?, at = ?, action = ?, outcome = ?, target_id = ?,
 			actor_user_id = ?, actor_token_id = ? WHERE log = ? AND seq = ?`,
 			raw, e.At.UnixMilli(), e.Action, e.Outcome, e.TargetID, e.ActorUserID, e.ActorTokenID, log, seq)
 		return err
@@ -137,7 +137,7 @@ func (r *Raw) DeleteAuditEntry(ctx context.Context, id string) error {
 		return err
 	}
 	return r.withStorageFile(func(db *sql.DB) error {
-		_, err := db.Exec(`DELETE FROM audit_entries WHERE log = ? AND seq = ?`, log, seq)
+		_, err := db.Exec(`DELETE FROM audit_log WHERE log = ? AND seq = ?`, log, seq)
 		return err
 	})
 }
@@ -161,5 +161,54 @@ func (r *Raw) DumpAudit(ctx context.Context) ([]string, error) {
 	for i, d := range docs {
 		out[i] = d.String()
 	}
+	return out, err
+}
+
+// WriteAuditTableOfOldVersion writes entries into the storage file as versions
+// before audit_log kept them: in a table ordered by (log, seq), audit_entries
+// (tests of storage's upgrade). The file must exist (a Store opened it once).
+func (r *Raw) WriteAuditTableOfOldVersion(ctx context.Context, es []storage.AuditEntry) error {
+	if r.storageFile == "" {
+		return fmt.Errorf("no storage file: the database is not embedded")
+	}
+	return r.withStorageFile(func(db *sql.DB) error {
+		if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS audit_entries (
+			log TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, action TEXT NOT NULL, outcome TEXT NOT NULL,
+			target_id TEXT NOT NULL, actor_user_id TEXT NOT NULL, actor_token_id TEXT NOT NULL, doc BLOB NOT NULL,
+			PRIMARY KEY (log, seq)) WITHOUT ROWID`); err != nil {
+			return err
+		}
+		for _, e := range es {
+			doc, err := bson.Marshal(e)
+			if err != nil {
+				return err
+			}
+			if _, err := db.ExecContext(ctx, `INSERT INTO audit_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				e.Log, e.Seq, e.At.UnixMilli(), e.Action, e.Outcome, e.TargetID, e.ActorUserID, e.ActorTokenID, doc); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// StorageFileTables lists the tables of the storage file.
+func (r *Raw) StorageFileTables(ctx context.Context) ([]string, error) {
+	var out []string
+	err := r.withStorageFile(func(db *sql.DB) error {
+		rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				return err
+			}
+			out = append(out, name)
+		}
+		return rows.Err()
+	})
 	return out, err
 }
