@@ -287,6 +287,7 @@ func serve(stdout, stderr io.Writer) int {
 		APQMax:               cfg.APQMax,
 		ExpiryWarning:        cfg.ExpiryWarning,
 		DeadlinesEvery:       time.Minute,
+		WarmCache:            true,
 		WebhooksEvery:        time.Second,
 		MaxSubscriptions:     cfg.MaxSubscriptions,
 		WebhookRateUnderLoad: cfg.WebhookRate,

@@ -60,6 +60,9 @@ type Options struct {
 	// DeadlinesEvery is how often the deadline scheduler (package lifecycle)
 	// looks for expiring, expired and rotation-due credentials; 0: it does not run.
 	DeadlinesEvery time.Duration
+	// WarmCache reads every workspace's credentials and policies into the
+	// caches in the background at start, on the embedded database (warmCaches).
+	WarmCache bool
 	// TrustedProxies may set X-Forwarded-For.
 	TrustedProxies []*net.IPNet
 	// CORSOrigins get CORS headers.
@@ -165,6 +168,9 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 		go lifecycle.New(store, auditLog, o.Now, holder.String(), o.DeadlinesEvery, o.Logger).Run(ctx)
 	}
 	credentials.ObserveCache(func(hit bool) { o.Metrics.Cache("credential", hit) })
+	if o.WarmCache && store.OneInstance() {
+		go warmCaches(ctx, store, authorizer, credentials, o.Logger)
+	}
 	console, err := persisted.ParseManifest(httpapi.ConsoleManifest(), graph.NewExecutableSchema(graph.Config{}).Schema())
 	if err != nil {
 		return nil, fmt.Errorf("the console's built-in operations: %w", err)
@@ -207,6 +213,26 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 		PerRequest:     perRequest,
 		Load:           load,
 	}), nil
+}
+
+// warmCaches reads what the first request in each workspace would otherwise
+// wait for after a restart on the embedded database: its policies and its
+// credentials, each kind in one read of every workspace's (there a read of one
+// workspace's costs as much: authz.Authorizer.Warm, credential.Service.WarmCache).
+// In the background: requests are served meanwhile, and those that miss a
+// list share its read.
+func warmCaches(ctx context.Context, store *coherence.Store, a *authz.Authorizer, credentials *credential.Service, log *slog.Logger) {
+	ids, err := store.WorkspaceIDs(ctx)
+	if err == nil {
+		err = a.Warm(ctx, ids)
+	}
+	if err == nil {
+		err = credentials.WarmCache(ctx)
+	}
+	if err != nil && ctx.Err() == nil {
+		// Not fatal: each workspace's first request reads what it needs instead.
+		log.WarnContext(ctx, "could not read the caches ahead at start", "error", err)
+	}
 }
 
 // auditReader is what the event hub reads: entries from the store, the end of

@@ -302,3 +302,63 @@ func testAuthorizer(t testing.TB) (*Authorizer, *coherence.Store) {
 	}
 	return a, store
 }
+
+// TestWarmCompilesEveryWorkspaceFromOneRead: an authorizer starting on
+// existing rules (a restart) that is warmed answers for every workspace
+// without compiling any from the database again, and decides as a fresh
+// compilation of each does: each workspace gets its own rules, no other's.
+func TestWarmCompilesEveryWorkspaceFromOneRead(t *testing.T) {
+	a, store := workspaceWith(t, "ws1", []string{"u0", "u1"}, []Role{RoleOwner, RoleMember})
+	addWorkspace(t, store, "ws2", []string{"u0", "u2"}, []Role{RoleOwner, RoleMember})
+	ctx := context.Background()
+	now := time.Now()
+	for _, err := range []error{
+		a.GrantOwner(ctx, "ws1", "c1", "u1", now),
+		a.GrantOwner(ctx, "ws2", "c2", "u0", now),
+		a.PutGrant(ctx, "ws2", "c2", Grant{ID: "g1", Kind: GranteeUser, UserID: "u2", Level: LevelView, GrantedBy: "u0", GrantedAt: now}),
+		a.PutGrant(ctx, "ws1", "c1", Grant{ID: "g2", Kind: GranteeUser, UserID: "u2", Level: LevelManage, GrantedBy: "u0", GrantedAt: now}),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	restarted, err := NewAuthorizer(store.Rules(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := restarted.Warm(ctx, []string{"ws1", "ws2", "no-such-workspace"}); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := NewAuthorizer(store.Rules(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Level{"ws1/u1/c1": LevelManage, "ws2/u2/c2": LevelView, "ws1/u2/c1": LevelNone, "ws2/u1/c2": LevelNone}
+	for _, ws := range []string{"ws1", "ws2"} {
+		warmed, err := restarted.policySet(ctx, ws)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compiled, err := fresh.policySet(ctx, ws)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []string{"u0", "u1", "u2"} {
+			for _, c := range []string{"c1", "c2"} {
+				got, err := warmed.level(u, ws, c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if l, err := compiled.level(u, ws, c); err != nil || got != l {
+					t.Errorf("%s on %s/%s: warmed %s, compiled %s (%v)", u, ws, c, got, l, err)
+				}
+				if w, ok := want[ws+"/"+u+"/"+c]; ok && got != w {
+					t.Errorf("%s on %s/%s: %s, want %s", u, ws, c, got, w)
+				}
+			}
+		}
+	}
+	if n := restarted.builds.Load(); n != 0 {
+		t.Errorf("a warmed authorizer compiled %d workspaces from the database, want 0", n)
+	}
+}

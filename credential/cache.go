@@ -309,6 +309,18 @@ func (c *cache) list(ctx context.Context, workspaceID string) ([]*entry, error) 
 	return v.([]*entry), nil
 }
 
+// warm reads every workspace's list now, where the first page of each would
+// otherwise wait for that read (one writer: see allLists); elsewhere a list
+// costs one workspace's read, and nothing is read ahead. Requests that miss a
+// list meanwhile share the read.
+func (c *cache) warm(ctx context.Context) error {
+	if !c.oneWriter {
+		return nil
+	}
+	_, err, _ := c.loads.Do("all", func() (any, error) { return nil, c.allLists(ctx) })
+	return err
+}
+
 // allLists reads the credentials of every workspace at once and keeps each
 // workspace's list at its version, read before. On a database with one
 // writer (FerretDB v1) a query by workspace reads and decodes every

@@ -55,10 +55,15 @@ func newCredentialService(t *testing.T, raw *storage.Store) faulty {
 	if err := store.InsertMember(ctx, storage.Member{WorkspaceID: "ws", UserID: "alice", Role: "OWNER", AddedAt: now}); err != nil {
 		t.Fatal(err)
 	}
+	return faulty{svc: serviceOn(store, raw, a), raw: raw, authz: a}
+}
+
+// serviceOn is a credential service on store (raw wrapped), as a process
+// starting on existing data makes it: its caches empty.
+func serviceOn(store *coherence.Store, raw *storage.Store, a *authz.Authorizer) *credential.Service {
 	log := slog.New(slog.DiscardHandler)
 	journal := audit.NewLog(store, time.Now, func(context.Context, string, error) {})
-	svc := credential.NewService(store, usecount.New(raw, log), workspace.New(store, a, journal, time.Now, log), a, journal, nil, time.Now, log)
-	return faulty{svc: svc, raw: raw, authz: a}
+	return credential.NewService(store, usecount.New(raw, log), workspace.New(store, a, journal, time.Now, log), a, journal, nil, time.Now, log)
 }
 
 // TestNoChangeWhenTheAuditFileRefuses: on the embedded database the audit log

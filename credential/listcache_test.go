@@ -215,3 +215,55 @@ func TestOneReadServesEveryWorkspacesList(t *testing.T) {
 		t.Fatalf("ws2 after a write lists %v", got)
 	}
 }
+
+// TestWarmCacheReadsEveryListAhead: a service starting on existing data (a
+// restart) that warms its cache reads every workspace's credentials once, and
+// the first pages of its workspaces after that read none, each with its own
+// credentials in order.
+func TestWarmCacheReadsEveryListAhead(t *testing.T) {
+	f := newFaulty(t)
+	ctx := context.Background()
+	if err := f.raw.CreateDataKey(ctx, "ws2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.raw.InsertWorkspace(ctx, storage.Workspace{ID: "ws2", Name: "ws2", Owners: []string{"alice"}, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.raw.InsertMember(ctx, storage.Member{WorkspaceID: "ws2", UserID: "alice", Role: "OWNER", AddedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	actx := authn.WithPrincipal(ctx, &authn.Principal{UserID: "alice"})
+	for _, c := range []struct{ ws, name string }{{"ws", "b-one"}, {"ws", "a-two"}, {"ws2", "c-three"}} {
+		if _, err := f.svc.Create(actx, credential.CreateInput{WorkspaceID: c.ws, Type: "api_key", Name: c.name,
+			Fields: []credential.FieldInput{{Key: "apiKey", Value: redact.New("key-of-" + c.name + "-0123456789")}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	restarted := serviceOn(coherence.Wrap(f.raw, time.Now, slog.New(slog.DiscardHandler)), f.raw, f.authz)
+	finds := f.faults.Count("find", "credentials")
+	if err := restarted.WarmCache(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.faults.Count("find", "credentials") - finds; n != 1 {
+		t.Errorf("warming took %d reads of the credentials, want 1", n)
+	}
+	finds = f.faults.Count("find", "credentials")
+	for ws, want := range map[string][]string{"ws": {"a-two", "b-one"}, "ws2": {"c-three"}} {
+		first := 50
+		page, err := restarted.List(actx, credential.ListInput{WorkspaceID: ws, Page: pagination.Args{First: &first}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, v := range page.Items {
+			got = append(got, v.Credential.Name)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s lists %v after warming, want %v", ws, got, want)
+		}
+	}
+	if n := f.faults.Count("find", "credentials") - finds; n != 0 {
+		t.Errorf("the first pages after warming took %d reads of the credentials, want 0", n)
+	}
+}

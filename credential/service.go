@@ -97,6 +97,12 @@ func NewService(store Store, uses UseCounter, ws Workspaces, a Authorizer, rec a
 	return &Service{store: store, uses: uses, workspaces: ws, authz: a, audit: rec, conn: conn, now: now, log: log, cache: newCache(store, now)}
 }
 
+// WarmCache reads every workspace's credentials into the cache ahead of the
+// first requests, on a database with one writer (the embedded one), where the
+// first page of any workspace would otherwise wait for a read of every
+// credential (seconds at 50,000). Meant for start-up, in the background.
+func (s *Service) WarmCache(ctx context.Context) error { return s.cache.warm(ctx) }
+
 // ObserveCache sets a function told of every credential cache look-up's hit
 // or miss (metrics). Call it before the Service is used.
 func (s *Service) ObserveCache(fn func(hit bool)) { s.cache.observe = fn }
