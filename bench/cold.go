@@ -76,3 +76,15 @@ func timeFirstPage(s *server, ws string) firstPageResult {
 	}
 	return r
 }
+
+// firstPageAfterRestart restarts the server on its data, waits until it has
+// settled (what it does at start is done), and times the first page of
+// workspace ws: on the embedded database the lists are read at start
+// (credential.Service.WarmCache), so the page is served from memory.
+func firstPageAfterRestart(s *server, bin, ws string) (firstPageResult, time.Duration) {
+	if err := s.restart(bin); err != nil {
+		return firstPageResult{Error: err.Error()}, 0
+	}
+	settled := settle(s.pid())
+	return timeFirstPage(s, ws), settled
+}

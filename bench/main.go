@@ -190,8 +190,15 @@ func run(bin string, duration, warmup time.Duration, conns, nCreds int, out, onl
 	}
 	peak := peakRSS(srv.pid())
 	fmt.Printf("credkeep peak resident memory: %d MiB\n", peak>>20)
+	restarted, settledIn := firstPageAfterRestart(srv, bin, seed.workspaces[0])
+	if restarted.Error != "" {
+		fmt.Printf("first page after a restart: failed after %.0f ms: %s\n", restarted.Ms, restarted.Error)
+	} else {
+		fmt.Printf("first page after a restart, once the server settled (%s after it started): %.1f ms\n", settledIn.Round(time.Second), restarted.Ms)
+	}
 	result := map[string]any{"at": time.Now().UTC(), "duration": duration.String(), "connections": conns, "credentials": nCreds,
-		"workspaces": seedWorkspaces, "traces": withTraces, "busy_cores": burners, "server_peak_rss_bytes": peak, "rows": rows, "events": events, "cold_list": cold, "first_page": firstPage}
+		"workspaces": seedWorkspaces, "traces": withTraces, "busy_cores": burners, "server_peak_rss_bytes": peak, "rows": rows, "events": events, "cold_list": cold, "first_page": firstPage,
+		"first_page_after_restart": restarted}
 	if coldErr != nil {
 		fmt.Printf("first page of a workspace after a write in it: failed: %v\n", coldErr)
 		result["cold_list_error"] = coldErr.Error()
@@ -354,6 +361,24 @@ func startCredkeep(bin string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	return startCredkeepIn(bin, dir)
+}
+
+// restart stops the server as an operator would (SIGTERM) and starts it again
+// on the same data.
+func (s *server) restart(bin string) error {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	_, _ = s.cmd.Process.Wait()
+	again, err := startCredkeepIn(bin, s.dir)
+	if err != nil {
+		return err
+	}
+	*s = *again
+	return nil
+}
+
+// startCredkeepIn starts credkeep on the data in dir (made if new).
+func startCredkeepIn(bin, dir string) (*server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
