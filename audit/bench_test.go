@@ -2,6 +2,8 @@ package audit
 
 import (
 	"context"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,4 +53,26 @@ func BenchmarkAppendConcurrent(b *testing.B) {
 	if err != nil || !v.OK || v.Checked != b.N {
 		b.Fatalf("verify after %d appends: %+v %v", b.N, v, err)
 	}
+}
+
+// BenchmarkAppendConcurrentLogs appends from 50 goroutines to 20 logs, as
+// useCredential load on 20 workspaces does: a round holds entries of several
+// logs, and each log's entries go to its own place in the storage file.
+func BenchmarkAppendConcurrentLogs(b *testing.B) {
+	_, store := storagetest.Store(b)
+	l := NewLog(store, time.Now, nil)
+	ctx := context.Background()
+	var next atomic.Int64
+	b.SetParallelism(25) // × GOMAXPROCS (2 here) = 50 callers
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		ws := fmt.Sprintf("ws-%02d", next.Add(1)%20)
+		e := Entry{WorkspaceID: ws, Action: CredentialUsed, Outcome: Success, TargetType: TargetCredential, TargetID: "c", TargetName: "Mail"}
+		for pb.Next() {
+			if err := l.Record(ctx, e); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
