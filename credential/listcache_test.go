@@ -161,12 +161,9 @@ func TestCreatedCredentialIsCachedAtItsFirstRead(t *testing.T) {
 	}
 }
 
-// TestOneReadServesEveryWorkspacesList: on a database with one writer, the
-// first list of any workspace reads every workspace's credentials at once,
-// so the second workspace's list costs no read; a later write there still
-// moves its list (by the written credential).
-func TestOneReadServesEveryWorkspacesList(t *testing.T) {
-	f := newFaulty(t)
+// addSecondWorkspace adds a workspace "ws2", alice its owner too.
+func addSecondWorkspace(t *testing.T, f faulty) {
+	t.Helper()
 	ctx := context.Background()
 	if err := f.raw.CreateDataKey(ctx, "ws2"); err != nil {
 		t.Fatal(err)
@@ -177,6 +174,16 @@ func TestOneReadServesEveryWorkspacesList(t *testing.T) {
 	if err := f.raw.InsertMember(ctx, storage.Member{WorkspaceID: "ws2", UserID: "alice", Role: "OWNER", AddedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestOneReadServesEveryWorkspacesList: on a database with one writer, the
+// first list of any workspace reads every workspace's credentials at once,
+// so the second workspace's list costs no read; a later write there still
+// moves its list (by the written credential).
+func TestOneReadServesEveryWorkspacesList(t *testing.T) {
+	f := newFaulty(t)
+	ctx := context.Background()
+	addSecondWorkspace(t, f)
 	actx := authn.WithPrincipal(ctx, &authn.Principal{UserID: "alice"})
 	create := func(ws, name string) {
 		if _, err := f.svc.Create(actx, credential.CreateInput{WorkspaceID: ws, Type: "api_key", Name: name,
@@ -223,15 +230,7 @@ func TestOneReadServesEveryWorkspacesList(t *testing.T) {
 func TestWarmCacheReadsEveryListAhead(t *testing.T) {
 	f := newFaulty(t)
 	ctx := context.Background()
-	if err := f.raw.CreateDataKey(ctx, "ws2"); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.raw.InsertWorkspace(ctx, storage.Workspace{ID: "ws2", Name: "ws2", Owners: []string{"alice"}, CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.raw.InsertMember(ctx, storage.Member{WorkspaceID: "ws2", UserID: "alice", Role: "OWNER", AddedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
+	addSecondWorkspace(t, f)
 	actx := authn.WithPrincipal(ctx, &authn.Principal{UserID: "alice"})
 	for _, c := range []struct{ ws, name string }{{"ws", "b-one"}, {"ws", "a-two"}, {"ws2", "c-three"}} {
 		if _, err := f.svc.Create(actx, credential.CreateInput{WorkspaceID: c.ws, Type: "api_key", Name: c.name,

@@ -24,6 +24,25 @@ func auditEntries(log string, from, to int64) []storage.AuditEntry {
 	return es
 }
 
+// checkMovedLog checks that log holds entries 1 to last in order, each with
+// the hash auditEntries gave it.
+func checkMovedLog(t *testing.T, s *storage.Store, log string, last int64) {
+	t.Helper()
+	var seqs []int64
+	if err := s.ForEachAuditEntry(context.Background(), log, func(e storage.AuditEntry) error {
+		if e.Hash != fmt.Sprint(log, e.Seq) {
+			t.Errorf("entry %d moved with hash %q", e.Seq, e.Hash)
+		}
+		seqs = append(seqs, e.Seq)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(seqs)) != last || seqs[0] != 1 || seqs[last-1] != last {
+		t.Fatalf("log %s moved as %d entries, want 1 to %d in order", log, len(seqs), last)
+	}
+}
+
 // TestAuditLogMovesIntoItsFile: a data directory whose audit log an earlier
 // version kept in the embedded database's collections has it moved into the
 // audit file at start-up, every entry and head, and the collections dropped;
@@ -50,17 +69,7 @@ func TestAuditLogMovesIntoItsFile(t *testing.T) {
 
 	check := func(s *storage.Store, last int64) {
 		t.Helper()
-		var seqs []int64
-		must(s.ForEachAuditEntry(ctx, "ws", func(e storage.AuditEntry) error {
-			if e.Hash != fmt.Sprint("ws", e.Seq) {
-				t.Errorf("entry %d moved with hash %q", e.Seq, e.Hash)
-			}
-			seqs = append(seqs, e.Seq)
-			return nil
-		}))
-		if int64(len(seqs)) != last || seqs[0] != 1 || seqs[last-1] != last {
-			t.Fatalf("log ws moved as %d entries, want 1 to %d", len(seqs), last)
-		}
+		checkMovedLog(t, s, "ws", last)
 		if e, err := s.AuditEntry(ctx, "ws", 577); err != nil || !e.At.Equal(auditEntries("ws", 577, 577)[0].At) {
 			t.Errorf("entry 577 after the move: %+v, %v", e, err)
 		}
@@ -109,17 +118,7 @@ func TestAuditTableOfOldVersionIsMovedOver(t *testing.T) {
 	must(raw.WriteAuditTableOfOldVersion(ctx, old))
 
 	s := db.Open(t)
-	var seqs []int64
-	must(s.ForEachAuditEntry(ctx, "ws", func(e storage.AuditEntry) error {
-		if e.Hash != fmt.Sprint("ws", e.Seq) {
-			t.Errorf("entry %d moved with hash %q", e.Seq, e.Hash)
-		}
-		seqs = append(seqs, e.Seq)
-		return nil
-	}))
-	if len(seqs) != 300 || seqs[0] != 1 || seqs[299] != 300 {
-		t.Fatalf("log ws moved as %d entries, want 1 to 300 in order", len(seqs))
-	}
+	checkMovedLog(t, s, "ws", 300)
 	if e, err := s.AuditEntry(ctx, "ws", 177); err != nil || !e.At.Equal(auditEntries("ws", 177, 177)[0].At) {
 		t.Errorf("entry 177 after the move: %+v, %v", e, err)
 	}
