@@ -194,7 +194,8 @@ func run(bin string, duration, warmup time.Duration, conns, nCreds int, out, onl
 	if restarted.Error != "" {
 		fmt.Printf("first page after a restart: failed after %.0f ms: %s\n", restarted.Ms, restarted.Error)
 	} else {
-		fmt.Printf("first page after a restart, once the server settled (%s after it started): %.1f ms\n", settledIn.Round(time.Second), restarted.Ms)
+		fmt.Printf("first page after a restart, once the server settled (%s after it started): %.1f ms; its peak resident memory %d MiB\n",
+			settledIn.Round(time.Second), restarted.Ms, peakRSS(srv.pid())>>20)
 	}
 	result := map[string]any{"at": time.Now().UTC(), "duration": duration.String(), "connections": conns, "credentials": nCreds,
 		"workspaces": seedWorkspaces, "traces": withTraces, "busy_cores": burners, "server_peak_rss_bytes": peak, "rows": rows, "events": events, "cold_list": cold, "first_page": firstPage,
