@@ -61,7 +61,8 @@ type Options struct {
 	// looks for expiring, expired and rotation-due credentials; 0: it does not run.
 	DeadlinesEvery time.Duration
 	// WarmCache reads every workspace's credentials and policies into the
-	// caches in the background at start, on the embedded database (warmCaches).
+	// caches in the background at start, on a database with one writer (the
+	// embedded one, or FerretDB v1 with CREDKEEP_SINGLE_INSTANCE; warmCaches).
 	WarmCache bool
 	// TrustedProxies may set X-Forwarded-For.
 	TrustedProxies []*net.IPNet
@@ -216,7 +217,7 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 }
 
 // warmCaches reads what the first request in each workspace would otherwise
-// wait for after a restart on the embedded database: its policies and its
+// wait for after a restart on a database with one writer: its policies and its
 // credentials, each kind in one read of every workspace's (there a read of one
 // workspace's costs as much: authz.Authorizer.Warm, credential.Service.WarmCache).
 // In the background: requests are served meanwhile, and those that miss a
