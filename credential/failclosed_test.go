@@ -76,7 +76,7 @@ func TestNoChangeWhenTheAuditFileRefuses(t *testing.T) {
 	}
 	f := newCredentialService(t, db.Open(t))
 	ctx := authn.WithPrincipal(context.Background(), &authn.Principal{UserID: "alice"})
-	heal, err := db.Raw(t).FailFileWrites(ctx, "audit_log")
+	heal, err := db.Raw(t).FailFileWrites(ctx, "audit_index")
 	if err != nil {
 		t.Fatal(err)
 	}

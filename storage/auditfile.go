@@ -11,19 +11,23 @@ import (
 )
 
 // The audit log on the embedded database, in the storage file (sqlitefile.go):
-// a table of entries, each kept as BSON with the fields the log is filtered by
-// beside it, and a table of heads. Entries are stored in the order they were
-// written and found through an index on (log, seq), so that a page of a log is
-// a range read of the index and never decodes another log's entries.
+// each entry's BSON in audit_docs, in the order entries were written, and its
+// row in audit_index, ordered by (log, seq), with the fields the log is
+// filtered by; and a table of heads. A page of a log is a range read of the
+// index, filtered there, that never decodes another log's entries; only the
+// entries on the page are read from audit_docs.
 //
-// Written in that order, a group-commit round appends its entries, whatever
-// their logs, to the table's last page, and only the index's small rows go to
-// each log's place. Earlier versions kept the entries in a table ordered by
-// (log, seq) itself (audit_entries, WITHOUT ROWID): a round then rewrote the
-// page of every log it touched and, rows being large, split them often
-// (BenchmarkInsertAuditRound: 55 against 36 µs of CPU an entry; under
-// useCredential load about 15 pages written to the write-ahead log a round,
-// against 8). upgradeAuditTable moves such a table's entries over.
+// Earlier versions kept the BSON in the rows ordered by (log, seq)
+// (audit_entries, WITHOUT ROWID). Those rows are large (~600 bytes), so a
+// group-commit round rewrote the page of every log it touched and split them
+// often: about 15 pages written to the write-ahead log a round under
+// useCredential load. Now a round appends its documents to the last pages of
+// audit_docs, whatever their logs, and only index rows (~120 bytes) go to each
+// log's place (BenchmarkInsertAuditRound: 55 against 39 µs of CPU an entry).
+// With the documents in the same table as the index, found by an index on
+// (log, seq) alone (tried), a write cost 36 µs but a page filtered by target
+// read every entry of the log: 183 ms against 26 ms here at 100,000 entries
+// (BenchmarkAuditQuery). upgradeAuditTable moves an earlier file's entries.
 
 // forEachBatch is how many entries a read of a whole log takes at a time, so
 // that verifying a long log does not hold one read transaction throughout.
@@ -62,40 +66,60 @@ func (f *sqliteFile) advanceHeads(ctx context.Context, moves []AuditHeadMove) er
 // insert writes the entries in one transaction: all of them or none.
 func (f *sqliteFile) insert(ctx context.Context, es []AuditEntry) error {
 	return f.inTx(ctx, "write audit entries", func(tx *sql.Tx) error {
-		return insertAuditRows(ctx, tx.StmtContext(ctx, f.insertAudit), es)
+		return insertAuditRows(ctx, tx, tx.StmtContext(ctx, f.insertAuditDoc), tx.StmtContext(ctx, f.insertAudit), es)
 	})
 }
 
-// insertAuditSQL inserts one entry; verb is INSERT, or INSERT OR IGNORE to
+const insertAuditDocSQL = `INSERT INTO audit_docs (doc) VALUES (?)`
+
+// insertAuditSQL indexes one entry; verb is INSERT, or INSERT OR IGNORE to
 // copy entries that may be there already.
 func insertAuditSQL(verb string) string {
-	return verb + ` INTO audit_log
+	return verb + ` INTO audit_index
 		(log, seq, at, action, outcome, target_id, actor_user_id, actor_token_id, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 }
 
-// insertAuditRows inserts entries with stmt (insertAuditSQL), one prepared
-// row at a time: a statement of many rows cost more (BenchmarkInsertAuditRound:
-// 85 against 65 µs of CPU an entry, with the earlier table).
-func insertAuditRows(ctx context.Context, stmt *sql.Stmt, es []AuditEntry) error {
-	defer stmt.Close()
+// insertAuditRows inserts entries in tx, each its document (docStmt,
+// insertAuditDocSQL) and then its row of the index (indexStmt,
+// insertAuditSQL). An entry the index has already (INSERT OR IGNORE) keeps
+// no second document.
+func insertAuditRows(ctx context.Context, tx *sql.Tx, docStmt, indexStmt *sql.Stmt, es []AuditEntry) error {
+	defer docStmt.Close()
+	defer indexStmt.Close()
 	for _, e := range es {
 		doc, err := bson.Marshal(e)
 		if err != nil {
 			return err
 		}
-		if _, err := stmt.ExecContext(ctx, e.Log, e.Seq, e.At.UnixMilli(), e.Action, e.Outcome,
-			e.TargetID, e.ActorUserID, e.ActorTokenID, doc); err != nil {
+		res, err := docStmt.ExecContext(ctx, doc)
+		if err != nil {
+			return err
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		res, err = indexStmt.ExecContext(ctx, e.Log, e.Seq, e.At.UnixMilli(), e.Action, e.Outcome,
+			e.TargetID, e.ActorUserID, e.ActorTokenID, id)
+		if err != nil {
 			if isSQLiteConstraint(err) {
 				return ErrConflict
 			}
 			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM audit_docs WHERE id = ?`, id); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
 func (f *sqliteFile) entry(ctx context.Context, log string, seq int64) (AuditEntry, error) {
-	es, err := f.query(ctx, `SELECT doc FROM audit_log WHERE log = ? AND seq = ?`, log, seq)
+	es, err := f.query(ctx, selectAuditDocs+` log = ? AND seq = ?`, log, seq)
 	if err != nil {
 		return AuditEntry{}, fmt.Errorf("read audit entry: %w", err)
 	}
@@ -133,7 +157,7 @@ func (q AuditQuery) where() (string, []any) {
 func (f *sqliteFile) entries(ctx context.Context, q AuditQuery) ([]AuditEntry, int64, error) {
 	where, args := q.where()
 	var total int64
-	if err := f.read.QueryRowContext(ctx, `SELECT count(*) FROM audit_log WHERE `+where, args...).Scan(&total); err != nil {
+	if err := f.read.QueryRowContext(ctx, `SELECT count(*) FROM audit_index WHERE `+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count audit entries: %w", err)
 	}
 	if q.BeforeSeq > 0 {
@@ -152,7 +176,7 @@ func (f *sqliteFile) entries(ctx context.Context, q AuditQuery) ([]AuditEntry, i
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	out, err := f.query(ctx, `SELECT doc FROM audit_log WHERE `+where+` ORDER BY seq `+order+` LIMIT ?`, append(args, limit)...)
+	out, err := f.query(ctx, selectAuditDocs+` `+where+` ORDER BY seq `+order+` LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("find audit entries: %w", err)
 	}
@@ -162,7 +186,7 @@ func (f *sqliteFile) entries(ctx context.Context, q AuditQuery) ([]AuditEntry, i
 func (f *sqliteFile) forEach(ctx context.Context, log string, fn func(AuditEntry) error) error {
 	after := int64(-1 << 63)
 	for {
-		batch, err := f.query(ctx, `SELECT doc FROM audit_log WHERE log = ? AND seq > ? ORDER BY seq LIMIT ?`, log, after, forEachBatch)
+		batch, err := f.query(ctx, selectAuditDocs+` log = ? AND seq > ? ORDER BY seq LIMIT ?`, log, after, forEachBatch)
 		if err != nil {
 			return fmt.Errorf("read audit log: %w", err)
 		}
@@ -196,19 +220,33 @@ func (f *sqliteFile) query(ctx context.Context, query string, args ...any) ([]Au
 	return out, err
 }
 
+// selectAuditDocs reads entries' documents through the index; a WHERE
+// clause on the index's columns follows.
+const selectAuditDocs = `SELECT audit_docs.doc FROM audit_index JOIN audit_docs ON audit_docs.id = audit_index.doc WHERE `
+
 // upgradeAuditTable moves the entries of the table earlier versions wrote
-// (audit_entries) into audit_log and drops it, in one transaction: after a
-// crash it is either still all there, to be moved at the next start, or gone.
-// Once, at the first start of this version; every later start costs one
-// lookup in SQLite's schema.
+// (audit_entries) into audit_docs and audit_index and drops it, in one
+// transaction: after a crash it is either still all there, to be moved at
+// the next start, or gone. Once, at the first start of this version; every
+// later start costs one lookup in SQLite's schema.
 func (f *sqliteFile) upgradeAuditTable(ctx context.Context) error {
-	return f.inTx(ctx, "move audit entries to their new table", func(tx *sql.Tx) error {
+	return f.inTx(ctx, "move audit entries to their new tables", func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_entries'`).Scan(&n); err != nil || n == 0 {
 			return err
 		}
-		const columns = `log, seq, at, action, outcome, target_id, actor_user_id, actor_token_id, doc`
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (`+columns+`) SELECT `+columns+` FROM audit_entries ORDER BY log, seq`); err != nil {
+		// Each entry's document gets the id after the last one's, numbered in
+		// (log, seq) order in both statements.
+		var last int64
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM audit_docs`).Scan(&last); err != nil {
+			return err
+		}
+		const number = `? + row_number() OVER (ORDER BY log, seq)`
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_docs (id, doc) SELECT `+number+`, doc FROM audit_entries`, last); err != nil {
+			return err
+		}
+		const columns = `log, seq, at, action, outcome, target_id, actor_user_id, actor_token_id`
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_index (`+columns+`, doc) SELECT `+columns+`, `+number+` FROM audit_entries`, last); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `DROP TABLE audit_entries`)
@@ -225,11 +263,16 @@ func (s *Store) moveAuditIntoFile(ctx context.Context) error {
 	var es []AuditEntry
 	copyBatch := func() error {
 		err := s.file.inTx(ctx, "move audit log into the storage file", func(tx *sql.Tx) error {
-			stmt, err := tx.PrepareContext(ctx, insertAuditSQL("INSERT OR IGNORE"))
+			docStmt, err := tx.PrepareContext(ctx, insertAuditDocSQL)
 			if err != nil {
 				return err
 			}
-			return insertAuditRows(ctx, stmt, es)
+			stmt, err := tx.PrepareContext(ctx, insertAuditSQL("INSERT OR IGNORE"))
+			if err != nil {
+				docStmt.Close()
+				return err
+			}
+			return insertAuditRows(ctx, tx, docStmt, stmt, es)
 		})
 		es = es[:0]
 		return err

@@ -95,10 +95,11 @@ func TestAuditLogMovesIntoItsFile(t *testing.T) {
 }
 
 // TestAuditTableOfOldVersionIsMovedOver: a storage file written by a version
-// that kept entries in a table ordered by (log, seq) has them moved into the
-// table ordered by writing at start-up, every entry readable as before and the
-// old table gone; the next entry of a log follows on, and a number already
-// taken is still refused (the index keeps (log, seq) unique).
+// that kept entries in one table ordered by (log, seq) has them moved into the
+// index and the documents at start-up, after what the new tables held, every
+// entry readable as before and the old table gone; the next entry of a log
+// follows on, and a number already taken is still refused (the index keeps
+// (log, seq) unique).
 func TestAuditTableOfOldVersionIsMovedOver(t *testing.T) {
 	db := storagetest.Start(t)
 	if db.Embedded == nil {
@@ -111,7 +112,9 @@ func TestAuditTableOfOldVersionIsMovedOver(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	db.Open(t) // makes the file
+	// The file holds an entry in the new tables already (its document is
+	// number 1): the entries moved over are numbered after it.
+	must(db.Open(t).InsertAuditEntries(ctx, auditEntries("other", 1, 1)))
 	raw := db.Raw(t)
 	old := append(auditEntries("ws", 1, 300), auditEntries("ws2", 1, 3)...)
 	old[41].TargetID, old[41].Action = "cred-41", "CREDENTIAL_USED"
@@ -119,6 +122,7 @@ func TestAuditTableOfOldVersionIsMovedOver(t *testing.T) {
 
 	s := db.Open(t)
 	checkMovedLog(t, s, "ws", 300)
+	checkMovedLog(t, s, "other", 1)
 	if e, err := s.AuditEntry(ctx, "ws", 177); err != nil || !e.At.Equal(auditEntries("ws", 177, 177)[0].At) {
 		t.Errorf("entry 177 after the move: %+v, %v", e, err)
 	}
@@ -130,7 +134,7 @@ func TestAuditTableOfOldVersionIsMovedOver(t *testing.T) {
 	}
 	tables, err := raw.StorageFileTables(ctx)
 	must(err)
-	if slices.Contains(tables, "audit_entries") || !slices.Contains(tables, "audit_log") {
+	if slices.Contains(tables, "audit_entries") || !slices.Contains(tables, "audit_index") || !slices.Contains(tables, "audit_docs") {
 		t.Errorf("tables after the move: %v", tables)
 	}
 	must(s.InsertAuditEntries(ctx, auditEntries("ws", 301, 301)))

@@ -117,7 +117,7 @@ func (r *Raw) CountDocuments(ctx context.Context, collection string) (int64, err
 }
 
 // FailFileWrites makes every write to a table of the storage file
-// (audit_log, use_counts, …) fail until the returned function is called:
+// (audit_index, use_counts, …) fail until the returned function is called:
 // triggers in the file itself, so the Store meets SQLite's own error through
 // every layer. (A Store reaching the database through the fault proxy keeps
 // these in collections: fail those with Faults.Fail.)

@@ -35,7 +35,7 @@ func (r *Raw) withStorageFile(fn func(*sql.DB) error) error {
 
 // auditRows returns the BSON of the audit file's entries that match where.
 func auditRows(db *sql.DB, where string, args ...any) ([]bson.Raw, error) {
-	rows, err := db.Query(`SELECT doc FROM audit_log WHERE `+where, args...)
+	rows, err := db.Query(`SELECT audit_docs.doc FROM audit_index JOIN audit_docs ON audit_docs.id = audit_index.doc WHERE `+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -120,9 +120,12 @@ func (r *Raw) SetAuditEntry(ctx context.Context, id string, set bson.M) error {
 		if err := bson.Unmarshal(raw, &e); err != nil {
 			return err
 		}
-		_, err = db.Exec(`UPDATE audit_log SET doc = ?, at = ?, action = ?, outcome = ?, target_id = ?,
+		if _, err = db.Exec(`UPDATE audit_docs SET doc = ? WHERE id = (SELECT doc FROM audit_index WHERE log = ? AND seq = ?)`, raw, log, seq); err != nil {
+			return err
+		}
+		_, err = db.Exec(`UPDATE audit_index SET at = ?, action = ?, outcome = ?, target_id = ?,
 			actor_user_id = ?, actor_token_id = ? WHERE log = ? AND seq = ?`,
-			raw, e.At.UnixMilli(), e.Action, e.Outcome, e.TargetID, e.ActorUserID, e.ActorTokenID, log, seq)
+			e.At.UnixMilli(), e.Action, e.Outcome, e.TargetID, e.ActorUserID, e.ActorTokenID, log, seq)
 		return err
 	})
 }
@@ -137,7 +140,10 @@ func (r *Raw) DeleteAuditEntry(ctx context.Context, id string) error {
 		return err
 	}
 	return r.withStorageFile(func(db *sql.DB) error {
-		_, err := db.Exec(`DELETE FROM audit_log WHERE log = ? AND seq = ?`, log, seq)
+		if _, err := db.Exec(`DELETE FROM audit_docs WHERE id = (SELECT doc FROM audit_index WHERE log = ? AND seq = ?)`, log, seq); err != nil {
+			return err
+		}
+		_, err := db.Exec(`DELETE FROM audit_index WHERE log = ? AND seq = ?`, log, seq)
 		return err
 	})
 }
@@ -165,8 +171,9 @@ func (r *Raw) DumpAudit(ctx context.Context) ([]string, error) {
 }
 
 // WriteAuditTableOfOldVersion writes entries into the storage file as versions
-// before audit_log kept them: in a table ordered by (log, seq), audit_entries
-// (tests of storage's upgrade). The file must exist (a Store opened it once).
+// before audit_index and audit_docs kept them: in one table ordered by (log,
+// seq), audit_entries (tests of storage's upgrade). The file must exist (a
+// Store opened it once).
 func (r *Raw) WriteAuditTableOfOldVersion(ctx context.Context, es []storage.AuditEntry) error {
 	if r.storageFile == "" {
 		return fmt.Errorf("no storage file: the database is not embedded")
