@@ -518,11 +518,17 @@ func (a *Authorizer) policySet(ctx context.Context, workspaceID string) (*policy
 		return nil, err
 	}
 	s = v.(*policySet)
+	a.keep(workspaceID, s)
+	rc.putSet(workspaceID, s)
+	return s, nil
+}
+
+// keep caches s as the workspace's set unless one of a later version is
+// cached already (a build and a read-ahead may finish in either order).
+func (a *Authorizer) keep(workspaceID string, s *policySet) {
 	if cur, ok := a.cache.Get(workspaceID); !ok || cur.version < s.version {
 		a.cache.Add(workspaceID, s)
 	}
-	rc.putSet(workspaceID, s)
-	return s, nil
 }
 
 func emptySet() *policySet {
@@ -588,9 +594,7 @@ func (a *Authorizer) Warm(ctx context.Context, workspaceIDs []string) error {
 		if err != nil {
 			return err
 		}
-		if cur, ok := a.cache.Get(ws); !ok || cur.version < s.version {
-			a.cache.Add(ws, s)
-		}
+		a.keep(ws, s)
 	}
 	return nil
 }
