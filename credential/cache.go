@@ -287,7 +287,7 @@ func (c *cache) list(ctx context.Context, workspaceID string) ([]*entry, error) 
 	if !ok && c.oneWriter {
 		// Every workspace's list in one read, shared by every request that
 		// misses one meanwhile (see allLists).
-		if _, err, _ := c.loads.Do("all", func() (any, error) { return nil, c.allLists(context.WithoutCancel(ctx)) }); err != nil {
+		if err := c.shareAllLists(context.WithoutCancel(ctx)); err != nil {
 			return nil, err
 		}
 		if l, ok = c.lists.Get(workspaceID); ok && l.version >= st.DataVersion {
@@ -317,6 +317,12 @@ func (c *cache) warm(ctx context.Context) error {
 	if !c.oneWriter {
 		return nil
 	}
+	return c.shareAllLists(ctx)
+}
+
+// shareAllLists runs allLists, or waits for the one running: one read of
+// every credential for all who need it at once.
+func (c *cache) shareAllLists(ctx context.Context) error {
 	_, err, _ := c.loads.Do("all", func() (any, error) { return nil, c.allLists(ctx) })
 	return err
 }
