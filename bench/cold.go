@@ -67,6 +67,13 @@ type firstPageResult struct {
 	Error string  `json:"error,omitempty"`
 }
 
+func (r firstPageResult) String() string {
+	if r.Error != "" {
+		return fmt.Sprintf("failed after %.0f ms: %s", r.Ms, r.Error)
+	}
+	return fmt.Sprintf("%.1f ms", r.Ms)
+}
+
 func timeFirstPage(s *server, ws string) firstPageResult {
 	start := time.Now()
 	_, err := s.call(pageQuery, map[string]any{"ws": ws}, s.jwt)

@@ -182,21 +182,13 @@ func run(bin string, duration, warmup time.Duration, conns, nCreds int, out, onl
 		fmt.Printf("%-34s %9.0f %7.1f%% %9.2f %9.2f %12s %7.3fx\n", r.Scenario, r.RPS, r.Success*100, r.P50ms, r.P99ms, cpu, r.Ratio)
 	}
 	if firstPage != nil {
-		if firstPage.Error != "" {
-			fmt.Printf("first page with every list cold, beside the page scenario's load: failed after %.0f ms: %s\n", firstPage.Ms, firstPage.Error)
-		} else {
-			fmt.Printf("first page with every list cold, beside the page scenario's load: %.0f ms\n", firstPage.Ms)
-		}
+		fmt.Printf("first page with every list cold, beside the page scenario's load: %s\n", firstPage)
 	}
 	peak := peakRSS(srv.pid())
 	fmt.Printf("credkeep peak resident memory: %d MiB\n", peak>>20)
 	restarted, settledIn := firstPageAfterRestart(srv, bin, seed.workspaces[0])
-	if restarted.Error != "" {
-		fmt.Printf("first page after a restart: failed after %.0f ms: %s\n", restarted.Ms, restarted.Error)
-	} else {
-		fmt.Printf("first page after a restart, once the server settled (%s after it started): %.1f ms; its peak resident memory %d MiB\n",
-			settledIn.Round(time.Second), restarted.Ms, peakRSS(srv.pid())>>20)
-	}
+	fmt.Printf("first page after a restart, once the server settled (%s after it started): %s; its peak resident memory %d MiB\n",
+		settledIn.Round(time.Second), restarted, peakRSS(srv.pid())>>20)
 	result := map[string]any{"at": time.Now().UTC(), "duration": duration.String(), "connections": conns, "credentials": nCreds,
 		"workspaces": seedWorkspaces, "traces": withTraces, "busy_cores": burners, "server_peak_rss_bytes": peak, "rows": rows, "events": events, "cold_list": cold, "first_page": firstPage,
 		"first_page_after_restart": restarted}
