@@ -147,7 +147,7 @@ func (c *Store) WorkspaceState(ctx context.Context, workspaceID string) (Workspa
 	if st, ok := m.get(workspaceID); ok {
 		return st, nil
 	}
-	snap, err := c.states.Get(ctx, workspaceID)
+	snap, err := c.fresh(ctx, workspaceID)
 	if err != nil {
 		return WorkspaceState{}, err
 	}
@@ -170,7 +170,7 @@ func (c *Store) WorkspacesByID(ctx context.Context, ids []string) ([]storage.Wor
 		return nil, nil
 	}
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
-	snaps, err := c.states.GetAll(ctx, ids...)
+	snaps, err := c.freshAll(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -189,6 +189,57 @@ func (c *Store) WorkspacesByID(ctx context.Context, ids []string) ([]storage.Wor
 	return out, nil
 }
 
+// fresh returns id's snapshot (epochsKey: the epochs alone) as of a read that
+// began after the call. Where the epochs are in memory (the embedded
+// database) a state known at the current epoch is answered at once: sharing a
+// read of memory would cost a round's goroutine, its linger and the wait for
+// it. Only a state to be read from the database goes through the shared round.
+func (c *Store) fresh(ctx context.Context, id string) (snapshot, error) {
+	if c.EpochsInMemory() {
+		ep, err := c.ReadEpochs(ctx)
+		if err != nil {
+			return snapshot{}, err
+		}
+		if snap, ok := c.knownAt(id, ep, c.now()); ok {
+			return snap, nil
+		}
+	}
+	return c.states.Get(ctx, id)
+}
+
+// freshAll is fresh for several ids, answered at once only when all are known.
+func (c *Store) freshAll(ctx context.Context, ids []string) (map[string]snapshot, error) {
+	if c.EpochsInMemory() {
+		ep, err := c.ReadEpochs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		now := c.now()
+		out := make(map[string]snapshot, len(ids))
+		for _, id := range ids {
+			snap, ok := c.knownAt(id, ep, now)
+			if !ok {
+				return c.states.GetAll(ctx, ids...)
+			}
+			out[id] = snap
+		}
+		return out, nil
+	}
+	return c.states.GetAll(ctx, ids...)
+}
+
+// knownAt is id's snapshot from what this instance knows, if that is current
+// at the epochs ep (read before it); epochsKey is always known.
+func (c *Store) knownAt(id string, ep storage.Epochs, now time.Time) (snapshot, bool) {
+	if id == epochsKey {
+		return snapshot{epochs: ep}, true
+	}
+	if k, ok := c.known.Get(id); ok && k.epoch == ep.Data && now.Sub(k.readAt) < CacheMaxAge {
+		return snapshot{epochs: ep, state: k.state, workspace: k.workspace}, true
+	}
+	return snapshot{}, false
+}
+
 // readRound is one shared read: the epochs first, then the states that are not
 // known at this data epoch.
 func (c *Store) readRound(ctx context.Context, ids []string) (map[string]snapshot, error) {
@@ -200,12 +251,8 @@ func (c *Store) readRound(ctx context.Context, ids []string) (map[string]snapsho
 	out := make(map[string]snapshot, len(ids))
 	var missing []string
 	for _, id := range ids {
-		if id == epochsKey {
-			out[id] = snapshot{epochs: ep}
-			continue
-		}
-		if k, ok := c.known.Get(id); ok && k.epoch == ep.Data && now.Sub(k.readAt) < CacheMaxAge {
-			out[id] = snapshot{epochs: ep, state: k.state, workspace: k.workspace}
+		if snap, ok := c.knownAt(id, ep, now); ok {
+			out[id] = snap
 			continue
 		}
 		missing = append(missing, id)
@@ -407,7 +454,7 @@ func (c *Store) tokensRevoked(ctx context.Context) {
 // APITokenByHash returns the token with this hash, or storage.ErrNotFound, as
 // of a read of the tokens epoch that began after the call.
 func (c *Store) APITokenByHash(ctx context.Context, hash string) (storage.APIToken, error) {
-	snap, err := c.states.Get(ctx, epochsKey)
+	snap, err := c.fresh(ctx, epochsKey)
 	if err != nil {
 		return storage.APIToken{}, err
 	}

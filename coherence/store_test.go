@@ -103,3 +103,63 @@ func TestCredentialWriteMovesTheDataVersion(t *testing.T) {
 		t.Fatalf("workspace after a rename on the other instance %+v, want three", ws)
 	}
 }
+
+// TestKnownStateNeedsNoSharedRead: where the epochs are in memory (the
+// embedded database), a state known at the current epoch and the epochs for a
+// token check are answered without a shared round; a state not known yet, or
+// one an epoch move made stale, is read in one. On a database at a URI every
+// check is a round (the epochs are a document there).
+func TestKnownStateNeedsNoSharedRead(t *testing.T) {
+	a, _, raw, _ := instances(t)
+	ctx := context.Background()
+	if err := raw.CreateDataKey(ctx, "ws"); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.InsertWorkspace(ctx, storage.Workspace{ID: "ws", Name: "one", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	rounds := coherence.CountSharedReads(a)
+	inMemory := raw.EpochsInMemory()
+	want := func(step string, inMemoryRounds, uriRounds int64) {
+		t.Helper()
+		w := uriRounds
+		if inMemory {
+			w = inMemoryRounds
+		}
+		if got := rounds.Load(); got != w {
+			t.Fatalf("%s: %d shared rounds, want %d (epochs in memory: %v)", step, got, w, inMemory)
+		}
+	}
+	state := func() coherence.WorkspaceState {
+		t.Helper()
+		st, err := a.WorkspaceState(ctx, "ws")
+		if err != nil || !st.Live {
+			t.Fatalf("state %+v, %v", st, err)
+		}
+		return st
+	}
+
+	first := state()
+	want("first read of the state", 1, 1)
+	if again := state(); again != first {
+		t.Fatalf("known state %+v, want %+v", again, first)
+	}
+	want("the known state again", 1, 2)
+	if _, err := a.APITokenByHash(ctx, "no-such-hash"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("unknown token: %v", err)
+	}
+	want("a token check", 1, 3)
+	if ws, err := a.WorkspacesByID(ctx, []string{"ws"}); err != nil || len(ws) != 1 || ws[0].Name != "one" {
+		t.Fatalf("workspaces %+v, %v", ws, err)
+	}
+	want("known workspaces", 1, 4)
+
+	c := storage.Credential{ID: "c1", WorkspaceID: "ws", Type: "api_key", Name: "k", NameKey: "k", Version: 1, CreatedAt: time.Now()}
+	if err := a.InsertCredential(ctx, c, map[string]redact.Secret{"apiKey": redact.New("s3cret-value")}); err != nil {
+		t.Fatal(err)
+	}
+	if after := state(); after.DataVersion != first.DataVersion+1 {
+		t.Fatalf("data version %d after a write, want %d", after.DataVersion, first.DataVersion+1)
+	}
+	want("the state after a write", 2, 5)
+}

@@ -53,6 +53,10 @@ func (s *Store) ReadEpochs(ctx context.Context) (Epochs, error) {
 	return ep, nil
 }
 
+// EpochsInMemory reports that ReadEpochs reads memory, not the database (the
+// embedded database): a reader has nothing to gain from sharing the read.
+func (s *Store) EpochsInMemory() bool { return s.epochs != nil }
+
 // BumpEpoch moves an epoch (EpochData, EpochTokens) on.
 func (s *Store) BumpEpoch(ctx context.Context, epoch string) error {
 	if s.epochs != nil {
