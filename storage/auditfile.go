@@ -46,7 +46,7 @@ func (f *sqliteFile) head(ctx context.Context, log string) (AuditHead, error) {
 }
 
 func (f *sqliteFile) advanceHeads(ctx context.Context, moves []AuditHeadMove) error {
-	return f.inTx(ctx, "advance audit heads", func(tx *sql.Tx) error {
+	return f.inTx(ctx, "advance audit heads", func(ctx context.Context, tx *sql.Tx) error {
 		// A head already at or past its target is left alone.
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit_heads (log, seq, hash) VALUES (?, ?, ?)
 			ON CONFLICT (log) DO UPDATE SET seq = excluded.seq, hash = excluded.hash WHERE excluded.seq > audit_heads.seq`)
@@ -65,7 +65,7 @@ func (f *sqliteFile) advanceHeads(ctx context.Context, moves []AuditHeadMove) er
 
 // insert writes the entries in one transaction: all of them or none.
 func (f *sqliteFile) insert(ctx context.Context, es []AuditEntry) error {
-	return f.inTx(ctx, "write audit entries", func(tx *sql.Tx) error {
+	return f.inTx(ctx, "write audit entries", func(ctx context.Context, tx *sql.Tx) error {
 		return insertAuditRows(ctx, tx, tx.StmtContext(ctx, f.insertAuditDoc), tx.StmtContext(ctx, f.insertAudit), es)
 	})
 }
@@ -230,7 +230,7 @@ const selectAuditDocs = `SELECT audit_docs.doc FROM audit_index JOIN audit_docs 
 // the next start, or gone. Once, at the first start of this version; every
 // later start costs one lookup in SQLite's schema.
 func (f *sqliteFile) upgradeAuditTable(ctx context.Context) error {
-	return f.inTx(ctx, "move audit entries to their new tables", func(tx *sql.Tx) error {
+	return f.inTx(ctx, "move audit entries to their new tables", func(ctx context.Context, tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_entries'`).Scan(&n); err != nil || n == 0 {
 			return err
@@ -262,7 +262,7 @@ func (s *Store) moveAuditIntoFile(ctx context.Context) error {
 	const batch = 500
 	var es []AuditEntry
 	copyBatch := func() error {
-		err := s.file.inTx(ctx, "move audit log into the storage file", func(tx *sql.Tx) error {
+		err := s.file.inTx(ctx, "move audit log into the storage file", func(ctx context.Context, tx *sql.Tx) error {
 			docStmt, err := tx.PrepareContext(ctx, insertAuditDocSQL)
 			if err != nil {
 				return err

@@ -209,3 +209,44 @@ func TestEmbeddedEpochsAreSharedByItsStores(t *testing.T) {
 		t.Error("an unknown epoch moved")
 	}
 }
+
+// goneAfter is a context whose caller gives up after its first n Err checks.
+type goneAfter struct {
+	context.Context
+	checks, n int
+}
+
+func (c *goneAfter) Err() error {
+	c.checks++
+	if c.checks > c.n {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestFileWriteOfCallerThatGaveUpLeavesNothing: the storage file's statements
+// run without their caller's cancellation, so the caller's context is checked
+// before a write starts and again before it commits: an entry whose caller
+// gave up at either point is not written, and the log goes on from where it
+// was.
+func TestFileWriteOfCallerThatGaveUpLeavesNothing(t *testing.T) {
+	db := storagetest.Start(t)
+	if db.Embedded == nil {
+		t.Skip("MONGODB_URI is set: there is no audit file")
+	}
+	s := db.Open(t)
+	ctx := context.Background()
+	for _, n := range []int{0, 1} {
+		err := s.InsertAuditEntries(&goneAfter{Context: ctx, n: n}, auditEntries("ws", 1, 2))
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("caller gone after %d checks: %v, want context.Canceled", n, err)
+		}
+		if _, err := s.AuditEntry(ctx, "ws", 1); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("caller gone after %d checks: entry 1 read back (%v), want none", n, err)
+		}
+	}
+	if err := s.InsertAuditEntries(ctx, auditEntries("ws", 1, 2)); err != nil {
+		t.Fatal(err)
+	}
+	checkMovedLog(t, s, "ws", 2)
+}

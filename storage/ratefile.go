@@ -20,7 +20,7 @@ const rateCountsKept = 24 * time.Hour
 // counts of windows long past (the collection keeps them: nothing reads them).
 func (f *sqliteFile) addRequests(ctx context.Context, tokenHash string, windowStart time.Time, n int) (int, error) {
 	var total int
-	err := f.inTx(ctx, "count requests", func(tx *sql.Tx) error {
+	err := f.inTx(ctx, "count requests", func(ctx context.Context, tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO rate_counts (token, window_start, count) VALUES (?, ?, ?)
 			ON CONFLICT (token, window_start) DO UPDATE SET count = count + excluded.count RETURNING count`,
 			tokenHash, windowStart.Unix(), n).Scan(&total)
@@ -51,7 +51,7 @@ func (s *Store) moveRateCountsIntoFile(ctx context.Context) error {
 	if err := s.all(ctx, colRateLimits, recent, &docs, "move rate-limit counts into the storage file"); err != nil {
 		return err
 	}
-	return s.file.inTx(ctx, "move rate-limit counts into the storage file", func(tx *sql.Tx) error {
+	return s.file.inTx(ctx, "move rate-limit counts into the storage file", func(ctx context.Context, tx *sql.Tx) error {
 		for _, d := range docs {
 			token, _, ok := strings.Cut(d.ID, ":")
 			if !ok {

@@ -143,13 +143,27 @@ func (f *sqliteFile) close() {
 	}
 }
 
-// inTx runs fn in a write transaction, committed if fn succeeds.
-func (f *sqliteFile) inTx(ctx context.Context, what string, fn func(*sql.Tx) error) error {
-	tx, err := f.write.BeginTx(ctx, nil)
+// inTx runs fn in a write transaction, committed if fn succeeds. fn's
+// statements run on ctx without its cancellation: the driver watches a
+// cancellable context with a goroutine of its own for every statement, which
+// on an audit round is two goroutines an entry competing with the committer
+// for the CPU. ctx is checked instead before the transaction and before its
+// commit (a transaction whose caller gave up or whose deadline passed is
+// rolled back, as database/sql would), and a wait for SQLite's lock is
+// bounded by its busy timeout.
+func (f *sqliteFile) inTx(ctx context.Context, what string, fn func(context.Context, *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	tx, err := f.write.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(context.WithoutCancel(ctx), tx); err != nil {
+		_ = tx.Rollback()
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := ctx.Err(); err != nil {
 		_ = tx.Rollback()
 		return fmt.Errorf("%s: %w", what, err)
 	}

@@ -19,7 +19,7 @@ import (
 // read and its write one step, as the document's lock does on FerretDB.
 
 func (f *sqliteFile) rewrite(ctx context.Context, workspaceID string, change func(d *usesDoc, all map[string]Uses) bool) error {
-	return f.inTx(ctx, "write use counts", func(tx *sql.Tx) error {
+	return f.inTx(ctx, "write use counts", func(ctx context.Context, tx *sql.Tx) error {
 		d := usesDoc{ID: workspaceID, F: map[string]int64{}}
 		err := tx.QueryRowContext(ctx, `SELECT counts FROM use_counts WHERE workspace = ?`, workspaceID).Scan(&d.B)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -105,7 +105,7 @@ func (f *sqliteFile) forgetInstance(ctx context.Context, workspaceIDs []string, 
 }
 
 func (f *sqliteFile) drop(ctx context.Context, workspaceID string) error {
-	return f.inTx(ctx, "delete use counters", func(tx *sql.Tx) error {
+	return f.inTx(ctx, "delete use counters", func(ctx context.Context, tx *sql.Tx) error {
 		for _, table := range []string{"use_counts", "use_batches"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE workspace = ?`, workspaceID); err != nil {
 				return err
@@ -155,7 +155,7 @@ func (s *Store) moveUsesIntoFile(ctx context.Context) error {
 	if err := s.all(ctx, colUses, bson.M{}, &docs, "move use counters into the storage file"); err != nil {
 		return err
 	}
-	return s.file.inTx(ctx, "move use counters into the storage file", func(tx *sql.Tx) error {
+	return s.file.inTx(ctx, "move use counters into the storage file", func(ctx context.Context, tx *sql.Tx) error {
 		for _, d := range docs {
 			counts, err := d.counts()
 			if err != nil {
