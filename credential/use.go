@@ -126,7 +126,8 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 		token = &tok
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
-	details := []storage.AuditDetail{{Key: "fields", Value: strings.Join(releasedKeys(t, c.Fields, secrets), ",")}}
+	keys := releasedKeys(t, c.Fields, secrets)
+	details := []storage.AuditDetail{{Key: "fields", Value: strings.Join(keys, ",")}}
 	if consumer != nil {
 		details = append(details, storage.AuditDetail{Key: "consumerKind", Value: cons.Kind}, storage.AuditDetail{Key: "consumerId", Value: cons.ID})
 	}
@@ -148,7 +149,8 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 	if token != nil {
 		out.AccessToken, out.ExpiresAt = &token.AccessToken, token.ExpiresAt
 	}
-	for _, k := range releasedKeys(t, c.Fields, secrets) {
+	out.Fields = make([]SecretField, 0, len(keys))
+	for _, k := range keys {
 		v, secret := secrets[k]
 		if !secret {
 			v = redact.New(c.Fields[k])
