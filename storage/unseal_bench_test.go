@@ -3,7 +3,9 @@ package storage_test
 import (
 	"context"
 	"fmt"
+	"syscall"
 	"testing"
+	"time"
 
 	"credkeep/storage"
 	"credkeep/storage/storagetest"
@@ -26,6 +28,37 @@ func BenchmarkUnseal(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkUnsealParallel decrypts from 50 goroutines at once, as
+// useCredential load does, and reports the process's CPU per decryption:
+// what two threads decrypting at the same moment cost each other.
+func BenchmarkUnsealParallel(b *testing.B) {
+	s := storagetest.Start(b).Open(b)
+	ctx := context.Background()
+	ids := seedCredentials(b, s, "ws", 1)
+	_, sealed, err := s.SealedCredential(ctx, ids[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	b.SetParallelism(25) // × GOMAXPROCS (2 here) = 50
+	b.ResetTimer()
+	start := cpu()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			m, err := s.Unseal(ctx, sealed)
+			if err != nil || m["password"].IsZero() {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64((cpu()-start).Nanoseconds())/1000/float64(b.N), "cpu-µs/op")
 }
 
 // BenchmarkUnsealManyKeys decrypts secrets of credentials of 20 workspaces in turn.
