@@ -32,6 +32,18 @@ func instances(t *testing.T) (a, b *coherence.Store, raw *storage.Store, c *cloc
 	return coherence.Wrap(raw, c.Now, log), coherence.Wrap(db.Open(t), c.Now, log), raw, c
 }
 
+// createWorkspace stores a workspace and its data key through raw storage.
+func createWorkspace(t *testing.T, raw *storage.Store, id, name string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := raw.CreateDataKey(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.InsertWorkspace(ctx, storage.Workspace{ID: id, Name: name, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestRevokedTokenIsRefusedOnTheOtherInstance: a token cached by one instance
 // is refused there on the very next look-up after the other revoked it.
 func TestRevokedTokenIsRefusedOnTheOtherInstance(t *testing.T) {
@@ -58,12 +70,7 @@ func TestRevokedTokenIsRefusedOnTheOtherInstance(t *testing.T) {
 func TestCredentialWriteMovesTheDataVersion(t *testing.T) {
 	a, b, raw, clk := instances(t)
 	ctx := context.Background()
-	if err := raw.CreateDataKey(ctx, "ws"); err != nil {
-		t.Fatal(err)
-	}
-	if err := raw.InsertWorkspace(ctx, storage.Workspace{ID: "ws", Name: "one", CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
+	createWorkspace(t, raw, "ws", "one")
 	before, err := b.WorkspaceState(ctx, "ws")
 	if err != nil {
 		t.Fatal(err)
@@ -112,12 +119,7 @@ func TestCredentialWriteMovesTheDataVersion(t *testing.T) {
 func TestKnownStateNeedsNoSharedRead(t *testing.T) {
 	a, _, raw, _ := instances(t)
 	ctx := context.Background()
-	if err := raw.CreateDataKey(ctx, "ws"); err != nil {
-		t.Fatal(err)
-	}
-	if err := raw.InsertWorkspace(ctx, storage.Workspace{ID: "ws", Name: "one", CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
+	createWorkspace(t, raw, "ws", "one")
 	rounds := coherence.CountSharedReads(a)
 	inMemory := raw.EpochsInMemory()
 	want := func(step string, inMemoryRounds, uriRounds int64) {

@@ -20,10 +20,7 @@ import (
 func BenchmarkInsertAuditRound(b *testing.B) {
 	for _, where := range []string{"file", "collections"} {
 		b.Run(where, func(b *testing.B) {
-			db := storagetest.Start(b)
-			if db.Embedded == nil {
-				b.Skip("MONGODB_URI is set: there is no audit file")
-			}
+			db := storageFileDB(b)
 			s := db.Open(b)
 			if where == "collections" {
 				s = db.WithFaults(b).Open(b)
@@ -45,19 +42,32 @@ func BenchmarkInsertAuditRound(b *testing.B) {
 				}
 				return es
 			}
-			cpu := func() time.Duration {
-				var ru syscall.Rusage
-				_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-				return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-			}
 			b.ResetTimer()
-			start := cpu()
+			start := processCPU()
 			for i := 0; i < b.N; i++ {
 				if err := s.InsertAuditEntries(ctx, round(i)); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64((cpu()-start).Microseconds())/float64(b.N*16), "cpu-µs/entry")
+			b.ReportMetric(float64((processCPU()-start).Microseconds())/float64(b.N*16), "cpu-µs/entry")
 		})
 	}
+}
+
+// storageFileDB starts a database for a test of the embedded database's
+// storage file, or skips the test where there is none (MONGODB_URI is set).
+func storageFileDB(tb testing.TB) *storagetest.DB {
+	tb.Helper()
+	db := storagetest.Start(tb)
+	if db.Embedded == nil {
+		tb.Skip("MONGODB_URI is set: there is no storage file")
+	}
+	return db
+}
+
+// processCPU is the CPU time this process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -48,10 +48,7 @@ func checkMovedLog(t *testing.T, s *storage.Store, log string, last int64) {
 // audit file at start-up, every entry and head, and the collections dropped;
 // a move done again (as after a crash cut one short) skips what it copied.
 func TestAuditLogMovesIntoItsFile(t *testing.T) {
-	db := storagetest.Start(t)
-	if db.Embedded == nil {
-		t.Skip("MONGODB_URI is set: there is no audit file")
-	}
+	db := storageFileDB(t)
 	ctx := context.Background()
 	// A Store that reaches the database by URI keeps the log in collections,
 	// as every Store on the embedded database did before the audit file.
@@ -101,10 +98,7 @@ func TestAuditLogMovesIntoItsFile(t *testing.T) {
 // follows on, and a number already taken is still refused (the index keeps
 // (log, seq) unique).
 func TestAuditTableOfOldVersionIsMovedOver(t *testing.T) {
-	db := storagetest.Start(t)
-	if db.Embedded == nil {
-		t.Skip("MONGODB_URI is set: there is no audit file")
-	}
+	db := storageFileDB(t)
 	ctx := context.Background()
 	must := func(err error) {
 		t.Helper()
@@ -152,10 +146,7 @@ func TestAuditTableOfOldVersionIsMovedOver(t *testing.T) {
 // entries of ~2 KiB (~20 MiB) leave a log of a few MiB. (With the automatic
 // checkpoints off, wal_autocheckpoint(0), it grows to 47 MiB: tried.)
 func TestStorageFileLogIsCheckpointed(t *testing.T) {
-	db := storagetest.Start(t)
-	if db.Embedded == nil {
-		t.Skip("MONGODB_URI is set: there is no storage file")
-	}
+	db := storageFileDB(t)
 	s := db.Open(t)
 	ctx := context.Background()
 	padding := strings.Repeat("x", 2000)
@@ -230,10 +221,7 @@ func (c *goneAfter) Err() error {
 // gave up at either point is not written, and the log goes on from where it
 // was.
 func TestFileWriteOfCallerThatGaveUpLeavesNothing(t *testing.T) {
-	db := storagetest.Start(t)
-	if db.Embedded == nil {
-		t.Skip("MONGODB_URI is set: there is no audit file")
-	}
+	db := storageFileDB(t)
 	s := db.Open(t)
 	ctx := context.Background()
 	for _, n := range []int{0, 1} {

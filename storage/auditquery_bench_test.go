@@ -7,17 +7,13 @@ import (
 	"time"
 
 	"credkeep/storage"
-	"credkeep/storage/storagetest"
 )
 
 // BenchmarkAuditQuery reads a page of one log filtered by target out of
 // 100,000 entries of that log among 200,000, with the total count, as the
 // audit view does on the embedded database (the storage file).
 func BenchmarkAuditQuery(b *testing.B) {
-	db := storagetest.Start(b)
-	if db.Embedded == nil {
-		b.Skip("MONGODB_URI is set: there is no audit file")
-	}
+	db := storageFileDB(b)
 	s := db.Open(b)
 	ctx := context.Background()
 	at := time.Now()

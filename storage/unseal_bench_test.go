@@ -3,9 +3,7 @@ package storage_test
 import (
 	"context"
 	"fmt"
-	"syscall"
 	"testing"
-	"time"
 
 	"credkeep/storage"
 	"credkeep/storage/storagetest"
@@ -14,13 +12,8 @@ import (
 // BenchmarkUnseal is one explicit decryption of a credential's secrets, as
 // useCredential and the first masked view of a cached credential do.
 func BenchmarkUnseal(b *testing.B) {
-	s := storagetest.Start(b).Open(b)
+	s, sealed := sealedOne(b)
 	ctx := context.Background()
-	ids := seedCredentials(b, s, "ws", 1)
-	_, sealed, err := s.SealedCredential(ctx, ids[0])
-	if err != nil {
-		b.Fatal(err)
-	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		m, err := s.Unseal(ctx, sealed)
@@ -34,21 +27,11 @@ func BenchmarkUnseal(b *testing.B) {
 // useCredential load does, and reports the process's CPU per decryption:
 // what two threads decrypting at the same moment cost each other.
 func BenchmarkUnsealParallel(b *testing.B) {
-	s := storagetest.Start(b).Open(b)
+	s, sealed := sealedOne(b)
 	ctx := context.Background()
-	ids := seedCredentials(b, s, "ws", 1)
-	_, sealed, err := s.SealedCredential(ctx, ids[0])
-	if err != nil {
-		b.Fatal(err)
-	}
-	cpu := func() time.Duration {
-		var ru syscall.Rusage
-		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
 	b.SetParallelism(25) // × GOMAXPROCS (2 here) = 50
 	b.ResetTimer()
-	start := cpu()
+	start := processCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			m, err := s.Unseal(ctx, sealed)
@@ -58,7 +41,18 @@ func BenchmarkUnsealParallel(b *testing.B) {
 			}
 		}
 	})
-	b.ReportMetric(float64((cpu()-start).Nanoseconds())/1000/float64(b.N), "cpu-µs/op")
+	b.ReportMetric(float64((processCPU()-start).Nanoseconds())/1000/float64(b.N), "cpu-µs/op")
+}
+
+// sealedOne is a store with one credential, and that credential's sealed secrets.
+func sealedOne(b *testing.B) (*storage.Store, storage.Sealed) {
+	s := storagetest.Start(b).Open(b)
+	ids := seedCredentials(b, s, "ws", 1)
+	_, sealed, err := s.SealedCredential(context.Background(), ids[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s, sealed
 }
 
 // BenchmarkUnsealManyKeys decrypts secrets of credentials of 20 workspaces in turn.

@@ -140,10 +140,7 @@ func TestUseCountsOfTheEarlierLayout(t *testing.T) {
 // windows long past left behind), and the collections dropped; a move done
 // again (as after a crash cut one short) counts nothing twice.
 func TestUseAndRateCountsMoveIntoTheFile(t *testing.T) {
-	db := storagetest.Start(t)
-	if db.Embedded == nil {
-		t.Skip("MONGODB_URI is set: there is no storage file")
-	}
+	db := storageFileDB(t)
 	ctx := context.Background()
 	must := func(err error) {
 		t.Helper()
