@@ -92,6 +92,10 @@ type Row struct {
 	P99ms      float64 `json:"p99_ms"`
 	CPUusPerRq float64 `json:"server_cpu_us_per_request"`
 	Ratio      float64 `json:"ratio_to_baseline"`
+	// The server's own means for the window (credkeep scenarios): a
+	// request's time in the handler, and an audit entry's wait until durable.
+	HandlerMs   float64 `json:"server_handler_mean_ms,omitempty"`
+	AuditWaitMs float64 `json:"audit_wait_mean_ms,omitempty"`
 }
 
 // pageQuery is the page scenario's query: the first page of a workspace's
@@ -153,7 +157,16 @@ func run(bin string, duration, warmup time.Duration, conns, nCreds int, out, onl
 			r := <-first
 			firstPage = &r
 		}
+		var before histogramTotals
+		if sc.pid > 0 {
+			before, _ = scrapeTotals(srv.base) // without it the row just has no server means
+		}
 		row := attack(sc.name, sc.url, sc.auth, sc.targets, duration, conns, sc.pid)
+		if sc.pid > 0 {
+			if after, err := scrapeTotals(srv.base); err == nil && before.handlerN > 0 {
+				after.meansSince(before, &row)
+			}
+		}
 		if len(rows) > 0 && rows[0].RPS > 0 {
 			row.Ratio = row.RPS / rows[0].RPS
 		} else {
@@ -162,7 +175,7 @@ func run(bin string, duration, warmup time.Duration, conns, nCreds int, out, onl
 		rows = append(rows, row)
 		// Each row as it is measured: a run that fails later (the scale
 		// run did) still says what it measured.
-		fmt.Fprintf(os.Stderr, "  %.0f req/s, %.1f%% ok, p99 %.1f ms, %.0f µs/req\n", row.RPS, row.Success*100, row.P99ms, row.CPUusPerRq)
+		fmt.Fprintf(os.Stderr, "  %.0f req/s, %.1f%% ok, p99 %.1f ms, %.0f µs/req%s\n", row.RPS, row.Success*100, row.P99ms, row.CPUusPerRq, row.serverMeans())
 	}
 	cold, coldErr := coldLists(srv, seed)
 	var events map[string]any
