@@ -190,76 +190,59 @@ func (c *Store) WorkspacesByID(ctx context.Context, ids []string) ([]storage.Wor
 }
 
 // fresh returns id's snapshot (epochsKey: the epochs alone) as of a read that
-// began after the call. Where the epochs are in memory (the embedded
-// database) a state known at the current epoch is answered at once: sharing a
-// read of memory would cost a round's goroutine, its linger and the wait for
-// it. Only a state to be read from the database goes through the shared round.
+// began after the call (freshAll).
 func (c *Store) fresh(ctx context.Context, id string) (snapshot, error) {
-	if c.EpochsInMemory() {
-		ep, err := c.ReadEpochs(ctx)
-		if err != nil {
-			return snapshot{}, err
-		}
-		if snap, ok := c.knownAt(id, ep, c.now()); ok {
-			return snap, nil
-		}
-	}
-	return c.states.Get(ctx, id)
+	snaps, err := c.freshAll(ctx, []string{id})
+	return snaps[id], err
 }
 
-// freshAll is fresh for several ids, answered at once only when all are known.
+// freshAll returns the snapshots of ids as of a read that began after the
+// call. Where the epochs are in memory (the embedded database) states known
+// at the current epoch are answered at once: sharing a read of memory would
+// cost a round's goroutine, its linger and the wait for it. Only when a state
+// is to be read from the database do they go through the shared round.
 func (c *Store) freshAll(ctx context.Context, ids []string) (map[string]snapshot, error) {
 	if c.EpochsInMemory() {
-		ep, err := c.ReadEpochs(ctx)
-		if err != nil {
-			return nil, err
+		_, out, missing, err := c.fromKnown(ctx, ids)
+		if err != nil || len(missing) == 0 {
+			return out, err
 		}
-		now := c.now()
-		out := make(map[string]snapshot, len(ids))
-		for _, id := range ids {
-			snap, ok := c.knownAt(id, ep, now)
-			if !ok {
-				return c.states.GetAll(ctx, ids...)
-			}
-			out[id] = snap
-		}
-		return out, nil
 	}
 	return c.states.GetAll(ctx, ids...)
 }
 
-// knownAt is id's snapshot from what this instance knows, if that is current
-// at the epochs ep (read before it); epochsKey is always known.
-func (c *Store) knownAt(id string, ep storage.Epochs, now time.Time) (snapshot, bool) {
-	if id == epochsKey {
-		return snapshot{epochs: ep}, true
+// fromKnown reads the epochs, then answers each of ids from what this
+// instance knows, if that is current at those epochs and young enough
+// (epochsKey is always known); missing are the ids it does not know so.
+func (c *Store) fromKnown(ctx context.Context, ids []string) (ep storage.Epochs, out map[string]snapshot, missing []string, err error) {
+	if ep, err = c.ReadEpochs(ctx); err != nil {
+		return ep, nil, nil, err
 	}
-	if k, ok := c.known.Get(id); ok && k.epoch == ep.Data && now.Sub(k.readAt) < CacheMaxAge {
-		return snapshot{epochs: ep, state: k.state, workspace: k.workspace}, true
+	now := c.now()
+	out = make(map[string]snapshot, len(ids))
+	for _, id := range ids {
+		if id == epochsKey {
+			out[id] = snapshot{epochs: ep}
+		} else if k, ok := c.known.Get(id); ok && k.epoch == ep.Data && now.Sub(k.readAt) < CacheMaxAge {
+			out[id] = snapshot{epochs: ep, state: k.state, workspace: k.workspace}
+		} else {
+			missing = append(missing, id)
+		}
 	}
-	return snapshot{}, false
+	return ep, out, missing, nil
 }
 
 // readRound is one shared read: the epochs first, then the states that are not
 // known at this data epoch.
 func (c *Store) readRound(ctx context.Context, ids []string) (map[string]snapshot, error) {
-	ep, err := c.ReadEpochs(ctx)
+	ep, out, missing, err := c.fromKnown(ctx, ids)
 	if err != nil {
 		return nil, err
-	}
-	now := c.now()
-	out := make(map[string]snapshot, len(ids))
-	var missing []string
-	for _, id := range ids {
-		if snap, ok := c.knownAt(id, ep, now); ok {
-			out[id] = snap
-			continue
-		}
-		missing = append(missing, id)
 	}
 	if len(missing) == 0 {
 		return out, nil
 	}
+	now := c.now() // before the read: a state's age counts from then
 	docs, err := c.ReadWorkspaces(ctx, missing)
 	if err != nil {
 		return nil, err
