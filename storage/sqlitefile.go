@@ -155,11 +155,12 @@ func (f *sqliteFile) inTx(ctx context.Context, what string, fn func(context.Cont
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	tx, err := f.write.BeginTx(context.WithoutCancel(ctx), nil)
+	run := context.WithoutCancel(ctx)
+	tx, err := f.write.BeginTx(run, nil)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	if err := fn(context.WithoutCancel(ctx), tx); err != nil {
+	if err := fn(run, tx); err != nil {
 		_ = tx.Rollback()
 		return fmt.Errorf("%s: %w", what, err)
 	}
