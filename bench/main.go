@@ -157,13 +157,14 @@ func run(bin string, duration, warmup time.Duration, conns, nCreds int, out, onl
 			r := <-first
 			firstPage = &r
 		}
-		var before histogramTotals
+		// A scrape that fails leaves the row without the server's means.
+		before, scraped := histogramTotals{}, error(nil)
 		if sc.pid > 0 {
-			before, _ = scrapeTotals(srv.base) // without it the row just has no server means
+			before, scraped = scrapeTotals(srv.base)
 		}
 		row := attack(sc.name, sc.url, sc.auth, sc.targets, duration, conns, sc.pid)
-		if sc.pid > 0 {
-			if after, err := scrapeTotals(srv.base); err == nil && before.handlerN > 0 {
+		if sc.pid > 0 && scraped == nil {
+			if after, err := scrapeTotals(srv.base); err == nil {
 				after.meansSince(before, &row)
 			}
 		}
