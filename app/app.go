@@ -166,7 +166,7 @@ func NewHandler(ctx context.Context, o Options) (http.Handler, error) {
 		if err != nil {
 			return nil, err
 		}
-		go lifecycle.New(store, auditLog, o.Now, holder.String(), o.DeadlinesEvery, o.Logger).Run(ctx)
+		go lifecycle.New(store, credentials, auditLog, o.Now, holder.String(), o.DeadlinesEvery, o.Logger).Run(ctx)
 	}
 	credentials.ObserveCache(func(hit bool) { o.Metrics.Cache("credential", hit) })
 	if o.WarmCache && store.OneInstance() {

@@ -309,6 +309,37 @@ func (c *cache) list(ctx context.Context, workspaceID string) ([]*entry, error) 
 	return v.([]*entry), nil
 }
 
+// withDeadlines returns the credentials with an expiry or a rotation period of
+// every live workspace, from the lists as list serves them (at the versions
+// read by the call), where the lists are the cheap way: on the database of one
+// writer, when its lists are all kept. ok is false elsewhere (there a query of
+// the credentials with deadlines is one index lookup).
+func (c *cache) withDeadlines(ctx context.Context) (out []storage.Credential, ok bool, err error) {
+	if !c.oneWriter {
+		return nil, false, nil
+	}
+	ids, err := c.store.WorkspaceIDs(ctx)
+	if err != nil || len(ids) > maxLists {
+		return nil, false, err
+	}
+	live, err := c.store.WorkspacesByID(ctx, ids)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, w := range live {
+		entries, err := c.list(ctx, w.ID)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, e := range entries {
+			if e.cred.ExpiresAt != nil || e.cred.RotationPeriodDays != 0 {
+				out = append(out, e.cred)
+			}
+		}
+	}
+	return out, true, nil
+}
+
 // warm reads every workspace's list now, where the first page of each would
 // otherwise wait for that read (one writer: see allLists); elsewhere a list
 // costs one workspace's read, and nothing is read ahead. Requests that miss a

@@ -25,7 +25,6 @@ import (
 
 // Store is what the scheduler needs from storage.
 type Store interface {
-	CredentialsWithDeadlines(ctx context.Context) ([]storage.Credential, error)
 	NoticeWritten(ctx context.Context, key string) (bool, error)
 	MarkNoticeWritten(ctx context.Context, key, workspaceID, credentialID string, at time.Time) error
 	AcquireLease(ctx context.Context, name, holder string, until, now time.Time) (bool, error)
@@ -33,6 +32,12 @@ type Store interface {
 	// ReadEpochs: the data epoch moves after every write of a credential
 	// (package coherence), so a round can tell that nothing changed.
 	ReadEpochs(ctx context.Context) (storage.Epochs, error)
+}
+
+// Credentials is where a round reads the credentials with deadlines
+// (credential.Service: on the embedded database, from its cache).
+type Credentials interface {
+	CredentialsWithDeadlines(ctx context.Context) ([]storage.Credential, error)
 }
 
 // warnDays are the days before an expiry at which it is announced.
@@ -43,6 +48,7 @@ const leaseName = "lifecycle-scheduler"
 // Scheduler writes the notices of credential deadlines.
 type Scheduler struct {
 	store    Store
+	creds    Credentials
 	journal  audit.Journal
 	now      func() time.Time
 	holder   string // this instance, for the lease
@@ -50,10 +56,11 @@ type Scheduler struct {
 	log      *slog.Logger
 
 	// last is what the last complete round read, so that the next one can
-	// skip the read of every credential with a deadline. That read is one
-	// index lookup on MongoDB, but on the embedded database (FerretDB v1
-	// pushes no filter but _id down) it decodes every credential of every
-	// workspace, seconds of CPU each minute at 50,000 credentials.
+	// skip the read of the credentials with deadlines. That read is one
+	// index lookup on MongoDB and the cached lists on the embedded database,
+	// but there, beyond the lists the cache keeps, it decodes every
+	// credential of every workspace (FerretDB v1 pushes no filter but _id
+	// down): seconds of CPU at 50,000 credentials.
 	last round
 }
 
@@ -79,8 +86,8 @@ func (r round) unchanged(epoch int64, now time.Time) bool {
 
 // New returns a Scheduler that looks every interval. holder names this
 // instance (unique among instances).
-func New(store Store, journal audit.Journal, now func() time.Time, holder string, interval time.Duration, log *slog.Logger) *Scheduler {
-	return &Scheduler{store: store, journal: journal, now: now, holder: holder, interval: interval, log: log}
+func New(store Store, creds Credentials, journal audit.Journal, now func() time.Time, holder string, interval time.Duration, log *slog.Logger) *Scheduler {
+	return &Scheduler{store: store, creds: creds, journal: journal, now: now, holder: holder, interval: interval, log: log}
 }
 
 // Run looks at once and then every interval, until ctx ends.
@@ -118,7 +125,7 @@ func (s *Scheduler) Tick(ctx context.Context) (int, error) {
 	if s.last.unchanged(epochs.Data, now) {
 		return 0, nil
 	}
-	creds, err := s.store.CredentialsWithDeadlines(ctx)
+	creds, err := s.creds.CredentialsWithDeadlines(ctx)
 	if err != nil {
 		return 0, err
 	}

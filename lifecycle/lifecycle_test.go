@@ -11,6 +11,7 @@ import (
 
 	"credkeep/audit"
 	"credkeep/coherence"
+	"credkeep/credential"
 	"credkeep/internal/pagination"
 	"credkeep/internal/redact"
 	"credkeep/lifecycle"
@@ -31,6 +32,23 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+// credentials is the credential service a scheduler reads through, as the
+// server wires it (the parts a round does not use left out).
+func credentials(store *coherence.Store, j audit.Journal, now func() time.Time, log *slog.Logger) *credential.Service {
+	return credential.NewService(store, nil, nil, nil, j, nil, now, log)
+}
+
+// countedReads counts a scheduler's reads of the credentials with deadlines.
+type countedReads struct {
+	lifecycle.Credentials
+	n int
+}
+
+func (c *countedReads) CredentialsWithDeadlines(ctx context.Context) ([]storage.Credential, error) {
+	c.n++
+	return c.Credentials.CredentialsWithDeadlines(ctx)
+}
+
 // TestNoticesOnceAcrossInstancesAndRestarts: two instances tick side by side,
 // every four simulated hours, through 40 days (one holds the lease; the other takes over when
 // the first stops); a third starts as a restart. Every notice is written
@@ -44,8 +62,9 @@ func TestNoticesOnceAcrossInstancesAndRestarts(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	const every = 4 * time.Hour
 	instance := func(s *storage.Store, name string) (*lifecycle.Scheduler, *audit.Log) {
-		j := audit.NewLog(coherence.Wrap(s, clk.Now, log), clk.Now, nil)
-		return lifecycle.New(coherence.Wrap(s, clk.Now, log), j, clk.Now, name, every, log), j
+		store := coherence.Wrap(s, clk.Now, log)
+		j := audit.NewLog(store, clk.Now, nil)
+		return lifecycle.New(store, credentials(store, j, clk.Now, log), j, clk.Now, name, every, log), j
 	}
 	a, journal := instance(s1, "instance-a")
 	b, _ := instance(s2, "instance-b")
@@ -142,10 +161,14 @@ func TestNoticeMarkLostIsNotWrittenTwice(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	log := slog.New(slog.DiscardHandler)
-	j := audit.NewLog(coherence.Wrap(s, clk.Now, log), clk.Now, nil)
-	sc := lifecycle.New(coherence.Wrap(s, clk.Now, log), j, clk.Now, "one", time.Hour, log)
+	store := coherence.Wrap(s, clk.Now, log)
+	j := audit.NewLog(store, clk.Now, nil)
+	sc := lifecycle.New(store, credentials(store, j, clk.Now, log), j, clk.Now, "one", time.Hour, log)
 	const ws = "ws-mark"
 	if err := s.CreateDataKey(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InsertWorkspace(ctx, storage.Workspace{ID: ws, Name: "mark", CreatedAt: clk.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	past := clk.Now().Add(-time.Hour)
@@ -165,17 +188,19 @@ func TestNoticeMarkLostIsNotWrittenTwice(t *testing.T) {
 }
 
 // TestRoundsReadCredentialsOnlyWhenSomethingMayHaveChanged: a round reads
-// the credentials with deadlines (on the embedded database, a scan of every
-// credential) only when a credential was written since the last read, when
+// the credentials with deadlines (through the credential service: an indexed
+// query, or its cached lists on the embedded database) only when a
+// credential was written since the last read, when
 // one of their deadlines has come, or an hour after the last read; the
 // notices are those of the rounds that read.
 func TestRoundsReadCredentialsOnlyWhenSomethingMayHaveChanged(t *testing.T) {
-	faults := storagetest.Start(t).WithFaults(t)
+	_, raw := storagetest.Store(t)
 	clk := &clock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	log := slog.New(slog.DiscardHandler)
-	store := coherence.Wrap(faults.Open(t), clk.Now, log)
+	store := coherence.Wrap(raw, clk.Now, log)
 	journal := audit.NewLog(store, clk.Now, nil)
-	sc := lifecycle.New(store, journal, clk.Now, "one", time.Minute, log)
+	reads := &countedReads{Credentials: credentials(store, journal, clk.Now, log)}
+	sc := lifecycle.New(store, reads, journal, clk.Now, "one", time.Minute, log)
 	ctx := context.Background()
 
 	const ws = "ws-rounds"
@@ -217,12 +242,12 @@ func TestRoundsReadCredentialsOnlyWhenSomethingMayHaveChanged(t *testing.T) {
 		if st.before != nil {
 			st.before()
 		}
-		reads := faults.Count("find", "credentials")
+		before := reads.n
 		written, err := sc.Tick(ctx)
 		if err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
-		if n := faults.Count("find", "credentials") - reads; n != st.reads || written != st.written {
+		if n := reads.n - before; n != st.reads || written != st.written {
 			t.Errorf("%s: %d reads of the credentials and %d notices, want %d and %d", st.name, n, written, st.reads, st.written)
 		}
 	}
