@@ -104,6 +104,9 @@ type DataChange struct {
 	// the move failed (it is retried in the background, and the version it
 	// lands on is not known here): the cache must forget the workspace.
 	Version int64
+	// Created: the workspace was just created by this instance (CredentialID
+	// empty), so it has no credential at Version.
+	Created bool
 }
 
 // OnDataChange registers fn to be told of every credential write this instance
@@ -316,6 +319,18 @@ func (c *Store) workspaceChanged(ctx context.Context, workspaceID string) error 
 		undo.Retry(ctx, c.log, "bump the data epoch"+staleMeanwhile, func(ctx context.Context) error { return c.BumpEpoch(ctx, storage.EpochData) })
 	}
 	return err
+}
+
+// InsertWorkspace stores a new workspace and tells OnDataChange's functions
+// that it has no credential yet.
+func (c *Store) InsertWorkspace(ctx context.Context, w storage.Workspace) error {
+	if err := c.Store.InsertWorkspace(ctx, w); err != nil {
+		return err
+	}
+	for _, fn := range c.onData {
+		fn(DataChange{WorkspaceID: w.ID, Version: w.DataVersion, Created: true})
+	}
+	return nil
 }
 
 // InsertCredential stores a new credential, then moves its workspace's data version.

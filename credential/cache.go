@@ -160,6 +160,14 @@ func (c *cache) fresh(loadedAt time.Time) bool {
 
 // changed records a write of this instance (coherence.Store.OnDataChange).
 func (c *cache) changed(ch coherence.DataChange) {
+	if ch.Created {
+		// Known empty: on the database of one writer, a list missing there
+		// is the read of every credential of the database (allLists).
+		if c.oneWriter {
+			c.keepList(ch.WorkspaceID, newList(ch.Version, c.now(), nil))
+		}
+		return
+	}
 	// A credential never moves to another workspace: one this instance created
 	// is known at its first read, which then caches it.
 	c.homes.Add(ch.CredentialID, ch.WorkspaceID)

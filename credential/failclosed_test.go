@@ -22,6 +22,7 @@ import (
 // workspace "ws" owned by alice.
 type faulty struct {
 	svc    *credential.Service
+	store  *coherence.Store // the service's
 	raw    *storage.Store
 	authz  *authz.Authorizer
 	faults *storagetest.Faults
@@ -55,7 +56,7 @@ func newCredentialService(t *testing.T, raw *storage.Store) faulty {
 	if err := store.InsertMember(ctx, storage.Member{WorkspaceID: "ws", UserID: "alice", Role: "OWNER", AddedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	return faulty{svc: serviceOn(store, raw, a), raw: raw, authz: a}
+	return faulty{svc: serviceOn(store, raw, a), store: store, raw: raw, authz: a}
 }
 
 // serviceOn is a credential service on store (raw wrapped), as a process

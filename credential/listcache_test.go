@@ -124,6 +124,61 @@ func TestListFollowsThisInstancesWritesByID(t *testing.T) {
 	faults.Heal()
 }
 
+// TestNewWorkspaceListReadsNoCredential: on the embedded database the list
+// of a workspace this instance created is known empty, so its first page
+// reads no credential (a list missing there is a read of every credential of
+// the database), and its first credential reaches it by _id.
+func TestNewWorkspaceListReadsNoCredential(t *testing.T) {
+	f := newFaulty(t)
+	ctx := authn.WithPrincipal(context.Background(), &authn.Principal{UserID: "alice"})
+	if _, err := f.svc.Create(ctx, credential.CreateInput{WorkspaceID: "ws", Type: "api_key", Name: "elsewhere",
+		Fields: []credential.FieldInput{{Key: "apiKey", Value: redact.New("key-of-elsewhere-0123456789")}}}); err != nil {
+		t.Fatal(err)
+	}
+	const ws = "ws-new"
+	now := time.Now()
+	if err := f.store.CreateDataKey(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.InsertWorkspace(ctx, storage.Workspace{ID: ws, Name: "new", Owners: []string{"alice"}, CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.InsertMember(ctx, storage.Member{WorkspaceID: ws, UserID: "alice", Role: "OWNER", AddedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	first := 50
+	names := func() []string {
+		t.Helper()
+		page, err := f.svc.List(ctx, credential.ListInput{WorkspaceID: ws, Page: pagination.Args{First: &first}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, v := range page.Items {
+			out = append(out, v.Credential.Name)
+		}
+		return out
+	}
+	reads := f.faults.Count("find", "credentials")
+	if got := names(); len(got) != 0 {
+		t.Fatalf("a new workspace lists %v", got)
+	}
+	if n := f.faults.Count("find", "credentials") - reads; n != 0 {
+		t.Fatalf("the first page of a new workspace read the credentials %d times, want 0", n)
+	}
+	if _, err := f.svc.Create(ctx, credential.CreateInput{WorkspaceID: ws, Type: "api_key", Name: "its first",
+		Fields: []credential.FieldInput{{Key: "apiKey", Value: redact.New("key-of-its-first-0123456789")}}}); err != nil {
+		t.Fatal(err)
+	}
+	reads = f.faults.Count("find", "credentials")
+	if got := names(); !slices.Equal(got, []string{"its first"}) {
+		t.Fatalf("after its first credential the new workspace lists %v", got)
+	}
+	if n := f.faults.Count("find", "credentials") - reads; n != 1 {
+		t.Fatalf("its first credential took %d reads of the credentials to reach the list, want 1 (by _id)", n)
+	}
+}
+
 // TestCreatedCredentialIsCachedAtItsFirstRead: the workspace of a credential
 // this instance wrote is known, so its first read caches it: three reads, one
 // find of the credential (before, the first read could not be cached and the
