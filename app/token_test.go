@@ -311,6 +311,19 @@ func TestUsagesAndForceDelete(t *testing.T) {
 	for _, u := range []struct{ k, id string }{{"WORKFLOW", "wf-9"}, {"FUNCTION", "fn-3"}} {
 		mustOK(t, e.gql(alice, `mutation($c: ID!, $k: ConsumerKind!, $id: String!) { detachCredential(credentialId: $c, consumerKind: $k, consumerId: $id) { deleted } }`, map[string]any{"c": cred, "k": u.k, "id": u.id}))
 	}
+	// A consumer used after its detach is attached anew, counted from that
+	// use; attaching one attached already answers its uses so far.
+	mustOK(t, e.gql(tok, useCredential, map[string]any{"id": cred, "consumer": map[string]any{"kind": "FUNCTION", "id": "fn-3"}}))
+	mustOK(t, e.gql(alice, `query($id: ID!) { credential(id: $id) { useCount lastUsedAt usages { consumerKind consumerId consumerName useCount lastUsedAt } } }`, map[string]any{"id": cred})).field(t, "credential", &c)
+	if len(c.Usages) != 2 || c.Usages[1].ConsumerID != "fn-3" || c.Usages[1].UseCount != 1 || c.Usages[1].ConsumerName != nil {
+		t.Fatalf("usages after fn-3 was detached and used again = %+v", c.Usages)
+	}
+	var attached struct{ UseCount int }
+	mustOK(t, e.gql(alice, attach, map[string]any{"c": cred, "k": "BOT", "id": "bot-1", "n": "Billing bot"})).field(t, "attachCredential", &attached)
+	if attached.UseCount != 2 {
+		t.Fatalf("attaching bot-1 again answered useCount %d, want its 2 uses", attached.UseCount)
+	}
+	mustOK(t, e.gql(alice, `mutation($c: ID!, $k: ConsumerKind!, $id: String!) { detachCredential(credentialId: $c, consumerKind: $k, consumerId: $id) { deleted } }`, map[string]any{"c": cred, "k": "FUNCTION", "id": "fn-3"}))
 	wantCode(t, e.gql(alice, `mutation($c: ID!) { detachCredential(credentialId: $c, consumerKind: BOT, consumerId: "nope") { deleted } }`, map[string]any{"c": cred}), "NOT_FOUND")
 	wantCode(t, e.gql(alice, deleteCredential, map[string]any{"id": cred}), "CREDENTIAL_IN_USE")
 	mustOK(t, e.gql(alice, `mutation($id: ID!) { deleteCredential(id: $id, force: true) { deleted } }`, map[string]any{"id": cred}))

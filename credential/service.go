@@ -39,7 +39,6 @@ type Store interface {
 	DetachUsage(ctx context.Context, credentialID, kind, consumerID string) error
 	UsagesOf(ctx context.Context, credentialID string) ([]storage.Usage, error)
 	DeleteUsagesOf(ctx context.Context, credentialID string) error
-	UpsertUsage(ctx context.Context, u storage.Usage, rename bool, at time.Time) error
 	SetDefaultCredential(ctx context.Context, workspaceID, purpose, credentialID string) error
 	SetCredentialCheck(ctx context.Context, workspaceID, id string, tested *time.Time, lastError string) error
 	InsertOAuthState(ctx context.Context, st storage.OAuthState) error
@@ -51,10 +50,15 @@ type Store interface {
 	CredentialsWithDeadlines(ctx context.Context) ([]storage.Credential, error)
 }
 
-// UseCounter counts and reads credential uses (usecount.Counter).
+// UseCounter counts and reads credential uses, and the uses by each consumer
+// (usecount.Counter).
 type UseCounter interface {
 	loaders.Uses
 	Record(workspaceID, credentialID string, at time.Time)
+	CountConsumerUse(ctx context.Context, u storage.Usage, rename bool, at time.Time) error
+	ConsumerUsages(ctx context.Context, credentialID string) ([]storage.Usage, error)
+	ConsumerRenamed(usageID string)
+	ConsumerDetached(usageID string)
 }
 
 // Authorizer decides access levels and keeps grants (authz.Authorizer).

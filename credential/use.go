@@ -140,7 +140,7 @@ func (s *Service) Use(ctx context.Context, id string, consumer *Consumer) (Relea
 		// exists needs MANAGE, like Attach.
 		usage := storage.Usage{CredentialID: c.ID, WorkspaceID: c.WorkspaceID,
 			ConsumerKind: cons.Kind, ConsumerID: cons.ID, ConsumerName: cons.Name}
-		if err := s.store.UpsertUsage(ctx, usage, level >= authz.LevelManage, now); err != nil {
+		if err := s.uses.CountConsumerUse(ctx, usage, level >= authz.LevelManage, now); err != nil {
 			return Released{}, err
 		}
 	}
@@ -216,6 +216,13 @@ func (s *Service) Attach(ctx context.Context, credentialID string, c Consumer) (
 	if err != nil {
 		return Usage{}, err
 	}
+	s.uses.ConsumerRenamed(u.ID)
+	// With the uses counted and not written yet.
+	if us, err := s.uses.ConsumerUsages(ctx, credentialID); err == nil {
+		if i := slices.IndexFunc(us, func(x storage.Usage) bool { return x.ID == u.ID }); i >= 0 {
+			u = us[i]
+		}
+	}
 	return toUsage(u), nil
 }
 
@@ -238,6 +245,9 @@ func (s *Service) Detach(ctx context.Context, credentialID, kind, consumerID str
 		if errors.Is(err, storage.ErrNotFound) {
 			return apierror.NotFoundErr("usage")
 		}
+		if err == nil {
+			s.uses.ConsumerDetached(storage.UsageID(credentialID, kind, consumerID))
+		}
 		return err
 	})
 }
@@ -250,7 +260,7 @@ func (s *Service) Usages(ctx context.Context, v View) ([]Usage, error) {
 	if v.Level < authz.LevelView {
 		return nil, apierror.ForbiddenErr("reading usages needs VIEW access to the credential")
 	}
-	us, err := s.store.UsagesOf(ctx, v.Credential.ID)
+	us, err := s.uses.ConsumerUsages(ctx, v.Credential.ID)
 	if err != nil {
 		return nil, err
 	}

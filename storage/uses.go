@@ -170,6 +170,18 @@ func (s *Store) UpsertUsage(ctx context.Context, u Usage, rename bool, at time.T
 	return nil
 }
 
+// AddConsumerUses adds n uses, the last at last, to an attached consumer's
+// usage (usecount's coalesced counts); attached is false when there is no such
+// usage (it was detached), and then nothing is written.
+func (s *Store) AddConsumerUses(ctx context.Context, usageID string, n int64, last time.Time) (attached bool, err error) {
+	res, err := s.col(colUsages).UpdateOne(ctx, bson.M{"_id": usageID},
+		bson.M{"$inc": bson.M{"useCount": n}, "$max": bson.M{"lastUsedAt": last}})
+	if err != nil {
+		return false, fmt.Errorf("count consumer uses: %w", err)
+	}
+	return res.MatchedCount > 0, nil
+}
+
 // forgetUses drops a deleted credential's counters (best effort: left behind,
 // they are only a few bytes nobody reads).
 func (s *Store) forgetUses(ctx context.Context, workspaceID, id string) {

@@ -1,6 +1,8 @@
 // Package usecount counts credential uses. useCredential adds to counts held in
 // memory; a flusher writes them in batches, one update of the workspace's
 // counters document per workspace per batch, instead of one write per use.
+// On the database of one writer it coalesces the uses by each named consumer
+// the same way (consumers.go).
 //
 // Nothing is lost: a batch that fails to write goes back to the pending counts
 // for the next flush, and Close flushes. Reads add this instance's unwritten
@@ -21,6 +23,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2"
+
 	"credkeep/storage"
 )
 
@@ -34,6 +38,11 @@ type Store interface {
 	AddUses(ctx context.Context, workspaceID, instance string, batch int64, counts map[string]storage.Uses) error
 	StoredUses(ctx context.Context, workspaceIDs []string, instance string) (map[string]storage.WorkspaceUses, error)
 	ForgetInstance(ctx context.Context, workspaceIDs []string, instance string) error
+	// The consumers' counts (consumers.go).
+	UpsertUsage(ctx context.Context, u storage.Usage, rename bool, at time.Time) error
+	AddConsumerUses(ctx context.Context, usageID string, n int64, last time.Time) (attached bool, err error)
+	UsagesOf(ctx context.Context, credentialID string) ([]storage.Usage, error)
+	OneInstance() bool
 }
 
 // Counter counts the uses of one server instance. It is safe for concurrent use.
@@ -51,6 +60,12 @@ type Counter struct {
 	tick    uint64           // orders batch completions and read starts
 	reads   map[uint64]int   // running reads, by the tick at which they began
 	written map[string]bool  // workspaces whose documents carry this instance's marker
+
+	// The consumers' counts (consumers.go), on the database of one writer.
+	oneWriter bool
+	consumers map[string]count // by usage id, not written yet
+	attached  *lru.Cache[string, attachedAs]
+	forgets   uint64 // moves with every consumer forgotten from attached
 
 	started bool
 	stop    chan struct{}
@@ -74,11 +89,13 @@ func New(store Store, log *slog.Logger) *Counter {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	attached, _ := lru.New[string, attachedAs](knownConsumers) // errors only for a size < 1
 	id := make([]byte, 8)
 	_, _ = rand.Read(id) // never fails (crypto/rand)
 	return &Counter{
 		store: store, log: log, instance: hex.EncodeToString(id),
 		pending: map[string]count{}, next: 1, reads: map[uint64]int{}, written: map[string]bool{},
+		oneWriter: store.OneInstance(), consumers: map[string]count{}, attached: attached,
 		stop: make(chan struct{}), stopped: make(chan struct{}),
 	}
 }
@@ -142,13 +159,22 @@ func add(m map[string]count, id string, n count) {
 	m[id] = cur
 }
 
-// Flush writes the pending counts now, one update per workspace. Counts of a
-// workspace whose update fails are kept for the next flush (an update that
-// failed after it was applied then counts twice: counts err on the side of
-// not losing uses).
+// Flush writes the pending counts now, one update per workspace, and the
+// consumers' (consumers.go), one update per usage. Counts whose update fails
+// are kept for the next flush (an update that failed after it was applied
+// then counts twice: counts err on the side of not losing uses).
 func (c *Counter) Flush(ctx context.Context) error {
 	c.flushing.Lock()
 	defer c.flushing.Unlock()
+	err := c.flushCredentials(ctx)
+	if cerr := c.flushConsumers(ctx); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// flushCredentials writes the credentials' counts. Callers hold flushing.
+func (c *Counter) flushCredentials(ctx context.Context) error {
 	c.mu.Lock()
 	if len(c.pending) == 0 {
 		c.mu.Unlock()
