@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -126,10 +127,30 @@ const defaultGCPercent = 800
 // GOMEMLIMIT overrides it ("off": no limit).
 const defaultMemoryLimit = 256 << 20
 
+// oneMoreProc gives the scheduler one P more than the machine has CPUs when
+// GOMAXPROCS is not set and nothing (a container's CPU quota) lowered Go's
+// default below the CPU count. A request makes calls that leave their P
+// (libmongocrypt through cgo, each audit round's fsync, SQLite's writes), and
+// under load the runtime hands that P to another goroutine; coming back, the
+// call's goroutine waits for a P in the global queue, behind every goroutine
+// already runnable, and the audit committer's wait is every waiting use's.
+// With a spare P it finds one sooner, and useCredential's tail is shorter
+// (docs/performance.md, tenth round). Under a CPU quota an extra thread would
+// be throttled instead, so the default stays there.
+func oneMoreProc() {
+	if _, set := os.LookupEnv("GOMAXPROCS"); set {
+		return
+	}
+	if n := runtime.GOMAXPROCS(0); n == runtime.NumCPU() {
+		runtime.GOMAXPROCS(n + 1)
+	}
+}
+
 func serve(stdout, stderr io.Writer) int {
 	// Every file and folder the server creates (the embedded database's SQLite
 	// files, its socket, generated keys) is its user's alone: 0600 and 0700.
 	syscall.Umask(0o077)
+	oneMoreProc()
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(defaultGCPercent)
 	}
