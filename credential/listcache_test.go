@@ -23,8 +23,14 @@ import (
 // listNames lists every credential of "ws" through the service, in its order.
 func listNames(t *testing.T, ctx context.Context, svc *credential.Service) []string {
 	t.Helper()
+	return listNamesIn(t, ctx, svc, "ws")
+}
+
+// listNamesIn lists every credential of a workspace through the service, in its order.
+func listNamesIn(t *testing.T, ctx context.Context, svc *credential.Service, ws string) []string {
+	t.Helper()
 	first := 200
-	page, err := svc.List(ctx, credential.ListInput{WorkspaceID: "ws", Page: pagination.Args{First: &first}})
+	page, err := svc.List(ctx, credential.ListInput{WorkspaceID: ws, Page: pagination.Args{First: &first}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,21 +152,8 @@ func TestNewWorkspaceListReadsNoCredential(t *testing.T) {
 	if err := f.store.InsertMember(ctx, storage.Member{WorkspaceID: ws, UserID: "alice", Role: "OWNER", AddedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	first := 50
-	names := func() []string {
-		t.Helper()
-		page, err := f.svc.List(ctx, credential.ListInput{WorkspaceID: ws, Page: pagination.Args{First: &first}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, v := range page.Items {
-			out = append(out, v.Credential.Name)
-		}
-		return out
-	}
 	reads := f.faults.Count("find", "credentials")
-	if got := names(); len(got) != 0 {
+	if got := listNamesIn(t, ctx, f.svc, ws); len(got) != 0 {
 		t.Fatalf("a new workspace lists %v", got)
 	}
 	if n := f.faults.Count("find", "credentials") - reads; n != 0 {
@@ -171,12 +164,47 @@ func TestNewWorkspaceListReadsNoCredential(t *testing.T) {
 		t.Fatal(err)
 	}
 	reads = f.faults.Count("find", "credentials")
-	if got := names(); !slices.Equal(got, []string{"its first"}) {
+	if got := listNamesIn(t, ctx, f.svc, ws); !slices.Equal(got, []string{"its first"}) {
 		t.Fatalf("after its first credential the new workspace lists %v", got)
 	}
 	if n := f.faults.Count("find", "credentials") - reads; n != 1 {
 		t.Fatalf("its first credential took %d reads of the credentials to reach the list, want 1 (by _id)", n)
 	}
+}
+
+// TestManyWritesReadEveryListOnce: on the embedded database a list behind by
+// more writes of this instance than are worth reading one by one is brought
+// up with one read of every list, which brings the other workspaces' up too;
+// a few writes are still read by _id.
+func TestManyWritesReadEveryListOnce(t *testing.T) {
+	f := newFaulty(t)
+	ctx := authn.WithPrincipal(context.Background(), &authn.Principal{UserID: "alice"})
+	create := func(n int, prefix string) {
+		t.Helper()
+		for i := range n {
+			name := fmt.Sprintf("%s-%03d", prefix, i)
+			if _, err := f.svc.Create(ctx, credential.CreateInput{WorkspaceID: "ws", Type: "api_key", Name: name,
+				Fields: []credential.FieldInput{{Key: "apiKey", Value: redact.New("key-of-" + name + "-0123456789")}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	finds := func(step string, n int, want int) {
+		t.Helper()
+		before := f.faults.Count("find", "credentials")
+		if got := listNames(t, ctx, f.svc); len(got) != n {
+			t.Fatalf("%s: %d listed, want %d", step, len(got), n)
+		}
+		if got := f.faults.Count("find", "credentials") - before; got != want {
+			t.Fatalf("%s: %d reads of the credentials, want %d", step, got, want)
+		}
+	}
+	create(1, "first")
+	finds("the first list", 1, 1)
+	create(3, "few")
+	finds("after three writes", 4, 3)
+	create(70, "many")
+	finds("after seventy writes", 74, 1)
 }
 
 // TestCreatedCredentialIsCachedAtItsFirstRead: the workspace of a credential
@@ -249,31 +277,18 @@ func TestOneReadServesEveryWorkspacesList(t *testing.T) {
 	create("ws", "b-one")
 	create("ws", "a-two")
 	create("ws2", "c-three")
-	list := func(ws string) []string {
-		t.Helper()
-		first := 50
-		page, err := f.svc.List(actx, credential.ListInput{WorkspaceID: ws, Page: pagination.Args{First: &first}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, v := range page.Items {
-			out = append(out, v.Credential.Name)
-		}
-		return out
-	}
 	finds := f.faults.Count("find", "credentials")
-	if got := list("ws"); !slices.Equal(got, []string{"a-two", "b-one"}) {
+	if got := listNamesIn(t, actx, f.svc, "ws"); !slices.Equal(got, []string{"a-two", "b-one"}) {
 		t.Fatalf("ws lists %v", got)
 	}
-	if got := list("ws2"); !slices.Equal(got, []string{"c-three"}) {
+	if got := listNamesIn(t, actx, f.svc, "ws2"); !slices.Equal(got, []string{"c-three"}) {
 		t.Fatalf("ws2 lists %v", got)
 	}
 	if n := f.faults.Count("find", "credentials") - finds; n != 1 {
 		t.Errorf("the lists of two workspaces took %d reads of the credentials, want 1", n)
 	}
 	create("ws2", "d-four")
-	if got := list("ws2"); !slices.Equal(got, []string{"c-three", "d-four"}) {
+	if got := listNamesIn(t, actx, f.svc, "ws2"); !slices.Equal(got, []string{"c-three", "d-four"}) {
 		t.Fatalf("ws2 after a write lists %v", got)
 	}
 }
