@@ -339,8 +339,11 @@ func (c *cache) list(ctx context.Context, workspaceID string) ([]*entry, error) 
 // withDeadlines returns the credentials with an expiry or a rotation period of
 // every live workspace, from the lists as list serves them (at the versions
 // read by the call), where the lists are the cheap way: on the database of one
-// writer, when its lists are all kept. ok is false elsewhere (there a query of
-// the credentials with deadlines is one index lookup).
+// writer, when every list is cached and at most patchMax writes behind. ok is
+// false elsewhere: on other databases the query of the credentials with
+// deadlines is one index lookup, and on this one, when lists are missing or
+// far behind (after an import), the query's scan costs less than reading
+// every list into the cache for the scheduler.
 func (c *cache) withDeadlines(ctx context.Context) (out []storage.Credential, ok bool, err error) {
 	if !c.oneWriter {
 		return nil, false, nil
@@ -352,6 +355,15 @@ func (c *cache) withDeadlines(ctx context.Context) (out []storage.Credential, ok
 	live, err := c.store.WorkspacesByID(ctx, ids)
 	if err != nil {
 		return nil, false, err
+	}
+	for _, w := range live {
+		l, ok := c.lists.Peek(w.ID)
+		if !ok {
+			return nil, false, nil
+		}
+		if changed, known := c.changedBetween(w.ID, l.version, w.DataVersion); l.version != w.DataVersion && (!known || len(changed) > patchMax) {
+			return nil, false, nil
+		}
 	}
 	for _, w := range live {
 		entries, err := c.list(ctx, w.ID)

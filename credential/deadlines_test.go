@@ -15,9 +15,10 @@ import (
 
 // TestDeadlinesComeFromTheCachedLists: on the embedded database the deadline
 // scheduler's read of the credentials with an expiry or a rotation period is
-// served by the cached lists: the credentials the store's query finds, less
-// those of a workspace being deleted; no read of the credentials once the
-// lists are read; a change made through the service seen by the next read.
+// served by the cached lists once they are read (before, by the store's
+// query): the credentials that query finds, less those of a workspace being
+// deleted; no read of the credentials from the lists; a change made through
+// the service seen by the next read.
 func TestDeadlinesComeFromTheCachedLists(t *testing.T) {
 	f := newFaulty(t)
 	svc, raw, faults := f.svc, f.raw, f.faults
@@ -73,9 +74,10 @@ func TestDeadlinesComeFromTheCachedLists(t *testing.T) {
 	if err != nil || len(queried) != 3 {
 		t.Fatalf("the store's query found %d (%v), want 3 (two in ws, one in the workspace being deleted)", len(queried), err)
 	}
-	deadlines("first read", expiring+" true 0", rotated+" false 30")
+	deadlines("before any list was read (the store's query)", expiring+" true 0", rotated+" false 30")
+	listNames(t, ctx, svc)
 	reads := faults.Count("find", "credentials")
-	deadlines("again", expiring+" true 0", rotated+" false 30")
+	deadlines("with the list cached", expiring+" true 0", rotated+" false 30")
 	if n := faults.Count("find", "credentials") - reads; n != 0 {
 		t.Fatalf("a read with the lists cached read the credentials %d times, want 0", n)
 	}
