@@ -111,10 +111,11 @@ func (s *Service) WarmCache(ctx context.Context) error { return s.cache.warm(ctx
 // CredentialsWithDeadlines returns every credential, of every live workspace,
 // that has an expiry or a rotation period: the deadline scheduler's read
 // (package lifecycle), for the system, not for a caller of the API. On the
-// embedded database it comes from the cached lists: a query there decodes
-// every credential of the database (FerretDB v1 filters nothing but _id),
-// about a second of CPU at 5,000 credentials, in the minute after any
-// credential changed. Elsewhere it is the store's indexed query.
+// embedded database it comes from the cached lists when they are there
+// (cache.withDeadlines): a query there decodes every credential of the
+// database (FerretDB v1 filters nothing but _id), about a second of CPU at
+// 5,000 credentials, in the minute after any credential changed. Elsewhere
+// it is the store's indexed query.
 func (s *Service) CredentialsWithDeadlines(ctx context.Context) ([]storage.Credential, error) {
 	if out, ok, err := s.cache.withDeadlines(ctx); ok || err != nil {
 		return out, err
