@@ -90,13 +90,14 @@ type Store struct {
 	known  *lru.Cache[string, knownState]
 	tokens *lru.Cache[string, cachedToken]
 	users  *expirable.LRU[string, storage.User]
-	// onData is told of every credential write of this instance (OnDataChange).
+	// onData is told of every credential write and workspace creation of this instance (OnDataChange).
 	onData []func(DataChange)
 }
 
 // DataChange is one credential write of this instance and the data version it
 // made, so that a cache of the workspace's credentials can read that one
-// credential again instead of all of them.
+// credential again instead of all of them; or (Created) a workspace this
+// instance created, whose list of credentials is empty.
 type DataChange struct {
 	WorkspaceID  string
 	CredentialID string
@@ -110,7 +111,8 @@ type DataChange struct {
 }
 
 // OnDataChange registers fn to be told of every credential write this instance
-// makes, after the write and its version move. Register before serving.
+// makes, after the write and its version move, and of every workspace it
+// creates. Register before serving.
 func (c *Store) OnDataChange(fn func(DataChange)) { c.onData = append(c.onData, fn) }
 
 type snapshot struct {

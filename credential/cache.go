@@ -230,6 +230,15 @@ func (c *cache) changedBetween(workspaceID string, from, to int64) ([]string, bo
 	return ids, true
 }
 
+// byID returns the credentials changed by versions from+1 … to
+// (changedBetween), and whether reading them by _id is how a list at from
+// catches up (cheap): this instance made every change (known) and, on the
+// database of one writer, at most patchMax of them.
+func (c *cache) byID(workspaceID string, from, to int64) (ids []string, known, cheap bool) {
+	ids, known = c.changedBetween(workspaceID, from, to)
+	return ids, known, known && (!c.oneWriter || len(ids) <= patchMax)
+}
+
 // get returns a credential as of this request, or storage.ErrNotFound.
 func (c *cache) get(ctx context.Context, id string) (*entry, error) {
 	// A cached entry, of whatever version, says the credential's workspace;
@@ -312,15 +321,15 @@ func (c *cache) list(ctx context.Context, workspaceID string) ([]*entry, error) 
 	}
 	load := func() (any, error) { return c.loadList(context.WithoutCancel(ctx), workspaceID, st.DataVersion) }
 	if ok {
-		ids, known := c.changedBetween(workspaceID, l.version, st.DataVersion)
+		ids, known, cheap := c.byID(workspaceID, l.version, st.DataVersion)
 		switch {
-		case known && (!c.oneWriter || len(ids) <= patchMax):
+		case cheap:
 			load = func() (any, error) {
 				return c.patchList(context.WithoutCancel(ctx), workspaceID, l, ids, st.DataVersion)
 			}
 		case known:
-			// Many writes since (an import): one read of every list, which
-			// brings the other workspaces' up too (see patchMax).
+			// One writer, many writes since (an import): one read of every
+			// list, which brings the other workspaces' up too (see patchMax).
 			if err := c.shareAllLists(context.WithoutCancel(ctx)); err != nil {
 				return nil, err
 			}
@@ -361,7 +370,7 @@ func (c *cache) withDeadlines(ctx context.Context) (out []storage.Credential, ok
 		if !ok {
 			return nil, false, nil
 		}
-		if changed, known := c.changedBetween(w.ID, l.version, w.DataVersion); l.version != w.DataVersion && (!known || len(changed) > patchMax) {
+		if _, _, cheap := c.byID(w.ID, l.version, w.DataVersion); l.version != w.DataVersion && !cheap {
 			return nil, false, nil
 		}
 	}
